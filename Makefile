@@ -1,0 +1,42 @@
+# netcost: `make test` is what CI runs (see .ci/run); `make demo-local` is the main job.
+GO      ?= go
+PKGS    := ./...
+BENCH_RECORDS ?= 10000000
+
+.PHONY: all build test lint generate bench bench-go bench-top sample fmt clean
+
+all: build
+
+build:
+	$(GO) build -o bin/netcost ./cmd/netcost
+
+# lint: formatting, vet and staticcheck (pinned in go.mod's tool block).
+lint:
+	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) tool staticcheck $(PKGS)
+
+# test: lint, then every test. Root-only tests run when root; with
+# NETCOST_REQUIRE_ROOT=1 (CI) they fail instead of skipping.
+test: lint
+	$(GO) test -count=1 $(PKGS)
+
+# generate: regenerate the sample store (deterministic; CI fails on a diff).
+generate: sample
+
+sample:
+	$(GO) run ./internal/sample/cmd/samplegen -o testdata/store
+
+# bench: decoder and cost-model micro-benchmarks, then `top` over a
+# generated $(BENCH_RECORDS)-record store. Figures go in BENCHMARKS.md.
+bench: bench-go bench-top
+
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/flows ./costmodel
+
+bench-top:
+	bash bench/top/run.sh $(BENCH_RECORDS)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/netcost/netcost/costmodel"
+	"github.com/netcost/netcost/internal/query"
+)
+
+// Flags shared by the commands that read records.
+var (
+	sourceFlag = &cli.StringFlag{Name: "source", Aliases: []string{"s"}, EnvVars: []string{"NETCOST_SOURCE"},
+		Usage: "where the flow records are: file:PATH (a JSONL file or a directory of them, plain or .gz)"}
+	sinceFlag  = &cli.StringFlag{Name: "since", Usage: "window ending now, such as 90m, 24h or 7d (default: all records of a file source)", EnvVars: []string{"NETCOST_WINDOW"}}
+	startFlag  = &cli.StringFlag{Name: "start", Usage: "window start, RFC 3339 or YYYY-MM-DD"}
+	endFlag    = &cli.StringFlag{Name: "end", Usage: "window end (exclusive), RFC 3339 or YYYY-MM-DD (default: now)"}
+	outputFlag = &cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "table, json, csv or markdown"}
+	strictFlag = &cli.BoolFlag{Name: "strict", Value: true, Usage: "stop at the first bad record; --strict=false skips and counts bad lines"}
+	pricesFlag = &cli.StringFlag{Name: "prices", EnvVars: []string{"NETCOST_PRICES"}, Usage: "price override file (JSON) applied over the embedded price table"}
+)
+
+func readFlags() []cli.Flag {
+	return []cli.Flag{sourceFlag, sinceFlag, startFlag, endFlag, outputFlag, strictFlag, pricesFlag}
+}
+
+var now = time.Now // tests pin the clock
+
+// commonOptions turns the shared flags into query options.
+func commonOptions(cCtx *cli.Context) (query.Options, error) {
+	src, err := query.ParseSource(cCtx.String("source"))
+	if err != nil {
+		return query.Options{}, err
+	}
+	w, err := query.ParseWindow(now().UTC(), cCtx.String("since"), cCtx.String("start"), cCtx.String("end"))
+	if err != nil {
+		return query.Options{}, err
+	}
+	return query.Options{Source: src, Window: w, Lenient: !cCtx.Bool("strict"),
+		Logger: slog.Default().With("component", "netcost.read")}, nil
+}
+
+func parseOutput(s string) (string, error) {
+	switch o := strings.ToLower(s); o {
+	case "table", "json", "csv", "markdown":
+		return o, nil
+	case "md":
+		return "markdown", nil
+	}
+	return "", usagef("-o %q: want table, json, csv or markdown", s)
+}
+
+// loadModel returns the cost model with the --prices overrides applied.
+func loadModel(cCtx *cli.Context) (*costmodel.Model, error) {
+	t := costmodel.DefaultTable()
+	if path := cCtx.String("prices"); path != "" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, usagef("--prices: %v", err)
+		}
+		defer f.Close()
+		if err := t.ApplyOverride(f, path); err != nil {
+			return nil, usagef("%v", err)
+		}
+	}
+	return costmodel.New(t), nil
+}
+
+func windowNote(start, end time.Time) string {
+	if start.IsZero() || end.IsZero() {
+		return "window: no records"
+	}
+	d := end.Sub(start)
+	return fmt.Sprintf("window: %s to %s (%s); monthly figures extrapolate this window to %d hours",
+		start.Format(time.RFC3339), end.Format(time.RFC3339), d, costmodel.HoursPerMonth)
+}

@@ -1,0 +1,108 @@
+// Command netcost finds the workloads behind a Kubernetes cluster's AWS
+// inter-AZ and NAT gateway bill, prices their bytes and says what to change.
+//
+// Usage:
+//
+//	netcost top --category inter-az --source file:PATH [-o table|json|csv|markdown]
+//	netcost recommend --source file:PATH
+//	netcost prices [--region us-east-1]
+//
+// Results go to stdout, logs to stderr. Exit status: 0 ok, 2 bad usage or
+// bad input (one line on stderr says what and how to fix it), 1 otherwise.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/netcost/netcost/internal/query"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run runs the CLI and returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	app := newApp(stdout, stderr)
+	err := app.RunContext(ctx, args)
+	if err == nil {
+		return 0
+	}
+	var ec cli.ExitCoder
+	switch {
+	case errors.Is(err, query.ErrUsage), errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "netcost: %v\n", err)
+		return 2
+	case errors.As(err, &ec):
+		if msg := err.Error(); msg != "" {
+			fmt.Fprintf(stderr, "netcost: %s\n", msg)
+		}
+		return ec.ExitCode()
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintln(stderr, "netcost: interrupted")
+		return 130
+	}
+	fmt.Fprintf(stderr, "netcost: %v\n", err)
+	return 1
+}
+
+var errUsage = errors.New("usage")
+
+type usageErr struct{ error }
+
+func (e usageErr) Unwrap() []error { return []error{e.error, errUsage} }
+
+func usagef(format string, a ...any) error { return usageErr{fmt.Errorf(format, a...)} }
+
+func onUsageError(_ *cli.Context, err error, _ bool) error {
+	return usagef("%v (see --help)", err)
+}
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	app := &cli.App{
+		Name:  "netcost",
+		Usage: "find and cut the AWS inter-AZ and NAT gateway costs of Kubernetes workloads",
+		Description: "netcost reads the flow records its agents write (schema 1), prices them the way AWS bills\n" +
+			"them, ranks the workloads that cause the bill and proposes changes with monthly savings.",
+		Writer:                 stdout,
+		ErrWriter:              stderr,
+		HideHelpCommand:        true,
+		UseShortOptionHandling: true,
+		OnUsageError:           onUsageError,
+		ExitErrHandler:         func(*cli.Context, error) {}, // run maps errors to exit codes
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "log-level", Value: "warn", Usage: "debug, info, warn or error (logs go to stderr)", EnvVars: []string{"NETCOST_LOG_LEVEL"}},
+		},
+		Before: func(cCtx *cli.Context) error {
+			var lvl slog.Level
+			if err := lvl.UnmarshalText([]byte(cCtx.String("log-level"))); err != nil {
+				return usagef("--log-level %q: want debug, info, warn or error", cCtx.String("log-level"))
+			}
+			slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})))
+			return nil
+		},
+		Action: func(cCtx *cli.Context) error {
+			if cCtx.Args().Present() {
+				return usagef("unknown command %q: want top, recommend or prices (see --help)", cCtx.Args().First())
+			}
+			return cli.ShowAppHelp(cCtx)
+		},
+		Commands: []*cli.Command{topCommand, recommendCommand, pricesCommand},
+	}
+	for _, c := range app.Commands {
+		c.OnUsageError = onUsageError
+	}
+	return app
+}

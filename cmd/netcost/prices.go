@@ -1,0 +1,107 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/netcost/netcost/costmodel"
+)
+
+var pricesCommand = &cli.Command{
+	Name:        "prices",
+	Usage:       "show the price table netcost uses, with the source of each figure",
+	Description: "Figures marked * are derived or unverified (see their source); override any figure with --prices FILE.",
+	Flags: []cli.Flag{
+		&cli.StringFlag{Name: "region", Aliases: []string{"r"}, EnvVars: []string{"NETCOST_REGION"}, Usage: "one region (default: every region, one row each)"},
+		outputFlag, pricesFlag,
+	},
+	Action: func(cCtx *cli.Context) error {
+		format, err := parseOutput(cCtx.String("output"))
+		if err != nil {
+			return err
+		}
+		m, err := loadModel(cCtx)
+		if err != nil {
+			return err
+		}
+		return runPrices(cCtx.App.Writer, m.Table(), cCtx.String("region"), format)
+	},
+}
+
+type pricesJSON struct {
+	AsOf    string                       `json:"as_of"`
+	Regions map[string]*costmodel.Prices `json:"regions"`
+	Sources map[string]costmodel.Source  `json:"sources"`
+}
+
+func runPrices(w io.Writer, t *costmodel.Table, region, format string) error {
+	regions := t.RegionNames()
+	if region != "" {
+		if _, err := t.Lookup(region); err != nil {
+			return usagef("--region: %v", err)
+		}
+		regions = []string{region}
+	}
+	if format == "json" {
+		out := pricesJSON{AsOf: t.AsOf, Regions: map[string]*costmodel.Prices{}, Sources: map[string]costmodel.Source{}}
+		for _, r := range regions {
+			p, _ := t.Lookup(r)
+			out.Regions[r] = p
+			for _, f := range costmodel.Figures {
+				src := f.Get(p).Source
+				out.Sources[src] = t.Sources[src]
+			}
+		}
+		return writeJSON(w, out)
+	}
+	cell := func(p costmodel.Price) string {
+		s := strconv.FormatFloat(p.USD, 'f', -1, 64)
+		if format != "csv" && !p.IsVerified() {
+			s += "*"
+		}
+		return s
+	}
+	if region != "" {
+		p, _ := t.Lookup(region)
+		tb := table{header: []string{"PRICE", "USD", "UNIT", "SOURCE"}}
+		used := map[string]bool{}
+		for _, f := range costmodel.Figures {
+			pr := *f.Get(p)
+			tb.rows = append(tb.rows, []string{f.Label, cell(pr), f.Unit, pr.Source})
+			used[pr.Source] = true
+		}
+		if format != "csv" {
+			tb.notes = append(tb.notes, fmt.Sprintf("%s, %s; * derived or unverified; a GB is 2^30 bytes", p.Region, p.Name))
+			for _, k := range sortedSourceKeys(used) {
+				s := t.Sources[k]
+				tb.notes = append(tb.notes, fmt.Sprintf("%s: %s. %s (%s)", k, s.What, s.Ref, s.Date))
+			}
+		}
+		return renderTable(w, format, tb)
+	}
+	tb := table{header: []string{"REGION"}}
+	for _, f := range costmodel.Figures {
+		tb.header = append(tb.header, f.Key)
+	}
+	for _, r := range regions {
+		p, _ := t.Lookup(r)
+		row := []string{r}
+		for _, f := range costmodel.Figures {
+			row = append(row, cell(*f.Get(p)))
+		}
+		tb.rows = append(tb.rows, row)
+	}
+	if format != "csv" {
+		tb.notes = append(tb.notes, fmt.Sprintf("USD; per GB (2^30 bytes) or per hour; * derived or unverified; as of %s. Sources: netcost prices --region R", t.AsOf))
+	}
+	return renderTable(w, format, tb)
+}
+
+func sortedSourceKeys(m map[string]bool) []string {
+	return slices.Sorted(maps.Keys(m))
+}

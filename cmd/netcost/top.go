@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/netcost/netcost/costmodel"
+	"github.com/netcost/netcost/internal/flows"
+	"github.com/netcost/netcost/internal/query"
+)
+
+var topCommand = &cli.Command{
+	Name:  "top",
+	Usage: "rank the workloads that cause a category of network cost",
+	Description: "Categories: inter-az, intra-az, inter-vpc, inter-region, s3, dynamodb, nat, internet, unclassified\n" +
+		"(record names such as INTER_AZ work too). nat is the NAT gateway's bill: every record whose bytes\n" +
+		"pass a NAT gateway, whatever its category. Inter-AZ bytes between two of the cluster's pods are\n" +
+		"reported by both agents; top shows the pair once, counts each byte once and prices it out + in.",
+	Flags: append([]cli.Flag{
+		&cli.StringFlag{Name: "category", Aliases: []string{"c"}, Usage: "what to rank (required; see below)"},
+		&cli.StringFlag{Name: "group-by", Value: "pod", Usage: "pod, workload or namespace"},
+		&cli.IntFlag{Name: "limit", Aliases: []string{"n"}, Value: 10, Usage: "rows to show (0: all); totals count every row"},
+	}, readFlags()...),
+	Action: func(cCtx *cli.Context) error {
+		if cCtx.String("category") == "" {
+			return usagef("--category is required, as in --category inter-az (see netcost top --help)")
+		}
+		cat, err := flows.ParseCategory(cCtx.String("category"))
+		if err != nil {
+			return usagef("--category: %v", err)
+		}
+		g, err := costmodel.ParseGroupBy(cCtx.String("group-by"))
+		if err != nil {
+			return usagef("--group-by: %v", err)
+		}
+		if cCtx.Int("limit") < 0 {
+			return usagef("--limit %d: want 0 (all) or more", cCtx.Int("limit"))
+		}
+		format, err := parseOutput(cCtx.String("output"))
+		if err != nil {
+			return err
+		}
+		opts, err := commonOptions(cCtx)
+		if err != nil {
+			return err
+		}
+		m, err := loadModel(cCtx)
+		if err != nil {
+			return err
+		}
+		return runTop(cCtx.Context, cCtx.App.Writer, m, query.TopOptions{Options: opts, Category: cat, GroupBy: g, Limit: cCtx.Int("limit")}, format)
+	},
+}
+
+func runTop(ctx context.Context, w io.Writer, m *costmodel.Model, opts query.TopOptions, format string) error {
+	res, err := query.Top(ctx, m, opts)
+	if err != nil {
+		return err
+	}
+	if format == "json" {
+		return writeJSON(w, res)
+	}
+	return renderTable(w, format, makeTopTable(res, format == "csv"))
+}
+
+func endpointLabel(e costmodel.Endpoint) string {
+	switch {
+	case e.Pod != "":
+		return e.Namespace + "/" + e.Pod
+	case e.Workload != "":
+		return e.Namespace + "/" + e.Workload
+	case e.Namespace != "" && e.IP == "" && e.Node == "":
+		return e.Namespace
+	case e.Node != "":
+		return "node " + e.Node
+	}
+	return orDash(e.Name, e.IP)
+}
+
+func belongsTo(e costmodel.Endpoint) string {
+	return orDash(joinNonEmpty(" ", e.Name, paren(e.AWSService)), e.Service)
+}
+
+func paren(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "(" + s + ")"
+}
+
+// makeTopTable lays out a top result. raw keeps exact numbers for CSV.
+func makeTopTable(res *query.TopResult, raw bool) table {
+	size := func(b uint64) string {
+		if raw {
+			return strconv.FormatUint(b, 10)
+		}
+		return costmodel.HumanBytes(b)
+	}
+	money := func(v float64) string {
+		if raw {
+			return strconv.FormatFloat(v, 'f', -1, 64)
+		}
+		return usd(v)
+	}
+	var t table
+	nat := res.Category == flows.NATGateway
+	switch {
+	case nat:
+		// The seed article's NAT columns, plus the bill.
+		t.header = []string{"LOCAL IP", "REMOTE IP", "MB", "POD", "NAMESPACE", "BELONGS TO", "CATEGORY", "NAT (AZ)", "COST USD"}
+		if raw {
+			t.header[2] = "BYTES"
+		}
+		for _, r := range res.Rows {
+			mb := fmt.Sprintf("%.1f", float64(r.Bytes)/(1<<20))
+			if raw {
+				mb = strconv.FormatUint(r.Bytes, 10)
+			}
+			t.rows = append(t.rows, []string{orDash(r.Local.IP), orDash(r.Remote.IP), mb,
+				orDash(r.Local.Pod, r.Local.Workload, r.Local.Node), orDash(r.Local.Namespace), belongsTo(r.Remote),
+				r.Category.String(), joinNonEmpty(" ", r.Via, paren(r.ViaAZID)), money(r.CostUSD)})
+		}
+	default:
+		t.header = []string{"LOCAL", "LOCAL AZ", "REMOTE", "REMOTE AZ", "BYTES", "SENT", "RECEIVED", "COST USD"}
+		for _, r := range res.Rows {
+			t.rows = append(t.rows, []string{endpointLabel(r.Local), orDash(r.Local.AZID), endpointLabel(r.Remote),
+				orDash(r.Remote.AZID), size(r.Bytes), size(r.TxBytes), size(r.RxBytes), money(r.CostUSD)})
+		}
+	}
+	if raw {
+		return t
+	}
+	t.notes = append(t.notes, fmt.Sprintf("total %s: %s, $%s in the window, $%s/month projected (%d records%s)",
+		res.View, costmodel.HumanBytes(res.TotalBytes), usd(res.TotalCostUSD), usd(res.MonthlyUSD), res.Records, omitted(res.OmittedRows)))
+	if res.Category == flows.InterAZ {
+		t.notes = append(t.notes, "pod pairs: each crossing byte counted once and priced at both ends (out + in)")
+	}
+	for _, f := range res.HourlyFees {
+		t.notes = append(t.notes, fmt.Sprintf("hourly fee, not in the costs above: %s %s $%s/hour, $%s in the window", f.Resource, paren(f.AZID), usd(f.PerHour), usd(f.USD)))
+	}
+	if res.Skipped > 0 {
+		t.notes = append(t.notes, fmt.Sprintf("skipped %d bad lines (--strict=false)", res.Skipped))
+	}
+	t.notes = append(t.notes, windowNote(res.Start, res.End))
+	return t
+}
+
+func omitted(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; %d more rows beyond --limit", n)
+}

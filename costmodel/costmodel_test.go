@@ -1,0 +1,220 @@
+package costmodel
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/netcost/netcost/internal/flows"
+)
+
+var t0 = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+
+// rec returns a record between graphql-a (use1-az1) and products-b (use1-az2).
+func rec(dir flows.Direction, cat flows.Category, bytes uint64) flows.Record {
+	return flows.Record{Schema: 1, TS: t0, WindowS: 60, Region: "us-east-1", Node: "node-a", Direction: dir, Category: cat, Protocol: flows.TCP,
+		LocalIP: "10.0.1.5", LocalPod: "graphql-a", LocalNamespace: "shop", LocalWorkload: "graphql", LocalAZID: "use1-az1", LocalSubnet: "subnet-a",
+		RemoteIP: "10.0.2.7", RemotePod: "products-b", RemoteNamespace: "shop", RemoteWorkload: "products", RemoteService: "products",
+		RemoteNode: "node-b", RemoteAZID: "use1-az2", Bytes: bytes}
+}
+
+// mirror returns the other agent's report of the same bytes.
+func mirror(r flows.Record) flows.Record {
+	m := r
+	m.Node = r.RemoteNode
+	m.Direction = flows.Egress + flows.Ingress - r.Direction
+	m.LocalIP, m.RemoteIP = r.RemoteIP, r.LocalIP
+	m.LocalPod, m.RemotePod = r.RemotePod, r.LocalPod
+	m.LocalWorkload, m.RemoteWorkload = r.RemoteWorkload, r.LocalWorkload
+	m.LocalAZID, m.RemoteAZID = r.RemoteAZID, r.LocalAZID
+	m.RemoteNode = r.Node
+	m.RemoteService = ""
+	m.LocalSubnet = "subnet-b"
+	return m
+}
+
+func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+
+func TestPrice(t *testing.T) {
+	m := New(nil)
+	nat := func(dir flows.Direction, cat flows.Category, viaAZ string) flows.Record {
+		r := rec(dir, cat, 2*GB)
+		r.RemotePod, r.RemoteNamespace, r.RemoteWorkload, r.RemoteService, r.RemoteNode, r.RemoteAZID = "", "", "", "", "", ""
+		r.RemoteIP, r.Via, r.ViaAZID = "52.46.1.1", "nat-1", viaAZ
+		return r
+	}
+	withAWS := func(r flows.Record, svc, region string) flows.Record {
+		r.RemoteAWSService, r.RemoteRegion = svc, region
+		return r
+	}
+	gwS3 := rec(flows.Ingress, flows.AmazonS3, 2*GB)
+	gwS3.Via = "vpce-1"
+	tgw := rec(flows.Egress, flows.InterVPC, 2*GB)
+	tgw.Via = "tgw-1"
+	peerSame := rec(flows.Egress, flows.InterVPC, 2*GB)
+	peerSame.Via, peerSame.RemoteAZID = "pcx-1", "use1-az1"
+	tests := []struct {
+		name string
+		r    flows.Record
+		want Cost
+	}{
+		{"intra-az is free", rec(flows.Egress, flows.IntraAZ, 2*GB), Cost{}},
+		{"inter-az one side", rec(flows.Egress, flows.InterAZ, 2*GB), Cost{InterAZ: 0.02}},
+		{"NAT same AZ, to AWS in region", withAWS(nat(flows.Egress, flows.NATGateway, "use1-az1"), "AMAZON", "us-east-1"), Cost{NATProcessing: 0.09}},
+		{"NAT other AZ adds inter-AZ", withAWS(nat(flows.Egress, flows.NATGateway, "use1-az2"), "AMAZON", "us-east-1"), Cost{NATProcessing: 0.09, InterAZ: 0.02}},
+		{"NAT ingress processed too", withAWS(nat(flows.Ingress, flows.NATGateway, "use1-az2"), "AMAZON", "us-east-1"), Cost{NATProcessing: 0.09, InterAZ: 0.02}},
+		{"NAT to internet pays egress", nat(flows.Egress, flows.NATGateway, "use1-az1"), Cost{NATProcessing: 0.09, DataTransferOut: 0.18}},
+		{"NAT from internet: ingress free", nat(flows.Ingress, flows.NATGateway, "use1-az1"), Cost{NATProcessing: 0.09}},
+		{"NAT to AWS in another region", withAWS(nat(flows.Egress, flows.NATGateway, "use1-az1"), "AMAZON", "eu-west-1"), Cost{NATProcessing: 0.09, DataTransferOut: 0.04}},
+		{"S3 via NAT: processing only", withAWS(nat(flows.Egress, flows.AmazonS3, "use1-az1"), "S3", "us-east-1"), Cost{NATProcessing: 0.09}},
+		{"S3 via gateway endpoint is free", gwS3, Cost{}},
+		{"internet egress", rec(flows.Egress, flows.Internet, 2*GB), Cost{DataTransferOut: 0.18}},
+		{"internet ingress free", rec(flows.Ingress, flows.Internet, 2*GB), Cost{}},
+		{"inter-region out", rec(flows.Egress, flows.InterRegion, 2*GB), Cost{DataTransferOut: 0.04}},
+		{"transit gateway, sender side", tgw, Cost{Processing: 0.04}},
+		{"peering within one AZ ID is free", peerSame, Cost{}},
+		{"unclassified is not priced", rec(flows.Egress, flows.Unclassified, 2*GB), Cost{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := m.Price(&tt.r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !near(got.InterAZ, tt.want.InterAZ) || !near(got.NATProcessing, tt.want.NATProcessing) ||
+				!near(got.DataTransferOut, tt.want.DataTransferOut) || !near(got.Processing, tt.want.Processing) {
+				t.Errorf("Price(%s) = %+v; want %+v", tt.name, got, tt.want)
+			}
+		})
+	}
+	bad := rec(flows.Egress, flows.InterAZ, 1)
+	bad.Region = "mars-north-1"
+	if _, err := m.Price(&bad); err == nil || !strings.Contains(err.Error(), `unknown region "mars-north-1"`) {
+		t.Errorf("Price(unknown region) error = %v", err)
+	}
+}
+
+func TestAggregatorPairJoin(t *testing.T) {
+	m := New(nil)
+	req := rec(flows.Egress, flows.InterAZ, 1*GB)  // graphql-a -> products-b, seen by node-a
+	resp := rec(flows.Ingress, flows.InterAZ, 3*GB) // products-b -> graphql-a, seen by node-a
+	a, b := m.NewAggregator(ByPod), m.NewAggregator(ByPod)
+	for _, r := range []flows.Record{req, resp} {
+		if err := a.Add(&r); err != nil {
+			t.Fatal(err)
+		}
+		mr := mirror(r) // node-b's report of the same bytes
+		if err := b.Add(&mr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.Merge(b)
+	rows, err := a.Rows()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 {
+		t.Fatalf("Rows() = %d rows; want one pair: %+v", len(rows), rows)
+	}
+	r := rows[0]
+	// 4 GiB crossed, counted once, priced at both ends: 4 * (0.01 + 0.01).
+	if r.Bytes != 4*GB || !near(r.CostUSD, 0.08) || !r.Pair {
+		t.Errorf("pair row bytes %d cost %v pair %v; want %d, 0.08, true", r.Bytes, r.CostUSD, r.Pair, 4*GB)
+	}
+	// The larger sender is Local: products-b sent 3 GiB.
+	if r.Local.Pod != "products-b" || r.TxBytes != 3*GB || r.RxBytes != 1*GB || r.Remote.Pod != "graphql-a" {
+		t.Errorf("pair row local %s tx %d rx %d remote %s; want products-b 3GiB 1GiB graphql-a", r.Local.Pod, r.TxBytes, r.RxBytes, r.Remote.Pod)
+	}
+
+	// With only one agent reporting, the bytes still count once at both prices.
+	solo := m.NewAggregator(ByWorkload)
+	if err := solo.Add(&req); err != nil {
+		t.Fatal(err)
+	}
+	rows, _ = solo.Rows()
+	if len(rows) != 1 || rows[0].Bytes != GB || !near(rows[0].CostUSD, 0.02) || rows[0].Local.Workload != "graphql" || rows[0].Local.Pod != "" {
+		t.Errorf("one-sided pair = %+v; want 1 GiB at $0.02 grouped by workload", rows)
+	}
+}
+
+func TestAggregatorGroupsAndMarksMixedAZ(t *testing.T) {
+	m := New(nil)
+	ag := m.NewAggregator(ByWorkload)
+	for i, az := range []string{"use1-az1", "use1-az2"} {
+		r := rec(flows.Egress, flows.NATGateway, GB)
+		r.LocalPod, r.LocalAZID = []string{"sqs-a", "sqs-b"}[i], az
+		r.RemotePod, r.RemoteNode, r.RemoteService, r.RemoteWorkload, r.RemoteNamespace, r.RemoteAZID = "", "", "", "", "", ""
+		r.RemoteIP, r.Via, r.ViaAZID, r.RemoteAWSService, r.RemoteRegion = "52.46.1.1", "nat-1", "use1-az2", "AMAZON", "us-east-1"
+		if err := ag.Add(&r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, _ := ag.Rows()
+	if len(rows) != 1 {
+		t.Fatalf("got %d rows; want the two pods in one workload row", len(rows))
+	}
+	r := rows[0]
+	// 2 GiB processed ($0.09) plus 1 GiB crossing to the NAT from az1 ($0.01).
+	if r.Bytes != 2*GB || !near(r.CostUSD, 0.10) || r.Local.AZID != Several || r.Local.Workload != "graphql" {
+		t.Errorf("row = bytes %d cost %v az %q workload %q; want 2 GiB, 0.10, %q, graphql", r.Bytes, r.CostUSD, r.Local.AZID, r.Local.Workload, Several)
+	}
+}
+
+func TestOverride(t *testing.T) {
+	tb := DefaultTable()
+	err := tb.ApplyOverride(strings.NewReader(`{"source":"EDP","regions":{"us-east-1":{"nat_per_gb":0.04}}}`), "o.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := tb.Lookup("us-east-1")
+	if p.NATPerGB.USD != 0.04 || p.NATPerHour.USD != 0.045 || tb.Sources[p.NATPerGB.Source].What != "EDP" {
+		t.Errorf("after override: nat_per_gb %+v, nat_per_hour %v", p.NATPerGB, p.NATPerHour.USD)
+	}
+	for _, tt := range []struct{ in, want string }{
+		{`{"regions":{"us-east-1":{"nat_per_tb":1}}}`, `unknown figure "nat_per_tb"`},
+		{`{"regions":{"xx-1":{"nat_per_gb":1}}}`, "must set every figure"},
+		{`{"regions":{"us-east-1":{"nat_per_gb":-1}}}`, "not a plausible USD price"},
+		{`{"regions":{}}`, "no regions"},
+		{`{"region":{}}`, "unknown field"},
+		{`not json`, "invalid character"},
+	} {
+		if err := DefaultTable().ApplyOverride(strings.NewReader(tt.in), "o.json"); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("ApplyOverride(%s) error = %v; want %q", tt.in, err, tt.want)
+		}
+	}
+}
+
+func TestEmbeddedTable(t *testing.T) {
+	tb := DefaultTable()
+	for _, r := range []string{"us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "eu-west-1", "eu-west-2",
+		"eu-central-1", "eu-north-1", "ap-south-1", "ap-southeast-1", "ap-southeast-2", "ap-northeast-1", "sa-east-1"} {
+		p, err := tb.Lookup(r)
+		if err != nil {
+			t.Errorf("Lookup(%s): %v", r, err)
+			continue
+		}
+		for _, f := range Figures {
+			pr := f.Get(p)
+			src, ok := tb.Sources[pr.Source]
+			if pr.USD <= 0 || !ok || src.Date == "" || src.Ref == "" {
+				t.Errorf("%s %s = %+v: want a positive price with a dated source", r, f.Key, pr)
+			}
+		}
+	}
+	if p, _ := tb.Lookup("us-east-1"); p.NATPerGB.USD != 0.045 || p.InterAZPerGB.USD != 0.01 || !p.NATPerGB.IsVerified() {
+		t.Errorf("us-east-1 = %+v; want the $0.045 NAT and $0.01 inter-AZ of DESIGN.md, verified", p)
+	}
+}
+
+func TestInterfaceService(t *testing.T) {
+	for host, want := range map[string]string{
+		"sqs.us-east-1.amazonaws.com": "sqs", "queue.amazonaws.com": "sqs", "logs.us-east-1.amazonaws.com": "logs",
+		"123.dkr.ecr.us-east-1.amazonaws.com": "ecr.dkr", "s3.us-east-1.amazonaws.com": "", "sqs.eu-west-1.amazonaws.com": "",
+		"example.com": "",
+	} {
+		if got := InterfaceService(host, "us-east-1"); got != want {
+			t.Errorf("InterfaceService(%q) = %q; want %q", host, got, want)
+		}
+	}
+}

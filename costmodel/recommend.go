@@ -1,0 +1,505 @@
+package costmodel
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/netcost/netcost/internal/flows"
+)
+
+// Kinds of recommendation.
+const (
+	PreferSameZone    = "PreferSameZone"
+	GatewayEndpoint   = "GatewayEndpoint"
+	InterfaceEndpoint = "InterfaceEndpoint"
+	NatPerAZ          = "NatPerAZ"
+	PrivateLink       = "PrivateLink"
+	ReducePayload     = "ReducePayload"
+)
+
+// Evidence is what a recommendation rests on.
+type Evidence struct {
+	Bytes    uint64  `json:"bytes"`    // bytes in the window that the change would affect
+	CostUSD  float64 `json:"cost_usd"` // what they cost in the window
+	WindowS  int64   `json:"window_s"` // the window the projection extrapolates from
+	Detail   string  `json:"detail"`   // one sentence a person reads
+	Category string  `json:"category"` // the record category the bytes came from
+}
+
+// Recommendation is one change with its projected monthly savings.
+type Recommendation struct {
+	Kind              string   `json:"kind"`
+	Target            string   `json:"target"`
+	Evidence          Evidence `json:"evidence"`
+	MonthlyCostUSD    float64  `json:"monthly_cost_usd"`    // what the affected bytes cost per month today
+	MonthlySavingsUSD float64  `json:"monthly_savings_usd"` // net of any new hourly or per-GB fees
+	Action            string   `json:"action"`              // the exact command(s), one per line
+	Caveats           []string `json:"caveats,omitempty"`
+}
+
+// AdviseOptions tune the recommendation rules.
+type AdviseOptions struct {
+	// MinMonthlySavingsUSD drops recommendations that save less.
+	MinMonthlySavingsUSD float64
+	// CompressionRatio is the share of bytes ReducePayload assumes
+	// compression removes (default 0.6, typical of gzip on JSON).
+	CompressionRatio float64
+	// ReducePayloadMinMonthlyUSD is the inter-AZ or NAT spend of one pair above
+	// which ReducePayload is proposed where no structural fix applies (default 50).
+	ReducePayloadMinMonthlyUSD float64
+}
+
+type bytesCost struct {
+	bytes uint64
+	cost  Cost
+}
+
+func (b *bytesCost) add(n uint64, c Cost) { b.bytes += n; b.cost.add(c) }
+
+type svcKey struct{ ns, name, region string }
+
+type svcStats struct {
+	crossByClientAZ map[string]*bytesCost // client AZ ID -> the Service's inter-AZ bytes
+	endpointAZs     map[string]bool       // AZ IDs where the Service's backends run
+	workloads       map[string]bool
+}
+
+type natKey struct {
+	region, service string // gateway or interface service name, provider, or ""
+	nat             string
+}
+
+type natStats struct {
+	bytesCost
+	clientAZs map[string]bool
+	subnets   map[string]bool
+	natAZID   string
+	names     map[string]bool
+	nats      map[string]bool
+}
+
+type pairStats struct {
+	bytesCost
+	region string
+}
+
+// Advisor collects what the recommendation rules need in one pass over the
+// records (all categories). Like Aggregator it is not safe for concurrent
+// use: give each goroutine its own and Merge them.
+type Advisor struct {
+	m        *Model
+	services map[svcKey]*svcStats
+	gateway  map[natKey]*natStats // S3/DynamoDB through a NAT
+	iface    map[natKey]*natStats // other AWS services through a NAT
+	crossNAT map[natKey]*natStats // bytes to a NAT in another AZ, by client AZ in service
+	saas     map[natKey]*natStats // known SaaS through a NAT or the internet gateway
+	pairs    map[[2]string]*pairStats
+}
+
+// NewAdvisor returns an empty Advisor.
+func (m *Model) NewAdvisor() *Advisor {
+	return &Advisor{m: &Model{table: m.table}, services: map[svcKey]*svcStats{}, gateway: map[natKey]*natStats{},
+		iface: map[natKey]*natStats{}, crossNAT: map[natKey]*natStats{}, saas: map[natKey]*natStats{},
+		pairs: map[[2]string]*pairStats{}}
+}
+
+func getNAT(m map[natKey]*natStats, k natKey) *natStats {
+	s := m[k]
+	if s == nil {
+		s = &natStats{clientAZs: map[string]bool{}, subnets: map[string]bool{}, names: map[string]bool{}, nats: map[string]bool{}}
+		k.region, k.service, k.nat = clonestr(k.region), clonestr(k.service), clonestr(k.nat)
+		m[k] = s
+	}
+	return s
+}
+
+func (s *natStats) note(r *flows.Record, c Cost) {
+	s.add(r.Bytes, c)
+	if r.LocalAZID != "" && !s.clientAZs[r.LocalAZID] {
+		s.clientAZs[clonestr(r.LocalAZID)] = true
+	}
+	if r.LocalSubnet != "" && !s.subnets[r.LocalSubnet] {
+		s.subnets[clonestr(r.LocalSubnet)] = true
+	}
+	if r.RemoteName != "" && !s.names[r.RemoteName] && len(s.names) < 8 {
+		s.names[clonestr(r.RemoteName)] = true
+	}
+	if s.natAZID == "" {
+		s.natAZID = clonestr(r.ViaAZID)
+	}
+	if r.Via != "" && !s.nats[r.Via] {
+		s.nats[clonestr(r.Via)] = true
+	}
+}
+
+// Add takes one record into account.
+func (a *Advisor) Add(r *flows.Record) error {
+	p, err := a.m.prices(r.Region)
+	if err != nil {
+		return err
+	}
+	c := p.price(r)
+	if r.RemoteService != "" {
+		k := svcKey{r.RemoteNamespace, r.RemoteService, r.Region}
+		s := a.services[k]
+		if s == nil {
+			s = &svcStats{crossByClientAZ: map[string]*bytesCost{}, endpointAZs: map[string]bool{}, workloads: map[string]bool{}}
+			a.services[svcKey{clonestr(k.ns), clonestr(k.name), clonestr(k.region)}] = s
+		}
+		if r.RemoteAZID != "" && !s.endpointAZs[r.RemoteAZID] {
+			s.endpointAZs[clonestr(r.RemoteAZID)] = true
+		}
+		if r.RemoteWorkload != "" && !s.workloads[r.RemoteWorkload] {
+			s.workloads[clonestr(r.RemoteWorkload)] = true
+		}
+		if r.Category == flows.InterAZ && r.RemoteInCluster() && r.LocalAZID != "" {
+			// The client sees both directions of the Service's traffic, and
+			// both ends are the cluster's: each byte is billed out and in.
+			bc := s.crossByClientAZ[r.LocalAZID]
+			if bc == nil {
+				bc = &bytesCost{}
+				s.crossByClientAZ[clonestr(r.LocalAZID)] = bc
+			}
+			bc.add(r.Bytes, Cost{InterAZ: gb(r.Bytes) * 2 * p.InterAZPerGB.USD})
+		}
+	}
+	if r.ViaNAT() {
+		natOnly := Cost{NATProcessing: c.NATProcessing, InterAZ: c.InterAZ}
+		switch svc := gatewayService(r.RemoteAWSService); {
+		case svc != "":
+			getNAT(a.gateway, natKey{r.Region, svc, ""}).note(r, natOnly)
+		case r.RemoteAWSService != "" && InterfaceService(r.RemoteName, r.Region) != "":
+			getNAT(a.iface, natKey{r.Region, InterfaceService(r.RemoteName, r.Region), ""}).note(r, natOnly)
+		}
+		if crossesAZ(r.LocalAZID, r.ViaAZID) {
+			getNAT(a.crossNAT, natKey{r.Region, r.LocalAZID, r.Via}).note(r, Cost{InterAZ: c.InterAZ})
+		}
+	}
+	if (r.ViaNAT() || r.Category == flows.Internet) && r.RemoteName != "" {
+		if s, ok := LookupSaaS(r.RemoteName); ok {
+			getNAT(a.saas, natKey{r.Region, s.Provider, ""}).note(r, c)
+		}
+	}
+	// ReducePayload is for bytes no endpoint removes: inter-AZ traffic and
+	// NAT traffic to the internet that is neither AWS nor a known SaaS.
+	toInternet := r.ViaNAT() && r.RemoteAWSService == "" && r.Category == flows.NATGateway
+	if toInternet {
+		if _, ok := LookupSaaS(r.RemoteName); ok {
+			toInternet = false
+		}
+	}
+	if c.Total() > 0 && (r.Category == flows.InterAZ && r.Via == "" || toInternet) {
+		from := endpointName(r.LocalNamespace, r.LocalWorkload, r.LocalPod, r.LocalIP)
+		to := endpointName(r.RemoteNamespace, r.RemoteWorkload, r.RemotePod, cmp.Or(r.RemoteName, r.RemoteIP))
+		k := [2]string{from, to}
+		if r.Category == flows.InterAZ && r.RemoteInCluster() && to < from {
+			k = [2]string{to, from} // both agents' reports land on one pair
+		}
+		ps := a.pairs[k]
+		if ps == nil {
+			ps = &pairStats{region: clonestr(r.Region)}
+			a.pairs[[2]string{clonestr(k[0]), clonestr(k[1])}] = ps
+		}
+		ps.add(r.Bytes, c)
+	}
+	return nil
+}
+
+func endpointName(ns, workload, pod, ip string) string {
+	switch {
+	case workload != "":
+		return ns + "/" + workload
+	case pod != "":
+		return ns + "/" + pod
+	}
+	return ip
+}
+
+// Merge adds b's observations into a. b must not be used afterwards.
+func (a *Advisor) Merge(b *Advisor) {
+	for k, bs := range b.services {
+		as := a.services[k]
+		if as == nil {
+			a.services[k] = bs
+			continue
+		}
+		for az, bc := range bs.crossByClientAZ {
+			if ac := as.crossByClientAZ[az]; ac != nil {
+				ac.add(bc.bytes, bc.cost)
+			} else {
+				as.crossByClientAZ[az] = bc
+			}
+		}
+		maps.Copy(as.endpointAZs, bs.endpointAZs)
+		maps.Copy(as.workloads, bs.workloads)
+	}
+	for _, m := range [][2]map[natKey]*natStats{{a.gateway, b.gateway}, {a.iface, b.iface}, {a.crossNAT, b.crossNAT}, {a.saas, b.saas}} {
+		for k, bs := range m[1] {
+			as := m[0][k]
+			if as == nil {
+				m[0][k] = bs
+				continue
+			}
+			as.add(bs.bytes, bs.cost)
+			maps.Copy(as.clientAZs, bs.clientAZs)
+			maps.Copy(as.subnets, bs.subnets)
+			maps.Copy(as.names, bs.names)
+			maps.Copy(as.nats, bs.nats)
+		}
+	}
+	for k, bp := range b.pairs {
+		if ap := a.pairs[k]; ap != nil {
+			ap.add(bp.bytes, bp.cost)
+		} else {
+			a.pairs[k] = bp
+		}
+	}
+}
+
+// Recommend turns the observations of a window into recommendations, best first.
+func (a *Advisor) Recommend(window time.Duration, opt AdviseOptions) ([]Recommendation, error) {
+	if window <= 0 {
+		return nil, fmt.Errorf("projecting savings: empty window")
+	}
+	if opt.CompressionRatio <= 0 || opt.CompressionRatio >= 1 {
+		opt.CompressionRatio = 0.6
+	}
+	if opt.ReducePayloadMinMonthlyUSD <= 0 {
+		opt.ReducePayloadMinMonthlyUSD = 50
+	}
+	month := float64(HoursPerMonth) / window.Hours()
+	ev := func(bytes uint64, cost float64, cat, detail string) Evidence {
+		return Evidence{Bytes: bytes, CostUSD: cost, WindowS: int64(window / time.Second), Category: cat, Detail: detail}
+	}
+	var recs []Recommendation
+	covered := map[string]bool{} // pairs a structural fix already addresses
+
+	for _, k := range sortedKeys(a.services, func(k svcKey) string { return k.region + "/" + k.ns + "/" + k.name }) {
+		s := a.services[k]
+		var bytes, saveBytes uint64
+		var cost, save float64
+		var missing []string
+		for _, az := range slices.Sorted(maps.Keys(s.crossByClientAZ)) {
+			bc := s.crossByClientAZ[az]
+			bytes += bc.bytes
+			cost += bc.cost.Total()
+			if s.endpointAZs[az] {
+				saveBytes += bc.bytes
+				save += bc.cost.Total()
+			} else {
+				missing = append(missing, az)
+			}
+		}
+		if bytes == 0 {
+			continue
+		}
+		for w := range s.workloads {
+			if len(missing) == 0 {
+				covered[k.ns+"/"+w] = true
+			}
+		}
+		if save == 0 {
+			continue
+		}
+		caveats := []string{
+			"needs Kubernetes 1.33 or later (1.31-1.32: use \"PreferClose\", the same behaviour under its older name)",
+			"traffic stays in the client's zone while that zone has ready endpoints: size each zone's replicas for its own clients (topologySpreadConstraints, or one HPA per zone)",
+		}
+		if len(missing) > 0 {
+			caveats = append(caveats, fmt.Sprintf("clients in %s have no %s endpoint in their zone, so their traffic still crosses; add a replica there to save it too", strings.Join(missing, ", "), k.name))
+		}
+		recs = append(recs, Recommendation{
+			Kind: PreferSameZone, Target: fmt.Sprintf("service %s/%s", k.ns, k.name),
+			Evidence: ev(bytes, cost, flows.InterAZ.String(), fmt.Sprintf("%s of inter-AZ traffic to Service %s/%s, billed on both sides; %s of it from zones that have a %s endpoint",
+				HumanBytes(bytes), k.ns, k.name, HumanBytes(saveBytes), k.name)),
+			MonthlyCostUSD: cost * month, MonthlySavingsUSD: save * month,
+			Action:  fmt.Sprintf(`kubectl -n %s patch service %s --type merge -p '{"spec":{"trafficDistribution":"PreferSameZone"}}'`, k.ns, k.name),
+			Caveats: caveats,
+		})
+	}
+
+	for _, k := range sortedKeys(a.gateway, natKeyString) {
+		s := a.gateway[k]
+		subnets := slices.Sorted(maps.Keys(s.subnets))
+		name := map[string]string{"s3": "S3", "dynamodb": "DynamoDB"}[k.service]
+		recs = append(recs, Recommendation{
+			Kind: GatewayEndpoint, Target: fmt.Sprintf("%s in %s (subnets %s)", name, k.region, orUnknown(subnets)),
+			Evidence: ev(s.bytes, s.cost.Total(), strings.ToUpper("amazon_"+k.service), fmt.Sprintf("%s to %s through NAT gateway %s, which charges processing on every byte; a gateway endpoint is free",
+				HumanBytes(s.bytes), name, setString(s.nats))),
+			MonthlyCostUSD: s.cost.Total() * month, MonthlySavingsUSD: s.cost.Total() * month,
+			Action: gatewayEndpointCommand(k.region, k.service, subnets),
+			Caveats: []string{"a gateway endpoint serves only this region's " + name + "; buckets or tables in other regions still go through the NAT",
+				"endpoint policies and bucket policies that pin aws:SourceIp stop matching: use aws:SourceVpce instead"},
+		})
+	}
+
+	for _, k := range sortedKeys(a.iface, natKeyString) {
+		s := a.iface[k]
+		p, err := a.m.prices(k.region)
+		if err != nil {
+			return nil, err
+		}
+		azs := max(len(s.clientAZs), 1)
+		monthlyBytes := gb(s.bytes) * month
+		endpointCost := monthlyBytes*p.EndpointPerGB.USD + float64(azs)*HoursPerMonth*p.EndpointPerAZHour.USD
+		saving := s.cost.Total()*month - endpointCost
+		if saving <= 0 {
+			continue // below break-even: the endpoint's hours cost more than the NAT charges it removes
+		}
+		breakEven := float64(azs) * HoursPerMonth * p.EndpointPerAZHour.USD / (p.NATPerGB.USD - p.EndpointPerGB.USD)
+		subnets := slices.Sorted(maps.Keys(s.subnets))
+		recs = append(recs, Recommendation{
+			Kind: InterfaceEndpoint, Target: fmt.Sprintf("com.amazonaws.%s.%s (%s)", k.region, k.service, strings.Join(slices.Sorted(maps.Keys(s.names)), ", ")),
+			Evidence: ev(s.bytes, s.cost.Total(), flows.NATGateway.String(), fmt.Sprintf("%s to %s through NAT gateway %s; an interface endpoint in %d AZ(s) costs $%.2f/month at this volume and pays off above %.0f GB/month",
+				HumanBytes(s.bytes), k.service, setString(s.nats), azs, endpointCost, breakEven)),
+			MonthlyCostUSD: s.cost.Total() * month, MonthlySavingsUSD: saving,
+			Action:  interfaceEndpointCommand(k.region, "com.amazonaws."+k.region+"."+k.service, subnets),
+			Caveats: []string{"savings are net of the endpoint's per-GB and per-AZ-hour fees", "the security group must allow HTTPS (443) from the nodes"},
+		})
+	}
+
+	for _, k := range sortedKeys(a.crossNAT, natKeyString) {
+		s := a.crossNAT[k]
+		p, err := a.m.prices(k.region)
+		if err != nil {
+			return nil, err
+		}
+		newNAT := HoursPerMonth * p.NATPerHour.USD
+		saving := s.cost.Total()*month - newNAT
+		if saving <= 0 {
+			continue
+		}
+		subnets := slices.Sorted(maps.Keys(s.subnets))
+		recs = append(recs, Recommendation{
+			Kind: NatPerAZ, Target: fmt.Sprintf("%s: clients in %s use %s in %s", k.region, k.service, k.nat, s.natAZID),
+			Evidence: ev(s.bytes, s.cost.Total(), flows.NATGateway.String(), fmt.Sprintf("%s between %s and NAT gateway %s in %s cross AZs and pay inter-AZ transfer on top of NAT processing",
+				HumanBytes(s.bytes), k.service, k.nat, s.natAZID)),
+			MonthlyCostUSD: s.cost.Total() * month, MonthlySavingsUSD: saving,
+			Action: natPerAZCommand(k.region, k.service, subnets),
+			Caveats: []string{fmt.Sprintf("savings are net of the new NAT gateway's hourly fee ($%.2f/month)", newNAT),
+				"the new NAT gateway has a new public IP: update allow-lists that name the old one"},
+		})
+	}
+
+	for _, k := range sortedKeys(a.saas, natKeyString) {
+		s := a.saas[k]
+		var sv SaaS
+		for _, x := range KnownSaaS {
+			if x.Provider == k.service {
+				sv = x
+			}
+		}
+		p, err := a.m.prices(k.region)
+		if err != nil {
+			return nil, err
+		}
+		azs := max(len(s.clientAZs), 1)
+		endpointCost := gb(s.bytes)*month*p.EndpointPerGB.USD + float64(azs)*HoursPerMonth*p.EndpointPerAZHour.USD
+		saving := s.cost.Total()*month - endpointCost
+		if saving <= 0 {
+			continue
+		}
+		subnets := slices.Sorted(maps.Keys(s.subnets))
+		recs = append(recs, Recommendation{
+			Kind: PrivateLink, Target: fmt.Sprintf("%s (%s)", sv.Provider, strings.Join(slices.Sorted(maps.Keys(s.names)), ", ")),
+			Evidence:       ev(s.bytes, s.cost.Total(), flows.NATGateway.String(), fmt.Sprintf("%s to %s over the public internet path (%s)", HumanBytes(s.bytes), sv.Provider, cmp.Or(setString(s.nats), "internet gateway"))),
+			MonthlyCostUSD: s.cost.Total() * month, MonthlySavingsUSD: saving,
+			Action: interfaceEndpointCommand(k.region, fmt.Sprintf("<%s's endpoint service name for %s, from %s>", sv.Provider, k.region, sv.Docs), subnets),
+			Caveats: []string{sv.Provider + " must offer PrivateLink in " + k.region + " for your account's site; some providers charge for it",
+				"savings are net of the endpoint's per-GB and per-AZ-hour fees"},
+		})
+	}
+
+	for _, k := range sortedKeys(a.pairs, func(k [2]string) string { return k[0] + " " + k[1] }) {
+		ps := a.pairs[k]
+		monthly := ps.cost.Total() * month
+		if monthly < opt.ReducePayloadMinMonthlyUSD || covered[k[0]] || covered[k[1]] {
+			continue
+		}
+		recs = append(recs, Recommendation{
+			Kind: ReducePayload, Target: k[0] + " <-> " + k[1],
+			Evidence:       ev(ps.bytes, ps.cost.Total(), "", fmt.Sprintf("%s billed per byte between %s and %s, which no endpoint or routing change removes", HumanBytes(ps.bytes), k[0], k[1])),
+			MonthlyCostUSD: monthly, MonthlySavingsUSD: monthly * opt.CompressionRatio,
+			Action:  fmt.Sprintf("compress what %s and %s exchange (gzip or zstd on HTTP/gRPC), batch small messages, and drop unused fields; if one side is a single replica, add one in the other zone so that PreferSameZone can keep the traffic local", k[0], k[1]),
+			Caveats: []string{fmt.Sprintf("savings assume compression removes %.0f%% of the bytes; measure with a sample of real payloads", opt.CompressionRatio*100)},
+		})
+	}
+
+	recs = slices.DeleteFunc(recs, func(r Recommendation) bool { return r.MonthlySavingsUSD < opt.MinMonthlySavingsUSD })
+	slices.SortStableFunc(recs, func(x, y Recommendation) int {
+		return cmp.Or(cmp.Compare(y.MonthlySavingsUSD, x.MonthlySavingsUSD), cmp.Compare(x.Kind, y.Kind), cmp.Compare(x.Target, y.Target))
+	})
+	return recs, nil
+}
+
+func sortedKeys[K comparable, V any](m map[K]V, name func(K) string) []K {
+	keys := slices.Collect(maps.Keys(m))
+	slices.SortFunc(keys, func(a, b K) int { return cmp.Compare(name(a), name(b)) })
+	return keys
+}
+
+func natKeyString(k natKey) string { return k.region + "/" + k.service + "/" + k.nat }
+
+func setString(m map[string]bool) string { return strings.Join(slices.Sorted(maps.Keys(m)), ", ") }
+
+func orUnknown(s []string) string {
+	if len(s) == 0 {
+		return "unknown"
+	}
+	return strings.Join(s, ", ")
+}
+
+// vpcOf is a shell expression for the VPC of the first subnet.
+func vpcOf(region string, subnets []string) string {
+	if len(subnets) == 0 {
+		return "<vpc-id>"
+	}
+	return fmt.Sprintf("$(aws ec2 describe-subnets --region %s --subnet-ids %s --query 'Subnets[0].VpcId' --output text)", region, subnets[0])
+}
+
+func gatewayEndpointCommand(region, service string, subnets []string) string {
+	rtbs := "<route-table-ids of the nodes' subnets>"
+	if len(subnets) > 0 {
+		rtbs = fmt.Sprintf("$(aws ec2 describe-route-tables --region %s --filters Name=association.subnet-id,Values=%s --query 'RouteTables[].RouteTableId' --output text)",
+			region, strings.Join(subnets, ","))
+	}
+	return fmt.Sprintf("aws ec2 create-vpc-endpoint --region %s --vpc-endpoint-type Gateway --service-name com.amazonaws.%s.%s --vpc-id %s --route-table-ids %s",
+		region, region, service, vpcOf(region, subnets), rtbs)
+}
+
+func interfaceEndpointCommand(region, serviceName string, subnets []string) string {
+	sn := "<one subnet per AZ of the nodes>"
+	if len(subnets) > 0 {
+		sn = strings.Join(subnets, " ")
+	}
+	return fmt.Sprintf("aws ec2 create-vpc-endpoint --region %s --vpc-endpoint-type Interface --service-name %s --vpc-id %s --subnet-ids %s --security-group-ids <sg allowing 443 from the nodes> --private-dns-enabled",
+		region, serviceName, vpcOf(region, subnets), sn)
+}
+
+func natPerAZCommand(region, azID string, subnets []string) string {
+	rtb := "<route table of the nodes' subnets in " + azID + ">"
+	if len(subnets) > 0 {
+		rtb = fmt.Sprintf("$(aws ec2 describe-route-tables --region %s --filters Name=association.subnet-id,Values=%s --query 'RouteTables[0].RouteTableId' --output text)", region, strings.Join(subnets, ","))
+	}
+	return fmt.Sprintf("NAT=$(aws ec2 create-nat-gateway --region %[1]s --subnet-id <a public subnet in %[2]s> --allocation-id $(aws ec2 allocate-address --region %[1]s --domain vpc --query AllocationId --output text) --query NatGateway.NatGatewayId --output text)\n"+
+		"aws ec2 wait nat-gateway-available --region %[1]s --nat-gateway-ids $NAT\n"+
+		"aws ec2 replace-route --region %[1]s --route-table-id %[3]s --destination-cidr-block 0.0.0.0/0 --nat-gateway-id $NAT", region, azID, rtb)
+}
+
+// HumanBytes formats a byte count with binary units, as prices count them.
+func HumanBytes(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := uint64(unit), 0
+	for m := n / unit; m >= unit && exp < 4; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
+}

@@ -1,0 +1,132 @@
+package costmodel
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/netcost/netcost/internal/flows"
+)
+
+// sqs returns one hour's record of a pod in az sending bytes to SQS through a NAT in natAZ.
+func sqs(az, natAZ string, bytes uint64) flows.Record {
+	return flows.Record{Schema: 1, TS: t0, WindowS: 3600, Region: "us-east-1", Direction: flows.Egress, Category: flows.NATGateway,
+		Protocol: flows.TCP, LocalIP: "10.0.1.9", LocalPod: "sqs-sender-" + az, LocalNamespace: "shop", LocalWorkload: "sqs-sender",
+		LocalAZID: az, LocalSubnet: "subnet-" + az, RemoteIP: "52.46.1.1", RemotePort: 443, RemoteName: "sqs.us-east-1.amazonaws.com",
+		RemoteAWSService: "AMAZON", RemoteRegion: "us-east-1", Via: "nat-" + natAZ, ViaAZID: natAZ, Bytes: bytes}
+}
+
+func advise(t *testing.T, window time.Duration, recs ...flows.Record) []Recommendation {
+	t.Helper()
+	a := New(nil).NewAdvisor()
+	for i := range recs {
+		if err := a.Add(&recs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := a.Recommend(window, AdviseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func find(recs []Recommendation, kind string) *Recommendation {
+	for i := range recs {
+		if recs[i].Kind == kind {
+			return &recs[i]
+		}
+	}
+	return nil
+}
+
+// TestInterfaceEndpointBreakEven: in us-east-1 with clients in two AZs the
+// endpoint costs 2 x 730 h x $0.01 = $14.60/month plus $0.01/GB, and removes
+// $0.045/GB of NAT processing: it pays off above 14.6/0.035 = 417 GB/month.
+func TestInterfaceEndpointBreakEven(t *testing.T) {
+	half := uint64(GB / 4) // per AZ per hour: 0.5 GiB/h in all, 365 GB/month
+	below := advise(t, time.Hour, sqs("use1-az1", "use1-az1", half), sqs("use1-az2", "use1-az2", half))
+	if r := find(below, InterfaceEndpoint); r != nil {
+		t.Errorf("365 GB/month: got %+v; want no interface endpoint below break-even", r)
+	}
+	above := advise(t, time.Hour, sqs("use1-az1", "use1-az1", GB/2), sqs("use1-az2", "use1-az2", GB/2))
+	r := find(above, InterfaceEndpoint)
+	if r == nil {
+		t.Fatalf("730 GB/month: no InterfaceEndpoint in %+v", above)
+	}
+	// 730 GB x $0.045 - (730 GB x $0.01 + $14.60) = 32.85 - 21.90 = 10.95
+	if !near2(r.MonthlySavingsUSD, 10.95) || !near2(r.MonthlyCostUSD, 32.85) {
+		t.Errorf("savings %.4f of %.4f; want 10.95 of 32.85", r.MonthlySavingsUSD, r.MonthlyCostUSD)
+	}
+	if !strings.Contains(r.Action, "--service-name com.amazonaws.us-east-1.sqs") || !strings.Contains(r.Action, "subnet-use1-az1 subnet-use1-az2") {
+		t.Errorf("action = %s", r.Action)
+	}
+	if find(above, NatPerAZ) != nil {
+		t.Errorf("NatPerAZ proposed although every client uses the NAT in its own AZ")
+	}
+}
+
+func near2(a, b float64) bool { return a-b < 0.005 && b-a < 0.005 }
+
+func TestNatPerAZ(t *testing.T) {
+	// 4 GiB/h from az1 through the NAT in az2: 2920 GB/month x $0.01 = $29.20 of
+	// inter-AZ transfer, less a new NAT's 730 h x $0.045 = $32.85: not worth it.
+	if r := find(advise(t, time.Hour, sqs("use1-az1", "use1-az2", 4*GB)), NatPerAZ); r != nil {
+		t.Errorf("NatPerAZ at $29.20/month of crossing: %+v; want none (a NAT costs $32.85)", r)
+	}
+	// 8 GiB/h: $58.40 - $32.85 = $25.55.
+	r := find(advise(t, time.Hour, sqs("use1-az1", "use1-az2", 8*GB)), NatPerAZ)
+	if r == nil || !near2(r.MonthlySavingsUSD, 25.55) || !strings.Contains(r.Action, "create-nat-gateway") || !strings.Contains(r.Action, "replace-route") {
+		t.Errorf("NatPerAZ = %+v; want $25.55/month with create-nat-gateway and replace-route", r)
+	}
+}
+
+func TestGatewayEndpointAndPreferSameZone(t *testing.T) {
+	s3 := sqs("use1-az2", "use1-az2", GB)
+	s3.Category, s3.RemoteAWSService, s3.RemoteName = flows.AmazonS3, "S3", "s3.us-east-1.amazonaws.com"
+	// graphql in az1 calls products in az2 (10 GiB each way... 1 GiB out, 9 back),
+	// and products also has a pod in az1 (seen in-zone).
+	out := rec(flows.Egress, flows.InterAZ, GB)
+	back := rec(flows.Ingress, flows.InterAZ, 9*GB)
+	inZone := rec(flows.Egress, flows.IntraAZ, GB)
+	inZone.RemotePod, inZone.RemoteAZID = "products-a", "use1-az1"
+	for _, r := range []*flows.Record{&out, &back, &inZone} {
+		r.WindowS = 3600
+	}
+	recs := advise(t, time.Hour, s3, out, mirror(out), back, mirror(back), inZone)
+
+	g := find(recs, GatewayEndpoint)
+	// 1 GiB/h x 730 x $0.045 = $32.85, all of it saved.
+	if g == nil || !near2(g.MonthlySavingsUSD, 32.85) || !strings.Contains(g.Action, "--vpc-endpoint-type Gateway --service-name com.amazonaws.us-east-1.s3") {
+		t.Errorf("GatewayEndpoint = %+v", g)
+	}
+	p := find(recs, PreferSameZone)
+	// 10 GiB/h crossing, counted once from the client's side, x 730 x $0.02 = $146.
+	if p == nil || !near2(p.MonthlySavingsUSD, 146) || p.Target != "service shop/products" ||
+		p.Action != `kubectl -n shop patch service products --type merge -p '{"spec":{"trafficDistribution":"PreferSameZone"}}'` {
+		t.Errorf("PreferSameZone = %+v", p)
+	}
+	if r := find(recs, ReducePayload); r != nil {
+		t.Errorf("ReducePayload for a pair PreferSameZone fixes: %+v", r)
+	}
+
+	// Without a products endpoint in az1, PreferSameZone saves nothing:
+	// ReducePayload is proposed instead.
+	recs = advise(t, time.Hour, out, mirror(out), back, mirror(back))
+	if r := find(recs, PreferSameZone); r != nil {
+		t.Errorf("PreferSameZone without a same-zone endpoint: %+v", r)
+	}
+	if r := find(recs, ReducePayload); r == nil || !near2(r.MonthlySavingsUSD, 146*0.6) {
+		t.Errorf("ReducePayload = %+v; want 60%% of $146", r)
+	}
+}
+
+func TestPrivateLink(t *testing.T) {
+	dd := sqs("use1-az1", "use1-az1", 2*GB)
+	dd.RemoteAWSService, dd.RemoteRegion, dd.RemoteName = "", "", "agent-intake.logs.datadoghq.com"
+	r := find(advise(t, time.Hour, dd), PrivateLink)
+	// 1460 GB x ($0.045 + $0.09) = $197.10; endpoint 1460 x $0.01 + $7.30 = $21.90.
+	if r == nil || !near2(r.MonthlySavingsUSD, 175.20) || !strings.HasPrefix(r.Target, "Datadog") {
+		t.Errorf("PrivateLink = %+v; want Datadog saving $175.20", r)
+	}
+}

@@ -1,0 +1,56 @@
+package flows
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+func BenchmarkDecode(b *testing.B) {
+	r := fakeRecord()
+	line := AppendJSON(nil, &r)
+	b.Run("netcost", func(b *testing.B) {
+		d := NewDecoder()
+		var out Record
+		b.SetBytes(int64(len(line)))
+		for b.Loop() {
+			if err := d.Decode(line, &out); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.SetBytes(int64(len(line)))
+		for b.Loop() {
+			var out Record
+			if err := json.Unmarshal(line, &out); err != nil {
+				b.Fatal(err)
+			}
+			if err := out.Validate(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkAppendJSON(b *testing.B) {
+	r := fakeRecord()
+	var buf []byte
+	for b.Loop() {
+		buf = AppendJSON(buf[:0], &r)
+	}
+	b.SetBytes(int64(len(buf)))
+}
+
+func BenchmarkDecodeBorrow(b *testing.B) {
+	r := fakeRecord()
+	line := AppendJSON(nil, &r)
+	d := NewDecoder()
+	d.Borrow = true
+	var out Record
+	b.SetBytes(int64(len(line)))
+	for b.Loop() {
+		if err := d.Decode(line, &out); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,8 @@
+// Package flows is netcost's shared vocabulary: the schema-1 flow record that
+// agents write and every reader consumes, its categories, strict validation,
+// and a fast streaming reader for JSON Lines files (plain or gzip-compressed)
+// and directories of them.
+//
+// It imports only the standard library, so that the cost model, the CLI and
+// the Lambda can depend on it without pulling in AWS, eBPF or CLI libraries.
+package flows

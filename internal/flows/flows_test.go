@@ -1,0 +1,307 @@
+package flows
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// fakeRecord returns a valid inter-AZ record; mutate it to taste.
+func fakeRecord() Record {
+	return Record{
+		Schema: 1, TS: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC), WindowS: 60,
+		Cluster: "shop", Node: "ip-10-0-1-10.ec2.internal", Region: "us-east-1",
+		Direction: Egress, Category: InterAZ, Protocol: TCP,
+		LocalIP: "10.0.1.15", LocalPod: "graphql-7d9f8b6c5-x2x9q", LocalNamespace: "shop",
+		LocalWorkload: "graphql", LocalWorkloadKind: "Deployment", LocalAZ: "us-east-1a", LocalAZID: "use1-az1",
+		LocalSubnet: "subnet-0a1", RemoteIP: "10.0.2.33", RemotePort: 8080, RemotePod: "products-5f7c9-abcde",
+		RemoteNamespace: "shop", RemoteWorkload: "products", RemoteService: "products",
+		RemoteNode: "ip-10-0-2-20.ec2.internal", RemoteAZ: "us-east-1b", RemoteAZID: "use1-az2",
+		Bytes: 123456789, Packets: 90000,
+	}
+}
+
+func TestParseCategory(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Category
+	}{
+		{"inter-az", InterAZ}, {"INTER_AZ", InterAZ}, {"Inter-AZ", InterAZ}, {"inter_az", InterAZ},
+		{"s3", AmazonS3}, {"AMAZON_S3", AmazonS3}, {"dynamodb", AmazonDynamoDB}, {"nat", NATGateway},
+		{"NAT_GATEWAY", NATGateway}, {"internet", Internet}, {"unclassified", Unclassified},
+		{"intra-az", IntraAZ}, {"inter-vpc", InterVPC}, {"inter-region", InterRegion},
+	}
+	for _, tt := range tests {
+		got, err := ParseCategory(tt.in)
+		if err != nil || got != tt.want {
+			t.Errorf("ParseCategory(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+		}
+	}
+	for _, bad := range []string{"", "interaz", "egress", "s4"} {
+		if _, err := ParseCategory(bad); err == nil || !strings.Contains(err.Error(), "inter-az") {
+			t.Errorf("ParseCategory(%q) error = %v; want one listing the categories", bad, err)
+		}
+	}
+	for _, c := range Categories {
+		if got, _ := ParseCategory(c.CLIName()); got != c {
+			t.Errorf("ParseCategory(%q) = %v; want %v", c.CLIName(), got, c)
+		}
+	}
+}
+
+func TestDecodeRoundTrip(t *testing.T) {
+	full := fakeRecord()
+	full.RemoteName, full.RemoteAWSService, full.RemoteRegion = "sqs.us-east-1.amazonaws.com", "AMAZON", "us-east-1"
+	full.Via, full.ViaAZID = "nat-0b2", "use1-az2"
+	minimal := Record{Schema: 1, TS: full.TS, WindowS: 60, Region: "eu-west-1", Direction: Ingress,
+		Category: Unclassified, Protocol: UDP, LocalIP: "fd00::1", RemoteIP: OtherIP}
+	odd := fakeRecord()
+	odd.LocalPod = "we\"ird\\pod\n\u00e9\u2028"
+	odd.TS = time.Date(2026, 1, 2, 3, 4, 5, 600, time.UTC)
+	for name, rec := range map[string]Record{"full": full, "minimal": minimal, "escapes": odd} {
+		t.Run(name, func(t *testing.T) {
+			line := AppendJSON(nil, &rec)
+			var got Record
+			if err := NewDecoder().Decode(line, &got); err != nil {
+				t.Fatalf("Decode(%s) error: %v", line, err)
+			}
+			if !reflect.DeepEqual(got, rec) {
+				t.Errorf("Decode(AppendJSON(r)) = %+v; want %+v", got, rec)
+			}
+			var std Record
+			if err := json.Unmarshal(line, &std); err != nil {
+				t.Fatalf("encoding/json cannot read AppendJSON output %s: %v", line, err)
+			}
+			if !reflect.DeepEqual(std, rec) {
+				t.Errorf("json.Unmarshal(AppendJSON(r)) = %+v; want %+v", std, rec)
+			}
+			want, _ := json.Marshal(&rec)
+			var a, b map[string]any
+			_ = json.Unmarshal(want, &a)
+			_ = json.Unmarshal(line, &b)
+			if !reflect.DeepEqual(a, b) {
+				t.Errorf("AppendJSON = %s; encoding/json = %s", line, want)
+			}
+		})
+	}
+}
+
+func TestDecodeAcceptsForeignLayout(t *testing.T) {
+	// Another writer's key order, whitespace, nulls, EMF metadata, unknown keys.
+	line := `  { "_aws": {"Timestamp": 1, "CloudWatchMetrics": [{"Namespace": "netcost", "Dimensions": [["cluster"]], "Metrics": [{"Name": "bytes"}]}]},
+	"bytes": 10, "packets": 1, "remote_ip": "52.94.0.1", "local_ip": "10.0.1.5", "protocol": "udp",
+	"category": "NAT_GATEWAY", "direction": "egress", "region": "us-east-1", "window_s": 60,
+	"ts": "2026-11-21T10:00:00.000+00:00", "schema": 1, "remote_pod": null, "future_field": [1, "x", {"y": true}],
+	"via": "nat-\u0030b2" }  `
+	var r Record
+	if err := NewDecoder().Decode([]byte(line), &r); err != nil {
+		t.Fatalf("Decode error: %v", err)
+	}
+	if r.Via != "nat-0b2" || r.Bytes != 10 || r.Protocol != UDP || !r.TS.Equal(time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)) {
+		t.Errorf("Decode = %+v", r)
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	base := string(AppendJSON(nil, ptr(fakeRecord())))
+	tests := []struct {
+		name, line, want string
+	}{
+		{"negative bytes", strings.Replace(base, `"bytes":123456789`, `"bytes":-5`, 1), "bytes: negative value -5"},
+		{"fractional bytes", strings.Replace(base, `"bytes":123456789`, `"bytes":1.5`, 1), "bytes: want an integer"},
+		{"string bytes", strings.Replace(base, `"bytes":123456789`, `"bytes":"12"`, 1), "bytes: want a non-negative integer"},
+		{"huge bytes", strings.Replace(base, `"bytes":123456789`, `"bytes":99999999999999999999999`, 1), "bytes: number too large"},
+		{"bad local ip", strings.Replace(base, `"10.0.1.15"`, `"10.0.1.300"`, 1), `local_ip: "10.0.1.300" is not an IP address`},
+		{"bad remote ip", strings.Replace(base, `"10.0.2.33"`, `"products"`, 1), `remote_ip: "products" is not an IP address`},
+		{"unknown category", strings.Replace(base, `"INTER_AZ"`, `"inter-az"`, 1), `category: unknown category "inter-az"`},
+		{"bad direction", strings.Replace(base, `"egress"`, `"out"`, 1), `direction: "out" is not egress or ingress`},
+		{"bad protocol", strings.Replace(base, `"tcp"`, `"icmp"`, 1), `protocol: "icmp" is not tcp or udp`},
+		{"schema 2", strings.Replace(base, `"schema":1`, `"schema":2`, 1), "schema: unsupported version 2"},
+		{"no schema", strings.Replace(base, `"schema":1,`, ``, 1), "schema: missing"},
+		{"bad ts", strings.Replace(base, `2026-11-21T10:00:00Z`, `yesterday`, 1), `ts: "yesterday" is not an RFC 3339 time`},
+		{"feb 30", strings.Replace(base, `2026-11-21T10:00:00Z`, `2026-02-30T10:00:00Z`, 1), `ts: "2026-02-30T10:00:00Z"`},
+		{"zero window", strings.Replace(base, `"window_s":60`, `"window_s":0`, 1), "window_s: must be a positive"},
+		{"port too big", strings.Replace(base, `"remote_port":8080`, `"remote_port":70000`, 1), "remote_port: 70000 is not a port"},
+		{"truncated", base[:len(base)/2], "unterminated string"},
+		{"trailing garbage", base + `x`, "unexpected data after the object"},
+		{"array", `[1,2]`, "not a JSON object"},
+		{"not json", `hello`, "not a JSON object"},
+		{"missing remote", strings.Replace(base, `"remote_ip":"10.0.2.33",`, ``, 1), "remote_ip: missing"},
+		{"packets above bytes", strings.Replace(base, `"packets":90000`, `"packets":999999999`, 1), "packets: 999999999 packets"},
+		{"via az without via", strings.Replace(base, `"bytes"`, `"via_az_id":"use1-az2","bytes"`, 1), "via_az_id: set without via"},
+		{"no region", strings.Replace(base, `"region":"us-east-1",`, ``, 1), "region: missing"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var r Record
+			err := NewDecoder().Decode([]byte(tt.line), &r)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Decode(%s) error = %v; want one containing %q", tt.line, err, tt.want)
+			}
+			if !errors.Is(err, ErrBadRecord) {
+				t.Errorf("errors.Is(%v, ErrBadRecord) = false", err)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// FuzzDecode checks the fast decoder against encoding/json plus Validate:
+// whatever one accepts, the other accepts with the same result, and nothing panics.
+func FuzzDecode(f *testing.F) {
+	f.Add(string(AppendJSON(nil, ptr(fakeRecord()))))
+	f.Add(`{"schema":1,"ts":"2026-11-21T10:00:00Z","window_s":60,"region":"r","direction":"egress","category":"INTER_AZ","protocol":"tcp","local_ip":"::1","remote_ip":"other","bytes":1,"packets":1}`)
+	f.Add(`{"a":[{"b":"\"}"}],"schema":1}`)
+	f.Fuzz(func(t *testing.T, line string) {
+		var fast Record
+		ferr := NewDecoder().Decode([]byte(line), &fast)
+		if ferr != nil {
+			return
+		}
+		if err := fast.Validate(); err != nil {
+			t.Fatalf("Decode accepted %q but Validate says %v", line, err)
+		}
+		var std Record
+		if err := json.Unmarshal([]byte(line), &std); err != nil {
+			// encoding/json rejects some things the fast path does not check,
+			// such as invalid UTF-8 in unknown fields or control characters.
+			return
+		}
+		if !fast.TS.Equal(std.TS) {
+			t.Fatalf("ts: fast %v, std %v for %q", fast.TS, std.TS, line)
+		}
+		fast.TS, std.TS = time.Time{}, time.Time{}
+		if !reflect.DeepEqual(fast, std) {
+			t.Fatalf("Decode(%q) = %+v; encoding/json = %+v", line, fast, std)
+		}
+	})
+}
+
+func writeFile(t *testing.T, path string, data []byte, gz bool) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if gz {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		zw.Write(data)
+		zw.Close()
+		data = buf.Bytes()
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// lines makes n valid records, numbered through their byte counts 1..n.
+func lines(n int) []byte {
+	var b []byte
+	r := fakeRecord()
+	for i := 1; i <= n; i++ {
+		r.Bytes = uint64(i)
+		r.Packets = 1
+		r.LocalPod = fmt.Sprintf("pod-%d", i%97)
+		b = AppendJSON(b, &r)
+		b = append(b, '\n')
+		if i%1000 == 0 {
+			b = append(b, "  \n"...) // blank lines are skipped but counted for line numbers
+		}
+	}
+	return b
+}
+
+func TestReadDirectory(t *testing.T) {
+	dir := t.TempDir()
+	const n = 60000 // several blocks per file
+	writeFile(t, filepath.Join(dir, "node-a.jsonl"), lines(n), false)
+	writeFile(t, filepath.Join(dir, "sub", "node-b.jsonl.gz"), lines(n), true)
+	writeFile(t, filepath.Join(dir, "README.txt"), []byte("not records"), false)
+	writeFile(t, filepath.Join(dir, ".hidden", "x.jsonl"), []byte("garbage"), false)
+
+	var sum, count atomic.Uint64
+	for _, workers := range []int{1, 3} {
+		sum.Store(0)
+		count.Store(0)
+		st, err := Read(t.Context(), dir, ReadOptions{Workers: workers}, func(w int, r *Record) error {
+			if w < 0 || w >= workers {
+				t.Errorf("worker index %d out of [0,%d)", w, workers)
+			}
+			sum.Add(r.Bytes)
+			count.Add(1)
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("Read: %v", err)
+		}
+		want := uint64(n) * (n + 1) // two files of 1..n
+		if sum.Load() != want || count.Load() != 2*n || st.Records != 2*n || st.Files != 2 || st.Lines != 2*n {
+			t.Errorf("workers=%d: sum %d count %d stats %+v; want sum %d count %d files 2", workers, sum.Load(), count.Load(), st, want, 2*n)
+		}
+	}
+}
+
+func TestReadBadLine(t *testing.T) {
+	dir := t.TempDir()
+	data := lines(50000)
+	ls := bytes.Split(data, []byte("\n"))
+	const badLine = 40041 // record 40001: 40 blank lines precede it
+	ls[badLine-1] = bytes.Replace(ls[badLine-1], []byte(`"bytes":`), []byte(`"bytes":-`), 1)
+	bad := bytes.Join(ls, []byte("\n"))
+	path := filepath.Join(dir, "n.jsonl.gz")
+	writeFile(t, path, bad, true)
+
+	_, err := Read(t.Context(), path, ReadOptions{Workers: 2}, func(int, *Record) error { return nil })
+	var le *LineError
+	if !errors.As(err, &le) || le.Line != badLine || le.File != path || !strings.Contains(err.Error(), "bytes: negative value") {
+		t.Fatalf("Read error = %v; want %s:%d: bytes: negative value", err, path, badLine)
+	}
+
+	var count atomic.Int64
+	st, err := Read(t.Context(), path, ReadOptions{Lenient: true}, func(int, *Record) error { count.Add(1); return nil })
+	if err != nil || st.Skipped != 1 || st.Records != 49999 || count.Load() != 49999 {
+		t.Errorf("lenient Read = %+v, %v (delivered %d); want 1 skipped, 49999 records", st, err, count.Load())
+	}
+}
+
+func TestReadErrors(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Read(t.Context(), filepath.Join(dir, "missing"), ReadOptions{}, nil); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing path: error = %v; want ErrNotExist", err)
+	}
+	if _, err := Read(t.Context(), dir, ReadOptions{}, nil); !errors.Is(err, ErrNoFiles) {
+		t.Errorf("empty dir: error = %v; want ErrNoFiles", err)
+	}
+	notGz := filepath.Join(dir, "x.jsonl.gz")
+	writeFile(t, notGz, lines(3), false)
+	if _, err := Read(t.Context(), notGz, ReadOptions{}, func(int, *Record) error { return nil }); err == nil || !strings.Contains(err.Error(), "gzip") {
+		t.Errorf("plain file named .gz: error = %v; want a gzip error", err)
+	}
+	long := filepath.Join(dir, "long.jsonl")
+	writeFile(t, long, bytes.Repeat([]byte("x"), 3<<20), false)
+	if _, err := Read(t.Context(), long, ReadOptions{}, func(int, *Record) error { return nil }); err == nil || !strings.Contains(err.Error(), "line longer than") {
+		t.Errorf("3 MiB line: error = %v; want line too long", err)
+	}
+	stop := errors.New("stop")
+	ok := filepath.Join(dir, "ok.jsonl")
+	writeFile(t, ok, lines(10), false)
+	if _, err := Read(t.Context(), ok, ReadOptions{}, func(int, *Record) error { return stop }); !errors.Is(err, stop) {
+		t.Errorf("callback error = %v; want it returned", err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := Read(ctx, ok, ReadOptions{}, func(int, *Record) error { return nil }); err != nil && !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: error = %v", err)
+	}
+}

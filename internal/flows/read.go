@@ -1,0 +1,301 @@
+package flows
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// ReadOptions control Read.
+type ReadOptions struct {
+	// Lenient skips bad lines and counts them instead of stopping at the first.
+	Lenient bool
+	// Workers decode in parallel; 0 means GOMAXPROCS.
+	Workers int
+	// Logger receives a warning for each skipped line (at most the first few)
+	// and a debug line for each file. Nil discards.
+	Logger *slog.Logger
+}
+
+// ReadStats says what Read went through.
+type ReadStats struct {
+	Files   int   // files read
+	Lines   int64 // non-blank lines
+	Records int64 // records delivered
+	Skipped int64 // bad lines skipped (lenient mode only)
+}
+
+// Extensions lists the file name endings Read picks up in a directory.
+var Extensions = []string{".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz", ".json", ".json.gz"}
+
+const (
+	blockSize   = 1 << 20 // bytes handed to a worker at once; also the longest line
+	maxWarnings = 5
+)
+
+// ErrNoFiles is returned when a directory holds no record files.
+var ErrNoFiles = errors.New("no flow record files")
+
+// Files returns the record files at path: path itself if it is a file, or the
+// files under it with one of Extensions, sorted.
+func Files(path string) ([]string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("opening flow records: %w", err)
+	}
+	if !st.IsDir() {
+		return []string{path}, nil
+	}
+	var files []string
+	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != path && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		for _, ext := range Extensions {
+			if strings.HasSuffix(d.Name(), ext) {
+				files = append(files, p)
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing flow record files in %s: %w", path, err)
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("%s: %w (want files ending in %s)", path, ErrNoFiles, strings.Join(Extensions, ", "))
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
+type block struct {
+	file      int
+	firstLine int64
+	data      []byte
+}
+
+// Read streams every record at path (a file, or a directory of files; plain
+// JSON Lines or gzip-compressed) to fn, decoding in parallel. fn is called
+// concurrently, with the index of the calling worker (0 <= worker < Workers)
+// so that callers can keep per-worker state without locks; r is reused after
+// fn returns. Records arrive in no particular order.
+//
+// A bad line stops the read with a *LineError naming the file and line,
+// unless opts.Lenient, in which case it is counted in ReadStats.Skipped.
+// An error from fn stops the read and is returned as is.
+func Read(ctx context.Context, path string, opts ReadOptions, fn func(worker int, r *Record) error) (ReadStats, error) {
+	files, err := Files(path)
+	if err != nil {
+		return ReadStats{}, err
+	}
+	return ReadFiles(ctx, files, opts, fn)
+}
+
+// Workers returns the number of workers Read will use for opts.
+func (o ReadOptions) workers() int {
+	if o.Workers > 0 {
+		return o.Workers
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// WorkerCount returns the number of workers, and so of distinct worker
+// indexes, that Read uses with these options.
+func (o ReadOptions) WorkerCount() int { return o.workers() }
+
+// ReadFiles is Read over a list of files.
+func ReadFiles(ctx context.Context, files []string, opts ReadOptions, fn func(worker int, r *Record) error) (ReadStats, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	workers := opts.workers()
+	g := newGroup(ctx)
+	ctx = g.ctx
+	blocks := make(chan block, workers*2)
+	pool := sync.Pool{New: func() any { b := make([]byte, 0, blockSize); return &b }}
+
+	var (
+		mu       sync.Mutex
+		stats    = ReadStats{Files: len(files)}
+		firstBad *LineError // the earliest bad line found, in strict mode
+		warned   int
+	)
+	earlier := func(a, b *LineError, ai, bi int) bool {
+		return ai < bi || ai == bi && a.Line < b.Line
+	}
+	firstBadFile := -1
+
+	g.Go(func() error {
+		defer close(blocks)
+		for i, name := range files {
+			log.Debug("reading flow records", "file", name)
+			if err := produce(ctx, i, name, &pool, blocks); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+
+	for w := range workers {
+		g.Go(func() error {
+			dec := NewDecoder()
+			var rec Record
+			var lines, records, skipped int64
+			defer func() {
+				mu.Lock()
+				stats.Lines += lines
+				stats.Records += records
+				stats.Skipped += skipped
+				mu.Unlock()
+			}()
+			for blk := range blocks {
+				line := blk.firstLine - 1
+				data := blk.data
+				for len(data) > 0 {
+					var l []byte
+					if i := bytes.IndexByte(data, '\n'); i >= 0 {
+						l, data = data[:i], data[i+1:]
+					} else {
+						l, data = data, nil
+					}
+					line++
+					if len(bytes.TrimSpace(l)) == 0 {
+						continue
+					}
+					lines++
+					if err := dec.Decode(l, &rec); err != nil {
+						le := &LineError{File: files[blk.file], Line: line, Err: err}
+						if !opts.Lenient {
+							mu.Lock()
+							if firstBad == nil || earlier(le, firstBad, blk.file, firstBadFile) {
+								firstBad, firstBadFile = le, blk.file
+							}
+							mu.Unlock()
+							return le
+						}
+						skipped++
+						mu.Lock()
+						if warned < maxWarnings {
+							log.Warn("skipping bad flow record", "error", le.Error())
+						}
+						warned++
+						mu.Unlock()
+						continue
+					}
+					if err := fn(w, &rec); err != nil {
+						return err
+					}
+					records++
+				}
+				b := blk.data[:0]
+				pool.Put(&b)
+			}
+			return nil
+		})
+	}
+	err := g.Wait()
+	if firstBad != nil {
+		return stats, firstBad
+	}
+	return stats, err
+}
+
+// produce reads one file in blocks that end on a line boundary.
+func produce(ctx context.Context, fileIdx int, name string, pool *sync.Pool, out chan<- block) error {
+	f, err := os.Open(name)
+	if err != nil {
+		return fmt.Errorf("opening flow records: %w", err)
+	}
+	defer f.Close()
+	var r io.Reader = f
+	if strings.HasSuffix(name, ".gz") {
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			return fmt.Errorf("%s: reading gzip header: %w", name, err)
+		}
+		defer zr.Close()
+		r = zr
+	}
+	line := int64(1)
+	var carry []byte
+	for {
+		bp := pool.Get().(*[]byte)
+		buf := append((*bp)[:0], carry...)
+		n, rerr := io.ReadFull(r, buf[len(buf):blockSize])
+		buf = buf[:len(buf)+n]
+		eof := rerr == io.EOF || rerr == io.ErrUnexpectedEOF
+		if rerr != nil && !eof {
+			return fmt.Errorf("%s: reading: %w", name, rerr)
+		}
+		cut := len(buf)
+		if !eof {
+			i := bytes.LastIndexByte(buf, '\n')
+			if i < 0 {
+				return &LineError{File: name, Line: line, Err: fieldErr("record", "line longer than %d bytes", blockSize)}
+			}
+			cut = i + 1
+		}
+		carry = append(carry[:0], buf[cut:]...)
+		blk := block{file: fileIdx, firstLine: line, data: buf[:cut]}
+		line += int64(bytes.Count(blk.data, []byte{'\n'}))
+		if len(blk.data) > 0 {
+			select {
+			case out <- blk:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		if eof {
+			return nil
+		}
+	}
+}
+
+// group runs goroutines and keeps the first error, cancelling the others;
+// errgroup's job, written out because this package imports only the
+// standard library.
+type group struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+	err    error
+}
+
+func newGroup(ctx context.Context) *group {
+	ctx, cancel := context.WithCancel(ctx)
+	return &group{ctx: ctx, cancel: cancel}
+}
+
+func (g *group) Go(f func() error) {
+	g.wg.Go(func() {
+		if err := f(); err != nil {
+			g.once.Do(func() { g.err = err; g.cancel() })
+		}
+	})
+}
+
+func (g *group) Wait() error {
+	g.wg.Wait()
+	g.cancel()
+	return g.err
+}

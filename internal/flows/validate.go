@@ -1,0 +1,93 @@
+package flows
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+)
+
+// FieldError says what is wrong with one field of a record.
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+
+func fieldErr(field, format string, args ...any) error {
+	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// LineError places a bad record in its file.
+type LineError struct {
+	File string
+	Line int64
+	Err  error
+}
+
+func (e *LineError) Error() string { return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err) }
+func (e *LineError) Unwrap() error { return e.Err }
+
+// ErrBadRecord is matched by errors.Is for every decoding or validation error.
+var ErrBadRecord = errors.New("bad flow record")
+
+func (e *FieldError) Is(target error) bool { return target == ErrBadRecord }
+
+// Validate checks a record against schema 1: the version, the window, the
+// enumerations, the addresses and the port. It does not check names.
+func (r *Record) Validate() error {
+	if err := r.validateNoIPs(); err != nil {
+		return err
+	}
+	if _, err := netip.ParseAddr(r.LocalIP); err != nil {
+		return fieldErr("local_ip", "%q is not an IP address", r.LocalIP)
+	}
+	if r.RemoteIP != OtherIP {
+		if _, err := netip.ParseAddr(r.RemoteIP); err != nil {
+			return fieldErr("remote_ip", "%q is not an IP address or %q", r.RemoteIP, OtherIP)
+		}
+	}
+	return nil
+}
+
+// validateNoIPs is Validate without parsing the addresses, for the decoder,
+// which has parsed them already.
+func (r *Record) validateNoIPs() error {
+	if r.Schema != SchemaVersion {
+		if r.Schema == 0 {
+			return fieldErr("schema", "missing; want 1")
+		}
+		return fieldErr("schema", "unsupported version %d; this netcost reads version 1", r.Schema)
+	}
+	if r.TS.IsZero() {
+		return fieldErr("ts", "missing; want the window start in RFC 3339 UTC")
+	}
+	if r.WindowS <= 0 {
+		return fieldErr("window_s", "must be a positive number of seconds, got %d", r.WindowS)
+	}
+	if r.Region == "" {
+		return fieldErr("region", "missing; want the AWS region, such as us-east-1")
+	}
+	if r.Direction != Egress && r.Direction != Ingress {
+		return fieldErr("direction", "missing or invalid; want egress or ingress")
+	}
+	if !r.Category.valid() {
+		return fieldErr("category", "missing or invalid; want one of INTRA_AZ, INTER_AZ, INTER_VPC, INTER_REGION, AMAZON_S3, AMAZON_DYNAMODB, NAT_GATEWAY, INTERNET, UNCLASSIFIED")
+	}
+	if r.Protocol != TCP && r.Protocol != UDP {
+		return fieldErr("protocol", "missing or invalid; want tcp or udp")
+	}
+	if r.LocalIP == "" {
+		return fieldErr("local_ip", "missing")
+	}
+	if r.RemoteIP == "" {
+		return fieldErr("remote_ip", "missing")
+	}
+	if r.Packets > r.Bytes {
+		return fieldErr("packets", "%d packets cannot carry only %d bytes", r.Packets, r.Bytes)
+	}
+	if r.ViaAZID != "" && r.Via == "" {
+		return fieldErr("via_az_id", "set without via")
+	}
+	return nil
+}

@@ -1,0 +1,55 @@
+package layout
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/netcost/netcost"
+
+// deps lists the non-standard packages that pkgs depend on, themselves included.
+func deps(t *testing.T, pkgs ...string) []string {
+	t.Helper()
+	args := append([]string{"list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}"}, pkgs...)
+	cmd := exec.Command("go", args...)
+	cmd.Dir = "../.."
+	out, err := cmd.Output()
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, ee.Stderr)
+		}
+		t.Fatalf("go %s: %v", strings.Join(args, " "), err)
+	}
+	return strings.Fields(string(out))
+}
+
+// TestImportRules enforces DESIGN.md: cmd and lambda never import agent or
+// bpf (they build on macOS); costmodel and internal/flows import nothing
+// but the standard library and internal/flows.
+func TestImportRules(t *testing.T) {
+	for _, goos := range []string{"linux", "darwin"} {
+		t.Run("cmd/"+goos, func(t *testing.T) {
+			t.Setenv("GOOS", goos)
+			for _, d := range deps(t, "./cmd/...") {
+				if strings.HasPrefix(d, module+"/agent") || strings.HasPrefix(d, module+"/bpf") || strings.Contains(d, "cilium/ebpf") {
+					t.Errorf("cmd depends on %s; cmd and lambda must not import agent or bpf", d)
+				}
+			}
+		})
+	}
+	pure := map[string]bool{module + "/internal/flows": true, module + "/costmodel": true}
+	for _, pkg := range []string{"./costmodel", "./internal/flows"} {
+		t.Run(pkg, func(t *testing.T) {
+			got := deps(t, pkg)
+			if len(got) == 0 {
+				t.Fatalf("go list -deps %s listed nothing", pkg)
+			}
+			for _, d := range got {
+				if !pure[d] {
+					t.Errorf("%s depends on %s; it may import only the standard library and internal/flows", pkg, d)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,228 @@
+package query
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/netcost/netcost/costmodel"
+	"github.com/netcost/netcost/internal/flows"
+)
+
+// ErrUsage marks errors caused by what the user asked for: a bad source,
+// window or input file. Callers map it to exit status 2.
+var ErrUsage = errors.New("usage")
+
+type usageError struct{ err error }
+
+func (e usageError) Error() string         { return e.err.Error() }
+func (e usageError) Unwrap() []error       { return []error{e.err, ErrUsage} }
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+// Source is where records come from.
+type Source struct {
+	Kind string // "file"
+	Path string
+}
+
+func (s Source) String() string { return s.Kind + ":" + s.Path }
+
+// ParseSource parses file:PATH. The cloudwatch and nfm sources are named
+// in the CLI contract and not implemented yet.
+func ParseSource(s string) (Source, error) {
+	kind, rest, _ := strings.Cut(s, ":")
+	switch kind {
+	case "file":
+		if rest == "" {
+			return Source{}, usagef("--source file: needs a path, as in file:/var/lib/netcost/flows")
+		}
+		return Source{Kind: "file", Path: rest}, nil
+	case "cloudwatch", "nfm":
+		return Source{}, usagef("--source %s is not available in this build yet; use file:PATH", kind)
+	case "":
+		return Source{}, usagef("--source is required: file:PATH (a JSONL file or a directory of them)")
+	}
+	return Source{}, usagef("unknown source %q: want file:PATH", s)
+}
+
+// Window is a time range [Start, End). Zero bounds are open: a file source
+// then reads everything it has.
+type Window struct {
+	Start, End time.Time
+}
+
+// ParseWindow turns --since or --start/--end into a Window. since is a Go
+// duration or a number of days such as 7d; start and end are RFC 3339 or
+// YYYY-MM-DD.
+func ParseWindow(now time.Time, since, start, end string) (Window, error) {
+	if since != "" && (start != "" || end != "") {
+		return Window{}, usagef("--since and --start/--end are exclusive: give one or the other")
+	}
+	if since != "" {
+		d, err := parseDuration(since)
+		if err != nil {
+			return Window{}, err
+		}
+		return Window{Start: now.Add(-d), End: now}, nil
+	}
+	var w Window
+	var err error
+	if start != "" {
+		if w.Start, err = parseTime("--start", start); err != nil {
+			return Window{}, err
+		}
+	}
+	if end != "" {
+		if w.End, err = parseTime("--end", end); err != nil {
+			return Window{}, err
+		}
+	} else if start != "" {
+		w.End = now
+	}
+	if !w.Start.IsZero() && !w.End.IsZero() && !w.End.After(w.Start) {
+		return Window{}, usagef("--end %s is not after --start %s", w.End.Format(time.RFC3339), w.Start.Format(time.RFC3339))
+	}
+	return w, nil
+}
+
+func parseDuration(s string) (time.Duration, error) {
+	var d time.Duration
+	var err error
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		var days int
+		if _, serr := fmt.Sscanf(n, "%d", &days); serr != nil || fmt.Sprint(days) != n {
+			err = serr
+			if err == nil {
+				err = errors.New("not a whole number of days")
+			}
+		}
+		d = time.Duration(days) * 24 * time.Hour
+	} else {
+		d, err = time.ParseDuration(s)
+	}
+	if err != nil || d <= 0 {
+		return 0, usagef("--since %q is not a positive duration such as 90m, 24h or 7d", s)
+	}
+	return d, nil
+}
+
+func parseTime(flag, s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, usagef("%s %q is not a time: want RFC 3339 (2026-11-21T10:00:00Z) or a date (2026-11-21)", flag, s)
+}
+
+func (w Window) contains(t time.Time) bool {
+	return (w.Start.IsZero() || !t.Before(w.Start)) && (w.End.IsZero() || t.Before(w.End))
+}
+
+// View selects the records of a CLI category. NATGateway selects every
+// record whose bytes pass a NAT gateway, whatever its category, which is
+// the NAT gateway's bill; the others select their category.
+type View flows.Category
+
+// Matches reports whether r belongs to the view.
+func (v View) Matches(r *flows.Record) bool {
+	if flows.Category(v) == flows.NATGateway {
+		return r.ViaNAT()
+	}
+	return r.Category == flows.Category(v)
+}
+
+// Options are common to every query.
+type Options struct {
+	Source  Source
+	Window  Window
+	Lenient bool // skip bad lines instead of stopping
+	Workers int
+	Logger  *slog.Logger
+}
+
+// Span is the time the records read actually cover, and what was read.
+type Span struct {
+	Start, End time.Time // the window asked for, or the data's own extent
+	Stats      flows.ReadStats
+	Matched    int64
+}
+
+// Duration is the length of the span, which projections extrapolate from.
+func (s Span) Duration() time.Duration { return s.End.Sub(s.Start) }
+
+type spanAcc struct {
+	first, last time.Time
+	seen        int64 // records in the window
+	matched     int64 // of which the view selected
+}
+
+func (a *spanAcc) note(r *flows.Record) {
+	if a.first.IsZero() || r.TS.Before(a.first) {
+		a.first = r.TS
+	}
+	if e := r.End(); e.After(a.last) {
+		a.last = e
+	}
+	a.seen++
+}
+
+// scan reads the records of opts in the window, calling fn for those match
+// accepts, from opts.Workers goroutines; it returns the span covered.
+func scan(ctx context.Context, opts Options, match func(*flows.Record) bool, fn func(worker int, r *flows.Record) error) (Span, error) {
+	if opts.Source.Kind != "file" {
+		return Span{}, usagef("source %s is not supported", opts.Source)
+	}
+	ro := flows.ReadOptions{Lenient: opts.Lenient, Workers: opts.Workers, Logger: opts.Logger}
+	accs := make([]spanAcc, ro.WorkerCount())
+	stats, err := flows.Read(ctx, opts.Source.Path, ro, func(w int, r *flows.Record) error {
+		if !opts.Window.contains(r.TS) {
+			return nil
+		}
+		accs[w].note(r)
+		if match != nil && !match(r) {
+			return nil
+		}
+		accs[w].matched++
+		return fn(w, r)
+	})
+	if err != nil {
+		var le *flows.LineError
+		switch {
+		case errors.As(err, &le):
+			return Span{}, usageError{fmt.Errorf("%w (fix the record, or pass --strict=false to skip bad lines)", err)}
+		case errors.Is(err, flows.ErrNoFiles), errors.Is(err, costmodel.ErrUnknownRegion):
+			return Span{}, usageError{err}
+		case isPathError(err):
+			return Span{}, usageError{fmt.Errorf("%w (check --source)", err)}
+		}
+		return Span{}, err
+	}
+	var all spanAcc
+	for _, a := range accs {
+		all.matched += a.matched
+		if a.seen == 0 {
+			continue
+		}
+		if all.first.IsZero() || a.first.Before(all.first) {
+			all.first = a.first
+		}
+		if a.last.After(all.last) {
+			all.last = a.last
+		}
+	}
+	sp := Span{Start: opts.Window.Start, End: opts.Window.End, Stats: stats, Matched: all.matched}
+	if sp.Start.IsZero() {
+		sp.Start = all.first
+	}
+	if sp.End.IsZero() {
+		sp.End = all.last
+	}
+	if stats.Skipped > 0 && opts.Logger != nil {
+		opts.Logger.Warn("skipped bad flow records", "count", stats.Skipped, "lines", stats.Lines)
+	}
+	return sp, nil
+}

@@ -1,0 +1,50 @@
+package query
+
+import (
+	"context"
+	"time"
+
+	"github.com/netcost/netcost/costmodel"
+	"github.com/netcost/netcost/internal/flows"
+)
+
+// RecommendResult is the answer to `netcost recommend`.
+type RecommendResult struct {
+	Start           time.Time                  `json:"start"`
+	End             time.Time                  `json:"end"`
+	Source          string                     `json:"source"`
+	WindowS         int64                      `json:"window_s"` // what the monthly figures extrapolate from
+	Recommendations []costmodel.Recommendation `json:"recommendations"`
+	TotalSavingsUSD float64                    `json:"total_monthly_savings_usd"`
+	Records         int64                      `json:"records"`
+	Skipped         int64                      `json:"skipped_lines,omitempty"`
+}
+
+// Recommend reads every record in the window and proposes changes.
+func Recommend(ctx context.Context, m *costmodel.Model, opts Options, ao costmodel.AdviseOptions) (*RecommendResult, error) {
+	advs := make([]*costmodel.Advisor, flows.ReadOptions{Workers: opts.Workers}.WorkerCount())
+	for i := range advs {
+		advs[i] = m.NewAdvisor()
+	}
+	sp, err := scan(ctx, opts, nil, func(w int, r *flows.Record) error { return advs[w].Add(r) })
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range advs[1:] {
+		advs[0].Merge(a)
+	}
+	res := &RecommendResult{Start: sp.Start, End: sp.End, Source: opts.Source.String(), Records: sp.Matched,
+		Skipped: sp.Stats.Skipped, WindowS: int64(sp.Duration() / time.Second), Recommendations: []costmodel.Recommendation{}}
+	if sp.Matched == 0 {
+		return res, nil
+	}
+	recs, err := advs[0].Recommend(sp.Duration(), ao)
+	if err != nil {
+		return nil, err
+	}
+	res.Recommendations = recs
+	for _, r := range recs {
+		res.TotalSavingsUSD += r.MonthlySavingsUSD
+	}
+	return res, nil
+}

@@ -1,0 +1,99 @@
+package query
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/netcost/netcost/costmodel"
+	"github.com/netcost/netcost/internal/flows"
+)
+
+// TopOptions select a top-contributors view.
+type TopOptions struct {
+	Options
+	Category flows.Category // as parsed from the CLI: NATGateway means the NAT view
+	GroupBy  costmodel.GroupBy
+	Limit    int // 0 means all rows
+}
+
+// HourlyFee is a fixed fee of a billed hop seen in the window, shown beside
+// the per-byte costs and never spread over them.
+type HourlyFee struct {
+	Resource string  `json:"resource"` // nat-...
+	AZID     string  `json:"az_id,omitempty"`
+	PerHour  float64 `json:"usd_per_hour"`
+	USD      float64 `json:"usd"` // for the window
+}
+
+// TopResult is the answer to `netcost top`.
+type TopResult struct {
+	Category     flows.Category  `json:"-"`
+	View         string          `json:"category"`
+	Start        time.Time       `json:"start"`
+	End          time.Time       `json:"end"`
+	Source       string          `json:"source"`
+	GroupBy      string          `json:"group_by"`
+	Rows         []costmodel.Row `json:"rows"`
+	TotalBytes   uint64          `json:"total_bytes"`
+	TotalCostUSD float64         `json:"total_cost_usd"`
+	MonthlyUSD   float64         `json:"projected_monthly_cost_usd"` // total, projected from the window
+	OmittedRows  int             `json:"omitted_rows"`               // beyond --limit, included in the totals
+	HourlyFees   []HourlyFee     `json:"hourly_fees,omitempty"`
+	Records      int64           `json:"records"`
+	Skipped      int64           `json:"skipped_lines,omitempty"`
+	Span         Span            `json:"-"`
+}
+
+// Top computes the top contributors of a category.
+func Top(ctx context.Context, m *costmodel.Model, opts TopOptions) (*TopResult, error) {
+	view := View(opts.Category)
+	aggs := make([]*costmodel.Aggregator, flows.ReadOptions{Workers: opts.Workers}.WorkerCount())
+	for i := range aggs {
+		aggs[i] = m.NewAggregator(opts.GroupBy)
+	}
+	sp, err := scan(ctx, opts.Options, view.Matches, func(w int, r *flows.Record) error {
+		return aggs[w].Add(r)
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range aggs[1:] {
+		aggs[0].Merge(a)
+	}
+	rows, err := aggs[0].Rows()
+	if err != nil {
+		return nil, usageError{err}
+	}
+	res := &TopResult{Category: opts.Category, View: opts.Category.CLIName(), Start: sp.Start, End: sp.End,
+		Source: opts.Source.String(), GroupBy: opts.GroupBy.String(), Records: sp.Matched, Skipped: sp.Stats.Skipped, Span: sp}
+	nats := map[string]costmodel.Row{}
+	for _, r := range rows {
+		res.TotalBytes += r.Bytes
+		res.TotalCostUSD += r.CostUSD
+		if len(r.Via) > 4 && r.Via[:4] == "nat-" {
+			nats[r.Via] = r
+		}
+	}
+	if h := sp.Duration().Hours(); h > 0 {
+		res.MonthlyUSD = res.TotalCostUSD * costmodel.HoursPerMonth / h
+		for _, id := range slices.Sorted(maps.Keys(nats)) {
+			fee := HourlyFee{Resource: id, AZID: nats[id].ViaAZID}
+			if p, err := m.Table().Lookup(nats[id].Region); err == nil {
+				fee.PerHour = p.NATPerHour.USD
+				fee.USD = fee.PerHour * h
+			}
+			res.HourlyFees = append(res.HourlyFees, fee)
+		}
+	}
+	if opts.Limit > 0 && len(rows) > opts.Limit {
+		res.OmittedRows = len(rows) - opts.Limit
+		rows = rows[:opts.Limit]
+	}
+	res.Rows = rows
+	if res.Rows == nil {
+		res.Rows = []costmodel.Row{}
+	}
+	return res, nil
+}

@@ -27,10 +27,6 @@ func (c *Cost) add(o Cost) {
 	c.Processing += o.Processing
 }
 
-func (c Cost) scale(f float64) Cost {
-	return Cost{c.InterAZ * f, c.NATProcessing * f, c.DataTransferOut * f, c.Processing * f}
-}
-
 func gb(bytes uint64) float64 { return float64(bytes) / GB }
 
 // Model prices records with a price table.

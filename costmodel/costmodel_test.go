@@ -97,7 +97,7 @@ func TestPrice(t *testing.T) {
 
 func TestAggregatorPairJoin(t *testing.T) {
 	m := New(nil)
-	req := rec(flows.Egress, flows.InterAZ, 1*GB)  // graphql-a -> products-b, seen by node-a
+	req := rec(flows.Egress, flows.InterAZ, 1*GB)   // graphql-a -> products-b, seen by node-a
 	resp := rec(flows.Ingress, flows.InterAZ, 3*GB) // products-b -> graphql-a, seen by node-a
 	a, b := m.NewAggregator(ByPod), m.NewAggregator(ByPod)
 	for _, r := range []flows.Record{req, resp} {

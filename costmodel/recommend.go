@@ -381,7 +381,8 @@ func (a *Advisor) Recommend(window time.Duration, opt AdviseOptions) ([]Recommen
 			MonthlyCostUSD: s.cost.Total() * month, MonthlySavingsUSD: saving,
 			Action: natPerAZCommand(k.region, k.service, subnets),
 			Caveats: []string{fmt.Sprintf("savings are net of the new NAT gateway's hourly fee ($%.2f/month)", newNAT),
-				"the new NAT gateway has a new public IP: update allow-lists that name the old one"},
+				"the new NAT gateway has a new public IP: update allow-lists that name the old one",
+				"gateway or interface endpoints proposed here take some of these bytes off the NAT: apply them first, then re-run recommend"},
 		})
 	}
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 
 	"github.com/urfave/cli/v2"
@@ -102,7 +103,7 @@ func makeTopTable(res *query.TopResult, raw bool) table {
 	}
 	money := func(v float64) string {
 		if raw {
-			return strconv.FormatFloat(v, 'f', -1, 64)
+			return strconv.FormatFloat(math.Round(v*1e6)/1e6, 'f', -1, 64)
 		}
 		return usd(v)
 	}
@@ -111,7 +112,7 @@ func makeTopTable(res *query.TopResult, raw bool) table {
 	switch {
 	case nat:
 		// The seed article's NAT columns, plus the bill.
-		t.header = []string{"LOCAL IP", "REMOTE IP", "MB", "POD", "NAMESPACE", "BELONGS TO", "CATEGORY", "NAT (AZ)", "COST USD"}
+		t.header = []string{"LOCAL IP", "REMOTE IP", "MIB", "POD", "NAMESPACE", "BELONGS TO", "CATEGORY", "NAT (AZ)", "COST USD"}
 		if raw {
 			t.header[2] = "BYTES"
 		}
@@ -140,7 +141,7 @@ func makeTopTable(res *query.TopResult, raw bool) table {
 		t.notes = append(t.notes, "pod pairs: each crossing byte counted once and priced at both ends (out + in)")
 	}
 	for _, f := range res.HourlyFees {
-		t.notes = append(t.notes, fmt.Sprintf("hourly fee, not in the costs above: %s %s $%s/hour, $%s in the window", f.Resource, paren(f.AZID), usd(f.PerHour), usd(f.USD)))
+		t.notes = append(t.notes, fmt.Sprintf("hourly fee, not in the costs above: %s %s $%s/hour, $%s in the window", f.Resource, paren(f.AZID), strconv.FormatFloat(f.PerHour, 'f', -1, 64), usd(f.USD)))
 	}
 	if res.Skipped > 0 {
 		t.notes = append(t.notes, fmt.Sprintf("skipped %d bad lines (--strict=false)", res.Skipped))

@@ -40,6 +40,13 @@ func NewDecoder() *Decoder {
 // Decode parses one JSON object into r, which it resets first, and validates it.
 func (d *Decoder) Decode(line []byte, r *Record) error {
 	*r = Record{}
+	if ok, err := d.decodeCanonical(line, r); ok {
+		if err != nil {
+			return err
+		}
+		return r.validate(false)
+	}
+	*r = Record{}
 	s := scanner{b: line}
 	s.ws()
 	if !s.consume('{') {
@@ -82,9 +89,231 @@ func (d *Decoder) Decode(line []byte, r *Record) error {
 	return r.validate(false)
 }
 
-func (d *Decoder) field(s *scanner, key []byte, r *Record) error {
+// canonicalKeys are the keys in the order AppendJSON writes them.
+var canonicalKeys = func() (keys []struct{ name, quoted []byte }) {
+	for _, k := range []string{"schema", "ts", "window_s", "cluster", "node", "region", "direction", "category",
+		"protocol", "local_ip", "local_pod", "local_namespace", "local_workload", "local_workload_kind", "local_az",
+		"local_az_id", "local_subnet", "remote_ip", "remote_port", "remote_pod", "remote_namespace", "remote_workload",
+		"remote_service", "remote_node", "remote_az", "remote_az_id", "remote_name", "remote_aws_service",
+		"remote_region", "via", "via_az_id", "bytes", "packets"} {
+		keys = append(keys, struct{ name, quoted []byte }{[]byte(k), []byte(`"` + k + `":`)})
+	}
+	return keys
+}()
+
+// decodeCanonical decodes a line in exactly AppendJSON's layout, which is
+// what agents write, without scanning keys: each key is matched against
+// the ones that may come next. It returns false, having decided nothing,
+// at the first sign of another layout; the generic path then takes over.
+func (d *Decoder) decodeCanonical(line []byte, r *Record) (bool, error) {
+	s := scanner{b: line}
+	if !s.consume('{') {
+		return false, nil
+	}
+	next := 0
+	for first := true; ; first = false {
+		if s.i < len(s.b) && s.b[s.i] == '}' {
+			s.i++
+			s.ws()
+			return s.i == len(s.b), nil
+		}
+		if !first && !s.consume(',') {
+			return false, nil
+		}
+		rest := s.b[s.i:]
+		k := next
+		for k < len(canonicalKeys) && !bytes.HasPrefix(rest, canonicalKeys[k].quoted) {
+			k++
+		}
+		if k == len(canonicalKeys) {
+			return false, nil
+		}
+		s.i += len(canonicalKeys[k].quoted)
+		next = k + 1
+		if err := d.fieldByID(&s, fieldID(k), r); err != nil {
+			return true, err
+		}
+	}
+}
+
+// fieldID numbers the record's keys in the order AppendJSON writes them.
+type fieldID int
+
+const (
+	fSchema fieldID = iota
+	fTs
+	fWindowS
+	fCluster
+	fNode
+	fRegion
+	fDirection
+	fCategory
+	fProtocol
+	fLocalIp
+	fLocalPod
+	fLocalNamespace
+	fLocalWorkload
+	fLocalWorkloadKind
+	fLocalAz
+	fLocalAzId
+	fLocalSubnet
+	fRemoteIp
+	fRemotePort
+	fRemotePod
+	fRemoteNamespace
+	fRemoteWorkload
+	fRemoteService
+	fRemoteNode
+	fRemoteAz
+	fRemoteAzId
+	fRemoteName
+	fRemoteAwsService
+	fRemoteRegion
+	fVia
+	fViaAzId
+	fBytes
+	fPackets
+	numFields
+)
+
+var fieldNames = [numFields]string{"schema", "ts", "window_s", "cluster", "node", "region", "direction", "category", "protocol", "local_ip", "local_pod", "local_namespace", "local_workload", "local_workload_kind", "local_az", "local_az_id", "local_subnet", "remote_ip", "remote_port", "remote_pod", "remote_namespace", "remote_workload", "remote_service", "remote_node", "remote_az", "remote_az_id", "remote_name", "remote_aws_service", "remote_region", "via", "via_az_id", "bytes", "packets"}
+
+// keyID returns the field a key names, or -1.
+func keyID(key []byte) fieldID {
 	switch string(key) {
 	case "schema":
+		return fSchema
+	case "ts":
+		return fTs
+	case "window_s":
+		return fWindowS
+	case "cluster":
+		return fCluster
+	case "node":
+		return fNode
+	case "region":
+		return fRegion
+	case "direction":
+		return fDirection
+	case "category":
+		return fCategory
+	case "protocol":
+		return fProtocol
+	case "local_ip":
+		return fLocalIp
+	case "local_pod":
+		return fLocalPod
+	case "local_namespace":
+		return fLocalNamespace
+	case "local_workload":
+		return fLocalWorkload
+	case "local_workload_kind":
+		return fLocalWorkloadKind
+	case "local_az":
+		return fLocalAz
+	case "local_az_id":
+		return fLocalAzId
+	case "local_subnet":
+		return fLocalSubnet
+	case "remote_ip":
+		return fRemoteIp
+	case "remote_port":
+		return fRemotePort
+	case "remote_pod":
+		return fRemotePod
+	case "remote_namespace":
+		return fRemoteNamespace
+	case "remote_workload":
+		return fRemoteWorkload
+	case "remote_service":
+		return fRemoteService
+	case "remote_node":
+		return fRemoteNode
+	case "remote_az":
+		return fRemoteAz
+	case "remote_az_id":
+		return fRemoteAzId
+	case "remote_name":
+		return fRemoteName
+	case "remote_aws_service":
+		return fRemoteAwsService
+	case "remote_region":
+		return fRemoteRegion
+	case "via":
+		return fVia
+	case "via_az_id":
+		return fViaAzId
+	case "bytes":
+		return fBytes
+	case "packets":
+		return fPackets
+	}
+	return -1
+}
+
+// stringField returns the address of the plain string field id, or nil.
+func (r *Record) stringField(id fieldID) *string {
+	switch id {
+	case fCluster:
+		return &r.Cluster
+	case fNode:
+		return &r.Node
+	case fRegion:
+		return &r.Region
+	case fLocalPod:
+		return &r.LocalPod
+	case fLocalNamespace:
+		return &r.LocalNamespace
+	case fLocalWorkload:
+		return &r.LocalWorkload
+	case fLocalWorkloadKind:
+		return &r.LocalWorkloadKind
+	case fLocalAz:
+		return &r.LocalAZ
+	case fLocalAzId:
+		return &r.LocalAZID
+	case fLocalSubnet:
+		return &r.LocalSubnet
+	case fRemotePod:
+		return &r.RemotePod
+	case fRemoteNamespace:
+		return &r.RemoteNamespace
+	case fRemoteWorkload:
+		return &r.RemoteWorkload
+	case fRemoteService:
+		return &r.RemoteService
+	case fRemoteNode:
+		return &r.RemoteNode
+	case fRemoteAz:
+		return &r.RemoteAZ
+	case fRemoteAzId:
+		return &r.RemoteAZID
+	case fRemoteName:
+		return &r.RemoteName
+	case fRemoteAwsService:
+		return &r.RemoteAWSService
+	case fRemoteRegion:
+		return &r.RemoteRegion
+	case fVia:
+		return &r.Via
+	case fViaAzId:
+		return &r.ViaAZID
+	}
+	return nil
+}
+
+func (d *Decoder) field(s *scanner, key []byte, r *Record) error {
+	id := keyID(key)
+	if id < 0 {
+		return s.skip(0)
+	}
+	return d.fieldByID(s, id, r)
+}
+
+func (d *Decoder) fieldByID(s *scanner, id fieldID, r *Record) error {
+	key := fieldNames[id]
+	switch id {
+	case fSchema:
 		n, err := s.uint(key)
 		if err != nil {
 			return err
@@ -93,13 +322,13 @@ func (d *Decoder) field(s *scanner, key []byte, r *Record) error {
 			return fieldErr("schema", "unsupported version %d", n)
 		}
 		r.Schema = int(n)
-	case "ts":
+	case fTs:
 		v, err := d.rawString(s, key)
 		if err != nil || v == nil {
 			return err
 		}
 		return d.ts(v, r)
-	case "window_s":
+	case fWindowS:
 		n, err := s.uint(key)
 		if err != nil {
 			return err
@@ -108,15 +337,15 @@ func (d *Decoder) field(s *scanner, key []byte, r *Record) error {
 			return fieldErr("window_s", "%d seconds is too long", n)
 		}
 		r.WindowS = int64(n)
-	case "bytes":
+	case fBytes:
 		n, err := s.uint(key)
 		r.Bytes = n
 		return err
-	case "packets":
+	case fPackets:
 		n, err := s.uint(key)
 		r.Packets = n
 		return err
-	case "remote_port":
+	case fRemotePort:
 		n, err := s.uint(key)
 		if err != nil {
 			return err
@@ -125,7 +354,7 @@ func (d *Decoder) field(s *scanner, key []byte, r *Record) error {
 			return fieldErr("remote_port", "%d is not a port (0-65535)", n)
 		}
 		r.RemotePort = uint16(n)
-	case "direction":
+	case fDirection:
 		v, err := d.rawString(s, key)
 		if err != nil || v == nil {
 			return err
@@ -138,7 +367,7 @@ func (d *Decoder) field(s *scanner, key []byte, r *Record) error {
 		default:
 			return fieldErr("direction", "%q is not egress or ingress", v)
 		}
-	case "protocol":
+	case fProtocol:
 		v, err := d.rawString(s, key)
 		if err != nil || v == nil {
 			return err
@@ -151,7 +380,7 @@ func (d *Decoder) field(s *scanner, key []byte, r *Record) error {
 		default:
 			return fieldErr("protocol", "%q is not tcp or udp", v)
 		}
-	case "category":
+	case fCategory:
 		v, err := d.rawString(s, key)
 		if err != nil || v == nil {
 			return err
@@ -161,12 +390,12 @@ func (d *Decoder) field(s *scanner, key []byte, r *Record) error {
 			return fieldErr("category", "unknown category %q", v)
 		}
 		r.Category = c
-	case "local_ip":
+	case fLocalIp:
 		return d.ip(s, key, &r.LocalIP, false)
-	case "remote_ip":
+	case fRemoteIp:
 		return d.ip(s, key, &r.RemoteIP, true)
 	default:
-		if p := r.stringField(key); p != nil {
+		if p := r.stringField(id); p != nil {
 			v, err := d.rawString(s, key)
 			if err != nil || v == nil {
 				return err
@@ -179,65 +408,14 @@ func (d *Decoder) field(s *scanner, key []byte, r *Record) error {
 	return nil
 }
 
-// stringField returns the address of the plain string field named key, or nil.
-func (r *Record) stringField(key []byte) *string {
-	switch string(key) {
-	case "cluster":
-		return &r.Cluster
-	case "node":
-		return &r.Node
-	case "region":
-		return &r.Region
-	case "local_pod":
-		return &r.LocalPod
-	case "local_namespace":
-		return &r.LocalNamespace
-	case "local_workload":
-		return &r.LocalWorkload
-	case "local_workload_kind":
-		return &r.LocalWorkloadKind
-	case "local_az":
-		return &r.LocalAZ
-	case "local_az_id":
-		return &r.LocalAZID
-	case "local_subnet":
-		return &r.LocalSubnet
-	case "remote_pod":
-		return &r.RemotePod
-	case "remote_namespace":
-		return &r.RemoteNamespace
-	case "remote_workload":
-		return &r.RemoteWorkload
-	case "remote_service":
-		return &r.RemoteService
-	case "remote_node":
-		return &r.RemoteNode
-	case "remote_az":
-		return &r.RemoteAZ
-	case "remote_az_id":
-		return &r.RemoteAZID
-	case "remote_name":
-		return &r.RemoteName
-	case "remote_aws_service":
-		return &r.RemoteAWSService
-	case "remote_region":
-		return &r.RemoteRegion
-	case "via":
-		return &r.Via
-	case "via_az_id":
-		return &r.ViaAZID
-	}
-	return nil
-}
-
 // rawString reads a string value (unescaped) or null, which yields nil.
-func (d *Decoder) rawString(s *scanner, key []byte) ([]byte, error) {
+func (d *Decoder) rawString(s *scanner, key string) ([]byte, error) {
 	if s.null() {
 		return nil, nil
 	}
 	v, esc, err := s.str()
 	if err != nil {
-		return nil, fieldErr(string(key), "want a string: %v", err)
+		return nil, fieldErr(key, "want a string: %v", err)
 	}
 	if esc && (bytes.IndexByte(v, '\\') >= 0 || !utf8.Valid(v)) {
 		v = unescape(v)
@@ -259,7 +437,7 @@ func (d *Decoder) intern(b []byte) string {
 	return v
 }
 
-func (d *Decoder) ip(s *scanner, key []byte, dst *string, allowOther bool) error {
+func (d *Decoder) ip(s *scanner, key string, dst *string, allowOther bool) error {
 	v, err := d.rawString(s, key)
 	if err != nil || v == nil {
 		return err
@@ -277,9 +455,9 @@ func (d *Decoder) ip(s *scanner, key []byte, dst *string, allowOther bool) error
 	}
 	if _, err := netip.ParseAddr(string(v)); err != nil {
 		if allowOther {
-			return fieldErr(string(key), "%q is not an IP address or %q", v, OtherIP)
+			return fieldErr(key, "%q is not an IP address or %q", v, OtherIP)
 		}
-		return fieldErr(string(key), "%q is not an IP address", v)
+		return fieldErr(key, "%q is not an IP address", v)
 	}
 	a := string(v)
 	if len(d.ips) < maxInterned {
@@ -470,20 +648,20 @@ const (
 )
 
 // uint reads a non-negative integer.
-func (s *scanner) uint(key []byte) (uint64, error) {
+func (s *scanner) uint(key string) (uint64, error) {
 	if s.i < len(s.b) && s.b[s.i] == '-' {
 		j := s.i + 1
 		for j < len(s.b) && (s.b[j] >= '0' && s.b[j] <= '9' || s.b[j] == '.') {
 			j++
 		}
-		return 0, fieldErr(string(key), "negative value %s; want a non-negative integer", s.b[s.i:j])
+		return 0, fieldErr(key, "negative value %s; want a non-negative integer", s.b[s.i:j])
 	}
 	start := s.i
 	var n uint64
 	for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
 		d := uint64(s.b[s.i] - '0')
-		if n > (1<<64-1-d)/10 {
-			return 0, fieldErr(string(key), "number too large")
+		if s.i-start >= 19 && n > (1<<64-1-d)/10 { // 19 digits always fit
+			return 0, fieldErr(key, "number too large")
 		}
 		n = n*10 + d
 		s.i++
@@ -493,13 +671,13 @@ func (s *scanner) uint(key []byte) (uint64, error) {
 		for end < len(s.b) && end-start < 20 && s.b[end] != ',' && s.b[end] != '}' {
 			end++
 		}
-		return 0, fieldErr(string(key), "want a non-negative integer, got %s", s.b[start:end])
+		return 0, fieldErr(key, "want a non-negative integer, got %s", s.b[start:end])
 	}
 	if s.i < len(s.b) && (s.b[s.i] == '.' || s.b[s.i] == 'e' || s.b[s.i] == 'E') {
-		return 0, fieldErr(string(key), "want an integer, got a fraction or exponent")
+		return 0, fieldErr(key, "want an integer, got a fraction or exponent")
 	}
 	if s.i-start > 1 && s.b[start] == '0' {
-		return 0, fieldErr(string(key), "leading zero in %s", s.b[start:s.i])
+		return 0, fieldErr(key, "leading zero in %s", s.b[start:s.i])
 	}
 	return n, nil
 }

@@ -305,3 +305,17 @@ func TestReadErrors(t *testing.T) {
 		t.Errorf("cancelled: error = %v", err)
 	}
 }
+
+func TestReadTruncatedGzip(t *testing.T) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(lines(5000))
+	zw.Close()
+	path := filepath.Join(t.TempDir(), "cut.jsonl.gz")
+	writeFile(t, path, buf.Bytes()[:buf.Len()/2], false)
+	_, err := Read(t.Context(), path, ReadOptions{}, func(int, *Record) error { return nil })
+	var fe *FileError
+	if !errors.As(err, &fe) || !strings.Contains(err.Error(), "truncated") {
+		t.Errorf("Read(truncated gzip) error = %v; want a FileError saying truncated", err)
+	}
+}

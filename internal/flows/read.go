@@ -86,6 +86,16 @@ func Files(path string) ([]string, error) {
 	return files, nil
 }
 
+// FileError is a problem with a whole file rather than one of its lines:
+// it cannot be opened, or it is not the gzip stream its name says.
+type FileError struct {
+	File string
+	Err  error
+}
+
+func (e *FileError) Error() string { return e.File + ": " + e.Err.Error() }
+func (e *FileError) Unwrap() error { return e.Err }
+
 type block struct {
 	file      int
 	firstLine int64
@@ -223,17 +233,17 @@ func ReadFiles(ctx context.Context, files []string, opts ReadOptions, fn func(wo
 func produce(ctx context.Context, fileIdx int, name string, pool *sync.Pool, out chan<- block) error {
 	f, err := os.Open(name)
 	if err != nil {
-		return fmt.Errorf("opening flow records: %w", err)
+		return &FileError{File: name, Err: fmt.Errorf("opening flow records: %w", err)}
 	}
 	defer f.Close()
 	var r io.Reader = f
 	if strings.HasSuffix(name, ".gz") {
 		zr, err := gzip.NewReader(f)
 		if err != nil {
-			return fmt.Errorf("%s: reading gzip header: %w", name, err)
+			return &FileError{File: name, Err: fmt.Errorf("reading gzip header: %w", err)}
 		}
 		defer zr.Close()
-		r = zr
+		r = truncationReader{zr}
 	}
 	line := int64(1)
 	var carry []byte
@@ -244,7 +254,7 @@ func produce(ctx context.Context, fileIdx int, name string, pool *sync.Pool, out
 		buf = buf[:len(buf)+n]
 		eof := rerr == io.EOF || rerr == io.ErrUnexpectedEOF
 		if rerr != nil && !eof {
-			return fmt.Errorf("%s: reading: %w", name, rerr)
+			return &FileError{File: name, Err: fmt.Errorf("reading: %w", rerr)}
 		}
 		cut := len(buf)
 		if !eof {
@@ -298,4 +308,18 @@ func (g *group) Wait() error {
 	g.wg.Wait()
 	g.cancel()
 	return g.err
+}
+
+// truncationReader tells a gzip stream cut short from the end of a file,
+// which io.ReadFull would otherwise report alike.
+type truncationReader struct{ r io.Reader }
+
+var errTruncated = errors.New("gzip stream is truncated")
+
+func (t truncationReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if err == io.ErrUnexpectedEOF {
+		err = errTruncated
+	}
+	return n, err
 }

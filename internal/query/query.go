@@ -191,7 +191,10 @@ func scan(ctx context.Context, opts Options, match func(*flows.Record) bool, fn 
 	})
 	if err != nil {
 		var le *flows.LineError
+		var fe *flows.FileError
 		switch {
+		case errors.As(err, &fe):
+			return Span{}, usageError{fmt.Errorf("%w (check --source)", err)}
 		case errors.As(err, &le):
 			return Span{}, usageError{fmt.Errorf("%w (fix the record, or pass --strict=false to skip bad lines)", err)}
 		case errors.Is(err, flows.ErrNoFiles), errors.Is(err, costmodel.ErrUnknownRegion):

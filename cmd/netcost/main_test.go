@@ -321,7 +321,7 @@ func TestBadInput(t *testing.T) {
 		{"not gzip", []string{"top", "-c", "nat", "-s", "file:" + gz}, "reading gzip header"},
 		{"empty dir", []string{"top", "-c", "nat", "-s", "file:" + t.TempDir()}, "no flow record files"},
 		{"malformed json", []string{"top", "-c", "nat", "-s", writeStore(t, good, `{"schema":1,`)}, `flows.jsonl:2: `},
-		{"negative bytes", []string{"top", "-c", "nat", "-s", writeStore(t, good, good, negative)}, "flows.jsonl:3: bytes: negative value -100; want a non-negative integer (fix the record, or pass --strict=false to skip bad lines)"},
+		{"negative bytes", []string{"top", "-c", "inter-az", "-s", writeStore(t, good, good, negative)}, "flows.jsonl:3: bytes: negative value -100; want a non-negative integer (fix the record, or pass --strict=false to skip bad lines)"},
 		{"bad ip", []string{"recommend", "-s", writeStore(t, badIP)}, `flows.jsonl:1: remote_ip: "10.0.2.500" is not an IP address`},
 		{"record region unknown", []string{"top", "-c", "inter-az", "-s", writeStore(t, mars)}, `unknown region "mars-north-1"`},
 		{"prices unknown region", []string{"prices", "--region", "mars-north-1"}, `--region: unknown region "mars-north-1": prices are known for af-south-1,`},
@@ -350,6 +350,28 @@ func TestBadInput(t *testing.T) {
 				t.Errorf("stdout = %q; want nothing on a usage error", out)
 			}
 		})
+	}
+}
+
+// TestSelectiveValidation: top validates in full every record it counts,
+// and the others only as far as the fields that exclude them; recommend
+// reads, and so validates, everything.
+func TestSelectiveValidation(t *testing.T) {
+	good := `{"schema":1,"ts":"2026-11-20T09:00:00Z","window_s":60,"region":"us-east-1","direction":"egress","category":"INTER_AZ","protocol":"tcp","local_ip":"10.0.1.5","remote_ip":"10.0.2.5","bytes":100,"packets":1}`
+	intra := strings.Replace(strings.Replace(good, "INTER_AZ", "INTRA_AZ", 1), `"bytes":100`, `"bytes":-100`, 1)
+	src := writeStore(t, good, intra)
+	if code, _, errs := netcost(t, "top", "-c", "inter-az", "-s", src); code != 0 {
+		t.Errorf("top inter-az over a bad INTRA_AZ record: exit %d %s; want 0", code, errs)
+	}
+	if code, _, errs := netcost(t, "top", "-c", "intra-az", "-s", src); code != 2 || !strings.Contains(errs, "flows.jsonl:2: bytes: negative value") {
+		t.Errorf("top intra-az: exit %d %q; want 2 and the bad line", code, errs)
+	}
+	if code, _, errs := netcost(t, "recommend", "-s", src); code != 2 || !strings.Contains(errs, "flows.jsonl:2: bytes: negative value") {
+		t.Errorf("recommend: exit %d %q; want 2 and the bad line", code, errs)
+	}
+	// A line that is not JSON at all is caught by every query.
+	if code, _, errs := netcost(t, "top", "-c", "inter-az", "-s", writeStore(t, good, "{oops")); code != 2 || !strings.Contains(errs, "flows.jsonl:2:") {
+		t.Errorf("top over a broken line: exit %d %q; want 2", code, errs)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"math/bits"
 	"net/netip"
 	"strconv"
@@ -18,6 +19,15 @@ import (
 // addresses share their strings. Fields it does not know, such as the EMF
 // metadata `_aws`, are skipped. A Decoder is not safe for concurrent use.
 type Decoder struct {
+	// Skip, if set, sees each record in the agent's layout as soon as its
+	// leading fields (schema through protocol: the time, the window, the
+	// direction and the category) are decoded. If it returns true, Decode
+	// stops there and returns ErrSkipped: the rest of the line is neither
+	// decoded nor validated. This is what makes a query over a large store
+	// fast when it selects a small part of it. Records in other layouts are
+	// decoded whole and the caller filters them.
+	Skip func(*Record) bool
+
 	// Borrow makes the strings of decoded records alias the input line
 	// instead of being interned: faster, but they are valid only while the
 	// line's bytes are unchanged. Use Record.Clone to keep a record.
@@ -133,8 +143,15 @@ func (d *Decoder) decodeCanonical(line []byte, r *Record) (bool, error) {
 		if err := d.fieldByID(&s, fieldID(k), r); err != nil {
 			return true, err
 		}
+		if fieldID(k) == fProtocol && d.Skip != nil && r.Schema == SchemaVersion && !r.TS.IsZero() &&
+			r.WindowS > 0 && r.Category.valid() && r.Direction != 0 && r.Protocol != 0 && d.Skip(r) {
+			return true, ErrSkipped
+		}
 	}
 }
+
+// ErrSkipped is returned by Decode when Decoder.Skip rejected the record.
+var ErrSkipped = errors.New("record skipped by the caller's filter")
 
 // fieldID numbers the record's keys in the order AppendJSON writes them.
 type fieldID int
@@ -557,7 +574,7 @@ func (s *scanner) consume(c byte) bool {
 }
 
 func (s *scanner) null() bool {
-	if bytes.HasPrefix(s.b[s.i:], []byte("null")) {
+	if s.i < len(s.b) && s.b[s.i] == 'n' && bytes.HasPrefix(s.b[s.i:], []byte("null")) {
 		s.i += 4
 		return true
 	}

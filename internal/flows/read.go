@@ -23,6 +23,13 @@ type ReadOptions struct {
 	Lenient bool
 	// Workers decode in parallel; 0 means GOMAXPROCS.
 	Workers int
+	// Skip is given to every worker's Decoder (see Decoder.Skip) with the
+	// worker's index: records it rejects early are counted in
+	// ReadStats.Filtered, not delivered.
+	Skip func(worker int, r *Record) bool
+	// Borrow hands fn records whose strings alias the read buffer (see
+	// Decoder.Borrow): faster, but fn must copy what it keeps.
+	Borrow bool
 	// Logger receives a warning for each skipped line (at most the first few)
 	// and a debug line for each file. Nil discards.
 	Logger *slog.Logger
@@ -34,6 +41,9 @@ type ReadStats struct {
 	Lines   int64 // non-blank lines
 	Records int64 // records delivered
 	Skipped int64 // bad lines skipped (lenient mode only)
+	// Filtered counts the records Skip rejected after decoding their
+	// leading fields only.
+	Filtered int64
 }
 
 // Extensions lists the file name endings Read picks up in a directory.
@@ -102,6 +112,12 @@ type block struct {
 	data      []byte
 }
 
+// done returns the block's buffer to the pool.
+func (b block) done(pool *sync.Pool) {
+	buf := b.data[:0]
+	pool.Put(&buf)
+}
+
 // Read streams every record at path (a file, or a directory of files; plain
 // JSON Lines or gzip-compressed) to fn, decoding in parallel. fn is called
 // concurrently, with the index of the calling worker (0 <= worker < Workers)
@@ -168,13 +184,18 @@ func ReadFiles(ctx context.Context, files []string, opts ReadOptions, fn func(wo
 	for w := range workers {
 		g.Go(func() error {
 			dec := NewDecoder()
+			dec.Borrow = opts.Borrow
+			if opts.Skip != nil {
+				dec.Skip = func(r *Record) bool { return opts.Skip(w, r) }
+			}
 			var rec Record
-			var lines, records, skipped int64
+			var lines, records, skipped, filtered int64
 			defer func() {
 				mu.Lock()
 				stats.Lines += lines
 				stats.Records += records
 				stats.Skipped += skipped
+				stats.Filtered += filtered
 				mu.Unlock()
 			}()
 			for blk := range blocks {
@@ -192,7 +213,10 @@ func ReadFiles(ctx context.Context, files []string, opts ReadOptions, fn func(wo
 						continue
 					}
 					lines++
-					if err := dec.Decode(l, &rec); err != nil {
+					if err := dec.Decode(l, &rec); err == ErrSkipped {
+						filtered++
+						continue
+					} else if err != nil {
 						le := &LineError{File: files[blk.file], Line: line, Err: err}
 						if !opts.Lenient {
 							mu.Lock()
@@ -216,13 +240,15 @@ func ReadFiles(ctx context.Context, files []string, opts ReadOptions, fn func(wo
 					}
 					records++
 				}
-				b := blk.data[:0]
-				pool.Put(&b)
+				blk.done(&pool)
 			}
 			return nil
 		})
 	}
 	err := g.Wait()
+	for blk := range blocks { // left by workers that stopped early
+		blk.done(&pool)
+	}
 	if firstBad != nil {
 		return stats, firstBad
 	}

@@ -127,6 +127,19 @@ func (w Window) contains(t time.Time) bool {
 // the NAT gateway's bill; the others select their category.
 type View flows.Category
 
+// MayMatch reports whether a record of r's category can belong to the view:
+// it needs only the record's leading fields.
+func (v View) MayMatch(r *flows.Record) bool {
+	if flows.Category(v) == flows.NATGateway {
+		switch r.Category {
+		case flows.NATGateway, flows.AmazonS3, flows.AmazonDynamoDB, flows.Internet, flows.Unclassified:
+			return true // a NAT can carry these; Matches decides on via
+		}
+		return false
+	}
+	return r.Category == flows.Category(v)
+}
+
 // Matches reports whether r belongs to the view.
 func (v View) Matches(r *flows.Record) bool {
 	if flows.Category(v) == flows.NATGateway {
@@ -171,13 +184,28 @@ func (a *spanAcc) note(r *flows.Record) {
 }
 
 // scan reads the records of opts in the window, calling fn for those match
-// accepts, from opts.Workers goroutines; it returns the span covered.
-func scan(ctx context.Context, opts Options, match func(*flows.Record) bool, fn func(worker int, r *flows.Record) error) (Span, error) {
+// accepts, from opts.Workers goroutines; it returns the span covered. If
+// mayMatch is set, records whose leading fields (time, category) it
+// rejects are dropped before the rest of their line is decoded.
+func scan(ctx context.Context, opts Options, match, mayMatch func(*flows.Record) bool, fn func(worker int, r *flows.Record) error) (Span, error) {
 	if opts.Source.Kind != "file" {
 		return Span{}, usagef("source %s is not supported", opts.Source)
 	}
-	ro := flows.ReadOptions{Lenient: opts.Lenient, Workers: opts.Workers, Logger: opts.Logger}
+	// Borrowed records: the aggregators copy the strings they keep.
+	ro := flows.ReadOptions{Lenient: opts.Lenient, Workers: opts.Workers, Logger: opts.Logger, Borrow: true}
 	accs := make([]spanAcc, ro.WorkerCount())
+	if mayMatch != nil {
+		ro.Skip = func(w int, r *flows.Record) bool {
+			if !opts.Window.contains(r.TS) {
+				return true
+			}
+			if !mayMatch(r) {
+				accs[w].note(r) // in the window: it counts for the span
+				return true
+			}
+			return false
+		}
+	}
 	stats, err := flows.Read(ctx, opts.Source.Path, ro, func(w int, r *flows.Record) error {
 		if !opts.Window.contains(r.TS) {
 			return nil

@@ -53,7 +53,7 @@ func Top(ctx context.Context, m *costmodel.Model, opts TopOptions) (*TopResult, 
 	for i := range aggs {
 		aggs[i] = m.NewAggregator(opts.GroupBy)
 	}
-	sp, err := scan(ctx, opts.Options, view.Matches, func(w int, r *flows.Record) error {
+	sp, err := scan(ctx, opts.Options, view.Matches, view.MayMatch, func(w int, r *flows.Record) error {
 		return aggs[w].Add(r)
 	})
 	if err != nil {

@@ -54,3 +54,19 @@ func BenchmarkDecodeBorrow(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecodeSkip is a record a query excludes by its category.
+func BenchmarkDecodeSkip(b *testing.B) {
+	r := fakeRecord()
+	line := AppendJSON(nil, &r)
+	d := NewDecoder()
+	d.Borrow = true
+	d.Skip = func(r *Record) bool { return r.Category != NATGateway }
+	var out Record
+	b.SetBytes(int64(len(line)))
+	for b.Loop() {
+		if err := d.Decode(line, &out); err != ErrSkipped {
+			b.Fatal(err)
+		}
+	}
+}

@@ -37,6 +37,18 @@ type Decoder struct {
 	ips    map[string]string // valid addresses only
 	lastTS []byte
 	lastT  time.Time
+	head   head // the previous line's leading fields
+}
+
+// head remembers the leading fields of the last line in the agent's layout
+// (schema through region), which one agent's records of one window share:
+// when the next line starts with the same bytes, they are not parsed again.
+type head struct {
+	prefix  []byte // the line up to the end of the region value; empty if unusable
+	schema  int
+	ts      time.Time
+	windowS int64
+	strs    [3]struct{ off, n int } // cluster, node, region in prefix; n < 0 if absent
 }
 
 // maxInterned bounds each intern table; past it strings are still decoded, just not shared.
@@ -99,17 +111,43 @@ func (d *Decoder) Decode(line []byte, r *Record) error {
 	return r.validate(false)
 }
 
+// canonKey is a key of the agent's layout, with its quoted form `"key":`
+// as three little-endian words and masks, to match it without a call.
+type canonKey struct {
+	quoted string
+	w, m   [3]uint64
+}
+
 // canonicalKeys are the keys in the order AppendJSON writes them.
-var canonicalKeys = func() (keys []struct{ name, quoted []byte }) {
-	for _, k := range []string{"schema", "ts", "window_s", "cluster", "node", "region", "direction", "category",
-		"protocol", "local_ip", "local_pod", "local_namespace", "local_workload", "local_workload_kind", "local_az",
-		"local_az_id", "local_subnet", "remote_ip", "remote_port", "remote_pod", "remote_namespace", "remote_workload",
-		"remote_service", "remote_node", "remote_az", "remote_az_id", "remote_name", "remote_aws_service",
-		"remote_region", "via", "via_az_id", "bytes", "packets"} {
-		keys = append(keys, struct{ name, quoted []byte }{[]byte(k), []byte(`"` + k + `":`)})
+var canonicalKeys = func() (keys [numFields]canonKey) {
+	for id, name := range fieldNames {
+		q := `"` + name + `":`
+		if len(q) > 24 {
+			panic("canonical key longer than 24 bytes: " + q)
+		}
+		k := canonKey{quoted: q}
+		var buf [24]byte
+		copy(buf[:], q)
+		for i := range 3 {
+			k.w[i] = binary.LittleEndian.Uint64(buf[i*8:])
+			for j := 0; j < 8 && i*8+j < len(q); j++ {
+				k.m[i] |= 0xff << (8 * j)
+			}
+		}
+		keys[id] = k
 	}
 	return keys
 }()
+
+// at reports whether b starts with the key.
+func (k *canonKey) at(b []byte) bool {
+	if len(b) < 24 {
+		return len(b) >= len(k.quoted) && string(b[:len(k.quoted)]) == k.quoted
+	}
+	return binary.LittleEndian.Uint64(b)&k.m[0] == k.w[0] &&
+		binary.LittleEndian.Uint64(b[8:])&k.m[1] == k.w[1] &&
+		binary.LittleEndian.Uint64(b[16:])&k.m[2] == k.w[2]
+}
 
 // decodeCanonical decodes a line in exactly AppendJSON's layout, which is
 // what agents write, without scanning keys: each key is matched against
@@ -120,8 +158,23 @@ func (d *Decoder) decodeCanonical(line []byte, r *Record) (bool, error) {
 	if !s.consume('{') {
 		return false, nil
 	}
-	next := 0
-	for first := true; ; first = false {
+	next := fieldID(0)
+	first := true
+	h := &d.head
+	if n := len(h.prefix); n > 0 && len(line) > n && string(line[:n]) == string(h.prefix) {
+		r.Schema, r.TS, r.WindowS = h.schema, h.ts, h.windowS
+		for i, p := range [3]*string{&r.Cluster, &r.Node, &r.Region} {
+			if f := h.strs[i]; f.n >= 0 {
+				*p = d.intern(line[f.off : f.off+f.n])
+			}
+		}
+		s.i, next, first = n, fRegion+1, false
+	} else {
+		h.prefix = h.prefix[:0]
+		h.strs = [3]struct{ off, n int }{{0, -1}, {0, -1}, {0, -1}}
+	}
+	plainHead := true // no escapes in the leading strings: the prefix can be reused
+	for ; ; first = false {
 		if s.i < len(s.b) && s.b[s.i] == '}' {
 			s.i++
 			s.ws()
@@ -132,18 +185,40 @@ func (d *Decoder) decodeCanonical(line []byte, r *Record) (bool, error) {
 		}
 		rest := s.b[s.i:]
 		k := next
-		for k < len(canonicalKeys) && !bytes.HasPrefix(rest, canonicalKeys[k].quoted) {
+		for k < numFields && !canonicalKeys[k].at(rest) {
 			k++
 		}
-		if k == len(canonicalKeys) {
+		if k == numFields {
 			return false, nil
 		}
 		s.i += len(canonicalKeys[k].quoted)
 		next = k + 1
-		if err := d.fieldByID(&s, fieldID(k), r); err != nil {
+		// Plain strings, most of the line, take the short way.
+		if p := r.stringField(k); p != nil && s.i < len(s.b) && s.b[s.i] == '"' {
+			v, esc, err := s.str()
+			if err != nil {
+				return true, fieldErr(fieldNames[k], "want a string: %v", err)
+			}
+			if esc && (bytes.IndexByte(v, '\\') >= 0 || !utf8.Valid(v)) {
+				v = unescape(v)
+				plainHead = false
+			}
+			*p = d.intern(v)
+			if k <= fRegion {
+				if k >= fCluster && plainHead {
+					h.strs[k-fCluster] = struct{ off, n int }{s.i - 1 - len(v), len(v)}
+				}
+				if k == fRegion && plainHead && r.Schema == SchemaVersion && !r.TS.IsZero() {
+					h.prefix = append(h.prefix[:0], line[:s.i]...)
+					h.schema, h.ts, h.windowS = r.Schema, r.TS, r.WindowS
+				}
+			}
+			continue
+		}
+		if err := d.fieldByID(&s, k, r); err != nil {
 			return true, err
 		}
-		if fieldID(k) == fProtocol && d.Skip != nil && r.Schema == SchemaVersion && !r.TS.IsZero() &&
+		if k == fProtocol && d.Skip != nil && r.Schema == SchemaVersion && !r.TS.IsZero() &&
 			r.WindowS > 0 && r.Category.valid() && r.Direction != 0 && r.Protocol != 0 && d.Skip(r) {
 			return true, ErrSkipped
 		}
@@ -485,7 +560,7 @@ func (d *Decoder) ip(s *scanner, key string, dst *string, allowOther bool) error
 }
 
 func (d *Decoder) ts(v []byte, r *Record) error {
-	if bytes.Equal(v, d.lastTS) {
+	if len(v) > 0 && bytes.Equal(v, d.lastTS) {
 		r.TS = d.lastT
 		return nil
 	}

@@ -319,3 +319,36 @@ func TestReadTruncatedGzip(t *testing.T) {
 		t.Errorf("Read(truncated gzip) error = %v; want a FileError saying truncated", err)
 	}
 }
+
+// FuzzDecodeSequence checks that what a Decoder remembers from one line (the
+// intern tables, the last time, the shared leading fields) never changes how
+// it decodes the next: decoding b after a equals decoding b afresh.
+func FuzzDecodeSequence(f *testing.F) {
+	r := fakeRecord()
+	a := string(AppendJSON(nil, &r))
+	r.Node, r.Bytes, r.Category = "ip-10-0-9-9", 7, IntraAZ
+	f.Add(a, string(AppendJSON(nil, &r)))
+	r.Node = "ip-10-0-1-10.ec2.internal"
+	f.Add(a, string(AppendJSON(nil, &r)))
+	f.Add(a, strings.Replace(a, `"region":"us-east-1"`, `"region":"us-east-1x"`, 1))
+	f.Add(a, strings.Replace(a, `"region":"us-east-1",`, `"region":"us-east-1"}`, 1))
+	f.Add(a, strings.Replace(a, `"bytes":123456789`, `"bytes":-1`, 1))
+	f.Fuzz(func(t *testing.T, a, b string) {
+		for _, borrow := range []bool{false, true} {
+			d := NewDecoder()
+			d.Borrow = borrow
+			var ra, rb, fresh Record
+			_ = d.Decode([]byte(a), &ra)
+			errB := d.Decode([]byte(b), &rb)
+			f := NewDecoder()
+			f.Borrow = borrow
+			errF := f.Decode([]byte(b), &fresh)
+			if (errB == nil) != (errF == nil) || errB != nil && errB.Error() != errF.Error() {
+				t.Fatalf("borrow=%v: after %q, Decode(%q) error = %v; afresh %v", borrow, a, b, errB, errF)
+			}
+			if errB == nil && !reflect.DeepEqual(rb, fresh) {
+				t.Fatalf("borrow=%v: after %q, Decode(%q) = %+v; afresh %+v", borrow, a, b, rb, fresh)
+			}
+		}
+	})
+}

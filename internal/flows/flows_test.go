@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -290,7 +291,7 @@ func TestReadErrors(t *testing.T) {
 	}
 	long := filepath.Join(dir, "long.jsonl")
 	writeFile(t, long, bytes.Repeat([]byte("x"), 3<<20), false)
-	if _, err := Read(t.Context(), long, ReadOptions{}, func(int, *Record) error { return nil }); err == nil || !strings.Contains(err.Error(), "line longer than") {
+	if _, err := Read(t.Context(), long, ReadOptions{}, func(int, *Record) error { return nil }); err == nil || !strings.Contains(err.Error(), "line is longer than") {
 		t.Errorf("3 MiB line: error = %v; want line too long", err)
 	}
 	stop := errors.New("stop")
@@ -351,4 +352,34 @@ func FuzzDecodeSequence(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestReadLineNumbers(t *testing.T) {
+	// Bad lines in several blocks and files, the last one without a newline:
+	// strict mode names the first; lenient mode warns about each.
+	dir := t.TempDir()
+	data := lines(30000)
+	ls := bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n"))
+	for _, n := range []int{25000, len(ls)} {
+		ls[n-1] = []byte(`{"schema":1,"ts":"nope"}`)
+	}
+	writeFile(t, filepath.Join(dir, "a.jsonl"), bytes.Join(ls, []byte("\n")), false) // no final newline
+	writeFile(t, filepath.Join(dir, "b.jsonl"), append([]byte("\n\n"), ls[len(ls)-1]...), false)
+	for _, workers := range []int{1, 2, 4} {
+		_, err := Read(t.Context(), dir, ReadOptions{Workers: workers}, func(int, *Record) error { return nil })
+		var le *LineError
+		if !errors.As(err, &le) || le.Line != 25000 || !strings.HasSuffix(le.File, "a.jsonl") {
+			t.Errorf("workers %d: error = %v; want a.jsonl:25000", workers, err)
+		}
+	}
+	var logs bytes.Buffer
+	st, err := Read(t.Context(), dir, ReadOptions{Lenient: true, Logger: slog.New(slog.NewTextHandler(&logs, nil))}, func(int, *Record) error { return nil })
+	if err != nil || st.Skipped != 3 {
+		t.Fatalf("lenient: %+v, %v; want 3 skipped", st, err)
+	}
+	for _, want := range []string{"a.jsonl:25000:", fmt.Sprintf("a.jsonl:%d:", len(ls)), "b.jsonl:3:"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("lenient warnings %q lack %q", logs.String(), want)
+		}
+	}
 }

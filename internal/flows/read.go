@@ -2,6 +2,7 @@ package flows
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -107,9 +109,9 @@ func (e *FileError) Error() string { return e.File + ": " + e.Err.Error() }
 func (e *FileError) Unwrap() error { return e.Err }
 
 type block struct {
-	file      int
-	firstLine int64
-	data      []byte
+	file int
+	seq  int // the block's index in its file
+	data []byte
 }
 
 // done returns the block's buffer to the pool.
@@ -160,15 +162,23 @@ func ReadFiles(ctx context.Context, files []string, opts ReadOptions, fn func(wo
 	pool := sync.Pool{New: func() any { b := make([]byte, 0, blockSize); return &b }}
 
 	var (
-		mu       sync.Mutex
-		stats    = ReadStats{Files: len(files)}
-		firstBad *LineError // the earliest bad line found, in strict mode
-		warned   int
+		mu    sync.Mutex
+		stats = ReadStats{Files: len(files)}
+		// Line numbers are worked out at the end, from the newlines each
+		// block held, so that no one counts them twice on the way.
+		newlines = make([][]int64, len(files)) // [file][seq]
+		bad      []badLine                     // strict: the first of each worker; lenient: the first few
 	)
-	earlier := func(a, b *LineError, ai, bi int) bool {
-		return ai < bi || ai == bi && a.Line < b.Line
+	setNewlines := func(blk block, n int64) {
+		mu.Lock()
+		nl := newlines[blk.file]
+		for len(nl) <= blk.seq {
+			nl = append(nl, -1)
+		}
+		nl[blk.seq] = n
+		newlines[blk.file] = nl
+		mu.Unlock()
 	}
-	firstBadFile := -1
 
 	g.Go(func() error {
 		defer close(blocks)
@@ -199,16 +209,17 @@ func ReadFiles(ctx context.Context, files []string, opts ReadOptions, fn func(wo
 				mu.Unlock()
 			}()
 			for blk := range blocks {
-				line := blk.firstLine - 1
+				var line int64 // in the block
 				data := blk.data
 				for len(data) > 0 {
 					var l []byte
+					at := line + 1 // this line's number in the block
 					if i := bytes.IndexByte(data, '\n'); i >= 0 {
 						l, data = data[:i], data[i+1:]
+						line++ // newlines seen
 					} else {
 						l, data = data, nil
 					}
-					line++
 					if len(bytes.TrimSpace(l)) == 0 {
 						continue
 					}
@@ -217,21 +228,19 @@ func ReadFiles(ctx context.Context, files []string, opts ReadOptions, fn func(wo
 						filtered++
 						continue
 					} else if err != nil {
-						le := &LineError{File: files[blk.file], Line: line, Err: err}
+						b := badLine{file: blk.file, seq: blk.seq, line: at, err: err}
 						if !opts.Lenient {
 							mu.Lock()
-							if firstBad == nil || earlier(le, firstBad, blk.file, firstBadFile) {
-								firstBad, firstBadFile = le, blk.file
-							}
+							bad = append(bad, b)
 							mu.Unlock()
-							return le
+							setNewlines(blk, line) // the part read; only earlier blocks count
+							return b.err
 						}
 						skipped++
 						mu.Lock()
-						if warned < maxWarnings {
-							log.Warn("skipping bad flow record", "error", le.Error())
+						if len(bad) < 64 {
+							bad = append(bad, b)
 						}
-						warned++
 						mu.Unlock()
 						continue
 					}
@@ -240,6 +249,7 @@ func ReadFiles(ctx context.Context, files []string, opts ReadOptions, fn func(wo
 					}
 					records++
 				}
+				setNewlines(blk, line)
 				blk.done(&pool)
 			}
 			return nil
@@ -247,12 +257,36 @@ func ReadFiles(ctx context.Context, files []string, opts ReadOptions, fn func(wo
 	}
 	err := g.Wait()
 	for blk := range blocks { // left by workers that stopped early
+		setNewlines(blk, int64(bytes.Count(blk.data, []byte{'\n'})))
 		blk.done(&pool)
 	}
-	if firstBad != nil {
-		return stats, firstBad
+	slices.SortFunc(bad, func(a, b badLine) int {
+		return cmp.Or(cmp.Compare(a.file, b.file), cmp.Compare(a.seq, b.seq), cmp.Compare(a.line, b.line))
+	})
+	lineErr := func(b badLine) *LineError {
+		n := b.line
+		for _, c := range newlines[b.file][:b.seq] {
+			n += c
+		}
+		return &LineError{File: files[b.file], Line: n, Err: b.err}
+	}
+	if !opts.Lenient && len(bad) > 0 {
+		return stats, lineErr(bad[0])
+	}
+	for i, b := range bad {
+		if i == maxWarnings {
+			break
+		}
+		log.Warn("skipping bad flow record", "error", lineErr(b).Error())
 	}
 	return stats, err
+}
+
+// badLine is a bad record, placed by its block until line numbers are known.
+type badLine struct {
+	file, seq int
+	line      int64 // 1-based, in the block
+	err       error
 }
 
 // produce reads one file in blocks that end on a line boundary.
@@ -271,7 +305,7 @@ func produce(ctx context.Context, fileIdx int, name string, pool *sync.Pool, out
 		defer zr.Close()
 		r = truncationReader{zr}
 	}
-	line := int64(1)
+	seq := 0
 	var carry []byte
 	for {
 		bp := pool.Get().(*[]byte)
@@ -286,14 +320,14 @@ func produce(ctx context.Context, fileIdx int, name string, pool *sync.Pool, out
 		if !eof {
 			i := bytes.LastIndexByte(buf, '\n')
 			if i < 0 {
-				return &LineError{File: name, Line: line, Err: fieldErr("record", "line longer than %d bytes", blockSize)}
+				return &FileError{File: name, Err: fieldErr("record", "a line is longer than %d bytes", blockSize)}
 			}
 			cut = i + 1
 		}
 		carry = append(carry[:0], buf[cut:]...)
-		blk := block{file: fileIdx, firstLine: line, data: buf[:cut]}
-		line += int64(bytes.Count(blk.data, []byte{'\n'}))
+		blk := block{file: fileIdx, seq: seq, data: buf[:cut]}
 		if len(blk.data) > 0 {
+			seq++
 			select {
 			case out <- blk:
 			case <-ctx.Done():

@@ -218,3 +218,55 @@ func TestInterfaceService(t *testing.T) {
 		}
 	}
 }
+
+// TestAddKeepsNoBorrowedBytes: records decoded with Borrow alias the read
+// buffer, which is reused (or unmapped) afterwards; the aggregators must
+// copy what they keep.
+func TestAddKeepsNoBorrowedBytes(t *testing.T) {
+	m := New(nil)
+	ag, ad := m.NewAggregator(ByWorkload), m.NewAdvisor()
+	r := rec(flows.Egress, flows.InterAZ, GB)
+	line := flows.AppendJSON(nil, &r)
+	n := sqs("use1-az1", "use1-az2", GB)
+	nline := flows.AppendJSON(nil, &n)
+	d := flows.NewDecoder()
+	d.Borrow = true
+	for _, l := range [][]byte{line, nline} {
+		var got flows.Record
+		if err := d.Decode(l, &got); err != nil {
+			t.Fatal(err)
+		}
+		if err := ag.Add(&got); err != nil {
+			t.Fatal(err)
+		}
+		if err := ad.Add(&got); err != nil {
+			t.Fatal(err)
+		}
+		for i := range l {
+			l[i] = 'X' // what the reader's next block would do to the buffer
+		}
+	}
+	rows, err := ag.Rows()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range rows {
+		for _, s := range []string{row.Local.Workload, row.Local.Namespace, row.Remote.IP, row.Remote.Workload, row.Region, row.Via, row.Local.AZID} {
+			if strings.Contains(s, "XX") {
+				t.Errorf("row kept borrowed bytes: %+v", row)
+			}
+		}
+	}
+	recs, err := ad.Recommend(time.Minute, AdviseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) == 0 {
+		t.Fatal("no recommendations")
+	}
+	for _, rc := range recs {
+		if strings.Contains(rc.Target+rc.Action+rc.Evidence.Detail, "XX") {
+			t.Errorf("recommendation kept borrowed bytes: %+v", rc)
+		}
+	}
+}

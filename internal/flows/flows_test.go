@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -231,8 +232,15 @@ func TestReadDirectory(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "README.txt"), []byte("not records"), false)
 	writeFile(t, filepath.Join(dir, ".hidden", "x.jsonl"), []byte("garbage"), false)
 
+	link := filepath.Join(t.TempDir(), "store")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
 	var sum, count atomic.Uint64
 	for _, workers := range []int{1, 3} {
+		if workers == 3 {
+			dir = link // a symlinked directory reads the same
+		}
 		sum.Store(0)
 		count.Store(0)
 		st, err := Read(t.Context(), dir, ReadOptions{Workers: workers}, func(w int, r *Record) error {
@@ -381,5 +389,25 @@ func TestReadLineNumbers(t *testing.T) {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("lenient warnings %q lack %q", logs.String(), want)
 		}
+	}
+}
+
+// TestReadFileShrinks: a file truncated while it is read (mapped) gives an
+// error naming it, never a crash.
+func TestReadFileShrinks(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rotating.jsonl")
+	writeFile(t, path, lines(40000), false) // ~28 MB: many blocks
+	var once sync.Once
+	_, err := Read(t.Context(), path, ReadOptions{Workers: 2}, func(int, *Record) error {
+		once.Do(func() {
+			if err := os.Truncate(path, 0); err != nil {
+				t.Error(err)
+			}
+		})
+		return nil
+	})
+	var fe *FileError
+	if !errors.As(err, &fe) || fe.File != path || !strings.Contains(err.Error(), "shrank") {
+		t.Fatalf("Read of a file truncated underneath: error = %v; want a FileError saying it shrank", err)
 	}
 }

@@ -13,10 +13,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // ReadOptions control Read.
@@ -70,12 +72,14 @@ func Files(path string) ([]string, error) {
 		return []string{path}, nil
 	}
 	var files []string
-	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+	// A trailing separator makes WalkDir follow a symlinked directory.
+	root := strings.TrimSuffix(path, string(filepath.Separator)) + string(filepath.Separator)
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if d.IsDir() {
-			if p != path && strings.HasPrefix(d.Name(), ".") {
+			if p != root && strings.HasPrefix(d.Name(), ".") {
 				return filepath.SkipDir
 			}
 			return nil
@@ -109,13 +113,32 @@ func (e *FileError) Error() string { return e.File + ": " + e.Err.Error() }
 func (e *FileError) Unwrap() error { return e.Err }
 
 type block struct {
-	file int
-	seq  int // the block's index in its file
-	data []byte
+	file    int
+	seq     int // the block's index in its file
+	data    []byte
+	mapping *mapping // nil: data is a pooled buffer
 }
 
-// done returns the block's buffer to the pool.
+// mapping is a mapped file shared by the blocks cut from it: the last one
+// done with it unmaps it.
+type mapping struct {
+	data []byte
+	refs atomic.Int64
+}
+
+func (m *mapping) release() {
+	if m.refs.Add(-1) == 0 {
+		unmapFile(m.data)
+	}
+}
+
+// done returns the block's buffer to the pool, or its pages to the kernel.
 func (b block) done(pool *sync.Pool) {
+	if b.mapping != nil {
+		dropPages(b.data)
+		b.mapping.release()
+		return
+	}
 	buf := b.data[:0]
 	pool.Put(&buf)
 }
@@ -181,6 +204,7 @@ func ReadFiles(ctx context.Context, files []string, opts ReadOptions, fn func(wo
 	}
 
 	g.Go(func() error {
+		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 		defer close(blocks)
 		for i, name := range files {
 			log.Debug("reading flow records", "file", name)
@@ -193,6 +217,7 @@ func ReadFiles(ctx context.Context, files []string, opts ReadOptions, fn func(wo
 
 	for w := range workers {
 		g.Go(func() error {
+			defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 			dec := NewDecoder()
 			dec.Borrow = opts.Borrow
 			if opts.Skip != nil {
@@ -208,7 +233,10 @@ func ReadFiles(ctx context.Context, files []string, opts ReadOptions, fn func(wo
 				stats.Filtered += filtered
 				mu.Unlock()
 			}()
-			for blk := range blocks {
+			// process decodes one block. A fault on a mapped file that
+			// shrank underneath becomes an error instead of a crash.
+			process := func(blk block) (err error) {
+				defer recoverFault(files[blk.file], &err)
 				var line int64 // in the block
 				data := blk.data
 				for len(data) > 0 {
@@ -250,23 +278,40 @@ func ReadFiles(ctx context.Context, files []string, opts ReadOptions, fn func(wo
 					records++
 				}
 				setNewlines(blk, line)
+				return nil
+			}
+			for blk := range blocks {
+				err := process(blk)
 				blk.done(&pool)
+				if err != nil {
+					return err
+				}
 			}
 			return nil
 		})
 	}
 	err := g.Wait()
 	for blk := range blocks { // left by workers that stopped early
-		setNewlines(blk, int64(bytes.Count(blk.data, []byte{'\n'})))
+		n, ferr := countNewlines(blk, files[blk.file])
+		if ferr != nil && err == nil {
+			err = ferr
+		}
+		setNewlines(blk, n)
 		blk.done(&pool)
+	}
+	var fe *FileError
+	if errors.As(err, &fe) {
+		return stats, err // a file went wrong: its line numbers may be unknown
 	}
 	slices.SortFunc(bad, func(a, b badLine) int {
 		return cmp.Or(cmp.Compare(a.file, b.file), cmp.Compare(a.seq, b.seq), cmp.Compare(a.line, b.line))
 	})
 	lineErr := func(b badLine) *LineError {
 		n := b.line
-		for _, c := range newlines[b.file][:b.seq] {
-			n += c
+		for i := range b.seq {
+			if nl := newlines[b.file]; i < len(nl) && nl[i] >= 0 {
+				n += nl[i]
+			}
 		}
 		return &LineError{File: files[b.file], Line: n, Err: b.err}
 	}
@@ -280,6 +325,14 @@ func ReadFiles(ctx context.Context, files []string, opts ReadOptions, fn func(wo
 		log.Warn("skipping bad flow record", "error", lineErr(b).Error())
 	}
 	return stats, err
+}
+
+// countNewlines counts a block's newlines, guarding against a mapped file
+// that shrank.
+func countNewlines(b block, name string) (n int64, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer recoverFault(name, &err)
+	return int64(bytes.Count(b.data, []byte{'\n'})), nil
 }
 
 // badLine is a bad record, placed by its block until line numbers are known.
@@ -304,6 +357,8 @@ func produce(ctx context.Context, fileIdx int, name string, pool *sync.Pool, out
 		}
 		defer zr.Close()
 		r = truncationReader{zr}
+	} else if data := mapFile(f); data != nil {
+		return produceMapped(ctx, fileIdx, name, data, out)
 	}
 	seq := 0
 	var carry []byte
@@ -337,6 +392,50 @@ func produce(ctx context.Context, fileIdx int, name string, pool *sync.Pool, out
 		if eof {
 			return nil
 		}
+	}
+}
+
+// produceMapped cuts a mapped file into blocks that end on a line boundary,
+// without copying it: read(2)'s copy is a third of what a large query costs.
+func produceMapped(ctx context.Context, fileIdx int, name string, data []byte, out chan<- block) (err error) {
+	m := &mapping{data: data}
+	m.refs.Store(1) // the producer's own reference
+	defer m.release()
+	defer recoverFault(name, &err)
+	for off, seq := 0, 0; off < len(data); seq++ {
+		end := min(off+blockSize, len(data))
+		if end < len(data) {
+			i := bytes.LastIndexByte(data[off:end], '\n')
+			if i < 0 {
+				return &FileError{File: name, Err: fieldErr("record", "a line is longer than %d bytes", blockSize)}
+			}
+			end = off + i + 1
+		}
+		m.refs.Add(1)
+		select {
+		case out <- block{file: fileIdx, seq: seq, data: data[off:end:end], mapping: m}:
+		case <-ctx.Done():
+			m.release()
+			return ctx.Err()
+		}
+		off = end
+	}
+	return nil
+}
+
+// errShrunk reports a mapped file cut short while it was read: touching
+// its lost pages raises SIGBUS, which SetPanicOnFault turns into a panic.
+var errShrunk = errors.New("the file shrank while it was read (truncated or rewritten in place?)")
+
+// recoverFault turns a memory fault on a mapped file into an error. The
+// goroutine must have called debug.SetPanicOnFault(true).
+func recoverFault(name string, err *error) {
+	if r := recover(); r != nil {
+		if _, ok := r.(interface{ Addr() uintptr }); ok {
+			*err = &FileError{File: name, Err: errShrunk}
+			return
+		}
+		panic(r)
 	}
 }
 

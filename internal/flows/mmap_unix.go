@@ -1,0 +1,41 @@
+//go:build unix
+
+package flows
+
+import (
+	"os"
+	"syscall"
+	"unsafe"
+)
+
+// mapFile maps a whole regular file read-only, or returns nil if it cannot;
+// the caller then reads it instead. Reading a mapping saves the copy that
+// read(2) makes, which is a quarter of the CPU a large query spends.
+func mapFile(f *os.File) []byte {
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() || st.Size() == 0 || st.Size() != int64(int(st.Size())) {
+		return nil
+	}
+	data, err := syscall.Mmap(int(f.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return nil
+	}
+	_ = syscall.Madvise(data, syscall.MADV_SEQUENTIAL) // a hint for read-ahead
+	return data
+}
+
+func unmapFile(data []byte) { _ = syscall.Munmap(data) }
+
+// dropPages tells the kernel this process is done with the whole pages of
+// b, so that a long read does not hold the file in its resident set.
+func dropPages(b []byte) {
+	ps := uintptr(os.Getpagesize())
+	start := unsafePointer(b)
+	end := start + uintptr(len(b))
+	first, last := (start+ps-1)&^(ps-1), end&^(ps-1)
+	if last > first {
+		_ = syscall.Madvise(b[first-start:last-start], syscall.MADV_DONTNEED)
+	}
+}
+
+func unsafePointer(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }

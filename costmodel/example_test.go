@@ -2,6 +2,7 @@ package costmodel_test
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/netcost/netcost/costmodel"
@@ -58,4 +59,16 @@ func ExampleTable_Lookup() {
 	p, _ := costmodel.DefaultTable().Lookup("eu-central-1")
 	fmt.Printf("%s: NAT $%.3f/hour, inter-AZ $%.2f/GB each way\n", p.Name, p.NATPerHour.USD, p.InterAZPerGB.USD)
 	// Output: Europe (Frankfurt): NAT $0.052/hour, inter-AZ $0.01/GB each way
+}
+
+func ExampleTable_ApplyOverride() {
+	t := costmodel.DefaultTable()
+	override := `{"source": "our private pricing addendum", "regions": {"us-east-1": {"nat_per_gb": 0.04}}}`
+	if err := t.ApplyOverride(strings.NewReader(override), "prices.json"); err != nil {
+		fmt.Println(err)
+		return
+	}
+	p, _ := t.Lookup("us-east-1")
+	fmt.Printf("NAT $%.3f/GB (%s), $%.3f/hour (%s)\n", p.NATPerGB.USD, t.Sources[p.NATPerGB.Source].What, p.NATPerHour.USD, p.NATPerHour.Source)
+	// Output: NAT $0.040/GB (our private pricing addendum), $0.045/hour (S1)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/urfave/cli/v2"
@@ -126,10 +127,19 @@ func makeTopTable(res *query.TopResult, raw bool) table {
 				r.Category.String(), joinNonEmpty(" ", r.Via, paren(r.ViaAZID)), money(r.CostUSD)})
 		}
 	default:
+		// The billed hop matters where it varies: S3 through a NAT or an endpoint.
+		via := slices.ContainsFunc(res.Rows, func(r costmodel.Row) bool { return r.Via != "" })
 		t.header = []string{"LOCAL", "LOCAL AZ", "REMOTE", "REMOTE AZ", "BYTES", "SENT", "RECEIVED", "COST USD"}
+		if via {
+			t.header = slices.Insert(t.header, 4, "VIA")
+		}
 		for _, r := range res.Rows {
-			t.rows = append(t.rows, []string{endpointLabel(r.Local), orDash(r.Local.AZID), endpointLabel(r.Remote),
-				orDash(r.Remote.AZID), size(r.Bytes), size(r.TxBytes), size(r.RxBytes), money(r.CostUSD)})
+			row := []string{endpointLabel(r.Local), orDash(r.Local.AZID), endpointLabel(r.Remote),
+				orDash(r.Remote.AZID), size(r.Bytes), size(r.TxBytes), size(r.RxBytes), money(r.CostUSD)}
+			if via {
+				row = slices.Insert(row, 4, orDash(joinNonEmpty(" ", r.Via, paren(r.ViaAZID))))
+			}
+			t.rows = append(t.rows, row)
 		}
 	}
 	if raw {

@@ -16,7 +16,7 @@ const (
 	NodeAZ2    = "ip-10-0-2-20.ec2.internal" // the use1-az2 node
 	NATGateway = "nat-0b2b2b2b2b2b2b2b2"     // in use1-az2, the default route of both subnets
 	NATAZID    = "use1-az2"
-	S3Endpoint = "vpce-0s3s3s3s3s3s3s3s3" // S3 gateway endpoint on the use1-az1 subnet's route table
+	S3Endpoint = "vpce-05e3a4b1c2d3e4f50" // S3 gateway endpoint on the use1-az1 subnet's route table
 )
 
 // Sizes, as DESIGN.md counts them: a GB in a price is 2^30 bytes.

@@ -79,3 +79,18 @@ func windowNote(start, end time.Time) string {
 	return fmt.Sprintf("window: %s to %s (%s); monthly figures extrapolate this window to %d hours",
 		start.Format(time.RFC3339), end.Format(time.RFC3339), d, costmodel.HoursPerMonth)
 }
+
+// readSetup parses what every command that reads records shares: the
+// output format, the source and window, and the price table.
+func readSetup(cCtx *cli.Context) (format string, opts query.Options, m *costmodel.Model, err error) {
+	if format, err = parseOutput(cCtx.String("output")); err != nil {
+		return "", query.Options{}, nil, err
+	}
+	if opts, err = commonOptions(cCtx); err != nil {
+		return "", query.Options{}, nil, err
+	}
+	if m, err = loadModel(cCtx); err != nil {
+		return "", query.Options{}, nil, err
+	}
+	return format, opts, m, nil
+}

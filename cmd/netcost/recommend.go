@@ -24,15 +24,7 @@ var recommendCommand = &cli.Command{
 		&cli.Float64Flag{Name: "min-savings", Value: 1, Usage: "hide recommendations saving less than this many USD a month"},
 	}, readFlags()...),
 	Action: func(cCtx *cli.Context) error {
-		format, err := parseOutput(cCtx.String("output"))
-		if err != nil {
-			return err
-		}
-		opts, err := commonOptions(cCtx)
-		if err != nil {
-			return err
-		}
-		m, err := loadModel(cCtx)
+		format, opts, m, err := readSetup(cCtx)
 		if err != nil {
 			return err
 		}

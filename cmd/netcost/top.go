@@ -42,15 +42,7 @@ var topCommand = &cli.Command{
 		if cCtx.Int("limit") < 0 {
 			return usagef("--limit %d: want 0 (all) or more", cCtx.Int("limit"))
 		}
-		format, err := parseOutput(cCtx.String("output"))
-		if err != nil {
-			return err
-		}
-		opts, err := commonOptions(cCtx)
-		if err != nil {
-			return err
-		}
-		m, err := loadModel(cCtx)
+		format, opts, m, err := readSetup(cCtx)
 		if err != nil {
 			return err
 		}

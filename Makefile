@@ -22,8 +22,15 @@ lint:
 test: lint
 	$(GO) test -count=1 $(PKGS)
 
-# generate: regenerate the sample store (deterministic; CI fails on a diff).
+# generate: compile bpf/flow.c with Debian's clang and libbpf headers into
+# the committed bpf/flow_bpfel.{go,o}, and regenerate the sample store. Both
+# are reproducible: CI reruns this and fails on a diff.
+BPF2GO_CC     ?= clang
+BPF2GO_CFLAGS ?= -I/usr/include/$(shell gcc -print-multiarch)
+export BPF2GO_CC BPF2GO_CFLAGS
+
 generate: sample
+	$(GO) generate ./bpf/
 
 sample:
 	$(GO) run ./internal/sample/cmd/samplegen -o testdata/store

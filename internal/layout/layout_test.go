@@ -53,3 +53,25 @@ func TestImportRules(t *testing.T) {
 		})
 	}
 }
+
+// TestOnlyBPFImportsCiliumEBPF: the loader in bpf/ is the one place that
+// speaks to the kernel's BPF interface.
+func TestOnlyBPFImportsCiliumEBPF(t *testing.T) {
+	cmd := exec.Command("go", "list", "-test", "-f", `{{.ImportPath}} {{join .Imports " "}}`, "./...")
+	cmd.Dir = "../.."
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || strings.HasPrefix(f[0], module+"/bpf") {
+			continue
+		}
+		for _, imp := range f[1:] {
+			if strings.HasPrefix(imp, "github.com/cilium/ebpf") {
+				t.Errorf("%s imports %s; only bpf may", f[0], imp)
+			}
+		}
+	}
+}

@@ -1,0 +1,329 @@
+//go:build linux
+
+package bpf
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/rlimit"
+)
+
+// Direction says which way a flow's bytes went, seen from its cgroup.
+type Direction uint8
+
+// Directions, as the programs store them.
+const (
+	Egress  Direction = 1
+	Ingress Direction = 2
+)
+
+func (d Direction) String() string {
+	switch d {
+	case Egress:
+		return "egress"
+	case Ingress:
+		return "ingress"
+	}
+	return fmt.Sprintf("Direction(%d)", uint8(d))
+}
+
+// Config sizes and places a Counter. The zero value is usable.
+type Config struct {
+	// MaxFlows is how many flows each of the two map generations holds
+	// between drains (default 65536). Flows beyond it are not lost: their
+	// bytes go to their cgroup's overflow count.
+	MaxFlows uint32
+	// MaxCgroups sizes the overflow map: cgroups (pods, containers and
+	// system services) on the node, times two directions (default 16384).
+	MaxCgroups uint32
+	// CgroupRoot is where the programs attach; default: the cgroup v2
+	// mount found in /proc/self/mountinfo.
+	CgroupRoot string
+	// Grace is how long Drain waits after switching generations before it
+	// reads the old one, so that no program still writes to it (default 5ms;
+	// a program runs for well under a microsecond, without preemption).
+	Grace time.Duration
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.MaxFlows == 0 {
+		c.MaxFlows = 65536
+	}
+	if c.MaxCgroups == 0 {
+		c.MaxCgroups = 16384
+	}
+	if c.Grace == 0 {
+		c.Grace = 5 * time.Millisecond
+	}
+	if c.CgroupRoot == "" {
+		root, err := FindCgroup2()
+		if err != nil {
+			return c, err
+		}
+		c.CgroupRoot = root
+	}
+	return c, nil
+}
+
+// Flow is what one flow sent or received since the last Drain.
+type Flow struct {
+	CgroupID    uint64
+	NetnsCookie uint64
+	Local       netip.AddrPort // IPv4 addresses are plain IPv4, not IPv4-mapped
+	Remote      netip.AddrPort
+	Proto       uint8 // IP protocol number: 6 TCP, 17 UDP
+	Dir         Direction
+	Bytes       uint64 // IP-level, as the packets cross a NIC (GSO-corrected)
+	Packets     uint64
+}
+
+// Overflow is what a cgroup sent or received while the flow map was full.
+type Overflow struct {
+	CgroupID uint64
+	Dir      Direction
+	Bytes    uint64
+	Packets  uint64
+}
+
+// Deltas is what the kernel counted since the last Drain: the flows, the
+// overflow per cgroup and direction, and what even the overflow map could
+// not take (Lost, by direction; 0 unless MaxCgroups is too small). Every
+// byte is in exactly one of them.
+type Deltas struct {
+	Flows    []Flow
+	Overflow []Overflow
+	Lost     map[Direction]Overflow
+}
+
+// Counter is the loaded and attached programs.
+type Counter struct {
+	objs  flowObjects
+	links []link.Link
+	cfg   Config
+	ncpu  int
+	gen   uint32
+	lost  [3]flowFlowVal // totals of the lost array at the last drain
+
+	keys []flowFlowKey
+	vals []flowFlowVal
+}
+
+// Open loads the programs with the maps sized by cfg and attaches them at
+// the cgroup v2 root. On any error it leaves nothing loaded or attached.
+func Open(cfg Config) (_ *Counter, err error) {
+	cfg, err = cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	c, err := load(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			c.Close()
+		}
+	}()
+	for _, a := range []struct {
+		prog   *ebpf.Program
+		attach ebpf.AttachType
+	}{{c.objs.CountEgress, ebpf.AttachCGroupInetEgress}, {c.objs.CountIngress, ebpf.AttachCGroupInetIngress}} {
+		l, err := link.AttachCgroup(link.CgroupOptions{Path: cfg.CgroupRoot, Attach: a.attach, Program: a.prog})
+		if err != nil {
+			return nil, fmt.Errorf("attaching %s at %s: %w", a.attach, cfg.CgroupRoot, err)
+		}
+		c.links = append(c.links, l)
+	}
+	return c, nil
+}
+
+// load loads the programs and maps without attaching them.
+func load(cfg Config) (*Counter, error) {
+	if err := rlimit.RemoveMemlock(); err != nil {
+		return nil, fmt.Errorf("removing the memlock rlimit: %w", err)
+	}
+	spec, err := loadFlow()
+	if err != nil {
+		return nil, fmt.Errorf("reading the embedded BPF object: %w", err)
+	}
+	for _, name := range []string{flowMapFlows0, flowMapFlows1} {
+		spec.Maps[name].MaxEntries = cfg.MaxFlows
+	}
+	for _, name := range []string{flowMapOverflow0, flowMapOverflow1} {
+		spec.Maps[name].MaxEntries = cfg.MaxCgroups * 2
+	}
+	ncpu, err := ebpf.PossibleCPU()
+	if err != nil {
+		return nil, fmt.Errorf("counting CPUs: %w", err)
+	}
+	c := &Counter{cfg: cfg, ncpu: ncpu}
+	if err := spec.LoadAndAssign(&c.objs, nil); err != nil {
+		var ve *ebpf.VerifierError
+		if errors.As(err, &ve) {
+			return nil, fmt.Errorf("loading the flow programs: %+v", ve)
+		}
+		return nil, fmt.Errorf("loading the flow programs: %w", err)
+	}
+	return c, nil
+}
+
+// Close detaches the programs and frees the maps. Counts not drained are gone.
+func (c *Counter) Close() error {
+	var errs []error
+	for _, l := range c.links {
+		errs = append(errs, l.Close())
+	}
+	c.links = nil
+	errs = append(errs, c.objs.Close())
+	return errors.Join(errs...)
+}
+
+// Drain returns what was counted since the last Drain. It switches the
+// programs to the other generation of maps, waits cfg.Grace, and reads and
+// empties the generation they left. A byte counted while Drain runs lands
+// in this Drain or the next, never in neither or both.
+func (c *Counter) Drain() (*Deltas, error) {
+	old := c.gen
+	next := 1 - old
+	if err := c.objs.Ctl.Put(uint32(0), next); err != nil {
+		return nil, fmt.Errorf("switching map generations: %w", err)
+	}
+	c.gen = next
+	time.Sleep(c.cfg.Grace)
+
+	flows, ovf := c.objs.Flows0, c.objs.Overflow0
+	if old == 1 {
+		flows, ovf = c.objs.Flows1, c.objs.Overflow1
+	}
+	d := &Deltas{Lost: map[Direction]Overflow{}}
+	if err := c.drainFlows(flows, d); err != nil {
+		return nil, err
+	}
+	if err := c.drainOverflow(ovf, d); err != nil {
+		return nil, err
+	}
+	if err := c.drainLost(d); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+const batch = 4096
+
+func (c *Counter) drainFlows(m *ebpf.Map, d *Deltas) error {
+	if cap(c.keys) < batch {
+		c.keys = make([]flowFlowKey, batch)
+		c.vals = make([]flowFlowVal, batch*c.ncpu)
+	}
+	var cursor ebpf.MapBatchCursor
+	for {
+		n, err := m.BatchLookupAndDelete(&cursor, c.keys[:batch], c.vals[:batch*c.ncpu], nil)
+		for i := range n {
+			f := flowFromKey(&c.keys[i])
+			for _, v := range c.vals[i*c.ncpu : (i+1)*c.ncpu] {
+				f.Bytes += v.Bytes
+				f.Packets += v.Packets
+			}
+			d.Flows = append(d.Flows, f)
+		}
+		if errors.Is(err, ebpf.ErrKeyNotExist) {
+			return nil
+		}
+		if errors.Is(err, ebpf.ErrNotSupported) {
+			return c.drainFlowsOneByOne(m, d)
+		}
+		if err != nil {
+			return fmt.Errorf("draining flows: %w", err)
+		}
+	}
+}
+
+// drainFlowsOneByOne is for kernels without batch operations on per-CPU hashes.
+func (c *Counter) drainFlowsOneByOne(m *ebpf.Map, d *Deltas) error {
+	var k flowFlowKey
+	vals := make([]flowFlowVal, c.ncpu)
+	var keys []flowFlowKey
+	it := m.Iterate()
+	for it.Next(&k, &vals) {
+		keys = append(keys, k)
+	}
+	if err := it.Err(); err != nil {
+		return fmt.Errorf("listing flows: %w", err)
+	}
+	for i := range keys {
+		if err := m.LookupAndDelete(&keys[i], &vals); err != nil {
+			if errors.Is(err, ebpf.ErrKeyNotExist) {
+				continue
+			}
+			return fmt.Errorf("draining flows: %w", err)
+		}
+		f := flowFromKey(&keys[i])
+		for _, v := range vals {
+			f.Bytes += v.Bytes
+			f.Packets += v.Packets
+		}
+		d.Flows = append(d.Flows, f)
+	}
+	return nil
+}
+
+func (c *Counter) drainOverflow(m *ebpf.Map, d *Deltas) error {
+	var k flowOverflowKey
+	vals := make([]flowFlowVal, c.ncpu)
+	var keys []flowOverflowKey
+	it := m.Iterate()
+	for it.Next(&k, &vals) {
+		keys = append(keys, k)
+	}
+	if err := it.Err(); err != nil {
+		return fmt.Errorf("listing overflow: %w", err)
+	}
+	for i := range keys {
+		if err := m.LookupAndDelete(&keys[i], &vals); err != nil {
+			if errors.Is(err, ebpf.ErrKeyNotExist) {
+				continue
+			}
+			return fmt.Errorf("draining overflow: %w", err)
+		}
+		o := Overflow{CgroupID: keys[i].CgroupId, Dir: Direction(keys[i].Dir)}
+		for _, v := range vals {
+			o.Bytes += v.Bytes
+			o.Packets += v.Packets
+		}
+		d.Overflow = append(d.Overflow, o)
+	}
+	return nil
+}
+
+func (c *Counter) drainLost(d *Deltas) error {
+	vals := make([]flowFlowVal, c.ncpu)
+	for _, dir := range []Direction{Egress, Ingress} {
+		if err := c.objs.Lost.Lookup(uint32(dir), &vals); err != nil {
+			return fmt.Errorf("reading lost counts: %w", err)
+		}
+		var total flowFlowVal
+		for _, v := range vals {
+			total.Bytes += v.Bytes
+			total.Packets += v.Packets
+		}
+		prev := c.lost[dir]
+		if total.Bytes != prev.Bytes || total.Packets != prev.Packets {
+			d.Lost[dir] = Overflow{Dir: dir, Bytes: total.Bytes - prev.Bytes, Packets: total.Packets - prev.Packets}
+		}
+		c.lost[dir] = total
+	}
+	return nil
+}
+
+func flowFromKey(k *flowFlowKey) Flow {
+	local := netip.AddrFrom16(k.LocalAddr).Unmap()
+	remote := netip.AddrFrom16(k.RemoteAddr).Unmap()
+	return Flow{CgroupID: k.CgroupId, NetnsCookie: k.NetnsCookie,
+		Local: netip.AddrPortFrom(local, k.LocalPort), Remote: netip.AddrPortFrom(remote, k.RemotePort),
+		Proto: k.Proto, Dir: Direction(k.Dir)}
+}

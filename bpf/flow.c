@@ -1,0 +1,274 @@
+//go:build ignore
+
+// flow.c counts the IP-level bytes and packets of every flow, per cgroup,
+// at the cgroup v2 root's ingress and egress hooks. See README.md.
+
+#include <linux/bpf.h>
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <linux/if_ether.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+char __license[] SEC("license") = "Dual MIT/GPL";
+
+enum {
+	DIR_EGRESS = 1,
+	DIR_INGRESS = 2,
+};
+
+// flow_key identifies a flow as its cgroup sees it. Addresses are 16 bytes;
+// IPv4 is stored IPv4-mapped (::ffff:a.b.c.d). Ports are host byte order;
+// they are 0 for protocols without ports and for non-first fragments.
+struct flow_key {
+	__u64 cgroup_id;
+	__u64 netns_cookie;
+	__u8 local_addr[16];
+	__u8 remote_addr[16];
+	__u16 local_port;
+	__u16 remote_port;
+	__u8 proto;
+	__u8 dir;
+	__u8 pad[2];
+};
+
+struct flow_val {
+	__u64 bytes;   // IP-level, as the packets cross a NIC: GSO-corrected
+	__u64 packets; // segments, for GSO packets
+};
+
+// overflow_key receives what a full flow map cannot take, so that per-cgroup
+// totals stay exact.
+struct overflow_key {
+	__u64 cgroup_id;
+	__u8 dir;
+	__u8 pad[7];
+};
+
+// Two generations of maps: the programs write to the one ctl[0] names,
+// user space drains the other. max_entries are set by the loader.
+struct flow_map {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct flow_key);
+	__type(value, struct flow_val);
+};
+struct flow_map flows0 SEC(".maps");
+struct flow_map flows1 SEC(".maps");
+
+struct overflow_map {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct overflow_key);
+	__type(value, struct flow_val);
+};
+struct overflow_map overflow0 SEC(".maps");
+struct overflow_map overflow1 SEC(".maps");
+
+// ctl[0] is the generation the programs write to (0 or 1).
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} ctl SEC(".maps");
+
+// lost[dir] counts what neither map could take: 0 unless the overflow map,
+// sized for every cgroup on the node, is full too.
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 3);
+	__type(key, __u32);
+	__type(value, struct flow_val);
+} lost SEC(".maps");
+
+#define MAX_EXT_HEADERS 8
+
+
+static __always_inline void record(void *flows, void *overflow, struct flow_key *key, __u64 bytes, __u64 packets)
+{
+	struct flow_val *v = bpf_map_lookup_elem(flows, key);
+	if (v) {
+		v->bytes += bytes;
+		v->packets += packets;
+		return;
+	}
+	struct flow_val init = {.bytes = bytes, .packets = packets};
+	if (bpf_map_update_elem(flows, key, &init, BPF_NOEXIST) == 0)
+		return;
+	// Inserted meanwhile (-EEXIST): add to it. Full (-E2BIG): overflow.
+	v = bpf_map_lookup_elem(flows, key);
+	if (v) {
+		v->bytes += bytes;
+		v->packets += packets;
+		return;
+	}
+	struct overflow_key ok = {.cgroup_id = key->cgroup_id, .dir = key->dir};
+	v = bpf_map_lookup_elem(overflow, &ok);
+	if (!v) {
+		if (bpf_map_update_elem(overflow, &ok, &init, BPF_NOEXIST) == 0)
+			return;
+		v = bpf_map_lookup_elem(overflow, &ok);
+	}
+	if (v) {
+		v->bytes += bytes;
+		v->packets += packets;
+		return;
+	}
+	__u32 d = key->dir;
+	v = bpf_map_lookup_elem(&lost, &d);
+	if (v) {
+		v->bytes += bytes;
+		v->packets += packets;
+	}
+}
+
+static __always_inline void set_addr4(__u8 *dst, __u32 addr)
+{
+	__builtin_memset(dst, 0, 10);
+	dst[10] = 0xff;
+	dst[11] = 0xff;
+	__builtin_memcpy(dst + 12, &addr, 4);
+}
+
+// count parses the packet at the network header and adds it to its flow.
+static __always_inline int count(struct __sk_buff *skb, __u8 dir)
+{
+	struct flow_key key = {};
+	__u32 l3len = 0;    // network headers repeated in every segment
+	__u32 l4len = 0;    // transport header repeated in every segment
+	__u32 not_on_wire = 0; // bytes of the skb that no segment carries (IPv6 jumbo HBH)
+	__u8 proto = 0;
+	int off = 0;
+	__u16 ports[2] = {};
+
+	key.dir = dir;
+	key.cgroup_id = bpf_skb_cgroup_id(skb);
+	key.netns_cookie = bpf_get_netns_cookie(skb);
+
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		struct iphdr ip;
+		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)) < 0)
+			goto parsed; // counted, without addresses: totals stay exact
+		if (ip.version != 4 || ip.ihl < 5)
+			goto parsed;
+		l3len = ip.ihl * 4;
+		off = l3len;
+		proto = ip.protocol;
+		if (dir == DIR_EGRESS) {
+			set_addr4(key.local_addr, ip.saddr);
+			set_addr4(key.remote_addr, ip.daddr);
+		} else {
+			set_addr4(key.local_addr, ip.daddr);
+			set_addr4(key.remote_addr, ip.saddr);
+		}
+		if (ip.frag_off & bpf_htons(0x1fff)) // not the first fragment: no ports
+			goto parsed;
+	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr ip6;
+		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)) < 0)
+			goto parsed;
+		if (ip6.version != 6)
+			goto parsed;
+		if (dir == DIR_EGRESS) {
+			__builtin_memcpy(key.local_addr, &ip6.saddr, 16);
+			__builtin_memcpy(key.remote_addr, &ip6.daddr, 16);
+		} else {
+			__builtin_memcpy(key.local_addr, &ip6.daddr, 16);
+			__builtin_memcpy(key.remote_addr, &ip6.saddr, 16);
+		}
+		l3len = sizeof(ip6);
+		off = sizeof(ip6);
+		proto = ip6.nexthdr;
+#pragma unroll
+		for (int i = 0; i < MAX_EXT_HEADERS; i++) {
+			__u8 ext[8];
+			__u32 len;
+			if (proto != IPPROTO_HOPOPTS && proto != IPPROTO_ROUTING && proto != IPPROTO_DSTOPTS &&
+			    proto != IPPROTO_FRAGMENT && proto != IPPROTO_AH)
+				break;
+			if (bpf_skb_load_bytes(skb, off, ext, sizeof(ext)) < 0)
+				goto parsed; // truncated: count what we have, without ports
+			if (proto == IPPROTO_FRAGMENT) {
+				len = 8;
+				proto = ext[0];
+				off += len;
+				l3len += len;
+				if ((ext[2] << 8 | ext[3]) & 0xfff8) // offset != 0: no ports
+					goto parsed;
+				continue;
+			}
+			if (proto == IPPROTO_AH)
+				len = ((__u32)ext[1] + 2) * 4;
+			else
+				len = ((__u32)ext[1] + 1) * 8;
+			// A BIG TCP jumbogram's hop-by-hop header (payload length 0,
+			// jumbo option first) lives only in the GSO packet: segments
+			// on the wire have none.
+			if (proto == IPPROTO_HOPOPTS && i == 0 && ip6.payload_len == 0 && len == 8 &&
+			    ext[2] == IPV6_TLV_JUMBO)
+				not_on_wire = len;
+			else
+				l3len += len;
+			proto = ext[0];
+			off += len;
+		}
+	} else {
+		goto parsed; // not IP: cgroup_skb sees IP only; count it, never guess
+	}
+
+	if (proto == IPPROTO_TCP) {
+		struct tcphdr th;
+		if (bpf_skb_load_bytes(skb, off, &th, sizeof(th)) < 0)
+			goto parsed;
+		ports[0] = bpf_ntohs(th.source);
+		ports[1] = bpf_ntohs(th.dest);
+		l4len = th.doff * 4;
+	} else if (proto == IPPROTO_UDP) {
+		struct udphdr uh;
+		if (bpf_skb_load_bytes(skb, off, &uh, sizeof(uh)) < 0)
+			goto parsed;
+		ports[0] = bpf_ntohs(uh.source);
+		ports[1] = bpf_ntohs(uh.dest);
+		l4len = sizeof(uh);
+	}
+	if (dir == DIR_EGRESS) {
+		key.local_port = ports[0];
+		key.remote_port = ports[1];
+	} else {
+		key.local_port = ports[1];
+		key.remote_port = ports[0];
+	}
+
+parsed:
+	key.proto = proto;
+	{
+		__u64 segs = skb->gso_segs > 1 ? skb->gso_segs : 1;
+		__u64 bytes = skb->len - not_on_wire;
+		if (segs > 1 && l3len > 0)
+			bytes += (segs - 1) * (__u64)(l3len + l4len);
+		__u32 zero = 0;
+		__u32 *gen = bpf_map_lookup_elem(&ctl, &zero);
+		if (gen && *gen == 1)
+			record(&flows1, &overflow1, &key, bytes, segs);
+		else
+			record(&flows0, &overflow0, &key, bytes, segs);
+	}
+	return 1; // always let the packet through
+}
+
+SEC("cgroup_skb/egress")
+int count_egress(struct __sk_buff *skb)
+{
+	return count(skb, DIR_EGRESS);
+}
+
+SEC("cgroup_skb/ingress")
+int count_ingress(struct __sk_buff *skb)
+{
+	return count(skb, DIR_INGRESS);
+}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"math/bits"
 	"net/netip"
-	"strconv"
 	"time"
 	"unicode/utf8"
 	"unsafe"
@@ -85,7 +84,9 @@ func (d *Decoder) Decode(line []byte, r *Record) error {
 			return fieldErr("record", "bad key: %v", err)
 		}
 		if esc {
-			key = unescape(key)
+			if key, err = unescape(key); err != nil {
+				return fieldErr("record", "bad key: %v", err)
+			}
 		}
 		s.ws()
 		if !s.consume(':') {
@@ -192,6 +193,9 @@ func (d *Decoder) decodeCanonical(line []byte, r *Record) (bool, error) {
 			return false, nil
 		}
 		s.i += len(canonicalKeys[k].quoted)
+		if s.i < len(s.b) && s.b[s.i] <= ' ' {
+			return false, nil // whitespace: another writer's layout
+		}
 		next = k + 1
 		// Plain strings, most of the line, take the short way.
 		if p := r.stringField(k); p != nil && s.i < len(s.b) && s.b[s.i] == '"' {
@@ -200,7 +204,9 @@ func (d *Decoder) decodeCanonical(line []byte, r *Record) (bool, error) {
 				return true, fieldErr(fieldNames[k], "want a string: %v", err)
 			}
 			if esc && (bytes.IndexByte(v, '\\') >= 0 || !utf8.Valid(v)) {
-				v = unescape(v)
+				if v, err = unescape(v); err != nil {
+					return true, fieldErr(fieldNames[k], "%v", err)
+				}
 				plainHead = false
 			}
 			*p = d.intern(v)
@@ -510,7 +516,9 @@ func (d *Decoder) rawString(s *scanner, key string) ([]byte, error) {
 		return nil, fieldErr(key, "want a string: %v", err)
 	}
 	if esc && (bytes.IndexByte(v, '\\') >= 0 || !utf8.Valid(v)) {
-		v = unescape(v)
+		if v, err = unescape(v); err != nil {
+			return nil, fieldErr(key, "%v", err)
+		}
 	}
 	return v, nil
 }
@@ -610,14 +618,17 @@ func parseUTCSeconds(v []byte) (time.Time, bool) {
 	return t, true
 }
 
-func unescape(raw []byte) []byte {
+// unescape decodes a JSON string's escapes (and replaces invalid UTF-8, as
+// encoding/json does); it is the rare path, so it leaves the work to
+// encoding/json.
+func unescape(raw []byte) ([]byte, error) {
 	q := make([]byte, 0, len(raw)+2)
 	q = append(append(append(q, '"'), raw...), '"')
 	var s string
 	if err := json.Unmarshal(q, &s); err != nil {
-		return raw
+		return nil, errEscape
 	}
-	return []byte(s)
+	return []byte(s), nil
 }
 
 // scanner walks one JSON line.
@@ -668,14 +679,17 @@ func (s *scanner) str() ([]byte, bool, error) {
 	i := start
 	for ; i+8 <= len(b); i += 8 {
 		v := binary.LittleEndian.Uint64(b[i:])
-		m := hasZeroByte(v^(swarOnes*'"')) | hasZeroByte(v^(swarOnes*'\\')) | v&swarHigh
+		m := hasZeroByte(v^(swarOnes*'"')) | hasZeroByte(v^(swarOnes*'\\')) | hasLess(v, 0x20) | v&swarHigh
 		if m == 0 {
 			continue
 		}
 		j := i + bits.TrailingZeros64(m)/8
-		if b[j] == '"' {
+		switch c := b[j]; {
+		case c == '"':
 			s.i = j + 1
 			return b[start:j], false, nil
+		case c < 0x20:
+			return nil, false, errControl
 		}
 		return s.strSlow(start)
 	}
@@ -684,12 +698,17 @@ func (s *scanner) str() ([]byte, bool, error) {
 		case c == '"':
 			s.i = i + 1
 			return b[start:i], false, nil
+		case c < 0x20:
+			return nil, false, errControl
 		case c == '\\' || c >= 0x80:
 			return s.strSlow(start)
 		}
 	}
 	return nil, false, errUnterminated
 }
+
+// hasLess sets the high bit of the lowest byte of v below n (n <= 0x80).
+func hasLess(v, n uint64) uint64 { return (v - swarOnes*n) &^ v & swarHigh }
 
 const (
 	swarOnes = 0x0101010101010101
@@ -716,6 +735,11 @@ func (s *scanner) strSlow(start int) ([]byte, bool, error) {
 		s.i = end + 1
 		if (end-k)%2 == 0 {
 			v := s.b[start:end]
+			for _, c := range v {
+				if c < 0x20 {
+					return nil, false, errControl
+				}
+			}
 			return v, bytes.IndexByte(v, '\\') >= 0 || !isASCII(v), nil
 		}
 	}
@@ -737,6 +761,8 @@ func (e scanError) Error() string { return string(e) }
 const (
 	errNotString    scanError = "not a string"
 	errUnterminated scanError = "unterminated string"
+	errControl      scanError = "control character in a string (escape it)"
+	errEscape       scanError = "invalid escape in a string"
 )
 
 // uint reads a non-negative integer.
@@ -837,7 +863,7 @@ func (s *scanner) skip(depth int) error {
 		case "true", "false", "null":
 			return nil
 		}
-		if _, err := strconv.ParseFloat(string(lit), 64); err != nil || len(lit) == 0 {
+		if !validNumber(lit) {
 			return fieldErr("record", "invalid JSON value %q", lit)
 		}
 		return nil
@@ -851,4 +877,42 @@ func (r *Record) validate(checkIPs bool) error {
 	}
 	// The decoder has parsed every address it stored; skip re-parsing them.
 	return r.validateNoIPs()
+}
+
+// validNumber reports whether b is a JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+func validNumber(b []byte) bool {
+	i := 0
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	digits := func() int {
+		n := 0
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case digits() == 0:
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(b)
 }

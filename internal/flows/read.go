@@ -117,7 +117,15 @@ type block struct {
 	seq     int // the block's index in its file
 	data    []byte
 	mapping *mapping // nil: data is a pooled buffer
+	// tooLong marks a block that stands for one line longer than a block:
+	// the line itself was skipped, and data is nil or "\n".
+	tooLong bool
 }
+
+var errTooLong = fieldErr("record", "line longer than %d bytes", blockSize)
+
+// bom is the UTF-8 byte order mark some editors put at the start of a file.
+var bom = []byte{0xef, 0xbb, 0xbf}
 
 // mapping is a mapped file shared by the blocks cut from it: the last one
 // done with it unmaps it.
@@ -239,7 +247,7 @@ func ReadFiles(ctx context.Context, files []string, opts ReadOptions, fn func(wo
 				defer recoverFault(files[blk.file], &err)
 				var line int64 // in the block
 				data := blk.data
-				for len(data) > 0 {
+				for len(data) > 0 || blk.tooLong && line == 0 {
 					var l []byte
 					at := line + 1 // this line's number in the block
 					if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -247,12 +255,22 @@ func ReadFiles(ctx context.Context, files []string, opts ReadOptions, fn func(wo
 						line++ // newlines seen
 					} else {
 						l, data = data, nil
+						if blk.tooLong {
+							line = 1 // the long line, at the end of the file
+						}
 					}
-					if len(bytes.TrimSpace(l)) == 0 {
+					if blk.seq == 0 && at == 1 {
+						l = bytes.TrimPrefix(l, bom)
+					}
+					if len(bytes.TrimSpace(l)) == 0 && !blk.tooLong {
 						continue
 					}
 					lines++
-					if err := dec.Decode(l, &rec); err == ErrSkipped {
+					err := errTooLong
+					if !blk.tooLong {
+						err = dec.Decode(l, &rec)
+					}
+					if err == ErrSkipped {
 						filtered++
 						continue
 					} else if err != nil {
@@ -352,6 +370,9 @@ func produce(ctx context.Context, fileIdx int, name string, pool *sync.Pool, out
 	var r io.Reader = f
 	if strings.HasSuffix(name, ".gz") {
 		zr, err := gzip.NewReader(f)
+		if err == io.EOF {
+			return nil // an empty file holds no records
+		}
 		if err != nil {
 			return &FileError{File: name, Err: fmt.Errorf("reading gzip header: %w", err)}
 		}
@@ -375,7 +396,28 @@ func produce(ctx context.Context, fileIdx int, name string, pool *sync.Pool, out
 		if !eof {
 			i := bytes.LastIndexByte(buf, '\n')
 			if i < 0 {
-				return &FileError{File: name, Err: fieldErr("record", "a line is longer than %d bytes", blockSize)}
+				// One line fills the block: report it as one bad line and
+				// read on after it.
+				pool.Put(bp)
+				rest, found, err := skipLine(r)
+				if err != nil {
+					return &FileError{File: name, Err: fmt.Errorf("reading: %w", err)}
+				}
+				long := block{file: fileIdx, seq: seq, tooLong: true}
+				if found {
+					long.data = []byte{'\n'}
+				}
+				seq++
+				select {
+				case out <- long:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+				if !found {
+					return nil
+				}
+				carry = append(carry[:0], rest...)
+				continue
 			}
 			cut = i + 1
 		}
@@ -395,6 +437,24 @@ func produce(ctx context.Context, fileIdx int, name string, pool *sync.Pool, out
 	}
 }
 
+// skipLine reads up to and including the next newline. It returns what it
+// read after the newline, and whether there was one before the end.
+func skipLine(r io.Reader) (rest []byte, found bool, err error) {
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := r.Read(buf)
+		if i := bytes.IndexByte(buf[:n], '\n'); i >= 0 {
+			return buf[i+1 : n], true, nil
+		}
+		if err == io.EOF {
+			return nil, false, nil
+		}
+		if err != nil {
+			return nil, false, err
+		}
+	}
+}
+
 // produceMapped cuts a mapped file into blocks that end on a line boundary,
 // without copying it: read(2)'s copy is a third of what a large query costs.
 func produceMapped(ctx context.Context, fileIdx int, name string, data []byte, out chan<- block) (err error) {
@@ -406,8 +466,19 @@ func produceMapped(ctx context.Context, fileIdx int, name string, data []byte, o
 		end := min(off+blockSize, len(data))
 		if end < len(data) {
 			i := bytes.LastIndexByte(data[off:end], '\n')
-			if i < 0 {
-				return &FileError{File: name, Err: fieldErr("record", "a line is longer than %d bytes", blockSize)}
+			if i < 0 { // one line fills the block: one bad line
+				long := block{file: fileIdx, seq: seq, tooLong: true}
+				next := len(data)
+				if j := bytes.IndexByte(data[end:], '\n'); j >= 0 {
+					long.data, next = []byte{'\n'}, end+j+1
+				}
+				select {
+				case out <- long:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+				off = next
+				continue
 			}
 			end = off + i + 1
 		}

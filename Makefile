@@ -1,4 +1,4 @@
-# netcost: `make test` is what CI runs (see .ci/run); `make demo-local` is the main job.
+# netcost: `make test` is what CI runs (see .ci/run); the README's first command is the main job.
 GO      ?= go
 PKGS    := ./...
 BENCH_RECORDS ?= 10000000

@@ -14,18 +14,12 @@ type Cost struct {
 	InterAZ         float64 `json:"inter_az_usd,omitempty"`          // data transfer between AZs
 	NATProcessing   float64 `json:"nat_processing_usd,omitempty"`    // NAT gateway data processed
 	DataTransferOut float64 `json:"data_transfer_out_usd,omitempty"` // to the internet or another region
-	Processing      float64 `json:"processing_usd,omitempty"`        // transit gateway data processed
+	Processing      float64 `json:"processing_usd,omitempty"`        // interface endpoint or transit gateway data processed
 }
 
 // Total is the sum of the cost's lines.
 func (c Cost) Total() float64 { return c.InterAZ + c.NATProcessing + c.DataTransferOut + c.Processing }
 
-func (c *Cost) add(o Cost) {
-	c.InterAZ += o.InterAZ
-	c.NATProcessing += o.NATProcessing
-	c.DataTransferOut += o.DataTransferOut
-	c.Processing += o.Processing
-}
 
 func gb(bytes uint64) float64 { return float64(bytes) / GB }
 
@@ -70,61 +64,95 @@ func (m *Model) Price(r *flows.Record) (Cost, error) {
 	return p.price(r), nil
 }
 
-func (p *Prices) price(r *flows.Record) Cost {
-	g := gb(r.Bytes)
-	var c Cost
+// Usage is bytes by the line of the bill that prices them. Sums of usage
+// are exact and do not depend on the order of records; dollars are worked
+// out once, at the end.
+type Usage struct {
+	InterAZ        uint64 // bytes crossing AZs, once per metered interface
+	NAT            uint64 // bytes a NAT gateway processes
+	InternetOut    uint64 // bytes out to the internet
+	InterRegionOut uint64 // bytes out to another region
+	Endpoint       uint64 // bytes an interface endpoint processes
+	TGW            uint64 // bytes a transit gateway processes
+}
+
+func (u *Usage) add(o Usage) {
+	u.InterAZ += o.InterAZ
+	u.NAT += o.NAT
+	u.InternetOut += o.InternetOut
+	u.InterRegionOut += o.InterRegionOut
+	u.Endpoint += o.Endpoint
+	u.TGW += o.TGW
+}
+
+// costOf prices usage.
+func (p *Prices) costOf(u Usage) Cost {
+	return Cost{
+		InterAZ:         gb(u.InterAZ) * p.InterAZPerGB.USD,
+		NATProcessing:   gb(u.NAT) * p.NATPerGB.USD,
+		DataTransferOut: gb(u.InternetOut)*p.InternetEgressPerGB.USD + gb(u.InterRegionOut)*p.InterRegionPerGB.USD,
+		Processing:      gb(u.Endpoint)*p.EndpointPerGB.USD + gb(u.TGW)*p.TGWPerGB.USD,
+	}
+}
+
+func (p *Prices) price(r *flows.Record) Cost { return p.costOf(usage(r)) }
+
+// usage sorts a record's bytes onto the lines of the bill, at its own side.
+func usage(r *flows.Record) Usage {
+	n := r.Bytes
+	var u Usage
+	out := r.Direction == flows.Egress
 	if r.ViaNAT() {
 		// Processed in both directions; plus the AZ crossing to a NAT in another AZ.
-		c.NATProcessing = g * p.NATPerGB.USD
+		u.NAT = n
 		if crossesAZ(r.LocalAZID, r.ViaAZID) {
-			c.InterAZ = g * p.InterAZPerGB.USD
+			u.InterAZ = n
 		}
-		if r.Direction == flows.Egress {
-			c.DataTransferOut = g * p.dataTransferOut(r)
+		if out {
+			// Nothing more to an AWS service in the region; the inter-region
+			// rate to one elsewhere; internet egress to everything else.
+			switch {
+			case r.Category == flows.AmazonS3 || r.Category == flows.AmazonDynamoDB:
+			case r.RemoteAWSService != "" && (r.RemoteRegion == "" || r.RemoteRegion == r.Region || r.RemoteRegion == "GLOBAL"):
+			case r.RemoteAWSService != "":
+				u.InterRegionOut = n
+			default:
+				u.InternetOut = n
+			}
 		}
-		return c
+		return u
+	}
+	if r.ViaEndpoint() && r.Category != flows.AmazonS3 && r.Category != flows.AmazonDynamoDB {
+		// An interface endpoint processes bytes both ways; gateway
+		// endpoints (S3, DynamoDB) are free.
+		u.Endpoint = n
 	}
 	switch r.Category {
 	case flows.InterAZ:
-		c.InterAZ = g * p.InterAZPerGB.USD
+		u.InterAZ = n
 	case flows.InterVPC:
 		switch {
 		case len(r.Via) > 4 && r.Via[:4] == "tgw-":
-			if r.Direction == flows.Egress {
-				c.Processing = g * p.TGWPerGB.USD
+			if out {
+				u.TGW = n
 			}
 		case r.RemoteAZID == "" || crossesAZ(r.LocalAZID, r.RemoteAZID):
 			// Peering is free within one AZ ID; an unknown remote AZ is
 			// priced as a crossing, the bill's upper bound.
-			c.InterAZ = g * p.InterAZPerGB.USD
+			u.InterAZ = n
 		}
 	case flows.InterRegion:
-		if r.Direction == flows.Egress {
-			c.DataTransferOut = g * p.InterRegionPerGB.USD
+		if out {
+			u.InterRegionOut = n
 		}
 	case flows.Internet:
-		if r.Direction == flows.Egress {
-			c.DataTransferOut = g * p.InternetEgressPerGB.USD
+		if out {
+			u.InternetOut = n
 		}
 	}
 	// INTRA_AZ, S3 and DynamoDB in the region (directly or through a gateway
 	// endpoint) are free; UNCLASSIFIED is not priced: netcost does not guess.
-	return c
-}
-
-// dataTransferOut is the per-GB charge for bytes a NAT gateway sends on:
-// nothing to an AWS service in the region, inter-region rates to one in
-// another region, internet egress to everything else.
-func (p *Prices) dataTransferOut(r *flows.Record) float64 {
-	switch {
-	case r.Category == flows.AmazonS3 || r.Category == flows.AmazonDynamoDB:
-		return 0
-	case r.RemoteAWSService != "" && (r.RemoteRegion == "" || r.RemoteRegion == r.Region || r.RemoteRegion == "GLOBAL"):
-		return 0
-	case r.RemoteAWSService != "":
-		return p.InterRegionPerGB.USD
-	}
-	return p.InternetEgressPerGB.USD
+	return u
 }
 
 func crossesAZ(a, b string) bool { return a != "" && b != "" && a != b }
@@ -191,10 +219,8 @@ func mergeField(dst *string, v string) {
 
 func (e *Endpoint) merge(o *Endpoint) {
 	mergeField(&e.IP, o.IP)
-	if e.Port != o.Port && o.Port != 0 {
-		if e.Port == 0 {
-			e.Port = o.Port
-		}
+	if o.Port != 0 && (e.Port == 0 || o.Port < e.Port) {
+		e.Port = o.Port // the lowest: a server port, whatever the order of records
 	}
 	mergeField(&e.Pod, o.Pod)
 	mergeField(&e.Namespace, o.Namespace)
@@ -264,7 +290,7 @@ type acc struct {
 	egressObs     uint64 // pair join: bytes src->dst seen by the sender...
 	ingressObs    uint64 // ...and by the receiver
 	records       int64
-	cost          Cost
+	use           Usage
 }
 
 // Aggregator groups priced records into rows. It is not safe for concurrent
@@ -297,36 +323,32 @@ func endpointForGroup(g GroupBy, e Endpoint) Endpoint {
 // Add prices r and adds it to its row. The record's strings are copied
 // only when they start a new row, so borrowed records are fine.
 func (a *Aggregator) Add(r *flows.Record) error {
-	p, err := a.m.prices(r.Region)
-	if err != nil {
+	if _, err := a.m.prices(r.Region); err != nil {
 		return err
 	}
-	g := a.group
-	local := identify(g, r.LocalNamespace, r.LocalPod, r.LocalWorkload, r.Node, r.LocalIP)
-	remote := identify(g, r.RemoteNamespace, r.RemotePod, r.RemoteWorkload, r.RemoteNode, r.RemoteIP)
 	if r.Category == flows.InterAZ && r.RemoteInCluster() && r.Via == "" {
-		// Both agents see these bytes: key them by sender and receiver.
-		k := rowKey{local: local, remote: remote, cat: flows.InterAZ, pair: true}
+		// Both agents see these bytes: join their reports by the two
+		// addresses, which both agents agree on even when one of them
+		// could not name a pod, keyed by sender and receiver; Rows groups
+		// the joined pairs.
+		k := rowKey{local: ident{ip: r.LocalIP}, remote: ident{ip: r.RemoteIP}, cat: flows.InterAZ, pair: true}
 		if r.Direction == flows.Ingress {
-			k.local, k.remote = remote, local
+			k.local, k.remote = k.remote, k.local
+		}
+		le, re := LocalEndpoint(r), RemoteEndpoint(r)
+		le.Port, re.Port = 0, 0 // a pair row is two pods, not two sockets
+		send, recv := &le, &re
+		if r.Direction == flows.Ingress {
+			send, recv = recv, send
 		}
 		ac := a.rows[k]
 		if ac == nil {
-			ac = &acc{region: clonestr(r.Region)}
-			if r.Direction == flows.Egress {
-				ac.local, ac.remote = endpointForGroup(g, LocalEndpoint(r)), endpointForGroup(g, RemoteEndpoint(r))
-			} else {
-				ac.local, ac.remote = endpointForGroup(g, RemoteEndpoint(r)), endpointForGroup(g, LocalEndpoint(r))
-			}
-			ac.local, ac.remote = clone(ac.local), clone(ac.remote)
+			ac = &acc{region: clonestr(r.Region), local: clone(*send), remote: clone(*recv)}
 			k.local, k.remote = cloneIdent(k.local), cloneIdent(k.remote)
 			a.rows[k] = ac
-		} else if g != ByPod {
-			if r.Direction == flows.Egress {
-				mergeRecord(g, &ac.local, &ac.remote, r)
-			} else {
-				mergeRecord(g, &ac.remote, &ac.local, r)
-			}
+		} else {
+			ac.local.merge(send)
+			ac.remote.merge(recv)
 		}
 		if r.Direction == flows.Egress {
 			ac.egressObs += r.Bytes
@@ -334,20 +356,22 @@ func (a *Aggregator) Add(r *flows.Record) error {
 			ac.ingressObs += r.Bytes
 		}
 		ac.records++
-		if r.RemoteService != "" && ac.remote.Service == "" && r.Direction == flows.Egress {
-			ac.remote.Service = clonestr(r.RemoteService)
-		}
 		return nil
 	}
+	g := a.group
+	local := identify(g, r.LocalNamespace, r.LocalPod, r.LocalWorkload, r.Node, r.LocalIP)
+	remote := identify(g, r.RemoteNamespace, r.RemotePod, r.RemoteWorkload, r.RemoteNode, r.RemoteIP)
 	k := rowKey{local: local, remote: remote, via: r.Via, cat: r.Category}
+	le, re := endpointForGroup(g, LocalEndpoint(r)), endpointForGroup(g, RemoteEndpoint(r))
 	ac := a.rows[k]
 	if ac == nil {
-		ac = &acc{region: clonestr(r.Region), viaAZID: clonestr(r.ViaAZID),
-			local: clone(endpointForGroup(g, LocalEndpoint(r))), remote: clone(endpointForGroup(g, RemoteEndpoint(r)))}
+		ac = &acc{region: clonestr(r.Region), viaAZID: clonestr(r.ViaAZID), local: clone(le), remote: clone(re)}
 		k.local, k.remote, k.via = cloneIdent(k.local), cloneIdent(k.remote), clonestr(k.via)
 		a.rows[k] = ac
-	} else if g != ByPod {
-		mergeRecord(g, &ac.local, &ac.remote, r)
+	} else {
+		ac.local.merge(&le)
+		ac.remote.merge(&re)
+		mergeField(&ac.viaAZID, r.ViaAZID)
 	}
 	if r.Direction == flows.Egress {
 		ac.tx += r.Bytes
@@ -355,7 +379,7 @@ func (a *Aggregator) Add(r *flows.Record) error {
 		ac.rx += r.Bytes
 	}
 	ac.records++
-	ac.cost.add(p.price(r))
+	ac.use.add(usage(r))
 	return nil
 }
 
@@ -374,7 +398,7 @@ func (a *Aggregator) Merge(b *Aggregator) {
 		av.egressObs += bv.egressObs
 		av.ingressObs += bv.ingressObs
 		av.records += bv.records
-		av.cost.add(bv.cost)
+		av.use.add(bv.use)
 	}
 }
 
@@ -402,62 +426,68 @@ type Row struct {
 type pairKey struct{ a, b ident }
 
 // Rows returns the rows, largest cost first (then bytes, then names).
-// Directed inter-AZ pairs are folded into one row per pair of endpoints,
-// with the larger sender as Local.
+// Inter-AZ reports are joined per pod pair (each crossing byte counted
+// once: the larger of the sender's and the receiver's report, so that a
+// node without an agent still counts) and then folded into one row per
+// pair of endpoints at the grouping level, with the larger sender as Local.
 func (a *Aggregator) Rows() ([]Row, error) {
 	var rows []Row
+	var uses []Usage // beside rows: what each row's dollars are worked out from
 	pairs := make(map[pairKey]int)
 	for k, ac := range a.rows {
 		if !k.pair {
 			rows = append(rows, Row{Local: ac.local, Remote: ac.remote, Category: k.cat, Region: ac.region, Via: k.via, ViaAZID: ac.viaAZID,
-				Bytes: ac.tx + ac.rx, TxBytes: ac.tx, RxBytes: ac.rx, Cost: ac.cost, CostUSD: ac.cost.Total(), Records: ac.records})
+				Bytes: ac.tx + ac.rx, TxBytes: ac.tx, RxBytes: ac.rx, Records: ac.records})
+			uses = append(uses, ac.use)
 			continue
 		}
-		p, err := a.m.prices(ac.region)
-		if err != nil {
-			return nil, err
-		}
 		crossed := max(ac.egressObs, ac.ingressObs)
-		cost := Cost{InterAZ: gb(crossed) * 2 * p.InterAZPerGB.USD}
-		pk, forward := pairKey{k.local, k.remote}, true
-		if k.remote.less(k.local) {
-			pk, forward = pairKey{k.remote, k.local}, false
+		send, recv := endpointForGroup(a.group, ac.local), endpointForGroup(a.group, ac.remote)
+		gs, gr := identifyEndpoint(a.group, &send), identifyEndpoint(a.group, &recv)
+		pk, forward := pairKey{gs, gr}, true
+		if gr.less(gs) {
+			pk, forward = pairKey{gr, gs}, false
 		}
 		i, ok := pairs[pk]
 		if !ok {
 			i = len(rows)
 			pairs[pk] = i
 			rows = append(rows, Row{Category: flows.InterAZ, Region: ac.region, Pair: true})
-			if forward {
-				rows[i].Local, rows[i].Remote = ac.local, ac.remote
-			} else {
-				rows[i].Local, rows[i].Remote = ac.remote, ac.local
-			}
-		} else if forward {
-			rows[i].Local.merge(&ac.local)
-			rows[i].Remote.merge(&ac.remote)
-		} else {
-			rows[i].Local.merge(&ac.remote)
-			rows[i].Remote.merge(&ac.local)
+			uses = append(uses, Usage{})
 		}
 		r := &rows[i]
 		if forward {
+			r.Local.merge(&send)
+			r.Remote.merge(&recv)
 			r.TxBytes += crossed
 		} else {
+			r.Local.merge(&recv)
+			r.Remote.merge(&send)
 			r.RxBytes += crossed
 		}
 		r.Bytes += crossed
-		r.Cost.add(cost)
-		r.CostUSD = r.Cost.Total()
+		uses[i].InterAZ += 2 * crossed // metered at both ends
 		r.Records += ac.records
 	}
 	for i := range rows {
-		if r := &rows[i]; r.Pair && r.RxBytes > r.TxBytes {
+		r := &rows[i]
+		p, err := a.m.prices(r.Region)
+		if err != nil {
+			return nil, err
+		}
+		r.Cost = p.costOf(uses[i])
+		r.CostUSD = r.Cost.Total()
+		if r.Pair && (r.RxBytes > r.TxBytes || r.RxBytes == r.TxBytes && identifyEndpoint(a.group, &r.Remote).less(identifyEndpoint(a.group, &r.Local))) {
 			r.Local, r.Remote, r.TxBytes, r.RxBytes = r.Remote, r.Local, r.RxBytes, r.TxBytes
 		}
 	}
 	SortRows(rows)
 	return rows, nil
+}
+
+// identifyEndpoint is identify for an endpoint whose reports were merged.
+func identifyEndpoint(g GroupBy, e *Endpoint) ident {
+	return identify(g, e.Namespace, e.Pod, e.Workload, e.Node, e.IP)
 }
 
 // SortRows orders rows by cost, then bytes, then endpoint names, descending
@@ -470,16 +500,10 @@ func SortRows(rows []Row) {
 			cmp.Compare(x.Local.Namespace+"/"+x.Local.Pod+x.Local.Workload+x.Local.IP, y.Local.Namespace+"/"+y.Local.Pod+y.Local.Workload+y.Local.IP),
 			cmp.Compare(x.Remote.Namespace+"/"+x.Remote.Pod+x.Remote.Workload+x.Remote.IP, y.Remote.Namespace+"/"+y.Remote.Pod+y.Remote.Workload+y.Remote.IP),
 			cmp.Compare(x.Via, y.Via),
+			cmp.Compare(x.Category, y.Category),
+			cmp.Compare(x.Region, y.Region),
 		)
 	})
-}
-
-// mergeRecord merges r's ends into a row grouped above the pod, marking
-// fields such as the AZ that differ between the row's pods.
-func mergeRecord(g GroupBy, local, remote *Endpoint, r *flows.Record) {
-	l, rm := endpointForGroup(g, LocalEndpoint(r)), endpointForGroup(g, RemoteEndpoint(r))
-	local.merge(&l)
-	remote.merge(&rm)
 }
 
 func clonestr(s string) string { return strings.Clone(s) }

@@ -2,6 +2,7 @@ package costmodel
 
 import (
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -267,6 +268,53 @@ func TestAddKeepsNoBorrowedBytes(t *testing.T) {
 	for _, rc := range recs {
 		if strings.Contains(rc.Target+rc.Action+rc.Evidence.Detail, "XX") {
 			t.Errorf("recommendation kept borrowed bytes: %+v", rc)
+		}
+	}
+}
+
+// TestPairTotalsIndependentOfGrouping: a pair reported only by its sender,
+// another only by its receiver, and a record that lacks the remote's
+// workload give the same totals at every grouping level, and the same rows
+// whatever the order of the records.
+func TestPairTotalsIndependentOfGrouping(t *testing.T) {
+	a1 := rec(flows.Egress, flows.InterAZ, GB) // graphql-a -> products-b, sender only
+	a2 := mirror(rec(flows.Egress, flows.InterAZ, GB))
+	a2.LocalIP, a2.LocalPod, a2.RemoteIP, a2.RemotePod = "10.0.2.8", "products-c", "10.0.1.6", "graphql-d" // receiver only
+	a3 := rec(flows.Egress, flows.InterAZ, GB)
+	a3.LocalIP, a3.LocalPod, a3.RemoteIP, a3.RemotePod, a3.RemoteWorkload = "10.0.1.7", "graphql-e", "10.0.2.9", "products-f", ""
+	a3r := mirror(a3) // the receiver names its own workload
+	a3r.LocalWorkload = "products"
+	recs := []flows.Record{a1, a2, a3, a3r}
+	var first []Row
+	for _, g := range []GroupBy{ByPod, ByWorkload, ByNamespace} {
+		for _, order := range [][]int{{0, 1, 2, 3}, {3, 2, 1, 0}, {2, 0, 3, 1}} {
+			ag := New(nil).NewAggregator(g)
+			for _, i := range order {
+				if err := ag.Add(&recs[i]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rows, err := ag.Rows()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var bytes uint64
+			var usd float64
+			for _, r := range rows {
+				bytes += r.Bytes
+				usd += r.CostUSD
+			}
+			if bytes != 3*GB || !near(usd, 0.06) {
+				t.Errorf("%s, order %v: %d bytes, $%v; want 3 GiB, $0.06", g, order, bytes, usd)
+			}
+			if g == ByWorkload && len(rows) != 1 {
+				t.Errorf("by workload: %d rows; want one graphql <-> products row: %+v", len(rows), rows)
+			}
+			if order[0] == 0 {
+				first = rows
+			} else if !reflect.DeepEqual(rows, first) {
+				t.Errorf("%s: rows depend on the order of records:\n%+v\n%+v", g, rows, first)
+			}
 		}
 	}
 }

@@ -142,6 +142,9 @@ func (t *Table) ApplyOverride(r io.Reader, name string) error {
 	if err := dec.Decode(&o); err != nil {
 		return fmt.Errorf("reading price overrides %s: %w", name, err)
 	}
+	if dec.More() {
+		return fmt.Errorf("reading price overrides %s: unexpected data after the JSON object", name)
+	}
 	if len(o.Regions) == 0 {
 		return fmt.Errorf("price overrides %s: no regions; want {\"regions\": {\"us-east-1\": {\"nat_per_gb\": 0.045}}}", name)
 	}

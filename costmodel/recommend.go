@@ -39,6 +39,8 @@ type Recommendation struct {
 	MonthlySavingsUSD float64  `json:"monthly_savings_usd"` // net of any new hourly or per-GB fees
 	Action            string   `json:"action"`              // the exact command(s), one per line
 	Caveats           []string `json:"caveats,omitempty"`
+
+	tag string // what it takes off a NAT gateway, for NatPerAZ's accounting
 }
 
 // AdviseOptions tune the recommendation rules.
@@ -53,12 +55,14 @@ type AdviseOptions struct {
 	ReducePayloadMinMonthlyUSD float64
 }
 
+// bytesCost is bytes and what they cost, kept as usage (integers) so that
+// sums do not depend on the order of records; priced when recommending.
 type bytesCost struct {
 	bytes uint64
-	cost  Cost
+	use   Usage
 }
 
-func (b *bytesCost) add(n uint64, c Cost) { b.bytes += n; b.cost.add(c) }
+func (b *bytesCost) add(n uint64, u Usage) { b.bytes += n; b.use.add(u) }
 
 type svcKey struct{ ns, name, region string }
 
@@ -80,11 +84,17 @@ type natStats struct {
 	natAZID   string
 	names     map[string]bool
 	nats      map[string]bool
+	byTag     map[string]*bytesCost // crossNAT: the bytes by what an endpoint could take off the NAT
 }
 
+// pairStats is what one pair of endpoints exchanged. For two of the
+// cluster's own endpoints the reports are kept by direction and side, so
+// that a byte both agents reported counts once.
 type pairStats struct {
-	bytesCost
-	region string
+	bytesCost              // NAT to the internet: the records' bytes and cost
+	egress, ingress uint64 // in-cluster: sender's and receiver's reports, one direction
+	region          string
+	inCluster       bool
 }
 
 // Advisor collects what the recommendation rules need in one pass over the
@@ -110,15 +120,15 @@ func (m *Model) NewAdvisor() *Advisor {
 func getNAT(m map[natKey]*natStats, k natKey) *natStats {
 	s := m[k]
 	if s == nil {
-		s = &natStats{clientAZs: map[string]bool{}, subnets: map[string]bool{}, names: map[string]bool{}, nats: map[string]bool{}}
+		s = &natStats{clientAZs: map[string]bool{}, subnets: map[string]bool{}, names: map[string]bool{}, nats: map[string]bool{}, byTag: map[string]*bytesCost{}}
 		k.region, k.service, k.nat = clonestr(k.region), clonestr(k.service), clonestr(k.nat)
 		m[k] = s
 	}
 	return s
 }
 
-func (s *natStats) note(r *flows.Record, c Cost) {
-	s.add(r.Bytes, c)
+func (s *natStats) note(r *flows.Record, u Usage) {
+	s.add(r.Bytes, u)
 	if r.LocalAZID != "" && !s.clientAZs[r.LocalAZID] {
 		s.clientAZs[clonestr(r.LocalAZID)] = true
 	}
@@ -142,7 +152,7 @@ func (a *Advisor) Add(r *flows.Record) error {
 	if err != nil {
 		return err
 	}
-	c := p.price(r)
+	u := usage(r)
 	if r.RemoteService != "" {
 		k := svcKey{r.RemoteNamespace, r.RemoteService, r.Region}
 		s := a.services[k]
@@ -164,47 +174,64 @@ func (a *Advisor) Add(r *flows.Record) error {
 				bc = &bytesCost{}
 				s.crossByClientAZ[clonestr(r.LocalAZID)] = bc
 			}
-			bc.add(r.Bytes, Cost{InterAZ: gb(r.Bytes) * 2 * p.InterAZPerGB.USD})
+			bc.add(r.Bytes, Usage{InterAZ: 2 * r.Bytes})
 		}
 	}
+	inRegion := r.RemoteRegion == "" || r.RemoteRegion == r.Region
+	saas, isSaaS := LookupSaaS(r.RemoteName)
 	if r.ViaNAT() {
-		natOnly := Cost{NATProcessing: c.NATProcessing, InterAZ: c.InterAZ}
-		switch svc := gatewayService(r.RemoteAWSService); {
-		case svc != "":
+		// tag names what an endpoint could take off the NAT, if anything.
+		tag := ""
+		natOnly := Usage{NAT: u.NAT, InterAZ: u.InterAZ}
+		switch svc, isvc := gatewayService(r.RemoteAWSService), InterfaceService(r.RemoteName, r.Region); {
+		case svc != "" && inRegion: // a gateway endpoint serves its own region only
 			getNAT(a.gateway, natKey{r.Region, svc, ""}).note(r, natOnly)
-		case r.RemoteAWSService != "" && InterfaceService(r.RemoteName, r.Region) != "":
-			getNAT(a.iface, natKey{r.Region, InterfaceService(r.RemoteName, r.Region), ""}).note(r, natOnly)
+			tag = "gateway:" + svc
+		case r.RemoteAWSService != "" && isvc != "":
+			getNAT(a.iface, natKey{r.Region, isvc, ""}).note(r, natOnly)
+			tag = "interface:" + isvc
+		case isSaaS:
+			tag = "saas:" + saas.Provider
 		}
 		if crossesAZ(r.LocalAZID, r.ViaAZID) {
-			getNAT(a.crossNAT, natKey{r.Region, r.LocalAZID, r.Via}).note(r, Cost{InterAZ: c.InterAZ})
+			cross := Usage{InterAZ: u.InterAZ}
+			s := getNAT(a.crossNAT, natKey{r.Region, r.LocalAZID, r.Via})
+			s.note(r, cross)
+			bc := s.byTag[tag]
+			if bc == nil {
+				bc = &bytesCost{}
+				s.byTag[tag] = bc
+			}
+			bc.add(r.Bytes, cross)
 		}
 	}
-	if (r.ViaNAT() || r.Category == flows.Internet) && r.RemoteName != "" {
-		if s, ok := LookupSaaS(r.RemoteName); ok {
-			getNAT(a.saas, natKey{r.Region, s.Provider, ""}).note(r, c)
-		}
+	if (r.ViaNAT() || r.Category == flows.Internet) && isSaaS {
+		getNAT(a.saas, natKey{r.Region, saas.Provider, ""}).note(r, u)
 	}
 	// ReducePayload is for bytes no endpoint removes: inter-AZ traffic and
 	// NAT traffic to the internet that is neither AWS nor a known SaaS.
-	toInternet := r.ViaNAT() && r.RemoteAWSService == "" && r.Category == flows.NATGateway
-	if toInternet {
-		if _, ok := LookupSaaS(r.RemoteName); ok {
-			toInternet = false
-		}
-	}
-	if c.Total() > 0 && (r.Category == flows.InterAZ && r.Via == "" || toInternet) {
+	toInternet := r.ViaNAT() && r.RemoteAWSService == "" && r.Category == flows.NATGateway && !isSaaS
+	if p.price(r).Total() > 0 && (r.Category == flows.InterAZ && r.Via == "" || toInternet) {
 		from := endpointName(r.LocalNamespace, r.LocalWorkload, r.LocalPod, r.LocalIP)
 		to := endpointName(r.RemoteNamespace, r.RemoteWorkload, r.RemotePod, cmp.Or(r.RemoteName, r.RemoteIP))
+		inCluster := r.Category == flows.InterAZ && r.RemoteInCluster()
 		k := [2]string{from, to}
-		if r.Category == flows.InterAZ && r.RemoteInCluster() && to < from {
-			k = [2]string{to, from} // both agents' reports land on one pair
+		if inCluster && r.Direction == flows.Ingress {
+			k = [2]string{to, from} // keyed by sender and receiver
 		}
 		ps := a.pairs[k]
 		if ps == nil {
-			ps = &pairStats{region: clonestr(r.Region)}
+			ps = &pairStats{region: clonestr(r.Region), inCluster: inCluster}
 			a.pairs[[2]string{clonestr(k[0]), clonestr(k[1])}] = ps
 		}
-		ps.add(r.Bytes, c)
+		switch {
+		case !inCluster:
+			ps.add(r.Bytes, u)
+		case r.Direction == flows.Egress:
+			ps.egress += r.Bytes
+		default:
+			ps.ingress += r.Bytes
+		}
 	}
 	return nil
 }
@@ -229,7 +256,7 @@ func (a *Advisor) Merge(b *Advisor) {
 		}
 		for az, bc := range bs.crossByClientAZ {
 			if ac := as.crossByClientAZ[az]; ac != nil {
-				ac.add(bc.bytes, bc.cost)
+				ac.add(bc.bytes, bc.use)
 			} else {
 				as.crossByClientAZ[az] = bc
 			}
@@ -244,16 +271,25 @@ func (a *Advisor) Merge(b *Advisor) {
 				m[0][k] = bs
 				continue
 			}
-			as.add(bs.bytes, bs.cost)
+			as.add(bs.bytes, bs.use)
 			maps.Copy(as.clientAZs, bs.clientAZs)
 			maps.Copy(as.subnets, bs.subnets)
 			maps.Copy(as.names, bs.names)
 			maps.Copy(as.nats, bs.nats)
+			for tag, bc := range bs.byTag {
+				if ac := as.byTag[tag]; ac != nil {
+					ac.add(bc.bytes, bc.use)
+				} else {
+					as.byTag[tag] = bc
+				}
+			}
 		}
 	}
 	for k, bp := range b.pairs {
 		if ap := a.pairs[k]; ap != nil {
-			ap.add(bp.bytes, bp.cost)
+			ap.add(bp.bytes, bp.use)
+			ap.egress += bp.egress
+			ap.ingress += bp.ingress
 		} else {
 			a.pairs[k] = bp
 		}
@@ -280,16 +316,20 @@ func (a *Advisor) Recommend(window time.Duration, opt AdviseOptions) ([]Recommen
 
 	for _, k := range sortedKeys(a.services, func(k svcKey) string { return k.region + "/" + k.ns + "/" + k.name }) {
 		s := a.services[k]
+		p, err := a.m.prices(k.region)
+		if err != nil {
+			return nil, err
+		}
 		var bytes, saveBytes uint64
 		var cost, save float64
 		var missing []string
 		for _, az := range slices.Sorted(maps.Keys(s.crossByClientAZ)) {
 			bc := s.crossByClientAZ[az]
 			bytes += bc.bytes
-			cost += bc.cost.Total()
+			cost += p.costOf(bc.use).Total()
 			if s.endpointAZs[az] {
 				saveBytes += bc.bytes
-				save += bc.cost.Total()
+				save += p.costOf(bc.use).Total()
 			} else {
 				missing = append(missing, az)
 			}
@@ -324,14 +364,18 @@ func (a *Advisor) Recommend(window time.Duration, opt AdviseOptions) ([]Recommen
 
 	for _, k := range sortedKeys(a.gateway, natKeyString) {
 		s := a.gateway[k]
+		p, err := a.m.prices(k.region)
+		if err != nil {
+			return nil, err
+		}
 		subnets := slices.Sorted(maps.Keys(s.subnets))
 		name := map[string]string{"s3": "S3", "dynamodb": "DynamoDB"}[k.service]
 		recs = append(recs, Recommendation{
 			Kind: GatewayEndpoint, Target: fmt.Sprintf("%s in %s (subnets %s)", name, k.region, orUnknown(subnets)),
-			Evidence: ev(s.bytes, s.cost.Total(), strings.ToUpper("amazon_"+k.service), fmt.Sprintf("%s to %s through NAT gateway %s, which charges processing on every byte; a gateway endpoint is free",
+			Evidence: ev(s.bytes, p.costOf(s.use).Total(), strings.ToUpper("amazon_"+k.service), fmt.Sprintf("%s to %s through NAT gateway %s, which charges processing on every byte; a gateway endpoint is free",
 				HumanBytes(s.bytes), name, setString(s.nats))),
-			MonthlyCostUSD: s.cost.Total() * month, MonthlySavingsUSD: s.cost.Total() * month,
-			Action: gatewayEndpointCommand(k.region, k.service, subnets),
+			MonthlyCostUSD: p.costOf(s.use).Total() * month, MonthlySavingsUSD: p.costOf(s.use).Total() * month,
+			Action: gatewayEndpointCommand(k.region, k.service, subnets), tag: "gateway:" + k.service,
 			Caveats: []string{"a gateway endpoint serves only this region's " + name + "; buckets or tables in other regions still go through the NAT",
 				"endpoint policies and bucket policies that pin aws:SourceIp stop matching: use aws:SourceVpce instead"},
 		})
@@ -346,7 +390,7 @@ func (a *Advisor) Recommend(window time.Duration, opt AdviseOptions) ([]Recommen
 		azs := max(len(s.clientAZs), 1)
 		monthlyBytes := gb(s.bytes) * month
 		endpointCost := monthlyBytes*p.EndpointPerGB.USD + float64(azs)*HoursPerMonth*p.EndpointPerAZHour.USD
-		saving := s.cost.Total()*month - endpointCost
+		saving := p.costOf(s.use).Total()*month - endpointCost
 		if saving <= 0 {
 			continue // below break-even: the endpoint's hours cost more than the NAT charges it removes
 		}
@@ -354,35 +398,11 @@ func (a *Advisor) Recommend(window time.Duration, opt AdviseOptions) ([]Recommen
 		subnets := slices.Sorted(maps.Keys(s.subnets))
 		recs = append(recs, Recommendation{
 			Kind: InterfaceEndpoint, Target: fmt.Sprintf("com.amazonaws.%s.%s (%s)", k.region, k.service, strings.Join(slices.Sorted(maps.Keys(s.names)), ", ")),
-			Evidence: ev(s.bytes, s.cost.Total(), flows.NATGateway.String(), fmt.Sprintf("%s to %s through NAT gateway %s; an interface endpoint in %d AZ(s) costs $%.2f/month at this volume and pays off above %.0f GB/month",
+			Evidence: ev(s.bytes, p.costOf(s.use).Total(), flows.NATGateway.String(), fmt.Sprintf("%s to %s through NAT gateway %s; an interface endpoint in %d AZ(s) costs $%.2f/month at this volume and pays off above %.0f GB/month",
 				HumanBytes(s.bytes), k.service, setString(s.nats), azs, endpointCost, breakEven)),
-			MonthlyCostUSD: s.cost.Total() * month, MonthlySavingsUSD: saving,
-			Action:  interfaceEndpointCommand(k.region, "com.amazonaws."+k.region+"."+k.service, subnets),
+			MonthlyCostUSD: p.costOf(s.use).Total() * month, MonthlySavingsUSD: saving,
+			Action: interfaceEndpointCommand(k.region, "com.amazonaws."+k.region+"."+k.service, subnets), tag: "interface:" + k.service,
 			Caveats: []string{"savings are net of the endpoint's per-GB and per-AZ-hour fees", "the security group must allow HTTPS (443) from the nodes"},
-		})
-	}
-
-	for _, k := range sortedKeys(a.crossNAT, natKeyString) {
-		s := a.crossNAT[k]
-		p, err := a.m.prices(k.region)
-		if err != nil {
-			return nil, err
-		}
-		newNAT := HoursPerMonth * p.NATPerHour.USD
-		saving := s.cost.Total()*month - newNAT
-		if saving <= 0 {
-			continue
-		}
-		subnets := slices.Sorted(maps.Keys(s.subnets))
-		recs = append(recs, Recommendation{
-			Kind: NatPerAZ, Target: fmt.Sprintf("%s: clients in %s use %s in %s", k.region, k.service, k.nat, s.natAZID),
-			Evidence: ev(s.bytes, s.cost.Total(), flows.NATGateway.String(), fmt.Sprintf("%s between %s and NAT gateway %s in %s cross AZs and pay inter-AZ transfer on top of NAT processing",
-				HumanBytes(s.bytes), k.service, k.nat, s.natAZID)),
-			MonthlyCostUSD: s.cost.Total() * month, MonthlySavingsUSD: saving,
-			Action: natPerAZCommand(k.region, k.service, subnets),
-			Caveats: []string{fmt.Sprintf("savings are net of the new NAT gateway's hourly fee ($%.2f/month)", newNAT),
-				"the new NAT gateway has a new public IP: update allow-lists that name the old one",
-				"gateway or interface endpoints proposed here take some of these bytes off the NAT: apply them first, then re-run recommend"},
 		})
 	}
 
@@ -400,33 +420,113 @@ func (a *Advisor) Recommend(window time.Duration, opt AdviseOptions) ([]Recommen
 		}
 		azs := max(len(s.clientAZs), 1)
 		endpointCost := gb(s.bytes)*month*p.EndpointPerGB.USD + float64(azs)*HoursPerMonth*p.EndpointPerAZHour.USD
-		saving := s.cost.Total()*month - endpointCost
+		saving := p.costOf(s.use).Total()*month - endpointCost
 		if saving <= 0 {
 			continue
 		}
 		subnets := slices.Sorted(maps.Keys(s.subnets))
 		recs = append(recs, Recommendation{
 			Kind: PrivateLink, Target: fmt.Sprintf("%s (%s)", sv.Provider, strings.Join(slices.Sorted(maps.Keys(s.names)), ", ")),
-			Evidence:       ev(s.bytes, s.cost.Total(), flows.NATGateway.String(), fmt.Sprintf("%s to %s over the public internet path (%s)", HumanBytes(s.bytes), sv.Provider, cmp.Or(setString(s.nats), "internet gateway"))),
-			MonthlyCostUSD: s.cost.Total() * month, MonthlySavingsUSD: saving,
-			Action: interfaceEndpointCommand(k.region, fmt.Sprintf("<%s's endpoint service name for %s, from %s>", sv.Provider, k.region, sv.Docs), subnets),
+			Evidence:       ev(s.bytes, p.costOf(s.use).Total(), flows.NATGateway.String(), fmt.Sprintf("%s to %s over the public internet path (%s)", HumanBytes(s.bytes), sv.Provider, cmp.Or(setString(s.nats), "internet gateway"))),
+			MonthlyCostUSD: p.costOf(s.use).Total() * month, MonthlySavingsUSD: saving,
+			Action: interfaceEndpointCommand(k.region, fmt.Sprintf("<%s's endpoint service name for %s, from %s>", sv.Provider, k.region, sv.Docs), subnets), tag: "saas:" + sv.Provider,
 			Caveats: []string{sv.Provider + " must offer PrivateLink in " + k.region + " for your account's site; some providers charge for it",
 				"savings are net of the endpoint's per-GB and per-AZ-hour fees"},
 		})
 	}
 
-	for _, k := range sortedKeys(a.pairs, func(k [2]string) string { return k[0] + " " + k[1] }) {
-		ps := a.pairs[k]
-		monthly := ps.cost.Total() * month
+	// NatPerAZ counts only the crossing bytes that no endpoint proposed
+	// above takes off the NAT, so that the savings do not overlap.
+	taken := map[string]bool{}
+	for _, r := range recs {
+		if r.MonthlySavingsUSD >= opt.MinMonthlySavingsUSD && r.tag != "" {
+			taken[r.tag] = true
+		}
+	}
+	for _, k := range sortedKeys(a.crossNAT, natKeyString) {
+		s := a.crossNAT[k]
+		p, err := a.m.prices(k.region)
+		if err != nil {
+			return nil, err
+		}
+		var left bytesCost
+		for tag, bc := range s.byTag {
+			if !taken[tag] {
+				left.add(bc.bytes, bc.use)
+			}
+		}
+		newNAT := HoursPerMonth * p.NATPerHour.USD
+		saving := p.costOf(left.use).Total()*month - newNAT
+		if saving <= 0 {
+			continue
+		}
+		subnets := slices.Sorted(maps.Keys(s.subnets))
+		caveats := []string{fmt.Sprintf("savings are net of the new NAT gateway's hourly fee ($%.2f/month)", newNAT),
+			"the new NAT gateway has a new public IP: update allow-lists that name the old one"}
+		if left.bytes < s.bytes {
+			caveats = append(caveats, fmt.Sprintf("counts only the %s that the endpoints proposed here leave on the NAT, of %s crossing in all", HumanBytes(left.bytes), HumanBytes(s.bytes)))
+		}
+		recs = append(recs, Recommendation{
+			Kind: NatPerAZ, Target: fmt.Sprintf("%s: clients in %s use %s in %s", k.region, k.service, k.nat, s.natAZID),
+			Evidence: ev(left.bytes, p.costOf(left.use).Total(), flows.NATGateway.String(), fmt.Sprintf("%s between %s and NAT gateway %s in %s cross AZs and pay inter-AZ transfer on top of NAT processing",
+				HumanBytes(left.bytes), k.service, k.nat, s.natAZID)),
+			MonthlyCostUSD: p.costOf(left.use).Total() * month, MonthlySavingsUSD: saving,
+			Action:  natPerAZCommand(k.region, k.service, subnets),
+			Caveats: caveats,
+		})
+	}
+
+	// Fold the pairs: the two directions of an in-cluster pair, each byte
+	// once (the larger of the sender's and the receiver's report), priced
+	// at both ends.
+	type folded struct {
+		bytes  uint64
+		use    Usage
+		region string
+		nat    bool // through a NAT gateway, not between two pods
+	}
+	byPair := map[[2]string]*folded{}
+	for k, ps := range a.pairs {
+		key := k
+		if ps.inCluster && key[1] < key[0] { // two pods: one row for both directions
+			key = [2]string{k[1], k[0]}
+		}
+		f := byPair[key]
+		if f == nil {
+			f = &folded{region: ps.region}
+			byPair[key] = f
+		}
+		if !ps.inCluster {
+			f.bytes += ps.bytes
+			f.use.add(ps.use)
+			f.nat = true
+			continue
+		}
+		crossed := max(ps.egress, ps.ingress)
+		f.bytes += crossed
+		f.use.InterAZ += 2 * crossed // metered at both ends
+	}
+	for _, k := range sortedKeys(byPair, func(k [2]string) string { return k[0] + " " + k[1] }) {
+		f := byPair[k]
+		p, err := a.m.prices(f.region)
+		if err != nil {
+			return nil, err
+		}
+		cost := p.costOf(f.use).Total()
+		monthly := cost * month
 		if monthly < opt.ReducePayloadMinMonthlyUSD || covered[k[0]] || covered[k[1]] {
 			continue
 		}
+		caveats := []string{fmt.Sprintf("savings assume compression removes %.0f%% of the bytes; measure with a sample of real payloads", opt.CompressionRatio*100)}
+		if f.nat {
+			caveats = append(caveats, "where NatPerAZ is proposed for the same bytes, each saving assumes the other is not made")
+		}
 		recs = append(recs, Recommendation{
 			Kind: ReducePayload, Target: k[0] + " <-> " + k[1],
-			Evidence:       ev(ps.bytes, ps.cost.Total(), "", fmt.Sprintf("%s billed per byte between %s and %s, which no endpoint or routing change removes", HumanBytes(ps.bytes), k[0], k[1])),
+			Evidence:       ev(f.bytes, cost, "", fmt.Sprintf("%s billed per byte between %s and %s, which no endpoint or routing change removes", HumanBytes(f.bytes), k[0], k[1])),
 			MonthlyCostUSD: monthly, MonthlySavingsUSD: monthly * opt.CompressionRatio,
 			Action:  fmt.Sprintf("compress what %s and %s exchange (gzip or zstd on HTTP/gRPC), batch small messages, and drop unused fields; if one side is a single replica, add one in the other zone so that PreferSameZone can keep the traffic local", k[0], k[1]),
-			Caveats: []string{fmt.Sprintf("savings assume compression removes %.0f%% of the bytes; measure with a sample of real payloads", opt.CompressionRatio*100)},
+			Caveats: caveats,
 		})
 	}
 

@@ -68,16 +68,47 @@ func TestInterfaceEndpointBreakEven(t *testing.T) {
 
 func near2(a, b float64) bool { return a-b < 0.005 && b-a < 0.005 }
 
+// internet returns an hour of a pod in az calling an internet API through
+// the NAT in natAZ: nothing but a NAT in its own AZ can save on it.
+func internet(az, natAZ string, bytes uint64) flows.Record {
+	r := sqs(az, natAZ, bytes)
+	r.RemoteName, r.RemoteAWSService, r.RemoteRegion, r.RemoteIP = "api.stripe.com", "", "", "185.166.143.10"
+	return r
+}
+
 func TestNatPerAZ(t *testing.T) {
 	// 4 GiB/h from az1 through the NAT in az2: 2920 GB/month x $0.01 = $29.20 of
 	// inter-AZ transfer, less a new NAT's 730 h x $0.045 = $32.85: not worth it.
-	if r := find(advise(t, time.Hour, sqs("use1-az1", "use1-az2", 4*GB)), NatPerAZ); r != nil {
+	if r := find(advise(t, time.Hour, internet("use1-az1", "use1-az2", 4*GB)), NatPerAZ); r != nil {
 		t.Errorf("NatPerAZ at $29.20/month of crossing: %+v; want none (a NAT costs $32.85)", r)
 	}
 	// 8 GiB/h: $58.40 - $32.85 = $25.55.
-	r := find(advise(t, time.Hour, sqs("use1-az1", "use1-az2", 8*GB)), NatPerAZ)
+	r := find(advise(t, time.Hour, internet("use1-az1", "use1-az2", 8*GB)), NatPerAZ)
 	if r == nil || !near2(r.MonthlySavingsUSD, 25.55) || !strings.Contains(r.Action, "create-nat-gateway") || !strings.Contains(r.Action, "replace-route") {
 		t.Errorf("NatPerAZ = %+v; want $25.55/month with create-nat-gateway and replace-route", r)
+	}
+	// The same 8 GiB/h to SQS: the interface endpoint takes it off the NAT,
+	// so a NAT per AZ would save nothing more; 8 GiB/h to SQS and 8 to the
+	// internet: only the internet's crossing counts.
+	recs := advise(t, time.Hour, sqs("use1-az1", "use1-az2", 8*GB))
+	if find(recs, InterfaceEndpoint) == nil || find(recs, NatPerAZ) != nil {
+		t.Errorf("SQS through a NAT in another AZ: %+v; want InterfaceEndpoint and no NatPerAZ", recs)
+	}
+	recs = advise(t, time.Hour, sqs("use1-az1", "use1-az2", 8*GB), internet("use1-az1", "use1-az2", 8*GB))
+	if r := find(recs, NatPerAZ); r == nil || !near2(r.MonthlySavingsUSD, 25.55) || r.Evidence.Bytes != 8*GB {
+		t.Errorf("NatPerAZ beside an interface endpoint = %+v; want $25.55 on the internet's 8 GiB", r)
+	}
+}
+
+func TestGatewayEndpointOnlyInRegion(t *testing.T) {
+	here := sqs("use1-az2", "use1-az2", GB)
+	here.Category, here.RemoteAWSService, here.RemoteName = flows.AmazonS3, "S3", "s3.us-east-1.amazonaws.com"
+	there := here
+	there.RemoteRegion, there.RemoteName = "eu-west-1", "s3.eu-west-1.amazonaws.com"
+	r := find(advise(t, time.Hour, here, there), GatewayEndpoint)
+	// Only the us-east-1 GiB: 730 GB x $0.045 = $32.85.
+	if r == nil || r.Evidence.Bytes != GB || !near2(r.MonthlySavingsUSD, 32.85) {
+		t.Errorf("GatewayEndpoint = %+v; want 1 GiB and $32.85: a gateway endpoint cannot reach eu-west-1", r)
 	}
 }
 
@@ -116,8 +147,12 @@ func TestGatewayEndpointAndPreferSameZone(t *testing.T) {
 	if r := find(recs, PreferSameZone); r != nil {
 		t.Errorf("PreferSameZone without a same-zone endpoint: %+v", r)
 	}
-	if r := find(recs, ReducePayload); r == nil || !near2(r.MonthlySavingsUSD, 146*0.6) {
-		t.Errorf("ReducePayload = %+v; want 60%% of $146", r)
+	if r := find(recs, ReducePayload); r == nil || !near2(r.MonthlySavingsUSD, 146*0.6) || r.Evidence.Bytes != 10*GB {
+		t.Errorf("ReducePayload = %+v; want 60%% of $146, on 10 GiB counted once", r)
+	}
+	// Reported by one agent only, the pair costs the same.
+	if r := find(advise(t, time.Hour, out, back), ReducePayload); r == nil || !near2(r.MonthlySavingsUSD, 146*0.6) {
+		t.Errorf("one-sided ReducePayload = %+v; want 60%% of $146", r)
 	}
 }
 

@@ -37,7 +37,10 @@ func commonOptions(cCtx *cli.Context) (query.Options, error) {
 	if err != nil {
 		return query.Options{}, err
 	}
-	w, err := query.ParseWindow(now().UTC(), cCtx.String("since"), cCtx.String("start"), cCtx.String("end"))
+	if cCtx.Args().Present() {
+		return query.Options{}, usagef("unexpected argument %q: flags start with --, as in --source file:PATH", cCtx.Args().First())
+	}
+	w, err := query.ParseWindow(now().UTC().Truncate(time.Second), cCtx.String("since"), cCtx.String("start"), cCtx.String("end"))
 	if err != nil {
 		return query.Options{}, err
 	}

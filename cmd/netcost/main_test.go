@@ -72,7 +72,8 @@ func topJSONOf(t *testing.T, args ...string) topJSON {
 	return res
 }
 
-func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+// near allows for JSON's rounding of dollars to a millionth.
+func near(a, b float64) bool { return math.Abs(a-b) < 3e-6 }
 
 func TestTopInterAZ(t *testing.T) {
 	tr := truth(t)
@@ -200,6 +201,11 @@ func TestTopWindow(t *testing.T) {
 	full := topJSONOf(t, "--category", "inter-az")
 	if res.TotalBytes == 0 || res.TotalBytes >= full.TotalBytes || res.End.Sub(res.Start) != 30*time.Minute {
 		t.Errorf("half window: %d bytes over %v; full %d", res.TotalBytes, res.End.Sub(res.Start), full.TotalBytes)
+	}
+	// A window wider than the data projects from the data's own extent.
+	wide := topJSONOf(t, "--category", "inter-az", "--start", "2026-11-01")
+	if !wide.Start.Equal(full.Start) || !wide.End.Equal(full.End) || wide.TotalBytes != full.TotalBytes {
+		t.Errorf("--start 2026-11-01: span %v..%v; want the data's %v..%v", wide.Start, wide.End, full.Start, full.End)
 	}
 	empty := topJSONOf(t, "--category", "inter-az", "--since", "1h") // the store is in the past
 	if len(empty.Rows) != 0 || empty.TotalBytes != 0 {
@@ -332,6 +338,8 @@ func TestBadInput(t *testing.T) {
 		{"bad limit", []string{"top", "-c", "nat", "--limit", "-3", "-s", writeStore(t, good)}, "--limit -3: want 0 (all) or more"},
 		{"unknown flag", []string{"top", "--categroy", "nat"}, "flag provided but not defined: -categroy (see --help)"},
 		{"unknown command", []string{"topp"}, `unknown command "topp"`},
+		{"extra argument", []string{"top", "-c", "nat", "-s", writeStore(t, good), "extra"}, `unexpected argument "extra"`},
+		{"prices positional region", []string{"prices", "us-east-1"}, `unexpected argument "us-east-1": give the region as --region us-east-1`},
 		{"bad log level", []string{"--log-level", "loud", "prices"}, `--log-level "loud"`},
 	}
 	for _, tt := range tests {
@@ -443,5 +451,35 @@ func TestREADME(t *testing.T) {
 	out := mustRun(t, args[3:]...)
 	if !strings.Contains(out, "products") || !strings.Contains(out, "total inter-az") {
 		t.Errorf("README main job printed:\n%s", out)
+	}
+}
+
+// TestLayoutIndependence: the same records with their keys in another order
+// (which the reader decodes on its general path, without early skipping)
+// give the same answers.
+func TestLayoutIndependence(t *testing.T) {
+	dir := t.TempDir()
+	var out bytes.Buffer
+	if _, err := sample.GenerateWithTruth(sample.DefaultOptions(), func(_ string, r *flows.Record) error {
+		var m map[string]any
+		if err := json.Unmarshal(flows.AppendJSON(nil, r), &m); err != nil {
+			return err
+		}
+		b, err := json.Marshal(m) // keys sorted: not the agent's order
+		out.Write(append(b, '\n'))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "sorted.jsonl"), out.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`"source": "[^"]*"`)
+	for _, args := range [][]string{{"top", "-c", "nat", "-o", "json"}, {"top", "-c", "inter-az", "-o", "json", "--group-by", "workload"}, {"recommend", "-o", "json"}} {
+		agent := mustRun(t, append(args, "-s", "file:"+store)...)
+		sorted := mustRun(t, append(args, "-s", "file:"+dir)...)
+		if re.ReplaceAllString(agent, "") != re.ReplaceAllString(sorted, "") {
+			t.Errorf("%v: the answer depends on the order of keys in the records", args)
+		}
 	}
 }

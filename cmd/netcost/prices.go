@@ -21,6 +21,9 @@ var pricesCommand = &cli.Command{
 		outputFlag, pricesFlag,
 	},
 	Action: func(cCtx *cli.Context) error {
+		if cCtx.Args().Present() {
+			return usagef("unexpected argument %q: give the region as --region %s", cCtx.Args().First(), cCtx.Args().First())
+		}
 		format, err := parseOutput(cCtx.String("output"))
 		if err != nil {
 			return err

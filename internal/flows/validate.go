@@ -33,6 +33,10 @@ var ErrBadRecord = errors.New("bad flow record")
 
 func (e *FieldError) Is(target error) bool { return target == ErrBadRecord }
 
+// MaxBytes bounds one record's byte count: a PiB, more than 100 Gbit/s for
+// a day. It keeps sums of millions of records far from overflowing.
+const MaxBytes = 1 << 50
+
 // Validate checks a record against schema 1: the version, the window, the
 // enumerations, the addresses and the port. It does not check names.
 func (r *Record) Validate() error {
@@ -82,6 +86,9 @@ func (r *Record) validateNoIPs() error {
 	}
 	if r.RemoteIP == "" {
 		return fieldErr("remote_ip", "missing")
+	}
+	if r.Bytes > MaxBytes {
+		return fieldErr("bytes", "%d is more than a record can hold (%d, a PiB): the count is corrupt", r.Bytes, uint64(MaxBytes))
 	}
 	if r.Packets > r.Bytes {
 		return fieldErr("packets", "%d packets cannot carry only %d bytes", r.Packets, r.Bytes)

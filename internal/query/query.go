@@ -131,19 +131,17 @@ type View flows.Category
 // it needs only the record's leading fields.
 func (v View) MayMatch(r *flows.Record) bool {
 	if flows.Category(v) == flows.NATGateway {
-		switch r.Category {
-		case flows.NATGateway, flows.AmazonS3, flows.AmazonDynamoDB, flows.Internet, flows.Unclassified:
-			return true // a NAT can carry these; Matches decides on via
-		}
-		return false
+		return r.Category != flows.IntraAZ && r.Category != flows.InterAZ // Matches decides on via
 	}
 	return r.Category == flows.Category(v)
 }
 
-// Matches reports whether r belongs to the view.
+// Matches reports whether r belongs to the view. Records inside the VPC
+// (INTRA_AZ, INTER_AZ) never pass a NAT gateway, whatever their via says:
+// the view is decided by the leading fields first, the same in any layout.
 func (v View) Matches(r *flows.Record) bool {
 	if flows.Category(v) == flows.NATGateway {
-		return r.ViaNAT()
+		return v.MayMatch(r) && r.ViaNAT()
 	}
 	return r.Category == flows.Category(v)
 }
@@ -234,6 +232,7 @@ func scan(ctx context.Context, opts Options, match, mayMatch func(*flows.Record)
 	}
 	var all spanAcc
 	for _, a := range accs {
+		all.seen += a.seen
 		all.matched += a.matched
 		if a.seen == 0 {
 			continue
@@ -245,12 +244,17 @@ func scan(ctx context.Context, opts Options, match, mayMatch func(*flows.Record)
 			all.last = a.last
 		}
 	}
+	// The span is the window asked for, narrowed to the records' own
+	// extent: a projection must not spread a day's bytes over a month
+	// asked for with --since 30d when the agents ran for a day.
 	sp := Span{Start: opts.Window.Start, End: opts.Window.End, Stats: stats, Matched: all.matched}
-	if sp.Start.IsZero() {
-		sp.Start = all.first
-	}
-	if sp.End.IsZero() {
-		sp.End = all.last
+	if all.seen > 0 {
+		if sp.Start.IsZero() || all.first.After(sp.Start) {
+			sp.Start = all.first
+		}
+		if sp.End.IsZero() || all.last.Before(sp.End) {
+			sp.End = all.last
+		}
 	}
 	if stats.Skipped > 0 && opts.Logger != nil {
 		opts.Logger.Warn("skipped bad flow records", "count", stats.Skipped, "lines", stats.Lines)

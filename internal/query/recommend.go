@@ -42,9 +42,12 @@ func Recommend(ctx context.Context, m *costmodel.Model, opts Options, ao costmod
 	if err != nil {
 		return nil, err
 	}
-	res.Recommendations = recs
-	for _, r := range recs {
+	for i := range recs {
+		r := &recs[i]
+		r.MonthlySavingsUSD, r.MonthlyCostUSD, r.Evidence.CostUSD = round6(r.MonthlySavingsUSD), round6(r.MonthlyCostUSD), round6(r.Evidence.CostUSD)
 		res.TotalSavingsUSD += r.MonthlySavingsUSD
 	}
+	res.Recommendations = recs
+	res.TotalSavingsUSD = round6(res.TotalSavingsUSD)
 	return res, nil
 }

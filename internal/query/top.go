@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"maps"
+	"math"
 	"slices"
 	"time"
 
@@ -91,9 +92,23 @@ func Top(ctx context.Context, m *costmodel.Model, opts TopOptions) (*TopResult, 
 		res.OmittedRows = len(rows) - opts.Limit
 		rows = rows[:opts.Limit]
 	}
+	for i := range rows {
+		r := &rows[i]
+		r.Cost = costmodel.Cost{InterAZ: round6(r.Cost.InterAZ), NATProcessing: round6(r.Cost.NATProcessing),
+			DataTransferOut: round6(r.Cost.DataTransferOut), Processing: round6(r.Cost.Processing)}
+		r.CostUSD = round6(r.CostUSD)
+	}
+	res.TotalCostUSD, res.MonthlyUSD = round6(res.TotalCostUSD), round6(res.MonthlyUSD)
+	for i := range res.HourlyFees {
+		res.HourlyFees[i].USD = round6(res.HourlyFees[i].USD)
+	}
 	res.Rows = rows
 	if res.Rows == nil {
 		res.Rows = []costmodel.Row{}
 	}
 	return res, nil
 }
+
+// round6 rounds USD to a millionth of a dollar, so that JSON shows 0.8, not
+// 0.7999999999999999; the tables round further.
+func round6(v float64) float64 { return math.Round(v*1e6) / 1e6 }

@@ -298,12 +298,13 @@ func TestScenarioTotals(t *testing.T) {
 		t.Errorf("graphql<->products crosses %d bytes an hour, want 40 GiB", graphqlProducts)
 	}
 	want := map[string]uint64{
-		"orders-6f8d9c7b5-m4n8p":      GiB + GiB/2,
-		"sqs-sender-84b6d5f7c9-t5wzr": 6*GiB + 256*MiB,
-		"images-6c8b7d9f5-r2m6x":      3*GiB + 64*MiB,
-		"payments-5d7f8c6b9-z4q7n":    200 * MiB,
-		"datadog-agent-7kq2m":         300 * MiB,
-		"datadog-agent-x9v4c":         300 * MiB,
+		"orders-6f8d9c7b5-m4n8p":       GiB + GiB/2,
+		"sqs-sender-84b6d5f7c9-t5wzr":  6*GiB + 256*MiB,
+		"images-6c8b7d9f5-r2m6x":       3*GiB + 64*MiB,
+		"payments-5d7f8c6b9-z4q7n":     200 * MiB,
+		"catalog-sync-6b5c8d7f9-q3w8e": 7*GiB + 256*MiB,
+		"datadog-agent-7kq2m":          300 * MiB,
+		"datadog-agent-x9v4c":          300 * MiB,
 	}
 	if !maps.Equal(truth.NAT, want) {
 		t.Errorf("NAT = %v, want %v", truth.NAT, want)

@@ -59,6 +59,7 @@ var (
 	s3Put    = remote{"52.216.8.43", 443, "s3.us-east-1.amazonaws.com", "S3", Region}
 	s3Get    = remote{"52.216.170.2", 443, "s3.us-east-1.amazonaws.com", "S3", Region}
 	stripe   = remote{"185.166.143.10", 443, "api.stripe.com", "", ""}
+	supplier = remote{"203.0.113.40", 443, "feeds.supplier.example", "", ""}
 	datadog  = remote{"3.233.146.73", 443, "agent-intake.logs.datadoghq.com", "", ""}
 	unknown  = remote{"100.64.5.5", 8125, "", "", ""}
 )
@@ -83,6 +84,7 @@ var podSpecs = []podSpec{
 	{"sqs-sender", "sqs-sender", "Deployment", Namespace, "84b6d5f7c9", "t5wzr", 0, 101},
 	{"reports", "reports", "Deployment", Namespace, "7b9c6d8f45", "h8k2v", 0, 118},
 	{"payments", "payments", "Deployment", Namespace, "5d7f8c6b9", "z4q7n", 0, 140},
+	{"catalog-sync", "catalog-sync", "Deployment", Namespace, "6b5c8d7f9", "q3w8e", 0, 150},
 	{"datadog-a", "datadog-agent", "DaemonSet", "monitoring", "", "7kq2m", 0, 163},
 	{"coredns-a", "coredns", "Deployment", "kube-system", "5d78c9869d", "fk9tl", 0, 201},
 	{"graphql-b", "graphql", "Deployment", Namespace, "7d9f8b6c5", "p7r4t", 1, 41},
@@ -173,6 +175,9 @@ var externals = []external{
 	{local: "images", remote: s3Put, route: viaNAT(flows.AmazonS3), proto: flows.TCP, out: 3 * GiB, in: 64 * MiB},
 	{local: "reports", remote: s3Get, route: viaS3, proto: flows.TCP, out: 96 * MiB, in: 5 * GiB},
 	{local: "payments", remote: stripe, route: viaNAT(flows.NATGateway), proto: flows.TCP, out: 80 * MiB, in: 120 * MiB},
+	// A supplier's product feeds, pulled over the internet: nothing but a NAT
+	// in the puller's own AZ makes them cheaper to fetch.
+	{local: "catalog-sync", remote: supplier, route: viaNAT(flows.NATGateway), proto: flows.TCP, out: 256 * MiB, in: 7 * GiB},
 	{local: "datadog-a", remote: datadog, route: viaNAT(flows.NATGateway), proto: flows.TCP, out: 288 * MiB, in: 12 * MiB},
 	{local: "datadog-b", remote: datadog, route: viaNAT(flows.NATGateway), proto: flows.TCP, out: 288 * MiB, in: 12 * MiB},
 	{local: "host", hostNode: 0, remote: unknown, route: unplaced, proto: flows.UDP, out: 6 * MiB, in: MiB, pktOut: 200, pktIn: 200},

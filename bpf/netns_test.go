@@ -107,6 +107,28 @@ func helperMain(args []string) error {
 			}
 		}
 		return c.Close()
+	case "udp-spray": // HOST FLOWS SIZE: one datagram to each of FLOWS ports
+		c, err := net.ListenPacket("udp4", ":0")
+		if err != nil {
+			return err
+		}
+		buf := make([]byte, n(3))
+		for i := range n(2) {
+			port := 10000 + i%50000
+			to := &net.UDPAddr{IP: net.ParseIP(args[1]), Port: port}
+			if i >= 50000 { // the second half from another socket: other flows again
+				if i == 50000 {
+					c.Close()
+					if c, err = net.ListenPacket("udp4", ":0"); err != nil {
+						return err
+					}
+				}
+			}
+			if _, err := c.WriteTo(buf, to); err != nil {
+				return err
+			}
+		}
+		return c.Close()
 	}
 	return fmt.Errorf("unknown helper %q", args[0])
 }
@@ -389,4 +411,91 @@ func TestCountsEqualTheWire(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFullMapLosesNothing sends 100,000 distinct UDP flows through a flow
+// map of 1,024 entries, draining every few milliseconds meanwhile: the
+// flows that did not fit are in their cgroup's overflow count, and the
+// cgroup's total is exactly what it sent.
+func TestFullMapLosesNothing(t *testing.T) {
+	requireRoot(t)
+	root, err := FindCgroup2()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Open(Config{MaxFlows: 1024, Grace: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	n := newTestNet(t)
+	base := filepath.Join(root, "netcost-test-"+randSuffix())
+	if err := os.Mkdir(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(base) })
+	cg, id := newCgroup(t, base, "spray")
+	if _, err := c.Drain(); err != nil {
+		t.Fatal(err)
+	}
+
+	const flows, payload = 100000, 100
+	stop := make(chan struct{})
+	drained := make(chan []*Deltas)
+	go func() { // an agent drains while the flows come
+		var all []*Deltas
+		for {
+			select {
+			case <-stop:
+				drained <- all
+				return
+			case <-time.After(5 * time.Millisecond):
+				d, err := c.Drain()
+				if err != nil {
+					t.Error(err)
+				}
+				all = append(all, d)
+			}
+		}
+	}()
+	spray, _ := helper(t, n.nsA, cg, "udp-spray", addrB4, strconv.Itoa(flows), strconv.Itoa(payload))
+	err = spray.Wait()
+	close(stop)
+	all := <-drained
+	if err != nil {
+		t.Fatalf("spray: %v", err)
+	}
+	last, err := c.Drain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	all = append(all, last)
+	var bytes, packets, flowRecords, overflowBytes uint64
+	for _, d := range all {
+		b, p := sum(d.Flows, id, Egress, nil)
+		bytes, packets = bytes+b, packets+p
+		for _, f := range d.Flows {
+			if f.CgroupID == id && f.Dir == Egress {
+				flowRecords++
+			}
+		}
+		for _, o := range d.Overflow {
+			if o.CgroupID == id && o.Dir == Egress {
+				bytes += o.Bytes
+				packets += o.Packets
+				overflowBytes += o.Bytes
+			}
+		}
+		for dir, l := range d.Lost {
+			t.Errorf("lost %s: %+v; want nothing lost", dir, l)
+		}
+	}
+	want := uint64(flows * (20 + 8 + payload))
+	if bytes != want || packets != flows {
+		t.Errorf("counted %d bytes in %d packets; sent %d in %d", bytes, packets, want, flows)
+	}
+	if overflowBytes == 0 {
+		t.Errorf("nothing overflowed: %d flows never filled a 1,024-entry map", flows)
+	}
+	t.Logf("%d drains; %d flow records, %d bytes through the overflow", len(all), flowRecords, overflowBytes)
 }

@@ -327,3 +327,18 @@ func flowFromKey(k *flowFlowKey) Flow {
 		Local: netip.AddrPortFrom(local, k.LocalPort), Remote: netip.AddrPortFrom(remote, k.RemotePort),
 		Proto: k.Proto, Dir: Direction(k.Dir)}
 }
+
+// ProgramStats returns how often the programs ran and for how long in all,
+// as the kernel counts them while the sysctl kernel.bpf_stats_enabled is 1
+// (it counts nothing otherwise).
+func (c *Counter) ProgramStats() (runs uint64, total time.Duration, err error) {
+	for _, p := range []*ebpf.Program{c.objs.CountEgress, c.objs.CountIngress} {
+		st, err := p.Stats()
+		if err != nil {
+			return 0, 0, fmt.Errorf("reading program statistics: %w", err)
+		}
+		runs += st.RunCount
+		total += st.Runtime
+	}
+	return runs, total, nil
+}

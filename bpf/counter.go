@@ -44,6 +44,10 @@ type Config struct {
 	// CgroupRoot is where the programs attach; default: the cgroup v2
 	// mount found in /proc/self/mountinfo.
 	CgroupRoot string
+	// TCPHealth attaches a sock_ops program that keeps each TCP
+	// connection's retransmissions and smoothed RTT (see Counter.Health).
+	// Off, nothing is attached and it costs nothing.
+	TCPHealth bool
 	// Grace is how long Drain waits after switching generations before it
 	// reads the old one, so that no program still writes to it (default 5ms;
 	// a program runs for well under a microsecond, without preemption).
@@ -139,6 +143,13 @@ func Open(cfg Config) (_ *Counter, err error) {
 		}
 		c.links = append(c.links, l)
 	}
+	if cfg.TCPHealth {
+		l, err := link.AttachCgroup(link.CgroupOptions{Path: cfg.CgroupRoot, Attach: ebpf.AttachCGroupSockOps, Program: c.objs.TcpHealth})
+		if err != nil {
+			return nil, fmt.Errorf("attaching the TCP health program at %s: %w", cfg.CgroupRoot, err)
+		}
+		c.links = append(c.links, l)
+	}
 	return c, nil
 }
 
@@ -157,6 +168,7 @@ func load(cfg Config) (*Counter, error) {
 	for _, name := range []string{flowMapOverflow0, flowMapOverflow1} {
 		spec.Maps[name].MaxEntries = cfg.MaxCgroups * 2
 	}
+	spec.Maps[flowMapHealth].MaxEntries = cfg.MaxFlows
 	ncpu, err := ebpf.PossibleCPU()
 	if err != nil {
 		return nil, fmt.Errorf("counting CPUs: %w", err)
@@ -341,4 +353,50 @@ func (c *Counter) ProgramStats() (runs uint64, total time.Duration, err error) {
 		total += st.Runtime
 	}
 	return runs, total, nil
+}
+
+// Health is a TCP connection's health as TCP itself counts it.
+type Health struct {
+	NetnsCookie uint64
+	Local       netip.AddrPort
+	Remote      netip.AddrPort
+	Retransmits uint32        // segments retransmitted since the connection began
+	SRTT        time.Duration // smoothed round-trip time
+	RTTSamples  uint32
+	Closed      bool // the connection is gone: this is its last report
+}
+
+// Health returns the connections the TCP health program knows (Config.TCPHealth),
+// and forgets the ones that closed. Counts are cumulative over each
+// connection's life: the caller keeps the last value to get deltas.
+func (c *Counter) Health() ([]Health, error) {
+	if !c.cfg.TCPHealth {
+		return nil, errors.New("TCP health is off: open the Counter with Config.TCPHealth")
+	}
+	var (
+		k      flowHealthKey
+		v      flowHealthVal
+		out    []Health
+		closed []flowHealthKey
+	)
+	it := c.objs.Health.Iterate()
+	for it.Next(&k, &v) {
+		h := Health{NetnsCookie: k.NetnsCookie,
+			Local:       netip.AddrPortFrom(netip.AddrFrom16(k.LocalAddr).Unmap(), k.LocalPort),
+			Remote:      netip.AddrPortFrom(netip.AddrFrom16(k.RemoteAddr).Unmap(), k.RemotePort),
+			Retransmits: v.TotalRetrans, SRTT: time.Duration(v.SrttUs) * time.Microsecond, RTTSamples: v.RttSamples, Closed: v.Closed != 0}
+		out = append(out, h)
+		if h.Closed {
+			closed = append(closed, k)
+		}
+	}
+	if err := it.Err(); err != nil {
+		return nil, fmt.Errorf("reading TCP health: %w", err)
+	}
+	for i := range closed {
+		if err := c.objs.Health.Delete(&closed[i]); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return nil, fmt.Errorf("forgetting a closed connection: %w", err)
+		}
+	}
+	return out, nil
 }

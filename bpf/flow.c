@@ -272,3 +272,90 @@ int count_ingress(struct __sk_buff *skb)
 {
 	return count(skb, DIR_INGRESS);
 }
+
+// TCP health, attached only when asked for: a sock_ops program keeps, per
+// connection, its retransmissions and smoothed RTT, as TCP counts them.
+
+struct health_key {
+	__u64 netns_cookie;
+	__u8 local_addr[16];
+	__u8 remote_addr[16];
+	__u16 local_port;
+	__u16 remote_port;
+	__u8 pad[4];
+};
+
+struct health_val {
+	__u32 total_retrans; // segments retransmitted over the connection's life
+	__u32 srtt_us;       // smoothed RTT, microseconds
+	__u32 rtt_samples;   // RTT callbacks seen
+	__u32 closed;        // 1 once the connection closed: user space reads it one last time
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH); // health is a hint: an evicted entry loses no bytes
+	__uint(max_entries, 65536);
+	__type(key, struct health_key);
+	__type(value, struct health_val);
+} health SEC(".maps");
+
+#ifndef TCP_CLOSE
+#define TCP_CLOSE 7
+#endif
+
+static __always_inline void health_key_of(struct bpf_sock_ops *skops, struct health_key *k)
+{
+	k->netns_cookie = bpf_get_netns_cookie(skops);
+	k->local_port = skops->local_port;            // host byte order
+	k->remote_port = bpf_ntohl(skops->remote_port) & 0xffff; // the u32 holds the port in network order
+	if (skops->family == 2 /* AF_INET */) {
+		set_addr4(k->local_addr, skops->local_ip4);
+		set_addr4(k->remote_addr, skops->remote_ip4);
+	} else {
+		// The context allows 4-byte loads only: copy word by word.
+		__u32 w;
+#pragma unroll
+		for (int i = 0; i < 4; i++) {
+			w = skops->local_ip6[i];
+			__builtin_memcpy(k->local_addr + 4 * i, &w, 4);
+			w = skops->remote_ip6[i];
+			__builtin_memcpy(k->remote_addr + 4 * i, &w, 4);
+		}
+	}
+}
+
+SEC("sockops")
+int tcp_health(struct bpf_sock_ops *skops)
+{
+	struct health_key k = {};
+	struct health_val v = {};
+	int op = skops->op;
+
+	switch (op) {
+	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
+	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
+		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_RETRANS_CB_FLAG |
+							BPF_SOCK_OPS_RTT_CB_FLAG | BPF_SOCK_OPS_STATE_CB_FLAG);
+		break;
+	case BPF_SOCK_OPS_RTT_CB:
+	case BPF_SOCK_OPS_RETRANS_CB:
+		break;
+	case BPF_SOCK_OPS_STATE_CB:
+		if (skops->args[1] != TCP_CLOSE)
+			return 1;
+		v.closed = 1;
+		break;
+	default:
+		return 1;
+	}
+	health_key_of(skops, &k);
+	struct health_val *old = bpf_map_lookup_elem(&health, &k);
+	if (old)
+		v.rtt_samples = old->rtt_samples;
+	if (op == BPF_SOCK_OPS_RTT_CB)
+		v.rtt_samples++;
+	v.total_retrans = skops->total_retrans;
+	v.srtt_us = skops->srtt_us >> 3; // the kernel keeps it times 8
+	bpf_map_update_elem(&health, &k, &v, BPF_ANY);
+	return 1;
+}

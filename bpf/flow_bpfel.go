@@ -32,6 +32,24 @@ type flowFlowVal struct {
 	Packets uint64
 }
 
+type flowHealthKey struct {
+	_           structs.HostLayout
+	NetnsCookie uint64
+	LocalAddr   [16]uint8
+	RemoteAddr  [16]uint8
+	LocalPort   uint16
+	RemotePort  uint16
+	Pad         [4]uint8
+}
+
+type flowHealthVal struct {
+	_            structs.HostLayout
+	TotalRetrans uint32
+	SrttUs       uint32
+	RttSamples   uint32
+	Closed       uint32
+}
+
 type flowOverflowKey struct {
 	_        structs.HostLayout
 	CgroupId uint64
@@ -46,11 +64,13 @@ const (
 	flowMapCtl           = "ctl"
 	flowMapFlows0        = "flows0"
 	flowMapFlows1        = "flows1"
+	flowMapHealth        = "health"
 	flowMapLost          = "lost"
 	flowMapOverflow0     = "overflow0"
 	flowMapOverflow1     = "overflow1"
 	flowProgCountEgress  = "count_egress"
 	flowProgCountIngress = "count_ingress"
+	flowProgTcpHealth    = "tcp_health"
 )
 
 // loadFlow returns the embedded CollectionSpec for flow.
@@ -97,6 +117,7 @@ type flowSpecs struct {
 type flowProgramSpecs struct {
 	CountEgress  *ebpf.ProgramSpec `ebpf:"count_egress"`
 	CountIngress *ebpf.ProgramSpec `ebpf:"count_ingress"`
+	TcpHealth    *ebpf.ProgramSpec `ebpf:"tcp_health"`
 }
 
 // flowMapSpecs contains maps before they are loaded into the kernel.
@@ -106,6 +127,7 @@ type flowMapSpecs struct {
 	Ctl       *ebpf.MapSpec `ebpf:"ctl"`
 	Flows0    *ebpf.MapSpec `ebpf:"flows0"`
 	Flows1    *ebpf.MapSpec `ebpf:"flows1"`
+	Health    *ebpf.MapSpec `ebpf:"health"`
 	Lost      *ebpf.MapSpec `ebpf:"lost"`
 	Overflow0 *ebpf.MapSpec `ebpf:"overflow0"`
 	Overflow1 *ebpf.MapSpec `ebpf:"overflow1"`
@@ -140,6 +162,7 @@ type flowMaps struct {
 	Ctl       *ebpf.Map `ebpf:"ctl"`
 	Flows0    *ebpf.Map `ebpf:"flows0"`
 	Flows1    *ebpf.Map `ebpf:"flows1"`
+	Health    *ebpf.Map `ebpf:"health"`
 	Lost      *ebpf.Map `ebpf:"lost"`
 	Overflow0 *ebpf.Map `ebpf:"overflow0"`
 	Overflow1 *ebpf.Map `ebpf:"overflow1"`
@@ -150,6 +173,7 @@ func (m *flowMaps) Close() error {
 		m.Ctl,
 		m.Flows0,
 		m.Flows1,
+		m.Health,
 		m.Lost,
 		m.Overflow0,
 		m.Overflow1,
@@ -168,12 +192,14 @@ type flowVariables struct {
 type flowPrograms struct {
 	CountEgress  *ebpf.Program `ebpf:"count_egress"`
 	CountIngress *ebpf.Program `ebpf:"count_ingress"`
+	TcpHealth    *ebpf.Program `ebpf:"tcp_health"`
 }
 
 func (p *flowPrograms) Close() error {
 	return _FlowClose(
 		p.CountEgress,
 		p.CountIngress,
+		p.TcpHealth,
 	)
 }
 

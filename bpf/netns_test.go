@@ -499,3 +499,68 @@ func TestFullMapLosesNothing(t *testing.T) {
 	}
 	t.Logf("%d drains; %d flow records, %d bytes through the overflow", len(all), flowRecords, overflowBytes)
 }
+
+// TestTCPHealth: with TCPHealth on, a connection squeezed through a small
+// token bucket reports retransmissions and a round-trip time, and is
+// forgotten once closed and read.
+func TestTCPHealth(t *testing.T) {
+	requireRoot(t)
+	root, err := FindCgroup2()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Open(Config{MaxFlows: 4096, TCPHealth: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	n := newTestNet(t)
+	base := filepath.Join(root, "netcost-test-"+randSuffix())
+	if err := os.Mkdir(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(base) })
+	// A queue of a few packets at 20 Mbit/s: a faster sender loses some.
+	run(t, "ip", "netns", "exec", n.nsA, "tc", "qdisc", "add", "dev", n.ifA, "root", "tbf", "rate", "20mbit", "burst", "8kb", "limit", "12kb")
+	srvCg, _ := newCgroup(t, base, "server")
+	cliCg, _ := newCgroup(t, base, "client")
+	srv, out := helper(t, n.nsB, srvCg, "tcp-server", addrB4+":5005", "1000")
+	if line, err := out.ReadString('\n'); err != nil || line != "ready\n" {
+		t.Fatalf("server: %q, %v", line, err)
+	}
+	cli, _ := helper(t, n.nsA, cliCg, "tcp-client", addrB4+":5005", "3000000")
+	if err := cli.Wait(); err != nil {
+		t.Fatalf("client: %v", err)
+	}
+	if err := srv.Wait(); err != nil {
+		t.Fatalf("server: %v", err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	hs, err := c.Health()
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := netip.MustParseAddrPort(addrB4 + ":5005")
+	var client *Health
+	for i, h := range hs {
+		if h.Remote == server {
+			client = &hs[i]
+		}
+	}
+	if client == nil {
+		t.Fatalf("no health for the client's connection to %v in %+v", server, hs)
+	}
+	if client.Retransmits == 0 || client.SRTT <= 0 || client.RTTSamples == 0 || !client.Closed {
+		t.Errorf("client health = %+v; want retransmissions, an RTT and closed", *client)
+	}
+	again, err := c.Health()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range again {
+		if h.Remote == server {
+			t.Errorf("closed connection still reported after it was read: %+v", h)
+		}
+	}
+	t.Logf("client: %d retransmissions, srtt %v over %d samples", client.Retransmits, client.SRTT, client.RTTSamples)
+}

@@ -87,6 +87,8 @@ struct {
 } lost SEC(".maps");
 
 #define MAX_EXT_HEADERS 8
+#define LOOPBACK_IFINDEX 1
+#define LOOPBACK_GSO_MAX 65536
 
 
 static __always_inline void record(void *flows, void *overflow, struct flow_key *key, __u64 bytes, __u64 packets)
@@ -247,7 +249,12 @@ static __always_inline int count(struct __sk_buff *skb, __u8 dir)
 parsed:
 	key.proto = proto;
 	{
+		// Loopback (ifindex 1 in every namespace) carries a GSO packet as
+		// it is, unless it is longer than the device takes (its
+		// gso_max_size, 64 KiB unless raised for BIG TCP): those it splits.
 		__u64 segs = skb->gso_segs > 1 ? skb->gso_segs : 1;
+		if (skb->ifindex == LOOPBACK_IFINDEX && skb->len <= LOOPBACK_GSO_MAX)
+			segs = 1;
 		__u64 bytes = skb->len - not_on_wire;
 		if (segs > 1 && l3len > 0)
 			bytes += (segs - 1) * (__u64)(l3len + l4len);

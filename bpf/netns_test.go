@@ -564,3 +564,73 @@ func TestTCPHealth(t *testing.T) {
 	}
 	t.Logf("client: %d retransmissions, srtt %v over %d samples", client.Retransmits, client.SRTT, client.RTTSamples)
 }
+
+// TestLoopback: a client and a server in one namespace, in two cgroups,
+// over 127.0.0.1 and ::1: each side's egress is what the loopback device
+// carried, and so is each side's ingress.
+func TestLoopback(t *testing.T) {
+	requireRoot(t)
+	root, err := FindCgroup2()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Open(Config{MaxFlows: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	n := newTestNet(t)
+	base := filepath.Join(root, "netcost-test-"+randSuffix())
+	if err := os.Mkdir(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(base) })
+	for _, tt := range []struct{ name, server, client, udpServer, udpClient string }{
+		{"ipv4", "127.0.0.1:6001", "127.0.0.1:6001", "127.0.0.1:6002", "127.0.0.1:6002"},
+		{"ipv6", "[::1]:6003", "[::1]:6003", "[::1]:6004", "[::1]:6004"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srvCg, srvID := newCgroup(t, base, tt.name+"-server")
+			cliCg, cliID := newCgroup(t, base, tt.name+"-client")
+			if _, err := c.Drain(); err != nil {
+				t.Fatal(err)
+			}
+			before := linkStats(t, n.nsA, "lo")
+			for _, pair := range [][2][]string{
+				{{"tcp-server", tt.server, "4000000"}, {"tcp-client", tt.client, "9000000"}},
+				{{"udp-server", tt.udpServer, "100", "3000"}, {"udp-client", tt.udpClient, "100", "30000"}},
+			} {
+				srv, out := helper(t, n.nsA, srvCg, pair[0]...)
+				if line, err := out.ReadString('\n'); err != nil || line != "ready\n" {
+					t.Fatalf("server: %q, %v", line, err)
+				}
+				cli, _ := helper(t, n.nsA, cliCg, pair[1]...)
+				if err := cli.Wait(); err != nil {
+					t.Fatalf("client: %v", err)
+				}
+				if err := srv.Wait(); err != nil {
+					t.Fatalf("server: %v", err)
+				}
+			}
+			time.Sleep(50 * time.Millisecond)
+			d, err := c.Drain()
+			if err != nil {
+				t.Fatal(err)
+			}
+			lo := linkStats(t, n.nsA, "lo").sub(before)
+			cliOut, cliOutP := sum(d.Flows, cliID, Egress, nil)
+			srvOut, srvOutP := sum(d.Flows, srvID, Egress, nil)
+			cliIn, cliInP := sum(d.Flows, cliID, Ingress, nil)
+			srvIn, srvInP := sum(d.Flows, srvID, Ingress, nil)
+			if cliOut+srvOut != lo.txBytes || cliIn+srvIn != lo.rxBytes {
+				t.Errorf("egress %d+%d, ingress %d+%d bytes; loopback carried %d out, %d in", cliOut, srvOut, cliIn, srvIn, lo.txBytes, lo.rxBytes)
+			}
+			if cliOut != srvIn || srvOut != cliIn {
+				t.Errorf("client sent %d, server received %d; server sent %d, client received %d", cliOut, srvIn, srvOut, cliIn)
+			}
+			if cliOutP+srvOutP != lo.txPackets || cliInP+srvInP != lo.rxPackets {
+				t.Errorf("packets: counted %d out, %d in; loopback carried %d, %d", cliOutP+srvOutP, cliInP+srvInP, lo.txPackets, lo.rxPackets)
+			}
+		})
+	}
+}

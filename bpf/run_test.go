@@ -4,6 +4,7 @@ package bpf
 
 import (
 	"encoding/binary"
+	"net"
 	"net/netip"
 	"testing"
 
@@ -24,14 +25,34 @@ func skbContext(t *testing.T, gsoSegs uint32) []byte {
 		t.Fatalf("finding __sk_buff: %v", err)
 	}
 	ctx := make([]byte, st.Size)
+	set := map[string]uint32{"gso_segs": gsoSegs, "ifindex": uint32(notLoopback(t))}
 	for _, m := range st.Members {
-		if m.Name == "gso_segs" {
-			binary.LittleEndian.PutUint32(ctx[m.Offset.Bytes():], gsoSegs)
-			return ctx
+		if v, ok := set[m.Name]; ok {
+			binary.LittleEndian.PutUint32(ctx[m.Offset.Bytes():], v)
+			delete(set, m.Name)
 		}
 	}
-	t.Fatal("__sk_buff has no gso_segs")
-	return nil
+	if len(set) != 0 {
+		t.Fatalf("__sk_buff lacks %v", set)
+	}
+	return ctx
+}
+
+// notLoopback returns the index of a device other than loopback: on
+// loopback the programs count a GSO packet as the one packet it stays.
+func notLoopback(t *testing.T) int {
+	t.Helper()
+	ifs, err := net.Interfaces()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range ifs {
+		if i.Flags&net.FlagLoopback == 0 {
+			return i.Index
+		}
+	}
+	t.Fatal("no network device but loopback to run GSO packets on")
+	return 0
 }
 
 // packet builds an Ethernet frame around an IP packet; BPF_PROG_RUN strips

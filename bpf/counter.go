@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -44,6 +47,12 @@ type Config struct {
 	// CgroupRoot is where the programs attach; default: the cgroup v2
 	// mount found in /proc/self/mountinfo.
 	CgroupRoot string
+	// KeepEphemeralPorts keys flows by both ports. By default a port at or
+	// above the node's ephemeral range (net.ipv4.ip_local_port_range) facing
+	// a port below it is keyed as 0: flows are per service, not per
+	// connection, which is what billing needs and what keeps connection
+	// churn from churning the maps.
+	KeepEphemeralPorts bool
 	// TCPHealth attaches a sock_ops program that keeps each TCP
 	// connection's retransmissions and smoothed RTT (see Counter.Health).
 	// Off, nothing is attached and it costs nothing.
@@ -169,6 +178,13 @@ func load(cfg Config) (*Counter, error) {
 		spec.Maps[name].MaxEntries = cfg.MaxCgroups * 2
 	}
 	spec.Maps[flowMapHealth].MaxEntries = cfg.MaxFlows
+	ephemeral := uint16(0)
+	if !cfg.KeepEphemeralPorts {
+		ephemeral = ephemeralMin()
+	}
+	if err := spec.Variables["ephemeral_min"].Set(ephemeral); err != nil {
+		return nil, fmt.Errorf("setting the ephemeral port range: %w", err)
+	}
 	ncpu, err := ebpf.PossibleCPU()
 	if err != nil {
 		return nil, fmt.Errorf("counting CPUs: %w", err)
@@ -399,4 +415,22 @@ func (c *Counter) Health() ([]Health, error) {
 		}
 	}
 	return out, nil
+}
+
+// ephemeralMin reads the low end of the node's ephemeral port range,
+// 32768 (Linux's default) if it cannot.
+func ephemeralMin() uint16 {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 32768
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return 32768
+	}
+	n, err := strconv.ParseUint(f[0], 10, 16)
+	if err != nil || n == 0 {
+		return 32768
+	}
+	return uint16(n)
 }

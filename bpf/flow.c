@@ -86,6 +86,14 @@ struct {
 	__type(value, struct flow_val);
 } lost SEC(".maps");
 
+// ephemeral_min is the lowest ephemeral port (the node's
+// ip_local_port_range), set by the loader; 0 keeps every port. A flow
+// between an ephemeral port and a service port is keyed without the
+// ephemeral one: billing needs the service, not the connection, and a node
+// opening thousands of short connections a second then fills a few map
+// entries, not thousands.
+volatile const __u16 ephemeral_min = 32768;
+
 #define MAX_EXT_HEADERS 8
 #define LOOPBACK_IFINDEX 1
 #define LOOPBACK_GSO_MAX 65536
@@ -244,6 +252,12 @@ static __always_inline int count(struct __sk_buff *skb, __u8 dir)
 	} else {
 		key.local_port = ports[1];
 		key.remote_port = ports[0];
+	}
+	if (ephemeral_min) {
+		if (key.local_port >= ephemeral_min && key.remote_port < ephemeral_min)
+			key.local_port = 0;
+		else if (key.remote_port >= ephemeral_min && key.local_port < ephemeral_min)
+			key.remote_port = 0;
 	}
 
 parsed:

@@ -71,6 +71,7 @@ const (
 	flowProgCountEgress  = "count_egress"
 	flowProgCountIngress = "count_ingress"
 	flowProgTcpHealth    = "tcp_health"
+	flowVarEphemeralMin  = "ephemeral_min"
 )
 
 // loadFlow returns the embedded CollectionSpec for flow.
@@ -137,6 +138,7 @@ type flowMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type flowVariableSpecs struct {
+	EphemeralMin *ebpf.VariableSpec `ebpf:"ephemeral_min"`
 }
 
 // flowObjects contains all objects after they have been loaded into the kernel.
@@ -184,6 +186,7 @@ func (m *flowMaps) Close() error {
 //
 // It can be passed to loadFlowObjects or ebpf.CollectionSpec.LoadAndAssign.
 type flowVariables struct {
+	EphemeralMin *ebpf.Variable `ebpf:"ephemeral_min"`
 }
 
 // flowPrograms contains all programs after they have been loaded into the kernel.

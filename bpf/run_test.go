@@ -153,10 +153,13 @@ func TestProgRun(t *testing.T) {
 		remote    string
 		proto     uint8
 	}{
-		{"ipv4 tcp", packet(ethIPv4, ipv4(6, "10.0.0.1", "10.0.0.2", 0, tcp(40000, 80, 3, 100))), 0, 20 + 32 + 100, 1, "10.0.0.1:40000", "10.0.0.2:80", 6},
+		{"ipv4 tcp", packet(ethIPv4, ipv4(6, "10.0.0.1", "10.0.0.2", 0, tcp(40000, 80, 3, 100))), 0, 20 + 32 + 100, 1, "10.0.0.1:0", "10.0.0.2:80", 6},
+		// An ephemeral port facing a service port is keyed as 0; two high
+		// or two low ports are kept.
+		{"ipv4 udp high ports", packet(ethIPv4, ipv4(17, "10.0.0.1", "10.0.0.2", 0, udp(40000, 50000, 10))), 0, 20 + 8 + 10, 1, "10.0.0.1:40000", "10.0.0.2:50000", 17},
 		{"ipv4 udp", packet(ethIPv4, ipv4(17, "10.0.0.1", "10.0.0.2", 0, udp(5353, 53, 30))), 0, 20 + 8 + 30, 1, "10.0.0.1:5353", "10.0.0.2:53", 17},
 		// BPF_PROG_RUN takes at most about 3.5 KiB of data: small segments.
-		{"ipv4 tcp gso x4", packet(ethIPv4, ipv4(6, "10.0.0.1", "10.0.0.2", 0, tcp(40001, 80, 3, 4*700))), 4, 4 * (20 + 32 + 700), 4, "10.0.0.1:40001", "10.0.0.2:80", 6},
+		{"ipv4 tcp gso x4", packet(ethIPv4, ipv4(6, "10.0.0.1", "10.0.0.2", 0, tcp(40001, 80, 3, 4*700))), 4, 4 * (20 + 32 + 700), 4, "10.0.0.1:0", "10.0.0.2:80", 6},
 		{"ipv4 icmp", packet(ethIPv4, ipv4(1, "10.0.0.1", "10.0.0.2", 0, make([]byte, 64))), 0, 20 + 64, 1, "10.0.0.1:0", "10.0.0.2:0", 1},
 		{"ipv4 later fragment", packet(ethIPv4, ipv4(17, "10.0.0.1", "10.0.0.3", 185, make([]byte, 500))), 0, 20 + 500, 1, "10.0.0.1:0", "10.0.0.3:0", 17},
 		{"ipv4 truncated tcp", packet(ethIPv4, ipv4(6, "10.0.0.1", "10.0.0.4", 0, make([]byte, 10))), 0, 30, 1, "10.0.0.1:0", "10.0.0.4:0", 6},
@@ -165,14 +168,14 @@ func TestProgRun(t *testing.T) {
 		{"ipv4 options past the end", packet(ethIPv4, append([]byte{0x4f}, ipv4(6, "10.0.0.1", "10.0.0.4", 0, nil)[1:]...)), 0, 20, 1, "10.0.0.1:0", "10.0.0.4:0", 6},
 		{"ipv4 bad ihl", packet(ethIPv4, append([]byte{0x43}, make([]byte, 39)...)), 0, 40, 1, "", "", 0},
 		{"not ip", packet(ethARP, make([]byte, 28)), 0, 28, 1, "", "", 0},
-		{"ipv6 tcp", packet(ethIPv6, ipv6(6, "fd00::1", "fd00::2", -1, nil, 0, tcp(40000, 443, 0, 10))), 0, 40 + 20 + 10, 1, "[fd00::1]:40000", "[fd00::2]:443", 6},
+		{"ipv6 tcp", packet(ethIPv6, ipv6(6, "fd00::1", "fd00::2", -1, nil, 0, tcp(40000, 443, 0, 10))), 0, 40 + 20 + 10, 1, "[fd00::1]:0", "[fd00::2]:443", 6},
 		{"ipv6 ext chain", packet(ethIPv6, ipv6(0, "fd00::1", "fd00::2", -1,
 			append(append(ext6(43), ext6(60)...), ext6(17)...), 0, udp(1000, 2000, 5))), 0, 40 + 24 + 8 + 5, 1, "[fd00::1]:1000", "[fd00::2]:2000", 17},
 		{"ipv6 ah", packet(ethIPv6, ipv6(51, "fd00::1", "fd00::2", -1, ah, 51, tcp(1, 2, 0, 0))), 0, 40 + 16 + 20, 1, "[fd00::1]:1", "[fd00::2]:2", 6},
 		{"ipv6 first fragment", packet(ethIPv6, ipv6(44, "fd00::1", "fd00::5", -1, frag6(17, 0), 44, udp(7, 9, 100))), 0, 40 + 8 + 108, 1, "[fd00::1]:7", "[fd00::5]:9", 17},
 		{"ipv6 later fragment", packet(ethIPv6, ipv6(44, "fd00::1", "fd00::6", -1, frag6(17, 100), 44, make([]byte, 100))), 0, 40 + 8 + 100, 1, "[fd00::1]:0", "[fd00::6]:0", 17},
-		{"ipv6 gso x3 with dstopts", packet(ethIPv6, ipv6(60, "fd00::1", "fd00::2", -1, ext6(6), 60, tcp(50000, 80, 3, 3*900))), 3, 3 * (40 + 8 + 32 + 900), 3, "[fd00::1]:50000", "[fd00::2]:80", 6},
-		{"ipv6 big tcp jumbo", packet(ethIPv6, ipv6(0, "fd00::1", "fd00::7", 0, jumbo, 0, tcp(50001, 80, 3, 3*900))), 3, 3 * (40 + 32 + 900), 3, "[fd00::1]:50001", "[fd00::7]:80", 6},
+		{"ipv6 gso x3 with dstopts", packet(ethIPv6, ipv6(60, "fd00::1", "fd00::2", -1, ext6(6), 60, tcp(50000, 80, 3, 3*900))), 3, 3 * (40 + 8 + 32 + 900), 3, "[fd00::1]:0", "[fd00::2]:80", 6},
+		{"ipv6 big tcp jumbo", packet(ethIPv6, ipv6(0, "fd00::1", "fd00::7", 0, jumbo, 0, tcp(50001, 80, 3, 3*900))), 3, 3 * (40 + 32 + 900), 3, "[fd00::1]:0", "[fd00::7]:80", 6},
 		{"ipv6 truncated ext", packet(ethIPv6, ipv6(0, "fd00::1", "fd00::8", 8, nil, 0, []byte{6, 0, 0})), 0, 43, 1, "[fd00::1]:0", "[fd00::8]:0", 0},
 		{"ipv6 bad version", packet(ethIPv6, append([]byte{0x40}, make([]byte, 59)...)), 0, 60, 1, "", "", 0},
 	}
@@ -220,5 +223,25 @@ func TestProgRun(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestKeepEphemeralPorts(t *testing.T) {
+	requireRoot(t)
+	cfg, _ := Config{MaxFlows: 16, MaxCgroups: 4, CgroupRoot: "unused", KeepEphemeralPorts: true}.withDefaults()
+	c, err := load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.objs.CountEgress.Run(&ebpf.RunOptions{Data: packet(0x0800, ipv4(6, "10.0.0.1", "10.0.0.2", 0, tcp(40000, 80, 0, 1)))}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := c.Drain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Flows) != 1 || d.Flows[0].Local.Port() != 40000 || d.Flows[0].Remote.Port() != 80 {
+		t.Errorf("flows %+v; want 10.0.0.1:40000 -> 10.0.0.2:80 with both ports kept", d.Flows)
 	}
 }

@@ -3,7 +3,7 @@ GO      ?= go
 PKGS    := ./...
 BENCH_RECORDS ?= 10000000
 
-.PHONY: all build test lint generate bench bench-go bench-top sample fmt clean
+.PHONY: all build test lint generate bench bench-go bench-top bench-overhead bench-churn sample fmt clean
 
 all: build
 
@@ -35,15 +35,24 @@ generate: sample
 sample:
 	$(GO) run ./internal/sample/cmd/samplegen -o testdata/store
 
-# bench: decoder and cost-model micro-benchmarks, then `top` over a
-# generated $(BENCH_RECORDS)-record store. Figures go in BENCHMARKS.md.
-bench: bench-go bench-top
+# bench: decoder and cost-model micro-benchmarks, `top` over a generated
+# $(BENCH_RECORDS)-record store, and the eBPF data path (iperf3 overhead,
+# connection churn). Figures go in BENCHMARKS.md.
+# bench-overhead and bench-churn load eBPF programs: run them as root.
+bench: bench-go bench-top bench-overhead bench-churn
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/flows ./costmodel
 
 bench-top:
 	bash bench/top/run.sh $(BENCH_RECORDS)
+
+bench-overhead:
+	bash bench/overhead/run.sh
+
+bench-churn:
+	bash bench/churn/run.sh
+	RATE=10000 bash bench/churn/run.sh
 
 clean:
 	rm -rf bin

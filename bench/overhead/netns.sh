@@ -18,10 +18,20 @@ die() {
 
 need() {
 	[ "$(id -u)" = 0 ] || die "needs root (BPF programs, network namespaces, cgroups)"
-	local t
+	local t pkgs=()
 	for t in "$@"; do
-		command -v "$t" >/dev/null || die "$t not found"
+		command -v "$t" >/dev/null && continue
+		case $t in
+		ip) pkgs+=(iproute2) ;;
+		ethtool | iperf3 | python3) pkgs+=("$t") ;;
+		*) die "$t not found" ;;
+		esac
 	done
+	if [ ${#pkgs[@]} -gt 0 ]; then
+		echo "installing ${pkgs[*]} ..." >&2
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}" >/dev/null ||
+			die "could not install ${pkgs[*]}: apt-get install ${pkgs[*]}"
+	fi
 }
 
 # netns_setup makes the namespaces and the veth pair and waits until the

@@ -40,7 +40,7 @@ type Recommendation struct {
 	Action            string   `json:"action"`              // the exact command(s), one per line
 	Caveats           []string `json:"caveats,omitempty"`
 
-	tag string // what it takes off a NAT gateway, for NatPerAZ's accounting
+	tag natTag // what it takes off a NAT gateway, for NatPerAZ's accounting
 }
 
 // AdviseOptions tune the recommendation rules.
@@ -72,6 +72,10 @@ type svcStats struct {
 	workloads       map[string]bool
 }
 
+// natTag names what could take bytes off a NAT gateway: an endpoint kind
+// (gateway, interface, saas) and its service; zero for nothing.
+type natTag struct{ kind, name string }
+
 type natKey struct {
 	region, service string // gateway or interface service name, provider, or ""
 	nat             string
@@ -84,7 +88,7 @@ type natStats struct {
 	natAZID   string
 	names     map[string]bool
 	nats      map[string]bool
-	byTag     map[string]*bytesCost // crossNAT: the bytes by what an endpoint could take off the NAT
+	byTag     map[natTag]*bytesCost // crossNAT: the bytes by what an endpoint could take off the NAT
 }
 
 // pairStats is what one pair of endpoints exchanged. For two of the
@@ -120,7 +124,7 @@ func (m *Model) NewAdvisor() *Advisor {
 func getNAT(m map[natKey]*natStats, k natKey) *natStats {
 	s := m[k]
 	if s == nil {
-		s = &natStats{clientAZs: map[string]bool{}, subnets: map[string]bool{}, names: map[string]bool{}, nats: map[string]bool{}, byTag: map[string]*bytesCost{}}
+		s = &natStats{clientAZs: map[string]bool{}, subnets: map[string]bool{}, names: map[string]bool{}, nats: map[string]bool{}, byTag: map[natTag]*bytesCost{}}
 		k.region, k.service, k.nat = clonestr(k.region), clonestr(k.service), clonestr(k.nat)
 		m[k] = s
 	}
@@ -148,9 +152,8 @@ func (s *natStats) note(r *flows.Record, u Usage) {
 
 // Add takes one record into account.
 func (a *Advisor) Add(r *flows.Record) error {
-	p, err := a.m.prices(r.Region)
-	if err != nil {
-		return err
+	if _, err := a.m.prices(r.Region); err != nil {
+		return err // a region without prices is bad input, found early
 	}
 	u := usage(r)
 	if r.RemoteService != "" {
@@ -178,23 +181,32 @@ func (a *Advisor) Add(r *flows.Record) error {
 		}
 	}
 	inRegion := r.RemoteRegion == "" || r.RemoteRegion == r.Region
-	saas, isSaaS := LookupSaaS(r.RemoteName)
+	var saas SaaS
+	isSaaS := false
+	if r.RemoteName != "" && (r.ViaNAT() || r.Category == flows.Internet) {
+		saas, isSaaS = LookupSaaS(r.RemoteName)
+	}
 	if r.ViaNAT() {
 		// tag names what an endpoint could take off the NAT, if anything.
-		tag := ""
+		var tagKind, tagName string
 		natOnly := Usage{NAT: u.NAT, InterAZ: u.InterAZ}
-		switch svc, isvc := gatewayService(r.RemoteAWSService), InterfaceService(r.RemoteName, r.Region); {
+		svc, isvc := gatewayService(r.RemoteAWSService), ""
+		if svc == "" && r.RemoteAWSService != "" {
+			isvc = InterfaceService(r.RemoteName, r.Region)
+		}
+		switch {
 		case svc != "" && inRegion: // a gateway endpoint serves its own region only
 			getNAT(a.gateway, natKey{r.Region, svc, ""}).note(r, natOnly)
-			tag = "gateway:" + svc
-		case r.RemoteAWSService != "" && isvc != "":
+			tagKind, tagName = "gateway", svc
+		case isvc != "":
 			getNAT(a.iface, natKey{r.Region, isvc, ""}).note(r, natOnly)
-			tag = "interface:" + isvc
+			tagKind, tagName = "interface", isvc
 		case isSaaS:
-			tag = "saas:" + saas.Provider
+			tagKind, tagName = "saas", saas.Provider
 		}
 		if crossesAZ(r.LocalAZID, r.ViaAZID) {
 			cross := Usage{InterAZ: u.InterAZ}
+			tag := natTag{tagKind, tagName}
 			s := getNAT(a.crossNAT, natKey{r.Region, r.LocalAZID, r.Via})
 			s.note(r, cross)
 			bc := s.byTag[tag]
@@ -211,7 +223,7 @@ func (a *Advisor) Add(r *flows.Record) error {
 	// ReducePayload is for bytes no endpoint removes: inter-AZ traffic and
 	// NAT traffic to the internet that is neither AWS nor a known SaaS.
 	toInternet := r.ViaNAT() && r.RemoteAWSService == "" && r.Category == flows.NATGateway && !isSaaS
-	if p.price(r).Total() > 0 && (r.Category == flows.InterAZ && r.Via == "" || toInternet) {
+	if u != (Usage{}) && (r.Category == flows.InterAZ && r.Via == "" || toInternet) { // billed at all
 		from := endpointName(r.LocalNamespace, r.LocalWorkload, r.LocalPod, r.LocalIP)
 		to := endpointName(r.RemoteNamespace, r.RemoteWorkload, r.RemotePod, cmp.Or(r.RemoteName, r.RemoteIP))
 		inCluster := r.Category == flows.InterAZ && r.RemoteInCluster()
@@ -375,7 +387,7 @@ func (a *Advisor) Recommend(window time.Duration, opt AdviseOptions) ([]Recommen
 			Evidence: ev(s.bytes, p.costOf(s.use).Total(), strings.ToUpper("amazon_"+k.service), fmt.Sprintf("%s to %s through NAT gateway %s, which charges processing on every byte; a gateway endpoint is free",
 				HumanBytes(s.bytes), name, setString(s.nats))),
 			MonthlyCostUSD: p.costOf(s.use).Total() * month, MonthlySavingsUSD: p.costOf(s.use).Total() * month,
-			Action: gatewayEndpointCommand(k.region, k.service, subnets), tag: "gateway:" + k.service,
+			Action: gatewayEndpointCommand(k.region, k.service, subnets), tag: natTag{"gateway", k.service},
 			Caveats: []string{"a gateway endpoint serves only this region's " + name + "; buckets or tables in other regions still go through the NAT",
 				"endpoint policies and bucket policies that pin aws:SourceIp stop matching: use aws:SourceVpce instead"},
 		})
@@ -401,7 +413,7 @@ func (a *Advisor) Recommend(window time.Duration, opt AdviseOptions) ([]Recommen
 			Evidence: ev(s.bytes, p.costOf(s.use).Total(), flows.NATGateway.String(), fmt.Sprintf("%s to %s through NAT gateway %s; an interface endpoint in %d AZ(s) costs $%.2f/month at this volume and pays off above %.0f GB/month",
 				HumanBytes(s.bytes), k.service, setString(s.nats), azs, endpointCost, breakEven)),
 			MonthlyCostUSD: p.costOf(s.use).Total() * month, MonthlySavingsUSD: saving,
-			Action: interfaceEndpointCommand(k.region, "com.amazonaws."+k.region+"."+k.service, subnets), tag: "interface:" + k.service,
+			Action: interfaceEndpointCommand(k.region, "com.amazonaws."+k.region+"."+k.service, subnets), tag: natTag{"interface", k.service},
 			Caveats: []string{"savings are net of the endpoint's per-GB and per-AZ-hour fees", "the security group must allow HTTPS (443) from the nodes"},
 		})
 	}
@@ -429,7 +441,7 @@ func (a *Advisor) Recommend(window time.Duration, opt AdviseOptions) ([]Recommen
 			Kind: PrivateLink, Target: fmt.Sprintf("%s (%s)", sv.Provider, strings.Join(slices.Sorted(maps.Keys(s.names)), ", ")),
 			Evidence:       ev(s.bytes, p.costOf(s.use).Total(), flows.NATGateway.String(), fmt.Sprintf("%s to %s over the public internet path (%s)", HumanBytes(s.bytes), sv.Provider, cmp.Or(setString(s.nats), "internet gateway"))),
 			MonthlyCostUSD: p.costOf(s.use).Total() * month, MonthlySavingsUSD: saving,
-			Action: interfaceEndpointCommand(k.region, fmt.Sprintf("<%s's endpoint service name for %s, from %s>", sv.Provider, k.region, sv.Docs), subnets), tag: "saas:" + sv.Provider,
+			Action: interfaceEndpointCommand(k.region, fmt.Sprintf("<%s's endpoint service name for %s, from %s>", sv.Provider, k.region, sv.Docs), subnets), tag: natTag{"saas", sv.Provider},
 			Caveats: []string{sv.Provider + " must offer PrivateLink in " + k.region + " for your account's site; some providers charge for it",
 				"savings are net of the endpoint's per-GB and per-AZ-hour fees"},
 		})
@@ -437,9 +449,9 @@ func (a *Advisor) Recommend(window time.Duration, opt AdviseOptions) ([]Recommen
 
 	// NatPerAZ counts only the crossing bytes that no endpoint proposed
 	// above takes off the NAT, so that the savings do not overlap.
-	taken := map[string]bool{}
+	taken := map[natTag]bool{}
 	for _, r := range recs {
-		if r.MonthlySavingsUSD >= opt.MinMonthlySavingsUSD && r.tag != "" {
+		if r.MonthlySavingsUSD >= opt.MinMonthlySavingsUSD && r.tag != (natTag{}) {
 			taken[r.tag] = true
 		}
 	}

@@ -264,10 +264,11 @@ parsed:
 	key.proto = proto;
 	{
 		// Loopback (ifindex 1 in every namespace) carries a GSO packet as
-		// it is, unless it is longer than the device takes (its
-		// gso_max_size, 64 KiB unless raised for BIG TCP): those it splits.
+		// it is, unless the frame (with its 14-byte Ethernet header) reaches
+		// the device's gso_max_size, 64 KiB unless raised for BIG TCP:
+		// those it splits, as the kernel's gso_features_check decides.
 		__u64 segs = skb->gso_segs > 1 ? skb->gso_segs : 1;
-		if (skb->ifindex == LOOPBACK_IFINDEX && skb->len <= LOOPBACK_GSO_MAX)
+		if (skb->ifindex == LOOPBACK_IFINDEX && skb->len + ETH_HLEN < LOOPBACK_GSO_MAX)
 			segs = 1;
 		__u64 bytes = skb->len - not_on_wire;
 		if (segs > 1 && l3len > 0)

@@ -315,23 +315,31 @@ func sum(flows []Flow, cgroup uint64, dir Direction, check func(Flow)) (bytes, p
 	return bytes, packets
 }
 
-func TestCountsEqualTheWire(t *testing.T) {
+// setup loads and attaches the programs, builds the test network and a
+// cgroup directory for the test's processes; all of it goes when t ends.
+func setup(t *testing.T, cfg Config) (*Counter, *testNet, string) {
+	t.Helper()
 	requireRoot(t)
 	root, err := FindCgroup2()
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := Open(Config{MaxFlows: 4096})
+	c, err := Open(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
 	n := newTestNet(t)
 	base := filepath.Join(root, "netcost-test-"+randSuffix())
 	if err := os.Mkdir(base, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.Remove(base) })
+	return c, n, base
+}
+
+func TestCountsEqualTheWire(t *testing.T) {
+	c, n, base := setup(t, Config{MaxFlows: 4096})
 
 	tests := []struct {
 		name           string
@@ -418,22 +426,7 @@ func TestCountsEqualTheWire(t *testing.T) {
 // flows that did not fit are in their cgroup's overflow count, and the
 // cgroup's total is exactly what it sent.
 func TestFullMapLosesNothing(t *testing.T) {
-	requireRoot(t)
-	root, err := FindCgroup2()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := Open(Config{MaxFlows: 1024, Grace: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	n := newTestNet(t)
-	base := filepath.Join(root, "netcost-test-"+randSuffix())
-	if err := os.Mkdir(base, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.Remove(base) })
+	c, n, base := setup(t, Config{MaxFlows: 1024, Grace: time.Millisecond})
 	cg, id := newCgroup(t, base, "spray")
 	if _, err := c.Drain(); err != nil {
 		t.Fatal(err)
@@ -459,7 +452,7 @@ func TestFullMapLosesNothing(t *testing.T) {
 		}
 	}()
 	spray, _ := helper(t, n.nsA, cg, "udp-spray", addrB4, strconv.Itoa(flows), strconv.Itoa(payload))
-	err = spray.Wait()
+	err := spray.Wait()
 	close(stop)
 	all := <-drained
 	if err != nil {
@@ -504,22 +497,7 @@ func TestFullMapLosesNothing(t *testing.T) {
 // token bucket reports retransmissions and a round-trip time, and is
 // forgotten once closed and read.
 func TestTCPHealth(t *testing.T) {
-	requireRoot(t)
-	root, err := FindCgroup2()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := Open(Config{MaxFlows: 4096, TCPHealth: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	n := newTestNet(t)
-	base := filepath.Join(root, "netcost-test-"+randSuffix())
-	if err := os.Mkdir(base, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.Remove(base) })
+	c, n, base := setup(t, Config{MaxFlows: 4096, TCPHealth: true})
 	// A queue of a few packets at 20 Mbit/s: a faster sender loses some.
 	run(t, "ip", "netns", "exec", n.nsA, "tc", "qdisc", "add", "dev", n.ifA, "root", "tbf", "rate", "20mbit", "burst", "8kb", "limit", "12kb")
 	srvCg, _ := newCgroup(t, base, "server")
@@ -569,22 +547,7 @@ func TestTCPHealth(t *testing.T) {
 // over 127.0.0.1 and ::1: each side's egress is what the loopback device
 // carried, and so is each side's ingress.
 func TestLoopback(t *testing.T) {
-	requireRoot(t)
-	root, err := FindCgroup2()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := Open(Config{MaxFlows: 4096})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	n := newTestNet(t)
-	base := filepath.Join(root, "netcost-test-"+randSuffix())
-	if err := os.Mkdir(base, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.Remove(base) })
+	c, n, base := setup(t, Config{MaxFlows: 4096})
 	for _, tt := range []struct{ name, server, client, udpServer, udpClient string }{
 		{"ipv4", "127.0.0.1:6001", "127.0.0.1:6001", "127.0.0.1:6002", "127.0.0.1:6002"},
 		{"ipv6", "[::1]:6003", "[::1]:6003", "[::1]:6004", "[::1]:6004"},

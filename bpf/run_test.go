@@ -245,3 +245,56 @@ func TestKeepEphemeralPorts(t *testing.T) {
 		t.Errorf("flows %+v; want 10.0.0.1:40000 -> 10.0.0.2:80 with both ports kept", d.Flows)
 	}
 }
+
+// loadedPrograms counts the programs of this package loaded in the kernel.
+func loadedPrograms(t *testing.T) int {
+	t.Helper()
+	n := 0
+	var id ebpf.ProgramID
+	for {
+		next, err := ebpf.ProgramGetNextID(id)
+		if err != nil {
+			return n
+		}
+		id = next
+		p, err := ebpf.NewProgramFromID(id)
+		if err != nil {
+			continue
+		}
+		if info, err := p.Info(); err == nil {
+			switch info.Name {
+			case "count_egress", "count_ingress", "tcp_health":
+				n++
+			}
+		}
+		p.Close()
+	}
+}
+
+// TestOpenCleansUp: an Open that fails half-way (the programs load, the
+// attach fails) leaves nothing loaded.
+func TestOpenCleansUp(t *testing.T) {
+	requireRoot(t)
+	before := loadedPrograms(t)
+	c, err := Open(Config{CgroupRoot: t.TempDir(), TCPHealth: true}) // not a cgroup directory
+	if err == nil {
+		c.Close()
+		t.Fatal("Open at a plain directory succeeded; want an attach error")
+	}
+	if after := loadedPrograms(t); after != before {
+		t.Errorf("%d flow programs loaded after a failed Open; want %d as before", after, before)
+	}
+	c, err = Open(Config{TCPHealth: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loadedPrograms(t) != before+3 {
+		t.Errorf("after Open: %d flow programs; want %d", loadedPrograms(t), before+3)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if after := loadedPrograms(t); after != before {
+		t.Errorf("after Close: %d flow programs; want %d", after, before)
+	}
+}

@@ -89,7 +89,7 @@ func TestClassify(t *testing.T) {
 		// Never a guess:
 		{"10.0.1.15", "100.64.5.5", Result{Category: flows.Unclassified}},
 		{"10.0.1.15", "192.168.1.1", Result{Category: flows.Unclassified}},
-		{"10.0.1.15", "10.0.200.5", Result{Category: flows.Unclassified}}, // in the VPC, in no known subnet
+		{"10.0.1.15", "10.0.200.5", Result{Category: flows.Unclassified}},  // in the VPC, in no known subnet
 		{"192.168.0.1", "10.0.1.15", Result{Category: flows.Unclassified}}, // local not in the VPC
 		{"10.0.2.20", "172.31.5.5", Result{Category: flows.Unclassified}},  // no route from az2's table
 	}

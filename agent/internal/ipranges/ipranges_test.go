@@ -37,7 +37,7 @@ func TestLookup(t *testing.T) {
 		want Owner
 		ok   bool
 	}{
-		{"52.216.8.43", Owner{"S3", "us-east-1"}, true},        // S3 beats AMAZON on the same prefix
+		{"52.216.8.43", Owner{"S3", "us-east-1"}, true},         // S3 beats AMAZON on the same prefix
 		{"3.218.182.189", Owner{"DYNAMODB", "us-east-1"}, true}, // the longer prefix inside EC2's
 		{"3.210.1.1", Owner{"EC2", "us-east-1"}, true},          // EC2 beats AMAZON
 		{"52.46.151.20", Owner{"AMAZON", "us-east-1"}, true},    // SQS and friends: AMAZON only

@@ -1,0 +1,119 @@
+package window
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/netcost/netcost/internal/flows"
+)
+
+var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+
+func rec(pod, workload, remote string, port uint16, cat flows.Category, dir flows.Direction, bytes uint64) flows.Record {
+	return flows.Record{Schema: 1, TS: t0.Add(17 * time.Second), WindowS: 5, Cluster: "shop", Node: "n1", Region: "us-east-1",
+		Direction: dir, Category: cat, Protocol: flows.TCP, LocalIP: "10.0.1." + fmt.Sprint(len(pod)), LocalPod: pod,
+		LocalNamespace: "shop", LocalWorkload: workload, RemoteIP: remote, RemotePort: port, Bytes: bytes, Packets: 1 + bytes/1400}
+}
+
+func TestAddMergesAndStampsTheWindow(t *testing.T) {
+	w := New(t0, time.Minute)
+	a := rec("web-1", "web", "52.1.1.1", 443, flows.NATGateway, flows.Egress, 100)
+	w.Add(&a)
+	w.Add(&a)
+	b := a
+	b.Direction = flows.Ingress
+	w.Add(&b)
+	got := w.Records(0)
+	if len(got) != 2 || got[0].Bytes != 200 || got[0].Packets != 2 || !got[0].TS.Equal(t0) || got[0].WindowS != 60 {
+		t.Fatalf("Records = %+v; want egress 200 bytes in 2 packets at the window's start, and ingress", got)
+	}
+	for _, r := range got {
+		if err := r.Validate(); err != nil {
+			t.Errorf("record %+v: %v", r, err)
+		}
+	}
+}
+
+// TestFoldKeepsTotals: many small remotes per workload are folded beyond the
+// top K; per workload, category and direction the totals are unchanged.
+func TestFoldKeepsTotals(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	w := New(t0, time.Minute)
+	type group struct {
+		workload string
+		cat      flows.Category
+		dir      flows.Direction
+	}
+	want := map[group][2]uint64{}
+	for i := range 5000 {
+		wl := []string{"web", "api", "batch"}[i%3]
+		cat := []flows.Category{flows.NATGateway, flows.InterAZ, flows.Internet}[rng.IntN(3)]
+		dir := []flows.Direction{flows.Egress, flows.Ingress}[rng.IntN(2)]
+		r := rec(fmt.Sprintf("%s-%d", wl, rng.IntN(4)), wl, fmt.Sprintf("52.%d.%d.%d", rng.IntN(4), rng.IntN(250), rng.IntN(250)),
+			uint16(443+rng.IntN(3)), cat, dir, uint64(1+rng.IntN(100000)))
+		w.Add(&r)
+		g := group{wl, cat, dir}
+		v := want[g]
+		want[g] = [2]uint64{v[0] + r.Bytes, v[1] + r.Packets}
+	}
+	const topK = 10
+	got := map[group][2]uint64{}
+	others := map[group]int{}
+	kept := map[group]int{}
+	var total uint64
+	for _, r := range w.Records(topK) {
+		if err := r.Validate(); err != nil {
+			t.Fatalf("record %+v: %v", r, err)
+		}
+		g := group{r.LocalWorkload, r.Category, r.Direction}
+		v := got[g]
+		got[g] = [2]uint64{v[0] + r.Bytes, v[1] + r.Packets}
+		total += r.Bytes
+		if r.RemoteIP == flows.OtherIP {
+			others[g]++
+		} else {
+			kept[g]++
+		}
+	}
+	if total != w.Bytes() {
+		t.Errorf("records hold %d bytes; %d were added", total, w.Bytes())
+	}
+	for g, v := range want {
+		if got[g] != v {
+			t.Errorf("%+v: %v bytes/packets after folding; want %v", g, got[g], v)
+		}
+		if others[g] != 1 || kept[g] != topK {
+			t.Errorf("%+v: %d kept, %d other; want %d and 1", g, kept[g], others[g], topK)
+		}
+	}
+}
+
+func TestFoldKeepsBilledHopsApart(t *testing.T) {
+	// S3 through the NAT and through the gateway endpoint never fold together.
+	w := New(t0, time.Minute)
+	for i := range 30 {
+		r := rec("up-1", "up", fmt.Sprintf("52.216.0.%d", i), 443, flows.AmazonS3, flows.Egress, uint64(100+i))
+		r.Via = "nat-1"
+		if i%2 == 0 {
+			r.Via = "vpce-1"
+		}
+		w.Add(&r)
+	}
+	byVia := map[string]uint64{}
+	for _, r := range w.Records(3) {
+		byVia[r.Via] += r.Bytes
+	}
+	var nat, vpce uint64
+	for i := range 30 {
+		if i%2 == 0 {
+			vpce += uint64(100 + i)
+		} else {
+			nat += uint64(100 + i)
+		}
+	}
+	if byVia["nat-1"] != nat || byVia["vpce-1"] != vpce {
+		t.Errorf("bytes by hop %v; want nat-1 %d, vpce-1 %d", byVia, nat, vpce)
+	}
+}

@@ -1,0 +1,152 @@
+// Package sink writes an agent's window records: to rotated JSON Lines
+// files (the embedded default, which `netcost --source file:DIR` reads), or
+// to a writer such as stdout. The CloudWatch sink comes behind the same
+// interface.
+package sink
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/netcost/netcost/internal/flows"
+)
+
+// Sink takes the records of one window at a time.
+type Sink interface {
+	Write(ctx context.Context, recs []flows.Record) error
+	Close() error
+}
+
+// Writer writes records as JSON Lines to w (stdout, say).
+type Writer struct {
+	w   *bufio.Writer
+	buf []byte
+}
+
+// NewWriter returns a Sink writing to w.
+func NewWriter(w io.Writer) *Writer { return &Writer{w: bufio.NewWriter(w)} }
+
+// Write writes the records, one line each, and flushes.
+func (s *Writer) Write(_ context.Context, recs []flows.Record) error {
+	for i := range recs {
+		s.buf = append(flows.AppendJSON(s.buf[:0], &recs[i]), '\n')
+		if _, err := s.w.Write(s.buf); err != nil {
+			return fmt.Errorf("writing records: %w", err)
+		}
+	}
+	if err := s.w.Flush(); err != nil {
+		return fmt.Errorf("writing records: %w", err)
+	}
+	return nil
+}
+
+// Close flushes.
+func (s *Writer) Close() error { return s.w.Flush() }
+
+// Files writes records to files named PREFIX-YYYYMMDDTHHMMSSZ.jsonl in a
+// directory, starting a new file when the current one passes MaxBytes, and
+// keeping the newest MaxFiles. Each window is written whole and synced to
+// disk before Write returns, so a crash loses at most the window in hand.
+type Files struct {
+	Dir      string
+	Prefix   string // such as the node name
+	MaxBytes int64  // rotate past this size (default 64 MiB)
+	MaxFiles int    // keep this many files (default 48)
+
+	now  func() time.Time
+	f    *os.File
+	size int64
+	buf  []byte
+}
+
+// OpenFiles creates dir if needed and returns a Files sink.
+func OpenFiles(dir, prefix string) (*Files, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating the record directory: %w", err)
+	}
+	if prefix == "" || strings.ContainsAny(prefix, `/\`) {
+		return nil, fmt.Errorf("record file prefix %q: want a plain name, such as the node's", prefix)
+	}
+	return &Files{Dir: dir, Prefix: prefix, MaxBytes: 64 << 20, MaxFiles: 48, now: time.Now}, nil
+}
+
+// Write appends the records of one window and syncs the file.
+func (s *Files) Write(_ context.Context, recs []flows.Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	if s.f == nil || s.size >= s.MaxBytes {
+		if err := s.rotate(); err != nil {
+			return err
+		}
+	}
+	s.buf = s.buf[:0]
+	for i := range recs {
+		s.buf = append(flows.AppendJSON(s.buf, &recs[i]), '\n')
+	}
+	n, err := s.f.Write(s.buf)
+	s.size += int64(n)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", s.f.Name(), err)
+	}
+	if err := s.f.Sync(); err != nil {
+		return fmt.Errorf("syncing %s: %w", s.f.Name(), err)
+	}
+	return nil
+}
+
+func (s *Files) rotate() error {
+	if s.f != nil {
+		if err := s.f.Close(); err != nil {
+			return fmt.Errorf("closing %s: %w", s.f.Name(), err)
+		}
+		s.f = nil
+	}
+	name := filepath.Join(s.Dir, fmt.Sprintf("%s-%s.jsonl", s.Prefix, s.now().UTC().Format("20060102T150405.000Z")))
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("opening a record file: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("opening a record file: %w", err)
+	}
+	s.f, s.size = f, st.Size()
+	return s.prune()
+}
+
+// prune removes the oldest files beyond MaxFiles.
+func (s *Files) prune() error {
+	matches, err := filepath.Glob(filepath.Join(s.Dir, s.Prefix+"-*.jsonl"))
+	if err != nil {
+		return fmt.Errorf("listing record files: %w", err)
+	}
+	slices.Sort(matches) // the names sort by time
+	var errs []error
+	for len(matches) > s.MaxFiles {
+		if err := os.Remove(matches[0]); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("removing an old record file: %w", err))
+		}
+		matches = matches[1:]
+	}
+	return errors.Join(errs...)
+}
+
+// Close closes the current file.
+func (s *Files) Close() error {
+	if s.f == nil {
+		return nil
+	}
+	err := s.f.Close()
+	s.f = nil
+	return err
+}

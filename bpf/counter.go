@@ -14,26 +14,19 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/rlimit"
+
+	"github.com/netcost/netcost/internal/flows"
 )
 
-// Direction says which way a flow's bytes went, seen from its cgroup.
-type Direction uint8
+// Direction says which way a flow's bytes went, seen from its cgroup; the
+// programs store flows.Egress (1) and flows.Ingress (2).
+type Direction = flows.Direction
 
-// Directions, as the programs store them.
+// The directions, as the programs store them.
 const (
-	Egress  Direction = 1
-	Ingress Direction = 2
+	Egress  = flows.Egress
+	Ingress = flows.Ingress
 )
-
-func (d Direction) String() string {
-	switch d {
-	case Egress:
-		return "egress"
-	case Ingress:
-		return "ingress"
-	}
-	return fmt.Sprintf("Direction(%d)", uint8(d))
-}
 
 // Config sizes and places a Counter. The zero value is usable.
 type Config struct {

@@ -3,7 +3,7 @@ GO      ?= go
 PKGS    := ./...
 BENCH_RECORDS ?= 10000000
 
-.PHONY: all build test lint generate bench bench-go bench-top bench-overhead bench-churn sample fmt clean
+.PHONY: all deps build test lint generate bench bench-go bench-top bench-overhead bench-churn sample fmt clean
 
 all: build
 
@@ -17,9 +17,13 @@ lint:
 	$(GO) vet $(PKGS)
 	$(GO) tool staticcheck $(PKGS)
 
+# deps: install what is missing (as root; see .ci/deps).
+deps:
+	@bash .ci/deps
+
 # test: lint, then every test. Root-only tests run when root; with
 # NETCOST_REQUIRE_ROOT=1 (CI) they fail instead of skipping.
-test: lint
+test: deps lint
 	$(GO) test -count=1 $(PKGS)
 
 # generate: compile bpf/flow.c with Debian's clang and libbpf headers into
@@ -29,7 +33,7 @@ BPF2GO_CC     ?= clang
 BPF2GO_CFLAGS ?= -I/usr/include/$(shell gcc -print-multiarch)
 export BPF2GO_CC BPF2GO_CFLAGS
 
-generate: sample
+generate: deps sample
 	$(GO) generate ./bpf/
 
 sample:

@@ -1,0 +1,84 @@
+package collect
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/netcost/netcost/agent/internal/classify"
+	"github.com/netcost/netcost/agent/internal/window"
+	"github.com/netcost/netcost/bpf"
+	"github.com/netcost/netcost/internal/flows"
+)
+
+func classifier(t *testing.T) *classify.Classifier {
+	t.Helper()
+	p := netip.MustParsePrefix
+	c, err := classify.New(classify.VPC{Region: "us-east-1", CIDRs: []netip.Prefix{p("10.0.0.0/16")},
+		Subnets: []classify.Subnet{{ID: "subnet-a", CIDR: p("10.0.1.0/24"), AZ: "us-east-1a", AZID: "use1-az1"},
+			{ID: "subnet-b", CIDR: p("10.0.2.0/24"), AZ: "us-east-1b", AZID: "use1-az2"}},
+		RouteTables: []classify.RouteTable{{ID: "rtb", Main: true, Routes: []classify.Route{{Dest: p("0.0.0.0/0"), Target: "nat-b"}}}},
+		NATGateways: []classify.NATGateway{{ID: "nat-b", SubnetID: "subnet-b"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestAddKeepsEveryByte(t *testing.T) {
+	ap := netip.MustParseAddrPort
+	d := &bpf.Deltas{
+		Flows: []bpf.Flow{
+			{CgroupID: 7, Local: ap("10.0.1.5:0"), Remote: ap("10.0.2.9:8080"), Proto: 6, Dir: bpf.Egress, Bytes: 1000, Packets: 2},
+			{CgroupID: 7, Local: ap("10.0.1.5:0"), Remote: ap("185.166.143.10:443"), Proto: 6, Dir: bpf.Egress, Bytes: 500, Packets: 1},
+			{CgroupID: 7, Local: ap("10.0.1.5:0"), Remote: ap("10.0.2.9:0"), Proto: 1, Dir: bpf.Egress, Bytes: 84, Packets: 1}, // ICMP
+			{CgroupID: 9, Local: ap("192.168.9.9:53"), Remote: ap("192.168.9.1:0"), Proto: 17, Dir: bpf.Ingress, Bytes: 70, Packets: 1},
+			{CgroupID: 9, Dir: bpf.Ingress, Bytes: 33, Packets: 1}, // unparsable
+		},
+		Overflow: []bpf.Overflow{{CgroupID: 7, Dir: bpf.Egress, Bytes: 4000, Packets: 3}},
+		Lost:     map[bpf.Direction]bpf.Overflow{bpf.Ingress: {Dir: bpf.Ingress, Bytes: 9, Packets: 1}},
+	}
+	c := &Collector{Cluster: "shop", Node: "n1", Region: "us-east-1", NodeIP: netip.MustParseAddr("10.0.1.10"), Classifier: classifier(t),
+		Names: func(id uint64) (Names, bool) {
+			if id == 7 {
+				return Names{Pod: "web-1", Namespace: "shop", Workload: "web", WorkloadKind: "Deployment"}, true
+			}
+			return Names{}, false
+		}}
+	w := window.New(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC), time.Minute)
+	c.Add(w, d)
+	recs := w.Records(0)
+	var total uint64
+	byCat := map[flows.Category]uint64{}
+	for _, r := range recs {
+		if err := r.Validate(); err != nil {
+			t.Errorf("record %+v: %v", r, err)
+		}
+		total += r.Bytes
+		byCat[r.Category] += r.Bytes
+	}
+	// ICMP and the unparsable packet are neither TCP nor UDP: counted apart.
+	if want := uint64(1000 + 500 + 70 + 4000 + 9); total != want || c.Skipped() != 84+33 {
+		t.Errorf("records hold %d bytes, %d left out; want %d, and 117 left out", total, c.Skipped(), want)
+	}
+	if byCat[flows.InterAZ] != 1000 || byCat[flows.NATGateway] != 500 || byCat[flows.Unclassified] != 70+4000+9 {
+		t.Errorf("bytes by category %v", byCat)
+	}
+	for _, r := range recs {
+		if r.Category == flows.NATGateway && (r.Via != "nat-b" || r.ViaAZID != "use1-az2" || r.LocalPod != "web-1" || r.LocalAZID != "use1-az1") {
+			t.Errorf("NAT record %+v", r)
+		}
+	}
+	// Without a VPC view yet, everything is UNCLASSIFIED, and still counted.
+	c2 := &Collector{Region: "us-east-1", Node: "n1"}
+	w2 := window.New(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC), time.Minute)
+	c2.Add(w2, d)
+	if w2.Bytes() != total {
+		t.Errorf("without a view: %d bytes; want %d", w2.Bytes(), total)
+	}
+	for _, r := range w2.Records(0) {
+		if r.Category != flows.Unclassified {
+			t.Errorf("without a view: %+v", r)
+		}
+	}
+}

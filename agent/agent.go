@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+
+	"github.com/netcost/netcost/agent/internal/cgroups"
+	"github.com/netcost/netcost/agent/internal/classify"
+	"github.com/netcost/netcost/agent/internal/collect"
+	"github.com/netcost/netcost/agent/internal/ipranges"
+	"github.com/netcost/netcost/agent/internal/node"
+	"github.com/netcost/netcost/agent/internal/sink"
+	"github.com/netcost/netcost/agent/internal/vpcview"
+	"github.com/netcost/netcost/agent/internal/window"
+	"github.com/netcost/netcost/bpf"
+)
+
+type agent struct {
+	cfg settings
+	log *slog.Logger
+}
+
+func newAgent(cfg settings, log *slog.Logger) *agent { return &agent{cfg: cfg, log: log} }
+
+// retry calls f up to attempts times, waiting a little longer each time.
+func retry(ctx context.Context, attempts int, f func() error) error {
+	var err error
+	for i := range attempts {
+		if err = f(); err == nil {
+			return nil
+		}
+		if i < attempts-1 {
+			select {
+			case <-ctx.Done():
+				return errors.Join(err, ctx.Err())
+			case <-time.After(time.Duration(1<<i) * 500 * time.Millisecond):
+			}
+		}
+	}
+	return err
+}
+
+// identify reads the node's identity; without it the agent still runs,
+// with the overrides it was given, and classifies what it can.
+func (a *agent) identify(ctx context.Context) node.Identity {
+	var id node.Identity
+	err := retry(ctx, a.cfg.startupAttempts, func() error {
+		c, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		var err error
+		id, err = node.Identify(c, node.NewClient(a.cfg.imdsEndpoint))
+		return err
+	})
+	if err != nil {
+		a.log.Error("no instance metadata: running without it; records are UNCLASSIFIED unless -region and -vpc-id are set", "error", err)
+	}
+	if a.cfg.region != "" {
+		id.Region = a.cfg.region
+	}
+	if a.cfg.vpcID != "" {
+		id.VPCID = a.cfg.vpcID
+	}
+	return id
+}
+
+// loadView reads the VPC view and compiles it.
+func (a *agent) loadView(ctx context.Context, id node.Identity, ranges *ipranges.Ranges) (*classify.Classifier, error) {
+	if id.Region == "" || id.VPCID == "" {
+		return nil, errors.New("no region or VPC: set -region and -vpc-id, or run where instance metadata answers")
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(id.Region))
+	if err != nil {
+		return nil, fmt.Errorf("loading AWS configuration: %w", err)
+	}
+	api := ec2.NewFromConfig(awsCfg, func(o *ec2.Options) {
+		if a.cfg.ec2Endpoint != "" {
+			o.BaseEndpoint = aws.String(a.cfg.ec2Endpoint)
+		}
+	})
+	v, err := vpcview.Load(ctx, api, id.Region, id.VPCID)
+	if err != nil {
+		return nil, err
+	}
+	return classify.New(v, ranges)
+}
+
+func (a *agent) run(ctx context.Context, stdout io.Writer) error {
+	cfg := a.cfg
+	var ranges *ipranges.Ranges
+	if cfg.ipRangesFile != "" {
+		f, err := os.Open(cfg.ipRangesFile)
+		if err != nil {
+			return usageError{fmt.Errorf("-ip-ranges-file: %w", err)}
+		}
+		ranges, err = ipranges.Parse(f)
+		f.Close()
+		if err != nil {
+			return usageError{fmt.Errorf("-ip-ranges-file %s: %w", cfg.ipRangesFile, err)}
+		}
+	}
+	id := a.identify(ctx)
+	var cl *classify.Classifier
+	if err := retry(ctx, cfg.startupAttempts, func() error {
+		var err error
+		cl, err = a.loadView(ctx, id, ranges)
+		return err
+	}); err != nil {
+		a.log.Error("no VPC view: records are UNCLASSIFIED until it loads", "error", err)
+	}
+
+	var out sink.Sink = sink.NewWriter(stdout)
+	if cfg.sink == "file" {
+		f, err := sink.OpenFiles(cfg.dir, cfg.node)
+		if err != nil {
+			return err
+		}
+		out = f
+	}
+	defer out.Close()
+
+	root := cfg.cgroupRoot
+	if root == "" {
+		var err error
+		if root, err = bpf.FindCgroup2(); err != nil {
+			return err
+		}
+	}
+	counter, err := bpf.Open(bpf.Config{MaxFlows: uint32(cfg.maxFlows), CgroupRoot: root})
+	if err != nil {
+		return fmt.Errorf("starting the byte counter: %w", err)
+	}
+	defer counter.Close()
+	a.log.Info("counting", "node", cfg.node, "region", id.Region, "vpc", id.VPCID, "az_id", id.AZID, "cgroup_root", root, "window", cfg.window)
+
+	paths := cgroups.NewResolver(root)
+	col := &collect.Collector{Cluster: cfg.cluster, Node: cfg.node, Region: id.Region, Classifier: cl, Log: a.log,
+		Names: func(cgroupID uint64) (collect.Names, bool) {
+			// Pod names come from the Kubernetes API (next): for now the
+			// cgroup says only whether it is a pod's.
+			p, err := paths.Path(cgroupID)
+			if err != nil {
+				return collect.Names{}, false
+			}
+			_, ok := cgroups.ParsePath(p)
+			return collect.Names{}, ok
+		}}
+	if ip, err := netip.ParseAddr(id.PrivateIP); err == nil {
+		col.NodeIP = ip
+	}
+	if col.Region == "" {
+		col.Region = "unknown" // the schema needs a region; prices then fail loudly, not silently
+	}
+
+	start := time.Now().Truncate(cfg.window)
+	w := window.New(start, cfg.window)
+	flush := func() error {
+		recs := w.Records(cfg.topK)
+		if err := out.Write(context.WithoutCancel(ctx), recs); err != nil {
+			return fmt.Errorf("writing the window of %s: %w", w.Start.Format(time.RFC3339), err)
+		}
+		a.log.Debug("window written", "start", w.Start, "records", len(recs), "bytes", w.Bytes())
+		return nil
+	}
+	drain := time.NewTicker(cfg.drainEvery)
+	defer drain.Stop()
+	refresh := time.NewTicker(cfg.vpcRefresh)
+	defer refresh.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			// Clean shutdown: what the kernel counted so far goes into the
+			// current window, which is written now.
+			d, err := counter.Drain()
+			if err == nil {
+				col.Add(w, d)
+			}
+			return errors.Join(err, flush())
+		case <-refresh.C:
+			if c, err := a.loadView(ctx, id, ranges); err != nil {
+				a.log.Warn("VPC view not refreshed; keeping the last one", "error", err)
+			} else {
+				col.Classifier = c
+			}
+		case now := <-drain.C:
+			d, err := counter.Drain()
+			if err != nil {
+				return fmt.Errorf("draining the counter: %w", err)
+			}
+			col.Add(w, d)
+			if now.Sub(w.Start) >= cfg.window {
+				if err := flush(); err != nil {
+					return err
+				}
+				w = window.New(now.Truncate(cfg.window), cfg.window)
+			}
+		}
+	}
+}

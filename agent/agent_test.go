@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/netcost/netcost/internal/flows"
+)
+
+func TestFlags(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-window", "90ms"}, "-window 90ms: want whole seconds"},
+		{[]string{"-drain-interval", "2m"}, "-drain-interval 2m0s: want more than 0 and at most -window"},
+		{[]string{"-top-k", "-1"}, "-top-k -1"},
+		{[]string{"-max-flows", "3"}, "-max-flows 3"},
+		{[]string{"-sink", "s3"}, `-sink "s3": want file or stdout`},
+		{[]string{"-node", ""}, "-node is empty"},
+		{[]string{"-bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"extra"}, `unexpected argument "extra"`},
+		{[]string{"-log-level", "loud"}, `-log-level "loud"`},
+		{[]string{"-ip-ranges-file", "/nonexistent.json", "-sink", "stdout"}, "-ip-ranges-file: open /nonexistent.json"},
+	} {
+		var stderr bytes.Buffer
+		err := run(t.Context(), tt.args, io.Discard, &stderr)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("run(%v) = %v; want a usage error containing %q", tt.args, err, tt.want)
+		}
+	}
+	t.Setenv("NETCOST_TOP_K", "7")
+	t.Setenv("NETCOST_WINDOW", "10s")
+	c, err := parseFlags(nil, io.Discard)
+	if err != nil || c.topK != 7 || c.window != 10*time.Second || c.sink != "file" {
+		t.Errorf("settings from the environment = %+v, %v", c, err)
+	}
+}
+
+// TestAgentSmoke runs the built agent as a user would (real flags, no
+// instance metadata, no EC2), drives loopback traffic, stops it with
+// SIGTERM and reads the records it wrote: the current window is flushed on
+// the way out, and every record is valid.
+func TestAgentSmoke(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("NETCOST_REQUIRE_ROOT") == "1" {
+			t.Fatal("the agent loads eBPF programs: this test needs root, and NETCOST_REQUIRE_ROOT=1 forbids skipping it")
+		}
+		t.Skip("needs root to load eBPF programs")
+	}
+	bin := filepath.Join(t.TempDir(), "netcost-agent")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("building the agent: %v\n%s", err, out)
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(bin, "-node", "smoke-node", "-cluster", "smoke", "-window", "1s", "-dir", dir,
+		"-imds-endpoint", "http://127.0.0.1:1", "-startup-attempts", "1", "-region", "us-east-1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(stderr.String(), `"msg":"counting"`); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent did not start counting:\n%s", stderr.String())
+		}
+	}
+	// 2 MB over loopback.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	var got atomic.Int64
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			n, _ := io.Copy(io.Discard, c)
+			got.Store(n)
+			c.Close()
+		}
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write(make([]byte, 2<<20))
+	c.Close()
+	time.Sleep(1500 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("agent exit: %v\n%s", err, stderr.String())
+	}
+	var toPort uint64
+	_, err = flows.Read(t.Context(), dir, flows.ReadOptions{Workers: 1}, func(_ int, r *flows.Record) error {
+		if r.RemotePort == uint16(port) && r.Direction == flows.Egress {
+			toPort += r.Bytes
+		}
+		if r.Cluster != "smoke" || r.Node != "smoke-node" {
+			t.Errorf("record %+v lacks the cluster and node", r)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("reading the agent's records: %v\n%s", err, stderr.String())
+	}
+	if toPort < 2<<20 {
+		t.Errorf("records hold %d bytes sent to port %d; want at least the 2 MiB of payload", toPort, port)
+	}
+	if !strings.Contains(stderr.String(), "no instance metadata") {
+		t.Errorf("stderr does not say that instance metadata was unreachable:\n%s", stderr.String())
+	}
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+)
+
+type settings struct {
+	cluster, node   string
+	window          time.Duration
+	drainEvery      time.Duration
+	topK            int
+	maxFlows        uint
+	sink, dir       string
+	imdsEndpoint    string
+	ec2Endpoint     string
+	region, vpcID   string
+	ipRangesFile    string
+	cgroupRoot      string
+	vpcRefresh      time.Duration
+	startupAttempts int
+	logLevel        string
+}
+
+// env returns the environment's value for key, or def.
+func env(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok {
+		return v
+	}
+	return def
+}
+
+func envDuration(key string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(key)); err == nil {
+		return d
+	}
+	return def
+}
+
+func envInt(key string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(key)); err == nil {
+		return n
+	}
+	return def
+}
+
+func parseFlags(args []string, stderr io.Writer) (settings, error) {
+	var c settings
+	fs := flag.NewFlagSet("netcost-agent", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	host, _ := os.Hostname()
+	fs.StringVar(&c.cluster, "cluster", env("NETCOST_CLUSTER", ""), "cluster name written in every record (env NETCOST_CLUSTER)")
+	fs.StringVar(&c.node, "node", env("NODE_NAME", host), "this node's name (env NODE_NAME, from the downward API)")
+	fs.DurationVar(&c.window, "window", envDuration("NETCOST_WINDOW", time.Minute), "record window, aligned to the clock (env NETCOST_WINDOW)")
+	fs.DurationVar(&c.drainEvery, "drain-interval", envDuration("NETCOST_DRAIN_INTERVAL", time.Second), "how often the kernel's counts are read (env NETCOST_DRAIN_INTERVAL)")
+	fs.IntVar(&c.topK, "top-k", envInt("NETCOST_TOP_K", 50), "remotes kept per local workload, category and direction; the rest fold into \"other\" (0: all) (env NETCOST_TOP_K)")
+	fs.UintVar(&c.maxFlows, "max-flows", uint(envInt("NETCOST_MAX_FLOWS", 65536)), "flow map entries per drain; beyond, bytes go to their pod's overflow count (env NETCOST_MAX_FLOWS)")
+	fs.StringVar(&c.sink, "sink", env("NETCOST_SINK", "file"), "where records go: file or stdout (env NETCOST_SINK)")
+	fs.StringVar(&c.dir, "dir", env("NETCOST_DIR", "/var/lib/netcost/flows"), "directory of the file sink (env NETCOST_DIR)")
+	fs.StringVar(&c.imdsEndpoint, "imds-endpoint", env("NETCOST_IMDS_ENDPOINT", ""), "instance metadata endpoint (default: EC2's) (env NETCOST_IMDS_ENDPOINT)")
+	fs.StringVar(&c.ec2Endpoint, "ec2-endpoint", env("NETCOST_EC2_ENDPOINT", ""), "EC2 API endpoint, for emulators (env NETCOST_EC2_ENDPOINT)")
+	fs.StringVar(&c.region, "region", env("AWS_REGION", ""), "AWS region (default: from instance metadata) (env AWS_REGION)")
+	fs.StringVar(&c.vpcID, "vpc-id", env("NETCOST_VPC_ID", ""), "VPC (default: from instance metadata) (env NETCOST_VPC_ID)")
+	fs.StringVar(&c.ipRangesFile, "ip-ranges-file", env("NETCOST_IP_RANGES_FILE", ""), "AWS ip-ranges.json to name AWS services (env NETCOST_IP_RANGES_FILE)")
+	fs.StringVar(&c.cgroupRoot, "cgroup-root", env("NETCOST_CGROUP_ROOT", ""), "cgroup v2 mount (default: found in /proc/self/mountinfo) (env NETCOST_CGROUP_ROOT)")
+	fs.DurationVar(&c.vpcRefresh, "vpc-refresh", envDuration("NETCOST_VPC_REFRESH", 5*time.Minute), "how often the VPC view is read again; the last good one is kept on failure (env NETCOST_VPC_REFRESH)")
+	fs.IntVar(&c.startupAttempts, "startup-attempts", envInt("NETCOST_STARTUP_ATTEMPTS", 3), "tries at instance metadata and EC2 before running with what the agent has (env NETCOST_STARTUP_ATTEMPTS)")
+	fs.StringVar(&c.logLevel, "log-level", env("NETCOST_LOG_LEVEL", "info"), "debug, info, warn or error (env NETCOST_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return c, err
+		}
+		return c, usageError{err}
+	}
+	switch {
+	case fs.NArg() > 0:
+		return c, usageError{fmt.Errorf("unexpected argument %q (flags start with -)", fs.Arg(0))}
+	case c.window < time.Second || c.window%time.Second != 0:
+		return c, usageError{fmt.Errorf("-window %v: want whole seconds, at least 1s", c.window)}
+	case c.drainEvery <= 0 || c.drainEvery > c.window:
+		return c, usageError{fmt.Errorf("-drain-interval %v: want more than 0 and at most -window (%v)", c.drainEvery, c.window)}
+	case c.topK < 0:
+		return c, usageError{fmt.Errorf("-top-k %d: want 0 (keep all) or more", c.topK)}
+	case c.maxFlows < 16 || c.maxFlows > 1<<24:
+		return c, usageError{fmt.Errorf("-max-flows %d: want 16 to 16777216", c.maxFlows)}
+	case c.sink != "file" && c.sink != "stdout":
+		return c, usageError{fmt.Errorf("-sink %q: want file or stdout", c.sink)}
+	case c.node == "":
+		return c, usageError{fmt.Errorf("-node is empty: set it or NODE_NAME")}
+	case c.startupAttempts < 1:
+		return c, usageError{fmt.Errorf("-startup-attempts %d: want at least 1", c.startupAttempts)}
+	}
+	return c, nil
+}

@@ -1,0 +1,55 @@
+// Command netcost-agent counts every TCP and UDP byte of the node's pods with
+// eBPF, names and classifies the flows the way AWS bills them, and writes
+// schema-1 records per window to local files (the default) or stdout.
+//
+// It runs as a DaemonSet, one per node, with the privileges to load BPF
+// programs. Every flag has an environment variable; see -help.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(0)
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(os.Stderr, "netcost-agent: %v\n", err)
+		os.Exit(2)
+	case err != nil:
+		slog.Error("netcost-agent stopped", "error", err)
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+type usageError struct{ error }
+
+func (e usageError) Unwrap() []error { return []error{e.error, errUsage} }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(cfg.logLevel)); err != nil {
+		return usageError{fmt.Errorf("-log-level %q: want debug, info, warn or error", cfg.logLevel)}
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+	slog.SetDefault(log)
+	return newAgent(cfg, log).run(ctx, stdout)
+}

@@ -97,6 +97,13 @@ func (a *agent) loadView(ctx context.Context, id node.Identity, ranges *ipranges
 func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 	cfg := a.cfg
 	var ranges *ipranges.Ranges
+	fetcher := &ipranges.Fetcher{URL: cfg.ipRangesURL, Cache: cfg.ipRangesCache}
+	if cfg.ipRangesFile == "" && cfg.ipRangesURL != "" {
+		var err error
+		if ranges, err = fetcher.Fetch(ctx, nil); err != nil {
+			a.log.Warn("AWS ip-ranges", "error", err) // with or without a cached copy, the agent runs
+		}
+	}
 	if cfg.ipRangesFile != "" {
 		f, err := os.Open(cfg.ipRangesFile)
 		if err != nil {
@@ -175,6 +182,8 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 	defer drain.Stop()
 	refresh := time.NewTicker(cfg.vpcRefresh)
 	defer refresh.Stop()
+	daily := time.NewTicker(24 * time.Hour)
+	defer daily.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -185,6 +194,14 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 				col.Add(w, d)
 			}
 			return errors.Join(err, flush())
+		case <-daily.C:
+			if cfg.ipRangesFile == "" && cfg.ipRangesURL != "" {
+				r, err := fetcher.Fetch(ctx, ranges)
+				if err != nil {
+					a.log.Warn("AWS ip-ranges not refreshed", "error", err)
+				}
+				ranges = r // the next VPC refresh compiles them in
+			}
 		case <-refresh.C:
 			if c, err := a.loadView(ctx, id, ranges); err != nil {
 				a.log.Warn("VPC view not refreshed; keeping the last one", "error", err)

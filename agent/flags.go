@@ -7,6 +7,8 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/netcost/netcost/agent/internal/ipranges"
 )
 
 type settings struct {
@@ -20,6 +22,8 @@ type settings struct {
 	ec2Endpoint     string
 	region, vpcID   string
 	ipRangesFile    string
+	ipRangesURL     string
+	ipRangesCache   string
 	cgroupRoot      string
 	vpcRefresh      time.Duration
 	startupAttempts int
@@ -65,7 +69,9 @@ func parseFlags(args []string, stderr io.Writer) (settings, error) {
 	fs.StringVar(&c.ec2Endpoint, "ec2-endpoint", env("NETCOST_EC2_ENDPOINT", ""), "EC2 API endpoint, for emulators (env NETCOST_EC2_ENDPOINT)")
 	fs.StringVar(&c.region, "region", env("AWS_REGION", ""), "AWS region (default: from instance metadata) (env AWS_REGION)")
 	fs.StringVar(&c.vpcID, "vpc-id", env("NETCOST_VPC_ID", ""), "VPC (default: from instance metadata) (env NETCOST_VPC_ID)")
-	fs.StringVar(&c.ipRangesFile, "ip-ranges-file", env("NETCOST_IP_RANGES_FILE", ""), "AWS ip-ranges.json to name AWS services (env NETCOST_IP_RANGES_FILE)")
+	fs.StringVar(&c.ipRangesFile, "ip-ranges-file", env("NETCOST_IP_RANGES_FILE", ""), "AWS ip-ranges.json to use instead of downloading it, for air-gapped nodes (env NETCOST_IP_RANGES_FILE)")
+	fs.StringVar(&c.ipRangesURL, "ip-ranges-url", env("NETCOST_IP_RANGES_URL", ipranges.URL), "where to download AWS ip-ranges.json at start and daily; empty: never (env NETCOST_IP_RANGES_URL)")
+	fs.StringVar(&c.ipRangesCache, "ip-ranges-cache", env("NETCOST_IP_RANGES_CACHE", "/var/lib/netcost/ip-ranges.json"), "last good download, used when a download fails (env NETCOST_IP_RANGES_CACHE)")
 	fs.StringVar(&c.cgroupRoot, "cgroup-root", env("NETCOST_CGROUP_ROOT", ""), "cgroup v2 mount (default: found in /proc/self/mountinfo) (env NETCOST_CGROUP_ROOT)")
 	fs.DurationVar(&c.vpcRefresh, "vpc-refresh", envDuration("NETCOST_VPC_REFRESH", 5*time.Minute), "how often the VPC view is read again; the last good one is kept on failure (env NETCOST_VPC_REFRESH)")
 	fs.IntVar(&c.startupAttempts, "startup-attempts", envInt("NETCOST_STARTUP_ATTEMPTS", 3), "tries at instance metadata and EC2 before running with what the agent has (env NETCOST_STARTUP_ATTEMPTS)")

@@ -1,0 +1,114 @@
+package ipranges
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+)
+
+// URL is where AWS publishes its ranges.
+const URL = "https://ip-ranges.amazonaws.com/ip-ranges.json"
+
+// maxDocument bounds what Fetch reads: the real document is a few MB.
+const maxDocument = 64 << 20
+
+// Fetcher downloads the ranges, keeps the last good copy in a cache file,
+// and reads that copy when the download fails (an air-gapped node, an
+// outage): the agent always starts with the newest ranges it can have.
+type Fetcher struct {
+	URL    string       // default URL
+	Cache  string       // cache file; "" keeps nothing on disk
+	Client *http.Client // default http.DefaultClient
+}
+
+// Fetch returns the ranges. If current is not nil and the published
+// syncToken is the same, it returns current without parsing again.
+func (f *Fetcher) Fetch(ctx context.Context, current *Ranges) (*Ranges, error) {
+	r, err := f.download(ctx, current)
+	if err == nil {
+		return r, nil
+	}
+	if current != nil {
+		return current, fmt.Errorf("keeping the ranges of syncToken %s: %w", current.SyncToken, err)
+	}
+	if f.Cache == "" {
+		return nil, err
+	}
+	cached, cerr := f.load()
+	if cerr != nil {
+		return nil, errors.Join(err, cerr)
+	}
+	return cached, fmt.Errorf("using the cached ranges of syncToken %s: %w", cached.SyncToken, err)
+}
+
+func (f *Fetcher) download(ctx context.Context, current *Ranges) (*Ranges, error) {
+	url, client := f.URL, f.Client
+	if url == "" {
+		url = URL
+	}
+	if client == nil {
+		client = http.DefaultClient
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("downloading ip-ranges: %w", err)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("downloading ip-ranges: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("downloading ip-ranges from %s: %s", url, resp.Status)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDocument+1))
+	if err != nil {
+		return nil, fmt.Errorf("downloading ip-ranges: %w", err)
+	}
+	if len(body) > maxDocument {
+		return nil, fmt.Errorf("downloading ip-ranges: more than %d bytes", maxDocument)
+	}
+	r, err := Parse(bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	if current != nil && current.SyncToken == r.SyncToken {
+		return current, nil
+	}
+	if f.Cache != "" {
+		if err := writeFileAtomic(f.Cache, body); err != nil {
+			return r, nil // the ranges are good; only the cache is not
+		}
+	}
+	return r, nil
+}
+
+func (f *Fetcher) load() (*Ranges, error) {
+	file, err := os.Open(f.Cache)
+	if err != nil {
+		return nil, fmt.Errorf("reading the cached ip-ranges: %w", err)
+	}
+	defer file.Close()
+	return Parse(io.LimitReader(file, maxDocument))
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".ip-ranges-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

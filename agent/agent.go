@@ -13,11 +13,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/netcost/netcost/agent/internal/cgroups"
 	"github.com/netcost/netcost/agent/internal/classify"
 	"github.com/netcost/netcost/agent/internal/collect"
 	"github.com/netcost/netcost/agent/internal/ipranges"
+	"github.com/netcost/netcost/agent/internal/kube"
 	"github.com/netcost/netcost/agent/internal/node"
 	"github.com/netcost/netcost/agent/internal/sink"
 	"github.com/netcost/netcost/agent/internal/vpcview"
@@ -71,6 +75,40 @@ func (a *agent) identify(ctx context.Context) node.Identity {
 		id.VPCID = a.cfg.vpcID
 	}
 	return id
+}
+
+// kubeNames starts the Kubernetes informers; without a cluster to talk to
+// the agent runs without names.
+func (a *agent) kubeNames(ctx context.Context) *kube.Index {
+	var rc *rest.Config
+	var err error
+	if a.cfg.kubeconfig != "" {
+		rc, err = clientcmd.BuildConfigFromFlags("", a.cfg.kubeconfig)
+	} else {
+		rc, err = rest.InClusterConfig()
+	}
+	if err != nil {
+		a.log.Warn("no Kubernetes API: records carry no pod or Service names", "error", err)
+		return nil
+	}
+	client, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		a.log.Warn("no Kubernetes API: records carry no pod or Service names", "error", err)
+		return nil
+	}
+	idx := kube.NewIndex()
+	synced := make(chan error, 1)
+	// The informers run until ctx ends; Watch returns once they synced.
+	go func() { synced <- kube.Watch(ctx, client, idx, a.log) }()
+	select {
+	case err := <-synced:
+		if err != nil {
+			a.log.Warn("Kubernetes names not synced", "error", err)
+		}
+	case <-time.After(time.Minute):
+		a.log.Warn("Kubernetes names not synced after a minute: counting now; names fill in as they arrive")
+	}
+	return idx
 }
 
 // loadView reads the VPC view and compiles it.
@@ -150,16 +188,33 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 	a.log.Info("counting", "node", cfg.node, "region", id.Region, "vpc", id.VPCID, "az_id", id.AZID, "cgroup_root", root, "window", cfg.window)
 
 	paths := cgroups.NewResolver(root)
+	names := a.kubeNames(ctx)
 	col := &collect.Collector{Cluster: cfg.cluster, Node: cfg.node, Region: id.Region, Classifier: cl, Log: a.log,
 		Names: func(cgroupID uint64) (collect.Names, bool) {
-			// Pod names come from the Kubernetes API (next): for now the
-			// cgroup says only whether it is a pod's.
 			p, err := paths.Path(cgroupID)
-			if err != nil {
+			if err != nil || names == nil {
 				return collect.Names{}, false
 			}
-			_, ok := cgroups.ParsePath(p)
-			return collect.Names{}, ok
+			cg, ok := cgroups.ParsePath(p)
+			if !ok {
+				return collect.Names{}, false // the node's own processes
+			}
+			pod, ok := names.PodByUID(cg.UID)
+			if !ok {
+				return collect.Names{}, false // not known yet: unnamed, still counted
+			}
+			return collect.Names{Pod: pod.Name, Namespace: pod.Namespace, Workload: pod.Workload, WorkloadKind: pod.WorkloadKind}, true
+		},
+		Remote: func(ip netip.Addr) (collect.Names, string, string, bool) {
+			if names == nil {
+				return collect.Names{}, "", "", false
+			}
+			pod, ok := names.PodByIP(ip)
+			if !ok {
+				return collect.Names{}, "", "", false
+			}
+			_, svc, _ := names.ServiceOf(ip)
+			return collect.Names{Pod: pod.Name, Namespace: pod.Namespace, Workload: pod.Workload, WorkloadKind: pod.WorkloadKind}, pod.Node, svc, true
 		}}
 	if ip, err := netip.ParseAddr(id.PrivateIP); err == nil {
 		col.NodeIP = ip

@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -57,10 +56,7 @@ func TestAgentSmoke(t *testing.T) {
 		}
 		t.Skip("needs root to load eBPF programs")
 	}
-	bin := filepath.Join(t.TempDir(), "netcost-agent")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("building the agent: %v\n%s", err, out)
-	}
+	bin := buildAgent(t)
 	dir := t.TempDir()
 	cmd := exec.Command(bin, "-node", "smoke-node", "-cluster", "smoke", "-window", "1s", "-dir", dir,
 		"-imds-endpoint", "http://127.0.0.1:1", "-startup-attempts", "1", "-region", "us-east-1", "-ip-ranges-url", "")

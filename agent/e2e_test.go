@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -43,7 +44,11 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if builtBin != "" {
+		os.RemoveAll(filepath.Dir(builtBin))
+	}
+	os.Exit(code)
 }
 
 // helperMain: "serve PROTO ADDR..." (prints ready) or "send PROTO ADDR BYTES".
@@ -106,6 +111,32 @@ func helperMain(args []string) error {
 		return c.Close()
 	}
 	return fmt.Errorf("unknown helper %q", args[0])
+}
+
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+// buildAgent builds the agent binary once for the tests that run it.
+func buildAgent(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "netcost-agent-test-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBin = filepath.Join(dir, "netcost-agent")
+		if out, err := exec.Command("go", "build", "-o", builtBin, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("building the agent: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return builtBin
 }
 
 func sh(t *testing.T, args ...string) string {
@@ -325,10 +356,7 @@ func TestEndToEnd(t *testing.T) {
 	time.Sleep(300 * time.Millisecond) // the addresses settle
 
 	// The agent.
-	bin := filepath.Join(t.TempDir(), "netcost-agent")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("building the agent: %v\n%s", err, out)
-	}
+	bin := buildAgent(t)
 	dir := t.TempDir()
 	agent := exec.Command(bin, "-node", "node-a", "-cluster", "e2e", "-window", "1s", "-dir", dir, "-top-k", "0",
 		"-imds-endpoint", imds.URL, "-ec2-endpoint", moto, "-ip-ranges-file", rangesFile, "-startup-attempts", "1")

@@ -28,6 +28,7 @@ type settings struct {
 	vpcRefresh      time.Duration
 	startupAttempts int
 	logLevel        string
+	kubeconfig      string
 }
 
 // env returns the environment's value for key, or def.
@@ -75,6 +76,7 @@ func parseFlags(args []string, stderr io.Writer) (settings, error) {
 	fs.StringVar(&c.cgroupRoot, "cgroup-root", env("NETCOST_CGROUP_ROOT", ""), "cgroup v2 mount (default: found in /proc/self/mountinfo) (env NETCOST_CGROUP_ROOT)")
 	fs.DurationVar(&c.vpcRefresh, "vpc-refresh", envDuration("NETCOST_VPC_REFRESH", 5*time.Minute), "how often the VPC view is read again; the last good one is kept on failure (env NETCOST_VPC_REFRESH)")
 	fs.IntVar(&c.startupAttempts, "startup-attempts", envInt("NETCOST_STARTUP_ATTEMPTS", 3), "tries at instance metadata and EC2 before running with what the agent has (env NETCOST_STARTUP_ATTEMPTS)")
+	fs.StringVar(&c.kubeconfig, "kubeconfig", env("KUBECONFIG", ""), "kubeconfig for pod and Service names (default: the in-cluster service account; none: no names) (env KUBECONFIG)")
 	fs.StringVar(&c.logLevel, "log-level", env("NETCOST_LOG_LEVEL", "info"), "debug, info, warn or error (env NETCOST_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {

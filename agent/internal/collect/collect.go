@@ -30,7 +30,10 @@ type Collector struct {
 	// Names names a cgroup's pod; nil, or false, leaves the names empty
 	// (the node's own processes, or a pod not known yet).
 	Names func(cgroupID uint64) (Names, bool)
-	Log   *slog.Logger
+	// Remote names a remote address in the VPC: the pod that has it (and
+	// its node) and the Service it serves; nil leaves them empty.
+	Remote func(ip netip.Addr) (pod Names, node, service string, ok bool)
+	Log    *slog.Logger
 
 	locals      map[netip.Addr]classify.Local
 	classifier  *classify.Classifier // the one locals were placed with
@@ -102,6 +105,12 @@ func (c *Collector) Add(w *window.Window, d *bpf.Deltas) {
 			r.Category, r.Via, r.ViaAZID = res.Category, res.Via, res.ViaAZID
 			r.RemoteAZ, r.RemoteAZID = res.RemoteAZ, res.RemoteAZID
 			r.RemoteAWSService, r.RemoteRegion = res.RemoteAWSService, res.RemoteRegion
+			if c.Remote != nil && (r.Category == flows.IntraAZ || r.Category == flows.InterAZ) {
+				if p, node, svc, ok := c.Remote(f.Remote.Addr()); ok {
+					r.RemotePod, r.RemoteNamespace, r.RemoteWorkload = p.Pod, p.Namespace, p.Workload
+					r.RemoteNode, r.RemoteService = node, svc
+				}
+			}
 		}
 		w.Add(&r)
 	}

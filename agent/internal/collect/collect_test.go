@@ -45,9 +45,20 @@ func TestAddKeepsEveryByte(t *testing.T) {
 			}
 			return Names{}, false
 		}}
+	c.Remote = func(ip netip.Addr) (Names, string, string, bool) {
+		if ip == netip.MustParseAddr("10.0.2.9") {
+			return Names{Pod: "products-1", Namespace: "shop", Workload: "products"}, "n2", "products", true
+		}
+		return Names{}, "", "", false
+	}
 	w := window.New(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC), time.Minute)
 	c.Add(w, d)
 	recs := w.Records(0)
+	for _, r := range recs {
+		if r.Category == flows.InterAZ && (r.RemotePod != "products-1" || r.RemoteNode != "n2" || r.RemoteService != "products" || r.LocalPod != "web-1") {
+			t.Errorf("inter-AZ record lacks names: %+v", r)
+		}
+	}
 	var total uint64
 	byCat := map[flows.Category]uint64{}
 	for _, r := range recs {

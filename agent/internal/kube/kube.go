@@ -1,0 +1,302 @@
+// Package kube names the ends of flows from the Kubernetes API: pods by UID
+// (the local end, from its cgroup) and by IP (the remote end), and the
+// Service an address serves. Informers keep a trimmed copy of pods and
+// EndpointSlices; an IP reused by a new pod names the new pod from the
+// moment the API says so.
+package kube
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+)
+
+// Pod is what the agent keeps of a pod.
+type Pod struct {
+	UID, Name, Namespace   string
+	Workload, WorkloadKind string
+	Node                   string
+	IPs                    []netip.Addr
+	HostNetwork            bool
+	Created                time.Time
+	Done                   bool // succeeded, failed or being deleted: its IP may already be another pod's
+}
+
+// Index answers the agent's lookups. Safe for concurrent use.
+type Index struct {
+	mu      sync.RWMutex
+	byUID   map[string]*Pod
+	byIP    map[netip.Addr]*Pod
+	slices  map[string][]endpoint // EndpointSlice ns/name -> its endpoints
+	svcByIP map[netip.Addr]string // "ns/service"
+}
+
+type endpoint struct {
+	ip      netip.Addr
+	service string
+}
+
+// NewIndex returns an empty Index.
+func NewIndex() *Index {
+	return &Index{byUID: map[string]*Pod{}, byIP: map[netip.Addr]*Pod{}, slices: map[string][]endpoint{}, svcByIP: map[netip.Addr]string{}}
+}
+
+// PodByUID returns the pod with that UID.
+func (x *Index) PodByUID(uid string) (Pod, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	p, ok := x.byUID[uid]
+	if !ok {
+		return Pod{}, false
+	}
+	return *p, true
+}
+
+// PodByIP returns the pod that has the address now (host-network pods are
+// named by their node, not here).
+func (x *Index) PodByIP(ip netip.Addr) (Pod, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	p, ok := x.byIP[ip.Unmap()]
+	if !ok {
+		return Pod{}, false
+	}
+	return *p, true
+}
+
+// ServiceOf returns the Service whose endpoints include ip.
+func (x *Index) ServiceOf(ip netip.Addr) (namespace, name string, ok bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	s, ok := x.svcByIP[ip.Unmap()]
+	if !ok {
+		return "", "", false
+	}
+	ns, name, _ := strings.Cut(s, "/")
+	return ns, name, true
+}
+
+// better reports whether p should hold an address that q holds now.
+func better(p, q *Pod) bool {
+	if p.Done != q.Done {
+		return !p.Done
+	}
+	return p.Created.After(q.Created) || p.Created.Equal(q.Created) && p.UID > q.UID
+}
+
+// SetPod adds or updates a pod.
+func (x *Index) SetPod(p Pod) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if old, ok := x.byUID[p.UID]; ok {
+		x.unmapIPs(old)
+	}
+	pp := &p
+	x.byUID[p.UID] = pp
+	if p.HostNetwork {
+		return
+	}
+	for _, ip := range p.IPs {
+		if cur, ok := x.byIP[ip]; !ok || cur.UID == p.UID || better(pp, cur) {
+			x.byIP[ip] = pp
+		}
+	}
+}
+
+// DeletePod forgets a pod; its addresses pass to no one until another
+// pod claims them.
+func (x *Index) DeletePod(uid string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if old, ok := x.byUID[uid]; ok {
+		x.unmapIPs(old)
+		delete(x.byUID, uid)
+	}
+}
+
+func (x *Index) unmapIPs(p *Pod) {
+	for _, ip := range p.IPs {
+		if cur, ok := x.byIP[ip]; ok && cur.UID == p.UID {
+			delete(x.byIP, ip)
+			// Another known pod with this address (a newer one whose
+			// update came first) takes it.
+			for _, o := range x.byUID {
+				if o.UID != p.UID && !o.HostNetwork && hasIP(o, ip) {
+					if c, ok := x.byIP[ip]; !ok || better(o, c) {
+						x.byIP[ip] = o
+					}
+				}
+			}
+		}
+	}
+}
+
+func hasIP(p *Pod, ip netip.Addr) bool {
+	for _, a := range p.IPs {
+		if a == ip {
+			return true
+		}
+	}
+	return false
+}
+
+// SetSlice records the ready endpoints of an EndpointSlice.
+func (x *Index) SetSlice(key, service string, ips []netip.Addr) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.dropSlice(key)
+	for _, ip := range ips {
+		x.slices[key] = append(x.slices[key], endpoint{ip, service})
+		x.svcByIP[ip] = service
+	}
+}
+
+// DeleteSlice forgets an EndpointSlice.
+func (x *Index) DeleteSlice(key string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.dropSlice(key)
+}
+
+func (x *Index) dropSlice(key string) {
+	for _, e := range x.slices[key] {
+		if x.svcByIP[e.ip] == e.service {
+			delete(x.svcByIP, e.ip)
+		}
+	}
+	delete(x.slices, key)
+}
+
+// PodOf trims a pod to what the agent keeps, naming its workload from its
+// owner: a ReplicaSet's Deployment, or the DaemonSet, StatefulSet or Job.
+func PodOf(p *corev1.Pod) Pod {
+	out := Pod{UID: string(p.UID), Name: p.Name, Namespace: p.Namespace, Node: p.Spec.NodeName, HostNetwork: p.Spec.HostNetwork,
+		Created: p.CreationTimestamp.Time, Workload: p.Name, WorkloadKind: "Pod",
+		Done: p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed || p.DeletionTimestamp != nil}
+	for _, ip := range p.Status.PodIPs {
+		if a, err := netip.ParseAddr(ip.IP); err == nil {
+			out.IPs = append(out.IPs, a.Unmap())
+		}
+	}
+	if len(out.IPs) == 0 {
+		if a, err := netip.ParseAddr(p.Status.PodIP); err == nil {
+			out.IPs = append(out.IPs, a.Unmap())
+		}
+	}
+	if o := metav1.GetControllerOf(p); o != nil {
+		out.Workload, out.WorkloadKind = o.Name, o.Kind
+		if o.Kind == "ReplicaSet" {
+			if h := p.Labels["pod-template-hash"]; h != "" && strings.HasSuffix(o.Name, "-"+h) {
+				out.Workload, out.WorkloadKind = strings.TrimSuffix(o.Name, "-"+h), "Deployment"
+			}
+		}
+	}
+	return out
+}
+
+// trim keeps of an object only what PodOf and the slice handler read, so
+// that the informers' caches stay small on large clusters.
+func trim(obj any) (any, error) {
+	switch o := obj.(type) {
+	case *corev1.Pod:
+		t := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: o.Name, Namespace: o.Namespace, UID: o.UID, Labels: map[string]string{},
+			CreationTimestamp: o.CreationTimestamp, DeletionTimestamp: o.DeletionTimestamp, OwnerReferences: o.OwnerReferences,
+			ResourceVersion: o.ResourceVersion},
+			Spec:   corev1.PodSpec{NodeName: o.Spec.NodeName, HostNetwork: o.Spec.HostNetwork},
+			Status: corev1.PodStatus{Phase: o.Status.Phase, PodIP: o.Status.PodIP, PodIPs: o.Status.PodIPs}}
+		if h, ok := o.Labels["pod-template-hash"]; ok {
+			t.Labels["pod-template-hash"] = h
+		}
+		return t, nil
+	case *discoveryv1.EndpointSlice:
+		t := &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Name: o.Name, Namespace: o.Namespace, ResourceVersion: o.ResourceVersion,
+			Labels: map[string]string{discoveryv1.LabelServiceName: o.Labels[discoveryv1.LabelServiceName]}}}
+		for _, e := range o.Endpoints {
+			t.Endpoints = append(t.Endpoints, discoveryv1.Endpoint{Addresses: e.Addresses})
+		}
+		return t, nil
+	}
+	return obj, nil
+}
+
+// Watch keeps x in step with the API until ctx ends. It returns once the
+// informers have synced, or with the error that stopped them.
+func Watch(ctx context.Context, client kubernetes.Interface, x *Index, log *slog.Logger) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	f := informers.NewSharedInformerFactoryWithOptions(client, 10*time.Minute, informers.WithTransform(trim))
+	pods := f.Core().V1().Pods().Informer()
+	slices := f.Discovery().V1().EndpointSlices().Informer()
+	onPod := func(obj any) {
+		if p, ok := obj.(*corev1.Pod); ok {
+			x.SetPod(PodOf(p))
+		}
+	}
+	if _, err := pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    onPod,
+		UpdateFunc: func(_, obj any) { onPod(obj) },
+		DeleteFunc: func(obj any) {
+			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = d.Obj
+			}
+			if p, ok := obj.(*corev1.Pod); ok {
+				x.DeletePod(string(p.UID))
+			}
+		},
+	}); err != nil {
+		return fmt.Errorf("watching pods: %w", err)
+	}
+	onSlice := func(obj any) {
+		s, ok := obj.(*discoveryv1.EndpointSlice)
+		if !ok {
+			return
+		}
+		svc := s.Labels[discoveryv1.LabelServiceName]
+		if svc == "" {
+			return
+		}
+		var ips []netip.Addr
+		for _, e := range s.Endpoints {
+			for _, a := range e.Addresses {
+				if ip, err := netip.ParseAddr(a); err == nil {
+					ips = append(ips, ip.Unmap())
+				}
+			}
+		}
+		x.SetSlice(s.Namespace+"/"+s.Name, s.Namespace+"/"+svc, ips)
+	}
+	if _, err := slices.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    onSlice,
+		UpdateFunc: func(_, obj any) { onSlice(obj) },
+		DeleteFunc: func(obj any) {
+			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = d.Obj
+			}
+			if s, ok := obj.(*discoveryv1.EndpointSlice); ok {
+				x.DeleteSlice(s.Namespace + "/" + s.Name)
+			}
+		},
+	}); err != nil {
+		return fmt.Errorf("watching EndpointSlices: %w", err)
+	}
+	f.Start(ctx.Done())
+	for typ, ok := range f.WaitForCacheSync(ctx.Done()) {
+		if !ok {
+			return fmt.Errorf("syncing %v from the Kubernetes API: %w", typ, context.Cause(ctx))
+		}
+	}
+	log.Info("Kubernetes names synced", "pods", len(pods.GetStore().ListKeys()), "endpointslices", len(slices.GetStore().ListKeys()))
+	return nil
+}

@@ -1,0 +1,123 @@
+package kube
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes/fake"
+)
+
+func pod(uid, name, ip string, created time.Time, owner *metav1.OwnerReference, hash string) *corev1.Pod {
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{UID: types.UID(uid), Name: name, Namespace: "shop", CreationTimestamp: metav1.NewTime(created),
+		Labels: map[string]string{"app": name}},
+		Spec:   corev1.PodSpec{NodeName: "node-a"},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip, PodIPs: []corev1.PodIP{{IP: ip}}}}
+	if owner != nil {
+		p.OwnerReferences = []metav1.OwnerReference{*owner}
+	}
+	if hash != "" {
+		p.Labels["pod-template-hash"] = hash
+	}
+	return p
+}
+
+func owner(kind, name string) *metav1.OwnerReference {
+	yes := true
+	return &metav1.OwnerReference{Kind: kind, Name: name, Controller: &yes, APIVersion: "apps/v1", UID: "o"}
+}
+
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// TestWatch runs the informers against client-go's fake clientset: pods
+// by UID and IP with their workloads, Services by endpoint address, and an
+// IP reused by a new pod naming the new pod.
+func TestWatch(t *testing.T) {
+	t0 := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	client := fake.NewClientset(
+		pod("uid-web", "web-7d9f8b6c5-x2x9q", "10.0.1.15", t0, owner("ReplicaSet", "web-7d9f8b6c5"), "7d9f8b6c5"),
+		pod("uid-dd", "datadog-agent-7kq2m", "10.0.1.16", t0, owner("DaemonSet", "datadog-agent"), ""),
+		pod("uid-db", "db-0", "10.0.2.30", t0, owner("StatefulSet", "db"), ""),
+		pod("uid-bare", "debug", "10.0.2.31", t0, nil, ""),
+		&discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Name: "products-abc", Namespace: "shop",
+			Labels: map[string]string{discoveryv1.LabelServiceName: "products"}},
+			Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"10.0.2.30"}}}},
+	)
+	x := NewIndex()
+	if err := Watch(t.Context(), client, x, nil); err != nil {
+		t.Fatal(err)
+	}
+	ip := netip.MustParseAddr
+	for _, tt := range []struct {
+		ip, name, workload, kind string
+	}{
+		{"10.0.1.15", "web-7d9f8b6c5-x2x9q", "web", "Deployment"},
+		{"10.0.1.16", "datadog-agent-7kq2m", "datadog-agent", "DaemonSet"},
+		{"10.0.2.30", "db-0", "db", "StatefulSet"},
+		{"10.0.2.31", "debug", "debug", "Pod"},
+	} {
+		p, ok := x.PodByIP(ip(tt.ip))
+		if !ok || p.Name != tt.name || p.Workload != tt.workload || p.WorkloadKind != tt.kind || p.Namespace != "shop" {
+			t.Errorf("PodByIP(%s) = %+v, %v; want %s of %s %s", tt.ip, p, ok, tt.name, tt.kind, tt.workload)
+		}
+	}
+	if p, ok := x.PodByUID("uid-web"); !ok || p.Name != "web-7d9f8b6c5-x2x9q" {
+		t.Errorf("PodByUID = %+v, %v", p, ok)
+	}
+	if ns, svc, ok := x.ServiceOf(ip("10.0.2.30")); !ok || ns != "shop" || svc != "products" {
+		t.Errorf("ServiceOf = %s/%s, %v; want shop/products", ns, svc, ok)
+	}
+
+	// Churn: web's pod goes, a new pod gets its IP; new bytes to that IP
+	// name the new pod, never the old one.
+	ctx := t.Context()
+	pods := client.CoreV1().Pods("shop")
+	if err := pods.Delete(ctx, "web-7d9f8b6c5-x2x9q", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the old pod to go", func() bool { _, ok := x.PodByIP(ip("10.0.1.15")); return !ok })
+	if _, err := pods.Create(ctx, pod("uid-new", "web-7d9f8b6c5-qq8zz", "10.0.1.15", t0.Add(time.Hour), owner("ReplicaSet", "web-7d9f8b6c5"), "7d9f8b6c5"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the new pod", func() bool { p, ok := x.PodByIP(ip("10.0.1.15")); return ok && p.UID == "uid-new" })
+
+	// A terminated pod keeps its object a while; a newer running pod with
+	// its IP wins, in whichever order the two updates arrive.
+	done := pod("uid-job", "job-1", "10.0.2.40", t0.Add(2*time.Hour), owner("Job", "report"), "")
+	done.Status.Phase = corev1.PodSucceeded
+	x.SetPod(PodOf(pod("uid-run", "api-1", "10.0.2.40", t0, nil, "")))
+	x.SetPod(PodOf(done))
+	if p, _ := x.PodByIP(ip("10.0.2.40")); p.UID != "uid-run" {
+		t.Errorf("a finished pod took the address of a running one: %+v", p)
+	}
+	// The EndpointSlice goes: the address serves no Service any more.
+	if err := client.DiscoveryV1().EndpointSlices("shop").Delete(ctx, "products-abc", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the slice to go", func() bool { _, _, ok := x.ServiceOf(ip("10.0.2.30")); return !ok })
+}
+
+func TestTrim(t *testing.T) {
+	p := pod("u", "web-1", "10.0.0.1", time.Now(), owner("ReplicaSet", "web-abc"), "abc")
+	p.Spec.Containers = []corev1.Container{{Name: "web", Image: "nginx", Env: []corev1.EnvVar{{Name: "A", Value: "x"}}}}
+	p.Annotations = map[string]string{"big": string(make([]byte, 10000))}
+	got, err := trim(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := got.(*corev1.Pod)
+	if len(tp.Spec.Containers) != 0 || len(tp.Annotations) != 0 || len(tp.Labels) != 1 || PodOf(tp).Workload != "web" {
+		t.Errorf("trimmed pod keeps %+v", tp)
+	}
+}

@@ -226,6 +226,7 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 	start := time.Now().Truncate(cfg.window)
 	w := window.New(start, cfg.window)
 	flush := func() error {
+		col.Flush(w)
 		recs := w.Records(cfg.topK)
 		if err := out.Write(context.WithoutCancel(ctx), recs); err != nil {
 			return fmt.Errorf("writing the window of %s: %w", w.Start.Format(time.RFC3339), err)
@@ -246,7 +247,7 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 			// current window, which is written now.
 			d, err := counter.Drain()
 			if err == nil {
-				col.Add(w, d)
+				col.Add(d)
 			}
 			return errors.Join(err, flush())
 		case <-daily.C:
@@ -268,7 +269,7 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 			if err != nil {
 				return fmt.Errorf("draining the counter: %w", err)
 			}
-			col.Add(w, d)
+			col.Add(d)
 			if now.Sub(w.Start) >= cfg.window {
 				if err := flush(); err != nil {
 					return err

@@ -58,7 +58,7 @@ func TestAgentSmoke(t *testing.T) {
 	}
 	bin := buildAgent(t)
 	dir := t.TempDir()
-	cmd := exec.Command(bin, "-node", "smoke-node", "-cluster", "smoke", "-window", "1s", "-dir", dir,
+	cmd := exec.Command(bin, "-node", "smoke-node", "-cluster", "smoke", "-window", "1s", "-drain-interval", "250ms", "-dir", dir,
 		"-imds-endpoint", "http://127.0.0.1:1", "-startup-attempts", "1", "-region", "us-east-1", "-ip-ranges-url", "")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

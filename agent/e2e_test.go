@@ -358,7 +358,7 @@ func TestEndToEnd(t *testing.T) {
 	// The agent.
 	bin := buildAgent(t)
 	dir := t.TempDir()
-	agent := exec.Command(bin, "-node", "node-a", "-cluster", "e2e", "-window", "1s", "-dir", dir, "-top-k", "0",
+	agent := exec.Command(bin, "-node", "node-a", "-cluster", "e2e", "-window", "1s", "-drain-interval", "250ms", "-dir", dir, "-top-k", "0",
 		"-imds-endpoint", imds.URL, "-ec2-endpoint", moto, "-ip-ranges-file", rangesFile, "-startup-attempts", "1")
 	agent.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
 	var logs strings.Builder

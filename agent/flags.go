@@ -61,7 +61,7 @@ func parseFlags(args []string, stderr io.Writer) (settings, error) {
 	fs.StringVar(&c.cluster, "cluster", env("NETCOST_CLUSTER", ""), "cluster name written in every record (env NETCOST_CLUSTER)")
 	fs.StringVar(&c.node, "node", env("NODE_NAME", host), "this node's name (env NODE_NAME, from the downward API)")
 	fs.DurationVar(&c.window, "window", envDuration("NETCOST_WINDOW", time.Minute), "record window, aligned to the clock (env NETCOST_WINDOW)")
-	fs.DurationVar(&c.drainEvery, "drain-interval", envDuration("NETCOST_DRAIN_INTERVAL", time.Second), "how often the kernel's counts are read (env NETCOST_DRAIN_INTERVAL)")
+	fs.DurationVar(&c.drainEvery, "drain-interval", envDuration("NETCOST_DRAIN_INTERVAL", 5*time.Second), "how often the kernel's counts are read (env NETCOST_DRAIN_INTERVAL)")
 	fs.IntVar(&c.topK, "top-k", envInt("NETCOST_TOP_K", 50), "remotes kept per local workload, category and direction; the rest fold into \"other\" (0: all) (env NETCOST_TOP_K)")
 	fs.UintVar(&c.maxFlows, "max-flows", uint(envInt("NETCOST_MAX_FLOWS", 65536)), "flow map entries per drain; beyond, bytes go to their pod's overflow count (env NETCOST_MAX_FLOWS)")
 	fs.StringVar(&c.sink, "sink", env("NETCOST_SINK", "file"), "where records go: file or stdout (env NETCOST_SINK)")

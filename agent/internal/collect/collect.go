@@ -39,6 +39,25 @@ type Collector struct {
 	classifier  *classify.Classifier // the one locals were placed with
 	skipped     uint64               // bytes of protocols the schema has no name for
 	skippedLogs int
+
+	// pending holds this window's records by the counter's own flow key:
+	// a flow is named and classified once a window, and later drains only
+	// add to its counts.
+	pending  map[pendingKey]*flows.Record
+	ipString map[netip.Addr]string
+}
+
+// pendingKey is a flow as the counter keys it, or an overflow or lost
+// count (flow zero, kind set).
+// The local port is not in it: records have none, so flows that differ
+// only there are one record.
+type pendingKey struct {
+	cgroup uint64
+	local  netip.Addr
+	remote netip.AddrPort
+	proto  uint8
+	dir    flows.Direction
+	kind   uint8 // 0 flow, 1 overflow, 2 lost
 }
 
 // Skipped is the bytes of flows neither TCP nor UDP seen so far (ICMP, or
@@ -73,63 +92,111 @@ func (c *Collector) base(cgroup uint64, dir flows.Direction) flows.Record {
 	return r
 }
 
-// Add adds one drain's deltas to w.
-func (c *Collector) Add(w *window.Window, d *bpf.Deltas) {
+// Add adds one drain's deltas to the window in hand.
+func (c *Collector) Add(d *bpf.Deltas) {
+	if c.pending == nil {
+		c.pending = map[pendingKey]*flows.Record{}
+	}
 	for i := range d.Flows {
 		f := &d.Flows[i]
-		var proto flows.Protocol
-		switch f.Proto {
-		case 6:
-			proto = flows.TCP
-		case 17:
-			proto = flows.UDP
-		default:
-			c.skipped += f.Bytes
-			if c.skippedLogs < 3 && c.Log != nil {
-				c.Log.Info("leaving out bytes of a protocol schema 1 has no name for", "proto", f.Proto, "bytes", f.Bytes)
-				c.skippedLogs++
-			}
+		k := pendingKey{cgroup: f.CgroupID, local: f.Local.Addr(), remote: f.Remote, proto: f.Proto, dir: f.Dir}
+		if r, ok := c.pending[k]; ok {
+			r.Bytes += f.Bytes
+			r.Packets += f.Packets
 			continue
 		}
-		r := c.base(f.CgroupID, f.Dir)
-		r.Protocol = proto
-		r.LocalIP = f.Local.Addr().String()
-		r.RemoteIP = f.Remote.Addr().String()
-		r.RemotePort = f.Remote.Port()
-		r.Bytes, r.Packets = f.Bytes, f.Packets
-		r.Category = flows.Unclassified
-		if l, ok := c.local(f.Local.Addr()); ok {
-			res := l.Classify(f.Remote.Addr())
-			s := l.Subnet()
-			r.LocalAZ, r.LocalAZID, r.LocalSubnet = s.AZ, s.AZID, s.ID
-			r.Category, r.Via, r.ViaAZID = res.Category, res.Via, res.ViaAZID
-			r.RemoteAZ, r.RemoteAZID = res.RemoteAZ, res.RemoteAZID
-			r.RemoteAWSService, r.RemoteRegion = res.RemoteAWSService, res.RemoteRegion
-			if c.Remote != nil && (r.Category == flows.IntraAZ || r.Category == flows.InterAZ) {
-				if p, node, svc, ok := c.Remote(f.Remote.Addr()); ok {
-					r.RemotePod, r.RemoteNamespace, r.RemoteWorkload = p.Pod, p.Namespace, p.Workload
-					r.RemoteNode, r.RemoteService = node, svc
-				}
-			}
+		r, ok := c.record(f)
+		if !ok {
+			continue
 		}
-		w.Add(&r)
+		c.pending[k] = r
 	}
 	// Bytes the flow map could not take: their cgroup and direction are
 	// known, nothing else.
-	for _, o := range d.Overflow {
-		r := c.base(o.CgroupID, o.Dir)
+	add := func(k pendingKey, o bpf.Overflow) {
+		if r, ok := c.pending[k]; ok {
+			r.Bytes += o.Bytes
+			r.Packets += o.Packets
+			return
+		}
+		r := c.base(k.cgroup, o.Dir)
 		r.Protocol, r.Category = flows.TCP, flows.Unclassified
 		r.LocalIP, r.RemoteIP = c.nodeIP(), flows.OtherIP
 		r.Bytes, r.Packets = o.Bytes, o.Packets
-		w.Add(&r)
+		c.pending[k] = &r
+	}
+	for _, o := range d.Overflow {
+		add(pendingKey{cgroup: o.CgroupID, dir: o.Dir, kind: 1}, o)
 	}
 	for dir, o := range d.Lost {
-		r := c.base(0, dir)
-		r.Protocol, r.Category = flows.TCP, flows.Unclassified
-		r.LocalIP, r.RemoteIP = c.nodeIP(), flows.OtherIP
-		r.Bytes, r.Packets = o.Bytes, o.Packets
-		w.Add(&r)
+		o.Dir = dir
+		add(pendingKey{dir: dir, kind: 2}, o)
 	}
+}
+
+// Flush hands the window's records to w and starts the next window.
+func (c *Collector) Flush(w *window.Window) {
+	for _, r := range c.pending {
+		if r.LocalPod != "" {
+			w.AddDistinct(r) // a pod's cgroup is its own: one record per key, merged already
+		} else {
+			w.Add(r) // the node's processes share its address: merge them
+		}
+	}
+	clear(c.pending)
+}
+
+// record names and classifies a flow seen for the first time this window.
+func (c *Collector) record(f *bpf.Flow) (*flows.Record, bool) {
+	var proto flows.Protocol
+	switch f.Proto {
+	case 6:
+		proto = flows.TCP
+	case 17:
+		proto = flows.UDP
+	default:
+		c.skipped += f.Bytes
+		if c.skippedLogs < 3 && c.Log != nil {
+			c.Log.Info("leaving out bytes of a protocol schema 1 has no name for", "proto", f.Proto, "bytes", f.Bytes)
+			c.skippedLogs++
+		}
+		return nil, false
+	}
+	r := c.base(f.CgroupID, f.Dir)
+	r.Protocol = proto
+	r.LocalIP = c.str(f.Local.Addr())
+	r.RemoteIP = c.str(f.Remote.Addr())
+	r.RemotePort = f.Remote.Port()
+	r.Bytes, r.Packets = f.Bytes, f.Packets
+	r.Category = flows.Unclassified
+	if l, ok := c.local(f.Local.Addr()); ok {
+		res := l.Classify(f.Remote.Addr())
+		s := l.Subnet()
+		r.LocalAZ, r.LocalAZID, r.LocalSubnet = s.AZ, s.AZID, s.ID
+		r.Category, r.Via, r.ViaAZID = res.Category, res.Via, res.ViaAZID
+		r.RemoteAZ, r.RemoteAZID = res.RemoteAZ, res.RemoteAZID
+		r.RemoteAWSService, r.RemoteRegion = res.RemoteAWSService, res.RemoteRegion
+		if c.Remote != nil && (r.Category == flows.IntraAZ || r.Category == flows.InterAZ) {
+			if p, node, svc, ok := c.Remote(f.Remote.Addr()); ok {
+				r.RemotePod, r.RemoteNamespace, r.RemoteWorkload = p.Pod, p.Namespace, p.Workload
+				r.RemoteNode, r.RemoteService = node, svc
+			}
+		}
+	}
+	return &r, true
+}
+
+// str formats an address once.
+func (c *Collector) str(a netip.Addr) string {
+	if s, ok := c.ipString[a]; ok {
+		return s
+	}
+	if c.ipString == nil || len(c.ipString) > 1<<16 {
+		c.ipString = map[netip.Addr]string{}
+	}
+	s := a.String()
+	c.ipString[a] = s
+	return s
 }
 
 func (c *Collector) nodeIP() string {

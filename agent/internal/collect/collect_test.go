@@ -11,7 +11,7 @@ import (
 	"github.com/netcost/netcost/internal/flows"
 )
 
-func classifier(t *testing.T) *classify.Classifier {
+func classifier(t testing.TB) *classify.Classifier {
 	t.Helper()
 	p := netip.MustParsePrefix
 	c, err := classify.New(classify.VPC{Region: "us-east-1", CIDRs: []netip.Prefix{p("10.0.0.0/16")},
@@ -52,7 +52,9 @@ func TestAddKeepsEveryByte(t *testing.T) {
 		return Names{}, "", "", false
 	}
 	w := window.New(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC), time.Minute)
-	c.Add(w, d)
+	c.Add(d)
+	c.Add(d) // a second drain adds to the same records
+	c.Flush(w)
 	recs := w.Records(0)
 	for _, r := range recs {
 		if r.Category == flows.InterAZ && (r.RemotePod != "products-1" || r.RemoteNode != "n2" || r.RemoteService != "products" || r.LocalPod != "web-1") {
@@ -69,10 +71,10 @@ func TestAddKeepsEveryByte(t *testing.T) {
 		byCat[r.Category] += r.Bytes
 	}
 	// ICMP and the unparsable packet are neither TCP nor UDP: counted apart.
-	if want := uint64(1000 + 500 + 70 + 4000 + 9); total != want || c.Skipped() != 84+33 {
+	if want := 2 * uint64(1000+500+70+4000+9); total != want || c.Skipped() != 2*(84+33) {
 		t.Errorf("records hold %d bytes, %d left out; want %d, and 117 left out", total, c.Skipped(), want)
 	}
-	if byCat[flows.InterAZ] != 1000 || byCat[flows.NATGateway] != 500 || byCat[flows.Unclassified] != 70+4000+9 {
+	if byCat[flows.InterAZ] != 2000 || byCat[flows.NATGateway] != 1000 || byCat[flows.Unclassified] != 2*(70+4000+9) {
 		t.Errorf("bytes by category %v", byCat)
 	}
 	for _, r := range recs {
@@ -83,7 +85,9 @@ func TestAddKeepsEveryByte(t *testing.T) {
 	// Without a VPC view yet, everything is UNCLASSIFIED, and still counted.
 	c2 := &Collector{Region: "us-east-1", Node: "n1"}
 	w2 := window.New(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC), time.Minute)
-	c2.Add(w2, d)
+	c2.Add(d)
+	c2.Add(d)
+	c2.Flush(w2)
 	if w2.Bytes() != total {
 		t.Errorf("without a view: %d bytes; want %d", w2.Bytes(), total)
 	}

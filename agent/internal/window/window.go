@@ -26,10 +26,11 @@ func keyOf(r *flows.Record) key {
 
 // Window collects records for one window. It is not safe for concurrent use.
 type Window struct {
-	Start  time.Time
-	Length time.Duration
-	recs   map[key]*flows.Record
-	bytes  uint64
+	Start    time.Time
+	Length   time.Duration
+	recs     map[key]*flows.Record
+	distinct []*flows.Record // added by a caller that merged them already
+	bytes    uint64
 }
 
 // New returns an empty window.
@@ -53,6 +54,15 @@ func (w *Window) Add(r *flows.Record) {
 	w.bytes += r.Bytes
 }
 
+// AddDistinct adds a record that no other record of the window shares a
+// key with (the caller merged them), without the cost of merging it. The
+// window keeps r: the caller must not change it afterwards.
+func (w *Window) AddDistinct(r *flows.Record) {
+	r.TS, r.WindowS = w.Start, int64(w.Length/time.Second)
+	w.distinct = append(w.distinct, r)
+	w.bytes += r.Bytes
+}
+
 // Bytes is the total of the bytes added.
 func (w *Window) Bytes() uint64 { return w.bytes }
 
@@ -73,7 +83,11 @@ type foldKey struct {
 // added.
 func (w *Window) Records(topK int) []flows.Record {
 	groups := map[foldKey][]*flows.Record{}
+	all := w.distinct
 	for _, r := range w.recs {
+		all = append(all, r)
+	}
+	for _, r := range all {
 		fk := foldKey{ns: r.LocalNamespace, workload: r.LocalWorkload, cat: r.Category, dir: r.Direction,
 			via: r.Via, viaAZID: r.ViaAZID, region: r.Region, cluster: r.Cluster, node: r.Node}
 		if r.LocalWorkload == "" {

@@ -171,6 +171,7 @@ func load(cfg Config) (*Counter, error) {
 		spec.Maps[name].MaxEntries = cfg.MaxCgroups * 2
 	}
 	spec.Maps[flowMapHealth].MaxEntries = cfg.MaxFlows
+	spec.Maps[flowMapNat].MaxEntries = cfg.MaxFlows
 	ephemeral := uint16(0)
 	if !cfg.KeepEphemeralPorts {
 		ephemeral = ephemeralMin()

@@ -86,6 +86,34 @@ struct {
 	__type(value, struct flow_val);
 } lost SEC(".maps");
 
+// nat remembers, per connection, where a DNAT (a Service's ClusterIP, as
+// kube-proxy installs it) sent it: egress packets leave with the backend's
+// address, but replies reach the socket with the ClusterIP again. Keyed by
+// the connection as the socket sees it; an evicted entry loses no bytes,
+// only the backend's name for some replies.
+struct nat_key {
+	__u64 netns_cookie;
+	__u8 local_addr[16];
+	__u8 remote_addr[16]; // the address the socket connected to
+	__u16 local_port;
+	__u16 remote_port;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+struct nat_val {
+	__u8 addr[16];
+	__u16 port;
+	__u8 pad[6];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct nat_key);
+	__type(value, struct nat_val);
+} nat SEC(".maps");
+
 // ephemeral_min is the lowest ephemeral port (the node's
 // ip_local_port_range), set by the loader; 0 keeps every port. A flow
 // between an ephemeral port and a service port is keyed without the
@@ -143,6 +171,68 @@ static __always_inline void set_addr4(__u8 *dst, __u32 addr)
 	dst[10] = 0xff;
 	dst[11] = 0xff;
 	__builtin_memcpy(dst + 12, &addr, 4);
+}
+
+// same16 compares two 16-byte addresses (BPF has no memcmp).
+static __always_inline int same16(const __u8 *a, const __u8 *b)
+{
+	__u64 a0, a1, b0, b1;
+	__builtin_memcpy(&a0, a, 8);
+	__builtin_memcpy(&a1, a + 8, 8);
+	__builtin_memcpy(&b0, b, 8);
+	__builtin_memcpy(&b1, b + 8, 8);
+	return a0 == b0 && a1 == b1;
+}
+
+// translate_nat names the backend of a DNAT'd connection on both sides: on
+// egress, where the packet's destination differs from the socket's, it
+// remembers the backend; on ingress it puts the backend in place of the
+// address the socket connected to.
+static __always_inline void translate_nat(struct __sk_buff *skb, struct flow_key *key, __u8 proto)
+{
+	struct nat_key nk = {.netns_cookie = key->netns_cookie, .local_port = key->local_port, .proto = proto};
+	__builtin_memcpy(nk.local_addr, key->local_addr, 16);
+	if (key->dir == DIR_INGRESS) {
+		__builtin_memcpy(nk.remote_addr, key->remote_addr, 16);
+		nk.remote_port = key->remote_port;
+		struct nat_val *v = bpf_map_lookup_elem(&nat, &nk);
+		if (v) {
+			__builtin_memcpy(key->remote_addr, v->addr, 16);
+			key->remote_port = v->port;
+		}
+		return;
+	}
+	struct bpf_sock *sk = skb->sk;
+	if (!sk)
+		return;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk)
+		return;
+	__u8 dst[16] = {};
+	if (sk->family == 2 /* AF_INET */) {
+		set_addr4(dst, sk->dst_ip4);
+	} else if (sk->family == 10 /* AF_INET6 */) {
+		__u32 w;
+#pragma unroll
+		for (int i = 0; i < 4; i++) {
+			w = sk->dst_ip6[i];
+			__builtin_memcpy(dst + 4 * i, &w, 4);
+		}
+	} else {
+		return;
+	}
+	__u16 dport = bpf_ntohs(sk->dst_port);
+	if (dport == key->remote_port && same16(dst, key->remote_addr))
+		return; // not translated
+	__builtin_memcpy(nk.remote_addr, dst, 16);
+	nk.remote_port = dport;
+	struct nat_val nv = {.port = key->remote_port};
+	__builtin_memcpy(nv.addr, key->remote_addr, 16);
+	struct nat_val *old = bpf_map_lookup_elem(&nat, &nk);
+	if (old && old->port == nv.port && same16(old->addr, nv.addr))
+		return;
+	bpf_map_update_elem(&nat, &nk, &nv, BPF_ANY);
+	// The egress packet already carries the backend: nothing to rewrite.
 }
 
 // count parses the packet at the network header and adds it to its flow.
@@ -253,6 +343,8 @@ static __always_inline int count(struct __sk_buff *skb, __u8 dir)
 		key.local_port = ports[1];
 		key.remote_port = ports[0];
 	}
+	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP)
+		translate_nat(skb, &key, proto);
 	if (ephemeral_min) {
 		if (key.local_port >= ephemeral_min && key.remote_port < ephemeral_min)
 			key.local_port = 0;

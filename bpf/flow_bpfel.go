@@ -50,6 +50,24 @@ type flowHealthVal struct {
 	Closed       uint32
 }
 
+type flowNatKey struct {
+	_           structs.HostLayout
+	NetnsCookie uint64
+	LocalAddr   [16]uint8
+	RemoteAddr  [16]uint8
+	LocalPort   uint16
+	RemotePort  uint16
+	Proto       uint8
+	Pad         [3]uint8
+}
+
+type flowNatVal struct {
+	_    structs.HostLayout
+	Addr [16]uint8
+	Port uint16
+	Pad  [6]uint8
+}
+
 type flowOverflowKey struct {
 	_        structs.HostLayout
 	CgroupId uint64
@@ -66,6 +84,7 @@ const (
 	flowMapFlows1        = "flows1"
 	flowMapHealth        = "health"
 	flowMapLost          = "lost"
+	flowMapNat           = "nat"
 	flowMapOverflow0     = "overflow0"
 	flowMapOverflow1     = "overflow1"
 	flowProgCountEgress  = "count_egress"
@@ -130,6 +149,7 @@ type flowMapSpecs struct {
 	Flows1    *ebpf.MapSpec `ebpf:"flows1"`
 	Health    *ebpf.MapSpec `ebpf:"health"`
 	Lost      *ebpf.MapSpec `ebpf:"lost"`
+	Nat       *ebpf.MapSpec `ebpf:"nat"`
 	Overflow0 *ebpf.MapSpec `ebpf:"overflow0"`
 	Overflow1 *ebpf.MapSpec `ebpf:"overflow1"`
 }
@@ -166,6 +186,7 @@ type flowMaps struct {
 	Flows1    *ebpf.Map `ebpf:"flows1"`
 	Health    *ebpf.Map `ebpf:"health"`
 	Lost      *ebpf.Map `ebpf:"lost"`
+	Nat       *ebpf.Map `ebpf:"nat"`
 	Overflow0 *ebpf.Map `ebpf:"overflow0"`
 	Overflow1 *ebpf.Map `ebpf:"overflow1"`
 }
@@ -177,6 +198,7 @@ func (m *flowMaps) Close() error {
 		m.Flows1,
 		m.Health,
 		m.Lost,
+		m.Nat,
 		m.Overflow0,
 		m.Overflow1,
 	)

@@ -597,3 +597,56 @@ func TestLoopback(t *testing.T) {
 		})
 	}
 }
+
+// TestClusterIP: a Service's ClusterIP, DNAT'd by iptables as kube-proxy
+// does: egress packets leave with the backend's address, replies reach the
+// socket with the ClusterIP; the counter names the backend both ways, and
+// the counts still equal the wire.
+func TestClusterIP(t *testing.T) {
+	c, n, base := setup(t, Config{MaxFlows: 4096})
+	const clusterIP = "10.96.0.10"
+	run(t, "ip", "netns", "exec", n.nsA, "iptables", "-t", "nat", "-A", "OUTPUT", "-d", clusterIP, "-p", "tcp", "--dport", "80",
+		"-j", "DNAT", "--to-destination", addrB4+":5010")
+	run(t, "ip", "-n", n.nsA, "route", "add", clusterIP+"/32", "dev", n.ifA)
+	srvCg, srvID := newCgroup(t, base, "srv")
+	cliCg, cliID := newCgroup(t, base, "cli")
+	if _, err := c.Drain(); err != nil {
+		t.Fatal(err)
+	}
+	before := [2]ifStats{linkStats(t, n.nsA, n.ifA), linkStats(t, n.nsB, n.ifB)}
+	srv, out := helper(t, n.nsB, srvCg, "tcp-server", addrB4+":5010", "300000")
+	if line, err := out.ReadString('\n'); err != nil || line != "ready\n" {
+		t.Fatalf("server: %q, %v", line, err)
+	}
+	cli, _ := helper(t, n.nsA, cliCg, "tcp-client", clusterIP+":80", "700000")
+	if err := cli.Wait(); err != nil {
+		t.Fatalf("client: %v", err)
+	}
+	if err := srv.Wait(); err != nil {
+		t.Fatalf("server: %v", err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	d, err := c.Drain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := linkStats(t, n.nsA, n.ifA).sub(before[0])
+	backend := netip.MustParseAddrPort(addrB4 + ":5010")
+	for _, dir := range []Direction{Egress, Ingress} {
+		got, _ := sum(d.Flows, cliID, dir, func(f Flow) {
+			if f.Remote != backend {
+				t.Errorf("client %s flow to %v; want the backend %v, never the ClusterIP", dir, f.Remote, backend)
+			}
+		})
+		want := a.txBytes
+		if dir == Ingress {
+			want = a.rxBytes
+		}
+		if got != want {
+			t.Errorf("client %s: %d bytes; the wire carried %d", dir, got, want)
+		}
+	}
+	if b, _ := sum(d.Flows, srvID, Ingress, nil); b == 0 {
+		t.Error("the server counted nothing")
+	}
+}

@@ -25,6 +25,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ktypes "k8s.io/apimachinery/pkg/types"
 
 	"github.com/netcost/netcost/bpf"
 	"github.com/netcost/netcost/internal/flows"
@@ -355,11 +359,17 @@ func TestEndToEnd(t *testing.T) {
 	}
 	time.Sleep(300 * time.Millisecond) // the addresses settle
 
+	// The Kubernetes API: no API server can run here, so a small one serves
+	// the pods and the EndpointSlice from the real types, and client-go's
+	// informers in the agent list and watch it as they would a cluster's.
+	kubeconfig := fakeAPIServer(t, pods)
+
 	// The agent.
 	bin := buildAgent(t)
 	dir := t.TempDir()
 	agent := exec.Command(bin, "-node", "node-a", "-cluster", "e2e", "-window", "1s", "-drain-interval", "250ms", "-dir", dir, "-top-k", "0",
-		"-imds-endpoint", imds.URL, "-ec2-endpoint", moto, "-ip-ranges-file", rangesFile, "-startup-attempts", "1")
+		"-imds-endpoint", imds.URL, "-ec2-endpoint", moto, "-ip-ranges-file", rangesFile, "-startup-attempts", "1",
+		"-kubeconfig", kubeconfig)
 	agent.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
 	var logs strings.Builder
 	agent.Stderr = &logs
@@ -434,7 +444,11 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("agent: %v\n%s", err, logs.String())
 	}
 
+	if !strings.Contains(logs.String(), "Kubernetes names synced") {
+		t.Errorf("the agent did not sync names:\n%s", logs.String())
+	}
 	counted := map[string]uint64{}
+	names := map[string]string{} // local ip > remote -> "localpod/workload remote pod/service"
 	type seen struct {
 		cat               flows.Category
 		via, viaAZ, remAZ string
@@ -450,6 +464,7 @@ func TestEndToEnd(t *testing.T) {
 		if r.Direction == flows.Egress && r.RemotePort != 0 {
 			k := r.LocalIP + ">" + net.JoinHostPort(r.RemoteIP, fmt.Sprint(r.RemotePort))
 			byDest[k] = append(byDest[k], seen{r.Category, r.Via, r.ViaAZID, r.RemoteAZID, r.LocalAZID, r.LocalSubnet})
+			names[k] = r.LocalNamespace + "/" + r.LocalPod + " " + r.LocalWorkload + "(" + r.LocalWorkloadKind + ") -> " + r.RemoteNamespace + "/" + r.RemotePod + " " + r.RemoteWorkload + " svc=" + r.RemoteService + " node=" + r.RemoteNode
 		}
 		return nil
 	})
@@ -457,6 +472,15 @@ func TestEndToEnd(t *testing.T) {
 	for n := range pods {
 		if counted[n] != wire[n] {
 			t.Errorf("pod %s: records hold %d bytes; its veth carried %d", n, counted[n], wire[n])
+		}
+	}
+	for k, want := range map[string]string{
+		"10.1.1.10>10.1.2.20:5002":   "shop/pod-a pod-a(Deployment) -> shop/pod-b pod-b svc=pod-b node=node-b",
+		"10.1.1.10>10.1.1.11:5001":   "shop/pod-a pod-a(Deployment) -> shop/pod-a2 pod-a2 svc= node=node-a",
+		"10.1.1.10>203.0.113.10:443": "shop/pod-a pod-a(Deployment) -> /  svc= node=",
+	} {
+		if names[k] != want {
+			t.Errorf("%s: names %q; want %q", k, names[k], want)
 		}
 	}
 	for _, f := range traffic {
@@ -472,4 +496,60 @@ func TestEndToEnd(t *testing.T) {
 			}
 		}
 	}
+}
+
+// fakeAPIServer serves the pods (and a Service for pod b) as the Kubernetes
+// API does for list and watch, and returns a kubeconfig for it.
+func fakeAPIServer(t *testing.T, pods map[string]*pod) string {
+	t.Helper()
+	var items []corev1.Pod
+	for name, p := range pods {
+		node := "node-a"
+		if name == "b" || name == "pub" {
+			node = "node-b"
+		}
+		yes := true
+		items = append(items, corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "pod-" + name, Namespace: "shop", UID: ktypes.UID(p.uid), ResourceVersion: "1",
+				Labels:          map[string]string{"pod-template-hash": "h"},
+				OwnerReferences: []metav1.OwnerReference{{Kind: "ReplicaSet", Name: "pod-" + name + "-h", Controller: &yes, APIVersion: "apps/v1"}}},
+			Spec:   corev1.PodSpec{NodeName: node},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: p.ip, PodIPs: []corev1.PodIP{{IP: p.ip}}},
+		})
+	}
+	podList := corev1.PodList{TypeMeta: metav1.TypeMeta{Kind: "PodList", APIVersion: "v1"}, ListMeta: metav1.ListMeta{ResourceVersion: "1"}, Items: items}
+	sliceList := discoveryv1.EndpointSliceList{TypeMeta: metav1.TypeMeta{Kind: "EndpointSliceList", APIVersion: "discovery.k8s.io/v1"},
+		ListMeta: metav1.ListMeta{ResourceVersion: "1"},
+		Items: []discoveryv1.EndpointSlice{{ObjectMeta: metav1.ObjectMeta{Name: "pod-b-x", Namespace: "shop", ResourceVersion: "1",
+			Labels: map[string]string{discoveryv1.LabelServiceName: "pod-b"}}, AddressType: discoveryv1.AddressTypeIPv4,
+			Endpoints: []discoveryv1.Endpoint{{Addresses: []string{pods["b"].ip}}}}}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Query().Get("watch") == "true" {
+			w.WriteHeader(http.StatusOK)
+			w.(http.Flusher).Flush()
+			<-r.Context().Done() // no changes: hold the watch open
+			return
+		}
+		switch r.URL.Path {
+		case "/api/v1/pods":
+			json.NewEncoder(w).Encode(podList)
+		case "/apis/discovery.k8s.io/v1/endpointslices":
+			json.NewEncoder(w).Encode(sliceList)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kc, []byte(fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters: [{name: e2e, cluster: {server: %q}}]
+users: [{name: e2e, user: {token: test}}]
+contexts: [{name: e2e, context: {cluster: e2e, user: e2e}}]
+current-context: e2e
+`, srv.URL)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return kc
 }

@@ -211,6 +211,10 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 			}
 			pod, ok := names.PodByIP(ip)
 			if !ok {
+				// The node itself, or a host-network pod on it.
+				if node, ok := names.NodeByIP(ip); ok {
+					return collect.Names{}, node, "", true
+				}
 				return collect.Names{}, "", "", false
 			}
 			_, svc, _ := names.ServiceOf(ip)

@@ -105,6 +105,9 @@ func TestAgentSmoke(t *testing.T) {
 		if r.Cluster != "smoke" || r.Node != "smoke-node" {
 			t.Errorf("record %+v lacks the cluster and node", r)
 		}
+		if r.Category != flows.Unclassified {
+			t.Errorf("record %+v: without instance metadata or a VPC view, want UNCLASSIFIED, never a guess", r)
+		}
 		return nil
 	})
 	if err != nil {

@@ -536,6 +536,10 @@ func fakeAPIServer(t *testing.T, pods map[string]*pod) string {
 			json.NewEncoder(w).Encode(podList)
 		case "/apis/discovery.k8s.io/v1/endpointslices":
 			json.NewEncoder(w).Encode(sliceList)
+		case "/api/v1/nodes":
+			json.NewEncoder(w).Encode(corev1.NodeList{TypeMeta: metav1.TypeMeta{Kind: "NodeList", APIVersion: "v1"}, ListMeta: metav1.ListMeta{ResourceVersion: "1"},
+				Items: []corev1.Node{{ObjectMeta: metav1.ObjectMeta{Name: "node-a", ResourceVersion: "1"},
+					Status: corev1.NodeStatus{Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "10.1.1.2"}}}}}})
 		default:
 			http.NotFound(w, r)
 		}

@@ -40,6 +40,8 @@ type Index struct {
 	byIP    map[netip.Addr]*Pod
 	slices  map[string][]endpoint // EndpointSlice ns/name -> its endpoints
 	svcByIP map[netip.Addr]string // "ns/service"
+	nodes   map[string][]netip.Addr
+	nodeIP  map[netip.Addr]string // a node's addresses -> its name
 }
 
 type endpoint struct {
@@ -49,7 +51,8 @@ type endpoint struct {
 
 // NewIndex returns an empty Index.
 func NewIndex() *Index {
-	return &Index{byUID: map[string]*Pod{}, byIP: map[netip.Addr]*Pod{}, slices: map[string][]endpoint{}, svcByIP: map[netip.Addr]string{}}
+	return &Index{byUID: map[string]*Pod{}, byIP: map[netip.Addr]*Pod{}, slices: map[string][]endpoint{}, svcByIP: map[netip.Addr]string{},
+		nodes: map[string][]netip.Addr{}, nodeIP: map[netip.Addr]string{}}
 }
 
 // PodByUID returns the pod with that UID.
@@ -85,6 +88,42 @@ func (x *Index) ServiceOf(ip netip.Addr) (namespace, name string, ok bool) {
 	}
 	ns, name, _ := strings.Cut(s, "/")
 	return ns, name, true
+}
+
+// NodeByIP names the node an address belongs to: the node itself and its
+// host-network pods share it.
+func (x *Index) NodeByIP(ip netip.Addr) (string, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	n, ok := x.nodeIP[ip.Unmap()]
+	return n, ok
+}
+
+// SetNode records a node's addresses.
+func (x *Index) SetNode(name string, ips []netip.Addr) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.dropNode(name)
+	x.nodes[name] = ips
+	for _, ip := range ips {
+		x.nodeIP[ip] = name
+	}
+}
+
+// DeleteNode forgets a node.
+func (x *Index) DeleteNode(name string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.dropNode(name)
+}
+
+func (x *Index) dropNode(name string) {
+	for _, ip := range x.nodes[name] {
+		if x.nodeIP[ip] == name {
+			delete(x.nodeIP, ip)
+		}
+	}
+	delete(x.nodes, name)
 }
 
 // better reports whether p should hold an address that q holds now.
@@ -219,6 +258,14 @@ func trim(obj any) (any, error) {
 			t.Labels["pod-template-hash"] = h
 		}
 		return t, nil
+	case *corev1.Node:
+		t := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: o.Name, ResourceVersion: o.ResourceVersion}}
+		for _, a := range o.Status.Addresses {
+			if a.Type == corev1.NodeInternalIP || a.Type == corev1.NodeExternalIP {
+				t.Status.Addresses = append(t.Status.Addresses, a)
+			}
+		}
+		return t, nil
 	case *discoveryv1.EndpointSlice:
 		t := &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Name: o.Name, Namespace: o.Namespace, ResourceVersion: o.ResourceVersion,
 			Labels: map[string]string{discoveryv1.LabelServiceName: o.Labels[discoveryv1.LabelServiceName]}}}
@@ -290,6 +337,34 @@ func Watch(ctx context.Context, client kubernetes.Interface, x *Index, log *slog
 		},
 	}); err != nil {
 		return fmt.Errorf("watching EndpointSlices: %w", err)
+	}
+	nodes := f.Core().V1().Nodes().Informer()
+	onNode := func(obj any) {
+		n, ok := obj.(*corev1.Node)
+		if !ok {
+			return
+		}
+		var ips []netip.Addr
+		for _, a := range n.Status.Addresses {
+			if ip, err := netip.ParseAddr(a.Address); err == nil {
+				ips = append(ips, ip.Unmap())
+			}
+		}
+		x.SetNode(n.Name, ips)
+	}
+	if _, err := nodes.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    onNode,
+		UpdateFunc: func(_, obj any) { onNode(obj) },
+		DeleteFunc: func(obj any) {
+			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = d.Obj
+			}
+			if n, ok := obj.(*corev1.Node); ok {
+				x.DeleteNode(n.Name)
+			}
+		},
+	}); err != nil {
+		return fmt.Errorf("watching nodes: %w", err)
 	}
 	f.Start(ctx.Done())
 	for typ, ok := range f.WaitForCacheSync(ctx.Done()) {

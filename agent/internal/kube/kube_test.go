@@ -50,6 +50,8 @@ func TestWatch(t *testing.T) {
 		pod("uid-dd", "datadog-agent-7kq2m", "10.0.1.16", t0, owner("DaemonSet", "datadog-agent"), ""),
 		pod("uid-db", "db-0", "10.0.2.30", t0, owner("StatefulSet", "db"), ""),
 		pod("uid-bare", "debug", "10.0.2.31", t0, nil, ""),
+		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "ip-10-0-2-20.ec2.internal"},
+			Status: corev1.NodeStatus{Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "10.0.2.20"}, {Type: corev1.NodeHostName, Address: "ip-10-0-2-20"}}}},
 		&discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Name: "products-abc", Namespace: "shop",
 			Labels: map[string]string{discoveryv1.LabelServiceName: "products"}},
 			Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"10.0.2.30"}}}},
@@ -74,6 +76,9 @@ func TestWatch(t *testing.T) {
 	}
 	if p, ok := x.PodByUID("uid-web"); !ok || p.Name != "web-7d9f8b6c5-x2x9q" {
 		t.Errorf("PodByUID = %+v, %v", p, ok)
+	}
+	if n, ok := x.NodeByIP(ip("10.0.2.20")); !ok || n != "ip-10-0-2-20.ec2.internal" {
+		t.Errorf("NodeByIP = %q, %v", n, ok)
 	}
 	if ns, svc, ok := x.ServiceOf(ip("10.0.2.30")); !ok || ns != "shop" || svc != "products" {
 		t.Errorf("ServiceOf = %s/%s, %v; want shop/products", ns, svc, ok)

@@ -51,5 +51,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 	slog.SetDefault(log)
+
 	return newAgent(cfg, log).run(ctx, stdout)
 }

@@ -45,6 +45,12 @@ type Collector struct {
 	// add to its counts.
 	pending  map[pendingKey]*flows.Record
 	ipString map[netip.Addr]string
+	named    map[uint64]named // this window's cgroup names
+}
+
+type named struct {
+	Names
+	ok bool
 }
 
 // pendingKey is a flow as the counter keys it, or an overflow or lost
@@ -82,12 +88,27 @@ func (c *Collector) local(a netip.Addr) (classify.Local, bool) {
 	return l, ok
 }
 
+// names returns a cgroup's names, looked up once a window.
+func (c *Collector) names(cgroup uint64) named {
+	if cgroup == 0 || c.Names == nil {
+		return named{}
+	}
+	if n, ok := c.named[cgroup]; ok {
+		return n
+	}
+	if c.named == nil {
+		c.named = map[uint64]named{}
+	}
+	nm, ok := c.Names(cgroup)
+	n := named{nm, ok}
+	c.named[cgroup] = n
+	return n
+}
+
 func (c *Collector) base(cgroup uint64, dir flows.Direction) flows.Record {
 	r := flows.Record{Schema: flows.SchemaVersion, Cluster: c.Cluster, Node: c.Node, Region: c.Region, Direction: dir}
-	if c.Names != nil && cgroup != 0 {
-		if n, ok := c.Names(cgroup); ok {
-			r.LocalPod, r.LocalNamespace, r.LocalWorkload, r.LocalWorkloadKind = n.Pod, n.Namespace, n.Workload, n.WorkloadKind
-		}
+	if n := c.names(cgroup); n.ok {
+		r.LocalPod, r.LocalNamespace, r.LocalWorkload, r.LocalWorkloadKind = n.Pod, n.Namespace, n.Workload, n.WorkloadKind
 	}
 	return r
 }
@@ -99,7 +120,13 @@ func (c *Collector) Add(d *bpf.Deltas) {
 	}
 	for i := range d.Flows {
 		f := &d.Flows[i]
-		k := pendingKey{cgroup: f.CgroupID, local: f.Local.Addr(), remote: f.Remote, proto: f.Proto, dir: f.Dir}
+		// Unnamed cgroups (the node's own processes) share one key: their
+		// records are the same record.
+		cg := f.CgroupID
+		if !c.names(cg).ok {
+			cg = 0
+		}
+		k := pendingKey{cgroup: cg, local: f.Local.Addr(), remote: f.Remote, proto: f.Proto, dir: f.Dir}
 		if r, ok := c.pending[k]; ok {
 			r.Bytes += f.Bytes
 			r.Packets += f.Packets
@@ -126,7 +153,11 @@ func (c *Collector) Add(d *bpf.Deltas) {
 		c.pending[k] = &r
 	}
 	for _, o := range d.Overflow {
-		add(pendingKey{cgroup: o.CgroupID, dir: o.Dir, kind: 1}, o)
+		cg := o.CgroupID
+		if !c.names(cg).ok {
+			cg = 0
+		}
+		add(pendingKey{cgroup: cg, dir: o.Dir, kind: 1}, o)
 	}
 	for dir, o := range d.Lost {
 		o.Dir = dir
@@ -137,13 +168,10 @@ func (c *Collector) Add(d *bpf.Deltas) {
 // Flush hands the window's records to w and starts the next window.
 func (c *Collector) Flush(w *window.Window) {
 	for _, r := range c.pending {
-		if r.LocalPod != "" {
-			w.AddDistinct(r) // a pod's cgroup is its own: one record per key, merged already
-		} else {
-			w.Add(r) // the node's processes share its address: merge them
-		}
+		w.AddDistinct(r) // one record per key, merged already
 	}
 	clear(c.pending)
+	clear(c.named) // names are looked up again each window
 }
 
 // record names and classifies a flow seen for the first time this window.

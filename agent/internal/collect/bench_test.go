@@ -29,18 +29,23 @@ func deltas50k() *bpf.Deltas {
 	return d
 }
 
+// collector50k names the 500 pods of deltas50k.
+func collector50k(b *testing.B) *Collector {
+	names := map[uint64]Names{}
+	for p := range 500 {
+		names[uint64(1000+p)] = Names{Pod: fmt.Sprintf("web-%d", p), Namespace: "shop", Workload: fmt.Sprintf("web%d", p%20), WorkloadKind: "Deployment"}
+	}
+	return &Collector{Cluster: "c", Node: "n", Region: "us-east-1", Classifier: classifier(b),
+		Names: func(id uint64) (Names, bool) { n, ok := names[id]; return n, ok }}
+}
+
 // BenchmarkPipeline50k adds drains of the same 50k flows to the window in
 // hand, as every second of a window but its first does: the agent's steady
 // user-space work per drain. At one drain a second, the share of a core is
 // ns/op / 1e9. BenchmarkWindow50k is the once-a-window rest.
 func BenchmarkPipeline50k(b *testing.B) {
 	d := deltas50k()
-	names := map[uint64]Names{}
-	for p := range 500 {
-		names[uint64(1000+p)] = Names{Pod: fmt.Sprintf("web-%d", p), Namespace: "shop", Workload: fmt.Sprintf("web%d", p%20), WorkloadKind: "Deployment"}
-	}
-	c := &Collector{Cluster: "c", Node: "n", Region: "us-east-1", Classifier: classifier(b),
-		Names: func(id uint64) (Names, bool) { n, ok := names[id]; return n, ok }}
+	c := collector50k(b)
 	start := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	c.Add(d) // the window's first drain names and classifies every flow
 	for b.Loop() {
@@ -59,12 +64,7 @@ func BenchmarkPipeline50k(b *testing.B) {
 // 50k new flows, then folding and sorting the records (top-K 50).
 func BenchmarkWindow50k(b *testing.B) {
 	d := deltas50k()
-	names := map[uint64]Names{}
-	for p := range 500 {
-		names[uint64(1000+p)] = Names{Pod: fmt.Sprintf("web-%d", p), Namespace: "shop", Workload: fmt.Sprintf("web%d", p%20), WorkloadKind: "Deployment"}
-	}
-	c := &Collector{Cluster: "c", Node: "n", Region: "us-east-1", Classifier: classifier(b),
-		Names: func(id uint64) (Names, bool) { n, ok := names[id]; return n, ok }}
+	c := collector50k(b)
 	start := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	var peak uint64
 	var ms runtime.MemStats

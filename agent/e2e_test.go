@@ -2,8 +2,6 @@ package main
 
 import (
 	"bufio"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -33,6 +31,7 @@ import (
 	"github.com/netcost/netcost/bpf"
 	"github.com/netcost/netcost/internal/flows"
 	"github.com/netcost/netcost/internal/mototest"
+	"github.com/netcost/netcost/internal/netnstest"
 )
 
 // The end-to-end test: network namespaces stand in for pods in two AZ
@@ -143,59 +142,21 @@ func buildAgent(t *testing.T) string {
 	return builtBin
 }
 
-func sh(t *testing.T, args ...string) string {
-	t.Helper()
-	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
-func suffix() string {
-	b := make([]byte, 3)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
 type pod struct {
 	name, ns, dev, ip, gw string
 	cgroup                string
 	uid                   string
 }
 
-func vethStats(t *testing.T, ns, dev string) (bytes uint64) {
-	t.Helper()
-	var links []struct {
-		Stats64 struct {
-			Rx struct{ Bytes uint64 } `json:"rx"`
-			Tx struct{ Bytes uint64 } `json:"tx"`
-		} `json:"stats64"`
-	}
-	if err := json.Unmarshal([]byte(sh(t, "ip", "-n", ns, "-s", "-j", "link", "show", dev)), &links); err != nil || len(links) != 1 {
-		t.Fatalf("counters of %s/%s: %v", ns, dev, err)
-	}
-	return links[0].Stats64.Rx.Bytes + links[0].Stats64.Tx.Bytes
+// veth is the IP-level bytes a pod's veth carried, both ways.
+func veth(t *testing.T, p *pod) uint64 {
+	s := netnstest.LinkStats(t, p.ns, p.dev)
+	return s.RxBytes + s.TxBytes
 }
 
-func start(t *testing.T, p *pod, args ...string) (*exec.Cmd, *bufio.Reader) {
-	t.Helper()
-	dir, err := os.Open(p.cgroup)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dir.Close()
-	self, _ := os.Executable()
-	cmd := exec.Command("ip", "netns", "exec", p.ns, self, "-test.run=^$")
-	cmd.Env = append(os.Environ(), "NETCOST_E2E_HELPER="+strings.Join(args, " "))
-	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(dir.Fd())}
-	cmd.Stderr = os.Stderr
-	out, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	return cmd, bufio.NewReader(out)
+// startIn starts a traffic process in a pod's namespace and cgroup.
+func startIn(t *testing.T, p *pod, args ...string) (*exec.Cmd, *bufio.Reader) {
+	return netnstest.Start(t, p.ns, p.cgroup, "NETCOST_E2E_HELPER", args...)
 }
 
 func TestEndToEnd(t *testing.T) {
@@ -299,15 +260,15 @@ func TestEndToEnd(t *testing.T) {
 
 	// The network: pods in their namespaces behind a router namespace that
 	// also owns the public addresses.
-	s := suffix()
+	s := netnstest.Suffix()
 	router := "nce-r-" + s
-	sh(t, "ip", "netns", "add", router)
+	netnstest.Run(t, "ip", "netns", "add", router)
 	t.Cleanup(func() { exec.Command("ip", "netns", "del", router).Run() })
-	sh(t, "ip", "-n", router, "link", "set", "lo", "up")
-	sh(t, "ip", "netns", "exec", router, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+	netnstest.Run(t, "ip", "-n", router, "link", "set", "lo", "up")
+	netnstest.Run(t, "ip", "netns", "exec", router, "sysctl", "-qw", "net.ipv4.ip_forward=1")
 	const public = "203.0.113.10"
 	for _, a := range []string{public, s3IP, "100.64.5.5"} {
-		sh(t, "ip", "-n", router, "addr", "add", a+"/32", "dev", "lo")
+		netnstest.Run(t, "ip", "-n", router, "addr", "add", a+"/32", "dev", "lo")
 	}
 	root, err := bpf.FindCgroup2()
 	must(err)
@@ -319,31 +280,31 @@ func TestEndToEnd(t *testing.T) {
 		{"a", "10.1.1.10", "10.1.1.1"}, {"a2", "10.1.1.11", "10.1.1.1"}, {"b", "10.1.2.20", "10.1.2.1"}, {"pub", "10.1.101.5", "10.1.101.1"},
 	} {
 		ns, dev, rdev := "nce-"+p.name+"-"+s, "e"+p.name+s, "r"+p.name+s
-		sh(t, "ip", "netns", "add", ns)
+		netnstest.Run(t, "ip", "netns", "add", ns)
 		t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
 		// No IPv6 and static neighbours: nothing but the pods' own traffic
 		// crosses their veths (the kernel's own packets have no socket, so
 		// no cgroup, and are not the pods' to count).
-		sh(t, "ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
-		sh(t, "ip", "link", "add", dev, "netns", ns, "type", "veth", "peer", "name", rdev, "netns", router)
+		netnstest.Run(t, "ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
+		netnstest.Run(t, "ip", "link", "add", dev, "netns", ns, "type", "veth", "peer", "name", rdev, "netns", router)
 		podMAC, gwMAC := fmt.Sprintf("02:00:00:e2:00:%02x", i+1), fmt.Sprintf("02:00:00:e2:01:%02x", i+1)
-		sh(t, "ip", "-n", ns, "link", "set", dev, "address", podMAC)
-		sh(t, "ip", "-n", router, "link", "set", rdev, "address", gwMAC)
-		sh(t, "ip", "netns", "exec", router, "sysctl", "-qw", "net.ipv6.conf."+rdev+".disable_ipv6=1")
-		sh(t, "ip", "-n", ns, "addr", "add", p.ip+"/32", "dev", dev)
+		netnstest.Run(t, "ip", "-n", ns, "link", "set", dev, "address", podMAC)
+		netnstest.Run(t, "ip", "-n", router, "link", "set", rdev, "address", gwMAC)
+		netnstest.Run(t, "ip", "netns", "exec", router, "sysctl", "-qw", "net.ipv6.conf."+rdev+".disable_ipv6=1")
+		netnstest.Run(t, "ip", "-n", ns, "addr", "add", p.ip+"/32", "dev", dev)
 		// The veth counts real segments (the stack splits GSO packets), as a
 		// NIC would see them: what the counter reports.
-		sh(t, "ip", "netns", "exec", ns, "ethtool", "-K", dev, "tso", "off", "gso", "on", "gro", "on")
-		sh(t, "ip", "netns", "exec", router, "ethtool", "-K", rdev, "tso", "off", "gso", "on", "gro", "on")
-		sh(t, "ip", "-n", ns, "link", "set", dev, "up")
-		sh(t, "ip", "-n", ns, "link", "set", "lo", "up")
-		sh(t, "ip", "-n", router, "addr", "add", p.gw+"/32", "dev", rdev)
-		sh(t, "ip", "-n", router, "link", "set", rdev, "up")
-		sh(t, "ip", "-n", router, "route", "add", p.ip+"/32", "dev", rdev)
-		sh(t, "ip", "-n", ns, "route", "add", p.gw+"/32", "dev", dev)
-		sh(t, "ip", "-n", ns, "route", "add", "default", "via", p.gw, "dev", dev)
-		sh(t, "ip", "-n", ns, "neigh", "add", p.gw, "lladdr", gwMAC, "dev", dev, "nud", "permanent")
-		sh(t, "ip", "-n", router, "neigh", "add", p.ip, "lladdr", podMAC, "dev", rdev, "nud", "permanent")
+		netnstest.Run(t, "ip", "netns", "exec", ns, "ethtool", "-K", dev, "tso", "off", "gso", "on", "gro", "on")
+		netnstest.Run(t, "ip", "netns", "exec", router, "ethtool", "-K", rdev, "tso", "off", "gso", "on", "gro", "on")
+		netnstest.Run(t, "ip", "-n", ns, "link", "set", dev, "up")
+		netnstest.Run(t, "ip", "-n", ns, "link", "set", "lo", "up")
+		netnstest.Run(t, "ip", "-n", router, "addr", "add", p.gw+"/32", "dev", rdev)
+		netnstest.Run(t, "ip", "-n", router, "link", "set", rdev, "up")
+		netnstest.Run(t, "ip", "-n", router, "route", "add", p.ip+"/32", "dev", rdev)
+		netnstest.Run(t, "ip", "-n", ns, "route", "add", p.gw+"/32", "dev", dev)
+		netnstest.Run(t, "ip", "-n", ns, "route", "add", "default", "via", p.gw, "dev", dev)
+		netnstest.Run(t, "ip", "-n", ns, "neigh", "add", p.gw, "lladdr", gwMAC, "dev", dev, "nud", "permanent")
+		netnstest.Run(t, "ip", "-n", router, "neigh", "add", p.ip, "lladdr", podMAC, "dev", rdev, "nud", "permanent")
 		uid := fmt.Sprintf("00000000-0000-4000-8000-%012d", i+1)
 		cg := filepath.Join(base, "kubepods-pod"+strings.ReplaceAll(uid, "-", "_")+".slice")
 		must(os.MkdirAll(cg, 0o755))
@@ -386,14 +347,14 @@ func TestEndToEnd(t *testing.T) {
 
 	before := map[string]uint64{}
 	for n, p := range pods {
-		before[n] = vethStats(t, p.ns, p.dev)
+		before[n] = veth(t, p)
 	}
 	// Servers: in pods a2 and b, and on the router's public addresses.
 	for _, srv := range []struct {
 		p    *pod
 		args []string
 	}{{pods["a2"], []string{"serve", "tcp", "10.1.1.11:5001"}}, {pods["b"], []string{"serve", "tcp", "10.1.2.20:5002"}}} {
-		_, out := start(t, srv.p, srv.args...)
+		_, out := startIn(t, srv.p, srv.args...)
 		if l, _ := out.ReadString('\n'); l != "ready\n" {
 			t.Fatalf("server %v: %q", srv.args, l)
 		}
@@ -429,7 +390,7 @@ func TestEndToEnd(t *testing.T) {
 		{"a", "udp", "100.64.5.5:8125", 200000, flows.Unclassified, "", "", ""},
 	}
 	for _, f := range traffic {
-		cmd, _ := start(t, pods[f.from], "send", f.proto, f.to, fmt.Sprint(f.bytes))
+		cmd, _ := startIn(t, pods[f.from], "send", f.proto, f.to, fmt.Sprint(f.bytes))
 		if err := cmd.Wait(); err != nil {
 			t.Fatalf("%s -> %s: %v", f.from, f.to, err)
 		}
@@ -437,7 +398,7 @@ func TestEndToEnd(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	wire := map[string]uint64{}
 	for n, p := range pods {
-		wire[n] = vethStats(t, p.ns, p.dev) - before[n]
+		wire[n] = veth(t, p) - before[n]
 	}
 	agent.Process.Signal(syscall.SIGTERM)
 	if err := agent.Wait(); err != nil {

@@ -3,10 +3,6 @@
 package bpf
 
 import (
-	"bufio"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -16,9 +12,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/netcost/netcost/internal/netnstest"
 )
 
 // The end-to-end tests run real traffic between network namespaces joined
@@ -138,21 +135,6 @@ func helperMain(args []string) error {
 // reached the wire, and the test would have to guess its size.
 const tcpSendBuffer = 64 << 10
 
-func run(t *testing.T, args ...string) string {
-	t.Helper()
-	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
-func randSuffix() string {
-	b := make([]byte, 3)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
 // testNet is two namespaces joined by a veth pair, with IPv4 and IPv6
 // addresses, static neighbours and no background traffic.
 type testNet struct {
@@ -167,13 +149,13 @@ const (
 
 func newTestNet(t *testing.T) *testNet {
 	t.Helper()
-	s := randSuffix()
+	s := netnstest.Suffix()
 	n := &testNet{nsA: "nc-a-" + s, nsB: "nc-b-" + s, ifA: "nca" + s, ifB: "ncb" + s}
 	for _, ns := range []string{n.nsA, n.nsB} {
-		run(t, "ip", "netns", "add", ns)
+		netnstest.Run(t, "ip", "netns", "add", ns)
 		t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
 	}
-	run(t, "ip", "link", "add", n.ifA, "netns", n.nsA, "type", "veth", "peer", "name", n.ifB, "netns", n.nsB)
+	netnstest.Run(t, "ip", "link", "add", n.ifA, "netns", n.nsA, "type", "veth", "peer", "name", n.ifB, "netns", n.nsB)
 	macA, macB := "02:00:00:20:01:01", "02:00:00:20:01:02"
 	for _, side := range []struct{ ns, dev, mac, a4, a6, peer4, peer6, peerMAC string }{
 		{n.nsA, n.ifA, macA, addrA4, addrA6, addrB4, addrB6, macB},
@@ -184,22 +166,22 @@ func newTestNet(t *testing.T) *testNet {
 		for _, kv := range []string{"net.ipv6.conf.all.accept_ra=0", "net.ipv6.conf.default.accept_ra=0",
 			"net.ipv6.conf.all.router_solicitations=0", "net.ipv6.conf.default.router_solicitations=0",
 			"net.ipv6.conf.default.mldv2_unsolicited_report_interval=1", "net.ipv6.conf.default.mldv1_unsolicited_report_interval=1"} {
-			run(t, "ip", "netns", "exec", side.ns, "sysctl", "-qw", kv)
+			netnstest.Run(t, "ip", "netns", "exec", side.ns, "sysctl", "-qw", kv)
 		}
 		for _, kv := range []string{"accept_ra=0", "router_solicitations=0", "mldv2_unsolicited_report_interval=1", "mldv1_unsolicited_report_interval=1"} {
-			run(t, "ip", "netns", "exec", side.ns, "sysctl", "-qw", "net.ipv6.conf."+side.dev+"."+kv)
+			netnstest.Run(t, "ip", "netns", "exec", side.ns, "sysctl", "-qw", "net.ipv6.conf."+side.dev+"."+kv)
 		}
-		run(t, "ip", "-n", side.ns, "link", "set", side.dev, "address", side.mac, "addrgenmode", "none")
-		run(t, "ip", "-n", side.ns, "addr", "add", side.a4+"/24", "dev", side.dev)
-		run(t, "ip", "-n", side.ns, "addr", "add", side.a6+"/64", "dev", side.dev, "nodad")
-		run(t, "ip", "-n", side.ns, "neigh", "add", side.peer4, "lladdr", side.peerMAC, "dev", side.dev, "nud", "permanent")
-		run(t, "ip", "-n", side.ns, "neigh", "add", side.peer6, "lladdr", side.peerMAC, "dev", side.dev, "nud", "permanent")
+		netnstest.Run(t, "ip", "-n", side.ns, "link", "set", side.dev, "address", side.mac, "addrgenmode", "none")
+		netnstest.Run(t, "ip", "-n", side.ns, "addr", "add", side.a4+"/24", "dev", side.dev)
+		netnstest.Run(t, "ip", "-n", side.ns, "addr", "add", side.a6+"/64", "dev", side.dev, "nodad")
+		netnstest.Run(t, "ip", "-n", side.ns, "neigh", "add", side.peer4, "lladdr", side.peerMAC, "dev", side.dev, "nud", "permanent")
+		netnstest.Run(t, "ip", "-n", side.ns, "neigh", "add", side.peer6, "lladdr", side.peerMAC, "dev", side.dev, "nud", "permanent")
 		// Segmentation offload off, software GSO on: the sender's stack
 		// builds GSO packets and the device splits them, so the interface
 		// counts real segments; GRO on the receiver merges them again.
-		run(t, "ip", "netns", "exec", side.ns, "ethtool", "-K", side.dev, "tso", "off", "gso", "on", "gro", "on")
-		run(t, "ip", "-n", side.ns, "link", "set", side.dev, "up")
-		run(t, "ip", "-n", side.ns, "link", "set", "lo", "up")
+		netnstest.Run(t, "ip", "netns", "exec", side.ns, "ethtool", "-K", side.dev, "tso", "off", "gso", "on", "gro", "on")
+		netnstest.Run(t, "ip", "-n", side.ns, "link", "set", side.dev, "up")
+		netnstest.Run(t, "ip", "-n", side.ns, "link", "set", "lo", "up")
 	}
 	n.waitQuiet(t)
 	return n
@@ -209,11 +191,11 @@ func newTestNet(t *testing.T) *testNet {
 // the listener reports that a new address sends are over.
 func (n *testNet) waitQuiet(t *testing.T) {
 	t.Helper()
-	last := [2]ifStats{linkStats(t, n.nsA, n.ifA), linkStats(t, n.nsB, n.ifB)}
+	last := [2]netnstest.Stats{netnstest.LinkStats(t, n.nsA, n.ifA), netnstest.LinkStats(t, n.nsB, n.ifB)}
 	quiet := 0
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
 		time.Sleep(100 * time.Millisecond)
-		now := [2]ifStats{linkStats(t, n.nsA, n.ifA), linkStats(t, n.nsB, n.ifB)}
+		now := [2]netnstest.Stats{netnstest.LinkStats(t, n.nsA, n.ifA), netnstest.LinkStats(t, n.nsB, n.ifB)}
 		if now == last {
 			if quiet++; quiet == 3 {
 				return
@@ -223,82 +205,6 @@ func (n *testNet) waitQuiet(t *testing.T) {
 		quiet, last = 0, now
 	}
 	t.Fatal("the test network never went quiet")
-}
-
-// ifStats are a veth's counters: IP-level bytes (a veth counts the packet
-// from its network header) and packets.
-type ifStats struct{ rxBytes, rxPackets, txBytes, txPackets, dropped uint64 }
-
-func linkStats(t *testing.T, ns, dev string) ifStats {
-	t.Helper()
-	var links []struct {
-		Stats64 struct {
-			Rx struct{ Bytes, Packets, Dropped uint64 } `json:"rx"`
-			Tx struct{ Bytes, Packets, Dropped uint64 } `json:"tx"`
-		} `json:"stats64"`
-	}
-	if err := json.Unmarshal([]byte(run(t, "ip", "-n", ns, "-s", "-j", "link", "show", dev)), &links); err != nil || len(links) != 1 {
-		t.Fatalf("reading %s/%s counters: %v", ns, dev, err)
-	}
-	s := links[0].Stats64
-	return ifStats{s.Rx.Bytes, s.Rx.Packets, s.Tx.Bytes, s.Tx.Packets, s.Rx.Dropped + s.Tx.Dropped}
-}
-
-func (a ifStats) sub(b ifStats) ifStats {
-	return ifStats{a.rxBytes - b.rxBytes, a.rxPackets - b.rxPackets, a.txBytes - b.txBytes, a.txPackets - b.txPackets, a.dropped - b.dropped}
-}
-
-// newCgroup makes a cgroup v2 directory and returns its path and id (the
-// directory's inode number).
-func newCgroup(t *testing.T, root, name string) (string, uint64) {
-	t.Helper()
-	dir := filepath.Join(root, name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for range 50 { // the processes must have left; the kernel frees them a moment later
-			if err := os.Remove(dir); err == nil || os.IsNotExist(err) {
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		t.Errorf("removing cgroup %s: still busy", dir)
-	})
-	var st syscall.Stat_t
-	if err := syscall.Stat(dir, &st); err != nil {
-		t.Fatal(err)
-	}
-	return dir, st.Ino
-}
-
-// helper starts the test binary as a traffic process in ns and cgroup.
-func helper(t *testing.T, ns, cgroup string, args ...string) (*exec.Cmd, *bufio.Reader) {
-	t.Helper()
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Start it in its cgroup (clone3 with CLONE_INTO_CGROUP): `ip netns exec`
-	// mounts a fresh /sys, so the process could not join from inside.
-	dir, err := os.Open(cgroup)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dir.Close()
-	cmd := exec.Command("ip", "netns", "exec", ns, self, "-test.run=^$")
-	cmd.Env = append(os.Environ(), "NETCOST_BPF_HELPER="+strings.Join(args, " "))
-	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(dir.Fd())}
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	return cmd, bufio.NewReader(out)
 }
 
 // sum adds up the flows of a cgroup in a direction.
@@ -330,7 +236,7 @@ func setup(t *testing.T, cfg Config) (*Counter, *testNet, string) {
 	}
 	t.Cleanup(func() { c.Close() })
 	n := newTestNet(t)
-	base := filepath.Join(root, "netcost-test-"+randSuffix())
+	base := filepath.Join(root, "netcost-test-"+netnstest.Suffix())
 	if err := os.Mkdir(base, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -354,17 +260,17 @@ func TestCountsEqualTheWire(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srvCg, srvID := newCgroup(t, base, tt.name+"-server")
-			cliCg, cliID := newCgroup(t, base, tt.name+"-client")
+			srvCg, srvID := netnstest.NewCgroup(t, base, tt.name+"-server")
+			cliCg, cliID := netnstest.NewCgroup(t, base, tt.name+"-client")
 			if _, err := c.Drain(); err != nil { // start from zero
 				t.Fatal(err)
 			}
-			before := [2]ifStats{linkStats(t, n.nsA, n.ifA), linkStats(t, n.nsB, n.ifB)}
-			srv, srvOut := helper(t, n.nsB, srvCg, tt.server...)
+			before := [2]netnstest.Stats{netnstest.LinkStats(t, n.nsA, n.ifA), netnstest.LinkStats(t, n.nsB, n.ifB)}
+			srv, srvOut := netnstest.Start(t, n.nsB, srvCg, "NETCOST_BPF_HELPER", tt.server...)
 			if line, err := srvOut.ReadString('\n'); err != nil || line != "ready\n" {
 				t.Fatalf("server: %q, %v", line, err)
 			}
-			cli, _ := helper(t, n.nsA, cliCg, tt.client...)
+			cli, _ := netnstest.Start(t, n.nsA, cliCg, "NETCOST_BPF_HELPER", tt.client...)
 			if err := cli.Wait(); err != nil {
 				t.Fatalf("client: %v", err)
 			}
@@ -376,13 +282,13 @@ func TestCountsEqualTheWire(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			a := linkStats(t, n.nsA, n.ifA).sub(before[0])
-			b := linkStats(t, n.nsB, n.ifB).sub(before[1])
+			a := netnstest.LinkStats(t, n.nsA, n.ifA).Sub(before[0])
+			b := netnstest.LinkStats(t, n.nsB, n.ifB).Sub(before[1])
 			if len(d.Overflow)+len(d.Lost) != 0 {
 				t.Errorf("overflow %+v lost %+v; want none", d.Overflow, d.Lost)
 			}
-			if a.dropped+b.dropped != 0 {
-				t.Fatalf("the veth dropped %d packets: their size is unknown, so exact totals cannot be checked", a.dropped+b.dropped)
+			if a.Dropped+b.Dropped != 0 {
+				t.Fatalf("the veth dropped %d packets: their size is unknown, so exact totals cannot be checked", a.Dropped+b.Dropped)
 			}
 			want := []struct {
 				who      string
@@ -393,10 +299,10 @@ func TestCountsEqualTheWire(t *testing.T) {
 				local    netip.Addr
 				remoteOK func(netip.AddrPort) bool
 			}{
-				{"client egress", cliID, Egress, a.txBytes, a.txPackets, tt.serverAddr.Addr(), func(r netip.AddrPort) bool { return r == tt.serverAddr }},
-				{"client ingress", cliID, Ingress, a.rxBytes, a.rxPackets, tt.serverAddr.Addr(), func(r netip.AddrPort) bool { return r == tt.serverAddr }},
-				{"server ingress", srvID, Ingress, b.rxBytes, b.rxPackets, tt.serverAddr.Addr(), nil},
-				{"server egress", srvID, Egress, b.txBytes, b.txPackets, tt.serverAddr.Addr(), nil},
+				{"client egress", cliID, Egress, a.TxBytes, a.TxPackets, tt.serverAddr.Addr(), func(r netip.AddrPort) bool { return r == tt.serverAddr }},
+				{"client ingress", cliID, Ingress, a.RxBytes, a.RxPackets, tt.serverAddr.Addr(), func(r netip.AddrPort) bool { return r == tt.serverAddr }},
+				{"server ingress", srvID, Ingress, b.RxBytes, b.RxPackets, tt.serverAddr.Addr(), nil},
+				{"server egress", srvID, Egress, b.TxBytes, b.TxPackets, tt.serverAddr.Addr(), nil},
 			}
 			for _, w := range want {
 				got, pkts := sum(d.Flows, w.id, w.dir, func(f Flow) {
@@ -427,7 +333,7 @@ func TestCountsEqualTheWire(t *testing.T) {
 // cgroup's total is exactly what it sent.
 func TestFullMapLosesNothing(t *testing.T) {
 	c, n, base := setup(t, Config{MaxFlows: 1024, Grace: time.Millisecond})
-	cg, id := newCgroup(t, base, "spray")
+	cg, id := netnstest.NewCgroup(t, base, "spray")
 	if _, err := c.Drain(); err != nil {
 		t.Fatal(err)
 	}
@@ -451,7 +357,7 @@ func TestFullMapLosesNothing(t *testing.T) {
 			}
 		}
 	}()
-	spray, _ := helper(t, n.nsA, cg, "udp-spray", addrB4, strconv.Itoa(flows), strconv.Itoa(payload))
+	spray, _ := netnstest.Start(t, n.nsA, cg, "NETCOST_BPF_HELPER", "udp-spray", addrB4, strconv.Itoa(flows), strconv.Itoa(payload))
 	err := spray.Wait()
 	close(stop)
 	all := <-drained
@@ -499,14 +405,14 @@ func TestFullMapLosesNothing(t *testing.T) {
 func TestTCPHealth(t *testing.T) {
 	c, n, base := setup(t, Config{MaxFlows: 4096, TCPHealth: true})
 	// A queue of a few packets at 20 Mbit/s: a faster sender loses some.
-	run(t, "ip", "netns", "exec", n.nsA, "tc", "qdisc", "add", "dev", n.ifA, "root", "tbf", "rate", "20mbit", "burst", "8kb", "limit", "12kb")
-	srvCg, _ := newCgroup(t, base, "server")
-	cliCg, _ := newCgroup(t, base, "client")
-	srv, out := helper(t, n.nsB, srvCg, "tcp-server", addrB4+":5005", "1000")
+	netnstest.Run(t, "ip", "netns", "exec", n.nsA, "tc", "qdisc", "add", "dev", n.ifA, "root", "tbf", "rate", "20mbit", "burst", "8kb", "limit", "12kb")
+	srvCg, _ := netnstest.NewCgroup(t, base, "server")
+	cliCg, _ := netnstest.NewCgroup(t, base, "client")
+	srv, out := netnstest.Start(t, n.nsB, srvCg, "NETCOST_BPF_HELPER", "tcp-server", addrB4+":5005", "1000")
 	if line, err := out.ReadString('\n'); err != nil || line != "ready\n" {
 		t.Fatalf("server: %q, %v", line, err)
 	}
-	cli, _ := helper(t, n.nsA, cliCg, "tcp-client", addrB4+":5005", "3000000")
+	cli, _ := netnstest.Start(t, n.nsA, cliCg, "NETCOST_BPF_HELPER", "tcp-client", addrB4+":5005", "3000000")
 	if err := cli.Wait(); err != nil {
 		t.Fatalf("client: %v", err)
 	}
@@ -553,21 +459,21 @@ func TestLoopback(t *testing.T) {
 		{"ipv6", "[::1]:6003", "[::1]:6003", "[::1]:6004", "[::1]:6004"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			srvCg, srvID := newCgroup(t, base, tt.name+"-server")
-			cliCg, cliID := newCgroup(t, base, tt.name+"-client")
+			srvCg, srvID := netnstest.NewCgroup(t, base, tt.name+"-server")
+			cliCg, cliID := netnstest.NewCgroup(t, base, tt.name+"-client")
 			if _, err := c.Drain(); err != nil {
 				t.Fatal(err)
 			}
-			before := linkStats(t, n.nsA, "lo")
+			before := netnstest.LinkStats(t, n.nsA, "lo")
 			for _, pair := range [][2][]string{
 				{{"tcp-server", tt.server, "4000000"}, {"tcp-client", tt.client, "9000000"}},
 				{{"udp-server", tt.udpServer, "100", "3000"}, {"udp-client", tt.udpClient, "100", "30000"}},
 			} {
-				srv, out := helper(t, n.nsA, srvCg, pair[0]...)
+				srv, out := netnstest.Start(t, n.nsA, srvCg, "NETCOST_BPF_HELPER", pair[0]...)
 				if line, err := out.ReadString('\n'); err != nil || line != "ready\n" {
 					t.Fatalf("server: %q, %v", line, err)
 				}
-				cli, _ := helper(t, n.nsA, cliCg, pair[1]...)
+				cli, _ := netnstest.Start(t, n.nsA, cliCg, "NETCOST_BPF_HELPER", pair[1]...)
 				if err := cli.Wait(); err != nil {
 					t.Fatalf("client: %v", err)
 				}
@@ -580,19 +486,19 @@ func TestLoopback(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			lo := linkStats(t, n.nsA, "lo").sub(before)
+			lo := netnstest.LinkStats(t, n.nsA, "lo").Sub(before)
 			cliOut, cliOutP := sum(d.Flows, cliID, Egress, nil)
 			srvOut, srvOutP := sum(d.Flows, srvID, Egress, nil)
 			cliIn, cliInP := sum(d.Flows, cliID, Ingress, nil)
 			srvIn, srvInP := sum(d.Flows, srvID, Ingress, nil)
-			if cliOut+srvOut != lo.txBytes || cliIn+srvIn != lo.rxBytes {
-				t.Errorf("egress %d+%d, ingress %d+%d bytes; loopback carried %d out, %d in", cliOut, srvOut, cliIn, srvIn, lo.txBytes, lo.rxBytes)
+			if cliOut+srvOut != lo.TxBytes || cliIn+srvIn != lo.RxBytes {
+				t.Errorf("egress %d+%d, ingress %d+%d bytes; loopback carried %d out, %d in", cliOut, srvOut, cliIn, srvIn, lo.TxBytes, lo.RxBytes)
 			}
 			if cliOut != srvIn || srvOut != cliIn {
 				t.Errorf("client sent %d, server received %d; server sent %d, client received %d", cliOut, srvIn, srvOut, cliIn)
 			}
-			if cliOutP+srvOutP != lo.txPackets || cliInP+srvInP != lo.rxPackets {
-				t.Errorf("packets: counted %d out, %d in; loopback carried %d, %d", cliOutP+srvOutP, cliInP+srvInP, lo.txPackets, lo.rxPackets)
+			if cliOutP+srvOutP != lo.TxPackets || cliInP+srvInP != lo.RxPackets {
+				t.Errorf("packets: counted %d out, %d in; loopback carried %d, %d", cliOutP+srvOutP, cliInP+srvInP, lo.TxPackets, lo.RxPackets)
 			}
 		})
 	}
@@ -605,20 +511,20 @@ func TestLoopback(t *testing.T) {
 func TestClusterIP(t *testing.T) {
 	c, n, base := setup(t, Config{MaxFlows: 4096})
 	const clusterIP = "10.96.0.10"
-	run(t, "ip", "netns", "exec", n.nsA, "iptables", "-t", "nat", "-A", "OUTPUT", "-d", clusterIP, "-p", "tcp", "--dport", "80",
+	netnstest.Run(t, "ip", "netns", "exec", n.nsA, "iptables", "-t", "nat", "-A", "OUTPUT", "-d", clusterIP, "-p", "tcp", "--dport", "80",
 		"-j", "DNAT", "--to-destination", addrB4+":5010")
-	run(t, "ip", "-n", n.nsA, "route", "add", clusterIP+"/32", "dev", n.ifA)
-	srvCg, srvID := newCgroup(t, base, "srv")
-	cliCg, cliID := newCgroup(t, base, "cli")
+	netnstest.Run(t, "ip", "-n", n.nsA, "route", "add", clusterIP+"/32", "dev", n.ifA)
+	srvCg, srvID := netnstest.NewCgroup(t, base, "srv")
+	cliCg, cliID := netnstest.NewCgroup(t, base, "cli")
 	if _, err := c.Drain(); err != nil {
 		t.Fatal(err)
 	}
-	before := [2]ifStats{linkStats(t, n.nsA, n.ifA), linkStats(t, n.nsB, n.ifB)}
-	srv, out := helper(t, n.nsB, srvCg, "tcp-server", addrB4+":5010", "300000")
+	before := [2]netnstest.Stats{netnstest.LinkStats(t, n.nsA, n.ifA), netnstest.LinkStats(t, n.nsB, n.ifB)}
+	srv, out := netnstest.Start(t, n.nsB, srvCg, "NETCOST_BPF_HELPER", "tcp-server", addrB4+":5010", "300000")
 	if line, err := out.ReadString('\n'); err != nil || line != "ready\n" {
 		t.Fatalf("server: %q, %v", line, err)
 	}
-	cli, _ := helper(t, n.nsA, cliCg, "tcp-client", clusterIP+":80", "700000")
+	cli, _ := netnstest.Start(t, n.nsA, cliCg, "NETCOST_BPF_HELPER", "tcp-client", clusterIP+":80", "700000")
 	if err := cli.Wait(); err != nil {
 		t.Fatalf("client: %v", err)
 	}
@@ -630,7 +536,7 @@ func TestClusterIP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := linkStats(t, n.nsA, n.ifA).sub(before[0])
+	a := netnstest.LinkStats(t, n.nsA, n.ifA).Sub(before[0])
 	backend := netip.MustParseAddrPort(addrB4 + ":5010")
 	for _, dir := range []Direction{Egress, Ingress} {
 		got, _ := sum(d.Flows, cliID, dir, func(f Flow) {
@@ -638,9 +544,9 @@ func TestClusterIP(t *testing.T) {
 				t.Errorf("client %s flow to %v; want the backend %v, never the ClusterIP", dir, f.Remote, backend)
 			}
 		})
-		want := a.txBytes
+		want := a.TxBytes
 		if dir == Ingress {
-			want = a.rxBytes
+			want = a.RxBytes
 		}
 		if got != want {
 			t.Errorf("client %s: %d bytes; the wire carried %d", dir, got, want)

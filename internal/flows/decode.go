@@ -65,7 +65,7 @@ func (d *Decoder) Decode(line []byte, r *Record) error {
 		if err != nil {
 			return err
 		}
-		return r.validate(false)
+		return r.validateNoIPs() // the decoder parsed every address it stored
 	}
 	*r = Record{}
 	s := scanner{b: line}
@@ -75,7 +75,7 @@ func (d *Decoder) Decode(line []byte, r *Record) error {
 	}
 	s.ws()
 	if s.consume('}') {
-		return r.validate(false)
+		return r.validateNoIPs() // the decoder parsed every address it stored
 	}
 	for {
 		s.ws()
@@ -109,7 +109,7 @@ func (d *Decoder) Decode(line []byte, r *Record) error {
 	if s.i != len(s.b) {
 		return fieldErr("record", "unexpected data after the object at byte %d", s.i+1)
 	}
-	return r.validate(false)
+	return r.validateNoIPs() // the decoder parsed every address it stored
 }
 
 // canonKey is a key of the agent's layout, with its quoted form `"key":`
@@ -868,15 +868,6 @@ func (s *scanner) skip(depth int) error {
 		}
 		return nil
 	}
-}
-
-// validate is Validate, optionally trusting addresses the decoder already checked.
-func (r *Record) validate(checkIPs bool) error {
-	if checkIPs {
-		return r.Validate()
-	}
-	// The decoder has parsed every address it stored; skip re-parsing them.
-	return r.validateNoIPs()
 }
 
 // validNumber reports whether b is a JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?

@@ -168,17 +168,14 @@ func Read(ctx context.Context, path string, opts ReadOptions, fn func(worker int
 	return ReadFiles(ctx, files, opts, fn)
 }
 
-// Workers returns the number of workers Read will use for opts.
-func (o ReadOptions) workers() int {
+// WorkerCount returns the number of workers, and so of distinct worker
+// indexes, that Read uses with these options: Workers, or GOMAXPROCS.
+func (o ReadOptions) WorkerCount() int {
 	if o.Workers > 0 {
 		return o.Workers
 	}
 	return runtime.GOMAXPROCS(0)
 }
-
-// WorkerCount returns the number of workers, and so of distinct worker
-// indexes, that Read uses with these options.
-func (o ReadOptions) WorkerCount() int { return o.workers() }
 
 // ReadFiles is Read over a list of files.
 func ReadFiles(ctx context.Context, files []string, opts ReadOptions, fn func(worker int, r *Record) error) (ReadStats, error) {
@@ -186,7 +183,7 @@ func ReadFiles(ctx context.Context, files []string, opts ReadOptions, fn func(wo
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	workers := opts.workers()
+	workers := opts.WorkerCount()
 	g := newGroup(ctx)
 	ctx = g.ctx
 	blocks := make(chan block, workers*2)

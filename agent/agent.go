@@ -20,13 +20,13 @@ import (
 	"github.com/netcost/netcost/agent/internal/cgroups"
 	"github.com/netcost/netcost/agent/internal/classify"
 	"github.com/netcost/netcost/agent/internal/collect"
-	"github.com/netcost/netcost/agent/internal/ipranges"
 	"github.com/netcost/netcost/agent/internal/kube"
 	"github.com/netcost/netcost/agent/internal/node"
 	"github.com/netcost/netcost/agent/internal/sink"
 	"github.com/netcost/netcost/agent/internal/vpcview"
 	"github.com/netcost/netcost/agent/internal/window"
 	"github.com/netcost/netcost/bpf"
+	"github.com/netcost/netcost/internal/ipranges"
 )
 
 type agent struct {

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/netcost/netcost/agent/internal/ipranges"
+	"github.com/netcost/netcost/internal/ipranges"
 )
 
 type settings struct {

@@ -11,8 +11,8 @@ import (
 
 	"github.com/gaissmai/bart"
 
-	"github.com/netcost/netcost/agent/internal/ipranges"
 	"github.com/netcost/netcost/internal/flows"
+	"github.com/netcost/netcost/internal/ipranges"
 )
 
 // VPC is what the agent knows of its VPC, as EC2 describes it.

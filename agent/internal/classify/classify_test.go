@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/netcost/netcost/agent/internal/ipranges"
 	"github.com/netcost/netcost/internal/flows"
+	"github.com/netcost/netcost/internal/ipranges"
 )
 
 const rangesFixture = `{"syncToken": "1", "prefixes": [

@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/netcost/netcost/agent/internal/classify"
-	"github.com/netcost/netcost/agent/internal/ipranges"
 	"github.com/netcost/netcost/internal/flows"
+	"github.com/netcost/netcost/internal/ipranges"
 	"github.com/netcost/netcost/internal/mototest"
 )
 

@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/netcost/netcost/costmodel"
+	"github.com/netcost/netcost/internal/awscfg"
 	"github.com/netcost/netcost/internal/query"
 )
 
@@ -25,8 +26,25 @@ var (
 	pricesFlag = &cli.StringFlag{Name: "prices", EnvVars: []string{"NETCOST_PRICES"}, Usage: "price override file (JSON) applied over the embedded price table"}
 )
 
+// The shared AWS flags, for every command that may call AWS. Unset, the
+// SDK's default chain decides (environment, ~/.aws/config, roles).
+var (
+	awsRegionFlag   = &cli.StringFlag{Name: "region", EnvVars: []string{"AWS_REGION"}, Category: "AWS", Usage: "AWS region of the source (default: the SDK's chain, as AWS_DEFAULT_REGION or the profile's region)"}
+	awsProfileFlag  = &cli.StringFlag{Name: "profile", EnvVars: []string{"AWS_PROFILE"}, Category: "AWS", Usage: "named profile of ~/.aws/config and ~/.aws/credentials"}
+	awsEndpointFlag = &cli.StringFlag{Name: "endpoint-url", EnvVars: []string{"AWS_ENDPOINT_URL"}, Category: "AWS", Usage: "send AWS API calls to this URL instead, such as a local emulator (http://127.0.0.1:5000)"}
+)
+
+// awsFlags are the shared AWS flags.
+func awsFlags() []cli.Flag { return []cli.Flag{awsRegionFlag, awsProfileFlag, awsEndpointFlag} }
+
+// awsOptions reads the shared AWS flags, checked without any AWS call.
+func awsOptions(cCtx *cli.Context) (awscfg.Options, error) {
+	o := awscfg.Options{Region: cCtx.String("region"), Profile: cCtx.String("profile"), EndpointURL: cCtx.String("endpoint-url")}
+	return o, o.Validate()
+}
+
 func readFlags() []cli.Flag {
-	return []cli.Flag{sourceFlag, sinceFlag, startFlag, endFlag, outputFlag, strictFlag, pricesFlag}
+	return append([]cli.Flag{sourceFlag, sinceFlag, startFlag, endFlag, outputFlag, strictFlag, pricesFlag}, awsFlags()...)
 }
 
 var now = time.Now // tests pin the clock
@@ -44,7 +62,11 @@ func commonOptions(cCtx *cli.Context) (query.Options, error) {
 	if err != nil {
 		return query.Options{}, err
 	}
-	return query.Options{Source: src, Window: w, Lenient: !cCtx.Bool("strict"),
+	ao, err := awsOptions(cCtx)
+	if err != nil {
+		return query.Options{}, err
+	}
+	return query.Options{Source: src, Window: w, Lenient: !cCtx.Bool("strict"), AWS: ao,
 		Logger: slog.Default().With("component", "netcost.read")}, nil
 }
 

@@ -9,12 +9,14 @@ import (
 	"time"
 
 	"github.com/netcost/netcost/costmodel"
+	"github.com/netcost/netcost/internal/awscfg"
 	"github.com/netcost/netcost/internal/flows"
 )
 
 // ErrUsage marks errors caused by what the user asked for: a bad source,
-// window or input file. Callers map it to exit status 2.
-var ErrUsage = errors.New("usage")
+// window or input file, or AWS configuration. Callers map it to exit
+// status 2. It is awscfg's, so that AWS errors map the same way.
+var ErrUsage = awscfg.ErrUsage
 
 type usageError struct{ err error }
 
@@ -150,7 +152,8 @@ func (v View) Matches(r *flows.Record) bool {
 type Options struct {
 	Source  Source
 	Window  Window
-	Lenient bool // skip bad lines instead of stopping
+	Lenient bool           // skip bad lines instead of stopping
+	AWS     awscfg.Options // region, profile, endpoint of the AWS sources
 	Workers int
 	Logger  *slog.Logger
 }

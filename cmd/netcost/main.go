@@ -5,6 +5,7 @@
 //
 //	netcost top --category inter-az --source file:PATH [-o table|json|csv|markdown]
 //	netcost recommend --source file:PATH
+//	netcost report --source file:PATH [--slack-webhook URL | --dry-run]
 //	netcost prices [--region us-east-1]
 //
 // Results go to stdout, logs to stderr. Exit status: 0 ok, 2 bad usage or
@@ -95,11 +96,11 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		},
 		Action: func(cCtx *cli.Context) error {
 			if cCtx.Args().Present() {
-				return usagef("unknown command %q: want top, recommend or prices (see --help)", cCtx.Args().First())
+				return usagef("unknown command %q: want top, recommend, report or prices (see --help)", cCtx.Args().First())
 			}
 			return cli.ShowAppHelp(cCtx)
 		},
-		Commands: []*cli.Command{topCommand, recommendCommand, pricesCommand},
+		Commands: []*cli.Command{topCommand, recommendCommand, reportCommand, pricesCommand},
 	}
 	for _, c := range app.Commands {
 		c.OnUsageError = onUsageError

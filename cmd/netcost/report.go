@@ -1,0 +1,77 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/netcost/netcost/costmodel"
+	"github.com/netcost/netcost/internal/report"
+)
+
+var reportCommand = &cli.Command{
+	Name:  "report",
+	Usage: "post the window's network cost report to Slack, or print it with --dry-run",
+	Description: "The report: the window's total network spend and its change against the window of equal length\n" +
+		"before it, the top inter-AZ pairs and NAT gateway talkers by workload with their cost, and the top\n" +
+		"recommendations with their monthly savings and the command to apply each, as a Slack Block Kit\n" +
+		"message. The default window is the previous full UTC day. The webhook URL is a secret: prefer\n" +
+		"SLACK_WEBHOOK_URL in the environment to the flag, which other users can see in the process list.",
+	Flags: append(slices.DeleteFunc(readFlags(), func(f cli.Flag) bool { return f == outputFlag }),
+		&cli.StringFlag{Name: "slack-webhook", EnvVars: []string{"SLACK_WEBHOOK_URL"}, Usage: "Slack incoming webhook URL to post to"},
+		&cli.BoolFlag{Name: "dry-run", Usage: "print the Block Kit JSON payload instead of posting it"},
+		&cli.StringFlag{Name: "cluster", EnvVars: []string{"NETCOST_CLUSTER"}, Usage: "cluster name for the report's title"},
+		&cli.IntFlag{Name: "limit", Aliases: []string{"n"}, Value: report.DefaultLimit, Usage: "pairs, talkers and recommendations listed (1 or more)"},
+		&cli.Float64Flag{Name: "min-savings", Value: 1, Usage: "leave out recommendations saving less than this many USD a month"},
+	),
+	Action: func(cCtx *cli.Context) error {
+		webhook, dry := cCtx.String("slack-webhook"), cCtx.Bool("dry-run")
+		if (webhook == "") == !dry {
+			return usagef("give exactly one of --slack-webhook URL (or SLACK_WEBHOOK_URL) and --dry-run")
+		}
+		if !dry {
+			if err := report.ValidateWebhook(webhook); err != nil {
+				return usagef("--slack-webhook: %v", err)
+			}
+		}
+		if cCtx.Int("limit") < 1 {
+			return usagef("--limit %d: want 1 or more", cCtx.Int("limit"))
+		}
+		opts, err := commonOptions(cCtx)
+		if err != nil {
+			return err
+		}
+		switch w := &opts.Window; {
+		case w.Start.IsZero() && w.End.IsZero():
+			*w = report.DefaultWindow(now())
+		case w.Start.IsZero():
+			w.Start = w.End.Add(-24 * time.Hour) // a day, as by default
+		}
+		m, err := loadModel(cCtx)
+		if err != nil {
+			return err
+		}
+		rep, err := report.Build(cCtx.Context, m, report.Options{Options: opts, Cluster: cCtx.String("cluster"), Limit: cCtx.Int("limit"),
+			Advise: costmodel.AdviseOptions{MinMonthlySavingsUSD: cCtx.Float64("min-savings")}})
+		if err != nil {
+			return err
+		}
+		msg := rep.Message()
+		if dry {
+			out, err := msg.JSON(true)
+			if err != nil {
+				return err
+			}
+			_, err = cCtx.App.Writer.Write(out)
+			return err
+		}
+		if err := report.Post(cCtx.Context, webhook, msg, report.PostOptions{Logger: slog.Default()}); err != nil {
+			return err
+		}
+		fmt.Fprintf(cCtx.App.ErrWriter, "posted the report (%d blocks) to Slack\n", len(msg.Blocks))
+		return nil
+	},
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/netcost/netcost/internal/report"
+)
+
+// The sample store's second half hour, compared with its first.
+var reportWindow = []string{"--start", "2026-11-20T09:30:00Z", "--end", "2026-11-20T10:00:00Z"}
+
+func TestReportDryRun(t *testing.T) {
+	out := mustRun(t, append([]string{"report", "--dry-run", "--source", "file:" + store, "--cluster", "shop"}, reportWindow...)...)
+	// The same pipeline as internal/report's golden message.
+	want, err := os.ReadFile("../../internal/report/testdata/sample.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != string(want) {
+		t.Errorf("netcost report --dry-run differs from internal/report/testdata/sample.json:\n%s", out)
+	}
+	var m report.Message
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		t.Fatal(err)
+	}
+	if err := report.Check(m); err != nil {
+		t.Error(err)
+	}
+}
+
+// Without a window the report covers the previous full UTC day.
+func TestReportDefaultWindow(t *testing.T) {
+	defer func(f func() time.Time) { now = f }(now)
+	now = func() time.Time { return time.Date(2026, 11, 21, 8, 15, 0, 0, time.UTC) }
+	for _, args := range [][]string{nil, {"--end", "2026-11-21"}, {"--since", "24h"}} {
+		out := mustRun(t, append([]string{"report", "--dry-run", "--source", "file:" + store}, args...)...)
+		var m report.Message
+		if err := json.Unmarshal([]byte(out), &m); err != nil {
+			t.Fatal(err)
+		}
+		want := "Network cost, 2026-11-20"
+		if args != nil && args[0] == "--since" {
+			want = "Network cost, 2026-11-20 08:15 to 2026-11-21 08:15 UTC"
+		}
+		if h := m.Blocks[0].Text.Text; h != want {
+			t.Errorf("%v: header %q, want %q", args, h, want)
+		}
+		if !strings.Contains(m.Blocks[1].Text.Text, "no records in the previous day") {
+			t.Errorf("%v: summary %q", args, m.Blocks[1].Text.Text)
+		}
+	}
+}
+
+func TestReportUsage(t *testing.T) {
+	src := "file:" + store
+	for _, args := range [][]string{
+		{"report", "--source", src},
+		{"report", "--source", src, "--dry-run", "--slack-webhook", "https://hooks.slack.com/services/T/B/SECRET"},
+		{"report", "--source", src, "--slack-webhook", "http://hooks.slack.com/services/T/B/SECRET"},
+		{"report", "--source", src, "--slack-webhook", "not a url SECRET"},
+		{"report", "--source", src, "--dry-run", "--limit", "0"},
+		{"report", "--dry-run"},
+	} {
+		code, out, errs := netcost(t, args...)
+		if code != 2 || out != "" || strings.Count(errs, "\n") != 1 || strings.Contains(errs, "SECRET") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q: want 2 and one line that does not quote the webhook", args[1:], code, out, errs)
+		}
+	}
+}
+
+func TestReportPosts(t *testing.T) {
+	var got []string
+	status, body := http.StatusOK, "ok"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got = append(got, string(b))
+		w.WriteHeader(status)
+		io.WriteString(w, body)
+	}))
+	defer srv.Close()
+	hook := srv.URL + "/services/T0/B0/SECRET"
+	args := append([]string{"report", "--source", "file:" + store, "--cluster", "shop", "--slack-webhook", hook}, reportWindow...)
+	code, out, errs := netcost(t, args...)
+	if code != 0 || len(got) != 1 || out != "" || strings.Contains(errs, "SECRET") {
+		t.Fatalf("exit %d after %d posts, stdout %q, stderr %q", code, len(got), out, errs)
+	}
+	var posted, dry report.Message
+	if err := json.Unmarshal([]byte(got[0]), &posted); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(mustRun(t, append([]string{"report", "--dry-run", "--source", "file:" + store, "--cluster", "shop"}, reportWindow...)...)), &dry); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := posted.JSON(false)
+	b, _ := dry.JSON(false)
+	if string(a) != string(b) || got[0] != string(b) {
+		t.Errorf("posted payload differs from --dry-run's:\n%s\n%s", got[0], b)
+	}
+
+	status, body = http.StatusNotFound, "no_service"
+	code, _, errs = netcost(t, args...)
+	if code != 1 || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, "404 Not Found: no_service") || strings.Contains(errs, "SECRET") {
+		t.Errorf("webhook gone: exit %d, stderr %q: want 1 and the status and Slack's reason without the URL", code, errs)
+	}
+}

@@ -1,0 +1,81 @@
+package query
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"time"
+
+	"github.com/netcost/netcost/costmodel"
+	"github.com/netcost/netcost/internal/flows"
+)
+
+// CategorySpend is what one record category cost in a window.
+type CategorySpend struct {
+	Category flows.Category `json:"category"`
+	Bytes    uint64         `json:"bytes"`
+	CostUSD  float64        `json:"cost_usd"`
+}
+
+// SpendResult is the whole network bill of a window: every record, every
+// category, priced as Top prices them (an inter-AZ byte between two of the
+// cluster's pods counted once and billed at both ends).
+type SpendResult struct {
+	Start        time.Time       `json:"start"`
+	End          time.Time       `json:"end"`
+	Source       string          `json:"source"`
+	TotalBytes   uint64          `json:"total_bytes"`
+	Cost         costmodel.Cost  `json:"cost"` // by line of the bill
+	TotalCostUSD float64         `json:"total_cost_usd"`
+	ByCategory   []CategorySpend `json:"by_category"` // costliest first
+	Records      int64           `json:"records"`
+	Skipped      int64           `json:"skipped_lines,omitempty"`
+}
+
+// Spend prices every record in the window.
+func Spend(ctx context.Context, m *costmodel.Model, opts Options) (*SpendResult, error) {
+	aggs := make([]*costmodel.Aggregator, flows.ReadOptions{Workers: opts.Workers}.WorkerCount())
+	for i := range aggs {
+		// Namespaces keep the rows few; pairs are still joined per pod pair.
+		aggs[i] = m.NewAggregator(costmodel.ByNamespace)
+	}
+	sp, err := scan(ctx, opts, nil, nil, func(w int, r *flows.Record) error { return aggs[w].Add(r) })
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range aggs[1:] {
+		aggs[0].Merge(a)
+	}
+	rows, err := aggs[0].Rows()
+	if err != nil {
+		return nil, usageError{err}
+	}
+	res := &SpendResult{Start: sp.Start, End: sp.End, Source: opts.Source.String(), Records: sp.Matched, Skipped: sp.Stats.Skipped}
+	byCat := map[flows.Category]*CategorySpend{}
+	for _, r := range rows {
+		res.TotalBytes += r.Bytes
+		res.Cost.InterAZ += r.Cost.InterAZ
+		res.Cost.NATProcessing += r.Cost.NATProcessing
+		res.Cost.DataTransferOut += r.Cost.DataTransferOut
+		res.Cost.Processing += r.Cost.Processing
+		c := byCat[r.Category]
+		if c == nil {
+			c = &CategorySpend{Category: r.Category}
+			byCat[r.Category] = c
+		}
+		c.Bytes += r.Bytes
+		c.CostUSD += r.CostUSD
+	}
+	res.TotalCostUSD = round6(res.Cost.Total())
+	res.Cost = costmodel.Cost{InterAZ: round6(res.Cost.InterAZ), NATProcessing: round6(res.Cost.NATProcessing),
+		DataTransferOut: round6(res.Cost.DataTransferOut), Processing: round6(res.Cost.Processing)}
+	res.ByCategory = []CategorySpend{}
+	for _, c := range byCat {
+		c.CostUSD = round6(c.CostUSD)
+		res.ByCategory = append(res.ByCategory, *c)
+	}
+	slices.SortFunc(res.ByCategory, func(a, b CategorySpend) int {
+		return cmp.Or(cmp.Compare(b.CostUSD, a.CostUSD), cmp.Compare(b.Bytes, a.Bytes), cmp.Compare(a.Category, b.Category))
+	})
+	return res, nil
+}

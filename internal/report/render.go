@@ -1,0 +1,262 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/netcost/netcost/costmodel"
+	"github.com/netcost/netcost/internal/flows"
+	"github.com/netcost/netcost/internal/query"
+)
+
+// Message lays the report out as a Block Kit message that fits Slack's
+// limits: short lines and fields that read on a phone, no tables.
+func (r *Report) Message() Message {
+	title := "Network cost"
+	if r.Cluster != "" {
+		title += ": " + r.Cluster
+	}
+	title += ", " + windowLabel(r.Window)
+	period := periodName(r.Window.End.Sub(r.Window.Start))
+	cur := r.Spend
+	summary := fmt.Sprintf("*%s* in the window · %s", money(cur.TotalCostUSD), escape(change(cur, r.PreviousSpend, period)))
+	if d := cur.End.Sub(cur.Start); d > 0 && cur.TotalCostUSD > 0 {
+		summary += fmt.Sprintf("\n≈ %s/month at this rate", money(cur.TotalCostUSD*costmodel.HoursPerMonth/d.Hours()))
+	}
+	var fields []string
+	for _, c := range cur.ByCategory {
+		if c.CostUSD > 0 {
+			fields = append(fields, fmt.Sprintf("*%s*\n%s · %s", categoryName(c.Category), money(c.CostUSD), costmodel.HumanBytes(c.Bytes)))
+		}
+	}
+	about := fmt.Sprintf("%s to %s · %s records from %s", r.Window.Start.Format(time.RFC3339), r.Window.End.Format(time.RFC3339),
+		thousands(cur.Records), escape(r.Source))
+	if cur.Skipped > 0 {
+		about += fmt.Sprintf(" · %d bad lines skipped", cur.Skipped)
+	}
+	blocks := []Block{header(title), section(summary, fields...), contextBlock(about), divider()}
+
+	blocks = append(blocks, section(topText("Top inter-AZ", "pair", r.InterAZ, func(row costmodel.Row) string {
+		return fmt.Sprintf("%s · %s · %s", money(row.CostUSD), costmodel.HumanBytes(row.Bytes), escape(zones(row.Local.AZID, row.Remote.AZID)))
+	})), divider())
+	blocks = append(blocks, section(topText("Top NAT gateway talkers", "talker", r.NAT, func(row costmodel.Row) string {
+		via := row.Via
+		if row.ViaAZID != "" {
+			via += " (" + row.ViaAZID + ")"
+		}
+		return fmt.Sprintf("%s · %s via %s", money(row.CostUSD), costmodel.HumanBytes(row.Bytes), escape(via))
+	})), divider())
+
+	rec := r.Recommend
+	if len(rec.Recommendations) == 0 {
+		blocks = append(blocks, section("*Recommendations*\nNothing to change: no saving above the threshold in this window."))
+	} else {
+		blocks = append(blocks, section(fmt.Sprintf("*Recommendations* · save %s/month in total", money(rec.TotalSavingsUSD))))
+		shown := rec.Recommendations[:min(len(rec.Recommendations), r.Limit)]
+		for i, c := range shown {
+			blocks = append(blocks, section(recommendationText(i+1, c)))
+		}
+		if n := len(rec.Recommendations) - len(shown); n > 0 {
+			var rest float64
+			for _, c := range rec.Recommendations[len(shown):] {
+				rest += c.MonthlySavingsUSD
+			}
+			blocks = append(blocks, contextBlock(fmt.Sprintf("…and %d more saving %s/month: `netcost recommend %s`", n, money(rest), escape(windowFlags(r.Window)))))
+		}
+	}
+	blocks = append(blocks, contextBlock(fmt.Sprintf("Full lists: `netcost top --category inter-az %s` and `--category nat`", escape(windowFlags(r.Window)))))
+
+	text := fmt.Sprintf("%s: %s (%s)", title, money(cur.TotalCostUSD), change(cur, r.PreviousSpend, period))
+	if n := len(rec.Recommendations); n > 0 {
+		text += fmt.Sprintf("; %d recommendations save %s/month", n, money(rec.TotalSavingsUSD))
+	}
+	return fit(Message{Text: escape(text), Blocks: blocks})
+}
+
+// topText is a top list: a title with the view's total, two short lines
+// per row, and how many rows and dollars the list leaves out.
+func topText(title, noun string, res *query.TopResult, detail func(costmodel.Row) string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%s* · %s · %s", title, money(res.TotalCostUSD), costmodel.HumanBytes(res.TotalBytes))
+	if len(res.Rows) == 0 {
+		b.WriteString("\nNone in this window.")
+		return b.String()
+	}
+	var shown float64
+	for i, row := range res.Rows {
+		shown += row.CostUSD
+		fmt.Fprintf(&b, "\n*%d. %s → %s*\n%s", i+1, escape(who(row.Local)), escape(who(row.Remote)), detail(row))
+	}
+	if res.OmittedRows > 0 {
+		fmt.Fprintf(&b, "\n…and %d more %s (%s)", res.OmittedRows, plural(res.OmittedRows, noun), money(max(0, res.TotalCostUSD-shown)))
+	}
+	return b.String()
+}
+
+func recommendationText(i int, c costmodel.Recommendation) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%d. %s*: %s\nSaves *%s/month* of %s/month\n%s", i, escape(c.Kind), escape(c.Target),
+		money(c.MonthlySavingsUSD), money(c.MonthlyCostUSD), escape(c.Evidence.Detail))
+	if c.Kind == costmodel.ReducePayload {
+		fmt.Fprintf(&b, "\n_What to do:_ %s", escape(c.Action)) // advice, not a command
+	} else {
+		fmt.Fprintf(&b, "\n%s\n%s\n%s", codeFence, escape(c.Action), codeFence)
+	}
+	return b.String()
+}
+
+// who names a row's endpoint as briefly as it can be named.
+func who(e costmodel.Endpoint) string {
+	switch {
+	case e.Workload != "":
+		return e.Namespace + "/" + e.Workload
+	case e.Pod != "":
+		return e.Namespace + "/" + e.Pod
+	case e.Namespace != "" && e.IP == "" && e.Node == "":
+		return e.Namespace
+	case e.Node != "":
+		return "node " + e.Node
+	case e.Name != "":
+		return e.Name
+	case e.AWSService != "":
+		return e.AWSService + " " + e.IP
+	}
+	return orDash(e.IP)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// zones says which AZ IDs a pair spans; a workload in several is "several AZs".
+func zones(a, b string) string {
+	if a == costmodel.Several || b == costmodel.Several {
+		return "several AZs"
+	}
+	return orDash(a) + " → " + orDash(b)
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return noun
+	}
+	return noun + "s"
+}
+
+// change says how cur's spend compares with prev's.
+func change(cur, prev *query.SpendResult, period string) string {
+	if prev == nil || prev.Records == 0 {
+		return "no records in the " + period + " to compare with"
+	}
+	d := cur.TotalCostUSD - prev.TotalCostUSD
+	switch {
+	case math.Abs(d) < 0.005:
+		return "no change vs the " + period
+	case prev.TotalCostUSD == 0:
+		return fmt.Sprintf("▲ +%s vs the %s", money(d), period)
+	}
+	arrow, sign := "▲", "+"
+	if d < 0 {
+		arrow, sign = "▼", "-"
+	}
+	return fmt.Sprintf("%s %s%s (%s%.1f%%) vs the %s", arrow, sign, money(math.Abs(d)), sign, math.Abs(d)/prev.TotalCostUSD*100, period)
+}
+
+// periodName names a window's length as the previous window is read:
+// "previous day", "previous 6 hours".
+func periodName(d time.Duration) string {
+	switch {
+	case d == 24*time.Hour:
+		return "previous day"
+	case d%(24*time.Hour) == 0:
+		return fmt.Sprintf("previous %d days", d/(24*time.Hour))
+	case d == time.Hour:
+		return "previous hour"
+	case d%time.Hour == 0:
+		return fmt.Sprintf("previous %d hours", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("previous %d minutes", d/time.Minute)
+	}
+	return "previous " + d.String()
+}
+
+// windowLabel is a date for a UTC day, else the window's bounds.
+func windowLabel(w query.Window) string {
+	s, e := w.Start.UTC(), w.End.UTC()
+	day := 24 * time.Hour
+	switch {
+	case e.Sub(s) == day && s.Equal(s.Truncate(day)):
+		return s.Format(time.DateOnly)
+	case s.Truncate(day).Equal(e.Add(-time.Nanosecond).Truncate(day)):
+		return s.Format("2006-01-02 15:04") + " to " + e.Format("15:04") + " UTC"
+	}
+	return s.Format("2006-01-02 15:04") + " to " + e.Format("2006-01-02 15:04") + " UTC"
+}
+
+func windowFlags(w query.Window) string {
+	return "--start " + w.Start.UTC().Format(time.RFC3339) + " --end " + w.End.UTC().Format(time.RFC3339)
+}
+
+// categoryName is a category as a person says it.
+func categoryName(c flows.Category) string {
+	switch c {
+	case flows.IntraAZ:
+		return "Same AZ"
+	case flows.InterAZ:
+		return "Inter-AZ"
+	case flows.InterVPC:
+		return "Inter-VPC"
+	case flows.InterRegion:
+		return "Inter-region"
+	case flows.AmazonS3:
+		return "S3"
+	case flows.AmazonDynamoDB:
+		return "DynamoDB"
+	case flows.NATGateway:
+		return "NAT gateway"
+	case flows.Internet:
+		return "Internet"
+	}
+	return "Unclassified"
+}
+
+// money formats dollars for people: $1,234.56, or four decimals below a cent.
+func money(v float64) string {
+	neg := v < 0
+	v = math.Abs(v)
+	var s string
+	switch {
+	case v == 0:
+		s = "0.00"
+	case v < 0.01:
+		s = strconv.FormatFloat(v, 'f', 4, 64)
+	default:
+		s = strconv.FormatFloat(v, 'f', 2, 64)
+		whole, frac, _ := strings.Cut(s, ".")
+		s = commas(whole) + "." + frac
+	}
+	if neg {
+		return "-$" + s
+	}
+	return "$" + s
+}
+
+func thousands(n int64) string { return commas(strconv.FormatInt(n, 10)) }
+
+// commas puts commas in a string of digits.
+func commas(digits string) string {
+	var b strings.Builder
+	for i, c := range digits {
+		if i > 0 && (len(digits)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}

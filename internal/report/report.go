@@ -1,0 +1,86 @@
+package report
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/netcost/netcost/costmodel"
+	"github.com/netcost/netcost/internal/flows"
+	"github.com/netcost/netcost/internal/query"
+)
+
+// DefaultLimit is how many pairs, talkers and recommendations a report lists.
+const DefaultLimit = 5
+
+// Options select what a report covers.
+type Options struct {
+	query.Options        // the source, and the window: both ends set
+	Cluster       string // named in the header when set
+	Limit         int    // rows per list; 0 means DefaultLimit
+	Advise        costmodel.AdviseOptions
+}
+
+// Report is the answer to every query a report makes.
+type Report struct {
+	Cluster  string
+	Window   query.Window // as asked for
+	Previous query.Window // the window of equal length just before
+	Source   string
+	Limit    int
+
+	Spend         *query.SpendResult
+	PreviousSpend *query.SpendResult
+	InterAZ       *query.TopResult // by workload
+	NAT           *query.TopResult // by workload: the NAT gateway's bill
+	Recommend     *query.RecommendResult
+}
+
+// DefaultWindow is the report's window when none is given: the previous
+// full UTC day.
+func DefaultWindow(now time.Time) query.Window {
+	end := now.UTC().Truncate(24 * time.Hour)
+	return query.Window{Start: end.Add(-24 * time.Hour), End: end}
+}
+
+// PreviousWindow is the window of equal length that ends where w starts.
+func PreviousWindow(w query.Window) query.Window {
+	return query.Window{Start: w.Start.Add(-w.End.Sub(w.Start)), End: w.Start}
+}
+
+// Build runs the report's queries: the spend of the window and of the one
+// before it, the top inter-AZ pairs and NAT gateway talkers, and the
+// recommendations.
+func Build(ctx context.Context, m *costmodel.Model, opts Options) (*Report, error) {
+	w := opts.Window
+	if w.Start.IsZero() || w.End.IsZero() || !w.End.After(w.Start) {
+		return nil, errors.New("report: the window needs a start before its end")
+	}
+	r := &Report{Cluster: opts.Cluster, Window: w, Previous: PreviousWindow(w), Source: opts.Source.String(), Limit: opts.Limit}
+	if r.Limit <= 0 {
+		r.Limit = DefaultLimit
+	}
+	prev := opts.Options
+	prev.Window = r.Previous
+	var err error
+	if r.Spend, err = query.Spend(ctx, m, opts.Options); err != nil {
+		return nil, fmt.Errorf("total spend: %w", err)
+	}
+	if r.PreviousSpend, err = query.Spend(ctx, m, prev); err != nil {
+		return nil, fmt.Errorf("total spend of the previous window: %w", err)
+	}
+	top := query.TopOptions{Options: opts.Options, GroupBy: costmodel.ByWorkload, Limit: r.Limit}
+	top.Category = flows.InterAZ
+	if r.InterAZ, err = query.Top(ctx, m, top); err != nil {
+		return nil, fmt.Errorf("top inter-AZ: %w", err)
+	}
+	top.Category = flows.NATGateway
+	if r.NAT, err = query.Top(ctx, m, top); err != nil {
+		return nil, fmt.Errorf("top NAT gateway: %w", err)
+	}
+	if r.Recommend, err = query.Recommend(ctx, m, opts.Options, opts.Advise); err != nil {
+		return nil, fmt.Errorf("recommendations: %w", err)
+	}
+	return r, nil
+}

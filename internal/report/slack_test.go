@@ -1,0 +1,156 @@
+package report
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// sink is a Slack webhook stand-in: it answers each post with the next of
+// its replies (the last one repeats) and records what it was sent.
+type sink struct {
+	mu      sync.Mutex
+	replies []reply
+	posts   []string
+	times   []time.Time
+}
+
+type reply struct {
+	code   int
+	body   string
+	header map[string]string
+}
+
+func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json" {
+		http.Error(w, "want a JSON POST", http.StatusBadRequest)
+		return
+	}
+	s.posts = append(s.posts, string(b))
+	s.times = append(s.times, time.Now())
+	rp := s.replies[min(len(s.posts), len(s.replies))-1]
+	for k, v := range rp.header {
+		w.Header().Set(k, v)
+	}
+	w.WriteHeader(rp.code)
+	io.WriteString(w, rp.body)
+}
+
+const secretPath = "/services/T0SECRET/B0SECRET/xoxsecretsecretsecret"
+
+func startSink(t *testing.T, replies ...reply) (*sink, string) {
+	s := &sink{replies: replies}
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	return s, srv.URL + secretPath
+}
+
+var testMsg = Message{Text: "hi", Blocks: []Block{section("*hello*")}}
+
+func fast() PostOptions {
+	return PostOptions{MinWait: 10 * time.Millisecond, MaxWait: 3 * time.Second, Retries: 3}
+}
+
+func TestPostRetriesAfterRetryAfter(t *testing.T) {
+	s, url := startSink(t, reply{code: 429, body: "rate_limited", header: map[string]string{"Retry-After": "1"}}, reply{code: 200, body: "ok"})
+	if err := Post(context.Background(), url, testMsg, fast()); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.posts) != 2 {
+		t.Fatalf("%d posts, want 2", len(s.posts))
+	}
+	if wait := s.times[1].Sub(s.times[0]); wait < 900*time.Millisecond {
+		t.Errorf("retried after %v: Retry-After said 1 s", wait)
+	}
+	want, _ := testMsg.JSON(false)
+	if s.posts[1] != string(want) {
+		t.Errorf("posted %s, want %s", s.posts[1], want)
+	}
+}
+
+func TestPostGivesUpOn5xx(t *testing.T) {
+	s, url := startSink(t, reply{code: 503, body: "busy"})
+	err := Post(context.Background(), url, testMsg, fast())
+	var se *StatusError
+	if !errors.As(err, &se) || se.Code != 503 || se.Body != "busy" {
+		t.Fatalf("err = %v, want a 503 StatusError", err)
+	}
+	if len(s.posts) != 4 {
+		t.Errorf("%d posts, want 1 + 3 retries", len(s.posts))
+	}
+}
+
+func TestPostDoesNotRetryARefusal(t *testing.T) {
+	s, url := startSink(t, reply{code: 400, body: "invalid_blocks\n" + strings.Repeat("detail ", 100)})
+	err := Post(context.Background(), url, testMsg, fast())
+	if err == nil || len(s.posts) != 1 {
+		t.Fatalf("err %v after %d posts: want one post and an error", err, len(s.posts))
+	}
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "Slack webhook answered 400 Bad Request: invalid_blocks detail") || strings.Contains(msg, "\n") || runes(msg) > 260 {
+		t.Errorf("error %q: want the status and Slack's reason on one short line", msg)
+	}
+	if strings.Contains(msg, "SECRET") {
+		t.Errorf("the error reveals the webhook: %q", msg)
+	}
+}
+
+func TestPostNeverRevealsTheWebhook(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + l.Addr().String() + secretPath
+	l.Close() // nothing listens: every attempt fails to connect
+	var logs strings.Builder
+	opts := fast()
+	opts.Logger = newTestLogger(&logs)
+	err = Post(context.Background(), url, testMsg, opts)
+	if err == nil {
+		t.Fatal("posting to a closed port worked")
+	}
+	if strings.Contains(err.Error(), "SECRET") || strings.Contains(logs.String(), "SECRET") {
+		t.Errorf("the webhook path leaked:\nerror: %v\nlogs: %s", err, logs.String())
+	}
+	if !strings.Contains(err.Error(), "connection refused") || !strings.Contains(logs.String(), "retrying") {
+		t.Errorf("error %q, logs %q: want the cause and the retries", err, logs.String())
+	}
+	if testing.Verbose() {
+		t.Logf("error: %v", err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := Post(ctx, url, testMsg, fast()); !errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "SECRET") {
+		t.Errorf("cancelled: %v", err)
+	}
+}
+
+func TestValidateWebhook(t *testing.T) {
+	for _, ok := range []string{"https://hooks.slack.com/services/T/B/X", "http://127.0.0.1:8080/x", "http://[::1]/x", "http://localhost:1/x"} {
+		if err := ValidateWebhook(ok); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "hooks.slack.com/services/T/B/SECRET", "http://hooks.slack.com/services/T/B/SECRET", "ftp://x/SECRET", "://SECRET"} {
+		err := ValidateWebhook(bad)
+		if err == nil {
+			t.Errorf("%q: accepted", bad)
+		} else if strings.Contains(err.Error(), "SECRET") {
+			t.Errorf("%q: the error quotes the URL: %v", bad, err)
+		}
+	}
+}
+
+func newTestLogger(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }

@@ -9,6 +9,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/feature/ec2/imds v1.20.7
 	github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs v1.92.0
 	github.com/aws/aws-sdk-go-v2/service/ec2 v1.344.1
+	github.com/aws/aws-sdk-go-v2/service/networkflowmonitor v1.12.0
 	github.com/aws/smithy-go v1.28.8
 	github.com/cilium/ebpf v0.22.0
 	github.com/gaissmai/bart v0.30.0

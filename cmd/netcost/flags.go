@@ -17,7 +17,7 @@ import (
 // Flags shared by the commands that read records.
 var (
 	sourceFlag = &cli.StringFlag{Name: "source", Aliases: []string{"s"}, EnvVars: []string{"NETCOST_SOURCE"},
-		Usage: "where the flow records are: file:PATH (a JSONL file or a directory of them, plain or .gz)"}
+		Usage: "where the flow records are: file:PATH (a JSONL file or a directory of them, plain or .gz), or nfm (AWS Network Flow Monitor; see --monitor)"}
 	sinceFlag  = &cli.StringFlag{Name: "since", Usage: "window ending now, such as 90m, 24h or 7d (default: all records of a file source)", EnvVars: []string{"NETCOST_WINDOW"}}
 	startFlag  = &cli.StringFlag{Name: "start", Usage: "window start, RFC 3339 or YYYY-MM-DD"}
 	endFlag    = &cli.StringFlag{Name: "end", Usage: "window end (exclusive), RFC 3339 or YYYY-MM-DD (default: now)"}
@@ -34,6 +34,10 @@ var (
 	awsEndpointFlag = &cli.StringFlag{Name: "endpoint-url", EnvVars: []string{"AWS_ENDPOINT_URL"}, Category: "AWS", Usage: "send AWS API calls to this URL instead, such as a local emulator (http://127.0.0.1:5000)"}
 )
 
+// monitorFlag picks the Network Flow Monitor monitor of --source nfm.
+var monitorFlag = &cli.StringFlag{Name: "monitor", EnvVars: []string{"NETCOST_NFM_MONITOR"}, Category: "AWS",
+	Usage: "--source nfm: the Network Flow Monitor monitor to query (default: the region's one ACTIVE monitor)"}
+
 // awsFlags are the shared AWS flags.
 func awsFlags() []cli.Flag { return []cli.Flag{awsRegionFlag, awsProfileFlag, awsEndpointFlag} }
 
@@ -44,7 +48,7 @@ func awsOptions(cCtx *cli.Context) (awscfg.Options, error) {
 }
 
 func readFlags() []cli.Flag {
-	return append([]cli.Flag{sourceFlag, sinceFlag, startFlag, endFlag, outputFlag, strictFlag, pricesFlag}, awsFlags()...)
+	return append([]cli.Flag{sourceFlag, sinceFlag, startFlag, endFlag, outputFlag, strictFlag, pricesFlag, monitorFlag}, awsFlags()...)
 }
 
 var now = time.Now // tests pin the clock
@@ -57,6 +61,12 @@ func commonOptions(cCtx *cli.Context) (query.Options, error) {
 	}
 	if cCtx.Args().Present() {
 		return query.Options{}, usagef("unexpected argument %q: flags start with --, as in --source file:PATH", cCtx.Args().First())
+	}
+	if m := cCtx.String("monitor"); m != "" {
+		if src.Kind != "nfm" || (src.Path != "" && src.Path != m) {
+			return query.Options{}, usagef("--monitor %s is for --source nfm (got --source %s)", m, cCtx.String("source"))
+		}
+		src.Path = m
 	}
 	w, err := query.ParseWindow(now().UTC().Truncate(time.Second), cCtx.String("since"), cCtx.String("start"), cCtx.String("end"))
 	if err != nil {

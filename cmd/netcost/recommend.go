@@ -55,7 +55,8 @@ func runRecommend(ctx context.Context, w io.Writer, m *costmodel.Model, opts que
 		t.rows = append(t.rows, []string{r.Kind, r.Target, save, cost, r.Evidence.Detail, action, strings.Join(r.Caveats, "; ")})
 	}
 	if format != "csv" {
-		t.notes = []string{fmt.Sprintf("total: $%s/month", usd(res.TotalSavingsUSD)), windowNote(res.Start, res.End)}
+		t.notes = append([]string{fmt.Sprintf("total: $%s/month", usd(res.TotalSavingsUSD))}, res.Notes...)
+		t.notes = append(t.notes, windowNote(res.Start, res.End))
 	}
 	return renderTable(w, format, t)
 }

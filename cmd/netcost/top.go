@@ -148,6 +148,7 @@ func makeTopTable(res *query.TopResult, raw bool) table {
 	if res.Skipped > 0 {
 		t.notes = append(t.notes, fmt.Sprintf("skipped %d bad lines (--strict=false)", res.Skipped))
 	}
+	t.notes = append(t.notes, res.Notes...)
 	t.notes = append(t.notes, windowNote(res.Start, res.End))
 	return t
 }

@@ -32,8 +32,8 @@ type Source struct {
 
 func (s Source) String() string { return s.Kind + ":" + s.Path }
 
-// ParseSource parses file:PATH. The cloudwatch and nfm sources are named
-// in the CLI contract and not implemented yet.
+// ParseSource parses file:PATH, nfm or nfm:MONITOR. The cloudwatch source
+// is named in the CLI contract and not implemented yet.
 func ParseSource(s string) (Source, error) {
 	kind, rest, _ := strings.Cut(s, ":")
 	switch kind {
@@ -42,12 +42,14 @@ func ParseSource(s string) (Source, error) {
 			return Source{}, usagef("--source file: needs a path, as in file:/var/lib/netcost/flows")
 		}
 		return Source{Kind: "file", Path: rest}, nil
-	case "cloudwatch", "nfm":
+	case "nfm":
+		return Source{Kind: "nfm", Path: rest}, nil // the monitor, or "" for the region's one active monitor
+	case "cloudwatch":
 		return Source{}, usagef("--source %s is not available in this build yet; use file:PATH", kind)
 	case "":
-		return Source{}, usagef("--source is required: file:PATH (a JSONL file or a directory of them)")
+		return Source{}, usagef("--source is required: file:PATH (a JSONL file or a directory of them), or nfm")
 	}
-	return Source{}, usagef("unknown source %q: want file:PATH", s)
+	return Source{}, usagef("unknown source %q: want file:PATH or nfm", s)
 }
 
 // Window is a time range [Start, End). Zero bounds are open: a file source
@@ -163,6 +165,16 @@ type Span struct {
 	Start, End time.Time // the window asked for, or the data's own extent
 	Stats      flows.ReadStats
 	Matched    int64
+	Source     string   // what was read, when the source found out (nfm:MONITOR)
+	Notes      []string // what the source says about its data's limits
+}
+
+// source names what was read: the span's source, or the one asked for.
+func (s Span) source(opts Options) string {
+	if s.Source != "" {
+		return s.Source
+	}
+	return opts.Source.String()
 }
 
 // Duration is the length of the span, which projections extrapolate from.
@@ -189,6 +201,9 @@ func (a *spanAcc) note(r *flows.Record) {
 // mayMatch is set, records whose leading fields (time, category) it
 // rejects are dropped before the rest of their line is decoded.
 func scan(ctx context.Context, opts Options, match, mayMatch func(*flows.Record) bool, fn func(worker int, r *flows.Record) error) (Span, error) {
+	if opts.Source.Kind == "nfm" {
+		return scanNFM(ctx, opts, match, mayMatch, fn)
+	}
 	if opts.Source.Kind != "file" {
 		return Span{}, usagef("source %s is not supported", opts.Source)
 	}

@@ -41,8 +41,13 @@ func TestParseSource(t *testing.T) {
 	if s, err := ParseSource("file:/var/lib/netcost:flows"); err != nil || s.Path != "/var/lib/netcost:flows" || s.String() != "file:/var/lib/netcost:flows" {
 		t.Errorf("ParseSource = %+v, %v", s, err)
 	}
+	for in, want := range map[string]string{"nfm": "nfm:", "nfm:eks-prod": "nfm:eks-prod"} {
+		if s, err := ParseSource(in); err != nil || s.String() != want {
+			t.Errorf("ParseSource(%q) = %v, %v; want %s", in, s, err, want)
+		}
+	}
 	for in, want := range map[string]string{"": "--source is required", "file:": "needs a path", "cloudwatch": "not available in this build",
-		"nfm": "not available in this build", "http://x": `unknown source "http://x"`} {
+		"http://x": `unknown source "http://x"`} {
 		if _, err := ParseSource(in); err == nil || !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), want) {
 			t.Errorf("ParseSource(%q) error = %v; want a usage error containing %q", in, err, want)
 		}

@@ -18,6 +18,7 @@ type RecommendResult struct {
 	TotalSavingsUSD float64                    `json:"total_monthly_savings_usd"`
 	Records         int64                      `json:"records"`
 	Skipped         int64                      `json:"skipped_lines,omitempty"`
+	Notes           []string                   `json:"notes,omitempty"` // the source's caveats
 }
 
 // Recommend reads every record in the window and proposes changes.
@@ -33,7 +34,7 @@ func Recommend(ctx context.Context, m *costmodel.Model, opts Options, ao costmod
 	for _, a := range advs[1:] {
 		advs[0].Merge(a)
 	}
-	res := &RecommendResult{Start: sp.Start, End: sp.End, Source: opts.Source.String(), Records: sp.Matched,
+	res := &RecommendResult{Start: sp.Start, End: sp.End, Source: sp.source(opts), Records: sp.Matched, Notes: sp.Notes,
 		Skipped: sp.Stats.Skipped, WindowS: int64(sp.Duration() / time.Second), Recommendations: []costmodel.Recommendation{}}
 	if sp.Matched == 0 {
 		return res, nil

@@ -44,6 +44,7 @@ type TopResult struct {
 	HourlyFees   []HourlyFee     `json:"hourly_fees,omitempty"`
 	Records      int64           `json:"records"`
 	Skipped      int64           `json:"skipped_lines,omitempty"`
+	Notes        []string        `json:"notes,omitempty"` // the source's caveats
 	Span         Span            `json:"-"`
 }
 
@@ -68,7 +69,7 @@ func Top(ctx context.Context, m *costmodel.Model, opts TopOptions) (*TopResult, 
 		return nil, usageError{err}
 	}
 	res := &TopResult{Category: opts.Category, View: opts.Category.CLIName(), Start: sp.Start, End: sp.End,
-		Source: opts.Source.String(), GroupBy: opts.GroupBy.String(), Records: sp.Matched, Skipped: sp.Stats.Skipped, Span: sp}
+		Source: sp.source(opts.Options), GroupBy: opts.GroupBy.String(), Records: sp.Matched, Skipped: sp.Stats.Skipped, Notes: sp.Notes, Span: sp}
 	nats := map[string]costmodel.Row{}
 	for _, r := range rows {
 		res.TotalBytes += r.Bytes

@@ -134,6 +134,22 @@ func TestNFMTop(t *testing.T) {
 	if strings.Join(cats, " ") != "INTER_VPC INTER_REGION AMAZON_S3 AMAZON_DYNAMODB UNCLASSIFIED" {
 		t.Errorf("nat ran queries for %v", cats)
 	}
+
+	// recommend reads every category.
+	args := nfmArgs(f, "-o", "json")
+	args[0] = "recommend"
+	var rec struct {
+		Source  string   `json:"source"`
+		Records int      `json:"records"`
+		WindowS int64    `json:"window_s"`
+		Notes   []string `json:"notes"`
+	}
+	if err := json.Unmarshal([]byte(mustRun(t, args...)), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Source != "nfm:eks-prod" || rec.Records != len(nfmSeed) || rec.WindowS != 7*86400 || len(rec.Notes) != 2 || len(f.Queries()) != 1+5+7 {
+		t.Errorf("recommend = %+v after %d queries", rec, len(f.Queries()))
+	}
 }
 
 // TestNFMGolden pins the tables of the nfm source.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"reflect"
@@ -223,6 +224,60 @@ func TestAWSCLIErrors(t *testing.T) {
 		_, stderr, err := awsCLI(t, f, c.args...)
 		if err == nil || !strings.Contains(stderr, c.want) {
 			t.Errorf("%s: err %v, stderr %q, want %q", c.args[0], err, stderr, c.want)
+		}
+	}
+}
+
+// TestStrict: the fake refuses what the service refuses, so a client that
+// passes it builds its requests right.
+func TestStrict(t *testing.T) {
+	f := Start(t)
+	f.AddMonitor("eks-prod", "ACTIVE")
+	const auth = "AWS4-HMAC-SHA256 Credential=test/20261122/us-east-1/networkflowmonitor/aws4_request, SignedHeaders=host;x-amz-date, Signature=" +
+		"0000000000000000000000000000000000000000000000000000000000000000"
+	do := func(method, path, body string, signed bool) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(method, f.URL+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		if signed {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("X-Amzn-Errortype")
+	}
+	const start = "/monitors/eks-prod/topContributorsQueries"
+	good := `{"startTime":"2026-11-21T00:00:00Z","endTime":"2026-11-22T00:00:00Z","metricName":"DATA_TRANSFERRED","destinationCategory":"INTER_AZ"}`
+	for _, c := range []struct {
+		name, method, path, body string
+		signed                   bool
+		status                   int
+		code                     string
+	}{
+		{"unsigned", "GET", "/monitors", "", false, 403, "MissingAuthenticationTokenException"},
+		{"unknown query parameter", "GET", "/monitors?scopeId=x", "", true, 400, "ValidationException"},
+		{"maxResults over 25", "GET", "/monitors?maxResults=26", "", true, 400, "ValidationException"},
+		{"body on a GET", "GET", "/monitors", "{}", true, 400, "ValidationException"},
+		{"bad nextToken", "GET", "/monitors?nextToken=abc", "", true, 400, "ValidationException"},
+		{"unknown field", "POST", start, strings.Replace(good, "{", `{"scopeId":"s",`, 1), true, 400, "ValidationException"},
+		{"missing metricName", "POST", start, strings.Replace(good, `"metricName":"DATA_TRANSFERRED",`, "", 1), true, 400, "ValidationException"},
+		{"unknown category", "POST", start, strings.Replace(good, "INTER_AZ", "NAT_GATEWAY", 1), true, 400, "ValidationException"},
+		{"limit over 500", "POST", start, strings.Replace(good, "{", `{"limit":501,`, 1), true, 400, "ValidationException"},
+		{"epoch time", "POST", start, strings.Replace(good, `"2026-11-21T00:00:00Z"`, "1795219200", 1), true, 400, "ValidationException"},
+		{"unknown monitor", "POST", "/monitors/nope/topContributorsQueries", good, true, 404, "ResourceNotFoundException"},
+		{"bad monitor name", "GET", "/monitors/a%20b", "", true, 400, "ValidationException"},
+		{"no such operation", "PUT", "/monitors", "", true, 404, "UnknownOperationException"},
+		{"good", "POST", start, good, true, 200, ""},
+		{"results before SUCCEEDED", "GET", start + "/" + queryID(1) + "/results", "", true, 400, "ValidationException"},
+	} {
+		if status, code := do(c.method, c.path, c.body, c.signed); status != c.status || code != c.code {
+			t.Errorf("%s: %d %s, want %d %s", c.name, status, code, c.status, c.code)
 		}
 	}
 }

@@ -126,8 +126,8 @@ func makeTopTable(res *query.TopResult, raw bool) table {
 			t.header = slices.Insert(t.header, 4, "VIA")
 		}
 		for _, r := range res.Rows {
-			row := []string{endpointLabel(r.Local), orDash(r.Local.AZID), endpointLabel(r.Remote),
-				orDash(r.Remote.AZID), size(r.Bytes), size(r.TxBytes), size(r.RxBytes), money(r.CostUSD)}
+			row := []string{endpointLabel(r.Local), orDash(r.Local.AZID, r.Local.AZ), endpointLabel(r.Remote),
+				orDash(r.Remote.AZID, r.Remote.AZ), size(r.Bytes), size(r.TxBytes), size(r.RxBytes), money(r.CostUSD)}
 			if via {
 				row = slices.Insert(row, 4, orDash(joinNonEmpty(" ", r.Via, paren(r.ViaAZID))))
 			}

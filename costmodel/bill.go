@@ -322,7 +322,11 @@ func endpointForGroup(g GroupBy, e Endpoint) Endpoint {
 
 // Add prices r and adds it to its row. The record's strings are copied
 // only when they start a new row, so borrowed records are fine.
-func (a *Aggregator) Add(r *flows.Record) error {
+func (a *Aggregator) Add(r *flows.Record) error { return a.AddRecords(r, 1) }
+
+// AddRecords is Add for n records with r's fields whose bytes sum to
+// r.Bytes: one group of a server-side aggregation (Logs Insights).
+func (a *Aggregator) AddRecords(r *flows.Record, n int64) error {
 	if _, err := a.m.prices(r.Region); err != nil {
 		return err
 	}
@@ -366,7 +370,7 @@ func (a *Aggregator) Add(r *flows.Record) error {
 		} else {
 			ac.ingressObs += r.Bytes
 		}
-		ac.records++
+		ac.records += n
 		return nil
 	}
 	g := a.group
@@ -389,7 +393,7 @@ func (a *Aggregator) Add(r *flows.Record) error {
 	} else {
 		ac.rx += r.Bytes
 	}
-	ac.records++
+	ac.records += n
 	ac.use.add(usage(r))
 	return nil
 }

@@ -2,12 +2,14 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
 
 	"github.com/netcost/netcost/costmodel"
 	"github.com/netcost/netcost/internal/awscfg"
@@ -17,7 +19,8 @@ import (
 // Flags shared by the commands that read records.
 var (
 	sourceFlag = &cli.StringFlag{Name: "source", Aliases: []string{"s"}, EnvVars: []string{"NETCOST_SOURCE"},
-		Usage: "where the flow records are: file:PATH (a JSONL file or a directory of them, plain or .gz), or nfm (AWS Network Flow Monitor; see --monitor)"}
+		Usage: "where the flow records are: file:PATH (a JSONL file or a directory of them, plain or .gz), cloudwatch[:LOGGROUP] (default log group " + query.DefaultLogGroup + "; with no window flag, the last 24h), or nfm (AWS Network Flow Monitor; see --monitor)"}
+	exactFlag  = &cli.BoolFlag{Name: "exact", Usage: "cloudwatch: read every record (FilterLogEvents) and sum locally instead of asking Logs Insights; for small windows and emulators"}
 	sinceFlag  = &cli.StringFlag{Name: "since", Usage: "window ending now, such as 90m, 24h or 7d (default: all records of a file source)", EnvVars: []string{"NETCOST_WINDOW"}}
 	startFlag  = &cli.StringFlag{Name: "start", Usage: "window start, RFC 3339 or YYYY-MM-DD"}
 	endFlag    = &cli.StringFlag{Name: "end", Usage: "window end (exclusive), RFC 3339 or YYYY-MM-DD (default: now)"}
@@ -41,6 +44,14 @@ var monitorFlag = &cli.StringFlag{Name: "monitor", EnvVars: []string{"NETCOST_NF
 // awsFlags are the shared AWS flags.
 func awsFlags() []cli.Flag { return []cli.Flag{awsRegionFlag, awsProfileFlag, awsEndpointFlag} }
 
+// terminal returns w if it is a terminal, for progress lines; else nil.
+func terminal(w io.Writer) io.Writer {
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return f
+	}
+	return nil
+}
+
 // awsOptions reads the shared AWS flags, checked without any AWS call.
 func awsOptions(cCtx *cli.Context) (awscfg.Options, error) {
 	o := awscfg.Options{Region: cCtx.String("region"), Profile: cCtx.String("profile"), EndpointURL: cCtx.String("endpoint-url")}
@@ -48,7 +59,7 @@ func awsOptions(cCtx *cli.Context) (awscfg.Options, error) {
 }
 
 func readFlags() []cli.Flag {
-	return append([]cli.Flag{sourceFlag, sinceFlag, startFlag, endFlag, outputFlag, strictFlag, pricesFlag, monitorFlag}, awsFlags()...)
+	return append([]cli.Flag{sourceFlag, exactFlag, sinceFlag, startFlag, endFlag, outputFlag, strictFlag, pricesFlag, monitorFlag}, awsFlags()...)
 }
 
 var now = time.Now // tests pin the clock
@@ -76,7 +87,10 @@ func commonOptions(cCtx *cli.Context) (query.Options, error) {
 	if err != nil {
 		return query.Options{}, err
 	}
-	return query.Options{Source: src, Window: w, Lenient: !cCtx.Bool("strict"), AWS: ao,
+	if cCtx.Bool("exact") && src.Kind != "cloudwatch" {
+		return query.Options{}, usagef("--exact applies to --source cloudwatch only")
+	}
+	return query.Options{Source: src, Window: w, Lenient: !cCtx.Bool("strict"), AWS: ao, Exact: cCtx.Bool("exact"), Progress: terminal(cCtx.App.ErrWriter),
 		Logger: slog.Default().With("component", "netcost.read")}, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -26,14 +27,13 @@ func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format
 
 // Source is where records come from.
 type Source struct {
-	Kind string // "file"
-	Path string
+	Kind string // "file" or "cloudwatch"
+	Path string // the file or directory; the log group
 }
 
 func (s Source) String() string { return s.Kind + ":" + s.Path }
 
-// ParseSource parses file:PATH, nfm or nfm:MONITOR. The cloudwatch source
-// is named in the CLI contract and not implemented yet.
+// ParseSource parses file:PATH, cloudwatch[:LOGGROUP], nfm or nfm:MONITOR.
 func ParseSource(s string) (Source, error) {
 	kind, rest, _ := strings.Cut(s, ":")
 	switch kind {
@@ -45,11 +45,11 @@ func ParseSource(s string) (Source, error) {
 	case "nfm":
 		return Source{Kind: "nfm", Path: rest}, nil // the monitor, or "" for the region's one active monitor
 	case "cloudwatch":
-		return Source{}, usagef("--source %s is not available in this build yet; use file:PATH", kind)
+		return parseCloudWatch(rest)
 	case "":
-		return Source{}, usagef("--source is required: file:PATH (a JSONL file or a directory of them), or nfm")
+		return Source{}, usagef("--source is required: file:PATH (a JSONL file or a directory of them), cloudwatch[:LOGGROUP] or nfm")
 	}
-	return Source{}, usagef("unknown source %q: want file:PATH or nfm", s)
+	return Source{}, usagef("unknown source %q: want file:PATH, cloudwatch[:LOGGROUP] or nfm", s)
 }
 
 // Window is a time range [Start, End). Zero bounds are open: a file source
@@ -156,8 +156,13 @@ type Options struct {
 	Window  Window
 	Lenient bool           // skip bad lines instead of stopping
 	AWS     awscfg.Options // region, profile, endpoint of the AWS sources
-	Workers int
-	Logger  *slog.Logger
+	// Exact makes the cloudwatch source read every record (FilterLogEvents)
+	// and aggregate locally instead of asking Logs Insights for sums.
+	Exact bool
+	// Progress, if set, shows how long-running queries advance (a terminal).
+	Progress io.Writer
+	Workers  int
+	Logger   *slog.Logger
 }
 
 // Span is the time the records read actually cover, and what was read.
@@ -196,16 +201,29 @@ func (a *spanAcc) note(r *flows.Record) {
 	a.seen++
 }
 
-// scan reads the records of opts in the window, calling fn for those match
-// accepts, from opts.Workers goroutines; it returns the span covered. If
-// mayMatch is set, records whose leading fields (time, category) it
-// rejects are dropped before the rest of their line is decoded.
-func scan(ctx context.Context, opts Options, match, mayMatch func(*flows.Record) bool, fn func(worker int, r *flows.Record) error) (Span, error) {
-	if opts.Source.Kind == "nfm" {
-		return scanNFM(ctx, opts, match, mayMatch, fn)
-	}
-	if opts.Source.Kind != "file" {
+// scan reads the records of opts in the window, calling fn for those the
+// view selects (all if view is nil), from opts.Workers goroutines; it
+// returns the span covered. A source that aggregates on its side hands fn
+// one record for n records with the same fields, bytes summed. A file
+// source drops records whose leading fields (time, category) the view
+// rejects before the rest of their line is decoded.
+func scan(ctx context.Context, opts Options, view *View, fn func(worker int, r *flows.Record, n int64) error) (Span, error) {
+	switch opts.Source.Kind {
+	case "cloudwatch":
+		return scanCloudWatch(ctx, opts, view, fn)
+	case "nfm":
+		var match, mayMatch func(*flows.Record) bool
+		if view != nil {
+			match, mayMatch = view.Matches, view.MayMatch
+		}
+		return scanNFM(ctx, opts, match, mayMatch, func(w int, r *flows.Record) error { return fn(w, r, 1) })
+	case "file":
+	default:
 		return Span{}, usagef("source %s is not supported", opts.Source)
+	}
+	var match, mayMatch func(*flows.Record) bool
+	if view != nil {
+		match, mayMatch = view.Matches, view.MayMatch
 	}
 	// Borrowed records: the aggregators copy the strings they keep.
 	ro := flows.ReadOptions{Lenient: opts.Lenient, Workers: opts.Workers, Logger: opts.Logger, Borrow: true}
@@ -231,7 +249,7 @@ func scan(ctx context.Context, opts Options, match, mayMatch func(*flows.Record)
 			return nil
 		}
 		accs[w].matched++
-		return fn(w, r)
+		return fn(w, r, 1)
 	})
 	if err != nil {
 		var le *flows.LineError
@@ -262,10 +280,14 @@ func scan(ctx context.Context, opts Options, match, mayMatch func(*flows.Record)
 			all.last = a.last
 		}
 	}
-	// The span is the window asked for, narrowed to the records' own
-	// extent: a projection must not spread a day's bytes over a month
-	// asked for with --since 30d when the agents ran for a day.
-	sp := Span{Start: opts.Window.Start, End: opts.Window.End, Stats: stats, Matched: all.matched}
+	return all.span(opts, opts.Window, stats), nil
+}
+
+// span is the window w narrowed to the records' own extent: a projection
+// must not spread a day's bytes over a month asked for with --since 30d
+// when the agents ran for a day.
+func (all spanAcc) span(opts Options, w Window, stats flows.ReadStats) Span {
+	sp := Span{Start: w.Start, End: w.End, Stats: stats, Matched: all.matched}
 	if all.seen > 0 {
 		if sp.Start.IsZero() || all.first.After(sp.Start) {
 			sp.Start = all.first
@@ -277,5 +299,5 @@ func scan(ctx context.Context, opts Options, match, mayMatch func(*flows.Record)
 	if stats.Skipped > 0 && opts.Logger != nil {
 		opts.Logger.Warn("skipped bad flow records", "count", stats.Skipped, "lines", stats.Lines)
 	}
-	return sp, nil
+	return sp
 }

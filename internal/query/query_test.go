@@ -46,7 +46,7 @@ func TestParseSource(t *testing.T) {
 			t.Errorf("ParseSource(%q) = %v, %v; want %s", in, s, err, want)
 		}
 	}
-	for in, want := range map[string]string{"": "--source is required", "file:": "needs a path", "cloudwatch": "not available in this build",
+	for in, want := range map[string]string{"": "--source is required", "file:": "needs a path",
 		"http://x": `unknown source "http://x"`} {
 		if _, err := ParseSource(in); err == nil || !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), want) {
 			t.Errorf("ParseSource(%q) error = %v; want a usage error containing %q", in, err, want)

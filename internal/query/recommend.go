@@ -27,7 +27,7 @@ func Recommend(ctx context.Context, m *costmodel.Model, opts Options, ao costmod
 	for i := range advs {
 		advs[i] = m.NewAdvisor()
 	}
-	sp, err := scan(ctx, opts, nil, nil, func(w int, r *flows.Record) error { return advs[w].Add(r) })
+	sp, err := scan(ctx, opts, nil, func(w int, r *flows.Record, _ int64) error { return advs[w].Add(r) })
 	if err != nil {
 		return nil, err
 	}

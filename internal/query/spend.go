@@ -39,7 +39,7 @@ func Spend(ctx context.Context, m *costmodel.Model, opts Options) (*SpendResult,
 		// Namespaces keep the rows few; pairs are still joined per pod pair.
 		aggs[i] = m.NewAggregator(costmodel.ByNamespace)
 	}
-	sp, err := scan(ctx, opts, nil, nil, func(w int, r *flows.Record) error { return aggs[w].Add(r) })
+	sp, err := scan(ctx, opts, nil, func(w int, r *flows.Record, n int64) error { return aggs[w].AddRecords(r, n) })
 	if err != nil {
 		return nil, err
 	}

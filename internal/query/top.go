@@ -55,8 +55,8 @@ func Top(ctx context.Context, m *costmodel.Model, opts TopOptions) (*TopResult, 
 	for i := range aggs {
 		aggs[i] = m.NewAggregator(opts.GroupBy)
 	}
-	sp, err := scan(ctx, opts.Options, view.Matches, view.MayMatch, func(w int, r *flows.Record) error {
-		return aggs[w].Add(r)
+	sp, err := scan(ctx, opts.Options, &view, func(w int, r *flows.Record, n int64) error {
+		return aggs[w].AddRecords(r, n)
 	})
 	if err != nil {
 		return nil, err

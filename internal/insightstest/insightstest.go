@@ -1,0 +1,442 @@
+// Package insightstest is a small CloudWatch Logs server for tests of the
+// Logs Insights path: StartQuery, GetQueryResults and StopQuery in the
+// Logs API's awsjson1.1 protocol, over log events held in memory. moto
+// does not run Insights' stats, so this is what a test can run them on.
+//
+// It evaluates only the query forms netcost writes: `filter` with
+// `field = "v"`, `field != "v"` and `field like /re/` joined by `and`, and
+// `stats` with sum, count(*), min and max of @timestamp, by fields. Any
+// other text is a MalformedQueryException, so that a change in the queries
+// fails the tests that run them here. The request and response shapes are
+// checked against the aws CLI in the tests.
+package insightstest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/netcost/netcost/internal/flows"
+)
+
+// Event is one log event.
+type Event struct {
+	Stream    string
+	Timestamp time.Time
+	Message   string
+}
+
+// Query is a query the server was asked to run.
+type Query struct {
+	ID                 string
+	LogGroup           string
+	Text               string
+	StartTime, EndTime int64 // seconds, both inclusive
+	Limit              int
+	Polls              int
+	Stopped            bool
+}
+
+// Server is a running fake.
+type Server struct {
+	URL string
+
+	mu      sync.Mutex
+	groups  map[string][]Event
+	queries []*Query
+	// Hang keeps every query Running until it is stopped.
+	Hang bool
+	// Fail, if set, is the error type every call answers with, such as
+	// ThrottlingException.
+	Fail string
+	// Results, if set, replaces the evaluated rows of every query: a
+	// GetQueryResults response body as the real API returns it.
+	Results []byte
+	// Polled receives each GetQueryResults call's query id, if not nil.
+	Polled chan string
+}
+
+// Start runs a fake until the test ends.
+func Start(t testing.TB) *Server {
+	s := &Server{groups: map[string][]Event{}}
+	srv := httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(srv.Close)
+	s.URL = srv.URL
+	return s
+}
+
+// Put adds events to a log group, creating it.
+func (s *Server) Put(group string, evs ...Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.groups[group] = append(s.groups[group], evs...)
+}
+
+// PutRecords adds records to a log group as the agents publish them: EMF
+// lines in a stream per node (nodes[i] is recs[i]'s), stamped with their ts.
+func (s *Server) PutRecords(group string, nodes []string, recs []flows.Record) {
+	evs := make([]Event, len(recs))
+	for i := range recs {
+		evs[i] = Event{Stream: nodes[i], Timestamp: recs[i].TS, Message: EMF(&recs[i])}
+	}
+	s.Put(group, evs...)
+}
+
+// AWSEnv gives the AWS SDK (and the aws CLI) static test credentials and
+// nothing from the machine: no profile, region, endpoint, config file or
+// instance metadata, for any test that makes AWS calls to a local server.
+func AWSEnv(t testing.TB) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	for _, k := range []string{"AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION"} {
+		t.Setenv(k, "") // restored when the test ends
+		os.Unsetenv(k)
+	}
+	dir := t.TempDir()
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+}
+
+// Queries returns the queries started so far.
+func (s *Server) Queries() []Query {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Query, len(s.queries))
+	for i, q := range s.queries {
+		out[i] = *q
+	}
+	return out
+}
+
+type apiError struct {
+	status   int
+	typ, msg string
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), "Logs_20140328.")
+	body, _ := io.ReadAll(r.Body)
+	var out any
+	var aerr *apiError
+	switch {
+	case r.Method != http.MethodPost || r.URL.Path != "/" || !ok:
+		aerr = &apiError{400, "UnknownOperationException", "want POST / with X-Amz-Target: Logs_20140328.<Operation>"}
+	case r.Header.Get("Content-Type") != "application/x-amz-json-1.1":
+		aerr = &apiError{400, "SerializationException", "want Content-Type application/x-amz-json-1.1"}
+	case !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 "):
+		aerr = &apiError{403, "MissingAuthenticationTokenException", "the request is not signed with SigV4"}
+	case s.Fail != "":
+		aerr = &apiError{400, s.Fail, "injected " + s.Fail}
+	default:
+		out, aerr = s.call(op, body)
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("X-Amzn-RequestId", "00000000-0000-0000-0000-000000000000")
+	if aerr != nil {
+		w.WriteHeader(aerr.status)
+		json.NewEncoder(w).Encode(map[string]string{"__type": aerr.typ, "message": aerr.msg})
+		return
+	}
+	if raw, ok := out.(json.RawMessage); ok {
+		w.Write(raw)
+		return
+	}
+	json.NewEncoder(w).Encode(out)
+}
+
+func (s *Server) call(op string, body []byte) (any, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch op {
+	case "StartQuery":
+		var in struct {
+			LogGroupName string `json:"logGroupName"`
+			QueryString  string `json:"queryString"`
+			StartTime    *int64 `json:"startTime"`
+			EndTime      *int64 `json:"endTime"`
+			Limit        int    `json:"limit"`
+		}
+		if err := json.Unmarshal(body, &in); err != nil || in.StartTime == nil || in.EndTime == nil || in.QueryString == "" {
+			return nil, &apiError{400, "InvalidParameterException", "StartQuery needs queryString, startTime and endTime"}
+		}
+		if _, ok := s.groups[in.LogGroupName]; !ok {
+			return nil, &apiError{400, "ResourceNotFoundException", "The specified log group does not exist."}
+		}
+		if *in.EndTime < *in.StartTime {
+			return nil, &apiError{400, "InvalidParameterException", "endTime is before startTime"}
+		}
+		if _, err := parse(in.QueryString); err != nil {
+			return nil, &apiError{400, "MalformedQueryException", err.Error()}
+		}
+		if in.Limit == 0 {
+			in.Limit = 1000
+		}
+		q := &Query{ID: fmt.Sprintf("%08x-0000-4000-8000-%012x", len(s.queries)+1, len(s.queries)+1), LogGroup: in.LogGroupName, Text: in.QueryString,
+			StartTime: *in.StartTime, EndTime: *in.EndTime, Limit: in.Limit}
+		s.queries = append(s.queries, q)
+		return map[string]string{"queryId": q.ID}, nil
+	case "GetQueryResults", "StopQuery":
+		var in struct {
+			QueryID string `json:"queryId"`
+		}
+		json.Unmarshal(body, &in)
+		i := slices.IndexFunc(s.queries, func(q *Query) bool { return q.ID == in.QueryID })
+		if i < 0 {
+			return nil, &apiError{400, "ResourceNotFoundException", "Query does not exist."}
+		}
+		q := s.queries[i]
+		if op == "StopQuery" {
+			q.Stopped = true
+			return map[string]bool{"success": true}, nil
+		}
+		q.Polls++
+		if s.Polled != nil {
+			select {
+			case s.Polled <- q.ID:
+			default:
+			}
+		}
+		return s.results(q), nil
+	}
+	return nil, &apiError{400, "UnknownOperationException", "this fake serves StartQuery, GetQueryResults and StopQuery, not " + op}
+}
+
+type resultField struct {
+	Field string `json:"field"`
+	Value string `json:"value"`
+}
+
+// results answers a poll: Running on the first (and always if Hang),
+// Complete with the rows after.
+func (s *Server) results(q *Query) any {
+	stats := map[string]float64{"recordsMatched": 0, "recordsScanned": 0, "bytesScanned": 0}
+	switch {
+	case q.Stopped:
+		return map[string]any{"status": "Cancelled", "results": []any{}, "statistics": stats}
+	case s.Hang || q.Polls == 1:
+		return map[string]any{"status": "Running", "results": []any{}, "statistics": stats}
+	case s.Results != nil:
+		return json.RawMessage(s.Results)
+	}
+	pq, _ := parse(q.Text)
+	rows, matched, scanned, bytes := pq.run(s.groups[q.LogGroup], q.StartTime, q.EndTime)
+	if len(rows) > q.Limit {
+		rows = rows[:q.Limit]
+	}
+	stats["recordsMatched"], stats["recordsScanned"], stats["bytesScanned"] = float64(matched), float64(scanned), float64(bytes)
+	return map[string]any{"status": "Complete", "results": rows, "statistics": stats}
+}
+
+type cond struct {
+	field, op, value string
+	re               *regexp.Regexp
+}
+
+type agg struct{ fn, arg, as string }
+
+type query struct {
+	filters []cond
+	aggs    []agg
+	by      []string
+}
+
+var (
+	condRE = regexp.MustCompile(`^([A-Za-z_@][A-Za-z0-9_]*) (=|!=) "([^"]*)"$|^([A-Za-z_@][A-Za-z0-9_]*) like /(.*)/$`)
+	aggRE  = regexp.MustCompile(`^(sum|count|min|max)\(([A-Za-z_@*][A-Za-z0-9_]*)\) as ([A-Za-z_][A-Za-z0-9_]*)$`)
+	nameRE = regexp.MustCompile(`^[A-Za-z_@][A-Za-z0-9_]*$`)
+)
+
+func parse(text string) (*query, error) {
+	var q query
+	for _, cmd := range strings.Split(text, "|") {
+		cmd = strings.TrimSpace(cmd)
+		switch {
+		case strings.HasPrefix(cmd, "filter "):
+			for _, c := range strings.Split(strings.TrimPrefix(cmd, "filter "), " and ") {
+				m := condRE.FindStringSubmatch(strings.TrimSpace(c))
+				if m == nil {
+					return nil, fmt.Errorf("unsupported condition %q", c)
+				}
+				if m[1] != "" {
+					q.filters = append(q.filters, cond{field: m[1], op: m[2], value: m[3]})
+					continue
+				}
+				re, err := regexp.Compile(m[5])
+				if err != nil {
+					return nil, fmt.Errorf("bad regex in %q: %v", c, err)
+				}
+				q.filters = append(q.filters, cond{field: m[4], op: "like", re: re})
+			}
+		case strings.HasPrefix(cmd, "stats "):
+			aggs, by, ok := strings.Cut(strings.TrimPrefix(cmd, "stats "), " by ")
+			if !ok || q.aggs != nil {
+				return nil, fmt.Errorf("want one stats ... by ...: %q", cmd)
+			}
+			for _, a := range strings.Split(aggs, ",") {
+				m := aggRE.FindStringSubmatch(strings.TrimSpace(a))
+				if m == nil || (m[2] == "*") != (m[1] == "count") {
+					return nil, fmt.Errorf("unsupported aggregate %q", a)
+				}
+				q.aggs = append(q.aggs, agg{m[1], m[2], m[3]})
+			}
+			for _, f := range strings.Split(by, ",") {
+				if f = strings.TrimSpace(f); !nameRE.MatchString(f) {
+					return nil, fmt.Errorf("bad by field %q", f)
+				}
+				q.by = append(q.by, f)
+			}
+		default:
+			return nil, fmt.Errorf("unsupported command %q", cmd)
+		}
+	}
+	if q.aggs == nil {
+		return nil, fmt.Errorf("no stats command")
+	}
+	return &q, nil
+}
+
+// run evaluates the query over the events in [start, end] (seconds).
+func (q *query) run(evs []Event, start, end int64) (rows [][]resultField, matched, scanned, bytes int) {
+	type acc struct {
+		key  []*string
+		vals []float64
+		seen []bool
+	}
+	groups := map[string]*acc{}
+	var order []string
+	for _, ev := range evs {
+		ms := ev.Timestamp.UnixMilli()
+		if ms < start*1000 || ms > end*1000+999 {
+			continue
+		}
+		scanned++
+		bytes += len(ev.Message)
+		var fields map[string]any
+		d := json.NewDecoder(strings.NewReader(ev.Message))
+		d.UseNumber()
+		if d.Decode(&fields) != nil {
+			continue
+		}
+		get := func(name string) *string {
+			if name == "@timestamp" {
+				v := strconv.FormatInt(ms, 10)
+				return &v
+			}
+			switch v := fields[name].(type) {
+			case string:
+				return &v
+			case json.Number:
+				s := v.String()
+				return &s
+			}
+			return nil
+		}
+		if !q.match(get) {
+			continue
+		}
+		matched++
+		key := make([]*string, len(q.by))
+		var kb strings.Builder
+		for i, f := range q.by {
+			key[i] = get(f)
+			if key[i] != nil {
+				kb.WriteString(strconv.Quote(*key[i]))
+			}
+			kb.WriteByte(0)
+		}
+		a := groups[kb.String()]
+		if a == nil {
+			a = &acc{key: key, vals: make([]float64, len(q.aggs)), seen: make([]bool, len(q.aggs))}
+			groups[kb.String()] = a
+			order = append(order, kb.String())
+		}
+		for i, ag := range q.aggs {
+			if ag.fn == "count" {
+				a.vals[i]++
+				a.seen[i] = true
+				continue
+			}
+			p := get(ag.arg)
+			if p == nil {
+				continue
+			}
+			v, err := strconv.ParseFloat(*p, 64)
+			if err != nil {
+				continue
+			}
+			switch {
+			case !a.seen[i]:
+				a.vals[i] = v
+			case ag.fn == "sum":
+				a.vals[i] += v
+			case ag.fn == "min":
+				a.vals[i] = math.Min(a.vals[i], v)
+			case ag.fn == "max":
+				a.vals[i] = math.Max(a.vals[i], v)
+			}
+			a.seen[i] = true
+		}
+	}
+	for _, k := range order {
+		a := groups[k]
+		var row []resultField
+		for i, f := range q.by {
+			if a.key[i] != nil {
+				row = append(row, resultField{f, *a.key[i]})
+			}
+		}
+		for i, ag := range q.aggs {
+			if !a.seen[i] {
+				continue
+			}
+			v := strconv.FormatFloat(a.vals[i], 'f', -1, 64)
+			if ag.arg == "@timestamp" {
+				v = time.UnixMilli(int64(a.vals[i])).UTC().Format("2006-01-02 15:04:05.000")
+			}
+			row = append(row, resultField{ag.as, v})
+		}
+		rows = append(rows, row)
+	}
+	return rows, matched, scanned, bytes
+}
+
+func (q *query) match(get func(string) *string) bool {
+	for _, c := range q.filters {
+		v := get(c.field)
+		switch c.op {
+		case "=":
+			if v == nil || *v != c.value {
+				return false
+			}
+		case "!=":
+			if v != nil && *v == c.value {
+				return false
+			}
+		case "like":
+			if v == nil || !c.re.MatchString(*v) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// EMF returns r as the agents publish it: its schema-1 JSON with the
+// Embedded Metric Format metadata `_aws` first.
+func EMF(r *flows.Record) string {
+	meta := fmt.Sprintf(`{"_aws":{"Timestamp":%d,"CloudWatchMetrics":[{"Namespace":"netcost","Dimensions":[["cluster","category"]],"Metrics":[{"Name":"bytes","Unit":"Bytes"}]}]},`, r.TS.UnixMilli())
+	return meta + string(flows.AppendJSON(nil, r)[1:])
+}

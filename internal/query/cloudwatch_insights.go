@@ -1,0 +1,421 @@
+package query
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/netcost/netcost/costmodel"
+	"github.com/netcost/netcost/internal/awscfg"
+	"github.com/netcost/netcost/internal/flows"
+)
+
+// Logs Insights limits and pacing. Tests lower them.
+var (
+	insightsRowLimit   = 10000 // the most rows a query returns (StartQuery's limit)
+	insightsConcurrent = 4     // queries running at once, of the account's quota
+	insightsPollFirst  = 500 * time.Millisecond
+	insightsPollMax    = 5 * time.Second
+	insightsStopWait   = 5 * time.Second // for StopQuery after Ctrl-C
+)
+
+// groupFields are the record fields the Logs Insights sums are grouped by:
+// every field the cost model reads, so that one group's synthetic record
+// (its bytes summed) prices and groups exactly as its records would. Left
+// out: the time (the span has its own query), cluster, protocol and
+// packets, which the model does not read.
+var groupFields = []string{"region", "direction", "category",
+	"local_ip", "local_pod", "local_namespace", "local_workload", "local_workload_kind", "node", "local_az", "local_az_id", "local_subnet",
+	"remote_ip", "remote_port", "remote_pod", "remote_namespace", "remote_workload", "remote_service", "remote_node",
+	"remote_az", "remote_az_id", "remote_name", "remote_aws_service", "remote_region", "via", "via_az_id"}
+
+// Result fields of the aggregates.
+const (
+	sumField     = "sum_bytes"
+	countField   = "records"
+	firstField   = "first"
+	lastField    = "last"
+	windowsField = "window_s"
+)
+
+// viewFilter is the Logs Insights filter of a view, the same selection as
+// View.Matches; empty for every record.
+func viewFilter(view *View) string {
+	if view == nil {
+		return ""
+	}
+	if flows.Category(*view) == flows.NATGateway {
+		return fmt.Sprintf("filter via like /^nat-/ and category != %q and category != %q", flows.IntraAZ, flows.InterAZ)
+	}
+	return fmt.Sprintf("filter category = %q", flows.Category(*view))
+}
+
+// statsQuery is the Logs Insights query that sums a view's bytes per group.
+func statsQuery(view *View) string {
+	var b strings.Builder
+	if f := viewFilter(view); f != "" {
+		b.WriteString(f + "\n| ")
+	}
+	fmt.Fprintf(&b, "stats sum(bytes) as %s, count(*) as %s by %s", sumField, countField, strings.Join(groupFields, ", "))
+	return b.String()
+}
+
+// spanQuery finds the extent of every record in the window, whatever the
+// view, as a file source's span does: first and last event per window
+// length, since a window ends window_s after it starts.
+func spanQuery() string {
+	return fmt.Sprintf("stats count(*) as %s, min(@timestamp) as %s, max(@timestamp) as %s by %s", countField, firstField, lastField, windowsField)
+}
+
+// group is one row of a stats query: n records with rec's fields, their
+// bytes summed in rec.Bytes.
+type group struct {
+	rec flows.Record
+	n   int64
+}
+
+// parseGroups turns a stats query's rows into records. Rows whose fields
+// are not a valid record are an error, or skipped (and their records
+// counted) when lenient.
+func parseGroups(rows [][]types.ResultField, lenient bool) (groups []group, skipped int64, err error) {
+	for _, row := range rows {
+		if !slices.ContainsFunc(row, func(f types.ResultField) bool { return aws.ToString(f.Field) == countField }) {
+			return nil, 0, errNoStats
+		}
+		g, err := parseGroup(row)
+		if err != nil {
+			if lenient {
+				skipped += max(g.n, 1)
+				continue
+			}
+			return nil, 0, err
+		}
+		groups = append(groups, g)
+	}
+	return groups, skipped, nil
+}
+
+func parseGroup(row []types.ResultField) (group, error) {
+	g := group{rec: flows.Record{Schema: flows.SchemaVersion, TS: time.Unix(0, 0).UTC(), WindowS: 1, Protocol: flows.TCP}}
+	r := &g.rec
+	var desc []string // the group's fields, for errors
+	var sum float64
+	var err error
+	for _, f := range row {
+		name, v := aws.ToString(f.Field), aws.ToString(f.Value)
+		if name != sumField && name != countField && v != "" {
+			desc = append(desc, name+"="+v)
+		}
+		switch name {
+		case sumField:
+			sum, err = strconv.ParseFloat(v, 64)
+			if err != nil || sum < 0 || sum > 1<<53 || sum != math.Trunc(sum) {
+				err = fmt.Errorf("sum of bytes %q is not a whole number of bytes", v)
+			}
+		case countField:
+			g.n, err = strconv.ParseInt(v, 10, 64)
+		case "direction":
+			r.Direction, err = flows.ParseDirection(v)
+		case "category":
+			if r.Category, err = flows.ParseCategory(v); err == nil && r.Category.String() != v {
+				err = fmt.Errorf("category %q: want a record name such as %s", v, r.Category)
+			}
+		case "remote_port":
+			var p uint64
+			if v != "" {
+				p, err = strconv.ParseUint(v, 10, 16)
+			}
+			r.RemotePort = uint16(p)
+		default:
+			if p := stringField(r, name); p != nil {
+				*p = v
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	if err == nil {
+		err = r.Validate() // bytes are not set yet: a sum may exceed one record's bound
+	}
+	if err != nil {
+		return g, fmt.Errorf("a group of %d records (%s): %w", g.n, strings.Join(desc, " "), err)
+	}
+	r.Bytes = uint64(sum)
+	return g, nil
+}
+
+// stringField returns the record's string field of that name, or nil.
+func stringField(r *flows.Record, name string) *string {
+	switch name {
+	case "region":
+		return &r.Region
+	case "local_ip":
+		return &r.LocalIP
+	case "local_pod":
+		return &r.LocalPod
+	case "local_namespace":
+		return &r.LocalNamespace
+	case "local_workload":
+		return &r.LocalWorkload
+	case "local_workload_kind":
+		return &r.LocalWorkloadKind
+	case "node":
+		return &r.Node
+	case "local_az":
+		return &r.LocalAZ
+	case "local_az_id":
+		return &r.LocalAZID
+	case "local_subnet":
+		return &r.LocalSubnet
+	case "remote_ip":
+		return &r.RemoteIP
+	case "remote_pod":
+		return &r.RemotePod
+	case "remote_namespace":
+		return &r.RemoteNamespace
+	case "remote_workload":
+		return &r.RemoteWorkload
+	case "remote_service":
+		return &r.RemoteService
+	case "remote_node":
+		return &r.RemoteNode
+	case "remote_az":
+		return &r.RemoteAZ
+	case "remote_az_id":
+		return &r.RemoteAZID
+	case "remote_name":
+		return &r.RemoteName
+	case "remote_aws_service":
+		return &r.RemoteAWSService
+	case "remote_region":
+		return &r.RemoteRegion
+	case "via":
+		return &r.Via
+	case "via_az_id":
+		return &r.ViaAZID
+	}
+	return nil
+}
+
+// errNoStats is the answer of an endpoint that returns log events for a
+// stats query.
+var errNoStats = errors.New("the Logs Insights answer has no stats fields: the endpoint does not run Logs Insights stats (moto does not): use --exact")
+
+// parseSpan folds the span query's rows into a span accumulator.
+func parseSpan(rows [][]types.ResultField) (spanAcc, error) {
+	var acc spanAcc
+	for _, row := range rows {
+		if !slices.ContainsFunc(row, func(f types.ResultField) bool { return aws.ToString(f.Field) == countField }) {
+			return spanAcc{}, errNoStats
+		}
+		var n, windowS int64
+		var first, last time.Time
+		var err error
+		for _, f := range row {
+			v := aws.ToString(f.Value)
+			switch aws.ToString(f.Field) {
+			case countField:
+				n, err = strconv.ParseInt(v, 10, 64)
+			case windowsField:
+				windowS, _ = strconv.ParseInt(v, 10, 64) // a bad window_s: no end to take
+			case firstField:
+				first, err = parseInsightsTime(v)
+			case lastField:
+				last, err = parseInsightsTime(v)
+			}
+			if err != nil {
+				return spanAcc{}, fmt.Errorf("a bad span row from Logs Insights: %w", err)
+			}
+		}
+		if n == 0 || first.IsZero() {
+			continue
+		}
+		if acc.first.IsZero() || first.Before(acc.first) {
+			acc.first = first
+		}
+		if e := last.Add(time.Duration(max(windowS, 0)) * time.Second); e.After(acc.last) {
+			acc.last = e
+		}
+		acc.seen += n
+	}
+	return acc, nil
+}
+
+// parseInsightsTime parses a timestamp as Logs Insights shows it
+// ("2026-11-20 09:00:00.000", UTC) or as milliseconds since the epoch.
+func parseInsightsTime(v string) (time.Time, error) {
+	if ms, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return time.UnixMilli(ms).UTC(), nil
+	}
+	t, err := time.Parse("2006-01-02 15:04:05.999", v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("timestamp %q: want 2006-01-02 15:04:05.000 or milliseconds", v)
+	}
+	return t, nil
+}
+
+// insights answers a view with Logs Insights: the stats query for the
+// view's groups and the span query run side by side, each split in time
+// until its answer fits the row limit; fn sees one record per group.
+func (cw *cloudWatchScan) insights(ctx context.Context, w Window, view *View, fn func(worker int, r *flows.Record, n int64) error) (Span, error) {
+	q := &insightsRunner{cw: cw, sem: make(chan struct{}, insightsConcurrent)}
+	var statsRows, spanRows [][]types.ResultField
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { statsRows, err = q.run(gctx, statsQuery(view), w); return err })
+	g.Go(func() (err error) { spanRows, err = q.run(gctx, spanQuery(), w); return err })
+	if err := g.Wait(); err != nil {
+		if ctx.Err() != nil {
+			return Span{}, ctx.Err()
+		}
+		return Span{}, err
+	}
+	acc, err := parseSpan(spanRows)
+	if err != nil {
+		return Span{}, fmt.Errorf("%s: %w", cw.what(), err)
+	}
+	groups, skipped, err := parseGroups(statsRows, cw.opts.Lenient)
+	if errors.Is(err, errNoStats) {
+		return Span{}, fmt.Errorf("%s: %w", cw.what(), err)
+	}
+	if err != nil {
+		return Span{}, usageError{fmt.Errorf("%s: %w (fix the agent's records, or pass --strict=false to skip them)", cw.what(), err)}
+	}
+	stats := flows.ReadStats{Skipped: skipped, Lines: acc.seen}
+	for i := range groups {
+		gr := &groups[i]
+		acc.matched += gr.n
+		stats.Records += gr.n
+		if err := fn(0, &gr.rec, gr.n); err != nil {
+			return Span{}, cw.addError(err, fmt.Sprintf("records of local_ip %s, remote_ip %s", gr.rec.LocalIP, gr.rec.RemoteIP))
+		}
+	}
+	return acc.span(cw.opts, w, stats), nil
+}
+
+// insightsRunner runs Logs Insights queries: splits, polls, stops.
+type insightsRunner struct {
+	cw  *cloudWatchScan
+	sem chan struct{}
+
+	mu                 sync.Mutex
+	started, completed int
+	scanned            map[string]float64 // bytes scanned by query id
+}
+
+// errTooManyGroups is returned when one second of records holds more
+// groups than a query can return.
+var errTooManyGroups = errors.New("too many groups")
+
+// run runs the query over w; when the answer fills the row limit (so may
+// be cut short) it runs it again over each half of w, recursively.
+func (q *insightsRunner) run(ctx context.Context, query string, w Window) ([][]types.ResultField, error) {
+	rows, err := q.once(ctx, query, w)
+	if err != nil || len(rows) < insightsRowLimit {
+		return rows, err
+	}
+	half := w.End.Sub(w.Start) / 2
+	if half < time.Second {
+		return nil, usageError{fmt.Errorf("%w: Logs Insights returned its limit of %d rows for the second at %s of %s: use --exact to read the records instead",
+			errTooManyGroups, insightsRowLimit, w.Start.Format(time.RFC3339), q.cw.what())}
+	}
+	mid := w.Start.Add(half).Truncate(time.Second)
+	var a, b [][]types.ResultField
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { a, err = q.run(gctx, query, Window{w.Start, mid}); return err })
+	g.Go(func() (err error) { b, err = q.run(gctx, query, Window{mid, w.End}); return err })
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return append(a, b...), nil
+}
+
+// once runs one query over [w.Start, w.End) and waits for its rows,
+// polling with backoff. If ctx ends first the query is stopped.
+func (q *insightsRunner) once(ctx context.Context, query string, w Window) ([][]types.ResultField, error) {
+	select {
+	case q.sem <- struct{}{}:
+		defer func() { <-q.sem }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	c := q.cw.c
+	out, err := c.StartQuery(ctx, &cloudwatchlogs.StartQueryInput{LogGroupName: aws.String(q.cw.group), QueryString: aws.String(query),
+		StartTime: aws.Int64(w.Start.Unix()), EndTime: aws.Int64(w.End.Unix() - 1), // both inclusive, in seconds
+		Limit: aws.Int32(int32(insightsRowLimit))})
+	if err != nil {
+		return nil, awscfg.Explain(err, q.cw.what())
+	}
+	id := aws.ToString(out.QueryId)
+	q.note(id, 0, 1, 0)
+	stop := func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), insightsStopWait)
+		defer cancel()
+		if _, err := c.StopQuery(sctx, &cloudwatchlogs.StopQueryInput{QueryId: aws.String(id)}); err != nil && q.cw.opts.Logger != nil {
+			q.cw.opts.Logger.Debug("stopping a Logs Insights query", "query_id", id, "err", err)
+		}
+	}
+	delay := insightsPollFirst
+	for {
+		select {
+		case <-ctx.Done():
+			stop()
+			return nil, ctx.Err()
+		case <-time.After(delay):
+		}
+		res, err := c.GetQueryResults(ctx, &cloudwatchlogs.GetQueryResultsInput{QueryId: aws.String(id)})
+		if err != nil {
+			if ctx.Err() != nil {
+				stop()
+				return nil, ctx.Err()
+			}
+			return nil, awscfg.Explain(err, q.cw.what())
+		}
+		var scanned float64
+		if res.Statistics != nil {
+			scanned = res.Statistics.BytesScanned
+		}
+		switch res.Status {
+		case types.QueryStatusComplete:
+			q.note(id, scanned, 0, 1)
+			return res.Results, nil
+		case types.QueryStatusFailed, types.QueryStatusCancelled, types.QueryStatusTimeout, types.QueryStatusUnknown:
+			hint := ""
+			if res.Status == types.QueryStatusTimeout {
+				hint = ": ask for a shorter window"
+			}
+			return nil, fmt.Errorf("%s: Logs Insights query %s ended %s%s", q.cw.what(), id, res.Status, hint)
+		}
+		q.note(id, scanned, 0, 0)
+		delay = min(delay*3/2, insightsPollMax)
+	}
+}
+
+// note records a query's progress and shows it.
+func (q *insightsRunner) note(id string, scanned float64, started, completed int) {
+	q.mu.Lock()
+	if q.scanned == nil {
+		q.scanned = map[string]float64{}
+	}
+	q.scanned[id] = max(q.scanned[id], scanned)
+	q.started += started
+	q.completed += completed
+	var total float64
+	for _, b := range q.scanned {
+		total += b
+	}
+	done, all := q.completed, q.started
+	q.mu.Unlock()
+	q.cw.progress.show("Logs Insights on %s: %d of %d queries done, %s scanned", q.cw.what(), done, all, costmodel.HumanBytes(uint64(max(total, 0))))
+}

@@ -4,6 +4,7 @@
 // Usage:
 //
 //	netcost top --category inter-az --source file:PATH [-o table|json|csv|markdown]
+//	netcost resolve IP... [-o table|json]
 //	netcost recommend --source file:PATH
 //	netcost report --source file:PATH [--slack-webhook URL | --dry-run]
 //	netcost prices [--region us-east-1]
@@ -96,11 +97,11 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		},
 		Action: func(cCtx *cli.Context) error {
 			if cCtx.Args().Present() {
-				return usagef("unknown command %q: want top, recommend, report or prices (see --help)", cCtx.Args().First())
+				return usagef("unknown command %q: want top, resolve, recommend, report or prices (see --help)", cCtx.Args().First())
 			}
 			return cli.ShowAppHelp(cCtx)
 		},
-		Commands: []*cli.Command{topCommand, recommendCommand, reportCommand, pricesCommand},
+		Commands: []*cli.Command{topCommand, resolveCommand, recommendCommand, reportCommand, pricesCommand},
 	}
 	for _, c := range app.Commands {
 		c.OnUsageError = onUsageError

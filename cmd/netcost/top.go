@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"io"
 	"math"
 	"slices"
 	"strconv"
@@ -26,7 +24,8 @@ var topCommand = &cli.Command{
 		&cli.StringFlag{Name: "category", Aliases: []string{"c"}, Usage: "what to rank (required; see below)"},
 		&cli.StringFlag{Name: "group-by", Value: "pod", Usage: "pod, workload or namespace"},
 		&cli.IntFlag{Name: "limit", Aliases: []string{"n"}, Value: 10, Usage: "rows to show (0: all); totals count every row"},
-	}, readFlags()...),
+		&cli.BoolFlag{Name: "resolve", Category: resolveCategory, Usage: "name the rows' remote addresses (see netcost resolve --help)"},
+	}, append(readFlags(), resolveFlags()...)...),
 	Action: func(cCtx *cli.Context) error {
 		if cCtx.String("category") == "" {
 			return usagef("--category is required, as in --category inter-az (see netcost top --help)")
@@ -46,19 +45,23 @@ var topCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		return runTop(cCtx.Context, cCtx.App.Writer, m, query.TopOptions{Options: opts, Category: cat, GroupBy: g, Limit: cCtx.Int("limit")}, format)
+		return runTop(cCtx, m, query.TopOptions{Options: opts, Category: cat, GroupBy: g, Limit: cCtx.Int("limit")}, format)
 	},
 }
 
-func runTop(ctx context.Context, w io.Writer, m *costmodel.Model, opts query.TopOptions, format string) error {
-	res, err := query.Top(ctx, m, opts)
+func runTop(cCtx *cli.Context, m *costmodel.Model, opts query.TopOptions, format string) error {
+	res, err := query.Top(cCtx.Context, m, opts)
+	if err != nil {
+		return err
+	}
+	names, err := nameRows(cCtx, res.Rows)
 	if err != nil {
 		return err
 	}
 	if format == "json" {
-		return writeJSON(w, res)
+		return writeTopJSON(cCtx.App.Writer, res, names)
 	}
-	return renderTable(w, format, makeTopTable(res, format == "csv"))
+	return renderTable(cCtx.App.Writer, format, makeTopTable(res, names, format == "csv"))
 }
 
 func endpointLabel(e costmodel.Endpoint) string {
@@ -75,10 +78,6 @@ func endpointLabel(e costmodel.Endpoint) string {
 	return orDash(e.Name, e.IP)
 }
 
-func belongsTo(e costmodel.Endpoint) string {
-	return orDash(joinNonEmpty(" ", e.Name, paren(e.AWSService)), e.Service)
-}
-
 func paren(s string) string {
 	if s == "" {
 		return ""
@@ -86,8 +85,9 @@ func paren(s string) string {
 	return "(" + s + ")"
 }
 
-// makeTopTable lays out a top result. raw keeps exact numbers for CSV.
-func makeTopTable(res *query.TopResult, raw bool) table {
+// makeTopTable lays out a top result, with who is behind each row's
+// remote end (names, aligned with res.Rows). raw keeps exact numbers for CSV.
+func makeTopTable(res *query.TopResult, names []naming, raw bool) table {
 	size := func(b uint64) string {
 		if raw {
 			return strconv.FormatUint(b, 10)
@@ -104,19 +104,28 @@ func makeTopTable(res *query.TopResult, raw bool) table {
 	nat := res.Category == flows.NATGateway
 	switch {
 	case nat:
-		// The seed article's NAT columns, plus the bill.
-		t.header = []string{"LOCAL IP", "REMOTE IP", "MIB", "POD", "NAMESPACE", "BELONGS TO", "CATEGORY", "NAT (AZ)", "COST USD"}
+		// The seed article's NAT columns (local ip, remote ip, data
+		// transferred in MB, pod, namespace, belongs_to), plus the bill; the
+		// NAT gateway when there are several.
+		t.header = []string{"LOCAL IP", "REMOTE IP", "MB", "POD", "NAMESPACE", "BELONGS_TO", "COST USD"}
 		if raw {
 			t.header[2] = "BYTES"
 		}
-		for _, r := range res.Rows {
+		several := slices.ContainsFunc(res.Rows, func(r costmodel.Row) bool { return r.Via != res.Rows[0].Via })
+		if several {
+			t.header = slices.Insert(t.header, 6, "NAT (AZ)")
+		}
+		for i, r := range res.Rows {
 			mb := fmt.Sprintf("%.1f", float64(r.Bytes)/(1<<20))
 			if raw {
 				mb = strconv.FormatUint(r.Bytes, 10)
 			}
-			t.rows = append(t.rows, []string{orDash(r.Local.IP), orDash(r.Remote.IP), mb,
-				orDash(r.Local.Pod, r.Local.Workload, r.Local.Node), orDash(r.Local.Namespace), belongsTo(r.Remote),
-				r.Category.String(), joinNonEmpty(" ", r.Via, paren(r.ViaAZID)), money(r.CostUSD)})
+			row := []string{orDash(r.Local.IP), orDash(r.Remote.IP), mb,
+				orDash(r.Local.Pod, r.Local.Workload, r.Local.Node), orDash(r.Local.Namespace), names[i].belongsToCell(), money(r.CostUSD)}
+			if several {
+				row = slices.Insert(row, 6, orDash(joinNonEmpty(" ", r.Via, paren(r.ViaAZID))))
+			}
+			t.rows = append(t.rows, row)
 		}
 	default:
 		// The billed hop matters where it varies: S3 through a NAT or an endpoint.
@@ -125,8 +134,12 @@ func makeTopTable(res *query.TopResult, raw bool) table {
 		if via {
 			t.header = slices.Insert(t.header, 4, "VIA")
 		}
-		for _, r := range res.Rows {
-			row := []string{endpointLabel(r.Local), orDash(r.Local.AZID, r.Local.AZ), endpointLabel(r.Remote),
+		for i, r := range res.Rows {
+			remote := r.Remote
+			if remote.Name == "" {
+				remote.Name = names[i].name
+			}
+			row := []string{endpointLabel(r.Local), orDash(r.Local.AZID, r.Local.AZ), endpointLabel(remote),
 				orDash(r.Remote.AZID, r.Remote.AZ), size(r.Bytes), size(r.TxBytes), size(r.RxBytes), money(r.CostUSD)}
 			if via {
 				row = slices.Insert(row, 4, orDash(joinNonEmpty(" ", r.Via, paren(r.ViaAZID))))
@@ -139,6 +152,12 @@ func makeTopTable(res *query.TopResult, raw bool) table {
 	}
 	t.notes = append(t.notes, fmt.Sprintf("total %s: %s, $%s in the window, $%s/month projected (%d records%s)",
 		res.View, costmodel.HumanBytes(res.TotalBytes), usd(res.TotalCostUSD), usd(res.MonthlyUSD), res.Records, omitted(res.OmittedRows)))
+	if nat {
+		t.notes = append(t.notes, "MB: 2^20 bytes (AWS bills a GB as 2^30 bytes)")
+	}
+	if n := resolveNote(names); n != "" {
+		t.notes = append(t.notes, n)
+	}
 	if res.Category == flows.InterAZ {
 		t.notes = append(t.notes, "pod pairs: each crossing byte counted once and priced at both ends (out + in)")
 	}

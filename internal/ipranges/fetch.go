@@ -8,7 +8,8 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
+
+	"github.com/netcost/netcost/internal/atomicfile"
 )
 
 // URL is where AWS publishes its ranges.
@@ -81,7 +82,7 @@ func (f *Fetcher) download(ctx context.Context, current *Ranges) (*Ranges, error
 		return current, nil
 	}
 	if f.Cache != "" {
-		if err := writeFileAtomic(f.Cache, body); err != nil {
+		if err := atomicfile.WriteFile(f.Cache, body); err != nil {
 			return r, nil // the ranges are good; only the cache is not
 		}
 	}
@@ -95,20 +96,4 @@ func (f *Fetcher) load() (*Ranges, error) {
 	}
 	defer file.Close()
 	return Parse(io.LimitReader(file, maxDocument))
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".ip-ranges-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

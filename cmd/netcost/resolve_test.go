@@ -1,0 +1,209 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/netcost/netcost/internal/resolve"
+	rt "github.com/netcost/netcost/internal/resolve/resolvetest"
+)
+
+// resolveEnv starts what netcost resolve meets, on loopback:
+//
+//	127.0.0.2  TLS, a certificate for sqs.us-east-1.amazonaws.com
+//	127.0.0.3  TLS, an expired certificate for api.stripe.com
+//	127.0.0.4  a server that accepts and never answers
+//	127.0.0.5  nothing (a closed port), PTR ec2-3-210-1-1.compute-1.amazonaws.com
+//	127.0.0.6  nothing, in the S3 prefixes of the ip-ranges file
+//
+// and returns the flags pointing netcost at them, with a cache in a
+// temporary directory. Nothing leaves the machine.
+func resolveEnv(t *testing.T) []string {
+	t.Helper()
+	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // no test writes the user's cache
+	ca := rt.NewCA(t)
+	port, lns := rt.SharedPort(t, rt.Loopback(2, 3))
+	rt.Serve(t, lns[0], rt.TLS(ca.Issue(t, rt.Spec{DNSNames: []string{"sqs.us-east-1.amazonaws.com"}}), nil, 0))
+	rt.Serve(t, lns[1], rt.TLS(ca.Issue(t, rt.Spec{CommonName: "api.stripe.com", Expired: true}), nil, 0))
+	rt.Serve(t, lns[2], rt.Stall)
+	dns := rt.ServeDNS(t, map[string]string{"127.0.0.5": "ec2-3-210-1-1.compute-1.amazonaws.com"})
+	ranges := filepath.Join(t.TempDir(), "ip-ranges.json")
+	os.WriteFile(ranges, []byte(`{"syncToken":"1","prefixes":[{"ip_prefix":"127.0.0.6/32","region":"us-east-1","service":"S3"},`+
+		`{"ip_prefix":"127.0.0.5/32","region":"us-east-1","service":"EC2"}]}`), 0o644)
+	return []string{"--tls-port", strconv.Itoa(port), "--dns-server", dns.Addr, "--ip-ranges-file", ranges,
+		"--resolve-timeout", "1s", "--cache", filepath.Join(t.TempDir(), "resolve.json")}
+}
+
+func TestResolveCommand(t *testing.T) {
+	env := resolveEnv(t)
+	ips := []string{"127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6"}
+	var out struct{ Results []resolve.Result }
+	if err := json.Unmarshal([]byte(mustRun(t, append(append([]string{"resolve", "-o", "json"}, env...), ips...)...)), &out); err != nil {
+		t.Fatal(err)
+	}
+	want := []struct{ name, belongs, problem string }{
+		{"sqs.us-east-1.amazonaws.com", "Amazon SQS", ""},
+		{"api.stripe.com", "Stripe", ""},
+		{"", resolve.Unknown, "tls: no answer within 1s"},
+		{"ec2-3-210-1-1.compute-1.amazonaws.com", "Amazon EC2", "tls: cannot connect"},
+		{"", "Amazon S3 (us-east-1)", "ptr: no PTR record"},
+	}
+	if len(out.Results) != len(want) {
+		t.Fatalf("%d results; want %d", len(out.Results), len(want))
+	}
+	for i, w := range want {
+		r := out.Results[i]
+		if r.IP != ips[i] || r.Name != w.name || r.BelongsTo != w.belongs || r.Cached ||
+			w.problem != "" && !strings.Contains(strings.Join(r.Problems, "; "), w.problem) {
+			t.Errorf("%s: %+v; want name %q, belongs_to %q, a problem %q", ips[i], r, w.name, w.belongs, w.problem)
+		}
+	}
+	// The test CA is not among the system's roots: read, named, not verified.
+	if c := out.Results[0].Certificates; len(c) != 1 || c[0].Verified || !strings.Contains(c[0].VerifyError, "unknown authority") {
+		t.Errorf("certificate from the test CA: %+v", c)
+	}
+	if c := out.Results[1].Certificates; len(c) != 1 || !strings.Contains(c[0].VerifyError, "expired") {
+		t.Errorf("expired certificate: %+v", c)
+	}
+
+	// Again, as a table: from the cache (the stalled address included: it
+	// answered nothing within its time, which is an answer for an hour).
+	table := mustRun(t, append(append([]string{"resolve"}, env...), ips...)...)
+	for _, s := range []string{"BELONGS_TO", "│ 127.0.0.2 │ Amazon SQS", "sqs.us-east-1.amazonaws.com", "unverified: unknown authority",
+		"│ 127.0.0.4 │ unknown", "tls: no answer within 1s", "EC2 us-east-1", "cached 20"} {
+		if !strings.Contains(table, s) {
+			t.Errorf("table lacks %q:\n%s", s, table)
+		}
+	}
+}
+
+func TestResolveBadInput(t *testing.T) {
+	env := resolveEnv(t)
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, []byte(`{"syncToken":"1","prefixes":[{"ip_prefix":"1.2.3.0/33","region":"r","service":"S3"}]}`), 0o644)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"resolve"}, "resolve needs IP addresses, as in netcost resolve 52.46.151.20"},
+		{[]string{"resolve", "127.0.0.2", "example.com"}, `"example.com" is not an IP address: give IPv4 or IPv6 addresses`},
+		{[]string{"resolve", "10.0.0.300"}, `"10.0.0.300" is not an IP address`},
+		{[]string{"resolve", "-o", "csv", "127.0.0.2"}, `-o "csv": want table or json`},
+		{[]string{"resolve", "--tls-port", "0", "127.0.0.2"}, "--tls-port 0: want a port from 1 to 65535"},
+		{[]string{"resolve", "--resolve-timeout", "0s", "127.0.0.2"}, "--resolve-timeout 0s: want a positive duration"},
+		{[]string{"resolve", "--dns-server", "localhost", "127.0.0.2"}, `--dns-server "localhost": want IP:PORT`},
+		{[]string{"resolve", "--ip-ranges-file", "/nonexistent.json", "127.0.0.2"}, "--ip-ranges-file: open /nonexistent.json"},
+		{[]string{"resolve", "--ip-ranges-file", bad, "127.0.0.2"}, `prefixes[0]: "1.2.3.0/33" is not a prefix`},
+		{append([]string{"top", "-c", "nat", "--resolve", "--tls-port", "70000"}, "-s", writeStore(t, natRecord("127.0.0.2", ""))), "--tls-port 70000"},
+	} {
+		args := tt.args
+		if args[0] == "resolve" {
+			args = append([]string{"resolve"}, append(append([]string{}, env...), args[1:]...)...)
+		}
+		wantUsageError(t, args, tt.want)
+	}
+}
+
+// wantUsageError runs netcost and checks it exits 2 with one line on
+// stderr containing want, and nothing on stdout.
+func wantUsageError(t *testing.T, args []string, want string) {
+	t.Helper()
+	code, out, errs := netcost(t, args...)
+	if code != 2 || !strings.Contains(errs, want) || strings.Count(strings.TrimSpace(errs), "\n") != 0 ||
+		!strings.HasPrefix(errs, "netcost: ") || out != "" {
+		t.Errorf("netcost %s: exit %d, stderr %q, stdout %q; want exit 2 and one line with %q",
+			strings.Join(args, " "), code, errs, out, want)
+	}
+}
+
+func natRecord(remoteIP, remoteName string) string {
+	return fmt.Sprintf(`{"schema":1,"ts":"2026-11-20T09:00:00Z","window_s":60,"region":"us-east-1","direction":"egress",`+
+		`"category":"NAT_GATEWAY","protocol":"tcp","local_ip":"10.0.1.101","local_pod":"sqs-sender-1","local_namespace":"shop",`+
+		`"local_az_id":"use1-az1","remote_ip":%q,"remote_port":443,"remote_name":%q,"via":"nat-0123","via_az_id":"use1-az1",`+
+		`"bytes":%d,"packets":1000}`, remoteIP, remoteName, 1<<20+len(remoteIP)) // distinct sizes: a stable order
+}
+
+// TestTopResolve: top --resolve names the NAT rows' remotes that the
+// records do not, fills remote_name and belongs_to in -o json, and still
+// prints the table when an address never answers.
+func TestTopResolve(t *testing.T) {
+	env := resolveEnv(t)
+	src := writeStore(t,
+		natRecord("127.0.0.2", ""),
+		natRecord("127.0.0.3", ""),
+		natRecord("127.0.0.4", ""),
+		natRecord("127.0.0.6", ""),
+		natRecord("127.0.0.7", "agent-intake.logs.datadoghq.com"), // named by the record: not asked
+	)
+	args := append([]string{"top", "-c", "nat", "--resolve", "-s", src}, env...)
+	var res struct {
+		Rows []struct {
+			Remote     struct{ IP, Name string }
+			RemoteName string `json:"remote_name"`
+			BelongsTo  string `json:"belongs_to"`
+		}
+	}
+	if err := json.Unmarshal([]byte(mustRun(t, append(args, "-o", "json")...)), &res); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][2]string{
+		"127.0.0.2": {"sqs.us-east-1.amazonaws.com", "Amazon SQS"},
+		"127.0.0.3": {"api.stripe.com", "Stripe"},
+		"127.0.0.4": {"", resolve.Unknown},
+		"127.0.0.6": {"", "Amazon S3 (us-east-1)"},
+		"127.0.0.7": {"agent-intake.logs.datadoghq.com", "Datadog"},
+	}
+	if len(res.Rows) != len(want) {
+		t.Fatalf("%d rows; want %d", len(res.Rows), len(want))
+	}
+	for _, r := range res.Rows {
+		if w := want[r.Remote.IP]; r.RemoteName != w[0] || r.BelongsTo != w[1] {
+			t.Errorf("%s: remote_name %q, belongs_to %q; want %q, %q", r.Remote.IP, r.RemoteName, r.BelongsTo, w[0], w[1])
+		}
+		if r.Remote.Name != "" && r.Remote.IP != "127.0.0.7" {
+			t.Errorf("%s: the record's remote.name became %q; resolved names go in remote_name only", r.Remote.IP, r.Remote.Name)
+		}
+	}
+	table := mustRun(t, args...)
+	// The seed article's columns (local ip, remote ip, MB, pod, namespace,
+	// belongs_to), plus the cost.
+	var header []string
+	for _, cell := range strings.Split(strings.Split(table, "\n")[1], "│") {
+		if cell = strings.TrimSpace(cell); cell != "" {
+			header = append(header, cell)
+		}
+	}
+	if want := []string{"LOCAL IP", "REMOTE IP", "MB", "POD", "NAMESPACE", "BELONGS_TO", "COST USD"}; !slices.Equal(header, want) {
+		t.Errorf("NAT table columns %q; want %q", header, want)
+	}
+	for _, s := range []string{"Amazon SQS (sqs.us-east-1.amazonaws.com, unverified)", "Stripe (api.stripe.com, unverified)", "│ unknown ",
+		"Datadog (agent-intake.logs.datadoghq.com) "} {
+		if !strings.Contains(table, s) {
+			t.Errorf("table lacks %q:\n%s", s, table)
+		}
+	}
+	if strings.Contains(table, "--resolve to ask") {
+		t.Errorf("table suggests --resolve, which it used:\n%s", table)
+	}
+}
+
+// TestTopWithoutResolve: no address is asked, and the table says how to.
+func TestTopWithoutResolve(t *testing.T) {
+	ln := rt.Listen(t, "127.0.0.2", 0)
+	srv := rt.Serve(t, ln, rt.Stall)
+	out := mustRun(t, "top", "-c", "nat", "--tls-port", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), "-s",
+		writeStore(t, natRecord("127.0.0.2", ""), natRecord("52.46.151.20", "")))
+	if !strings.Contains(out, "add --resolve to ask them") {
+		t.Errorf("no --resolve hint:\n%s", out)
+	}
+	if srv.Peak() != 0 {
+		t.Errorf("top without --resolve connected to a remote address")
+	}
+}

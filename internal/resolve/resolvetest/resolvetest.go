@@ -112,10 +112,9 @@ type Server struct {
 	ln   net.Listener
 	wg   sync.WaitGroup
 
-	mu       sync.Mutex
-	inFlight int
-	// MaxInFlight is the most connections the server handled at once.
-	MaxInFlight int
+	mu          sync.Mutex
+	inFlight    int
+	maxInFlight int
 	// Written counts the bytes handlers wrote (Garbage).
 	Written atomic.Int64
 }
@@ -151,7 +150,7 @@ func Serve(t testing.TB, ln net.Listener, handle func(*Server, net.Conn)) *Serve
 				defer c.Close()
 				s.mu.Lock()
 				s.inFlight++
-				s.MaxInFlight = max(s.MaxInFlight, s.inFlight)
+				s.maxInFlight = max(s.maxInFlight, s.inFlight)
 				s.mu.Unlock()
 				handle(s, c)
 				s.mu.Lock()
@@ -172,7 +171,7 @@ func Serve(t testing.TB, ln net.Listener, handle func(*Server, net.Conn)) *Serve
 func (s *Server) Peak() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.MaxInFlight
+	return s.maxInFlight
 }
 
 // TLS answers handshakes with cert, or with bySNI[name] when the client

@@ -139,39 +139,40 @@ func orDefault[T int | int64 | time.Duration](v, def T) T {
 func (r *Resolver) Resolve(ctx context.Context, ips []netip.Addr) []Result {
 	out := make([]Result, len(ips))
 	first := map[netip.Addr]int{}
-	sem := make(chan struct{}, r.concurrency())
-	var wg sync.WaitGroup
+	var todo []int // indexes of ips to ask
 	for i, ip := range ips {
 		ip = ip.Unmap()
 		if _, ok := first[ip]; ok {
 			continue
 		}
 		first[ip] = i
-		key := r.cacheKey(ip)
-		if res, ok := r.Cache.get(key, r.now()); ok {
+		if res, ok := r.Cache.get(r.cacheKey(ip), r.now()); ok {
 			out[i] = res
-			continue
+		} else {
+			todo = append(todo, i)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				out[i] = r.unattempted(ip, ctx.Err())
-				return
-			}
-			defer func() { <-sem }()
-			if over(ctx) {
-				out[i] = r.unattempted(ip, cmp.Or(ctx.Err(), context.DeadlineExceeded))
-				return
-			}
-			out[i] = r.one(ctx, ip)
-			if out[i].complete {
-				r.Cache.put(key, out[i])
-			}
-		}()
 	}
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range min(r.concurrency(), len(todo)) {
+		wg.Go(func() {
+			for i := range jobs {
+				ip := ips[i].Unmap()
+				if over(ctx) {
+					out[i] = r.unattempted(ip, cmp.Or(ctx.Err(), context.DeadlineExceeded))
+					continue
+				}
+				out[i] = r.one(ctx, ip)
+				if out[i].complete {
+					r.Cache.put(r.cacheKey(ip), out[i])
+				}
+			}
+		})
+	}
+	for _, i := range todo {
+		jobs <- i
+	}
+	close(jobs)
 	wg.Wait()
 	for i, ip := range ips {
 		if j := first[ip.Unmap()]; j != i {

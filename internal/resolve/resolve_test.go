@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -362,5 +363,25 @@ func TestCertificateNames(t *testing.T) {
 		if c.covers(host) != want {
 			t.Errorf("covers(%q) = %v", host, !want)
 		}
+	}
+}
+
+// TestDuplicates: an address given several times (also IPv4-mapped) is
+// asked once, and every occurrence gets its answer.
+func TestDuplicates(t *testing.T) {
+	ca := rt.NewCA(t)
+	ln := rt.Listen(t, "127.0.0.2", 0)
+	var conns atomic.Int64
+	serve := rt.TLS(ca.Issue(t, rt.Spec{CommonName: "once.example.com"}), nil, 0)
+	rt.Serve(t, ln, func(s *rt.Server, c net.Conn) { conns.Add(1); serve(s, c) })
+	r := &Resolver{Port: ln.Addr().(*net.TCPAddr).Port, NoPTR: true, Roots: ca.Pool}
+	res := r.Resolve(t.Context(), addrs("127.0.0.2", "::ffff:127.0.0.2", "127.0.0.2"))
+	for i, got := range res {
+		if got.IP != "127.0.0.2" || got.Name != "once.example.com" {
+			t.Errorf("[%d] = %+v", i, got)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("%d connections; want 1", n)
 	}
 }

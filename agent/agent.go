@@ -21,6 +21,7 @@ import (
 	"github.com/netcost/netcost/agent/internal/classify"
 	"github.com/netcost/netcost/agent/internal/collect"
 	"github.com/netcost/netcost/agent/internal/kube"
+	"github.com/netcost/netcost/agent/internal/metrics"
 	"github.com/netcost/netcost/agent/internal/node"
 	"github.com/netcost/netcost/agent/internal/sink"
 	"github.com/netcost/netcost/agent/internal/vpcview"
@@ -30,8 +31,9 @@ import (
 )
 
 type agent struct {
-	cfg settings
-	log *slog.Logger
+	cfg     settings
+	log     *slog.Logger
+	metrics *metrics.Metrics
 }
 
 func newAgent(cfg settings, log *slog.Logger) *agent { return &agent{cfg: cfg, log: log} }
@@ -134,6 +136,11 @@ func (a *agent) loadView(ctx context.Context, id node.Identity, ranges *ipranges
 
 func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 	cfg := a.cfg
+	stopHealth, err := a.serveHealth()
+	if err != nil {
+		return err
+	}
+	defer stopHealth()
 	var ranges *ipranges.Ranges
 	fetcher := &ipranges.Fetcher{URL: cfg.ipRangesURL, Cache: cfg.ipRangesCache}
 	if cfg.ipRangesFile == "" && cfg.ipRangesURL != "" {
@@ -232,7 +239,10 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 	flush := func() error {
 		col.Flush(w)
 		recs := w.Records(cfg.topK)
-		if err := out.Write(context.WithoutCancel(ctx), recs); err != nil {
+		t0 := time.Now()
+		err := out.Write(context.WithoutCancel(ctx), recs)
+		a.metrics.Published(recs, time.Since(t0), err)
+		if err != nil {
 			return fmt.Errorf("writing the window of %s: %w", w.Start.Format(time.RFC3339), err)
 		}
 		a.log.Debug("window written", "start", w.Start, "records", len(recs), "bytes", w.Bytes())
@@ -269,10 +279,12 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 				col.Classifier = c
 			}
 		case now := <-drain.C:
+			t0 := time.Now()
 			d, err := counter.Drain()
 			if err != nil {
 				return fmt.Errorf("draining the counter: %w", err)
 			}
+			a.drained(d, time.Since(t0))
 			col.Add(d)
 			if now.Sub(w.Start) >= cfg.window {
 				if err := flush(); err != nil {

@@ -47,6 +47,9 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
+	// Agents under test serve their metrics on a free port: another agent
+	// on this machine may hold the default :9109.
+	os.Setenv("NETCOST_METRICS_ADDR", "127.0.0.1:0")
 	code := m.Run()
 	if builtBin != "" {
 		os.RemoveAll(filepath.Dir(builtBin))

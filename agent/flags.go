@@ -29,6 +29,7 @@ type settings struct {
 	startupAttempts int
 	logLevel        string
 	kubeconfig      string
+	metricsAddr     string
 }
 
 // env returns the environment's value for key, or def.
@@ -77,6 +78,7 @@ func parseFlags(args []string, stderr io.Writer) (settings, error) {
 	fs.DurationVar(&c.vpcRefresh, "vpc-refresh", envDuration("NETCOST_VPC_REFRESH", 5*time.Minute), "how often the VPC view is read again; the last good one is kept on failure (env NETCOST_VPC_REFRESH)")
 	fs.IntVar(&c.startupAttempts, "startup-attempts", envInt("NETCOST_STARTUP_ATTEMPTS", 3), "tries at instance metadata and EC2 before running with what the agent has (env NETCOST_STARTUP_ATTEMPTS)")
 	fs.StringVar(&c.kubeconfig, "kubeconfig", env("KUBECONFIG", ""), "kubeconfig for pod and Service names (default: the in-cluster service account; none: no names) (env KUBECONFIG)")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", env("NETCOST_METRICS_ADDR", ":9109"), "where to serve /metrics (OpenMetrics), /healthz and /readyz; empty: nowhere (env NETCOST_METRICS_ADDR)")
 	fs.StringVar(&c.logLevel, "log-level", env("NETCOST_LOG_LEVEL", "info"), "debug, info, warn or error (env NETCOST_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {

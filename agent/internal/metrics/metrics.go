@@ -1,0 +1,187 @@
+package metrics
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/netcost/netcost/internal/flows"
+)
+
+// Drain is what one read of the kernel's counts found.
+type Drain struct {
+	Flows int // flow entries read: how full the flow map was
+	// Overflow is the bytes counted per cgroup, not per flow, because the
+	// flow map was full; Lost, the bytes not even the overflow map could
+	// take. Both are still in the records; they say the maps are too small.
+	Overflow, Lost map[flows.Direction]uint64
+	Took           time.Duration
+}
+
+// SpoolStats is a spooling sink's state: what waits on disk for the
+// destination to come back, and what its bound made it drop so far.
+type SpoolStats struct {
+	Windows        int
+	Bytes          int64
+	DroppedWindows uint64
+	DroppedEvents  uint64
+	DroppedBytes   uint64
+}
+
+// Metrics holds the agent's health metrics on a registry of its own.
+type Metrics struct {
+	reg   *prometheus.Registry
+	ready atomic.Bool
+
+	drains          prometheus.Counter
+	drainSeconds    prometheus.Histogram
+	flowsDrained    prometheus.Counter
+	mapEntries      prometheus.Gauge
+	overflowBytes   *prometheus.CounterVec
+	lostBytes       *prometheus.CounterVec
+	records         prometheus.Counter
+	bytes           *prometheus.CounterVec
+	publishSeconds  prometheus.Histogram
+	publishFailures prometheus.Counter
+	lastPublish     prometheus.Gauge
+
+	mu    sync.Mutex
+	spool func() SpoolStats
+}
+
+const namespace = "netcost"
+
+// New returns the metrics of an agent whose flow map holds mapCapacity
+// flows per drain, with the process and Go runtime collectors.
+func New(mapCapacity int) *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	counter := func(name, help string) prometheus.Counter {
+		return prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help})
+	}
+	byDirection := func(name, help string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help}, []string{"direction"})
+	}
+	m.drains = counter("drains_total", "Reads of the kernel's counts.")
+	m.drainSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Name: "drain_duration_seconds",
+		Help:    "How long a read of the kernel's counts took, including the generation switch's grace period.",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5}})
+	m.flowsDrained = counter("flows_drained_total", "Flow map entries read from the kernel.")
+	m.mapEntries = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "flow_map_entries",
+		Help: "Flow map entries at the last drain; at netcost_flow_map_capacity, new flows go to the overflow count."})
+	capacity := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "flow_map_capacity",
+		Help: "Flow map entries per drain (-max-flows)."})
+	capacity.Set(float64(mapCapacity))
+	m.overflowBytes = byDirection("overflow_bytes_total",
+		"Bytes counted per pod rather than per flow because the flow map was full: raise -max-flows or drain more often.")
+	m.lostBytes = byDirection("lost_bytes_total",
+		"Bytes counted per node only because even the per-pod overflow map was full.")
+	m.records = counter("records_written_total", "Flow records handed to the sink and accepted.")
+	m.bytes = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "bytes_written_total",
+		Help: "Bytes in the records accepted by the sink, by category and direction."}, []string{"category", "direction"})
+	m.publishSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Name: "publish_duration_seconds",
+		Help:    "How long the sink took to take a window's records, failed or not.",
+		Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}})
+	m.publishFailures = counter("publish_failures_total", "Windows the sink refused.")
+	m.lastPublish = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "last_publish_timestamp_seconds",
+		Help: "When the sink last accepted a window, in Unix seconds."})
+	m.reg.MustRegister(m.drains, m.drainSeconds, m.flowsDrained, m.mapEntries, capacity, m.overflowBytes, m.lostBytes,
+		m.records, m.bytes, m.publishSeconds, m.publishFailures, m.lastPublish, spoolCollector{m},
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), goCollector(), collectors.NewBuildInfoCollector())
+	// Directions and categories exist from the start, at 0, so that rate()
+	// and alerts see a series before its first byte.
+	for _, d := range []flows.Direction{flows.Egress, flows.Ingress} {
+		m.overflowBytes.WithLabelValues(d.String())
+		m.lostBytes.WithLabelValues(d.String())
+		for _, c := range flows.Categories {
+			m.bytes.WithLabelValues(c.String(), d.String())
+		}
+	}
+	return m
+}
+
+// goCollector reports the Go runtime from runtime/metrics (heap, GC,
+// scheduler) without the MemStats-style go_memstats_* series: two of those,
+// go_memstats_alloc_bytes and go_memstats_alloc_bytes_total, are one family
+// name in OpenMetrics, which makes the exposition invalid.
+func goCollector() prometheus.Collector {
+	return collectors.NewGoCollector(collectors.WithGoCollectorMemStatsMetricsDisabled(),
+		collectors.WithGoCollectorRuntimeMetrics(collectors.MetricsGC, collectors.MetricsMemory, collectors.MetricsScheduler))
+}
+
+// Drained records a read of the kernel's counts; the first one makes the
+// agent ready.
+func (m *Metrics) Drained(d Drain) {
+	m.drains.Inc()
+	m.drainSeconds.Observe(d.Took.Seconds())
+	m.flowsDrained.Add(float64(d.Flows))
+	m.mapEntries.Set(float64(d.Flows))
+	for dir, b := range d.Overflow {
+		m.overflowBytes.WithLabelValues(dir.String()).Add(float64(b))
+	}
+	for dir, b := range d.Lost {
+		m.lostBytes.WithLabelValues(dir.String()).Add(float64(b))
+	}
+	m.ready.Store(true)
+}
+
+// Published records a window handed to the sink: its records and bytes
+// count when the sink took them (err == nil), a failure otherwise.
+func (m *Metrics) Published(recs []flows.Record, took time.Duration, err error) {
+	m.publishSeconds.Observe(took.Seconds())
+	if err != nil {
+		m.publishFailures.Inc()
+		return
+	}
+	m.records.Add(float64(len(recs)))
+	for i := range recs {
+		m.bytes.WithLabelValues(recs[i].Category.String(), recs[i].Direction.String()).Add(float64(recs[i].Bytes))
+	}
+	m.lastPublish.SetToCurrentTime()
+}
+
+// WatchSpool makes every scrape read the spool's state from stats, which
+// must be safe to call from the HTTP server's goroutines.
+func (m *Metrics) WatchSpool(stats func() SpoolStats) {
+	m.mu.Lock()
+	m.spool = stats
+	m.mu.Unlock()
+}
+
+// Ready reports whether the counter is attached and drained once.
+func (m *Metrics) Ready() bool { return m.ready.Load() }
+
+// spoolCollector reads the spool at scrape time; without a spool it has
+// nothing to say.
+type spoolCollector struct{ m *Metrics }
+
+var (
+	spoolWindows        = prometheus.NewDesc("netcost_spool_windows", "Windows waiting in the spool for the destination.", nil, nil)
+	spoolBytes          = prometheus.NewDesc("netcost_spool_bytes", "Bytes the spool holds on disk.", nil, nil)
+	spoolDroppedWindows = prometheus.NewDesc("netcost_spool_dropped_windows_total", "Windows dropped because the spool was at its bound.", nil, nil)
+	spoolDroppedEvents  = prometheus.NewDesc("netcost_spool_dropped_events_total", "Events (records) dropped because the spool was at its bound.", nil, nil)
+	spoolDroppedBytes   = prometheus.NewDesc("netcost_spool_dropped_bytes_total", "Bytes dropped because the spool was at its bound.", nil, nil)
+)
+
+func (c spoolCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{spoolWindows, spoolBytes, spoolDroppedWindows, spoolDroppedEvents, spoolDroppedBytes} {
+		ch <- d
+	}
+}
+
+func (c spoolCollector) Collect(ch chan<- prometheus.Metric) {
+	c.m.mu.Lock()
+	stats := c.m.spool
+	c.m.mu.Unlock()
+	if stats == nil {
+		return
+	}
+	s := stats()
+	ch <- prometheus.MustNewConstMetric(spoolWindows, prometheus.GaugeValue, float64(s.Windows))
+	ch <- prometheus.MustNewConstMetric(spoolBytes, prometheus.GaugeValue, float64(s.Bytes))
+	ch <- prometheus.MustNewConstMetric(spoolDroppedWindows, prometheus.CounterValue, float64(s.DroppedWindows))
+	ch <- prometheus.MustNewConstMetric(spoolDroppedEvents, prometheus.CounterValue, float64(s.DroppedEvents))
+	ch <- prometheus.MustNewConstMetric(spoolDroppedBytes, prometheus.CounterValue, float64(s.DroppedBytes))
+}

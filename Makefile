@@ -3,7 +3,7 @@ GO      ?= go
 PKGS    := ./...
 BENCH_RECORDS ?= 10000000
 
-.PHONY: all deps build test lint generate bench bench-go bench-top bench-overhead bench-churn sample fmt clean
+.PHONY: all deps build test lint generate bench bench-go bench-top bench-overhead bench-churn sample fmt clean build-ReportFunction
 
 all: build
 
@@ -60,3 +60,10 @@ bench-churn:
 
 clean:
 	rm -rf bin
+
+# build-ReportFunction: what `sam build` runs for template.yaml's
+# ReportFunction (BuildMethod makefile), with ARTIFACTS_DIR set: the report
+# Lambda as a static bootstrap for provided.al2023 on arm64.
+build-ReportFunction:
+	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set: sam build sets it"; exit 2; }
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap ./lambda

@@ -2,6 +2,7 @@ package layout
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -29,11 +30,15 @@ func deps(t *testing.T, pkgs ...string) []string {
 // but the standard library and internal/flows.
 func TestImportRules(t *testing.T) {
 	for _, goos := range []string{"linux", "darwin"} {
-		t.Run("cmd/"+goos, func(t *testing.T) {
+		t.Run("cmd+lambda/"+goos, func(t *testing.T) {
 			t.Setenv("GOOS", goos)
-			for _, d := range deps(t, "./cmd/...") {
+			got := deps(t, "./cmd/...", "./lambda/...")
+			if !slices.Contains(got, module+"/lambda") {
+				t.Fatalf("go list -deps did not list the lambda package: %v", got)
+			}
+			for _, d := range got {
 				if strings.HasPrefix(d, module+"/agent") || strings.HasPrefix(d, module+"/bpf") || strings.Contains(d, "cilium/ebpf") {
-					t.Errorf("cmd depends on %s; cmd and lambda must not import agent or bpf", d)
+					t.Errorf("cmd or lambda depends on %s; cmd and lambda must not import agent or bpf", d)
 				}
 			}
 		})

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/netcost/netcost/costmodel"
+	"github.com/netcost/netcost/internal/awscfg"
+	"github.com/netcost/netcost/internal/query"
+	"github.com/netcost/netcost/internal/report"
+)
+
+// config is the function's environment, parsed.
+type config struct {
+	source    query.Source
+	cluster   string
+	window    string // NETCOST_WINDOW, a duration; empty: the previous UTC day
+	limit     int
+	advise    costmodel.AdviseOptions
+	secretARN string
+}
+
+func parseConfig(getenv func(string) string) (config, error) {
+	c := config{cluster: getenv("NETCOST_CLUSTER"), window: getenv("NETCOST_WINDOW"), secretARN: getenv("SLACK_WEBHOOK_SECRET_ARN"),
+		limit: report.DefaultLimit, advise: costmodel.AdviseOptions{MinMonthlySavingsUSD: 1}}
+	src := getenv("NETCOST_SOURCE")
+	if src == "" {
+		src = "cloudwatch"
+	}
+	var err error
+	if c.source, err = query.ParseSource(src); err != nil {
+		return config{}, fmt.Errorf("NETCOST_SOURCE: %w", err)
+	}
+	if c.window != "" {
+		if _, err := query.ParseWindow(time.Now(), c.window, "", ""); err != nil {
+			return config{}, fmt.Errorf("NETCOST_WINDOW: %w", err)
+		}
+	}
+	if v := getenv("NETCOST_LIMIT"); v != "" {
+		if c.limit, err = strconv.Atoi(v); err != nil || c.limit < 1 {
+			return config{}, fmt.Errorf("NETCOST_LIMIT %q: want a whole number, 1 or more", v)
+		}
+	}
+	if v := getenv("NETCOST_MIN_SAVINGS"); v != "" {
+		if c.advise.MinMonthlySavingsUSD, err = strconv.ParseFloat(v, 64); err != nil || c.advise.MinMonthlySavingsUSD < 0 {
+			return config{}, fmt.Errorf("NETCOST_MIN_SAVINGS %q: want USD a month, 0 or more", v)
+		}
+	}
+	if c.secretARN == "" {
+		return config{}, errors.New("SLACK_WEBHOOK_SECRET_ARN is not set: give the ARN of the secret holding the Slack webhook URL")
+	}
+	return c, nil
+}
+
+// secretGetter is the Secrets Manager call the handler makes.
+type secretGetter interface {
+	GetSecretValue(context.Context, *secretsmanager.GetSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+type handler struct {
+	cfg     config
+	model   *costmodel.Model
+	secrets secretGetter
+	now     func() time.Time
+	post    report.PostOptions
+}
+
+func newHandler(ctx context.Context, getenv func(string) string) (*handler, error) {
+	cfg, err := parseConfig(getenv)
+	if err != nil {
+		return nil, err
+	}
+	aws, err := awscfg.Load(ctx, awscfg.Options{}) // AWS_REGION, and AWS_ENDPOINT_URL in tests, through the SDK's chain
+	if err != nil {
+		return nil, err
+	}
+	return &handler{cfg: cfg, model: costmodel.New(nil), secrets: secretsmanager.NewFromConfig(aws), now: time.Now,
+		post: report.PostOptions{Logger: slog.Default()}}, nil
+}
+
+// result is what an invocation returns: what was posted, without the URL.
+type result struct {
+	Start           time.Time `json:"start"`
+	End             time.Time `json:"end"`
+	Records         int64     `json:"records"`
+	TotalCostUSD    float64   `json:"total_cost_usd"`
+	Recommendations int       `json:"recommendations"`
+	Blocks          int       `json:"blocks"`
+}
+
+// handle builds and posts the report for the window that ends at the
+// scheduled event's time (now, for an event without one).
+func (h *handler) handle(ctx context.Context, ev events.CloudWatchEvent) (*result, error) {
+	at := ev.Time
+	if at.IsZero() {
+		at = h.now()
+	}
+	w := report.DefaultWindow(at)
+	if h.cfg.window != "" {
+		var err error
+		if w, err = query.ParseWindow(at.UTC().Truncate(time.Second), h.cfg.window, "", ""); err != nil {
+			return nil, err
+		}
+	}
+	webhook, err := h.webhook(ctx)
+	if err != nil {
+		return nil, err
+	}
+	opts := report.Options{Options: query.Options{Source: h.cfg.source, Window: w, Logger: slog.Default()},
+		Cluster: h.cfg.cluster, Limit: h.cfg.limit, Advise: h.cfg.advise}
+	rep, err := report.Build(ctx, h.model, opts)
+	if err != nil {
+		return nil, fmt.Errorf("building the report for %s to %s: %w", w.Start.Format(time.RFC3339), w.End.Format(time.RFC3339), err)
+	}
+	msg := rep.Message()
+	res := &result{Start: w.Start, End: w.End, Records: rep.Spend.Records, TotalCostUSD: rep.Spend.TotalCostUSD,
+		Recommendations: len(rep.Recommend.Recommendations), Blocks: len(msg.Blocks)}
+	slog.InfoContext(ctx, "report built", "start", res.Start, "end", res.End, "source", h.cfg.source.String(),
+		"records", res.Records, "total_cost_usd", res.TotalCostUSD, "blocks", res.Blocks)
+	if err := report.Post(ctx, webhook, msg, h.post); err != nil {
+		return nil, err
+	}
+	slog.InfoContext(ctx, "report posted to Slack")
+	return res, nil
+}
+
+// webhook reads the Slack webhook URL from its secret: the URL itself, or
+// a JSON object with webhook_url (or url). Errors never quote the value.
+func (h *handler) webhook(ctx context.Context) (string, error) {
+	out, err := h.secrets.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &h.cfg.secretARN})
+	if err != nil {
+		return "", fmt.Errorf("reading the Slack webhook: %w", awscfg.Explain(err, "secret "+h.cfg.secretARN))
+	}
+	if out.SecretString == nil {
+		return "", fmt.Errorf("secret %s has no SecretString: store the webhook URL as text", h.cfg.secretARN)
+	}
+	v := strings.TrimSpace(*out.SecretString)
+	if strings.HasPrefix(v, "{") {
+		var obj struct {
+			WebhookURL string `json:"webhook_url"`
+			URL        string `json:"url"`
+		}
+		if err := json.Unmarshal([]byte(v), &obj); err != nil {
+			return "", fmt.Errorf("secret %s is not valid JSON: store the URL, or {\"webhook_url\": \"https://hooks.slack.com/...\"}", h.cfg.secretARN)
+		}
+		v = obj.WebhookURL
+		if v == "" {
+			v = obj.URL
+		}
+	}
+	if err := report.ValidateWebhook(v); err != nil {
+		return "", fmt.Errorf("secret %s: %w", h.cfg.secretARN, err)
+	}
+	return v, nil
+}

@@ -1,0 +1,373 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/netcost/netcost/costmodel"
+	"github.com/netcost/netcost/internal/mototest"
+	"github.com/netcost/netcost/internal/query"
+	"github.com/netcost/netcost/internal/report"
+)
+
+const region = "us-east-1"
+
+// secretPath stands for the secret part of a webhook URL: it must never
+// show in an error, a response or a log line.
+const secretPath = "/services/T0NETCOST/B0NETCOST/SECRETxSECRETxSECRET"
+
+// buildBootstrap builds the function as Lambda runs it: a static linux
+// binary named bootstrap, without the RPC mode (-tags lambda.norpc).
+func buildBootstrap(t *testing.T) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "bootstrap")
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", out, ".")
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+runtime.GOARCH, "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+	return out
+}
+
+// runtimeAPI is Lambda's Runtime API as a function sees it: it hands out
+// the queued events at GET .../invocation/next with the request id and
+// deadline headers, and collects what the function POSTs back.
+type runtimeAPI struct {
+	t       *testing.T
+	events  chan invocation
+	results chan outcome
+}
+
+type invocation struct {
+	id    string
+	event string
+}
+
+type outcome struct {
+	id, kind string // kind: response, error or init/error
+	body     []byte
+}
+
+const apiPrefix = "/2018-06-01/runtime/"
+
+func (rt *runtimeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	path := strings.TrimPrefix(r.URL.Path, apiPrefix)
+	switch {
+	case r.Method == http.MethodGet && path == "invocation/next":
+		select {
+		case inv := <-rt.events:
+			h := w.Header()
+			h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
+			h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(time.Now().Add(2*time.Minute).UnixMilli(), 10))
+			h.Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:"+region+":123456789012:function:netcost-report")
+			h.Set("Lambda-Runtime-Trace-Id", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0")
+			h.Set("Content-Type", "application/json")
+			io.WriteString(w, inv.event)
+		case <-r.Context().Done():
+		}
+	case r.Method == http.MethodPost && path == "init/error":
+		b, _ := io.ReadAll(r.Body)
+		rt.results <- outcome{kind: "init/error", body: b}
+		w.WriteHeader(http.StatusAccepted)
+	case r.Method == http.MethodPost && strings.HasPrefix(path, "invocation/"):
+		id, kind, _ := strings.Cut(strings.TrimPrefix(path, "invocation/"), "/")
+		if kind != "response" && kind != "error" {
+			http.NotFound(w, r)
+			return
+		}
+		b, _ := io.ReadAll(r.Body)
+		rt.results <- outcome{id: id, kind: kind, body: b}
+		w.WriteHeader(http.StatusAccepted)
+	default:
+		rt.t.Errorf("the function called %s %s, which the Runtime API does not have", r.Method, r.URL.Path)
+		http.NotFound(w, r)
+	}
+}
+
+// invoke queues an event and waits for the function's answer to it.
+func (rt *runtimeAPI) invoke(id, event string) outcome {
+	rt.t.Helper()
+	rt.events <- invocation{id: id, event: event}
+	select {
+	case o := <-rt.results:
+		if o.id != id {
+			rt.t.Fatalf("answer %+v for invocation %s", o, id)
+		}
+		return o
+	case <-time.After(90 * time.Second):
+		rt.t.Fatalf("no answer to invocation %s within 90s", id)
+	}
+	return outcome{}
+}
+
+// slackSink records webhook posts and answers them with status/body.
+type slackSink struct {
+	mu     sync.Mutex
+	posts  []string
+	status int
+	body   string
+}
+
+func (s *slackSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r.URL.Path != secretPath {
+		http.Error(w, "no_service", http.StatusNotFound)
+		return
+	}
+	s.posts = append(s.posts, string(b))
+	w.WriteHeader(s.status)
+	io.WriteString(w, s.body)
+}
+
+func (s *slackSink) set(status int, body string) {
+	s.mu.Lock()
+	s.status, s.body = status, body
+	s.mu.Unlock()
+}
+
+func (s *slackSink) take() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.posts
+	s.posts = nil
+	return p
+}
+
+func secretsClient(endpoint string) *secretsmanager.Client {
+	return secretsmanager.New(secretsmanager.Options{Region: region, BaseEndpoint: aws.String(endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", "")})
+}
+
+func createSecret(t *testing.T, sm *secretsmanager.Client, name, value string) string {
+	t.Helper()
+	out, err := sm.CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(value)})
+	if err != nil {
+		t.Fatalf("CreateSecret: %v", err)
+	}
+	return *out.ARN
+}
+
+// syncBuffer is a bytes.Buffer the function's output goes to while the
+// test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// The built bootstrap, under a Runtime API, reads its webhook from Secrets
+// Manager (moto), builds the previous UTC day's report from the records and
+// posts it to Slack; a refused post fails the invocation with Slack's
+// reason, and the webhook never shows.
+func TestBootstrap(t *testing.T) {
+	bootstrap := buildBootstrap(t)
+	moto := mototest.Start(t)
+	sink := &slackSink{status: http.StatusOK, body: "ok"}
+	slack := httptest.NewServer(sink)
+	t.Cleanup(slack.Close)
+	webhook := slack.URL + secretPath
+	arn := createSecret(t, secretsClient(moto), "netcost/slack-webhook", `{"webhook_url": "`+webhook+`"}`)
+
+	rt := &runtimeAPI{t: t, events: make(chan invocation), results: make(chan outcome, 1)}
+	api := httptest.NewServer(rt)
+	t.Cleanup(api.Close)
+
+	src, err := filepath.Abs("../testdata/store")
+	if err != nil {
+		t.Fatal(err)
+	}
+	source := "file:" + src
+	cmd := exec.Command(bootstrap)
+	cmd.Dir = t.TempDir()
+	cmd.Env = []string{
+		"AWS_LAMBDA_RUNTIME_API=" + strings.TrimPrefix(api.URL, "http://"),
+		"AWS_LAMBDA_FUNCTION_NAME=netcost-report", "AWS_LAMBDA_FUNCTION_VERSION=$LATEST", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256",
+		"AWS_LAMBDA_LOG_FORMAT=JSON", "AWS_LAMBDA_LOG_LEVEL=INFO", "AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/netcost-report",
+		"AWS_REGION=" + region, "AWS_ENDPOINT_URL=" + moto, "AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing",
+		"AWS_EC2_METADATA_DISABLED=true", "HOME=" + cmd.Dir,
+		"NETCOST_SOURCE=" + source, "NETCOST_CLUSTER=shop", "SLACK_WEBHOOK_SECRET_ARN=" + arn,
+	}
+	var stdout, stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+
+	// The scheduled event of 2026-11-21 08:00 UTC: the report of 2026-11-20.
+	event := `{"version":"0","id":"cdc73f9d-aea9-11e3-9d5a-835b769c0d9c","detail-type":"Scheduled Event","source":"aws.events",` +
+		`"account":"123456789012","time":"2026-11-21T08:00:00Z","region":"us-east-1",` +
+		`"resources":["arn:aws:events:us-east-1:123456789012:rule/netcost-report"],"detail":{}}`
+	o := rt.invoke("req-1", event)
+	if o.kind != "response" {
+		t.Fatalf("invocation 1: %s %s\nstdout:\n%s\nstderr:\n%s", o.kind, o.body, stdout.String(), stderr.String())
+	}
+	posts := sink.take()
+	if len(posts) != 1 {
+		t.Fatalf("%d posts to Slack, want 1", len(posts))
+	}
+	// What was posted is the report of that day, built in-process from the
+	// same records.
+	day := query.Window{Start: time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)}
+	ps, _ := query.ParseSource(source)
+	want, err := report.Build(context.Background(), costmodel.New(nil), report.Options{Options: query.Options{Source: ps, Window: day}, Cluster: "shop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantJSON, _ := want.Message().JSON(false)
+	if posts[0] != string(wantJSON) {
+		t.Errorf("posted:\n%s\nwant:\n%s", posts[0], wantJSON)
+	}
+	var posted report.Message
+	if err := json.Unmarshal([]byte(posts[0]), &posted); err != nil {
+		t.Fatal(err)
+	}
+	if err := report.Check(posted); err != nil {
+		t.Error(err)
+	}
+	if h := posted.Blocks[0].Text.Text; h != "Network cost: shop, 2026-11-20" {
+		t.Errorf("header %q", h)
+	}
+	var res result
+	if err := json.Unmarshal(o.body, &res); err != nil {
+		t.Fatalf("response %s: %v", o.body, err)
+	}
+	if res.Records == 0 || res.Records != want.Spend.Records || res.TotalCostUSD != want.Spend.TotalCostUSD || !res.Start.Equal(day.Start) || res.Blocks != len(posted.Blocks) {
+		t.Errorf("response %+v; want %d records, $%v, from %v", res, want.Spend.Records, want.Spend.TotalCostUSD, day.Start)
+	}
+
+	// Slack refuses the next post: the invocation fails with its reason.
+	sink.set(http.StatusForbidden, "invalid_token")
+	o = rt.invoke("req-2", event)
+	var fail struct {
+		Message string `json:"errorMessage"`
+		Type    string `json:"errorType"`
+	}
+	if err := json.Unmarshal(o.body, &fail); err != nil || o.kind != "error" {
+		t.Fatalf("invocation 2: %s %s (%v)", o.kind, o.body, err)
+	}
+	if !strings.Contains(fail.Message, "403 Forbidden: invalid_token") {
+		t.Errorf("error %q: want Slack's status and reason", fail.Message)
+	}
+	if n := len(sink.take()); n != 1 {
+		t.Errorf("%d posts of a refused report, want 1 (a 403 is not retried)", n)
+	}
+
+	// Logs: JSON lines with the invocation's request id, never the webhook.
+	logs := stdout.String() + stderr.String()
+	if strings.Contains(logs, "SECRETx") || strings.Contains(string(o.body), "SECRETx") {
+		t.Errorf("the webhook leaked:\n%s\n%s", logs, o.body)
+	}
+	var built int
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Errorf("log line is not JSON: %q", line)
+			continue
+		}
+		if rec["message"] == "report built" {
+			built++
+			if rec["requestId"] == nil || rec["level"] != "INFO" || rec["records"] == nil || rec["timestamp"] == nil {
+				t.Errorf("log line %v: want level, timestamp, requestId and the figures", rec)
+			}
+		}
+	}
+	if testing.Verbose() {
+		t.Logf("function output:\n%s%s", stdout.String(), stderr.String())
+	}
+	if built != 2 {
+		t.Errorf("%d \"report built\" log lines, want 2:\n%s", built, stdout.String())
+	}
+}
+
+// The secret holds the URL, or JSON with webhook_url or url; anything else
+// fails with a line that does not quote the value.
+func TestWebhookFromSecret(t *testing.T) {
+	moto := mototest.Start(t)
+	sm := secretsClient(moto)
+	const url = "https://hooks.slack.com" + secretPath
+	for i, tt := range []struct {
+		value, err string
+	}{
+		{url, ""},
+		{"  " + url + "\n", ""},
+		{`{"webhook_url": "` + url + `"}`, ""},
+		{`{"url": "` + url + `"}`, ""},
+		{`{"webhook_url": "` + url, "is not valid JSON"},
+		{`{"channel": "SECRETx"}`, "the Slack webhook is not a URL"},
+		{"http://hooks.slack.com" + secretPath, "must be an https URL"},
+	} {
+		arn := createSecret(t, sm, "s"+strconv.Itoa(i), tt.value)
+		h := &handler{cfg: config{secretARN: arn}, secrets: sm}
+		got, err := h.webhook(context.Background())
+		switch {
+		case tt.err == "" && (err != nil || got != url):
+			t.Errorf("%q: %q, %v", tt.value, got, err)
+		case tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err) || strings.Contains(err.Error(), "SECRETx")):
+			t.Errorf("%q: error %v, want %q without the value", tt.value, err, tt.err)
+		}
+	}
+	h := &handler{cfg: config{secretARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:missing-AbCdEf"}, secrets: sm}
+	if _, err := h.webhook(context.Background()); err == nil || !strings.Contains(err.Error(), "not found") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("missing secret: %v", err)
+	}
+}
+
+func TestParseConfig(t *testing.T) {
+	env := func(kv ...string) func(string) string {
+		m := map[string]string{"SLACK_WEBHOOK_SECRET_ARN": "arn:x", "NETCOST_SOURCE": "file:/tmp"}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return func(k string) string { return m[k] }
+	}
+	c, err := parseConfig(env("NETCOST_CLUSTER", "shop", "NETCOST_LIMIT", "3", "NETCOST_MIN_SAVINGS", "10", "NETCOST_WINDOW", "7d"))
+	if err != nil || c.cluster != "shop" || c.limit != 3 || c.advise.MinMonthlySavingsUSD != 10 || c.window != "7d" || c.source.String() != "file:/tmp" {
+		t.Errorf("parseConfig: %+v, %v", c, err)
+	}
+	for _, kv := range [][]string{
+		{"SLACK_WEBHOOK_SECRET_ARN", ""},
+		{"NETCOST_SOURCE", "s3:bucket"},
+		{"NETCOST_LIMIT", "0"},
+		{"NETCOST_LIMIT", "five"},
+		{"NETCOST_MIN_SAVINGS", "-1"},
+		{"NETCOST_WINDOW", "yesterday"},
+	} {
+		if _, err := parseConfig(env(kv...)); err == nil || !strings.Contains(err.Error(), kv[0]) {
+			t.Errorf("%s=%q: %v, want an error naming the variable", kv[0], kv[1], err)
+		}
+	}
+}

@@ -36,6 +36,9 @@ func parseConfig(getenv func(string) string) (config, error) {
 	if src == "" {
 		src = "cloudwatch"
 	}
+	if m := getenv("NETCOST_MONITOR"); src == "nfm" && m != "" {
+		src += ":" + m
+	}
 	var err error
 	if c.source, err = query.ParseSource(src); err != nil {
 		return config{}, fmt.Errorf("NETCOST_SOURCE: %w", err)

@@ -358,6 +358,9 @@ func TestParseConfig(t *testing.T) {
 	if err != nil || c.cluster != "shop" || c.limit != 3 || c.advise.MinMonthlySavingsUSD != 10 || c.window != "7d" || c.source.String() != "file:/tmp" {
 		t.Errorf("parseConfig: %+v, %v", c, err)
 	}
+	if c, err := parseConfig(env("NETCOST_SOURCE", "nfm", "NETCOST_MONITOR", "eks-prod")); err != nil || c.source.String() != "nfm:eks-prod" {
+		t.Errorf("nfm with a monitor: %v, %v", c.source, err)
+	}
 	for _, kv := range [][]string{
 		{"SLACK_WEBHOOK_SECRET_ARN", ""},
 		{"NETCOST_SOURCE", "s3:bucket"},

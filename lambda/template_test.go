@@ -170,7 +170,7 @@ func TestTemplateContract(t *testing.T) {
 	vars := props.get("Environment", "Variables")
 	for i := 0; i < len(vars.Content); i += 2 {
 		k := vars.Content[i].Value
-		if !slices.ContainsFunc(read, func(m []string) bool { return m[1] == k }) && k != "NETCOST_LOG_GROUP" && k != "NETCOST_MONITOR" {
+		if !slices.ContainsFunc(read, func(m []string) bool { return m[1] == k }) && k != "NETCOST_LOG_GROUP" {
 			t.Errorf("the template sets %s, which the function does not read", k)
 		}
 	}

@@ -30,6 +30,7 @@ type SpendResult struct {
 	ByCategory   []CategorySpend `json:"by_category"` // costliest first
 	Records      int64           `json:"records"`
 	Skipped      int64           `json:"skipped_lines,omitempty"`
+	Notes        []string        `json:"notes,omitempty"` // the source's caveats
 }
 
 // Spend prices every record in the window.
@@ -50,7 +51,7 @@ func Spend(ctx context.Context, m *costmodel.Model, opts Options) (*SpendResult,
 	if err != nil {
 		return nil, usageError{err}
 	}
-	res := &SpendResult{Start: sp.Start, End: sp.End, Source: opts.Source.String(), Records: sp.Matched, Skipped: sp.Stats.Skipped}
+	res := &SpendResult{Start: sp.Start, End: sp.End, Source: sp.source(opts), Records: sp.Matched, Skipped: sp.Stats.Skipped, Notes: sp.Notes}
 	byCat := map[flows.Category]*CategorySpend{}
 	for _, r := range rows {
 		res.TotalBytes += r.Bytes

@@ -33,7 +33,7 @@ func (r *Report) Message() Message {
 		}
 	}
 	about := fmt.Sprintf("%s to %s · %s records from %s", r.Window.Start.Format(time.RFC3339), r.Window.End.Format(time.RFC3339),
-		thousands(cur.Records), escape(r.Source))
+		thousands(cur.Records), escape(cur.Source))
 	if cur.Skipped > 0 {
 		about += fmt.Sprintf(" · %d bad lines skipped", cur.Skipped)
 	}
@@ -69,6 +69,13 @@ func (r *Report) Message() Message {
 	}
 	blocks = append(blocks, contextBlock(fmt.Sprintf("Full lists: `netcost top --category inter-az %s` and `--category nat`", escape(windowFlags(r.Window)))))
 
+	if len(cur.Notes) > 0 {
+		notes := make([]string, len(cur.Notes))
+		for i, n := range cur.Notes {
+			notes[i] = escape(n)
+		}
+		blocks = append(blocks, contextBlock(notes...))
+	}
 	text := fmt.Sprintf("%s: %s (%s)", title, money(cur.TotalCostUSD), change(cur, r.PreviousSpend, period))
 	if n := len(rec.Recommendations); n > 0 {
 		text += fmt.Sprintf("; %d recommendations save %s/month", n, money(rec.TotalSavingsUSD))

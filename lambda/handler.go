@@ -22,6 +22,7 @@ import (
 // config is the function's environment, parsed.
 type config struct {
 	source    query.Source
+	exact     bool // cloudwatch: FilterLogEvents instead of Logs Insights
 	cluster   string
 	window    string // NETCOST_WINDOW, a duration; empty: the previous UTC day
 	limit     int
@@ -36,7 +37,10 @@ func parseConfig(getenv func(string) string) (config, error) {
 	if src == "" {
 		src = "cloudwatch"
 	}
-	if m := getenv("NETCOST_MONITOR"); src == "nfm" && m != "" {
+	switch lg, m := getenv("NETCOST_LOG_GROUP"), getenv("NETCOST_MONITOR"); {
+	case src == "cloudwatch" && lg != "":
+		src += ":" + lg
+	case src == "nfm" && m != "":
 		src += ":" + m
 	}
 	var err error
@@ -46,6 +50,11 @@ func parseConfig(getenv func(string) string) (config, error) {
 	if c.window != "" {
 		if _, err := query.ParseWindow(time.Now(), c.window, "", ""); err != nil {
 			return config{}, fmt.Errorf("NETCOST_WINDOW: %w", err)
+		}
+	}
+	if v := getenv("NETCOST_EXACT"); v != "" {
+		if c.exact, err = strconv.ParseBool(v); err != nil || (c.exact && c.source.Kind != "cloudwatch") {
+			return config{}, fmt.Errorf("NETCOST_EXACT %q: want true or false, and true only with NETCOST_SOURCE cloudwatch", v)
 		}
 	}
 	if v := getenv("NETCOST_LIMIT"); v != "" {
@@ -118,7 +127,7 @@ func (h *handler) handle(ctx context.Context, ev events.CloudWatchEvent) (*resul
 	if err != nil {
 		return nil, err
 	}
-	opts := report.Options{Options: query.Options{Source: h.cfg.source, Window: w, Logger: slog.Default()},
+	opts := report.Options{Options: query.Options{Source: h.cfg.source, Exact: h.cfg.exact, Window: w, Logger: slog.Default()},
 		Cluster: h.cfg.cluster, Limit: h.cfg.limit, Advise: h.cfg.advise}
 	rep, err := report.Build(ctx, h.model, opts)
 	if err != nil {

@@ -7,6 +7,7 @@
 //
 //	NETCOST_SOURCE            cloudwatch (the default), nfm, or file:PATH
 //	NETCOST_LOG_GROUP         the agents' log group for cloudwatch (default /netcost/flows)
+//	NETCOST_EXACT             optional, cloudwatch: true reads every record (FilterLogEvents) instead of Logs Insights sums
 //	NETCOST_MONITOR           the Network Flow Monitor monitor for nfm
 //	NETCOST_CLUSTER           the cluster's name, for the report's title
 //	NETCOST_WINDOW            optional: a window ending at the event's time (24h, 7d) instead of the previous UTC day

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,12 +20,18 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/netcost/netcost/costmodel"
+	"github.com/netcost/netcost/internal/awscfg"
+	"github.com/netcost/netcost/internal/flows"
+	"github.com/netcost/netcost/internal/insightstest"
 	"github.com/netcost/netcost/internal/mototest"
 	"github.com/netcost/netcost/internal/query"
 	"github.com/netcost/netcost/internal/report"
+	"github.com/netcost/netcost/internal/sample"
 )
 
 const region = "us-east-1"
@@ -166,6 +173,49 @@ func createSecret(t *testing.T, sm *secretsmanager.Client, name, value string) s
 	return *out.ARN
 }
 
+// publish puts the sample cluster's records of windows minutes from each
+// start into a log group of moto as the agents do (EMF lines, a stream per
+// node and day: a PutLogEvents batch spans at most 24 hours), and into a
+// JSON Lines file, whose path it returns.
+func publish(t *testing.T, endpoint, group string, runs map[time.Time]int) string {
+	t.Helper()
+	ctx := context.Background()
+	c := cloudwatchlogs.New(cloudwatchlogs.Options{Region: region, BaseEndpoint: aws.String(endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", "")})
+	if _, err := c.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(group)}); err != nil {
+		t.Fatal(err)
+	}
+	var file []byte
+	for start, windows := range runs {
+		streams := map[string][]cwtypes.InputLogEvent{}
+		opt := sample.Options{Start: start, Windows: windows, Seed: uint64(start.Unix())}
+		if err := sample.Generate(opt, func(node string, r *flows.Record) error {
+			file = append(flows.AppendJSON(file, r), '\n')
+			stream := node + "/" + start.Format(time.DateOnly)
+			streams[stream] = append(streams[stream], cwtypes.InputLogEvent{Message: aws.String(insightstest.EMF(r)), Timestamp: aws.Int64(r.TS.UnixMilli())})
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for stream, evs := range streams {
+			if _, err := c.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream)}); err != nil {
+				t.Fatal(err)
+			}
+			for batch := range slices.Chunk(evs, 5000) {
+				out, err := c.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream), LogEvents: batch})
+				if err != nil || out.RejectedLogEventsInfo != nil {
+					t.Fatalf("PutLogEvents: %v %+v", err, out)
+				}
+			}
+		}
+	}
+	path := filepath.Join(t.TempDir(), "flows.jsonl")
+	if err := os.WriteFile(path, file, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // syncBuffer is a bytes.Buffer the function's output goes to while the
 // test reads it.
 type syncBuffer struct {
@@ -202,11 +252,11 @@ func TestBootstrap(t *testing.T) {
 	api := httptest.NewServer(rt)
 	t.Cleanup(api.Close)
 
-	src, err := filepath.Abs("../testdata/store")
-	if err != nil {
-		t.Fatal(err)
-	}
-	source := "file:" + src
+	// Yesterday's hour of the sample cluster and, the day before, half an
+	// hour: records recent enough for CloudWatch (14 days), in moto.
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	yesterday := query.Window{Start: today.Add(-24 * time.Hour), End: today}
+	file := publish(t, moto, "/netcost/flows", map[time.Time]int{yesterday.Start.Add(9 * time.Hour): 60, yesterday.Start.Add(-15 * time.Hour): 30})
 	cmd := exec.Command(bootstrap)
 	cmd.Dir = t.TempDir()
 	cmd.Env = []string{
@@ -215,7 +265,8 @@ func TestBootstrap(t *testing.T) {
 		"AWS_LAMBDA_LOG_FORMAT=JSON", "AWS_LAMBDA_LOG_LEVEL=INFO", "AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/netcost-report",
 		"AWS_REGION=" + region, "AWS_ENDPOINT_URL=" + moto, "AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing",
 		"AWS_EC2_METADATA_DISABLED=true", "HOME=" + cmd.Dir,
-		"NETCOST_SOURCE=" + source, "NETCOST_CLUSTER=shop", "SLACK_WEBHOOK_SECRET_ARN=" + arn,
+		"NETCOST_SOURCE=cloudwatch", "NETCOST_LOG_GROUP=/netcost/flows", "NETCOST_EXACT=true", // moto runs no Logs Insights
+		"NETCOST_CLUSTER=shop", "SLACK_WEBHOOK_SECRET_ARN=" + arn,
 	}
 	var stdout, stderr syncBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -227,9 +278,9 @@ func TestBootstrap(t *testing.T) {
 		cmd.Wait()
 	})
 
-	// The scheduled event of 2026-11-21 08:00 UTC: the report of 2026-11-20.
+	// Today's scheduled event at 08:00 UTC: the report of yesterday.
 	event := `{"version":"0","id":"cdc73f9d-aea9-11e3-9d5a-835b769c0d9c","detail-type":"Scheduled Event","source":"aws.events",` +
-		`"account":"123456789012","time":"2026-11-21T08:00:00Z","region":"us-east-1",` +
+		`"account":"123456789012","time":"` + today.Add(8*time.Hour).Format(time.RFC3339) + `","region":"us-east-1",` +
 		`"resources":["arn:aws:events:us-east-1:123456789012:rule/netcost-report"],"detail":{}}`
 	o := rt.invoke("req-1", event)
 	if o.kind != "response" {
@@ -240,16 +291,28 @@ func TestBootstrap(t *testing.T) {
 		t.Fatalf("%d posts to Slack, want 1", len(posts))
 	}
 	// What was posted is the report of that day, built in-process from the
-	// same records.
-	day := query.Window{Start: time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)}
-	ps, _ := query.ParseSource(source)
-	want, err := report.Build(context.Background(), costmodel.New(nil), report.Options{Options: query.Options{Source: ps, Window: day}, Cluster: "shop"})
-	if err != nil {
-		t.Fatal(err)
+	// same log group; and from the same records in a file, it has the same
+	// figures.
+	t.Setenv("AWS_ACCESS_KEY_ID", "testing")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
+	build := func(src query.Source, o awscfg.Options) *report.Report {
+		r, err := report.Build(context.Background(), costmodel.New(nil), report.Options{Cluster: "shop",
+			Options: query.Options{Source: src, Window: yesterday, Exact: src.Kind == "cloudwatch", AWS: o}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
 	}
+	want := build(query.Source{Kind: "cloudwatch", Path: "/netcost/flows"}, awscfg.Options{Region: region, EndpointURL: moto})
 	wantJSON, _ := want.Message().JSON(false)
 	if posts[0] != string(wantJSON) {
 		t.Errorf("posted:\n%s\nwant:\n%s", posts[0], wantJSON)
+	}
+	fromFile := build(query.Source{Kind: "file", Path: file}, awscfg.Options{})
+	if want.Spend.Records != fromFile.Spend.Records || want.Spend.TotalCostUSD != fromFile.Spend.TotalCostUSD ||
+		want.PreviousSpend.TotalCostUSD != fromFile.PreviousSpend.TotalCostUSD || want.PreviousSpend.Records == 0 {
+		t.Errorf("from moto: %d records, $%v (before: $%v); from the file: %d records, $%v (before: $%v)", want.Spend.Records, want.Spend.TotalCostUSD,
+			want.PreviousSpend.TotalCostUSD, fromFile.Spend.Records, fromFile.Spend.TotalCostUSD, fromFile.PreviousSpend.TotalCostUSD)
 	}
 	var posted report.Message
 	if err := json.Unmarshal([]byte(posts[0]), &posted); err != nil {
@@ -258,15 +321,18 @@ func TestBootstrap(t *testing.T) {
 	if err := report.Check(posted); err != nil {
 		t.Error(err)
 	}
-	if h := posted.Blocks[0].Text.Text; h != "Network cost: shop, 2026-11-20" {
+	if h := posted.Blocks[0].Text.Text; h != "Network cost: shop, "+yesterday.Start.Format(time.DateOnly) {
 		t.Errorf("header %q", h)
+	}
+	if s := posted.Blocks[1].Text.Text; !strings.Contains(s, "▲") || !strings.Contains(s, "vs the previous day") {
+		t.Errorf("summary %q: want the rise against the day before", s)
 	}
 	var res result
 	if err := json.Unmarshal(o.body, &res); err != nil {
 		t.Fatalf("response %s: %v", o.body, err)
 	}
-	if res.Records == 0 || res.Records != want.Spend.Records || res.TotalCostUSD != want.Spend.TotalCostUSD || !res.Start.Equal(day.Start) || res.Blocks != len(posted.Blocks) {
-		t.Errorf("response %+v; want %d records, $%v, from %v", res, want.Spend.Records, want.Spend.TotalCostUSD, day.Start)
+	if res.Records == 0 || res.Records != want.Spend.Records || res.TotalCostUSD != want.Spend.TotalCostUSD || !res.Start.Equal(yesterday.Start) || res.Blocks != len(posted.Blocks) {
+		t.Errorf("response %+v; want %d records, $%v, from %v", res, want.Spend.Records, want.Spend.TotalCostUSD, yesterday.Start)
 	}
 
 	// Slack refuses the next post: the invocation fails with its reason.

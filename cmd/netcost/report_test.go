@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netcost/netcost/internal/insightstest"
+	"github.com/netcost/netcost/internal/query"
 	"github.com/netcost/netcost/internal/report"
 )
 
@@ -108,5 +110,23 @@ func TestReportPosts(t *testing.T) {
 	code, _, errs = netcost(t, args...)
 	if code != 1 || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, "404 Not Found: no_service") || strings.Contains(errs, "SECRET") {
 		t.Errorf("webhook gone: exit %d, stderr %q: want 1 and the status and Slack's reason without the URL", code, errs)
+	}
+}
+
+// Over CloudWatch Logs Insights (a server that speaks the Logs API and runs
+// the stats queries), the report says what the same records say in a file.
+func TestReportCloudWatch(t *testing.T) {
+	insightstest.AWSEnv(t)
+	rr := newRecentRecords(t, 10)
+	srv := insightstest.Start(t)
+	srv.PutRecords(query.DefaultLogGroup, rr.nodes, rr.recs)
+	args := append([]string{"report", "--dry-run", "--cluster", "shop"}, rr.window...)
+	want := mustRun(t, append(args, "--source", "file:"+rr.file)...)
+	got := mustRun(t, append(args, "--source", "cloudwatch", "--endpoint-url", srv.URL, "--region", "us-east-1")...)
+	if want = strings.Replace(want, "from file:"+rr.file, "from cloudwatch:"+query.DefaultLogGroup, 1); got != want {
+		t.Errorf("report over cloudwatch:\n%s\nover the file:\n%s", got, want)
+	}
+	if len(srv.Queries()) == 0 {
+		t.Error("no Logs Insights query was run")
 	}
 }

@@ -170,13 +170,10 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 		a.log.Error("no VPC view: records are UNCLASSIFIED until it loads", "error", err)
 	}
 
-	var out sink.Sink = sink.NewWriter(stdout)
-	if cfg.sink == "file" {
-		f, err := sink.OpenFiles(cfg.dir, cfg.node)
-		if err != nil {
-			return err
-		}
-		out = f
+	var out sink.Sink // file, cloudwatch or stdout: see sink.go
+	out, err = a.openSink(ctx, id.Region, stdout)
+	if err != nil {
+		return err
 	}
 	defer out.Close()
 

@@ -18,6 +18,7 @@ type settings struct {
 	topK            int
 	maxFlows        uint
 	sink, dir       string
+	cw              cloudWatchSettings
 	imdsEndpoint    string
 	ec2Endpoint     string
 	region, vpcID   string
@@ -65,8 +66,9 @@ func parseFlags(args []string, stderr io.Writer) (settings, error) {
 	fs.DurationVar(&c.drainEvery, "drain-interval", envDuration("NETCOST_DRAIN_INTERVAL", 5*time.Second), "how often the kernel's counts are read (env NETCOST_DRAIN_INTERVAL)")
 	fs.IntVar(&c.topK, "top-k", envInt("NETCOST_TOP_K", 50), "remotes kept per local workload, category and direction; the rest fold into \"other\" (0: all) (env NETCOST_TOP_K)")
 	fs.UintVar(&c.maxFlows, "max-flows", uint(envInt("NETCOST_MAX_FLOWS", 65536)), "flow map entries per drain; beyond, bytes go to their pod's overflow count (env NETCOST_MAX_FLOWS)")
-	fs.StringVar(&c.sink, "sink", env("NETCOST_SINK", "file"), "where records go: file or stdout (env NETCOST_SINK)")
+	fs.StringVar(&c.sink, "sink", env("NETCOST_SINK", "file"), "where records go: file, cloudwatch or stdout (env NETCOST_SINK)")
 	fs.StringVar(&c.dir, "dir", env("NETCOST_DIR", "/var/lib/netcost/flows"), "directory of the file sink (env NETCOST_DIR)")
+	cloudWatchFlags(fs, &c)
 	fs.StringVar(&c.imdsEndpoint, "imds-endpoint", env("NETCOST_IMDS_ENDPOINT", ""), "instance metadata endpoint (default: EC2's) (env NETCOST_IMDS_ENDPOINT)")
 	fs.StringVar(&c.ec2Endpoint, "ec2-endpoint", env("NETCOST_EC2_ENDPOINT", ""), "EC2 API endpoint, for emulators (env NETCOST_EC2_ENDPOINT)")
 	fs.StringVar(&c.region, "region", env("AWS_REGION", ""), "AWS region (default: from instance metadata) (env AWS_REGION)")
@@ -97,12 +99,12 @@ func parseFlags(args []string, stderr io.Writer) (settings, error) {
 		return c, usageError{fmt.Errorf("-top-k %d: want 0 (keep all) or more", c.topK)}
 	case c.maxFlows < 16 || c.maxFlows > 1<<24:
 		return c, usageError{fmt.Errorf("-max-flows %d: want 16 to 16777216", c.maxFlows)}
-	case c.sink != "file" && c.sink != "stdout":
-		return c, usageError{fmt.Errorf("-sink %q: want file or stdout", c.sink)}
+	case c.sink != "file" && c.sink != "stdout" && c.sink != "cloudwatch":
+		return c, usageError{fmt.Errorf("-sink %q: want file, cloudwatch or stdout", c.sink)}
 	case c.node == "":
 		return c, usageError{fmt.Errorf("-node is empty: set it or NODE_NAME")}
 	case c.startupAttempts < 1:
 		return c, usageError{fmt.Errorf("-startup-attempts %d: want at least 1", c.startupAttempts)}
 	}
-	return c, nil
+	return c, checkCloudWatchFlags(&c)
 }

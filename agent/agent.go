@@ -189,6 +189,7 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 		return fmt.Errorf("starting the byte counter: %w", err)
 	}
 	defer counter.Close()
+	a.dropPrivileges()
 	a.log.Info("counting", "node", cfg.node, "region", id.Region, "vpc", id.VPCID, "az_id", id.AZID, "cgroup_root", root, "window", cfg.window)
 
 	paths := cgroups.NewResolver(root)

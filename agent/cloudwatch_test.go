@@ -165,30 +165,13 @@ func TestAgentCloudWatch(t *testing.T) {
 
 type runningAgent struct {
 	cmd  *exec.Cmd
-	logs *syncLog
-}
-
-type syncLog struct {
-	strings.Builder
-	mu chan struct{}
-}
-
-func (s *syncLog) Write(p []byte) (int, error) {
-	s.mu <- struct{}{}
-	defer func() { <-s.mu }()
-	return s.Builder.Write(p)
-}
-
-func (s *syncLog) String() string {
-	s.mu <- struct{}{}
-	defer func() { <-s.mu }()
-	return s.Builder.String()
+	logs *syncBuffer // caps_test.go
 }
 
 // startAgent starts the built agent and waits until it counts.
 func startAgent(t *testing.T, bin string, args ...string) *runningAgent {
 	t.Helper()
-	a := &runningAgent{cmd: exec.Command(bin, args...), logs: &syncLog{mu: make(chan struct{}, 1)}}
+	a := &runningAgent{cmd: exec.Command(bin, args...), logs: &syncBuffer{}}
 	a.cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
 	a.cmd.Stderr = a.logs
 	if err := a.cmd.Start(); err != nil {

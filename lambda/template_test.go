@@ -251,6 +251,17 @@ func TestTemplateContract(t *testing.T) {
 	if searches != 2 || queries != 2 {
 		t.Errorf("%d metric searches and %d log queries, want 2 and 2", searches, queries)
 	}
+	// A tripwire on the agents' EMF encoder (read as text: lambda never
+	// imports agent): the dashboard's namespace, metric and dimensions.
+	emf, err := os.ReadFile("../agent/internal/sink/cloudwatch_emf.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`DefaultNamespace = "netcost"`, `"Metrics":[{"Name":"bytes"`, `"cluster",`, `"category"`, `"category","local_namespace"`} {
+		if !strings.Contains(string(emf), want) {
+			t.Errorf("the agents' EMF encoder no longer has %s: update the dashboard in template.yaml", want)
+		}
+	}
 }
 
 // `sam build` runs `make build-ReportFunction` with ARTIFACTS_DIR set: it

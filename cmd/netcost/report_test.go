@@ -130,3 +130,33 @@ func TestReportCloudWatch(t *testing.T) {
 		t.Error("no Logs Insights query was run")
 	}
 }
+
+// Over Network Flow Monitor (the fake proven with the aws CLI), the report
+// names the monitor it read and carries the source's caveats.
+func TestReportNFM(t *testing.T) {
+	f := nfmFake(t)
+	out := mustRun(t, "report", "--dry-run", "--source", "nfm", "--endpoint-url", f.URL, "--region", "us-east-1", "--start", "2026-11-14", "--end", "2026-11-21")
+	var m report.Message
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		t.Fatal(err)
+	}
+	if err := report.Check(m); err != nil {
+		t.Error(err)
+	}
+	var texts []string
+	for _, b := range m.Blocks {
+		if b.Text != nil {
+			texts = append(texts, b.Text.Text)
+		}
+		for _, e := range b.Elements {
+			texts = append(texts, e.Text)
+		}
+	}
+	all := strings.Join(texts, "\n")
+	for _, want := range []string{"records from nfm:eks-prod", "*1. shop/web-7d4b9c-abcde → shop/cart-5f6d7e-fghij*", "→ 52.94.133.131*\n",
+		strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(query.NFMTopOnlyNote)} {
+		if !strings.Contains(all, want) {
+			t.Errorf("the report over nfm lacks %q:\n%s", want, all)
+		}
+	}
+}

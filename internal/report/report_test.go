@@ -175,3 +175,20 @@ func roundTrip(t *testing.T, m Message) Message {
 	}
 	return back
 }
+
+// BenchmarkSampleReport: the five queries and the message over the sample
+// store's hour (3,960 records read five times).
+func BenchmarkSampleReport(b *testing.B) {
+	m := costmodel.New(nil)
+	w := query.Window{Start: time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)}
+	opts := Options{Options: query.Options{Source: query.Source{Kind: "file", Path: store}, Window: w}, Cluster: "shop"}
+	for b.Loop() {
+		r, err := Build(context.Background(), m, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := Check(r.Message()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -292,6 +292,7 @@ const (
 	internal    fault = "internal"     // 500 InternalFailure; not forwarded
 	lost        fault = "lost"         // forwarded, then the connection is cut: the response is lost
 	denied      fault = "accessdenied" // 400 AccessDeniedException; not forwarded
+	badParam    fault = "badparam"     // 400 InvalidParameterException; not forwarded
 )
 
 // proxy sits between the sink and moto: it records the PutLogEvents
@@ -371,6 +372,9 @@ func (p *proxy) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	case denied:
 		apiError(400, "AccessDeniedException")
+		return
+	case badParam:
+		apiError(400, "InvalidParameterException")
 		return
 	}
 	req, _ := http.NewRequestWithContext(r.Context(), r.Method, p.target+r.URL.RequestURI(), bytes.NewReader(body))
@@ -571,6 +575,37 @@ func TestCloudWatchAccessDenied(t *testing.T) {
 	drained(t, cw)
 	if got := len(decodeAll(t, readBack(t, moto))); got != len(w) {
 		t.Errorf("moto holds %d records; want %d", got, len(w))
+	}
+}
+
+// TestCloudWatchRefusedEvents: a window CloudWatch calls malformed is
+// set aside (kept on disk, logged, counted) instead of blocking the spool,
+// and events older than CloudWatch's 14 days are counted as refused.
+func TestCloudWatchRefusedEvents(t *testing.T) {
+	moto := mototest.Start(t)
+	px := newProxy(t, moto)
+	px.inject(badParam)
+	dir := t.TempDir()
+	cw := openCW(t, px.URL, dir, 1<<30)
+	windows := sampleWindows(t, 2)
+	old := oddRecords(time.Now().Add(-15 * 24 * time.Hour).Truncate(time.Minute))
+	for _, w := range [][]flows.Record{windows[0], windows[1], old} {
+		cw.Write(t.Context(), w)
+	}
+	st := drained(t, cw)
+	if got := len(decodeAll(t, readBack(t, moto))); got != len(windows[1]) {
+		t.Errorf("moto holds %d records; want the second window's %d", got, len(windows[1]))
+	}
+	if want := uint64(len(windows[0]) + len(old)); st.RejectedRecords != want {
+		t.Errorf("%d records refused; want the malformed window's and the old ones: %d", st.RejectedRecords, want)
+	}
+	if kept, _ := filepath.Glob(filepath.Join(dir, rejectedDir, "*"+spoolExt)); len(kept) != 1 {
+		t.Errorf("set aside: %v; want the malformed window", kept)
+	}
+	for _, want := range []string{"set aside", "InvalidParameterException", "outside its time range"} {
+		if !strings.Contains(cw.logs.String(), want) {
+			t.Errorf("the log does not say %q:\n%s", want, cw.logs)
+		}
 	}
 }
 

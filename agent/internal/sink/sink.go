@@ -1,7 +1,7 @@
 // Package sink writes an agent's window records: to rotated JSON Lines
-// files (the embedded default, which `netcost --source file:DIR` reads), or
-// to a writer such as stdout. The CloudWatch sink comes behind the same
-// interface.
+// files (the embedded default, which `netcost --source file:DIR` reads), to
+// a writer such as stdout, or as EMF lines to CloudWatch Logs through a
+// bounded on-disk spool (CloudWatch, which `--source cloudwatch` reads).
 package sink
 
 import (

@@ -23,6 +23,10 @@ func (r *Report) Message() Message {
 	period := periodName(r.Window.End.Sub(r.Window.Start))
 	cur := r.Spend
 	summary := fmt.Sprintf("*%s* in the window · %s", money(cur.TotalCostUSD), escape(change(cur, r.PreviousSpend, period)))
+	if cur.Records == 0 {
+		// Say so loudly: a report of $0 is more often a broken pipeline than a quiet day.
+		summary = fmt.Sprintf("*No flow records in this window* from %s: check that the agents publish there.", escape(cur.Source))
+	}
 	if d := cur.End.Sub(cur.Start); d > 0 && cur.TotalCostUSD > 0 {
 		summary += fmt.Sprintf("\n≈ %s/month at this rate", money(cur.TotalCostUSD*costmodel.HoursPerMonth/d.Hours()))
 	}
@@ -48,7 +52,7 @@ func (r *Report) Message() Message {
 			via += " (" + row.ViaAZID + ")"
 		}
 		return fmt.Sprintf("%s · %s via %s", money(row.CostUSD), costmodel.HumanBytes(row.Bytes), escape(via))
-	})), divider())
+	})+hourlyFees(r.NAT.HourlyFees)), divider())
 
 	rec := r.Recommend
 	if len(rec.Recommendations) == 0 {
@@ -101,6 +105,19 @@ func topText(title, noun string, res *query.TopResult, detail func(costmodel.Row
 		fmt.Fprintf(&b, "\n…and %d more %s (%s)", res.OmittedRows, plural(res.OmittedRows, noun), money(max(0, res.TotalCostUSD-shown)))
 	}
 	return b.String()
+}
+
+// hourlyFees is a line on the NAT gateways' hourly fees, which no byte
+// count includes.
+func hourlyFees(fees []query.HourlyFee) string {
+	if len(fees) == 0 {
+		return ""
+	}
+	var usd float64
+	for _, f := range fees {
+		usd += f.USD
+	}
+	return fmt.Sprintf("\n_Plus %s of hourly fees for %d NAT %s, not in the figures above._", money(usd), len(fees), plural(len(fees), "gateway"))
 }
 
 func recommendationText(i int, c costmodel.Recommendation) string {

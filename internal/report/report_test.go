@@ -192,3 +192,20 @@ func BenchmarkSampleReport(b *testing.B) {
 		}
 	}
 }
+
+// A window without records says so instead of reporting $0.
+func TestReportWithoutRecords(t *testing.T) {
+	r := buildSample(t, DefaultWindow(time.Date(2030, 1, 2, 8, 0, 0, 0, time.UTC)))
+	msg := r.Message()
+	if err := Check(msg); err != nil {
+		t.Fatal(err)
+	}
+	if s := msg.Blocks[1].Text.Text; s != "*No flow records in this window* from file:"+store+": check that the agents publish there." {
+		t.Errorf("summary %q", s)
+	}
+	for _, b := range msg.Blocks {
+		if b.Text != nil && strings.HasPrefix(b.Text.Text, "*Top ") && !strings.HasSuffix(b.Text.Text, "\nNone in this window.") {
+			t.Errorf("empty list %q", b.Text.Text)
+		}
+	}
+}

@@ -308,7 +308,7 @@ func (s *spool) reject(e *spoolEntry, why error) {
 		}
 	}
 	e.mem = nil
-	s.log.Error("a spooled window cannot be published and was set aside; this is a bug, please report it with the file",
+	s.log.Error("a spooled window cannot be published (damaged on disk, or malformed for CloudWatch) and was set aside; please report it with the file",
 		"window_id", e.head.WindowID, "events", e.head.Events, "kept_as", kept, "error", why)
 }
 

@@ -173,6 +173,47 @@ func createSecret(t *testing.T, sm *secretsmanager.Client, name, value string) s
 	return *out.ARN
 }
 
+// startFunction runs the bootstrap as Lambda does, against the Runtime API
+// at api, with the function's environment env, until the test ends.
+func startFunction(t *testing.T, bootstrap, api string, env ...string) (stdout, stderr *syncBuffer) {
+	t.Helper()
+	cmd := exec.Command(bootstrap)
+	cmd.Dir = t.TempDir()
+	cmd.Env = append([]string{
+		"AWS_LAMBDA_RUNTIME_API=" + strings.TrimPrefix(api, "http://"),
+		"AWS_LAMBDA_FUNCTION_NAME=netcost-report", "AWS_LAMBDA_FUNCTION_VERSION=$LATEST", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256",
+		"AWS_LAMBDA_LOG_FORMAT=JSON", "AWS_LAMBDA_LOG_LEVEL=INFO", "AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/netcost-report",
+		"AWS_REGION=" + region, "AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing",
+		"AWS_EC2_METADATA_DISABLED=true", "HOME=" + cmd.Dir,
+	}, env...)
+	stdout, stderr = &syncBuffer{}, &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	return stdout, stderr
+}
+
+// A function with a bad environment fails every invocation with the
+// reason, where the console shows it, instead of dying at start.
+func TestBootstrapBadConfig(t *testing.T) {
+	bootstrap := buildBootstrap(t)
+	rt := &runtimeAPI{t: t, events: make(chan invocation), results: make(chan outcome, 1)}
+	api := httptest.NewServer(rt)
+	t.Cleanup(api.Close)
+	startFunction(t, bootstrap, api.URL, "NETCOST_SOURCE=cloudwatch")
+	for _, id := range []string{"req-1", "req-2"} {
+		o := rt.invoke(id, `{}`)
+		if o.kind != "error" || !strings.Contains(string(o.body), "SLACK_WEBHOOK_SECRET_ARN is not set") {
+			t.Errorf("%s: %s %s", id, o.kind, o.body)
+		}
+	}
+}
+
 // publish puts the sample cluster's records of windows minutes from each
 // start into a log group of moto as the agents do (EMF lines, a stream per
 // node and day: a PutLogEvents batch spans at most 24 hours), and into a
@@ -257,26 +298,9 @@ func TestBootstrap(t *testing.T) {
 	today := time.Now().UTC().Truncate(24 * time.Hour)
 	yesterday := query.Window{Start: today.Add(-24 * time.Hour), End: today}
 	file := publish(t, moto, "/netcost/flows", map[time.Time]int{yesterday.Start.Add(9 * time.Hour): 60, yesterday.Start.Add(-15 * time.Hour): 30})
-	cmd := exec.Command(bootstrap)
-	cmd.Dir = t.TempDir()
-	cmd.Env = []string{
-		"AWS_LAMBDA_RUNTIME_API=" + strings.TrimPrefix(api.URL, "http://"),
-		"AWS_LAMBDA_FUNCTION_NAME=netcost-report", "AWS_LAMBDA_FUNCTION_VERSION=$LATEST", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256",
-		"AWS_LAMBDA_LOG_FORMAT=JSON", "AWS_LAMBDA_LOG_LEVEL=INFO", "AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/netcost-report",
-		"AWS_REGION=" + region, "AWS_ENDPOINT_URL=" + moto, "AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing",
-		"AWS_EC2_METADATA_DISABLED=true", "HOME=" + cmd.Dir,
+	stdout, stderr := startFunction(t, bootstrap, api.URL, "AWS_ENDPOINT_URL="+moto,
 		"NETCOST_SOURCE=cloudwatch", "NETCOST_LOG_GROUP=/netcost/flows", "NETCOST_EXACT=true", // moto runs no Logs Insights
-		"NETCOST_CLUSTER=shop", "SLACK_WEBHOOK_SECRET_ARN=" + arn,
-	}
-	var stdout, stderr syncBuffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
+		"NETCOST_CLUSTER=shop", "SLACK_WEBHOOK_SECRET_ARN="+arn)
 
 	// Today's scheduled event at 08:00 UTC: the report of yesterday.
 	event := `{"version":"0","id":"cdc73f9d-aea9-11e3-9d5a-835b769c0d9c","detail-type":"Scheduled Event","source":"aws.events",` +

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -11,6 +10,27 @@ import (
 	"github.com/netcost/netcost/costmodel"
 	"github.com/netcost/netcost/internal/report"
 )
+
+// reportReadFlags are readFlags without -o, whose window flags say what a
+// report does without them: the previous full UTC day.
+func reportReadFlags() []cli.Flag {
+	since, end := *sinceFlag, *endFlag
+	since.Usage = "window ending now, such as 24h or 7d (default: the previous full UTC day)"
+	end.Usage = "window end (exclusive), RFC 3339 or YYYY-MM-DD; alone, the report covers the day before it (default: the previous full UTC day)"
+	var flags []cli.Flag
+	for _, f := range readFlags() {
+		switch f {
+		case outputFlag:
+		case sinceFlag:
+			flags = append(flags, &since)
+		case endFlag:
+			flags = append(flags, &end)
+		default:
+			flags = append(flags, f)
+		}
+	}
+	return flags
+}
 
 var reportCommand = &cli.Command{
 	Name:  "report",
@@ -20,7 +40,7 @@ var reportCommand = &cli.Command{
 		"recommendations with their monthly savings and the command to apply each, as a Slack Block Kit\n" +
 		"message. The default window is the previous full UTC day. The webhook URL is a secret: prefer\n" +
 		"SLACK_WEBHOOK_URL in the environment to the flag, which other users can see in the process list.",
-	Flags: append(slices.DeleteFunc(readFlags(), func(f cli.Flag) bool { return f == outputFlag }),
+	Flags: append(reportReadFlags(),
 		&cli.StringFlag{Name: "slack-webhook", EnvVars: []string{"SLACK_WEBHOOK_URL"}, Usage: "Slack incoming webhook URL to post to"},
 		&cli.BoolFlag{Name: "dry-run", Usage: "print the Block Kit JSON payload instead of posting it"},
 		&cli.StringFlag{Name: "cluster", EnvVars: []string{"NETCOST_CLUSTER"}, Usage: "cluster name for the report's title"},

@@ -4,7 +4,8 @@
 // does not run Insights' stats, so this is what a test can run them on.
 //
 // It evaluates only the query forms netcost writes: `filter` with
-// `field = "v"`, `field != "v"` and `field like /re/` joined by `and`, and
+// `field = "v"`, `field != "v"`, `field like /re/`, `field >= N` and
+// `field < N` joined by `and`, and
 // `stats` with sum, count(*), min and max of @timestamp, by fields. Any
 // other text is a MalformedQueryException, so that a change in the queries
 // fails the tests that run them here. The request and response shapes are
@@ -242,6 +243,7 @@ func (s *Server) results(q *Query) any {
 
 type cond struct {
 	field, op, value string
+	num              float64
 	re               *regexp.Regexp
 }
 
@@ -254,7 +256,7 @@ type query struct {
 }
 
 var (
-	condRE = regexp.MustCompile(`^([A-Za-z_@][A-Za-z0-9_]*) (=|!=) "([^"]*)"$|^([A-Za-z_@][A-Za-z0-9_]*) like /(.*)/$`)
+	condRE = regexp.MustCompile(`^([A-Za-z_@][A-Za-z0-9_]*) (=|!=) "([^"]*)"$|^([A-Za-z_@][A-Za-z0-9_]*) like /(.*)/$|^([A-Za-z_@][A-Za-z0-9_]*) (>=|<) ([0-9]+)$`)
 	aggRE  = regexp.MustCompile(`^(sum|count|min|max)\(([A-Za-z_@*][A-Za-z0-9_]*)\) as ([A-Za-z_][A-Za-z0-9_]*)$`)
 	nameRE = regexp.MustCompile(`^[A-Za-z_@][A-Za-z0-9_]*$`)
 )
@@ -272,6 +274,11 @@ func parse(text string) (*query, error) {
 				}
 				if m[1] != "" {
 					q.filters = append(q.filters, cond{field: m[1], op: m[2], value: m[3]})
+					continue
+				}
+				if m[6] != "" {
+					n, _ := strconv.ParseFloat(m[8], 64)
+					q.filters = append(q.filters, cond{field: m[6], op: m[7], num: n})
 					continue
 				}
 				re, err := regexp.Compile(m[5])
@@ -427,6 +434,14 @@ func (q *query) match(get func(string) *string) bool {
 			}
 		case "like":
 			if v == nil || !c.re.MatchString(*v) {
+				return false
+			}
+		case ">=", "<":
+			if v == nil {
+				return false
+			}
+			n, err := strconv.ParseFloat(*v, 64)
+			if err != nil || (c.op == ">=") != (n >= c.num) {
 				return false
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -61,21 +62,62 @@ func viewFilter(view *View) string {
 	return fmt.Sprintf("filter category = %q", flows.Category(*view))
 }
 
-// statsQuery is the Logs Insights query that sums a view's bytes per group.
-func statsQuery(view *View) string {
-	var b strings.Builder
-	if f := viewFilter(view); f != "" {
-		b.WriteString(f + "\n| ")
+// byteRange is a part of the records of one second, [Lo, Hi) by their
+// bytes, for when one second holds more groups than a query returns. Hi 0
+// is unbounded; the zero byteRange is every record.
+type byteRange struct{ Lo, Hi uint64 }
+
+func (p byteRange) filter() string {
+	switch {
+	case p == byteRange{}:
+		return ""
+	case p.Hi == 0:
+		return fmt.Sprintf("filter bytes >= %d", p.Lo)
 	}
-	fmt.Fprintf(&b, "stats sum(bytes) as %s, count(*) as %s by %s", sumField, countField, strings.Join(groupFields, ", "))
-	return b.String()
+	return fmt.Sprintf("filter bytes >= %d and bytes < %d", p.Lo, p.Hi)
+}
+
+// split halves the range, geometrically while it spans more than a
+// factor of 4 (record sizes spread over orders of magnitude), else
+// linearly; ok is false for a single value.
+func (p byteRange) split() (a, b byteRange, ok bool) {
+	hi := p.Hi
+	if hi == 0 {
+		hi = flows.MaxBytes * 2 // nothing valid above
+	}
+	if hi-p.Lo <= 1 {
+		return p, p, false
+	}
+	var mid uint64
+	switch {
+	case p.Lo == 0:
+		mid = 1 << (bits.Len64(hi-1) / 2)
+	case hi/p.Lo > 4:
+		mid = 1 << ((bits.Len64(p.Lo) + bits.Len64(hi-1)) / 2)
+	default:
+		mid = p.Lo + (hi-p.Lo)/2
+	}
+	return byteRange{p.Lo, mid}, byteRange{mid, p.Hi}, true
+}
+
+// queryText joins Logs Insights commands, skipping empty ones.
+func queryText(cmds ...string) string {
+	cmds = slices.DeleteFunc(cmds, func(c string) bool { return c == "" })
+	return strings.Join(cmds, "\n| ")
+}
+
+// statsQuery is the Logs Insights query that sums a view's bytes per
+// group, over the part p of the records.
+func statsQuery(view *View, p byteRange) string {
+	return queryText(viewFilter(view), p.filter(),
+		fmt.Sprintf("stats sum(bytes) as %s, count(*) as %s by %s", sumField, countField, strings.Join(groupFields, ", ")))
 }
 
 // spanQuery finds the extent of every record in the window, whatever the
 // view, as a file source's span does: first and last event per window
 // length, since a window ends window_s after it starts.
-func spanQuery() string {
-	return fmt.Sprintf("stats count(*) as %s, min(@timestamp) as %s, max(@timestamp) as %s by %s", countField, firstField, lastField, windowsField)
+func spanQuery(p byteRange) string {
+	return queryText(p.filter(), fmt.Sprintf("stats count(*) as %s, min(@timestamp) as %s, max(@timestamp) as %s by %s", countField, firstField, lastField, windowsField))
 }
 
 // group is one row of a stats query: n records with rec's fields, their
@@ -273,8 +315,11 @@ func (cw *cloudWatchScan) insights(ctx context.Context, w Window, view *View, fn
 	q := &insightsRunner{cw: cw, sem: make(chan struct{}, insightsConcurrent)}
 	var statsRows, spanRows [][]types.ResultField
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { statsRows, err = q.run(gctx, statsQuery(view), w); return err })
-	g.Go(func() (err error) { spanRows, err = q.run(gctx, spanQuery(), w); return err })
+	g.Go(func() (err error) {
+		statsRows, err = q.run(gctx, func(p byteRange) string { return statsQuery(view, p) }, w, byteRange{})
+		return err
+	})
+	g.Go(func() (err error) { spanRows, err = q.run(gctx, spanQuery, w, byteRange{}); return err })
 	if err := g.Wait(); err != nil {
 		if ctx.Err() != nil {
 			return Span{}, ctx.Err()
@@ -314,27 +359,37 @@ type insightsRunner struct {
 	scanned            map[string]float64 // bytes scanned by query id
 }
 
-// errTooManyGroups is returned when one second of records holds more
-// groups than a query can return.
+// errTooManyGroups is returned when records of one second and one size
+// hold more groups than a query returns.
 var errTooManyGroups = errors.New("too many groups")
 
-// run runs the query over w; when the answer fills the row limit (so may
-// be cut short) it runs it again over each half of w, recursively.
-func (q *insightsRunner) run(ctx context.Context, query string, w Window) ([][]types.ResultField, error) {
-	rows, err := q.once(ctx, query, w)
+// run runs the query build(p) over w. When the answer fills the row limit
+// (so may be cut short) it runs it again over each half of w, recursively;
+// within one second (one agent window's records share their ts), over
+// each half of p, the records' sizes. The parts' rows are merged: a group
+// found in several parts is summed by the caller.
+func (q *insightsRunner) run(ctx context.Context, build func(byteRange) string, w Window, p byteRange) ([][]types.ResultField, error) {
+	rows, err := q.once(ctx, build(p), w)
 	if err != nil || len(rows) < insightsRowLimit {
 		return rows, err
 	}
-	half := w.End.Sub(w.Start) / 2
-	if half < time.Second {
-		return nil, usageError{fmt.Errorf("%w: Logs Insights returned its limit of %d rows for the second at %s of %s: use --exact to read the records instead",
-			errTooManyGroups, insightsRowLimit, w.Start.Format(time.RFC3339), q.cw.what())}
+	var wa, wb Window
+	pa, pb := p, p
+	if half := w.End.Sub(w.Start) / 2; half >= time.Second {
+		mid := w.Start.Add(half).Truncate(time.Second)
+		wa, wb = Window{w.Start, mid}, Window{mid, w.End}
+	} else {
+		var ok bool
+		if pa, pb, ok = p.split(); !ok {
+			return nil, usageError{fmt.Errorf("%w: Logs Insights returned its limit of %d rows for the records of %d bytes in the second at %s of %s: use --exact to read the records instead",
+				errTooManyGroups, insightsRowLimit, p.Lo, w.Start.Format(time.RFC3339), q.cw.what())}
+		}
+		wa, wb = w, w
 	}
-	mid := w.Start.Add(half).Truncate(time.Second)
 	var a, b [][]types.ResultField
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { a, err = q.run(gctx, query, Window{w.Start, mid}); return err })
-	g.Go(func() (err error) { b, err = q.run(gctx, query, Window{mid, w.End}); return err })
+	g.Go(func() (err error) { a, err = q.run(gctx, build, wa, pa); return err })
+	g.Go(func() (err error) { b, err = q.run(gctx, build, wb, pb); return err })
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -72,9 +73,21 @@ func TestInsightsQueries(t *testing.T) {
 	var b strings.Builder
 	for _, c := range flows.Categories {
 		v := View(c)
-		fmt.Fprintf(&b, "# top --category %s\n%s\n\n", c.CLIName(), statsQuery(&v))
+		fmt.Fprintf(&b, "# top --category %s\n%s\n\n", c.CLIName(), statsQuery(&v, byteRange{}))
 	}
-	fmt.Fprintf(&b, "# recommend (every record)\n%s\n\n# span (every record)\n%s\n", statsQuery(nil), spanQuery())
+	fmt.Fprintf(&b, "# recommend (every record)\n%s\n\n# span (every record)\n%s\n", statsQuery(nil, byteRange{}), spanQuery(byteRange{}))
+	// One second's records split by size: [0, 2^50*2) halves to 2^25...
+	nat := View(flows.NATGateway)
+	p := byteRange{}
+	for range 3 {
+		a, b2, ok := p.split()
+		if !ok {
+			t.Fatalf("%+v does not split", p)
+		}
+		fmt.Fprintf(&b, "\n# nat, records of %+v\n%s\n", a, statsQuery(&nat, a))
+		p = b2
+	}
+	fmt.Fprintf(&b, "\n# span, records of %+v\n%s\n", p, spanQuery(p))
 	golden(t, "queries.txt", []byte(b.String()))
 }
 
@@ -98,7 +111,7 @@ func TestInsightsResults(t *testing.T) {
 	q := &insightsRunner{cw: cw, sem: make(chan struct{}, 1)}
 	nat := View(flows.NATGateway)
 	w := Window{time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC), time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)}
-	rows, err := q.run(context.Background(), statsQuery(&nat), w)
+	rows, err := q.run(context.Background(), func(p byteRange) string { return statsQuery(&nat, p) }, w, byteRange{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +125,7 @@ func TestInsightsResults(t *testing.T) {
 	}
 	golden(t, "results-nat.golden", out.Bytes())
 	qs := srv.Queries()
-	if len(qs) != 1 || qs[0].StartTime != w.Start.Unix() || qs[0].EndTime != w.End.Unix()-1 || qs[0].Limit != insightsRowLimit || qs[0].Text != statsQuery(&nat) {
+	if len(qs) != 1 || qs[0].StartTime != w.Start.Unix() || qs[0].EndTime != w.End.Unix()-1 || qs[0].Limit != insightsRowLimit || qs[0].Text != statsQuery(&nat, byteRange{}) {
 		t.Errorf("StartQuery got %+v", qs)
 	}
 }
@@ -286,20 +299,83 @@ func TestInsightsErrors(t *testing.T) {
 	}
 }
 
-// TestInsightsTooManyGroups: more groups in one second than a query returns
-// cannot be split: the error says to use --exact.
-func TestInsightsTooManyGroups(t *testing.T) {
+func TestByteRangeSplit(t *testing.T) {
+	// Every split is exact (the halves tile the range) and ends at single
+	// values: walked in full below 4096 bytes, to depth 12 above.
+	var walk func(p byteRange, depth int)
+	walk = func(p byteRange, depth int) {
+		a, b, ok := p.split()
+		if !ok {
+			if p.Hi-p.Lo != 1 {
+				t.Fatalf("%+v does not split", p)
+			}
+			return
+		}
+		if a.Lo != p.Lo || a.Hi != b.Lo || b.Hi != p.Hi || a.Hi <= a.Lo || (b.Hi != 0 && b.Hi <= b.Lo) {
+			t.Fatalf("%+v split into %+v %+v", p, a, b)
+		}
+		if depth > 60 {
+			t.Fatalf("%+v: no end", p)
+		}
+		if p.Hi != 0 && p.Hi-p.Lo <= 4096 || depth < 12 {
+			walk(a, depth+1)
+			walk(b, depth+1)
+		}
+	}
+	walk(byteRange{}, 0)
+	// Any range reaches a single value within 60 splits, on either side.
+	for _, lower := range []bool{true, false} {
+		p := byteRange{}
+		for depth := 0; ; depth++ {
+			a, b, ok := p.split()
+			if !ok {
+				break
+			}
+			if depth > 60 {
+				t.Fatalf("lower %v: no end at %+v", lower, p)
+			}
+			if p = b; lower {
+				p = a
+			}
+		}
+	}
+}
+
+// TestInsightsOneSecond: more groups in one second than a query returns
+// are split by the records' sizes, exactly; a single size that still
+// holds too many gives an error that says to use --exact.
+func TestInsightsOneSecond(t *testing.T) {
 	insightstest.AWSEnv(t)
 	fastPolls(t)
 	recs, nodes, w := sampleRecords(t)
 	srv := insightstest.Start(t)
 	srv.PutRecords(DefaultLogGroup, nodes, recs)
+	file := Source{Kind: "file", Path: writeFileStore(t, recs)}
+	cw := Source{Kind: "cloudwatch", Path: DefaultLogGroup}
+	ao := awscfg.Options{Region: "us-east-1", EndpointURL: srv.URL}
 	old := insightsRowLimit
-	insightsRowLimit = 2
 	defer func() { insightsRowLimit = old }()
-	_, err := Top(context.Background(), costmodel.New(nil), TopOptions{Options: Options{Source: Source{Kind: "cloudwatch", Path: DefaultLogGroup}, Window: w,
-		AWS: awscfg.Options{Region: "us-east-1", EndpointURL: srv.URL}}, Category: flows.InterAZ})
-	if err == nil || !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "use --exact to read the records instead") {
+	insightsRowLimit = 5 // the inter-AZ view has 12 groups a window
+	for _, c := range []flows.Category{flows.InterAZ, flows.NATGateway} {
+		want := topJSON(t, TopOptions{Options: Options{Source: file, Window: w}, Category: c})
+		if got := topJSON(t, TopOptions{Options: Options{Source: cw, Window: w, AWS: ao}, Category: c}); got != want {
+			t.Fatalf("%s split by size differs from files:\n--- insights\n%s\n--- files\n%s", c.CLIName(), got, want)
+		}
+	}
+	if !slices.ContainsFunc(srv.Queries(), func(q insightstest.Query) bool { return strings.Contains(q.Text, "filter bytes >= ") }) {
+		t.Error("no query was split by size")
+	}
+	// Three groups of one size in one second, two rows a query.
+	srv2 := insightstest.Start(t)
+	same := recs[:3]
+	for i := range same {
+		same[i].Bytes, same[i].Category, same[i].TS = 100, flows.Internet, w.Start
+	}
+	srv2.PutRecords(DefaultLogGroup, nodes, same)
+	insightsRowLimit = 2
+	_, err := Top(context.Background(), costmodel.New(nil), TopOptions{Options: Options{Source: cw, Window: w,
+		AWS: awscfg.Options{Region: "us-east-1", EndpointURL: srv2.URL}}, Category: flows.Internet})
+	if err == nil || !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "records of 100 bytes in the second at") || !strings.Contains(err.Error(), "use --exact to read the records instead") {
 		t.Errorf("got %v", err)
 	}
 }
@@ -371,7 +447,7 @@ func TestInsightsCLIProof(t *testing.T) {
 	}
 	v := View(flows.InterAZ)
 	started := cli("start-query", "--log-group-name", DefaultLogGroup, "--start-time", "1763629200", "--end-time", "1763629319",
-		"--limit", "10000", "--query-string", strings.ReplaceAll(statsQuery(&v), "local_ip, ", ""))
+		"--limit", "10000", "--query-string", strings.ReplaceAll(statsQuery(&v, byteRange{}), "local_ip, ", ""))
 	id, _ := started["queryId"].(string)
 	if id == "" {
 		t.Fatalf("start-query: %v", started)

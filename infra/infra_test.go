@@ -1,0 +1,590 @@
+package infra
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/yaml"
+)
+
+// The kustomizations a user applies.
+var kustomizations = []string{"agent", "overlays/cloudwatch", "overlays/cloudwatch-irsa"}
+
+// objects is one rendering, decoded.
+type objects struct {
+	namespaces      []corev1.Namespace
+	serviceAccounts []corev1.ServiceAccount
+	roles           []rbacv1.ClusterRole
+	bindings        []rbacv1.ClusterRoleBinding
+	daemonSets      []appsv1.DaemonSet
+}
+
+// strict decodes JSON into v, refusing fields v's type does not have.
+func strict(doc []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(doc))
+	d.DisallowUnknownFields()
+	return d.Decode(v)
+}
+
+// decode splits a rendering into documents and decodes each strictly into
+// its k8s.io/api type; a kind the test does not know is an error too.
+func decode(t *testing.T, rendered []byte) objects {
+	t.Helper()
+	var o objects
+	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(rendered)))
+	for {
+		doc, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(bytes.TrimSpace(doc)) == 0 {
+			continue
+		}
+		j, err := yaml.YAMLToJSON(doc)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, doc)
+		}
+		var tm metav1.TypeMeta
+		if err := json.Unmarshal(j, &tm); err != nil {
+			t.Fatal(err)
+		}
+		var target any
+		switch tm.APIVersion + " " + tm.Kind {
+		case "v1 Namespace":
+			o.namespaces = append(o.namespaces, corev1.Namespace{})
+			target = &o.namespaces[len(o.namespaces)-1]
+		case "v1 ServiceAccount":
+			o.serviceAccounts = append(o.serviceAccounts, corev1.ServiceAccount{})
+			target = &o.serviceAccounts[len(o.serviceAccounts)-1]
+		case "rbac.authorization.k8s.io/v1 ClusterRole":
+			o.roles = append(o.roles, rbacv1.ClusterRole{})
+			target = &o.roles[len(o.roles)-1]
+		case "rbac.authorization.k8s.io/v1 ClusterRoleBinding":
+			o.bindings = append(o.bindings, rbacv1.ClusterRoleBinding{})
+			target = &o.bindings[len(o.bindings)-1]
+		case "apps/v1 DaemonSet":
+			o.daemonSets = append(o.daemonSets, appsv1.DaemonSet{})
+			target = &o.daemonSets[len(o.daemonSets)-1]
+		default:
+			t.Fatalf("a %s %s the test does not check:\n%s", tm.APIVersion, tm.Kind, doc)
+		}
+		if err := strict(j, target); err != nil {
+			t.Errorf("%s: %v\n%s", tm.Kind, err, doc)
+		}
+	}
+	return o
+}
+
+// render renders dir with kustomize's Go API.
+func render(t *testing.T, dir string) []byte {
+	t.Helper()
+	rm, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), dir)
+	if err != nil {
+		t.Fatalf("kustomize %s: %v", dir, err)
+	}
+	out, err := rm.AsYaml()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestKubectlKustomize renders every kustomization with `kubectl kustomize`,
+// as a user would, and checks that it gives the objects the Go API gives.
+func TestKubectlKustomize(t *testing.T) {
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		if os.Getenv("NETCOST_REQUIRE_ROOT") == "1" {
+			t.Fatal("kubectl is missing (apt-get install kubectl, or bash .ci/deps), and NETCOST_REQUIRE_ROOT=1 forbids skipping")
+		}
+		t.Skip("kubectl is missing: apt-get install kubectl")
+	}
+	for _, k := range kustomizations {
+		out, err := exec.Command(kubectl, "kustomize", k).CombinedOutput()
+		if err != nil {
+			t.Fatalf("kubectl kustomize %s: %v\n%s", k, err, out)
+		}
+		if got, want := decode(t, out), decode(t, render(t, k)); !reflect.DeepEqual(got, want) {
+			t.Errorf("kubectl kustomize %s and kustomize's Go API disagree:\n%s\nvs\n%s", k, out, render(t, k))
+		}
+	}
+}
+
+func container(t *testing.T, o objects) (*appsv1.DaemonSet, *corev1.Container) {
+	t.Helper()
+	if len(o.daemonSets) != 1 || len(o.daemonSets[0].Spec.Template.Spec.Containers) != 1 {
+		t.Fatalf("want one DaemonSet with one container; have %d DaemonSets", len(o.daemonSets))
+	}
+	ds := &o.daemonSets[0]
+	return ds, &ds.Spec.Template.Spec.Containers[0]
+}
+
+func boolp(b *bool) string {
+	if b == nil {
+		return "unset"
+	}
+	return strconv.FormatBool(*b)
+}
+
+func env(c *corev1.Container, name string) (corev1.EnvVar, bool) {
+	for _, e := range c.Env {
+		if e.Name == name {
+			return e, true
+		}
+	}
+	return corev1.EnvVar{}, false
+}
+
+// agentSource returns the agent's non-test Go files, parsed.
+func agentSource(t *testing.T) map[string]*ast.File {
+	t.Helper()
+	files := map[string]*ast.File{}
+	fset := token.NewFileSet()
+	err := filepath.WalkDir("../agent", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+			return err
+		}
+		f, err := parser.ParseFile(fset, p, nil, 0)
+		if err != nil {
+			return err
+		}
+		files[p] = f
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// envNames are the environment variables the agent reads: the string
+// literals "NETCOST_..." in its code, and the few it takes from elsewhere.
+func envNames(t *testing.T) map[string]bool {
+	t.Helper()
+	names := map[string]bool{"NODE_NAME": true, "GOMEMLIMIT": true}
+	for _, f := range agentSource(t) {
+		ast.Inspect(f, func(n ast.Node) bool {
+			if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+				if s, err := strconv.Unquote(lit.Value); err == nil && strings.HasPrefix(s, "NETCOST_") {
+					names[s] = true
+				}
+			}
+			return true
+		})
+	}
+	return names
+}
+
+func TestDaemonSet(t *testing.T) {
+	known := envNames(t)
+	for _, k := range kustomizations {
+		t.Run(k, func(t *testing.T) {
+			o := decode(t, render(t, k))
+			ds, c := container(t, o)
+			pod := ds.Spec.Template.Spec
+			if ds.Namespace != "netcost" || len(o.namespaces) != 1 || o.namespaces[0].Name != ds.Namespace {
+				t.Errorf("DaemonSet in namespace %q, namespaces %v; want both netcost", ds.Namespace, o.namespaces)
+			}
+			if len(o.serviceAccounts) != 1 || pod.ServiceAccountName != o.serviceAccounts[0].Name || o.serviceAccounts[0].Namespace != ds.Namespace {
+				t.Errorf("pods run as service account %q; want the one the kustomization makes", pod.ServiceAccountName)
+			}
+
+			// Every node: one toleration with no key and operator Exists
+			// tolerates every taint, of every effect.
+			if !slices.ContainsFunc(pod.Tolerations, func(tl corev1.Toleration) bool {
+				return tl.Key == "" && tl.Operator == corev1.TolerationOpExists && tl.Effect == ""
+			}) {
+				t.Errorf("tolerations %+v do not tolerate every taint", pod.Tolerations)
+			}
+			if !pod.HostNetwork || pod.DNSPolicy != corev1.DNSClusterFirstWithHostNet {
+				t.Errorf("hostNetwork %v, dnsPolicy %q; want the node's network with cluster DNS", pod.HostNetwork, pod.DNSPolicy)
+			}
+			if pod.HostPID || pod.HostIPC {
+				t.Errorf("hostPID %v, hostIPC %v; the agent needs neither", pod.HostPID, pod.HostIPC)
+			}
+
+			// Privileges: explicit capabilities, never privileged.
+			sc := c.SecurityContext
+			if sc == nil || sc.Capabilities == nil {
+				t.Fatal("no securityContext with capabilities")
+			}
+			if sc.Privileged == nil || *sc.Privileged || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+				t.Errorf("privileged %s, allowPrivilegeEscalation %s; want both false, explicitly", boolp(sc.Privileged), boolp(sc.AllowPrivilegeEscalation))
+			}
+			if got := sc.Capabilities.Drop; !slices.Equal(got, []corev1.Capability{"ALL"}) {
+				t.Errorf("capabilities dropped %v; want [ALL]", got)
+			}
+			if got := sc.Capabilities.Add; !slices.Equal(got, []corev1.Capability{"BPF", "NET_ADMIN"}) {
+				t.Errorf("capabilities added %v; want [BPF NET_ADMIN] (load and attach; see infra/README.md)", got)
+			}
+			if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+				t.Errorf("readOnlyRootFilesystem is not true")
+			}
+
+			// Resources: requests and limits for both, requests under limits,
+			// and the Go heap's soft limit under the memory limit.
+			for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+				req, okReq := c.Resources.Requests[r]
+				lim, okLim := c.Resources.Limits[r]
+				if !okReq || !okLim || req.IsZero() || req.Cmp(lim) > 0 {
+					t.Errorf("%s: request %v, limit %v; want both, request <= limit", r, req.String(), lim.String())
+				}
+			}
+			if e, ok := env(c, "GOMEMLIMIT"); ok {
+				soft := resource.MustParse(strings.TrimSuffix(e.Value, "B"))
+				if lim := c.Resources.Limits[corev1.ResourceMemory]; soft.Cmp(lim) >= 0 {
+					t.Errorf("GOMEMLIMIT %s is not under the memory limit %s", e.Value, lim.String())
+				}
+			}
+
+			// Probes and the metrics port.
+			port := -1
+			for _, p := range c.Ports {
+				if p.Name == "metrics" {
+					port = int(p.ContainerPort)
+				}
+			}
+			if port != 9109 {
+				t.Errorf("metrics port %d; want 9109", port)
+			}
+			if e, _ := env(c, "NETCOST_METRICS_ADDR"); !strings.HasSuffix(e.Value, ":9109") {
+				t.Errorf("NETCOST_METRICS_ADDR %q; want the agent listening on 9109", e.Value)
+			}
+			for _, p := range []struct {
+				name  string
+				probe *corev1.Probe
+				path  string
+			}{{"liveness", c.LivenessProbe, "/healthz"}, {"readiness", c.ReadinessProbe, "/readyz"}} {
+				if p.probe == nil || p.probe.HTTPGet == nil {
+					t.Errorf("no HTTP %s probe", p.name)
+					continue
+				}
+				if h := p.probe.HTTPGet; h.Path != p.path || (h.Port.String() != "metrics" && h.Port.IntValue() != 9109) {
+					t.Errorf("%s probe GET %s on %s; want %s on 9109", p.name, h.Path, h.Port.String(), p.path)
+				}
+			}
+
+			// The environment: names the agent reads, the node's name from
+			// the downward API, and the cgroup root a read-only mount of the
+			// host's cgroup tree.
+			for _, e := range c.Env {
+				if !known[e.Name] {
+					t.Errorf("env %s: the agent reads no such variable", e.Name)
+				}
+			}
+			if e, _ := env(c, "NODE_NAME"); e.ValueFrom == nil || e.ValueFrom.FieldRef == nil || e.ValueFrom.FieldRef.FieldPath != "spec.nodeName" {
+				t.Errorf("NODE_NAME %+v; want it from the downward API's spec.nodeName", e)
+			}
+			hostPaths := map[string]string{}
+			for _, v := range pod.Volumes {
+				if v.HostPath != nil {
+					hostPaths[v.Name] = v.HostPath.Path
+				}
+			}
+			root, _ := env(c, "NETCOST_CGROUP_ROOT")
+			mounted := map[string]corev1.VolumeMount{}
+			for _, m := range c.VolumeMounts {
+				mounted[hostPaths[m.Name]] = m
+			}
+			if m := mounted["/sys/fs/cgroup"]; m.MountPath != root.Value || !m.ReadOnly {
+				t.Errorf("NETCOST_CGROUP_ROOT %q; want a read-only mount of the host's /sys/fs/cgroup there (have %+v)", root.Value, m)
+			}
+			if m := mounted["/var/lib/netcost"]; m.MountPath != "/var/lib/netcost" || m.ReadOnly {
+				t.Errorf("/var/lib/netcost (records, spool, ip-ranges cache) is not a writable host mount: %+v", m)
+			}
+
+			if k != "agent" {
+				if e, _ := env(c, "NETCOST_SINK"); e.Value != "cloudwatch" {
+					t.Errorf("NETCOST_SINK %q; want cloudwatch", e.Value)
+				}
+				if e, _ := env(c, "NETCOST_CLUSTER"); e.Value == "" {
+					t.Errorf("NETCOST_CLUSTER is empty: records and metrics need the cluster's name")
+				}
+				if e, _ := env(c, "NETCOST_LOG_GROUP"); e.Value != logGroup(t) {
+					t.Errorf("NETCOST_LOG_GROUP %q; the IAM policy grants %q", e.Value, logGroup(t))
+				}
+			}
+		})
+	}
+}
+
+// kubeResources are the resources the agent's informers watch, read from
+// agent/internal/kube: f.Core().V1().Pods() is "pods".
+func kubeResources(t *testing.T) map[string]bool {
+	t.Helper()
+	re := regexp.MustCompile(`\.(Core|Discovery)\(\)\.V1\(\)\.(\w+)\(\)`)
+	out := map[string]bool{}
+	for p := range agentSource(t) {
+		if !strings.Contains(p, filepath.Join("internal", "kube")) {
+			continue
+		}
+		src, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range re.FindAllStringSubmatch(string(src), -1) {
+			group := ""
+			if m[1] == "Discovery" {
+				group = "discovery.k8s.io"
+			}
+			out[group+"/"+strings.ToLower(m[2])] = true
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("no informers found in agent/internal/kube: update the test's pattern")
+	}
+	return out
+}
+
+func TestRBAC(t *testing.T) {
+	want := kubeResources(t)
+	o := decode(t, render(t, "agent"))
+	if len(o.roles) != 1 || len(o.bindings) != 1 {
+		t.Fatalf("%d ClusterRoles, %d bindings; want 1 each", len(o.roles), len(o.bindings))
+	}
+	granted := map[string]bool{}
+	for _, r := range o.roles[0].Rules {
+		if len(r.NonResourceURLs) > 0 || len(r.ResourceNames) > 0 {
+			t.Errorf("rule %+v: want plain resource rules", r)
+		}
+		if v := slices.Sorted(slices.Values(r.Verbs)); !slices.Equal(v, []string{"get", "list", "watch"}) {
+			t.Errorf("rule %+v: verbs %v; want get, list and watch only", r, v)
+		}
+		for _, g := range r.APIGroups {
+			for _, res := range r.Resources {
+				granted[g+"/"+res] = true
+			}
+		}
+	}
+	if !reflect.DeepEqual(granted, want) {
+		t.Errorf("the ClusterRole grants %v; the agent watches %v", slices.Sorted(mapKeys(granted)), slices.Sorted(mapKeys(want)))
+	}
+	b := o.bindings[0]
+	sa := o.serviceAccounts[0]
+	if b.RoleRef.Kind != "ClusterRole" || b.RoleRef.Name != o.roles[0].Name ||
+		!slices.Equal(b.Subjects, []rbacv1.Subject{{Kind: "ServiceAccount", Name: sa.Name, Namespace: sa.Namespace}}) {
+		t.Errorf("binding %+v does not bind the ClusterRole to the agent's service account %s/%s", b, sa.Namespace, sa.Name)
+	}
+}
+
+func mapKeys(m map[string]bool) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// iamPrefix is the IAM service prefix of each AWS SDK service the agent uses.
+var iamPrefix = map[string]string{"ec2": "ec2", "cloudwatchlogs": "logs"}
+
+// awsCalls are the AWS API operations the agent's code can make: every
+// <service>.<Operation>Input it builds, as IAM actions.
+func awsCalls(t *testing.T) map[string]bool {
+	t.Helper()
+	calls := map[string]bool{}
+	for p, f := range agentSource(t) {
+		services := map[string]string{} // import name -> service
+		for _, imp := range f.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			svc, ok := strings.CutPrefix(path, "github.com/aws/aws-sdk-go-v2/service/")
+			if !ok || strings.Contains(svc, "/") {
+				continue
+			}
+			name := svc
+			if imp.Name != nil {
+				name = imp.Name.Name
+			}
+			services[name] = svc
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			sel, ok := n.(*ast.SelectorExpr)
+			if !ok {
+				return true
+			}
+			x, ok := sel.X.(*ast.Ident)
+			if !ok || services[x.Name] == "" {
+				return true
+			}
+			op, ok := strings.CutSuffix(sel.Sel.Name, "Input")
+			if !ok {
+				return true
+			}
+			prefix, known := iamPrefix[services[x.Name]]
+			if !known {
+				t.Errorf("%s calls %s.%s: add the service's IAM prefix to the test and its actions to the policy", p, services[x.Name], op)
+				return true
+			}
+			calls[prefix+":"+op] = true
+			return true
+		})
+	}
+	return calls
+}
+
+// logGroup is the CloudWatch sink's default group, from its source.
+func logGroup(t *testing.T) string {
+	t.Helper()
+	for p, f := range agentSource(t) {
+		for _, d := range f.Decls {
+			g, ok := d.(*ast.GenDecl)
+			if !ok || g.Tok != token.CONST {
+				continue
+			}
+			for _, s := range g.Specs {
+				v := s.(*ast.ValueSpec)
+				for i, n := range v.Names {
+					if n.Name == "DefaultLogGroup" && i < len(v.Values) {
+						if lit, ok := v.Values[i].(*ast.BasicLit); ok {
+							s, err := strconv.Unquote(lit.Value)
+							if err != nil {
+								t.Fatalf("%s: %v", p, err)
+							}
+							return s
+						}
+					}
+				}
+			}
+		}
+	}
+	t.Fatal("no DefaultLogGroup constant in the agent's code")
+	return ""
+}
+
+type policy struct {
+	Version   string
+	Statement []struct {
+		Sid       string
+		Effect    string
+		Principal map[string]string
+		Action    stringOrList
+		Resource  stringOrList
+		Condition map[string]map[string]string
+	}
+}
+
+// stringOrList is IAM's "one string or a list of them".
+type stringOrList []string
+
+func (s *stringOrList) UnmarshalJSON(b []byte) error {
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*s = []string{one}
+		return nil
+	}
+	return json.Unmarshal(b, (*[]string)(s))
+}
+
+func readPolicy(t *testing.T, path string) policy {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p policy
+	if err := strict(b, &p); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if p.Version != "2012-10-17" || len(p.Statement) == 0 {
+		t.Fatalf("%s: version %q, %d statements; want 2012-10-17 and some", path, p.Version, len(p.Statement))
+	}
+	return p
+}
+
+// TestIAMPolicy: the agent's policy allows exactly the calls its code
+// makes, EC2 reads on any resource (they support no narrower one) and
+// CloudWatch Logs on the flow log group only.
+func TestIAMPolicy(t *testing.T) {
+	want := awsCalls(t)
+	if len(want) == 0 {
+		t.Fatal("no AWS calls found in the agent's code: update the test")
+	}
+	group := logGroup(t)
+	p := readPolicy(t, "iam/agent-policy.json")
+	allowed := map[string]bool{}
+	for _, s := range p.Statement {
+		if s.Effect != "Allow" || s.Principal != nil || s.Condition != nil {
+			t.Errorf("statement %s: want a plain Allow", s.Sid)
+		}
+		for _, a := range s.Action {
+			if strings.Contains(a, "*") {
+				t.Errorf("statement %s: wildcard action %s", s.Sid, a)
+			}
+			allowed[a] = true
+			switch {
+			case strings.HasPrefix(a, "ec2:") && !(strings.HasPrefix(a, "ec2:Describe") || strings.HasPrefix(a, "ec2:Get")):
+				t.Errorf("statement %s: %s is not a read", s.Sid, a)
+			case strings.HasPrefix(a, "logs:"):
+				for _, r := range s.Resource {
+					g := ":log-group:" + group
+					if !strings.HasPrefix(r, "arn:aws:logs:") || !(strings.HasSuffix(r, g) || strings.HasSuffix(r, g+":log-stream:*")) {
+						t.Errorf("statement %s: %s on %s; want the group %s and its streams only", s.Sid, a, r, group)
+					}
+				}
+			}
+		}
+	}
+	if !reflect.DeepEqual(allowed, want) {
+		t.Errorf("the policy allows %v;\nthe agent calls %v", slices.Sorted(mapKeys(allowed)), slices.Sorted(mapKeys(want)))
+	}
+}
+
+// TestTrustPolicies: Pod Identity trusts EKS's pod service; IRSA trusts the
+// cluster's OIDC provider for the agent's service account only, the one the
+// manifests make, with the role the IRSA overlay annotates.
+func TestTrustPolicies(t *testing.T) {
+	pi := readPolicy(t, "iam/trust-pod-identity.json")
+	if s := pi.Statement[0]; len(pi.Statement) != 1 || s.Principal["Service"] != "pods.eks.amazonaws.com" ||
+		!slices.Equal(slices.Sorted(slices.Values(s.Action)), []string{"sts:AssumeRole", "sts:TagSession"}) {
+		t.Errorf("Pod Identity trust %+v; want pods.eks.amazonaws.com with sts:AssumeRole and sts:TagSession", pi.Statement)
+	}
+
+	o := decode(t, render(t, "overlays/cloudwatch-irsa"))
+	sa := o.serviceAccounts[0]
+	irsa := readPolicy(t, "iam/trust-irsa.json")
+	s := irsa.Statement[0]
+	provider, ok := strings.CutPrefix(s.Principal["Federated"], "arn:aws:iam::")
+	_, provider, _ = strings.Cut(provider, ":oidc-provider/")
+	if len(irsa.Statement) != 1 || !ok || provider == "" || !slices.Equal(s.Action, []string{"sts:AssumeRoleWithWebIdentity"}) {
+		t.Fatalf("IRSA trust %+v; want one web-identity statement for an OIDC provider", irsa.Statement)
+	}
+	cond := s.Condition["StringEquals"]
+	if got, want := cond[provider+":sub"], fmt.Sprintf("system:serviceaccount:%s:%s", sa.Namespace, sa.Name); got != want {
+		t.Errorf("IRSA trust: %s:sub = %q; want %q, the agent's service account", provider, got, want)
+	}
+	if cond[provider+":aud"] != "sts.amazonaws.com" {
+		t.Errorf("IRSA trust: %s:aud = %q; want sts.amazonaws.com", provider, cond[provider+":aud"])
+	}
+	if arn := sa.Annotations["eks.amazonaws.com/role-arn"]; !strings.HasPrefix(arn, "arn:aws:iam::") || !strings.Contains(arn, ":role/") {
+		t.Errorf("the IRSA overlay's service account names role %q; want a role ARN", arn)
+	}
+}

@@ -3,6 +3,7 @@ package awscfg
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -149,5 +150,33 @@ func TestExplain(t *testing.T) {
 	}
 	if err := Explain(context.Canceled, "x"); err != context.Canceled {
 		t.Errorf("cancellation must pass through, got %v", err)
+	}
+}
+
+// TestLargeAnswers: answers of a few MB read back to back on one
+// connection never fail (the SDK's early close of the request body used
+// to make the transport drop the connection under the answer).
+func TestLargeAnswers(t *testing.T) {
+	isolate(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	row := `[{"field":"region","value":"us-east-1"},{"field":"sum_bytes","value":"5"},{"field":"records","value":"1"}],`
+	body := []byte(`{"status":"Complete","results":[` + strings.Repeat(row, 30000) + row[:len(row)-1] + `]}`)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.Write(body)
+	}))
+	defer srv.Close()
+	cfg, err := Load(context.Background(), Options{Region: "us-east-1", EndpointURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cloudwatchlogs.NewFromConfig(cfg, func(o *cloudwatchlogs.Options) { o.RetryMaxAttempts = 1 })
+	for i := range 40 {
+		out, err := c.GetQueryResults(context.Background(), &cloudwatchlogs.GetQueryResultsInput{QueryId: aws.String("q")})
+		if err != nil || len(out.Results) != 30001 {
+			t.Fatalf("call %d: %v", i, err)
+		}
 	}
 }

@@ -151,11 +151,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(map[string]string{"__type": aerr.typ, "message": aerr.msg})
 		return
 	}
-	if raw, ok := out.(json.RawMessage); ok {
-		w.Write(raw)
-		return
+	raw, ok := out.(json.RawMessage)
+	if !ok {
+		raw, _ = json.Marshal(out)
 	}
-	json.NewEncoder(w).Encode(out)
+	w.Header().Set("Content-Length", strconv.Itoa(len(raw)))
+	w.Write(raw)
 }
 
 func (s *Server) call(op string, body []byte) (any, *apiError) {

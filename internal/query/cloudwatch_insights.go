@@ -151,14 +151,10 @@ func parseGroups(rows [][]types.ResultField, lenient bool) (groups []group, skip
 func parseGroup(row []types.ResultField) (group, error) {
 	g := group{rec: flows.Record{Schema: flows.SchemaVersion, TS: time.Unix(0, 0).UTC(), WindowS: 1, Protocol: flows.TCP}}
 	r := &g.rec
-	var desc []string // the group's fields, for errors
 	var sum float64
 	var err error
 	for _, f := range row {
 		name, v := aws.ToString(f.Field), aws.ToString(f.Value)
-		if name != sumField && name != countField && v != "" {
-			desc = append(desc, name+"="+v)
-		}
 		switch name {
 		case sumField:
 			sum, err = strconv.ParseFloat(v, 64)
@@ -192,6 +188,12 @@ func parseGroup(row []types.ResultField) (group, error) {
 		err = r.Validate() // bytes are not set yet: a sum may exceed one record's bound
 	}
 	if err != nil {
+		var desc []string // the group's fields
+		for _, f := range row {
+			if name, v := aws.ToString(f.Field), aws.ToString(f.Value); name != sumField && name != countField && v != "" {
+				desc = append(desc, name+"="+v)
+			}
+		}
 		return g, fmt.Errorf("a group of %d records (%s): %w", g.n, strings.Join(desc, " "), err)
 	}
 	r.Bytes = uint64(sum)

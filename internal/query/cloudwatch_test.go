@@ -50,7 +50,7 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 // fastPolls makes the Insights polling quick for the fake.
-func fastPolls(t *testing.T) {
+func fastPolls(t testing.TB) {
 	first, maxd := insightsPollFirst, insightsPollMax
 	insightsPollFirst, insightsPollMax = 5*time.Millisecond, 20*time.Millisecond
 	t.Cleanup(func() { insightsPollFirst, insightsPollMax = first, maxd })

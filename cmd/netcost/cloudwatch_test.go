@@ -129,12 +129,19 @@ func sameAsFile(t *testing.T, rr recentRecords, cwArgs []string, args ...string)
 	return got
 }
 
-// TestTopCloudWatchExact: records published to CloudWatch Logs (moto) and
-// read back with --exact give exactly what the same records give from a
-// file, for the inter-AZ and NAT views.
-func TestTopCloudWatchExact(t *testing.T) {
+// TestCloudWatchMoto runs the cloudwatch source against moto: one server
+// for its subtests.
+func TestCloudWatchMoto(t *testing.T) {
 	moto := mototest.Start(t)
 	insightstest.AWSEnv(t)
+	t.Run("exact", func(t *testing.T) { testCloudWatchExact(t, moto) })
+	t.Run("bad input", func(t *testing.T) { testCloudWatchBadInput(t, moto) })
+}
+
+// testCloudWatchExact: records published to CloudWatch Logs (moto) and
+// read back with --exact give exactly what the same records give from a
+// file, for the inter-AZ and NAT views.
+func testCloudWatchExact(t *testing.T, moto string) {
 	rr := newRecentRecords(t, 5)
 	putToMoto(t, moto, "/netcost/flows", rr)
 	cw := []string{"cloudwatch", "--exact", "--endpoint-url", moto, "--region", "us-east-1"}
@@ -149,15 +156,13 @@ func TestTopCloudWatchExact(t *testing.T) {
 	sameAsFile(t, rr, cw, "--category", "nat", "--group-by", "workload", "-o", "json")
 }
 
-// TestCloudWatchBadInput: what a user can get wrong against CloudWatch
+// testCloudWatchBadInput: what a user can get wrong against CloudWatch
 // gives one line and exit 2; bad records name their stream and event.
-func TestCloudWatchBadInput(t *testing.T) {
-	moto := mototest.Start(t)
-	insightstest.AWSEnv(t)
+func testCloudWatchBadInput(t *testing.T, moto string) {
 	rr := newRecentRecords(t, 1)
 	bad := types.InputLogEvent{Message: aws.String(`{"_aws":{},"schema":1,"ts":"` + rr.recs[0].TS.Format(time.RFC3339) + `","window_s":60,"bytes":"many"`),
 		Timestamp: aws.Int64(rr.recs[0].TS.UnixMilli())}
-	putToMoto(t, moto, "/netcost/flows", rr, bad)
+	putToMoto(t, moto, "/bad/flows", rr, bad)
 	aws := []string{"--endpoint-url", moto, "--region", "us-east-1"}
 	run := func(args ...string) (int, string, string) {
 		return netcost(t, append(append(append([]string{"top", "--category", "nat"}, rr.window...), aws...), args...)...)
@@ -166,12 +171,12 @@ func TestCloudWatchBadInput(t *testing.T) {
 	if code != 2 || out != "" || errs != "netcost: CloudWatch Logs FilterLogEvents: log group \"/nope\" not found: The specified log group does not exist. (check the name and --region)\n" {
 		t.Errorf("missing log group: exit %d, %q", code, errs)
 	}
-	code, _, errs = run("--source", "cloudwatch", "--exact")
+	code, _, errs = run("--source", "cloudwatch:/bad/flows", "--exact")
 	if code != 2 || strings.Count(errs, "\n") != 1 ||
-		!regexp.MustCompile(`^netcost: log group "/netcost/flows", stream "bad-node", event \d+: .+ \(fix the record, or pass --strict=false to skip bad records\)\n$`).MatchString(errs) {
+		!regexp.MustCompile(`^netcost: log group "/bad/flows", stream "bad-node", event \d+: .+ \(fix the record, or pass --strict=false to skip bad records\)\n$`).MatchString(errs) {
 		t.Errorf("bad record: exit %d, %q", code, errs)
 	}
-	code, out, _ = run("--source", "cloudwatch", "--exact", "--strict=false", "-o", "json")
+	code, out, _ = run("--source", "cloudwatch:/bad/flows", "--exact", "--strict=false", "-o", "json")
 	var res struct {
 		Skipped int64 `json:"skipped_lines"`
 		Records int64 `json:"records"`
@@ -180,8 +185,8 @@ func TestCloudWatchBadInput(t *testing.T) {
 		t.Errorf("--strict=false: exit %d, %s", code, out)
 	}
 	// Insights against an endpoint that does not run stats (moto).
-	code, _, errs = run("--source", "cloudwatch")
-	if code != 1 || errs != "netcost: log group \"/netcost/flows\": the Logs Insights answer has no stats fields: the endpoint does not run Logs Insights stats (moto does not): use --exact\n" {
+	code, _, errs = run("--source", "cloudwatch:/bad/flows")
+	if code != 1 || errs != "netcost: log group \"/bad/flows\": the Logs Insights answer has no stats fields: the endpoint does not run Logs Insights stats (moto does not): use --exact\n" {
 		t.Errorf("insights on moto: exit %d, %q", code, errs)
 	}
 	// No region at all.
@@ -190,7 +195,7 @@ func TestCloudWatchBadInput(t *testing.T) {
 		t.Errorf("no region: exit %d, %q", code, errs)
 	}
 	// An unknown profile.
-	code, _, errs = run("--source", "cloudwatch", "--profile", "nobody")
+	code, _, errs = run("--source", "cloudwatch:/bad/flows", "--profile", "nobody")
 	if code != 2 || !strings.HasPrefix(errs, `netcost: AWS profile "nobody" is not in the shared config files`) {
 		t.Errorf("unknown profile: exit %d, %q", code, errs)
 	}
@@ -203,6 +208,7 @@ func TestTopCloudWatchInsights(t *testing.T) {
 	insightstest.AWSEnv(t)
 	rr := newRecentRecords(t, 5)
 	srv := insightstest.Start(t)
+	srv.Instant = true // the CLI's first poll is after 500 ms
 	srv.PutRecords("/eks/prod/flows", rr.nodes, rr.recs)
 	cw := []string{"cloudwatch:/eks/prod/flows", "--endpoint-url", srv.URL, "--region", "us-east-1"}
 	for _, cat := range []string{"inter-az", "nat"} {

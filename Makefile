@@ -3,12 +3,23 @@ GO      ?= go
 PKGS    := ./...
 BENCH_RECORDS ?= 10000000
 
-.PHONY: all deps build test lint generate bench bench-go bench-top bench-overhead bench-churn sample fmt clean build-ReportFunction
+.PHONY: all deps build image test lint generate bench bench-go bench-top bench-overhead bench-churn sample fmt clean build-ReportFunction
 
 all: build
 
 build:
 	$(GO) build -o bin/netcost ./cmd/netcost
+
+# image: the agent's OCI image (linux/amd64 and linux/arm64, static binaries)
+# as an OCI image layout in bin/netcost-agent-oci, built without a Docker
+# engine by infra/image. Push it with skopeo or crane (README, Install on EKS).
+IMAGE_TAG ?= latest
+image:
+	for arch in amd64 arm64; do \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags=-s -o bin/linux_$$arch/netcost-agent ./agent || exit 1; \
+	done
+	$(GO) run ./infra/image -o bin/netcost-agent-oci -tag $(IMAGE_TAG) -version $(IMAGE_TAG) \
+	  -binary linux/amd64=bin/linux_amd64/netcost-agent -binary linux/arm64=bin/linux_arm64/netcost-agent
 
 # lint: formatting, vet and staticcheck (pinned in go.mod's tool block).
 lint:

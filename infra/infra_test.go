@@ -10,6 +10,7 @@ import (
 	"go/token"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -384,23 +385,13 @@ func TestRBAC(t *testing.T) {
 		}
 	}
 	if !reflect.DeepEqual(granted, want) {
-		t.Errorf("the ClusterRole grants %v; the agent watches %v", slices.Sorted(mapKeys(granted)), slices.Sorted(mapKeys(want)))
+		t.Errorf("the ClusterRole grants %v; the agent watches %v", slices.Sorted(maps.Keys(granted)), slices.Sorted(maps.Keys(want)))
 	}
 	b := o.bindings[0]
 	sa := o.serviceAccounts[0]
 	if b.RoleRef.Kind != "ClusterRole" || b.RoleRef.Name != o.roles[0].Name ||
 		!slices.Equal(b.Subjects, []rbacv1.Subject{{Kind: "ServiceAccount", Name: sa.Name, Namespace: sa.Namespace}}) {
 		t.Errorf("binding %+v does not bind the ClusterRole to the agent's service account %s/%s", b, sa.Namespace, sa.Name)
-	}
-}
-
-func mapKeys(m map[string]bool) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
 	}
 }
 
@@ -554,7 +545,7 @@ func TestIAMPolicy(t *testing.T) {
 		}
 	}
 	if !reflect.DeepEqual(allowed, want) {
-		t.Errorf("the policy allows %v;\nthe agent calls %v", slices.Sorted(mapKeys(allowed)), slices.Sorted(mapKeys(want)))
+		t.Errorf("the policy allows %v;\nthe agent calls %v", slices.Sorted(maps.Keys(allowed)), slices.Sorted(maps.Keys(want)))
 	}
 }
 

@@ -70,7 +70,10 @@ func (a *agent) openSink(ctx context.Context, region string, stdout io.Writer) (
 			a.metrics.WatchSpool(func() metrics.SpoolStats {
 				s := cw.Stats()
 				return metrics.SpoolStats{Windows: s.SpoolWindows, Bytes: s.SpoolBytes, DroppedWindows: s.OverflowWindows,
-					DroppedEvents: s.OverflowRecords, DroppedBytes: s.OverflowBytes}
+					DroppedEvents: s.OverflowRecords, DroppedBytes: s.OverflowBytes,
+					PublishedRecords: s.PublishedRecords, PublishedBatches: s.PublishedBatches, PublishFailures: s.PublishFailures,
+					RejectedRecords: s.RejectedRecords, ReplaySkipped: s.ReplaySkipped,
+					LastPublishLatency: s.LastPublishLatency, LastPublished: s.LastPublished}
 			})
 		}
 		return cw, nil

@@ -22,13 +22,23 @@ type Drain struct {
 }
 
 // SpoolStats is a spooling sink's state: what waits on disk for the
-// destination to come back, and what its bound made it drop so far.
+// destination to come back, what its bound made it drop so far, and how
+// its calls to the destination (CloudWatch Logs) went. Counts are totals
+// since the agent started.
 type SpoolStats struct {
 	Windows        int
 	Bytes          int64
 	DroppedWindows uint64
 	DroppedEvents  uint64
 	DroppedBytes   uint64
+
+	PublishedRecords   uint64        // events the destination accepted
+	PublishedBatches   uint64        // successful calls
+	PublishFailures    uint64        // failed calls, each retried later
+	RejectedRecords    uint64        // events the destination refused or the spool set aside
+	ReplaySkipped      uint64        // events a replay found already published
+	LastPublishLatency time.Duration // of the last successful call
+	LastPublished      time.Time     // when it returned; zero: not yet
 }
 
 // Metrics holds the agent's health metrics on a registry of its own.
@@ -163,10 +173,20 @@ var (
 	spoolDroppedWindows = prometheus.NewDesc("netcost_spool_dropped_windows_total", "Windows dropped because the spool was at its bound.", nil, nil)
 	spoolDroppedEvents  = prometheus.NewDesc("netcost_spool_dropped_events_total", "Events (records) dropped because the spool was at its bound.", nil, nil)
 	spoolDroppedBytes   = prometheus.NewDesc("netcost_spool_dropped_bytes_total", "Bytes dropped because the spool was at its bound.", nil, nil)
+	cwRecords           = prometheus.NewDesc("netcost_cloudwatch_records_total", "Events CloudWatch Logs accepted.", nil, nil)
+	cwPuts              = prometheus.NewDesc("netcost_cloudwatch_puts_total", "Successful PutLogEvents calls.", nil, nil)
+	cwFailures          = prometheus.NewDesc("netcost_cloudwatch_put_failures_total", "Failed calls to CloudWatch Logs, each retried later.", nil, nil)
+	cwRejected          = prometheus.NewDesc("netcost_cloudwatch_rejected_records_total", "Events CloudWatch Logs refused (too old or too new) or the spool set aside as unpublishable.", nil, nil)
+	cwSkipped           = prometheus.NewDesc("netcost_cloudwatch_replay_skipped_records_total", "Events a replay found already in CloudWatch Logs and did not send again.", nil, nil)
+	cwLatency           = prometheus.NewDesc("netcost_cloudwatch_put_latency_seconds", "How long the last successful PutLogEvents call took.", nil, nil)
+	cwLast              = prometheus.NewDesc("netcost_cloudwatch_last_put_timestamp_seconds", "When the last successful PutLogEvents call returned, in Unix seconds.", nil, nil)
 )
 
+var spoolDescs = []*prometheus.Desc{spoolWindows, spoolBytes, spoolDroppedWindows, spoolDroppedEvents, spoolDroppedBytes,
+	cwRecords, cwPuts, cwFailures, cwRejected, cwSkipped, cwLatency, cwLast}
+
 func (c spoolCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{spoolWindows, spoolBytes, spoolDroppedWindows, spoolDroppedEvents, spoolDroppedBytes} {
+	for _, d := range spoolDescs {
 		ch <- d
 	}
 }
@@ -184,4 +204,13 @@ func (c spoolCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(spoolDroppedWindows, prometheus.CounterValue, float64(s.DroppedWindows))
 	ch <- prometheus.MustNewConstMetric(spoolDroppedEvents, prometheus.CounterValue, float64(s.DroppedEvents))
 	ch <- prometheus.MustNewConstMetric(spoolDroppedBytes, prometheus.CounterValue, float64(s.DroppedBytes))
+	ch <- prometheus.MustNewConstMetric(cwRecords, prometheus.CounterValue, float64(s.PublishedRecords))
+	ch <- prometheus.MustNewConstMetric(cwPuts, prometheus.CounterValue, float64(s.PublishedBatches))
+	ch <- prometheus.MustNewConstMetric(cwFailures, prometheus.CounterValue, float64(s.PublishFailures))
+	ch <- prometheus.MustNewConstMetric(cwRejected, prometheus.CounterValue, float64(s.RejectedRecords))
+	ch <- prometheus.MustNewConstMetric(cwSkipped, prometheus.CounterValue, float64(s.ReplaySkipped))
+	ch <- prometheus.MustNewConstMetric(cwLatency, prometheus.GaugeValue, s.LastPublishLatency.Seconds())
+	if !s.LastPublished.IsZero() {
+		ch <- prometheus.MustNewConstMetric(cwLast, prometheus.GaugeValue, float64(s.LastPublished.UnixNano())/1e9)
+	}
 }

@@ -89,7 +89,9 @@ func TestEndpoints(t *testing.T) {
 	m.Published(recs, 30*time.Millisecond, nil)
 	m.Published(recs, 2*time.Second, errors.New("throttled"))
 	m.WatchSpool(func() SpoolStats {
-		return SpoolStats{Windows: 3, Bytes: 4096, DroppedWindows: 1, DroppedEvents: 250, DroppedBytes: 99999}
+		return SpoolStats{Windows: 3, Bytes: 4096, DroppedWindows: 1, DroppedEvents: 250, DroppedBytes: 99999,
+			PublishedRecords: 5000, PublishedBatches: 4, PublishFailures: 2, RejectedRecords: 6, ReplaySkipped: 7,
+			LastPublishLatency: 150 * time.Millisecond, LastPublished: time.Unix(1700000000, 0)}
 	})
 
 	if r := get(t, srv.URL+"/readyz", ""); r.StatusCode != 200 {
@@ -120,6 +122,13 @@ func TestEndpoints(t *testing.T) {
 		{"netcost_spool_dropped_windows_total", nil, 1},
 		{"netcost_spool_dropped_events_total", nil, 250},
 		{"netcost_spool_dropped_bytes_total", nil, 99999},
+		{"netcost_cloudwatch_records_total", nil, 5000},
+		{"netcost_cloudwatch_puts_total", nil, 4},
+		{"netcost_cloudwatch_put_failures_total", nil, 2},
+		{"netcost_cloudwatch_rejected_records_total", nil, 6},
+		{"netcost_cloudwatch_replay_skipped_records_total", nil, 7},
+		{"netcost_cloudwatch_put_latency_seconds", nil, 0.15},
+		{"netcost_cloudwatch_last_put_timestamp_seconds", nil, 1700000000},
 	}
 	check := func(t *testing.T, fams map[string]*dto.MetricFamily, name func(string, dto.MetricType) string) {
 		for _, w := range want {

@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -577,5 +578,64 @@ func TestTrustPolicies(t *testing.T) {
 	}
 	if arn := sa.Annotations["eks.amazonaws.com/role-arn"]; !strings.HasPrefix(arn, "arn:aws:iam::") || !strings.Contains(arn, ":role/") {
 		t.Errorf("the IRSA overlay's service account names role %q; want a role ARN", arn)
+	}
+}
+
+// TestManifestCapabilities starts the built agent as root with only the
+// capabilities the DaemonSet adds, as the container runtime would give
+// them, and waits for it to count and be ready: they suffice to load and
+// attach the programs, and the agent then drops to what it keeps.
+func TestManifestCapabilities(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("NETCOST_REQUIRE_ROOT") == "1" {
+			t.Fatal("this test loads eBPF: it needs root, and NETCOST_REQUIRE_ROOT=1 forbids skipping it")
+		}
+		t.Skip("needs root")
+	}
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Fatal("setpriv (util-linux) is missing")
+	}
+	_, c := container(t, decode(t, render(t, "agent")))
+	bounding := "-all"
+	for _, cp := range c.SecurityContext.Capabilities.Add {
+		bounding += ",+" + strings.ToLower(string(cp))
+	}
+	bin := filepath.Join(t.TempDir(), "netcost-agent")
+	build := exec.Command("go", "build", "-o", bin, "../agent")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the agent: %v\n%s", err, out)
+	}
+	agent := exec.Command(setpriv, "--bounding-set="+bounding, "--inh-caps=-all", "--",
+		bin, "-node", "infra", "-window", "1s", "-drain-interval", "200ms", "-dir", t.TempDir(),
+		"-imds-endpoint", "http://127.0.0.1:1", "-startup-attempts", "1", "-ip-ranges-url", "", "-kubeconfig", "",
+		"-metrics-addr", "127.0.0.1:0")
+	agent.Env = append(os.Environ(), "KUBERNETES_SERVICE_HOST=")
+	var logs bytes.Buffer
+	agent.Stderr = &logs // read only after the agent exits
+	if err := agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- agent.Wait() }()
+	// Three seconds of counting (several drains, a window or two), then a
+	// clean stop; the log is read once the agent has exited.
+	time.Sleep(3 * time.Second)
+	agent.Process.Signal(os.Interrupt)
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		agent.Process.Kill()
+		<-done
+	}
+	out := logs.String()
+	for _, msg := range []string{`"msg":"capabilities dropped"`, `"msg":"counting"`} {
+		if !strings.Contains(out, msg) {
+			t.Errorf("with capabilities %s the agent did not log %s:\n%s", bounding, msg, out)
+		}
+	}
+	if strings.Contains(out, "netcost-agent stopped") {
+		t.Errorf("the agent stopped with an error:\n%s", out)
 	}
 }

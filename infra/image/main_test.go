@@ -8,12 +8,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 )
 
 // tinyBinaries builds a small static program for amd64 and arm64.
@@ -191,5 +193,82 @@ func TestBadFlags(t *testing.T) {
 		if err := run(tt.args, io.Discard); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("run(%q) = %v; want an error containing %q", tt.args, err, tt.want)
 		}
+	}
+}
+
+// TestImageRuns builds the image from the real agent, unpacks this
+// machine's platform into a directory and runs its entrypoint there with
+// chroot: the binary needs nothing the image does not have.
+func TestImageRuns(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("NETCOST_REQUIRE_ROOT") == "1" {
+			t.Fatal("chroot needs root, and NETCOST_REQUIRE_ROOT=1 forbids skipping this test")
+		}
+		t.Skip("chroot needs root")
+	}
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "netcost-agent")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s", "-o", bin, "../../agent")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the agent: %v\n%s", err, out)
+	}
+	platform := "linux/" + runtime.GOARCH
+	if err := run([]string{"-o", filepath.Join(tmp, "oci"), "-binary", platform + "=" + bin}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	idx, err := layout.ImageIndexFromPath(filepath.Join(tmp, "oci"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	top, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	images, err := idx.ImageIndex(top.Manifests[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := images.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := images.Image(im.Manifests[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(tmp, "rootfs")
+	rc := mutate.Extract(img)
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(root, filepath.Clean("/"+h.Name))
+		switch h.Typeflag {
+		case tar.TypeDir:
+			err = os.MkdirAll(p, os.FileMode(h.Mode))
+		case tar.TypeReg:
+			var b []byte
+			if b, err = io.ReadAll(tr); err == nil {
+				err = os.WriteFile(p, b, os.FileMode(h.Mode))
+			}
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("chroot", append([]string{root}, append(cf.Config.Entrypoint, "-help")...)...).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "-metrics-addr") {
+		t.Errorf("chroot %s %v -help: %v\n%s", root, cf.Config.Entrypoint, err, out)
 	}
 }

@@ -276,6 +276,9 @@ func TestDaemonSet(t *testing.T) {
 			if port != 9109 {
 				t.Errorf("metrics port %d; want 9109", port)
 			}
+			if a := ds.Spec.Template.Annotations; a["prometheus.io/port"] != "9109" || a["prometheus.io/path"] != "/metrics" {
+				t.Errorf("scrape annotations %v; want port 9109, path /metrics", a)
+			}
 			if e, _ := env(c, "NETCOST_METRICS_ADDR"); !strings.HasSuffix(e.Value, ":9109") {
 				t.Errorf("NETCOST_METRICS_ADDR %q; want the agent listening on 9109", e.Value)
 			}

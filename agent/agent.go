@@ -282,7 +282,7 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 			if err != nil {
 				return fmt.Errorf("draining the counter: %w", err)
 			}
-			a.drained(d, time.Since(t0))
+			a.drained(counter, d, time.Since(t0))
 			col.Add(d)
 			if now.Sub(w.Start) >= cfg.window {
 				if err := flush(); err != nil {

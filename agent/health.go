@@ -32,9 +32,13 @@ func (a *agent) serveHealth() (stop func(), err error) {
 	}, nil
 }
 
-// drained records a drain of the counter that took took.
-func (a *agent) drained(d *bpf.Deltas, took time.Duration) {
+// drained records a drain of c that took took.
+func (a *agent) drained(c *bpf.Counter, d *bpf.Deltas, took time.Duration) {
 	m := metrics.Drain{Flows: len(d.Flows), Took: took, Overflow: map[flows.Direction]uint64{}, Lost: map[flows.Direction]uint64{}}
+	var err error
+	if m.ProgramRuns, m.ProgramTime, err = c.ProgramStats(); err != nil {
+		a.log.Debug("no program statistics", "error", err)
+	}
 	for _, o := range d.Overflow {
 		m.Overflow[o.Dir] += o.Bytes
 	}

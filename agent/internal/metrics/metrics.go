@@ -19,6 +19,11 @@ type Drain struct {
 	// take. Both are still in the records; they say the maps are too small.
 	Overflow, Lost map[flows.Direction]uint64
 	Took           time.Duration
+	// ProgramRuns and ProgramTime are the counting programs' runs and time
+	// in the kernel since they were loaded, as the kernel counts them while
+	// the sysctl kernel.bpf_stats_enabled is 1 (zero otherwise).
+	ProgramRuns uint64
+	ProgramTime time.Duration
 }
 
 // SpoolStats is a spooling sink's state: what waits on disk for the
@@ -45,6 +50,8 @@ type SpoolStats struct {
 type Metrics struct {
 	reg   *prometheus.Registry
 	ready atomic.Bool
+
+	programRuns, programNanos atomic.Uint64
 
 	drains          prometheus.Counter
 	drainSeconds    prometheus.Histogram
@@ -97,6 +104,13 @@ func New(mapCapacity int) *Metrics {
 	m.publishFailures = counter("publish_failures_total", "Windows the sink refused.")
 	m.lastPublish = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "last_publish_timestamp_seconds",
 		Help: "When the sink last accepted a window, in Unix seconds."})
+	programRuns := prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: namespace, Name: "bpf_program_runs_total",
+		Help: "Runs of the counting programs in the kernel (0 unless sysctl kernel.bpf_stats_enabled=1)."},
+		func() float64 { return float64(m.programRuns.Load()) })
+	programSeconds := prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: namespace, Name: "bpf_program_run_seconds_total",
+		Help: "Time the counting programs ran in the kernel (0 unless sysctl kernel.bpf_stats_enabled=1): the agent's cost on the data path."},
+		func() float64 { return float64(m.programNanos.Load()) / 1e9 })
+	m.reg.MustRegister(programRuns, programSeconds)
 	m.reg.MustRegister(m.drains, m.drainSeconds, m.flowsDrained, m.mapEntries, capacity, m.overflowBytes, m.lostBytes,
 		m.records, m.bytes, m.publishSeconds, m.publishFailures, m.lastPublish, spoolCollector{m},
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), goCollector(), collectors.NewBuildInfoCollector())
@@ -134,6 +148,8 @@ func (m *Metrics) Drained(d Drain) {
 	for dir, b := range d.Lost {
 		m.lostBytes.WithLabelValues(dir.String()).Add(float64(b))
 	}
+	m.programRuns.Store(d.ProgramRuns)
+	m.programNanos.Store(uint64(d.ProgramTime))
 	m.ready.Store(true)
 }
 

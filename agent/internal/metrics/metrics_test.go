@@ -80,7 +80,8 @@ func TestEndpoints(t *testing.T) {
 
 	m.Drained(Drain{Flows: 700, Took: 7 * time.Millisecond,
 		Overflow: map[flows.Direction]uint64{flows.Egress: 1500}, Lost: map[flows.Direction]uint64{flows.Ingress: 40}})
-	m.Drained(Drain{Flows: 300, Took: 6 * time.Millisecond, Overflow: map[flows.Direction]uint64{flows.Egress: 500}})
+	m.Drained(Drain{Flows: 300, Took: 6 * time.Millisecond, Overflow: map[flows.Direction]uint64{flows.Egress: 500},
+		ProgramRuns: 123456, ProgramTime: 1500 * time.Millisecond})
 	recs := []flows.Record{
 		{Category: flows.InterAZ, Direction: flows.Egress, Bytes: 1000},
 		{Category: flows.InterAZ, Direction: flows.Egress, Bytes: 24},
@@ -112,6 +113,8 @@ func TestEndpoints(t *testing.T) {
 		{"netcost_overflow_bytes_total", map[string]string{"direction": "ingress"}, 0},
 		{"netcost_lost_bytes_total", map[string]string{"direction": "ingress"}, 40},
 		{"netcost_records_written_total", nil, 3},
+		{"netcost_bpf_program_runs_total", nil, 123456},
+		{"netcost_bpf_program_run_seconds_total", nil, 1.5},
 		{"netcost_bytes_written_total", map[string]string{"category": "INTER_AZ", "direction": "egress"}, 1024},
 		{"netcost_bytes_written_total", map[string]string{"category": "NAT_GATEWAY", "direction": "ingress"}, 7},
 		{"netcost_bytes_written_total", map[string]string{"category": "AMAZON_S3", "direction": "egress"}, 0},

@@ -642,3 +642,45 @@ func TestManifestCapabilities(t *testing.T) {
 		t.Errorf("the agent stopped with an error:\n%s", out)
 	}
 }
+
+// TestReadmeOverlay applies README "Install on EKS"'s own overlay, as
+// written there, to a copy of infra/: the image and cluster it sets are the
+// ones the DaemonSet gets.
+func TestReadmeOverlay(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const start, end = "   mkdir netcost-deploy && cat > netcost-deploy/kustomization.yaml <<YAML\n", "\n   YAML\n"
+	_, rest, ok := strings.Cut(string(readme), start)
+	snippet, _, ok2 := strings.Cut(rest, end)
+	if !ok || !ok2 {
+		t.Fatalf("README has no overlay between %q and %q", start, end)
+	}
+	repo, cluster := "111122223333.dkr.ecr.us-east-1.amazonaws.com/netcost-agent", "prod-east"
+	var yml strings.Builder
+	for line := range strings.Lines(snippet + "\n") {
+		yml.WriteString(strings.TrimPrefix(line, "   "))
+	}
+	doc := strings.NewReplacer("$REPO", repo, "$CLUSTER", cluster).Replace(yml.String())
+
+	dir := t.TempDir()
+	if err := os.CopyFS(filepath.Join(dir, "infra"), os.DirFS(".")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "netcost-deploy"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "netcost-deploy", "kustomization.yaml"), []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, c := container(t, decode(t, render(t, filepath.Join(dir, "netcost-deploy"))))
+	if c.Image != repo+":v0.1.0" {
+		t.Errorf("README's overlay gives image %q; want %q", c.Image, repo+":v0.1.0")
+	}
+	for name, want := range map[string]string{"NETCOST_CLUSTER": cluster, "NETCOST_SINK": "cloudwatch"} {
+		if e, _ := env(c, name); e.Value != want {
+			t.Errorf("README's overlay gives %s=%q; want %q", name, e.Value, want)
+		}
+	}
+}

@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -93,7 +92,7 @@ func (a *agent) kubeNames(ctx context.Context) *kube.Index {
 		a.log.Warn("no Kubernetes API: records carry no pod or Service names", "error", err)
 		return nil
 	}
-	client, err := kubernetes.NewForConfig(rc)
+	src, err := kube.NewSources(rc)
 	if err != nil {
 		a.log.Warn("no Kubernetes API: records carry no pod or Service names", "error", err)
 		return nil
@@ -101,7 +100,7 @@ func (a *agent) kubeNames(ctx context.Context) *kube.Index {
 	idx := kube.NewIndex()
 	synced := make(chan error, 1)
 	// The informers run until ctx ends; Watch returns once they synced.
-	go func() { synced <- kube.Watch(ctx, client, idx, a.log) }()
+	go func() { synced <- kube.Watch(ctx, src, idx, a.log) }()
 	select {
 	case err := <-synced:
 		if err != nil {

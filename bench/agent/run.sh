@@ -14,26 +14,31 @@ BENCH_TMP=$(mktemp -d)
 go build -o "$BENCH_TMP/agent" ./agent
 go build -o "$BENCH_TMP/spray" ./bench/agent
 netns_setup
-"$BENCH_TMP/agent" -node bench -window "${WINDOW:-60s}" -drain-interval 5s -dir "$BENCH_TMP/flows" -top-k 50 \
+GODEBUG=${AGENT_GODEBUG:-} "$BENCH_TMP/agent" -node bench -window "${WINDOW:-60s}" -drain-interval 5s -dir "$BENCH_TMP/flows" -top-k 50 \
 	-imds-endpoint http://127.0.0.1:1 -startup-attempts 1 -ip-ranges-url "" -log-level warn 2>"$BENCH_TMP/agent.log" &
 agent=$!
 BENCH_PIDS+=("$agent")
 sleep 3
 ticks=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$agent/stat"; }
+sys() { awk '{print $15}' "/proc/$agent/stat"; }
 c0=$(cpu)
+s0=$(sys)
 t0=$(date +%s.%N)
 ip netns exec "$NS_A" "$BENCH_TMP/spray" -to "$ADDR_B" -flows "$flows" -duration "${secs}s"
 c1=$(cpu)
+s1=$(sys)
 t1=$(date +%s.%N)
 hwm=$(awk '/VmHWM/ {print $2}' "/proc/$agent/status")
 rss=$(awk '/VmRSS/ {print $2}' "/proc/$agent/status")
 kill -TERM "$agent"
 wait "$agent" || true
 records=$(cat "$BENCH_TMP"/flows/*.jsonl | wc -l)
-python3 - "$c0" "$c1" "$t0" "$t1" "$ticks" "$hwm" "$rss" "$flows" "$records" <<'PY'
+[ -n "${KEEP_LOG:-}" ] && cp "$BENCH_TMP/agent.log" "$KEEP_LOG"
+python3 - "$c0" "$c1" "$s0" "$s1" "$t0" "$t1" "$ticks" "$hwm" "$rss" "$flows" "$records" <<'PY'
 import sys
-c0, c1, t0, t1, ticks, hwm, rss, flows, records = map(float, sys.argv[1:])
-print(f"agent at {int(flows)} active flows for {t1 - t0:.0f} s: CPU {100 * (c1 - c0) / ticks / (t1 - t0):.2f}% of a core, "
+c0, c1, s0, s1, t0, t1, ticks, hwm, rss, flows, records = map(float, sys.argv[1:])
+cpu = lambda a, b: 100 * (b - a) / ticks / (t1 - t0)
+print(f"agent at {int(flows)} active flows for {t1 - t0:.0f} s: CPU {cpu(c0, c1):.2f}% of a core ({cpu(s0, s1):.2f}% in the kernel), "
       f"peak RSS {hwm / 1024:.1f} MiB (now {rss / 1024:.1f} MiB), {int(records)} records written")
 PY

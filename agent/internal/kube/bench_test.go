@@ -48,7 +48,7 @@ func BenchmarkMemory5000Pods(b *testing.B) {
 		runtime.ReadMemStats(&before)
 		ctx, cancel := context.WithCancel(context.Background())
 		x := NewIndex()
-		if err := Watch(ctx, client, x, nil); err != nil {
+		if err := Watch(ctx, fakeSources(client), x, nil); err != nil {
 			b.Fatal(err)
 		}
 		runtime.GC()

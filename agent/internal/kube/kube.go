@@ -17,8 +17,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -277,32 +280,94 @@ func trim(obj any) (any, error) {
 	return obj, nil
 }
 
+// Sources are where the informers list and watch pods, EndpointSlices and
+// nodes.
+type Sources struct {
+	Pods, Slices, Nodes cache.ListerWatcher
+}
+
+// NewSources lists and watches through REST clients that know only the
+// two API groups the agent reads (core/v1 and discovery.k8s.io/v1). The
+// generated clientset would do the same, but it registers every API
+// group's types at start, and that costs the agent 13 MiB of RSS.
+func NewSources(rc *rest.Config) (Sources, error) {
+	sch := runtime.NewScheme()
+	if err := corev1.AddToScheme(sch); err != nil {
+		return Sources{}, fmt.Errorf("registering core/v1: %w", err)
+	}
+	if err := discoveryv1.AddToScheme(sch); err != nil {
+		return Sources{}, fmt.Errorf("registering discovery/v1: %w", err)
+	}
+	codecs := serializer.NewCodecFactory(sch).WithoutConversion()
+	client := func(gv schema.GroupVersion, apiPath string) (*rest.RESTClient, error) {
+		c := rest.CopyConfig(rc)
+		c.GroupVersion, c.APIPath, c.NegotiatedSerializer = &gv, apiPath, codecs
+		if c.UserAgent == "" {
+			c.UserAgent = "netcost-agent"
+		}
+		rcl, err := rest.RESTClientFor(c)
+		if err != nil {
+			return nil, fmt.Errorf("Kubernetes client for %s: %w", gv, err)
+		}
+		return rcl, nil
+	}
+	core, err := client(corev1.SchemeGroupVersion, "/api")
+	if err != nil {
+		return Sources{}, err
+	}
+	disc, err := client(discoveryv1.SchemeGroupVersion, "/apis")
+	if err != nil {
+		return Sources{}, err
+	}
+	all := fields.Everything()
+	return Sources{
+		Pods:   cache.NewListWatchFromClient(core, "pods", metav1.NamespaceAll, all),
+		Slices: cache.NewListWatchFromClient(disc, "endpointslices", metav1.NamespaceAll, all),
+		Nodes:  cache.NewListWatchFromClient(core, "nodes", metav1.NamespaceAll, all),
+	}, nil
+}
+
+// informer returns a trimmed informer over lw whose events go to h.
+func informer(lw cache.ListerWatcher, obj runtime.Object, h cache.ResourceEventHandlerFuncs) (cache.SharedIndexInformer, error) {
+	inf := cache.NewSharedIndexInformerWithOptions(lw, obj, cache.SharedIndexInformerOptions{ResyncPeriod: 10 * time.Minute})
+	if err := inf.SetTransform(trim); err != nil {
+		return nil, err
+	}
+	if _, err := inf.AddEventHandler(h); err != nil {
+		return nil, err
+	}
+	return inf, nil
+}
+
+// deleted unwraps the object of a delete event.
+func deleted(obj any) any {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		return d.Obj
+	}
+	return obj
+}
+
 // Watch keeps x in step with the API until ctx ends. It returns once the
 // informers have synced, or with the error that stopped them.
-func Watch(ctx context.Context, client kubernetes.Interface, x *Index, log *slog.Logger) error {
+func Watch(ctx context.Context, src Sources, x *Index, log *slog.Logger) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	f := informers.NewSharedInformerFactoryWithOptions(client, 10*time.Minute, informers.WithTransform(trim))
-	pods := f.Core().V1().Pods().Informer()
-	slices := f.Discovery().V1().EndpointSlices().Informer()
 	onPod := func(obj any) {
 		if p, ok := obj.(*corev1.Pod); ok {
 			x.SetPod(PodOf(p))
 		}
 	}
-	if _, err := pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	pods, err := informer(src.Pods, &corev1.Pod{}, cache.ResourceEventHandlerFuncs{
 		AddFunc:    onPod,
 		UpdateFunc: func(_, obj any) { onPod(obj) },
 		DeleteFunc: func(obj any) {
-			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-				obj = d.Obj
-			}
-			if p, ok := obj.(*corev1.Pod); ok {
+			if p, ok := deleted(obj).(*corev1.Pod); ok {
 				x.DeletePod(string(p.UID))
 			}
 		},
-	}); err != nil {
+	})
+	if err != nil {
 		return fmt.Errorf("watching pods: %w", err)
 	}
 	onSlice := func(obj any) {
@@ -324,21 +389,18 @@ func Watch(ctx context.Context, client kubernetes.Interface, x *Index, log *slog
 		}
 		x.SetSlice(s.Namespace+"/"+s.Name, s.Namespace+"/"+svc, ips)
 	}
-	if _, err := slices.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	slices, err := informer(src.Slices, &discoveryv1.EndpointSlice{}, cache.ResourceEventHandlerFuncs{
 		AddFunc:    onSlice,
 		UpdateFunc: func(_, obj any) { onSlice(obj) },
 		DeleteFunc: func(obj any) {
-			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-				obj = d.Obj
-			}
-			if s, ok := obj.(*discoveryv1.EndpointSlice); ok {
+			if s, ok := deleted(obj).(*discoveryv1.EndpointSlice); ok {
 				x.DeleteSlice(s.Namespace + "/" + s.Name)
 			}
 		},
-	}); err != nil {
+	})
+	if err != nil {
 		return fmt.Errorf("watching EndpointSlices: %w", err)
 	}
-	nodes := f.Core().V1().Nodes().Informer()
 	onNode := func(obj any) {
 		n, ok := obj.(*corev1.Node)
 		if !ok {
@@ -352,25 +414,23 @@ func Watch(ctx context.Context, client kubernetes.Interface, x *Index, log *slog
 		}
 		x.SetNode(n.Name, ips)
 	}
-	if _, err := nodes.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	nodes, err := informer(src.Nodes, &corev1.Node{}, cache.ResourceEventHandlerFuncs{
 		AddFunc:    onNode,
 		UpdateFunc: func(_, obj any) { onNode(obj) },
 		DeleteFunc: func(obj any) {
-			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-				obj = d.Obj
-			}
-			if n, ok := obj.(*corev1.Node); ok {
+			if n, ok := deleted(obj).(*corev1.Node); ok {
 				x.DeleteNode(n.Name)
 			}
 		},
-	}); err != nil {
+	})
+	if err != nil {
 		return fmt.Errorf("watching nodes: %w", err)
 	}
-	f.Start(ctx.Done())
-	for typ, ok := range f.WaitForCacheSync(ctx.Done()) {
-		if !ok {
-			return fmt.Errorf("syncing %v from the Kubernetes API: %w", typ, context.Cause(ctx))
-		}
+	for _, inf := range []cache.SharedIndexInformer{pods, slices, nodes} {
+		go inf.RunWithContext(ctx)
+	}
+	if !cache.WaitForCacheSync(ctx.Done(), pods.HasSynced, slices.HasSynced, nodes.HasSynced) {
+		return fmt.Errorf("syncing pods, EndpointSlices and nodes from the Kubernetes API: %w", context.Cause(ctx))
 	}
 	log.Info("Kubernetes names synced", "pods", len(pods.GetStore().ListKeys()), "endpointslices", len(slices.GetStore().ListKeys()))
 	return nil

@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"context"
 	"net/netip"
 	"testing"
 	"time"
@@ -8,8 +9,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/tools/cache"
 )
 
 func pod(uid, name, ip string, created time.Time, owner *metav1.OwnerReference, hash string) *corev1.Pod {
@@ -57,7 +61,7 @@ func TestWatch(t *testing.T) {
 			Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"10.0.2.30"}}}},
 	)
 	x := NewIndex()
-	if err := Watch(t.Context(), client, x, nil); err != nil {
+	if err := Watch(t.Context(), fakeSources(client), x, nil); err != nil {
 		t.Fatal(err)
 	}
 	ip := netip.MustParseAddr
@@ -124,5 +128,33 @@ func TestTrim(t *testing.T) {
 	tp := got.(*corev1.Pod)
 	if len(tp.Spec.Containers) != 0 || len(tp.Annotations) != 0 || len(tp.Labels) != 1 || PodOf(tp).Workload != "web" {
 		t.Errorf("trimmed pod keeps %+v", tp)
+	}
+}
+
+// fakeSources lists and watches through client-go's fake clientset.
+func fakeSources(c *fake.Clientset) Sources {
+	lw := func(list func(context.Context, metav1.ListOptions) (runtime.Object, error), watch func(context.Context, metav1.ListOptions) (watch.Interface, error)) cache.ListerWatcher {
+		return &cache.ListWatch{ListWithContextFunc: list, WatchFuncWithContext: watch}
+	}
+	core, disc := c.CoreV1(), c.DiscoveryV1()
+	return Sources{
+		Pods: lw(func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return core.Pods("").List(ctx, o)
+		},
+			func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+				return core.Pods("").Watch(ctx, o)
+			}),
+		Slices: lw(func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return disc.EndpointSlices("").List(ctx, o)
+		},
+			func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+				return disc.EndpointSlices("").Watch(ctx, o)
+			}),
+		Nodes: lw(func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return core.Nodes().List(ctx, o)
+		},
+			func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+				return core.Nodes().Watch(ctx, o)
+			}),
 	}
 }

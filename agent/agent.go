@@ -24,7 +24,6 @@ import (
 	"github.com/netcost/netcost/agent/internal/node"
 	"github.com/netcost/netcost/agent/internal/sink"
 	"github.com/netcost/netcost/agent/internal/vpcview"
-	"github.com/netcost/netcost/agent/internal/window"
 	"github.com/netcost/netcost/bpf"
 	"github.com/netcost/netcost/internal/ipranges"
 )
@@ -231,20 +230,19 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 		col.Region = "unknown" // the schema needs a region; prices then fail loudly, not silently
 	}
 
-	start := time.Now().Truncate(cfg.window)
-	w := window.New(start, cfg.window)
+	start := time.Now().Truncate(cfg.window).UTC()
 	flush := func() error {
-		col.Flush(w)
-		recs := w.Records(cfg.topK)
+		recs := col.Flush(start, cfg.window, cfg.topK)
 		t0 := time.Now()
 		err := out.Write(context.WithoutCancel(ctx), recs)
 		a.metrics.Published(recs, time.Since(t0), err)
 		if err != nil {
-			return fmt.Errorf("writing the window of %s: %w", w.Start.Format(time.RFC3339), err)
+			return fmt.Errorf("writing the window of %s: %w", start.Format(time.RFC3339), err)
 		}
-		a.log.Debug("window written", "start", w.Start, "records", len(recs), "bytes", w.Bytes())
+		a.log.Debug("window written", "start", start, "records", len(recs))
 		return nil
 	}
+	var deltas bpf.Deltas // reused by every drain
 	drain := time.NewTicker(cfg.drainEvery)
 	defer drain.Stop()
 	refresh := time.NewTicker(cfg.vpcRefresh)
@@ -256,9 +254,9 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 		case <-ctx.Done():
 			// Clean shutdown: what the kernel counted so far goes into the
 			// current window, which is written now.
-			d, err := counter.Drain()
+			err := counter.DrainInto(&deltas)
 			if err == nil {
-				col.Add(d)
+				col.Add(&deltas)
 			}
 			return errors.Join(err, flush())
 		case <-daily.C:
@@ -277,17 +275,16 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 			}
 		case now := <-drain.C:
 			t0 := time.Now()
-			d, err := counter.Drain()
-			if err != nil {
+			if err := counter.DrainInto(&deltas); err != nil {
 				return fmt.Errorf("draining the counter: %w", err)
 			}
-			a.drained(counter, d, time.Since(t0))
-			col.Add(d)
-			if now.Sub(w.Start) >= cfg.window {
+			a.drained(counter, &deltas, time.Since(t0))
+			col.Add(&deltas)
+			if now.Sub(start) >= cfg.window {
 				if err := flush(); err != nil {
 					return err
 				}
-				w = window.New(now.Truncate(cfg.window), cfg.window)
+				start = now.Truncate(cfg.window).UTC()
 			}
 		}
 	}

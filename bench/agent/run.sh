@@ -14,11 +14,18 @@ BENCH_TMP=$(mktemp -d)
 go build -o "$BENCH_TMP/agent" ./agent
 go build -o "$BENCH_TMP/spray" ./bench/agent
 netns_setup
-GODEBUG=${AGENT_GODEBUG:-} "$BENCH_TMP/agent" -node bench -window "${WINDOW:-60s}" -drain-interval 5s -dir "$BENCH_TMP/flows" -top-k 50 \
-	-imds-endpoint http://127.0.0.1:1 -startup-attempts 1 -ip-ranges-url "" -log-level warn 2>"$BENCH_TMP/agent.log" &
+GODEBUG=${AGENT_GODEBUG:-} "$BENCH_TMP/agent" -node bench -window "${WINDOW:-60s}" -drain-interval "${DRAIN:-5s}" -dir "$BENCH_TMP/flows" -top-k 50 \
+	-imds-endpoint http://127.0.0.1:1 -startup-attempts 1 -ip-ranges-url "" -log-level info 2>"$BENCH_TMP/agent.log" &
 agent=$!
 BENCH_PIDS+=("$agent")
-sleep 3
+# Measure from the first drain on: loading the programs (about 0.4 s of
+# kernel time) is start-up, not the steady state.
+for _ in $(seq 300); do
+	grep -q '"msg":"counting"\|msg=counting' "$BENCH_TMP/agent.log" && break
+	sleep 0.1
+done
+grep -q '"msg":"counting"\|msg=counting' "$BENCH_TMP/agent.log" || die "the agent did not start: $(tail -3 "$BENCH_TMP/agent.log")"
+sleep "${DRAIN_SECS:-5}"
 ticks=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$agent/stat"; }
 sys() { awk '{print $15}' "/proc/$agent/stat"; }
@@ -35,6 +42,7 @@ kill -TERM "$agent"
 wait "$agent" || true
 records=$(cat "$BENCH_TMP"/flows/*.jsonl | wc -l)
 [ -n "${KEEP_LOG:-}" ] && cp "$BENCH_TMP/agent.log" "$KEEP_LOG"
+[ -n "${KEEP_RECORDS:-}" ] && cat "$BENCH_TMP"/flows/*.jsonl >"$KEEP_RECORDS"
 python3 - "$c0" "$c1" "$s0" "$s1" "$t0" "$t1" "$ticks" "$hwm" "$rss" "$flows" "$records" <<'PY'
 import sys
 c0, c1, s0, s1, t0, t1, ticks, hwm, rss, flows, records = map(float, sys.argv[1:])

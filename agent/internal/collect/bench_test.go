@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/netcost/netcost/agent/internal/window"
 	"github.com/netcost/netcost/bpf"
 )
 
@@ -51,9 +50,7 @@ func BenchmarkPipeline50k(b *testing.B) {
 	for b.Loop() {
 		c.Add(d) // the steady state: the same flows, one drain a second
 	}
-	w := window.New(start, time.Minute)
-	c.Flush(w)
-	b.ReportMetric(float64(len(w.Records(50))), "records")
+	b.ReportMetric(float64(len(c.Flush(start, time.Minute, 50))), "records")
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -70,9 +67,7 @@ func BenchmarkWindow50k(b *testing.B) {
 	var ms runtime.MemStats
 	for b.Loop() {
 		c.Add(d)
-		w := window.New(start, time.Minute)
-		c.Flush(w)
-		recs := w.Records(50)
+		recs := c.Flush(start, time.Minute, 50)
 		runtime.ReadMemStats(&ms)
 		peak = max(peak, ms.HeapInuse)
 		_ = recs

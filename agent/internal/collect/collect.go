@@ -6,8 +6,10 @@
 package collect
 
 import (
+	"cmp"
 	"log/slog"
 	"net/netip"
+	"time"
 
 	"github.com/netcost/netcost/agent/internal/classify"
 	"github.com/netcost/netcost/agent/internal/window"
@@ -40,12 +42,18 @@ type Collector struct {
 	skipped     uint64               // bytes of protocols the schema has no name for
 	skippedLogs int
 
-	// pending holds this window's records by the counter's own flow key:
-	// a flow is named and classified once a window, and later drains only
-	// add to its counts.
-	pending  map[pendingKey]*flows.Record
-	ipString map[netip.Addr]string
+	// The window in hand, kept compact: one entry per flow as the counter
+	// keys it (without the local port), pointing at what is known of its
+	// two ends. A flow is named and classified once a window; later drains
+	// only add to its counts; records are made at Flush, and only of what
+	// the top-K keeps.
+	pending  map[pendingKey]int32 // index in entries
+	entries  []entry
+	ends     map[endKey]*localEnd
+	remotes  map[remoteKey]*remoteEnd
 	named    map[uint64]named // this window's cgroup names
+	ipString map[netip.Addr]string
+	other    remoteEnd // the remote of overflow and lost counts
 }
 
 type named struct {
@@ -56,14 +64,58 @@ type named struct {
 // pendingKey is a flow as the counter keys it, or an overflow or lost
 // count (flow zero, kind set).
 // The local port is not in it: records have none, so flows that differ
-// only there are one record.
+// only there are one record. It is plain memory without padding (48
+// bytes), which Go hashes and compares in one go: as netip values it took
+// a fifth of the agent's time.
 type pendingKey struct {
+	cgroup        uint64
+	local, remote [16]byte
+	meta          uint64 // remote port << 24 | proto << 16 | direction << 8 | kind (0 flow, 1 overflow, 2 lost)
+}
+
+func flowKey(cgroup uint64, f *bpf.Flow) pendingKey {
+	return pendingKey{cgroup: cgroup, local: f.Local.Addr().As16(), remote: f.Remote.Addr().As16(),
+		meta: uint64(f.Remote.Port())<<24 | uint64(f.Proto)<<16 | uint64(f.Dir)<<8}
+}
+
+func overflowKey(cgroup uint64, dir flows.Direction, kind uint8) pendingKey {
+	return pendingKey{cgroup: cgroup, meta: uint64(dir)<<8 | uint64(kind)}
+}
+
+// entry is one record in the making.
+type entry struct {
+	bytes, packets uint64
+	local          *localEnd
+	remote         *remoteEnd
+	port           uint16
+	proto          flows.Protocol
+	dir            flows.Direction
+}
+
+// localEnd is a local address in a cgroup, named and placed.
+type localEnd struct {
+	names  Names
+	ip     string
+	place  classify.Local
+	subnet classify.Subnet // zero when not placed
+}
+
+type endKey struct {
 	cgroup uint64
-	local  netip.Addr
-	remote netip.AddrPort
-	proto  uint8
-	dir    flows.Direction
-	kind   uint8 // 0 flow, 1 overflow, 2 lost
+	addr   netip.Addr // invalid for overflow and lost counts
+}
+
+// remoteEnd is a remote address as seen from one subnet: classified and named.
+type remoteEnd struct {
+	ip            string
+	res           classify.Result
+	pod           Names
+	node, service string
+}
+
+type remoteKey struct {
+	subnet string
+	addr   netip.Addr
 }
 
 // Skipped is the bytes of flows neither TCP nor UDP seen so far (ICMP, or
@@ -105,18 +157,13 @@ func (c *Collector) names(cgroup uint64) named {
 	return n
 }
 
-func (c *Collector) base(cgroup uint64, dir flows.Direction) flows.Record {
-	r := flows.Record{Schema: flows.SchemaVersion, Cluster: c.Cluster, Node: c.Node, Region: c.Region, Direction: dir}
-	if n := c.names(cgroup); n.ok {
-		r.LocalPod, r.LocalNamespace, r.LocalWorkload, r.LocalWorkloadKind = n.Pod, n.Namespace, n.Workload, n.WorkloadKind
-	}
-	return r
-}
-
 // Add adds one drain's deltas to the window in hand.
 func (c *Collector) Add(d *bpf.Deltas) {
 	if c.pending == nil {
-		c.pending = map[pendingKey]*flows.Record{}
+		c.pending = map[pendingKey]int32{}
+		c.ends = map[endKey]*localEnd{}
+		c.remotes = map[remoteKey]*remoteEnd{}
+		c.other = remoteEnd{ip: flows.OtherIP, res: classify.Result{Category: flows.Unclassified}}
 	}
 	for i := range d.Flows {
 		f := &d.Flows[i]
@@ -126,92 +173,162 @@ func (c *Collector) Add(d *bpf.Deltas) {
 		if !c.names(cg).ok {
 			cg = 0
 		}
-		k := pendingKey{cgroup: cg, local: f.Local.Addr(), remote: f.Remote, proto: f.Proto, dir: f.Dir}
-		if r, ok := c.pending[k]; ok {
-			r.Bytes += f.Bytes
-			r.Packets += f.Packets
+		k := flowKey(cg, f)
+		if j, ok := c.pending[k]; ok {
+			e := &c.entries[j]
+			e.bytes += f.Bytes
+			e.packets += f.Packets
 			continue
 		}
-		r, ok := c.record(f)
-		if !ok {
+		var proto flows.Protocol
+		switch f.Proto {
+		case 6:
+			proto = flows.TCP
+		case 17:
+			proto = flows.UDP
+		default:
+			c.skipped += f.Bytes
+			if c.skippedLogs < 3 && c.Log != nil {
+				c.Log.Info("leaving out bytes of a protocol schema 1 has no name for", "proto", f.Proto, "bytes", f.Bytes)
+				c.skippedLogs++
+			}
 			continue
 		}
-		c.pending[k] = r
+		l := c.localEnd(cg, f.Local.Addr())
+		c.add(k, entry{bytes: f.Bytes, packets: f.Packets, local: l, remote: c.remoteEnd(l, f.Remote.Addr()),
+			port: f.Remote.Port(), proto: proto, dir: f.Dir})
 	}
 	// Bytes the flow map could not take: their cgroup and direction are
 	// known, nothing else.
-	add := func(k pendingKey, o bpf.Overflow) {
-		if r, ok := c.pending[k]; ok {
-			r.Bytes += o.Bytes
-			r.Packets += o.Packets
-			return
-		}
-		r := c.base(k.cgroup, o.Dir)
-		r.Protocol, r.Category = flows.TCP, flows.Unclassified
-		r.LocalIP, r.RemoteIP = c.nodeIP(), flows.OtherIP
-		r.Bytes, r.Packets = o.Bytes, o.Packets
-		c.pending[k] = &r
-	}
 	for _, o := range d.Overflow {
 		cg := o.CgroupID
 		if !c.names(cg).ok {
 			cg = 0
 		}
-		add(pendingKey{cgroup: cg, dir: o.Dir, kind: 1}, o)
+		c.addOverflow(overflowKey(cg, o.Dir, 1), o)
 	}
 	for dir, o := range d.Lost {
 		o.Dir = dir
-		add(pendingKey{dir: dir, kind: 2}, o)
+		c.addOverflow(overflowKey(0, dir, 2), o)
 	}
 }
 
-// Flush hands the window's records to w and starts the next window.
-func (c *Collector) Flush(w *window.Window) {
-	for _, r := range c.pending {
-		w.AddDistinct(r) // one record per key, merged already
-	}
-	clear(c.pending)
-	clear(c.named) // names are looked up again each window
+func (c *Collector) add(k pendingKey, e entry) {
+	c.pending[k] = int32(len(c.entries))
+	c.entries = append(c.entries, e)
 }
 
-// record names and classifies a flow seen for the first time this window.
-func (c *Collector) record(f *bpf.Flow) (*flows.Record, bool) {
-	var proto flows.Protocol
-	switch f.Proto {
-	case 6:
-		proto = flows.TCP
-	case 17:
-		proto = flows.UDP
-	default:
-		c.skipped += f.Bytes
-		if c.skippedLogs < 3 && c.Log != nil {
-			c.Log.Info("leaving out bytes of a protocol schema 1 has no name for", "proto", f.Proto, "bytes", f.Bytes)
-			c.skippedLogs++
+func (c *Collector) addOverflow(k pendingKey, o bpf.Overflow) {
+	if j, ok := c.pending[k]; ok {
+		e := &c.entries[j]
+		e.bytes += o.Bytes
+		e.packets += o.Packets
+		return
+	}
+	c.add(k, entry{bytes: o.Bytes, packets: o.Packets, local: c.localEnd(k.cgroup, netip.Addr{}),
+		remote: &c.other, proto: flows.TCP, dir: o.Dir})
+}
+
+// localEnd names and places a local address of a cgroup, once a window.
+// The invalid address stands for the node (overflow and lost counts).
+func (c *Collector) localEnd(cgroup uint64, a netip.Addr) *localEnd {
+	k := endKey{cgroup, a}
+	if l, ok := c.ends[k]; ok {
+		return l
+	}
+	l := &localEnd{names: c.names(cgroup).Names}
+	if a.IsValid() {
+		l.ip = c.str(a)
+		if loc, ok := c.local(a); ok {
+			l.place, l.subnet = loc, loc.Subnet()
 		}
-		return nil, false
+	} else {
+		l.ip = c.nodeIP()
 	}
-	r := c.base(f.CgroupID, f.Dir)
-	r.Protocol = proto
-	r.LocalIP = c.str(f.Local.Addr())
-	r.RemoteIP = c.str(f.Remote.Addr())
-	r.RemotePort = f.Remote.Port()
-	r.Bytes, r.Packets = f.Bytes, f.Packets
-	r.Category = flows.Unclassified
-	if l, ok := c.local(f.Local.Addr()); ok {
-		res := l.Classify(f.Remote.Addr())
-		s := l.Subnet()
-		r.LocalAZ, r.LocalAZID, r.LocalSubnet = s.AZ, s.AZID, s.ID
-		r.Category, r.Via, r.ViaAZID = res.Category, res.Via, res.ViaAZID
-		r.RemoteAZ, r.RemoteAZID = res.RemoteAZ, res.RemoteAZID
-		r.RemoteAWSService, r.RemoteRegion = res.RemoteAWSService, res.RemoteRegion
-		if c.Remote != nil && (r.Category == flows.IntraAZ || r.Category == flows.InterAZ) {
-			if p, node, svc, ok := c.Remote(f.Remote.Addr()); ok {
-				r.RemotePod, r.RemoteNamespace, r.RemoteWorkload = p.Pod, p.Namespace, p.Workload
-				r.RemoteNode, r.RemoteService = node, svc
+	c.ends[k] = l
+	return l
+}
+
+// remoteEnd classifies and names a remote address seen from l's subnet,
+// once a window.
+func (c *Collector) remoteEnd(l *localEnd, a netip.Addr) *remoteEnd {
+	k := remoteKey{l.subnet.ID, a}
+	if r, ok := c.remotes[k]; ok {
+		return r
+	}
+	r := &remoteEnd{ip: c.str(a), res: classify.Result{Category: flows.Unclassified}}
+	if l.subnet.ID != "" {
+		r.res = l.place.Classify(a)
+		if c.Remote != nil && (r.res.Category == flows.IntraAZ || r.res.Category == flows.InterAZ) {
+			if p, node, svc, ok := c.Remote(a); ok {
+				r.pod, r.node, r.service = p, node, svc
 			}
 		}
 	}
-	return &r, true
+	c.remotes[k] = r
+	return r
+}
+
+// record makes an entry's record.
+func (c *Collector) record(e *entry, start time.Time, length time.Duration) flows.Record {
+	l, rm := e.local, e.remote
+	return flows.Record{Schema: flows.SchemaVersion, TS: start, WindowS: int64(length / time.Second),
+		Cluster: c.Cluster, Node: c.Node, Region: c.Region, Direction: e.dir, Protocol: e.proto,
+		LocalIP: l.ip, LocalPod: l.names.Pod, LocalNamespace: l.names.Namespace, LocalWorkload: l.names.Workload, LocalWorkloadKind: l.names.WorkloadKind,
+		LocalAZ: l.subnet.AZ, LocalAZID: l.subnet.AZID, LocalSubnet: l.subnet.ID,
+		RemoteIP: rm.ip, RemotePort: e.port, RemotePod: rm.pod.Pod, RemoteNamespace: rm.pod.Namespace, RemoteWorkload: rm.pod.Workload,
+		RemoteService: rm.service, RemoteNode: rm.node, RemoteAZ: rm.res.RemoteAZ, RemoteAZID: rm.res.RemoteAZID,
+		RemoteAWSService: rm.res.RemoteAWSService, RemoteRegion: rm.res.RemoteRegion,
+		Category: rm.res.Category, Via: rm.res.Via, ViaAZID: rm.res.ViaAZID,
+		Bytes: e.bytes, Packets: e.packets}
+}
+
+// Flush returns the window's records, stamped with its start and length,
+// largest first: for each local workload, category, direction and billed
+// hop the topK largest remotes, and the rest folded into one "other"
+// record (topK <= 0 keeps all). Their bytes add up to every byte added
+// since the last Flush, which starts the next window.
+func (c *Collector) Flush(start time.Time, length time.Duration, topK int) []flows.Record {
+	start = start.UTC()
+	es := c.entries
+	groups := window.Fold(len(es), topK, func(i int) window.FoldKey {
+		e := &es[i]
+		l := e.local
+		r := flows.Record{LocalNamespace: l.names.Namespace, LocalWorkload: l.names.Workload, LocalPod: l.names.Pod, LocalIP: l.ip,
+			Category: e.remote.res.Category, Direction: e.dir, Via: e.remote.res.Via, ViaAZID: e.remote.res.ViaAZID,
+			Region: c.Region, Cluster: c.Cluster, Node: c.Node}
+		return window.FoldKeyOf(&r)
+	}, func(a, b int) int {
+		x, y := &es[a], &es[b]
+		return cmp.Or(cmp.Compare(y.bytes, x.bytes), cmp.Compare(x.remote.ip, y.remote.ip), cmp.Compare(x.port, y.port),
+			cmp.Compare(x.local.names.Pod, y.local.names.Pod), cmp.Compare(x.proto, y.proto), cmp.Compare(x.local.ip, y.local.ip))
+	})
+	n := 0
+	for _, g := range groups {
+		n += len(g.Keep) + min(len(g.Rest), 1)
+	}
+	out := make([]flows.Record, 0, n)
+	for _, g := range groups {
+		for _, i := range g.Keep {
+			out = append(out, c.record(&es[i], start, length))
+		}
+		if len(g.Rest) == 0 {
+			continue
+		}
+		first := c.record(&es[g.Rest[0]], start, length)
+		o := window.Other(&first)
+		for _, i := range g.Rest {
+			window.AddToOther(&o, es[i].bytes, es[i].packets, es[i].proto)
+		}
+		out = append(out, o)
+	}
+	window.Sort(out)
+	clear(c.pending)
+	clear(c.ends)
+	clear(c.remotes)
+	clear(c.named) // names are looked up again each window
+	c.entries = c.entries[:0]
+	return out
 }
 
 // str formats an address once.

@@ -1,6 +1,8 @@
 package collect
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"testing"
 	"time"
@@ -51,11 +53,10 @@ func TestAddKeepsEveryByte(t *testing.T) {
 		}
 		return Names{}, "", "", false
 	}
-	w := window.New(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC), time.Minute)
+	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	c.Add(d)
 	c.Add(d) // a second drain adds to the same records
-	c.Flush(w)
-	recs := w.Records(0)
+	recs := c.Flush(t0, time.Minute, 0)
 	for _, r := range recs {
 		if r.Category == flows.InterAZ && (r.RemotePod != "products-1" || r.RemoteNode != "n2" || r.RemoteService != "products" || r.LocalPod != "web-1") {
 			t.Errorf("inter-AZ record lacks names: %+v", r)
@@ -84,16 +85,73 @@ func TestAddKeepsEveryByte(t *testing.T) {
 	}
 	// Without a VPC view yet, everything is UNCLASSIFIED, and still counted.
 	c2 := &Collector{Region: "us-east-1", Node: "n1"}
-	w2 := window.New(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC), time.Minute)
 	c2.Add(d)
 	c2.Add(d)
-	c2.Flush(w2)
-	if w2.Bytes() != total {
-		t.Errorf("without a view: %d bytes; want %d", w2.Bytes(), total)
-	}
-	for _, r := range w2.Records(0) {
+	var total2 uint64
+	for _, r := range c2.Flush(t0, time.Minute, 0) {
+		total2 += r.Bytes
 		if r.Category != flows.Unclassified {
 			t.Errorf("without a view: %+v", r)
+		}
+	}
+	if total2 != total {
+		t.Errorf("without a view: %d bytes; want %d", total2, total)
+	}
+	// Flush started the next window: it is empty.
+	if recs := c.Flush(t0.Add(time.Minute), time.Minute, 0); len(recs) != 0 {
+		t.Errorf("the next window has %d records; want none", len(recs))
+	}
+}
+
+// TestFlushFoldsAsTheWindowDoes: folding the compact entries gives the
+// records that folding every record would (window.Window, the reference),
+// with the same totals.
+func TestFlushFoldsAsTheWindowDoes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	d := &bpf.Deltas{}
+	for range 20000 {
+		local := netip.AddrFrom4([4]byte{10, 0, byte(1 + rng.IntN(2)), byte(rng.IntN(8))})
+		remote := netip.AddrFrom4([4]byte{10, 0, byte(1 + rng.IntN(2)), byte(100 + rng.IntN(50))})
+		if rng.IntN(3) == 0 {
+			remote = netip.AddrFrom4([4]byte{185, 166, byte(rng.IntN(4)), byte(rng.IntN(200))})
+		}
+		d.Flows = append(d.Flows, bpf.Flow{CgroupID: uint64(rng.IntN(12)), Local: netip.AddrPortFrom(local, 0),
+			Remote: netip.AddrPortFrom(remote, uint16(80+rng.IntN(3))), Proto: []uint8{6, 17}[rng.IntN(2)],
+			Dir: bpf.Direction(1 + rng.IntN(2)), Bytes: uint64(1 + rng.IntN(1<<20)), Packets: uint64(1 + rng.IntN(100))})
+	}
+	d.Overflow = []bpf.Overflow{{CgroupID: 3, Dir: bpf.Egress, Bytes: 7000, Packets: 5}}
+	names := func(id uint64) (Names, bool) {
+		if id%4 == 0 {
+			return Names{}, false // the node's own, or not known yet
+		}
+		return Names{Pod: fmt.Sprintf("p-%d", id), Namespace: "shop", Workload: fmt.Sprintf("w%d", id%3), WorkloadKind: "Deployment"}, true
+	}
+	start := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	for _, topK := range []int{0, 1, 5, 50} {
+		c := &Collector{Cluster: "c", Node: "n", Region: "us-east-1", NodeIP: netip.MustParseAddr("10.0.1.10"), Classifier: classifier(t), Names: names}
+		ref := &Collector{Cluster: "c", Node: "n", Region: "us-east-1", NodeIP: netip.MustParseAddr("10.0.1.10"), Classifier: classifier(t), Names: names}
+		c.Add(d)
+		c.Add(d)
+		ref.Add(d)
+		ref.Add(d)
+		got := c.Flush(start, time.Minute, topK)
+		w := window.New(start, time.Minute)
+		for _, r := range ref.Flush(start, time.Minute, 0) {
+			w.Add(&r)
+		}
+		want := w.Records(topK)
+		if len(got) != len(want) {
+			t.Fatalf("top-K %d: %d records; the window makes %d", topK, len(got), len(want))
+		}
+		var total uint64
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("top-K %d: record %d\n got %+v\nwant %+v", topK, i, got[i], want[i])
+			}
+			total += got[i].Bytes
+		}
+		if total != w.Bytes() {
+			t.Errorf("top-K %d: %d bytes; %d added", topK, total, w.Bytes())
 		}
 	}
 }

@@ -26,11 +26,10 @@ func keyOf(r *flows.Record) key {
 
 // Window collects records for one window. It is not safe for concurrent use.
 type Window struct {
-	Start    time.Time
-	Length   time.Duration
-	recs     map[key]*flows.Record
-	distinct []*flows.Record // added by a caller that merged them already
-	bytes    uint64
+	Start  time.Time
+	Length time.Duration
+	recs   map[key]*flows.Record
+	bytes  uint64
 }
 
 // New returns an empty window.
@@ -54,26 +53,85 @@ func (w *Window) Add(r *flows.Record) {
 	w.bytes += r.Bytes
 }
 
-// AddDistinct adds a record that no other record of the window shares a
-// key with (the caller merged them), without the cost of merging it. The
-// window keeps r: the caller must not change it afterwards.
-func (w *Window) AddDistinct(r *flows.Record) {
-	r.TS, r.WindowS = w.Start, int64(w.Length/time.Second)
-	w.distinct = append(w.distinct, r)
-	w.bytes += r.Bytes
-}
-
 // Bytes is the total of the bytes added.
 func (w *Window) Bytes() uint64 { return w.bytes }
 
-// foldKey groups the records whose small remotes fold together: the same
-// local workload, category, direction and billed hop.
-type foldKey struct {
+// FoldKey groups the records whose small remotes fold together: the same
+// local workload (or, without one, the same pod and address), category,
+// direction and billed hop.
+type FoldKey struct {
 	ns, workload, pod, ip string
 	cat                   flows.Category
 	dir                   flows.Direction
 	via, viaAZID          string
 	region, cluster, node string
+}
+
+// FoldKeyOf returns r's fold group.
+func FoldKeyOf(r *flows.Record) FoldKey {
+	fk := FoldKey{ns: r.LocalNamespace, workload: r.LocalWorkload, cat: r.Category, dir: r.Direction,
+		via: r.Via, viaAZID: r.ViaAZID, region: r.Region, cluster: r.Cluster, node: r.Node}
+	if r.LocalWorkload == "" {
+		fk.pod, fk.ip = r.LocalPod, r.LocalIP
+	}
+	return fk
+}
+
+// Group is one fold group's members, by index: Keep the largest, Rest to
+// fold into one "other" record (empty when nothing folds).
+type Group struct {
+	Keep, Rest []int
+}
+
+// Fold groups n members by group(i), orders each group by cmp (largest
+// first), and keeps the first topK of each; topK <= 0 keeps everything, and
+// so does a group of topK+1 (folding one record would gain nothing).
+// Callers keep their members in whatever form is cheapest and make records
+// only of what Fold keeps.
+func Fold[G comparable](n, topK int, group func(i int) G, cmp func(a, b int) int) []Group {
+	byGroup := map[G][]int{}
+	for i := range n {
+		g := group(i)
+		byGroup[g] = append(byGroup[g], i)
+	}
+	out := make([]Group, 0, len(byGroup))
+	for _, m := range byGroup {
+		if topK <= 0 || len(m) <= topK+1 {
+			out = append(out, Group{Keep: m})
+			continue
+		}
+		slices.SortFunc(m, cmp)
+		out = append(out, Group{Keep: m[:topK], Rest: m[topK:]})
+	}
+	return out
+}
+
+// Other returns the record that stands for folded remotes: the local end
+// and billed hop of first (the largest of them), remote_ip "other", and no
+// counts yet (the caller adds them, with AddToOther).
+func Other(first *flows.Record) flows.Record {
+	o := flows.Record{Schema: flows.SchemaVersion, TS: first.TS, WindowS: first.WindowS,
+		Cluster: first.Cluster, Node: first.Node, Region: first.Region, Direction: first.Direction,
+		Category: first.Category, Protocol: first.Protocol, RemoteIP: flows.OtherIP,
+		Via: first.Via, ViaAZID: first.ViaAZID,
+		LocalIP: first.LocalIP, LocalNamespace: first.LocalNamespace, LocalWorkload: first.LocalWorkload, LocalWorkloadKind: first.LocalWorkloadKind,
+		LocalAZ: first.LocalAZ, LocalAZID: first.LocalAZID, LocalSubnet: first.LocalSubnet}
+	if first.LocalWorkload == "" {
+		o.LocalPod = first.LocalPod
+	}
+	return o
+}
+
+// AddToOther adds a folded member's counts to o. Several pods of a
+// workload fold together: the first one's address stands for them. Mixed
+// protocols are published as TCP, which carries most bytes: the schema
+// needs one.
+func AddToOther(o *flows.Record, bytes, packets uint64, proto flows.Protocol) {
+	o.Bytes += bytes
+	o.Packets += packets
+	if proto != o.Protocol {
+		o.Protocol = flows.TCP
+	}
 }
 
 // Records returns the window's records, largest first, keeping for each
@@ -82,60 +140,36 @@ type foldKey struct {
 // keeps everything). The bytes and packets of the result add up to what was
 // added.
 func (w *Window) Records(topK int) []flows.Record {
-	groups := map[foldKey][]*flows.Record{}
-	all := w.distinct
+	all := make([]*flows.Record, 0, len(w.recs))
 	for _, r := range w.recs {
 		all = append(all, r)
 	}
-	for _, r := range all {
-		fk := foldKey{ns: r.LocalNamespace, workload: r.LocalWorkload, cat: r.Category, dir: r.Direction,
-			via: r.Via, viaAZID: r.ViaAZID, region: r.Region, cluster: r.Cluster, node: r.Node}
-		if r.LocalWorkload == "" {
-			fk.pod, fk.ip = r.LocalPod, r.LocalIP
-		}
-		groups[fk] = append(groups[fk], r)
-	}
 	var out []flows.Record
-	for _, g := range groups {
-		slices.SortFunc(g, byBytes)
-		if topK <= 0 || len(g) <= topK+1 { // folding one record would gain nothing
-			for _, r := range g {
-				out = append(out, *r)
-			}
+	for _, g := range Fold(len(all), topK, func(i int) FoldKey { return FoldKeyOf(all[i]) },
+		func(a, b int) int { return byBytes(all[a], all[b]) }) {
+		for _, i := range g.Keep {
+			out = append(out, *all[i])
+		}
+		if len(g.Rest) == 0 {
 			continue
 		}
-		for _, r := range g[:topK] {
-			out = append(out, *r)
+		o := Other(all[g.Rest[0]])
+		for _, i := range g.Rest {
+			AddToOther(&o, all[i].Bytes, all[i].Packets, all[i].Protocol)
 		}
-		rest := g[topK:]
-		other := flows.Record{Schema: flows.SchemaVersion, TS: w.Start, WindowS: int64(w.Length / time.Second),
-			Cluster: rest[0].Cluster, Node: rest[0].Node, Region: rest[0].Region, Direction: rest[0].Direction,
-			Category: rest[0].Category, Protocol: rest[0].Protocol, RemoteIP: flows.OtherIP,
-			Via: rest[0].Via, ViaAZID: rest[0].ViaAZID}
-		local := rest[0]
-		other.LocalIP, other.LocalNamespace, other.LocalWorkload, other.LocalWorkloadKind = local.LocalIP, local.LocalNamespace, local.LocalWorkload, local.LocalWorkloadKind
-		other.LocalAZ, other.LocalAZID, other.LocalSubnet = local.LocalAZ, local.LocalAZID, local.LocalSubnet
-		if local.LocalWorkload == "" {
-			other.LocalPod = local.LocalPod
-		}
-		for _, r := range rest {
-			other.Bytes += r.Bytes
-			other.Packets += r.Packets
-			if r.Protocol != other.Protocol {
-				other.Protocol = flows.TCP // mixed: the schema needs one; TCP carries most bytes
-			}
-			if r.LocalIP != other.LocalIP {
-				other.LocalIP = local.LocalIP // several pods of the workload: the first stands for them
-			}
-		}
-		out = append(out, other)
+		out = append(out, o)
 	}
-	slices.SortFunc(out, func(a, b flows.Record) int {
+	Sort(out)
+	return out
+}
+
+// Sort orders a window's records largest first, deterministically.
+func Sort(recs []flows.Record) {
+	slices.SortFunc(recs, func(a, b flows.Record) int {
 		return cmp.Or(cmp.Compare(b.Bytes, a.Bytes), cmp.Compare(a.LocalPod, b.LocalPod), cmp.Compare(a.RemoteIP, b.RemoteIP),
 			cmp.Compare(a.Category, b.Category), cmp.Compare(a.Direction, b.Direction), cmp.Compare(a.RemotePort, b.RemotePort),
 			cmp.Compare(a.Protocol, b.Protocol), cmp.Compare(a.LocalIP, b.LocalIP))
 	})
-	return out
 }
 
 func byBytes(a, b *flows.Record) int {

@@ -307,7 +307,7 @@ func NewSources(rc *rest.Config) (Sources, error) {
 		}
 		rcl, err := rest.RESTClientFor(c)
 		if err != nil {
-			return nil, fmt.Errorf("Kubernetes client for %s: %w", gv, err)
+			return nil, fmt.Errorf("a Kubernetes client for %s: %w", gv, err)
 		}
 		return rcl, nil
 	}

@@ -341,10 +341,11 @@ func TestDaemonSet(t *testing.T) {
 }
 
 // kubeResources are the resources the agent's informers watch, read from
-// agent/internal/kube: f.Core().V1().Pods() is "pods".
+// agent/internal/kube: cache.NewListWatchFromClient(core, "pods", ...) is
+// "pods" in the core group; disc is discovery.k8s.io.
 func kubeResources(t *testing.T) map[string]bool {
 	t.Helper()
-	re := regexp.MustCompile(`\.(Core|Discovery)\(\)\.V1\(\)\.(\w+)\(\)`)
+	re := regexp.MustCompile(`NewListWatchFromClient\((core|disc), "(\w+)"`)
 	out := map[string]bool{}
 	for p := range agentSource(t) {
 		if !strings.Contains(p, filepath.Join("internal", "kube")) {
@@ -356,7 +357,7 @@ func kubeResources(t *testing.T) map[string]bool {
 		}
 		for _, m := range re.FindAllStringSubmatch(string(src), -1) {
 			group := ""
-			if m[1] == "Discovery" {
+			if m[1] == "disc" {
 				group = "discovery.k8s.io"
 			}
 			out[group+"/"+strings.ToLower(m[2])] = true

@@ -12,13 +12,13 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/netcost/netcost/internal/flows"
+	"github.com/netcost/netcost/internal/syncbuf"
 )
 
 // capMask is the /proc status line value of a set of capabilities.
@@ -59,23 +59,7 @@ func threadCaps(t *testing.T, pid int) map[string]map[string]uint64 {
 	return out
 }
 
-// syncBuffer is a log the agent writes while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = syncbuf.Buffer // the agent tests' log buffer
 
 // TestCapabilitiesDropped runs the built agent as root with every
 // capability, and checks that once counting it holds only keptCaps in every

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -32,6 +31,7 @@ import (
 	"github.com/netcost/netcost/internal/query"
 	"github.com/netcost/netcost/internal/report"
 	"github.com/netcost/netcost/internal/sample"
+	"github.com/netcost/netcost/internal/syncbuf"
 )
 
 const region = "us-east-1"
@@ -175,7 +175,7 @@ func createSecret(t *testing.T, sm *secretsmanager.Client, name, value string) s
 
 // startFunction runs the bootstrap as Lambda does, against the Runtime API
 // at api, with the function's environment env, until the test ends.
-func startFunction(t *testing.T, bootstrap, api string, env ...string) (stdout, stderr *syncBuffer) {
+func startFunction(t *testing.T, bootstrap, api string, env ...string) (stdout, stderr *syncbuf.Buffer) {
 	t.Helper()
 	cmd := exec.Command(bootstrap)
 	cmd.Dir = t.TempDir()
@@ -186,7 +186,7 @@ func startFunction(t *testing.T, bootstrap, api string, env ...string) (stdout, 
 		"AWS_REGION=" + region, "AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing",
 		"AWS_EC2_METADATA_DISABLED=true", "HOME=" + cmd.Dir,
 	}, env...)
-	stdout, stderr = &syncBuffer{}, &syncBuffer{}
+	stdout, stderr = &syncbuf.Buffer{}, &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -255,25 +255,6 @@ func publish(t *testing.T, endpoint, group string, runs map[time.Time]int) strin
 		t.Fatal(err)
 	}
 	return path
-}
-
-// syncBuffer is a bytes.Buffer the function's output goes to while the
-// test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // The built bootstrap, under a Runtime API, reads its webhook from Secrets

@@ -35,21 +35,10 @@ type SpendResult struct {
 
 // Spend prices every record in the window.
 func Spend(ctx context.Context, m *costmodel.Model, opts Options) (*SpendResult, error) {
-	aggs := make([]*costmodel.Aggregator, flows.ReadOptions{Workers: opts.Workers}.WorkerCount())
-	for i := range aggs {
-		// Namespaces keep the rows few; pairs are still joined per pod pair.
-		aggs[i] = m.NewAggregator(costmodel.ByNamespace)
-	}
-	sp, err := scan(ctx, opts, nil, func(w int, r *flows.Record, n int64) error { return aggs[w].AddRecords(r, n) })
+	// Namespaces keep the rows few; pairs are still joined per pod pair.
+	rows, sp, err := aggregate(ctx, m, opts, nil, costmodel.ByNamespace)
 	if err != nil {
 		return nil, err
-	}
-	for _, a := range aggs[1:] {
-		aggs[0].Merge(a)
-	}
-	rows, err := aggs[0].Rows()
-	if err != nil {
-		return nil, usageError{err}
 	}
 	res := &SpendResult{Start: sp.Start, End: sp.End, Source: sp.source(opts), Records: sp.Matched, Skipped: sp.Stats.Skipped, Notes: sp.Notes}
 	byCat := map[flows.Category]*CategorySpend{}

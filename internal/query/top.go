@@ -48,25 +48,33 @@ type TopResult struct {
 	Span         Span            `json:"-"`
 }
 
-// Top computes the top contributors of a category.
-func Top(ctx context.Context, m *costmodel.Model, opts TopOptions) (*TopResult, error) {
-	view := View(opts.Category)
+// aggregate prices the records of view (nil: all) grouped by g, one
+// aggregator a reading worker, merged at the end.
+func aggregate(ctx context.Context, m *costmodel.Model, opts Options, view *View, g costmodel.GroupBy) ([]costmodel.Row, Span, error) {
 	aggs := make([]*costmodel.Aggregator, flows.ReadOptions{Workers: opts.Workers}.WorkerCount())
 	for i := range aggs {
-		aggs[i] = m.NewAggregator(opts.GroupBy)
+		aggs[i] = m.NewAggregator(g)
 	}
-	sp, err := scan(ctx, opts.Options, &view, func(w int, r *flows.Record, n int64) error {
-		return aggs[w].AddRecords(r, n)
-	})
+	sp, err := scan(ctx, opts, view, func(w int, r *flows.Record, n int64) error { return aggs[w].AddRecords(r, n) })
 	if err != nil {
-		return nil, err
+		return nil, sp, err
 	}
 	for _, a := range aggs[1:] {
 		aggs[0].Merge(a)
 	}
 	rows, err := aggs[0].Rows()
 	if err != nil {
-		return nil, usageError{err}
+		return nil, sp, usageError{err}
+	}
+	return rows, sp, nil
+}
+
+// Top computes the top contributors of a category.
+func Top(ctx context.Context, m *costmodel.Model, opts TopOptions) (*TopResult, error) {
+	view := View(opts.Category)
+	rows, sp, err := aggregate(ctx, m, opts.Options, &view, opts.GroupBy)
+	if err != nil {
+		return nil, err
 	}
 	res := &TopResult{Category: opts.Category, View: opts.Category.CLIName(), Start: sp.Start, End: sp.End,
 		Source: sp.source(opts.Options), GroupBy: opts.GroupBy.String(), Records: sp.Matched, Skipped: sp.Stats.Skipped, Notes: sp.Notes, Span: sp}

@@ -26,38 +26,21 @@ import (
 	"github.com/netcost/netcost/internal/flows"
 	"github.com/netcost/netcost/internal/mototest"
 	"github.com/netcost/netcost/internal/sample"
+	"github.com/netcost/netcost/internal/syncbuf"
 )
 
 func logsClient(endpoint string) *cloudwatchlogs.Client {
 	return NewLogsClient(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}, endpoint)
 }
 
-// syncBuffer collects a sink's log lines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type testSink struct {
 	*CloudWatch
-	logs *syncBuffer
+	logs *syncbuf.Buffer
 }
 
 func openCW(t *testing.T, endpoint, dir string, maxBytes int64) testSink {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	c, err := NewCloudWatch(CloudWatchOptions{Client: logsClient(endpoint), LogStream: "node-a", SpoolDir: dir, SpoolMaxBytes: maxBytes,
 		Log: slog.New(slog.NewTextHandler(io.MultiWriter(logs, testWriter{t}), nil)), MinBackoff: 50 * time.Millisecond, MaxBackoff: 400 * time.Millisecond,
 		CloseTimeout: 5 * time.Second})

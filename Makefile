@@ -3,12 +3,31 @@ GO      ?= go
 PKGS    := ./...
 BENCH_RECORDS ?= 10000000
 
-.PHONY: all deps build image test lint generate bench bench-go bench-top bench-overhead bench-churn sample fmt clean build-ReportFunction
+.PHONY: all deps build demo image test lint generate bench bench-go bench-top bench-overhead bench-churn sample fmt clean build-ReportFunction
 
 all: build
 
 build:
 	$(GO) build -o bin/netcost ./cmd/netcost
+
+# demo: as root, the real agent and CLI on a simulated two-AZ cluster on this
+# machine (moto_server, network namespaces as pods; agent/demo), about a
+# minute, leaving nothing behind. Without root: the same views of the sample
+# store.
+demo: deps
+	@if [ "$$(id -u)" != 0 ]; then \
+	  echo "make demo: the live demo (eBPF, network namespaces) needs root; showing the sample store instead"; \
+	  for v in "top --category inter-az" "top --category nat" "recommend" "report --dry-run --cluster sample --start 2026-11-20T09:00:00Z --end 2026-11-20T10:00:00Z"; do \
+	    echo; echo "\$$ netcost $$v --source file:testdata/store"; \
+	    $(GO) run ./cmd/netcost $$v --source file:testdata/store || exit 1; \
+	  done; \
+	else \
+	  d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && trap 'exit 130' INT TERM && \
+	  CGO_ENABLED=0 $(GO) build -o "$$d/netcost-agent" ./agent && \
+	  $(GO) build -o "$$d/netcost" ./cmd/netcost && \
+	  $(GO) build -o "$$d/demo" ./agent/demo && \
+	  "$$d/demo" -agent "$$d/netcost-agent" -netcost "$$d/netcost"; \
+	fi
 
 # image: the agent's OCI image (linux/amd64 and linux/arm64, static binaries)
 # as an OCI image layout in bin/netcost-agent-oci, built without a Docker

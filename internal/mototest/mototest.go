@@ -4,6 +4,7 @@ package mototest
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -34,12 +35,11 @@ func StartServer(t testing.TB) *Server {
 		}
 		t.Skipf("moto is not installed (python3 -c 'import moto.server': %v)", err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{t: t, port: l.Addr().(*net.TCPAddr).Port}
-	l.Close()
+	s := &Server{t: t, port: port}
 	s.URL = fmt.Sprintf("http://127.0.0.1:%d", s.port)
 	t.Cleanup(s.Stop)
 	s.Restart()
@@ -60,19 +60,44 @@ func (s *Server) Stop() {
 func (s *Server) Restart() {
 	s.t.Helper()
 	s.Stop()
-	cmd := exec.Command("python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", fmt.Sprint(s.port))
+	var stderr io.Writer
 	if testing.Verbose() {
-		cmd.Stderr = os.Stderr
+		stderr = os.Stderr
 	}
-	if err := cmd.Start(); err != nil {
-		s.t.Fatalf("starting moto_server: %v", err)
+	cmd, err := Launch(s.port, stderr)
+	if err != nil {
+		s.t.Fatalf("%v", err)
 	}
 	s.cmd = cmd
+}
+
+// FreePort returns a loopback TCP port that was free a moment ago.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Launch starts moto_server on 127.0.0.1:port and returns it once it
+// answers (at most 20s), for tests and for programs (agent/demo) alike. The
+// caller kills it.
+func Launch(port int, stderr io.Writer) (*exec.Cmd, error) {
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	cmd := exec.Command("python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting moto_server: %w", err)
+	}
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if resp, err := http.Get(s.URL + "/moto-api/"); err == nil {
+		if resp, err := http.Get(url + "/moto-api/"); err == nil {
 			resp.Body.Close()
-			return
+			return cmd, nil
 		}
 	}
-	s.t.Fatalf("moto_server did not answer on %s within 20s", s.URL)
+	cmd.Process.Kill()
+	cmd.Wait()
+	return nil, fmt.Errorf("moto_server did not answer on %s within 20s", url)
 }

@@ -14,12 +14,20 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-	"testing"
 	"time"
 )
 
+// TB is what these helpers need of their caller: TB has it, and so
+// can a program that builds the same namespaces (agent/demo).
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Errorf(format string, args ...any)
+	Cleanup(func())
+}
+
 // Run runs a command and returns its output, failing t if it fails.
-func Run(t testing.TB, args ...string) string {
+func Run(t TB, args ...string) string {
 	t.Helper()
 	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
 	if err != nil {
@@ -45,7 +53,7 @@ func (a Stats) Sub(b Stats) Stats {
 }
 
 // LinkStats reads a link's counters in a namespace.
-func LinkStats(t testing.TB, ns, dev string) Stats {
+func LinkStats(t TB, ns, dev string) Stats {
 	t.Helper()
 	var links []struct {
 		Stats64 struct {
@@ -62,11 +70,11 @@ func LinkStats(t testing.TB, ns, dev string) Stats {
 
 // NewCgroup makes a cgroup v2 directory, removed when t ends, and returns
 // its path and id (the directory's inode number).
-func NewCgroup(t testing.TB, root, name string) (string, uint64) {
+func NewCgroup(t TB, root, name string) (string, uint64) {
 	t.Helper()
 	dir := filepath.Join(root, name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 	t.Cleanup(func() {
 		for range 50 { // the processes must have left; the kernel frees them a moment later
@@ -79,7 +87,7 @@ func NewCgroup(t testing.TB, root, name string) (string, uint64) {
 	})
 	var st syscall.Stat_t
 	if err := syscall.Stat(dir, &st); err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 	return dir, st.Ino
 }
@@ -89,15 +97,15 @@ func NewCgroup(t testing.TB, root, name string) (string, uint64) {
 // stdout. It is killed when t ends. The process starts in its cgroup
 // (clone3 with CLONE_INTO_CGROUP): `ip netns exec` mounts a fresh /sys, so
 // it could not join from inside.
-func Start(t testing.TB, ns, cgroup, env string, args ...string) (*exec.Cmd, *bufio.Reader) {
+func Start(t TB, ns, cgroup, env string, args ...string) (*exec.Cmd, *bufio.Reader) {
 	t.Helper()
 	self, err := os.Executable()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 	dir, err := os.Open(cgroup)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 	defer dir.Close()
 	cmd := exec.Command("ip", "netns", "exec", ns, self, "-test.run=^$")
@@ -106,10 +114,10 @@ func Start(t testing.TB, ns, cgroup, env string, args ...string) (*exec.Cmd, *bu
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	return cmd, bufio.NewReader(out)

@@ -1,0 +1,416 @@
+// Package testbed builds the simulated cluster the agent's end-to-end test
+// and `make demo` run the real agent in: a two-AZ VPC in moto_server (subnets,
+// route tables, an internet gateway, a NAT gateway, an S3 gateway endpoint),
+// instance metadata of a node in the first AZ, network namespaces as pods in
+// cgroups named like kubelet's behind a router namespace that also owns the
+// "public" addresses, and a Kubernetes API serving those pods from the real
+// types. Everything it makes is undone by the caller's Cleanup functions.
+package testbed
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ktypes "k8s.io/apimachinery/pkg/types"
+
+	"github.com/netcost/netcost/bpf"
+	"github.com/netcost/netcost/internal/netnstest"
+)
+
+// T is what the testbed needs of its caller: a test, or the demo's runner.
+type T = netnstest.TB
+
+// VPC is the simulated VPC in moto_server.
+type VPC struct {
+	ID       string
+	SubnetA  string // the node's subnet, in AZ1; its route table has the S3 endpoint
+	AZ1, AZ2 string // availability zone ids
+	NAT      string // the NAT gateway, in a public subnet of AZ2
+	S3VPCE   string // the S3 gateway endpoint
+	S3Prefix netip.Prefix
+	S3IP     string // an address in S3's prefix list
+}
+
+// NewVPC creates, in the EC2 API at endpoint, a VPC with subnets
+// 10.1.1.0/24 (AZ1, routed to the NAT and the S3 endpoint), 10.1.2.0/24 (AZ2,
+// the main route table: to the NAT) and the public 10.1.101.0/24 (AZ2, to the
+// internet gateway, holding the NAT gateway).
+func NewVPC(ctx context.Context, t T, endpoint string) *VPC {
+	t.Helper()
+	api := ec2.New(ec2.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("creating the VPC: %v", err)
+		}
+	}
+	v := &VPC{}
+	vpc, err := api.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.1.0.0/16")})
+	must(err)
+	v.ID = aws.ToString(vpc.Vpc.VpcId)
+	subnet := func(cidr, az string) (string, string) {
+		s, err := api.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: aws.String(v.ID), CidrBlock: aws.String(cidr), AvailabilityZone: aws.String(az)})
+		must(err)
+		return aws.ToString(s.Subnet.SubnetId), aws.ToString(s.Subnet.AvailabilityZoneId)
+	}
+	v.SubnetA, v.AZ1 = subnet("10.1.1.0/24", "us-east-1a")
+	_, v.AZ2 = subnet("10.1.2.0/24", "us-east-1b")
+	subPub, _ := subnet("10.1.101.0/24", "us-east-1b")
+	igw, err := api.CreateInternetGateway(ctx, &ec2.CreateInternetGatewayInput{})
+	must(err)
+	_, err = api.AttachInternetGateway(ctx, &ec2.AttachInternetGatewayInput{InternetGatewayId: igw.InternetGateway.InternetGatewayId, VpcId: aws.String(v.ID)})
+	must(err)
+	eip, err := api.AllocateAddress(ctx, &ec2.AllocateAddressInput{Domain: types.DomainTypeVpc})
+	must(err)
+	nat, err := api.CreateNatGateway(ctx, &ec2.CreateNatGatewayInput{SubnetId: aws.String(subPub), AllocationId: eip.AllocationId})
+	must(err)
+	v.NAT = aws.ToString(nat.NatGateway.NatGatewayId)
+	route := func(rt *string, cidr string, in *ec2.CreateRouteInput) {
+		in.RouteTableId, in.DestinationCidrBlock = rt, aws.String(cidr)
+		_, err := api.CreateRoute(ctx, in)
+		must(err)
+	}
+	rtPub, err := api.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{VpcId: aws.String(v.ID)})
+	must(err)
+	route(rtPub.RouteTable.RouteTableId, "0.0.0.0/0", &ec2.CreateRouteInput{GatewayId: igw.InternetGateway.InternetGatewayId})
+	_, err = api.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: rtPub.RouteTable.RouteTableId, SubnetId: aws.String(subPub)})
+	must(err)
+	rtA, err := api.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{VpcId: aws.String(v.ID)})
+	must(err)
+	route(rtA.RouteTable.RouteTableId, "0.0.0.0/0", &ec2.CreateRouteInput{NatGatewayId: aws.String(v.NAT)})
+	_, err = api.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: rtA.RouteTable.RouteTableId, SubnetId: aws.String(v.SubnetA)})
+	must(err)
+	mains, err := api.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{Filters: []types.Filter{
+		{Name: aws.String("vpc-id"), Values: []string{v.ID}}, {Name: aws.String("association.main"), Values: []string{"true"}}}})
+	must(err)
+	route(mains.RouteTables[0].RouteTableId, "0.0.0.0/0", &ec2.CreateRouteInput{NatGatewayId: aws.String(v.NAT)})
+	ep, err := api.CreateVpcEndpoint(ctx, &ec2.CreateVpcEndpointInput{VpcId: aws.String(v.ID), ServiceName: aws.String("com.amazonaws.us-east-1.s3"),
+		VpcEndpointType: types.VpcEndpointTypeGateway, RouteTableIds: []string{aws.ToString(rtA.RouteTable.RouteTableId)}})
+	must(err)
+	v.S3VPCE = aws.ToString(ep.VpcEndpoint.VpcEndpointId)
+	// The S3 address: one in the gateway endpoint's prefix list.
+	pls, err := api.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{RouteTableIds: []string{aws.ToString(rtA.RouteTable.RouteTableId)}})
+	must(err)
+	var plID string
+	for _, r := range pls.RouteTables[0].Routes {
+		if r.DestinationPrefixListId != nil {
+			plID = aws.ToString(r.DestinationPrefixListId)
+		}
+	}
+	entries, err := api.GetManagedPrefixListEntries(ctx, &ec2.GetManagedPrefixListEntriesInput{PrefixListId: aws.String(plID)})
+	must(err)
+	if len(entries.Entries) == 0 {
+		t.Fatalf("moto's S3 prefix list %q has no entries", plID)
+	}
+	v.S3Prefix = netip.MustParsePrefix(aws.ToString(entries.Entries[0].Cidr))
+	v.S3IP = v.S3Prefix.Addr().Next().String()
+	return v
+}
+
+// WriteIPRanges writes an ip-ranges.json naming the VPC's S3 prefix S3.
+func (v *VPC) WriteIPRanges(t T, path string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(fmt.Sprintf(`{"syncToken":"1","prefixes":[{"ip_prefix":%q,"region":"us-east-1","service":"S3"}]}`, v.S3Prefix)), 0o644); err != nil {
+		t.Fatalf("%v", err)
+	}
+}
+
+// IMDS serves the instance metadata of a node in subnet A (AZ1) until the
+// caller's cleanup, and returns its URL.
+func (v *VPC) IMDS(t T) string {
+	imds := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut {
+			w.Header().Set("X-aws-ec2-metadata-token-ttl-seconds", r.Header.Get("X-aws-ec2-metadata-token-ttl-seconds"))
+			w.Write([]byte("token"))
+			return
+		}
+		val := map[string]string{"instance-id": "i-0e2e", "placement/region": "us-east-1", "placement/availability-zone": "us-east-1a",
+			"placement/availability-zone-id": v.AZ1, "local-ipv4": "10.1.1.2", "mac": "0e:00:00:00:00:01",
+			"network/interfaces/macs/0e:00:00:00:00:01/vpc-id": v.ID, "network/interfaces/macs/0e:00:00:00:00:01/subnet-id": v.SubnetA,
+		}[strings.TrimPrefix(r.URL.Path, "/latest/meta-data/")]
+		if val == "" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write([]byte(val))
+	}))
+	t.Cleanup(imds.Close)
+	return imds.URL
+}
+
+// Pod is a pod: a network namespace with a veth to the router, in a cgroup
+// named as kubelet names a pod's, and a Pod object in the Kubernetes API.
+type Pod struct {
+	Key      string // short: names the namespace and links (a few letters)
+	Name     string // the Pod's name, in namespace "shop"
+	Workload string // its Deployment (through a ReplicaSet Workload-Hash)
+	Hash     string // pod-template-hash
+	Node     string
+	Service  string // a Service (EndpointSlice) selecting it, if set
+	IP, GW   string
+
+	NS, Dev, Cgroup, UID string // filled by NewNetwork
+}
+
+// Network is the pods and the router namespace between them.
+type Network struct {
+	Router string
+	Pods   map[string]*Pod // by Key
+}
+
+// NewNetwork builds the router namespace (prefix-r-SUFFIX), which owns the
+// public addresses and forwards between the pods, and a namespace per pod
+// (prefix-KEY-SUFFIX) in a cgroup under CGROUP2/prefix-SUFFIX/kubepods.slice.
+func NewNetwork(t T, prefix string, public []string, pods []*Pod) *Network {
+	t.Helper()
+	run := func(args ...string) { t.Helper(); netnstest.Run(t, args...) }
+	s := netnstest.Suffix()
+	n := &Network{Router: prefix + "-r-" + s, Pods: map[string]*Pod{}}
+	run("ip", "netns", "add", n.Router)
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", n.Router).Run() })
+	run("ip", "-n", n.Router, "link", "set", "lo", "up")
+	run("ip", "netns", "exec", n.Router, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+	for _, a := range public {
+		run("ip", "-n", n.Router, "addr", "add", a+"/32", "dev", "lo")
+	}
+	root, err := bpf.FindCgroup2()
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	base := filepath.Join(root, prefix+"-"+s, "kubepods.slice")
+	if err := os.MkdirAll(base, 0o755); err != nil {
+		t.Fatalf("%v", err)
+	}
+	t.Cleanup(func() { os.Remove(base); os.Remove(filepath.Dir(base)) }) // runs last: after the pods' own
+	for i, p := range pods {
+		p.NS, p.Dev = prefix+"-"+p.Key+"-"+s, "e"+p.Key+s
+		rdev := "r" + p.Key + s
+		run("ip", "netns", "add", p.NS)
+		t.Cleanup(func() { exec.Command("ip", "netns", "del", p.NS).Run() })
+		// No IPv6 and static neighbours: nothing but the pods' own traffic
+		// crosses their veths (the kernel's own packets have no socket, so
+		// no cgroup, and are not the pods' to count).
+		run("ip", "netns", "exec", p.NS, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
+		run("ip", "link", "add", p.Dev, "netns", p.NS, "type", "veth", "peer", "name", rdev, "netns", n.Router)
+		podMAC, gwMAC := fmt.Sprintf("02:00:00:e2:00:%02x", i+1), fmt.Sprintf("02:00:00:e2:01:%02x", i+1)
+		run("ip", "-n", p.NS, "link", "set", p.Dev, "address", podMAC)
+		run("ip", "-n", n.Router, "link", "set", rdev, "address", gwMAC)
+		run("ip", "netns", "exec", n.Router, "sysctl", "-qw", "net.ipv6.conf."+rdev+".disable_ipv6=1")
+		run("ip", "-n", p.NS, "addr", "add", p.IP+"/32", "dev", p.Dev)
+		// The veth counts real segments (the stack splits GSO packets), as a
+		// NIC would see them: what the counter reports.
+		run("ip", "netns", "exec", p.NS, "ethtool", "-K", p.Dev, "tso", "off", "gso", "on", "gro", "on")
+		run("ip", "netns", "exec", n.Router, "ethtool", "-K", rdev, "tso", "off", "gso", "on", "gro", "on")
+		run("ip", "-n", p.NS, "link", "set", p.Dev, "up")
+		run("ip", "-n", p.NS, "link", "set", "lo", "up")
+		run("ip", "-n", n.Router, "addr", "add", p.GW+"/32", "dev", rdev)
+		run("ip", "-n", n.Router, "link", "set", rdev, "up")
+		run("ip", "-n", n.Router, "route", "add", p.IP+"/32", "dev", rdev)
+		run("ip", "-n", p.NS, "route", "add", p.GW+"/32", "dev", p.Dev)
+		run("ip", "-n", p.NS, "route", "add", "default", "via", p.GW, "dev", p.Dev)
+		run("ip", "-n", p.NS, "neigh", "add", p.GW, "lladdr", gwMAC, "dev", p.Dev, "nud", "permanent")
+		run("ip", "-n", n.Router, "neigh", "add", p.IP, "lladdr", podMAC, "dev", rdev, "nud", "permanent")
+		p.UID = fmt.Sprintf("00000000-0000-4000-8000-%012d", i+1)
+		p.Cgroup = filepath.Join(base, "kubepods-pod"+strings.ReplaceAll(p.UID, "-", "_")+".slice")
+		if err := os.MkdirAll(p.Cgroup, 0o755); err != nil {
+			t.Fatalf("%v", err)
+		}
+		t.Cleanup(func() {
+			for range 50 { // the processes must have left; the kernel frees them a moment later
+				if os.Remove(p.Cgroup) == nil {
+					return
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
+		n.Pods[p.Key] = p
+	}
+	time.Sleep(300 * time.Millisecond) // the addresses settle
+	return n
+}
+
+// Start runs the caller's own binary in a pod's namespace and cgroup as a
+// traffic helper (env=args; its main calls HelperMain), killed at cleanup.
+func (p *Pod) Start(t T, env string, args ...string) (*exec.Cmd, *bufio.Reader) {
+	t.Helper()
+	return netnstest.Start(t, p.NS, p.Cgroup, env, args...)
+}
+
+// Serve runs a helper "serve" in the router namespace (on its public
+// addresses) and waits until it listens. It is killed at cleanup.
+func (n *Network) Serve(t T, env string, args ...string) {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	cmd := exec.Command("ip", "netns", "exec", n.Router, self, "-test.run=^$")
+	cmd.Env = append(os.Environ(), env+"="+strings.Join(args, " "))
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("%v", err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	if l, _ := bufio.NewReader(out).ReadString('\n'); l != "ready\n" {
+		t.Fatalf("router server %v: %q", args, l)
+	}
+}
+
+// ServeIn runs a helper "serve" in a pod and waits until it listens.
+func (p *Pod) ServeIn(t T, env string, args ...string) {
+	t.Helper()
+	_, out := p.Start(t, env, args...)
+	if l, _ := out.ReadString('\n'); l != "ready\n" {
+		t.Fatalf("server %v in %s: %q", args, p.Name, l)
+	}
+}
+
+// HelperMain is the traffic helper a binary runs when started by Start or
+// Serve: "serve PROTO ADDR..." (prints ready, then serves until killed) or
+// "send PROTO ADDR BYTES".
+func HelperMain(args []string) error {
+	switch args[0] {
+	case "serve":
+		for _, a := range args[2:] {
+			if args[1] == "udp" {
+				pc, err := net.ListenPacket("udp", a)
+				if err != nil {
+					return err
+				}
+				go func() {
+					buf := make([]byte, 65536)
+					for {
+						if _, _, err := pc.ReadFrom(buf); err != nil {
+							return
+						}
+					}
+				}()
+				continue
+			}
+			ln, err := net.Listen("tcp", a)
+			if err != nil {
+				return err
+			}
+			go func() {
+				for {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					go func() { io.Copy(io.Discard, c); c.Write([]byte("done")); c.Close() }()
+				}
+			}()
+		}
+		fmt.Println("ready")
+		select {}
+	case "send":
+		n, _ := strconv.Atoi(args[3])
+		c, err := net.Dial(args[1], args[2])
+		if err != nil {
+			return err
+		}
+		if args[1] == "udp" {
+			for sent := 0; sent < n; sent += 1000 {
+				if _, err := c.Write(make([]byte, 1000)); err != nil {
+					return err
+				}
+				time.Sleep(100 * time.Microsecond)
+			}
+			return c.Close()
+		}
+		c.(*net.TCPConn).SetWriteBuffer(64 << 10)
+		if _, err := c.Write(make([]byte, n)); err != nil {
+			return err
+		}
+		c.(*net.TCPConn).CloseWrite()
+		io.Copy(io.Discard, c)
+		return c.Close()
+	}
+	return fmt.Errorf("unknown helper %q", args[0])
+}
+
+// KubeAPI serves the pods (and an EndpointSlice for each pod's Service) as
+// the Kubernetes API does for list and watch, until the caller's cleanup,
+// and returns a kubeconfig for it, written in dir.
+func KubeAPI(t T, dir string, pods []*Pod) string {
+	t.Helper()
+	var items []corev1.Pod
+	var eps []discoveryv1.EndpointSlice // one a Service
+	for _, p := range pods {
+		yes := true
+		items = append(items, corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: "shop", UID: ktypes.UID(p.UID), ResourceVersion: "1",
+				Labels:          map[string]string{"pod-template-hash": p.Hash},
+				OwnerReferences: []metav1.OwnerReference{{Kind: "ReplicaSet", Name: p.Workload + "-" + p.Hash, Controller: &yes, APIVersion: "apps/v1"}}},
+			Spec:   corev1.PodSpec{NodeName: p.Node},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: p.IP, PodIPs: []corev1.PodIP{{IP: p.IP}}},
+		})
+		if p.Service == "" {
+			continue
+		}
+		i := slices.IndexFunc(eps, func(e discoveryv1.EndpointSlice) bool { return e.Labels[discoveryv1.LabelServiceName] == p.Service })
+		if i < 0 {
+			i = len(eps)
+			eps = append(eps, discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Name: p.Service + "-x", Namespace: "shop", ResourceVersion: "1",
+				Labels: map[string]string{discoveryv1.LabelServiceName: p.Service}}, AddressType: discoveryv1.AddressTypeIPv4})
+		}
+		eps[i].Endpoints = append(eps[i].Endpoints, discoveryv1.Endpoint{Addresses: []string{p.IP}, NodeName: &p.Node})
+	}
+	podList := corev1.PodList{TypeMeta: metav1.TypeMeta{Kind: "PodList", APIVersion: "v1"}, ListMeta: metav1.ListMeta{ResourceVersion: "1"}, Items: items}
+	sliceList := discoveryv1.EndpointSliceList{TypeMeta: metav1.TypeMeta{Kind: "EndpointSliceList", APIVersion: "discovery.k8s.io/v1"},
+		ListMeta: metav1.ListMeta{ResourceVersion: "1"}, Items: eps}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Query().Get("watch") == "true" {
+			w.WriteHeader(http.StatusOK)
+			w.(http.Flusher).Flush()
+			<-r.Context().Done() // no changes: hold the watch open
+			return
+		}
+		switch r.URL.Path {
+		case "/api/v1/pods":
+			json.NewEncoder(w).Encode(podList)
+		case "/apis/discovery.k8s.io/v1/endpointslices":
+			json.NewEncoder(w).Encode(sliceList)
+		case "/api/v1/nodes":
+			json.NewEncoder(w).Encode(corev1.NodeList{TypeMeta: metav1.TypeMeta{Kind: "NodeList", APIVersion: "v1"}, ListMeta: metav1.ListMeta{ResourceVersion: "1"},
+				Items: []corev1.Node{{ObjectMeta: metav1.ObjectMeta{Name: "node-a", ResourceVersion: "1"},
+					Status: corev1.NodeStatus{Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "10.1.1.2"}}}}}})
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	kc := filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(kc, []byte(fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters: [{name: e2e, cluster: {server: %q}}]
+users: [{name: e2e, user: {token: test}}]
+contexts: [{name: e2e, context: {cluster: e2e, user: e2e}}]
+current-context: e2e
+`, srv.URL)), 0o600); err != nil {
+		t.Fatalf("%v", err)
+	}
+	return kc
+}

@@ -138,6 +138,7 @@ its eBPF counting, CloudWatch Logs publishing (to moto), the CLI, and the us-eas
 	}
 	r.Cleanup(func() { moto.Process.Kill(); moto.Wait() })
 	endpoint := fmt.Sprintf("http://127.0.0.1:%d", port)
+	say("      moto_server at %s", endpoint)
 	r.check()
 	vpc := testbed.NewVPC(ctx, r, endpoint)
 	ranges := filepath.Join(tmp, "ip-ranges.json")

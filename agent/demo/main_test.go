@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/netcost/netcost/bpf"
+)
+
+// TestDemo runs the built demo to its end and once interrupted (Ctrl-C) in
+// the middle of its traffic, and checks that it leaves nothing behind:
+// no namespace, link or cgroup of its own, no moto_server, no temporary
+// file. The full run must show the simulated services' inter-AZ pair and
+// their NAT gateway talkers.
+func TestDemo(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("NETCOST_REQUIRE_ROOT") == "1" {
+			t.Fatal("the demo builds namespaces and loads eBPF: it needs root, and NETCOST_REQUIRE_ROOT=1 forbids skipping it")
+		}
+		t.Skip("needs root")
+	}
+	if err := exec.Command("python3", "-c", "import moto.server").Run(); err != nil {
+		t.Fatalf("the demo needs moto (python3 -c 'import moto.server': %v)", err)
+	}
+	bin := t.TempDir()
+	for _, b := range []struct{ out, pkg, cgo string }{{"netcost-agent", "..", "0"}, {"netcost", "../../cmd/netcost", "1"}, {"demo", ".", "1"}} {
+		build := exec.Command("go", "build", "-o", filepath.Join(bin, b.out), b.pkg)
+		build.Env = append(os.Environ(), "CGO_ENABLED="+b.cgo)
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("building %s: %v\n%s", b.pkg, err, out)
+		}
+	}
+	start := func(t *testing.T) (*exec.Cmd, *syncBuffer, string) {
+		tmp := t.TempDir()
+		cmd := exec.Command(filepath.Join(bin, "demo"), "-agent", filepath.Join(bin, "netcost-agent"), "-netcost", filepath.Join(bin, "netcost"), "-traffic", "5s")
+		cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+		out := &syncBuffer{}
+		cmd.Stdout, cmd.Stderr = out, out
+		before := leftovers(t, "")
+		if len(before) > 0 {
+			t.Fatalf("demo leftovers before the run: %v", before)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		return cmd, out, tmp
+	}
+	check := func(t *testing.T, out *syncBuffer, tmp string) {
+		t.Helper()
+		m := regexp.MustCompile(`moto_server at (http://\S+)`).FindStringSubmatch(out.String())
+		if m == nil {
+			t.Fatalf("the demo did not say where moto_server runs:\n%s", out)
+		}
+		if left := leftovers(t, m[1]); len(left) > 0 {
+			t.Errorf("the demo left %v behind:\n%s", left, out)
+		}
+		if files, _ := os.ReadDir(tmp); len(files) > 0 {
+			t.Errorf("the demo left %d temporary files behind:\n%s", len(files), out)
+		}
+	}
+
+	t.Run("full", func(t *testing.T) {
+		cmd, out, tmp := start(t)
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("demo: %v\n%s", err, out)
+		}
+		check(t, out, tmp)
+		s := out.String()
+		nat := s[strings.Index(s, "top --category nat"):]
+		for what, re := range map[string]string{
+			"the inter-AZ pair":        `(?m)^│ shop/checkout-\S+ +│ use1-az\d+ +│ shop/products-5c6b7f9d84-w9h2j +│ use1-az\d+ +│ [\d.]+ MiB`,
+			"the queue sender's NAT":   `(?m)^│ 10\.1\.1\.11 +│ 203\.0\.113\.10 +│ [\d.]+ +│ order-events-\S+ +│ shop `,
+			"the S3 uploader's NAT":    `(?m)^│ 10\.1\.2\.21 +│ [\d.]+ +│ [\d.]+ +│ image-uploader-\S+ +│ shop +│ Amazon S3`,
+			"the gateway endpoint fix": `GatewayEndpoint +S3 in us-east-1`,
+		} {
+			src := s
+			if strings.Contains(what, "NAT") {
+				src = nat
+			}
+			if !regexp.MustCompile(re).MatchString(src) {
+				t.Errorf("the demo's output has no %s (%s):\n%s", what, re, s)
+			}
+		}
+		for _, want := range []string{"Simulated:", "That was simulated", `"blocks"`} {
+			if !strings.Contains(s, want) {
+				t.Errorf("the demo's output has no %q:\n%s", want, s)
+			}
+		}
+	})
+
+	t.Run("interrupted", func(t *testing.T) {
+		cmd, out, tmp := start(t)
+		for deadline := time.Now().Add(90 * time.Second); !strings.Contains(out.String(), "[4/5]"); time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the demo did not reach its traffic:\n%s", out)
+			}
+		}
+		time.Sleep(time.Second)
+		cmd.Process.Signal(syscall.SIGINT)
+		if err := cmd.Wait(); err == nil {
+			t.Errorf("the interrupted demo exited 0:\n%s", out)
+		}
+		check(t, out, tmp)
+		if !strings.Contains(out.String(), "interrupted") {
+			t.Errorf("the demo does not say it was interrupted:\n%s", out)
+		}
+	})
+}
+
+// leftovers lists what of a demo's remains: its namespaces (ncd-*), links
+// named like its veths, cgroups (ncd-*), and a moto_server still answering
+// at endpoint or running with its port.
+func leftovers(t *testing.T, endpoint string) []string {
+	var left []string
+	out, err := exec.Command("ip", "netns", "list").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for sc := bufio.NewScanner(bytes.NewReader(out)); sc.Scan(); {
+		if strings.HasPrefix(sc.Text(), "ncd-") {
+			left = append(left, "netns "+strings.Fields(sc.Text())[0])
+		}
+	}
+	links, err := net.Interfaces()
+	if err != nil {
+		t.Fatal(err)
+	}
+	veth := regexp.MustCompile(`^[er](co|oe|pa|pr|iu)[0-9a-f]{6}$`)
+	for _, l := range links {
+		if veth.MatchString(l.Name) {
+			left = append(left, "link "+l.Name)
+		}
+	}
+	root, err := bpf.FindCgroup2()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cgs, _ := filepath.Glob(filepath.Join(root, "ncd-*"))
+	for _, c := range cgs {
+		left = append(left, "cgroup "+c)
+	}
+	if endpoint != "" {
+		port := endpoint[strings.LastIndex(endpoint, ":")+1:]
+		if c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, time.Second); err == nil {
+			c.Close()
+			left = append(left, "a server on "+endpoint)
+		}
+		procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+		for _, p := range procs {
+			b, _ := os.ReadFile(p)
+			if args := strings.Split(string(b), "\x00"); strings.Contains(string(b), "moto.server") && len(args) > 1 && strings.Contains(" "+strings.Join(args, " ")+" ", " -p "+port+" ") {
+				left = append(left, fmt.Sprintf("moto_server %s", filepath.Dir(p)))
+			}
+		}
+	}
+	return left
+}
+
+// syncBuffer is a bytes.Buffer the demo's output goes to while the test
+// reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -25,6 +24,7 @@ import (
 	"github.com/netcost/netcost/agent/internal/sink"
 	"github.com/netcost/netcost/agent/internal/vpcview"
 	"github.com/netcost/netcost/bpf"
+	"github.com/netcost/netcost/internal/awscfg"
 	"github.com/netcost/netcost/internal/ipranges"
 )
 
@@ -116,7 +116,7 @@ func (a *agent) loadView(ctx context.Context, id node.Identity, ranges *ipranges
 	if id.Region == "" || id.VPCID == "" {
 		return nil, errors.New("no region or VPC: set -region and -vpc-id, or run where instance metadata answers")
 	}
-	awsCfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(id.Region))
+	awsCfg, err := awscfg.Load(ctx, awscfg.Options{Region: id.Region})
 	if err != nil {
 		return nil, fmt.Errorf("loading AWS configuration: %w", err)
 	}

@@ -57,14 +57,22 @@ func TestAgentCloudWatch(t *testing.T) {
 	if m == nil {
 		t.Fatalf("the agent does not say where it serves /metrics:\n%s", first.logs.String())
 	}
-	resp, err := http.Get("http://" + m[1] + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if w := regexp.MustCompile(`(?m)^netcost_spool_windows ([0-9.e+]+)$`).FindSubmatch(body); w == nil || string(w[1]) == "0" {
-		t.Errorf("/metrics does not show the spooled windows:\n%s", body)
+	// The first window reaches the spool within a window or two: poll.
+	var body []byte
+	spooled := regexp.MustCompile(`(?m)^netcost_spool_windows ([0-9.e+]+)$`)
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		resp, err := http.Get("http://" + m[1] + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if w := spooled.FindSubmatch(body); w != nil && string(w[1]) != "0" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics does not show the spooled windows after 15 s:\n%s", body)
+		}
 	}
 	first.stop(t)
 	if !strings.Contains(first.logs.String(), "CloudWatch Logs unreachable") {

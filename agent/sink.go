@@ -6,10 +6,9 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/aws/aws-sdk-go-v2/config"
-
 	"github.com/netcost/netcost/agent/internal/metrics"
 	"github.com/netcost/netcost/agent/internal/sink"
+	"github.com/netcost/netcost/internal/awscfg"
 )
 
 // cloudWatchSettings are the flags of the CloudWatch sink.
@@ -57,7 +56,7 @@ func (a *agent) openSink(ctx context.Context, region string, stdout io.Writer) (
 		if region == "" {
 			return nil, usageError{fmt.Errorf("-sink cloudwatch: no region: set -region, or run where instance metadata answers")}
 		}
-		awsCfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(region))
+		awsCfg, err := awscfg.Load(ctx, awscfg.Options{Region: region})
 		if err != nil {
 			return nil, fmt.Errorf("loading AWS configuration: %w", err)
 		}

@@ -13,7 +13,9 @@ build:
 # demo: as root, the real agent and CLI on a simulated two-AZ cluster on this
 # machine (moto_server, network namespaces as pods; agent/demo), about a
 # minute, leaving nothing behind. Without root: the same views of the sample
-# store.
+# store. All three binaries build without cgo (the agent must: static, it
+# drops capabilities in every thread), so they share one build of their
+# dependencies.
 demo: deps
 	@if [ "$$(id -u)" != 0 ]; then \
 	  echo "make demo: the live demo (eBPF, network namespaces) needs root; showing the sample store instead"; \
@@ -23,7 +25,8 @@ demo: deps
 	  done; \
 	else \
 	  d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && trap 'exit 130' INT TERM && \
-	  CGO_ENABLED=0 $(GO) build -o "$$d/netcost-agent" ./agent && \
+	  export CGO_ENABLED=0 && \
+	  $(GO) build -o "$$d/netcost-agent" ./agent && \
 	  $(GO) build -o "$$d/netcost" ./cmd/netcost && \
 	  $(GO) build -o "$$d/demo" ./agent/demo && \
 	  "$$d/demo" -agent "$$d/netcost-agent" -netcost "$$d/netcost"; \

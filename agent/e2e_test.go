@@ -92,7 +92,7 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	vpc := testbed.NewVPC(ctx, t, moto)
+	vpc := testbed.NewVPC(ctx, t, moto, 1)
 	az1, az2, natID, vpceID, s3IP := vpc.AZ1, vpc.AZ2, vpc.NAT, vpc.S3VPCE, vpc.S3IP
 	rangesFile := filepath.Join(t.TempDir(), "ip-ranges.json")
 	vpc.WriteIPRanges(t, rangesFile)
@@ -114,7 +114,7 @@ func TestEndToEnd(t *testing.T) {
 	// The Kubernetes API: no API server can run here, so a small one serves
 	// the pods and the EndpointSlice from the real types, and client-go's
 	// informers in the agent list and watch it as they would a cluster's.
-	kubeconfig := testbed.KubeAPI(t, t.TempDir(), specs)
+	kubeconfig := testbed.KubeAPI(t, t.TempDir(), vpc.NodeIP(), specs)
 
 	// The agent.
 	bin := buildAgent(t)

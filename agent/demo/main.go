@@ -140,7 +140,7 @@ its eBPF counting, CloudWatch Logs publishing (to moto), the CLI, and the us-eas
 	endpoint := fmt.Sprintf("http://127.0.0.1:%d", port)
 	say("      moto_server at %s", endpoint)
 	r.check()
-	vpc := testbed.NewVPC(ctx, r, endpoint)
+	vpc := testbed.NewVPC(ctx, r, endpoint, 20) // 10.20/16: not the end-to-end test's
 	ranges := filepath.Join(tmp, "ip-ranges.json")
 	vpc.WriteIPRanges(r, ranges)
 	imds := vpc.IMDS(r)
@@ -148,17 +148,18 @@ its eBPF counting, CloudWatch Logs publishing (to moto), the CLI, and the us-eas
 
 	say("[2/5] creating the pods (network namespaces) and the Kubernetes API")
 	r.check()
+	ip := func(host string) string { return vpc.Net + host }
 	pods := []*testbed.Pod{
-		{Key: "co", Name: "checkout-7d9f8b6c5-p7r4t", Workload: "checkout", Hash: "7d9f8b6c5", Node: "node-a", IP: "10.1.1.10", GW: "10.1.1.1"},
-		{Key: "oe", Name: "order-events-6f8d9c7b5-m4n8p", Workload: "order-events", Hash: "6f8d9c7b5", Node: "node-a", IP: "10.1.1.11", GW: "10.1.1.1"},
-		{Key: "pa", Name: "products-5c6b7f9d84-kq7lz", Workload: "products", Hash: "5c6b7f9d84", Node: "node-a", Service: "products", IP: "10.1.1.12", GW: "10.1.1.1"},
-		{Key: "pr", Name: "products-5c6b7f9d84-w9h2j", Workload: "products", Hash: "5c6b7f9d84", Node: "node-b", Service: "products", IP: "10.1.2.20", GW: "10.1.2.1"},
-		{Key: "iu", Name: "image-uploader-8b7c6d5f4-x2x9q", Workload: "image-uploader", Hash: "8b7c6d5f4", Node: "node-b", IP: "10.1.2.21", GW: "10.1.2.1"},
+		{Key: "co", Name: "checkout-7d9f8b6c5-p7r4t", Workload: "checkout", Hash: "7d9f8b6c5", Node: "node-a", IP: ip("1.10"), GW: ip("1.1")},
+		{Key: "oe", Name: "order-events-6f8d9c7b5-m4n8p", Workload: "order-events", Hash: "6f8d9c7b5", Node: "node-a", IP: ip("1.11"), GW: ip("1.1")},
+		{Key: "pa", Name: "products-5c6b7f9d84-kq7lz", Workload: "products", Hash: "5c6b7f9d84", Node: "node-a", Service: "products", IP: ip("1.12"), GW: ip("1.1")},
+		{Key: "pr", Name: "products-5c6b7f9d84-w9h2j", Workload: "products", Hash: "5c6b7f9d84", Node: "node-b", Service: "products", IP: ip("2.20"), GW: ip("2.1")},
+		{Key: "iu", Name: "image-uploader-8b7c6d5f4-x2x9q", Workload: "image-uploader", Hash: "8b7c6d5f4", Node: "node-b", IP: ip("2.21"), GW: ip("2.1")},
 	}
 	network := testbed.NewNetwork(r, "ncd", []string{public, vpc.S3IP}, pods)
-	kubeconfig := testbed.KubeAPI(r, tmp, pods)
+	kubeconfig := testbed.KubeAPI(r, tmp, vpc.NodeIP(), pods)
 	for _, p := range pods {
-		say("      shop/%-30s %s  %s", p.Name, p.IP, map[string]string{"10.1.1.1": vpc.AZ1, "10.1.2.1": vpc.AZ2}[p.GW])
+		say("      shop/%-30s %s  %s", p.Name, p.IP, map[string]string{ip("1.1"): vpc.AZ1, ip("2.1"): vpc.AZ2}[p.GW])
 	}
 
 	say("[3/5] starting the agent: -sink cloudwatch to moto, %v windows", window)
@@ -213,12 +214,12 @@ its eBPF counting, CloudWatch Logs publishing (to moto), the CLI, and the us-eas
 	say("      image-uploader (%s) uploads to S3 (%s): through the NAT gateway, no endpoint on its route table", vpc.AZ2, vpc.S3IP)
 	network.Serve(r, helperEnv, "serve", "tcp", public+":443", vpc.S3IP+":443")
 	byKey := network.Pods
-	byKey["pa"].ServeIn(r, helperEnv, "serve", "tcp", "10.1.1.12:8080")
-	byKey["pr"].ServeIn(r, helperEnv, "serve", "tcp", "10.1.2.20:8080")
+	byKey["pa"].ServeIn(r, helperEnv, "serve", "tcp", ip("1.12:8080"))
+	byKey["pr"].ServeIn(r, helperEnv, "serve", "tcp", ip("2.20:8080"))
 	flows := []struct {
 		from, to string
 		bytes    int
-	}{{"co", "10.1.1.12:8080", 6 << 20}, {"co", "10.1.2.20:8080", 6 << 20}, {"oe", public + ":443", 2 << 20}, {"iu", vpc.S3IP + ":443", 3 << 20}}
+	}{{"co", ip("1.12:8080"), 6 << 20}, {"co", ip("2.20:8080"), 6 << 20}, {"oe", public + ":443", 2 << 20}, {"iu", vpc.S3IP + ":443", 3 << 20}}
 	tick := time.NewTicker(time.Second)
 	for end := time.Now().Add(traffic); time.Now().Before(end); {
 		var cmds []*exec.Cmd

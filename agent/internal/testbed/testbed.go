@@ -43,6 +43,7 @@ type T = netnstest.TB
 
 // VPC is the simulated VPC in moto_server.
 type VPC struct {
+	Net      string // "10.N.": the VPC's first two octets
 	ID       string
 	SubnetA  string // the node's subnet, in AZ1; its route table has the S3 endpoint
 	AZ1, AZ2 string // availability zone ids
@@ -52,11 +53,13 @@ type VPC struct {
 	S3IP     string // an address in S3's prefix list
 }
 
-// NewVPC creates, in the EC2 API at endpoint, a VPC with subnets
-// 10.1.1.0/24 (AZ1, routed to the NAT and the S3 endpoint), 10.1.2.0/24 (AZ2,
-// the main route table: to the NAT) and the public 10.1.101.0/24 (AZ2, to the
-// internet gateway, holding the NAT gateway).
-func NewVPC(ctx context.Context, t T, endpoint string) *VPC {
+// NewVPC creates, in the EC2 API at endpoint, the VPC 10.N.0.0/16 with
+// subnets 10.N.1.0/24 (AZ1, routed to the NAT and the S3 endpoint),
+// 10.N.2.0/24 (AZ2, the main route table: to the NAT) and the public
+// 10.N.101.0/24 (AZ2, to the internet gateway, holding the NAT gateway).
+// Callers that may run at the same time take different N: an agent counts
+// every pod-like cgroup on the machine, and its records name pods by IP.
+func NewVPC(ctx context.Context, t T, endpoint string, n int) *VPC {
 	t.Helper()
 	api := ec2.New(ec2.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
 	must := func(err error) {
@@ -65,8 +68,8 @@ func NewVPC(ctx context.Context, t T, endpoint string) *VPC {
 			t.Fatalf("creating the VPC: %v", err)
 		}
 	}
-	v := &VPC{}
-	vpc, err := api.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.1.0.0/16")})
+	v := &VPC{Net: fmt.Sprintf("10.%d.", n)}
+	vpc, err := api.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String(v.Net + "0.0/16")})
 	must(err)
 	v.ID = aws.ToString(vpc.Vpc.VpcId)
 	subnet := func(cidr, az string) (string, string) {
@@ -74,9 +77,9 @@ func NewVPC(ctx context.Context, t T, endpoint string) *VPC {
 		must(err)
 		return aws.ToString(s.Subnet.SubnetId), aws.ToString(s.Subnet.AvailabilityZoneId)
 	}
-	v.SubnetA, v.AZ1 = subnet("10.1.1.0/24", "us-east-1a")
-	_, v.AZ2 = subnet("10.1.2.0/24", "us-east-1b")
-	subPub, _ := subnet("10.1.101.0/24", "us-east-1b")
+	v.SubnetA, v.AZ1 = subnet(v.Net+"1.0/24", "us-east-1a")
+	_, v.AZ2 = subnet(v.Net+"2.0/24", "us-east-1b")
+	subPub, _ := subnet(v.Net+"101.0/24", "us-east-1b")
 	igw, err := api.CreateInternetGateway(ctx, &ec2.CreateInternetGatewayInput{})
 	must(err)
 	_, err = api.AttachInternetGateway(ctx, &ec2.AttachInternetGatewayInput{InternetGatewayId: igw.InternetGateway.InternetGatewayId, VpcId: aws.String(v.ID)})
@@ -128,6 +131,9 @@ func NewVPC(ctx context.Context, t T, endpoint string) *VPC {
 	return v
 }
 
+// NodeIP is the address of the node the agent runs on, in subnet A.
+func (v *VPC) NodeIP() string { return v.Net + "1.2" }
+
 // WriteIPRanges writes an ip-ranges.json naming the VPC's S3 prefix S3.
 func (v *VPC) WriteIPRanges(t T, path string) {
 	t.Helper()
@@ -146,7 +152,7 @@ func (v *VPC) IMDS(t T) string {
 			return
 		}
 		val := map[string]string{"instance-id": "i-0e2e", "placement/region": "us-east-1", "placement/availability-zone": "us-east-1a",
-			"placement/availability-zone-id": v.AZ1, "local-ipv4": "10.1.1.2", "mac": "0e:00:00:00:00:01",
+			"placement/availability-zone-id": v.AZ1, "local-ipv4": v.NodeIP(), "mac": "0e:00:00:00:00:01",
 			"network/interfaces/macs/0e:00:00:00:00:01/vpc-id": v.ID, "network/interfaces/macs/0e:00:00:00:00:01/subnet-id": v.SubnetA,
 		}[strings.TrimPrefix(r.URL.Path, "/latest/meta-data/")]
 		if val == "" {
@@ -231,7 +237,9 @@ func NewNetwork(t T, prefix string, public []string, pods []*Pod) *Network {
 		run("ip", "-n", p.NS, "route", "add", "default", "via", p.GW, "dev", p.Dev)
 		run("ip", "-n", p.NS, "neigh", "add", p.GW, "lladdr", gwMAC, "dev", p.Dev, "nud", "permanent")
 		run("ip", "-n", n.Router, "neigh", "add", p.IP, "lladdr", podMAC, "dev", rdev, "nud", "permanent")
-		p.UID = fmt.Sprintf("00000000-0000-4000-8000-%012d", i+1)
+		// Unique on the machine: another run's agent must not take these
+		// cgroups for its own pods.
+		p.UID = fmt.Sprintf("%s00-0000-4000-8000-%012d", s, i+1)
 		p.Cgroup = filepath.Join(base, "kubepods-pod"+strings.ReplaceAll(p.UID, "-", "_")+".slice")
 		if err := os.MkdirAll(p.Cgroup, 0o755); err != nil {
 			t.Fatalf("%v", err)
@@ -352,8 +360,9 @@ func HelperMain(args []string) error {
 
 // KubeAPI serves the pods (and an EndpointSlice for each pod's Service) as
 // the Kubernetes API does for list and watch, until the caller's cleanup,
-// and returns a kubeconfig for it, written in dir.
-func KubeAPI(t T, dir string, pods []*Pod) string {
+// and returns a kubeconfig for it, written in dir. node-a, the agent's,
+// has address nodeIP.
+func KubeAPI(t T, dir, nodeIP string, pods []*Pod) string {
 	t.Helper()
 	var items []corev1.Pod
 	var eps []discoveryv1.EndpointSlice // one a Service
@@ -396,7 +405,7 @@ func KubeAPI(t T, dir string, pods []*Pod) string {
 		case "/api/v1/nodes":
 			json.NewEncoder(w).Encode(corev1.NodeList{TypeMeta: metav1.TypeMeta{Kind: "NodeList", APIVersion: "v1"}, ListMeta: metav1.ListMeta{ResourceVersion: "1"},
 				Items: []corev1.Node{{ObjectMeta: metav1.ObjectMeta{Name: "node-a", ResourceVersion: "1"},
-					Status: corev1.NodeStatus{Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "10.1.1.2"}}}}}})
+					Status: corev1.NodeStatus{Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: nodeIP}}}}}})
 		default:
 			http.NotFound(w, r)
 		}

@@ -158,6 +158,7 @@ its eBPF counting, CloudWatch Logs publishing (to moto), the CLI, and the us-eas
 	}
 	network := testbed.NewNetwork(r, "ncd", []string{public, vpc.S3IP}, pods)
 	kubeconfig := testbed.KubeAPI(r, tmp, vpc.NodeIP(), pods)
+	say("      namespaces ncd-*-%s, cgroups ncd-%s/kubepods.slice/*", network.Suffix, network.Suffix)
 	for _, p := range pods {
 		say("      shop/%-30s %s  %s", p.Name, p.IP, map[string]string{ip("1.1"): vpc.AZ1, ip("2.1"): vpc.AZ2}[p.GW])
 	}

@@ -47,10 +47,6 @@ func TestDemo(t *testing.T) {
 		cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 		out := &syncBuffer{}
 		cmd.Stdout, cmd.Stderr = out, out
-		before := leftovers(t, "")
-		if len(before) > 0 {
-			t.Fatalf("demo leftovers before the run: %v", before)
-		}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -59,11 +55,11 @@ func TestDemo(t *testing.T) {
 	}
 	check := func(t *testing.T, out *syncBuffer, tmp string) {
 		t.Helper()
-		m := regexp.MustCompile(`moto_server at (http://\S+)`).FindStringSubmatch(out.String())
+		m := regexp.MustCompile(`moto_server at (http://\S+)(?s:.*)namespaces ncd-\*-([0-9a-f]{6}),`).FindStringSubmatch(out.String())
 		if m == nil {
-			t.Fatalf("the demo did not say where moto_server runs:\n%s", out)
+			t.Fatalf("the demo did not say where moto_server runs and how it names its namespaces:\n%s", out)
 		}
-		if left := leftovers(t, m[1]); len(left) > 0 {
+		if left := leftovers(t, m[1], m[2]); len(left) > 0 {
 			t.Errorf("the demo left %v behind:\n%s", left, out)
 		}
 		if files, _ := os.ReadDir(tmp); len(files) > 0 {
@@ -119,25 +115,26 @@ func TestDemo(t *testing.T) {
 	})
 }
 
-// leftovers lists what of a demo's remains: its namespaces (ncd-*), links
-// named like its veths, cgroups (ncd-*), and a moto_server still answering
-// at endpoint or running with its port.
-func leftovers(t *testing.T, endpoint string) []string {
+// leftovers lists what remains of the demo run that named its things with
+// suffix: its namespaces, links, cgroups, and a moto_server running with
+// endpoint's port. (Other runs, such as
+// TestREADME's make demo, may be under way at the same time.)
+func leftovers(t *testing.T, endpoint, suffix string) []string {
 	var left []string
 	out, err := exec.Command("ip", "netns", "list").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for sc := bufio.NewScanner(bytes.NewReader(out)); sc.Scan(); {
-		if strings.HasPrefix(sc.Text(), "ncd-") {
-			left = append(left, "netns "+strings.Fields(sc.Text())[0])
+		if f := strings.Fields(sc.Text()); len(f) > 0 && strings.HasPrefix(f[0], "ncd-") && strings.HasSuffix(f[0], "-"+suffix) {
+			left = append(left, "netns "+f[0])
 		}
 	}
 	links, err := net.Interfaces()
 	if err != nil {
 		t.Fatal(err)
 	}
-	veth := regexp.MustCompile(`^[er](co|oe|pa|pr|iu)[0-9a-f]{6}$`)
+	veth := regexp.MustCompile(`^[er](co|oe|pa|pr|iu)` + suffix + `$`)
 	for _, l := range links {
 		if veth.MatchString(l.Name) {
 			left = append(left, "link "+l.Name)
@@ -147,22 +144,16 @@ func leftovers(t *testing.T, endpoint string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cgs, _ := filepath.Glob(filepath.Join(root, "ncd-*"))
+	cgs, _ := filepath.Glob(filepath.Join(root, "ncd-"+suffix))
 	for _, c := range cgs {
 		left = append(left, "cgroup "+c)
 	}
-	if endpoint != "" {
-		port := endpoint[strings.LastIndex(endpoint, ":")+1:]
-		if c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, time.Second); err == nil {
-			c.Close()
-			left = append(left, "a server on "+endpoint)
-		}
-		procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-		for _, p := range procs {
-			b, _ := os.ReadFile(p)
-			if args := strings.Split(string(b), "\x00"); strings.Contains(string(b), "moto.server") && len(args) > 1 && strings.Contains(" "+strings.Join(args, " ")+" ", " -p "+port+" ") {
-				left = append(left, fmt.Sprintf("moto_server %s", filepath.Dir(p)))
-			}
+	port := endpoint[strings.LastIndex(endpoint, ":")+1:]
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, _ := os.ReadFile(p)
+		if args := strings.ReplaceAll(string(b), "\x00", " "); strings.Contains(args, "moto.server") && strings.Contains(args+" ", " -p "+port+" ") {
+			left = append(left, fmt.Sprintf("moto_server %s", filepath.Dir(p)))
 		}
 	}
 	return left

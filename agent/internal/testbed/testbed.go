@@ -181,6 +181,7 @@ type Pod struct {
 
 // Network is the pods and the router namespace between them.
 type Network struct {
+	Suffix string // in the names of all its namespaces, links and cgroups
 	Router string
 	Pods   map[string]*Pod // by Key
 }
@@ -192,7 +193,7 @@ func NewNetwork(t T, prefix string, public []string, pods []*Pod) *Network {
 	t.Helper()
 	run := func(args ...string) { t.Helper(); netnstest.Run(t, args...) }
 	s := netnstest.Suffix()
-	n := &Network{Router: prefix + "-r-" + s, Pods: map[string]*Pod{}}
+	n := &Network{Suffix: s, Router: prefix + "-r-" + s, Pods: map[string]*Pod{}}
 	run("ip", "netns", "add", n.Router)
 	t.Cleanup(func() { exec.Command("ip", "netns", "del", n.Router).Run() })
 	run("ip", "-n", n.Router, "link", "set", "lo", "up")

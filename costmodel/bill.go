@@ -39,6 +39,17 @@ func New(t *Table) *Model {
 // Table returns the model's price table.
 func (m *Model) Table() *Table { return m.table }
 
+// checkRegion fails for a record whose region has no prices, unless the
+// record is UNCLASSIFIED: those bytes are shown, never priced, and an agent
+// that started without instance metadata writes region "unknown" on them.
+// One such node must not stop the cluster's report.
+func (m *Model) checkRegion(r *flows.Record) error {
+	if _, err := m.prices(r.Region); err != nil && r.Category != flows.Unclassified {
+		return err
+	}
+	return nil
+}
+
 func (m *Model) prices(region string) (*Prices, error) {
 	if m.last != nil && m.last.Region == region {
 		return m.last, nil
@@ -327,15 +338,15 @@ func (a *Aggregator) Add(r *flows.Record) error { return a.AddRecords(r, 1) }
 // AddRecords is Add for n records with r's fields whose bytes sum to
 // r.Bytes: one group of a server-side aggregation (Logs Insights).
 func (a *Aggregator) AddRecords(r *flows.Record, n int64) error {
-	if _, err := a.m.prices(r.Region); err != nil {
+	if err := a.m.checkRegion(r); err != nil {
 		return err
 	}
-	if r.Category == flows.InterAZ && r.RemoteInCluster() && r.Via == "" {
+	if (r.Category == flows.InterAZ || r.Category == flows.IntraAZ) && r.RemoteInCluster() && r.Via == "" {
 		// Both agents see these bytes: join their reports by the two
 		// addresses, which both agents agree on even when one of them
 		// could not name a pod, keyed by sender and receiver; Rows groups
 		// the joined pairs.
-		k := rowKey{local: ident{ip: r.LocalIP}, remote: ident{ip: r.RemoteIP}, cat: flows.InterAZ, pair: true}
+		k := rowKey{local: ident{ip: r.LocalIP}, remote: ident{ip: r.RemoteIP}, cat: r.Category, pair: true}
 		if r.Direction == flows.Ingress {
 			k.local, k.remote = k.remote, k.local
 		}
@@ -438,10 +449,14 @@ type Row struct {
 	Records int64 `json:"records"`
 }
 
-type pairKey struct{ a, b ident }
+type pairKey struct {
+	a, b ident
+	cat  flows.Category
+}
 
 // Rows returns the rows, largest cost first (then bytes, then names).
-// Inter-AZ reports are joined per pod pair (each crossing byte counted
+// Inter-AZ and intra-AZ reports between two of the cluster's ends are
+// joined per pod pair (each byte counted
 // once: the larger of the sender's and the receiver's report, so that a
 // node without an agent still counts) and then folded into one row per
 // pair of endpoints at the grouping level, with the larger sender as Local.
@@ -459,15 +474,15 @@ func (a *Aggregator) Rows() ([]Row, error) {
 		crossed := max(ac.egressObs, ac.ingressObs)
 		send, recv := endpointForGroup(a.group, ac.local), endpointForGroup(a.group, ac.remote)
 		gs, gr := identifyEndpoint(a.group, &send), identifyEndpoint(a.group, &recv)
-		pk, forward := pairKey{gs, gr}, true
+		pk, forward := pairKey{gs, gr, k.cat}, true
 		if gr.less(gs) {
-			pk, forward = pairKey{gr, gs}, false
+			pk, forward = pairKey{gr, gs, k.cat}, false
 		}
 		i, ok := pairs[pk]
 		if !ok {
 			i = len(rows)
 			pairs[pk] = i
-			rows = append(rows, Row{Category: flows.InterAZ, Region: ac.region, Pair: true})
+			rows = append(rows, Row{Category: k.cat, Region: ac.region, Pair: true})
 			uses = append(uses, Usage{})
 		}
 		r := &rows[i]
@@ -481,16 +496,20 @@ func (a *Aggregator) Rows() ([]Row, error) {
 			r.RxBytes += crossed
 		}
 		r.Bytes += crossed
-		uses[i].InterAZ += 2 * crossed // metered at both ends
+		if k.cat == flows.InterAZ {
+			uses[i].InterAZ += 2 * crossed // metered at both ends
+		}
 		r.Records += ac.records
 	}
 	for i := range rows {
 		r := &rows[i]
 		p, err := a.m.prices(r.Region)
-		if err != nil {
+		if err != nil && uses[i] != (Usage{}) {
 			return nil, err
 		}
-		r.Cost = p.costOf(uses[i])
+		if err == nil {
+			r.Cost = p.costOf(uses[i])
+		}
 		r.CostUSD = r.Cost.Total()
 		if r.Pair && (r.RxBytes > r.TxBytes || r.RxBytes == r.TxBytes && identifyEndpoint(a.group, &r.Remote).less(identifyEndpoint(a.group, &r.Local))) {
 			r.Local, r.Remote, r.TxBytes, r.RxBytes = r.Remote, r.Local, r.RxBytes, r.TxBytes

@@ -318,3 +318,75 @@ func TestPairTotalsIndependentOfGrouping(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownRegionUnclassified: an agent that started without instance
+// metadata writes region "unknown" on its UNCLASSIFIED records; they are
+// shown unpriced and the other records are priced. An unknown region on a
+// record that would be priced is still an error.
+func TestUnknownRegionUnclassified(t *testing.T) {
+	m := New(nil)
+	lost := rec(flows.Egress, flows.Unclassified, 5*GB)
+	lost.Region, lost.Node, lost.RemoteService = "unknown", "node-c", ""
+	priced := rec(flows.Egress, flows.InterAZ, 2*GB)
+	a := m.NewAggregator(ByPod)
+	adv := m.NewAdvisor()
+	for _, r := range []flows.Record{lost, priced} {
+		if err := a.Add(&r); err != nil {
+			t.Fatalf("Aggregator.Add(%s in %s): %v", r.Category, r.Region, err)
+		}
+		if err := adv.Add(&r); err != nil {
+			t.Fatalf("Advisor.Add(%s in %s): %v", r.Category, r.Region, err)
+		}
+	}
+	rows, err := a.Rows()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var unpriced, total uint64
+	var cost float64
+	for _, r := range rows {
+		total += r.Bytes
+		cost += r.CostUSD
+		if r.Region == "unknown" {
+			unpriced += r.Bytes
+			if r.CostUSD != 0 {
+				t.Errorf("the unknown region's row costs %v; want nothing", r.CostUSD)
+			}
+		}
+	}
+	if unpriced != 5*GB || total != 7*GB || cost == 0 {
+		t.Errorf("rows hold %d bytes, %d of them unpriced, $%v; want 7 GiB, 5 unpriced, the inter-AZ priced", total, unpriced, cost)
+	}
+	if _, err := adv.Recommend(time.Minute, AdviseOptions{}); err != nil {
+		t.Errorf("Recommend: %v", err)
+	}
+	bad := priced
+	bad.Region = "unknown"
+	if err := m.NewAggregator(ByPod).Add(&bad); err == nil {
+		t.Error("an inter-AZ record in an unknown region was accepted; it cannot be priced")
+	}
+}
+
+// TestIntraAZPairsCountedOnce: two pods in one AZ each report their side
+// of the same bytes; the pair is one row with the bytes once (it was
+// twice, one row per side), and free.
+func TestIntraAZPairsCountedOnce(t *testing.T) {
+	m := New(nil)
+	a := m.NewAggregator(ByPod)
+	sent := rec(flows.Egress, flows.IntraAZ, 3*GB)
+	sent.RemoteAZID = sent.LocalAZID
+	got := mirror(sent)
+	got.Bytes = 3*GB - 1000 // the receiver saw a little less
+	for _, r := range []flows.Record{sent, got} {
+		if err := a.Add(&r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := a.Rows()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0].Bytes != 3*GB || !rows[0].Pair || rows[0].Category != flows.IntraAZ || rows[0].CostUSD != 0 {
+		t.Fatalf("rows = %+v; want one free intra-AZ pair of 3 GiB", rows)
+	}
+}

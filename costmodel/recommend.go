@@ -152,7 +152,7 @@ func (s *natStats) note(r *flows.Record, u Usage) {
 
 // Add takes one record into account.
 func (a *Advisor) Add(r *flows.Record) error {
-	if _, err := a.m.prices(r.Region); err != nil {
+	if err := a.m.checkRegion(r); err != nil {
 		return err // a region without prices is bad input, found early
 	}
 	u := usage(r)

@@ -44,6 +44,7 @@ func resolveFlags() []cli.Flag {
 var resolveCommand = &cli.Command{
 	Name:      "resolve",
 	Usage:     "say who is behind IP addresses",
+	UsageText: "netcost resolve [-o table|json] [options] IP...",
 	ArgsUsage: "IP...",
 	Description: "For each address: the names in the TLS certificate it serves (read without SNI, then with its\n" +
 		"reverse DNS name as SNI; expired and self-signed certificates are read too and marked unverified),\n" +
@@ -63,6 +64,10 @@ var resolveCommand = &cli.Command{
 		}
 		var ips []netip.Addr
 		for _, a := range cCtx.Args().Slice() {
+			// urfave/cli stops reading flags at the first address.
+			if strings.HasPrefix(a, "-") {
+				return usagef("%s after an address: flags go before the addresses: netcost resolve -o json IP...", a)
+			}
 			ip, err := netip.ParseAddr(a)
 			if err != nil {
 				return usagef("%q is not an IP address: give IPv4 or IPv6 addresses, as in netcost resolve 52.46.151.20", a)

@@ -96,6 +96,8 @@ func TestResolveBadInput(t *testing.T) {
 		{[]string{"resolve", "127.0.0.2", "example.com"}, `"example.com" is not an IP address: give IPv4 or IPv6 addresses`},
 		{[]string{"resolve", "10.0.0.300"}, `"10.0.0.300" is not an IP address`},
 		{[]string{"resolve", "-o", "csv", "127.0.0.2"}, `-o "csv": want table or json`},
+		{[]string{"resolve", "127.0.0.2", "-o", "json"}, "-o after an address: flags go before the addresses: netcost resolve -o json IP..."},
+		{[]string{"resolve", "127.0.0.2", "--no-cache"}, "--no-cache after an address: flags go before the addresses"},
 		{[]string{"resolve", "--tls-port", "0", "127.0.0.2"}, "--tls-port 0: want a port from 1 to 65535"},
 		{[]string{"resolve", "--resolve-timeout", "0s", "127.0.0.2"}, "--resolve-timeout 0s: want a positive duration"},
 		{[]string{"resolve", "--dns-server", "localhost", "127.0.0.2"}, `--dns-server "localhost": want IP:PORT`},
@@ -205,5 +207,14 @@ func TestTopWithoutResolve(t *testing.T) {
 	}
 	if srv.Peak() != 0 {
 		t.Errorf("top without --resolve connected to a remote address")
+	}
+}
+
+// TestResolveHelp: the usage line shows flags before the addresses, the
+// only order urfave/cli reads.
+func TestResolveHelp(t *testing.T) {
+	out := mustRun(t, "resolve", "--help")
+	if !strings.Contains(out, "netcost resolve [-o table|json] [options] IP...") {
+		t.Errorf("resolve --help has no usage line with flags first:\n%s", out)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -33,12 +34,31 @@ func TestFlags(t *testing.T) {
 		{[]string{"extra"}, `unexpected argument "extra"`},
 		{[]string{"-log-level", "loud"}, `-log-level "loud"`},
 		{[]string{"-ip-ranges-file", "/nonexistent.json", "-sink", "stdout"}, "-ip-ranges-file: open /nonexistent.json"},
+		{[]string{"-vpc-refresh", "0"}, "-vpc-refresh 0s: want at least 1s"},
+		{[]string{"-metrics-addr", "bogus"}, `-metrics-addr "bogus": want HOST:PORT`},
+		{[]string{"-metrics-addr", ":99999"}, `port "99999" is not 0 to 65535`},
+		{[]string{"-window", "bogus"}, `invalid value "bogus" for flag -window`},
 	} {
 		var stderr bytes.Buffer
 		err := run(t.Context(), tt.args, io.Discard, &stderr)
-		if err == nil || !strings.Contains(err.Error(), tt.want) {
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !errors.Is(err, errUsage) {
 			t.Errorf("run(%v) = %v; want a usage error containing %q", tt.args, err, tt.want)
 		}
+		// A flag error is one line, which main prints: nothing else.
+		var flagOut bytes.Buffer
+		if _, err := parseFlags(tt.args, &flagOut); err != nil && flagOut.Len() > 0 {
+			t.Errorf("parseFlags(%v) wrote besides its error:\n%s", tt.args, flagOut.String())
+		}
+	}
+	// A variable the agent cannot parse is an error naming it, not a
+	// default silently kept; a flag still wins over a good one.
+	t.Setenv("NETCOST_TOP_K", "abc")
+	if _, err := parseFlags(nil, io.Discard); err == nil || !strings.Contains(err.Error(), `NETCOST_TOP_K="abc"`) {
+		t.Errorf("NETCOST_TOP_K=abc: %v; want an error naming it", err)
+	}
+	t.Setenv("NETCOST_TOP_K", "9")
+	if c, err := parseFlags([]string{"-top-k", "3"}, io.Discard); err != nil || c.topK != 3 {
+		t.Errorf("-top-k 3 with NETCOST_TOP_K=9: %d, %v; want the flag's 3", c.topK, err)
 	}
 	t.Setenv("NETCOST_TOP_K", "7")
 	t.Setenv("NETCOST_WINDOW", "10s")

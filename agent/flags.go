@@ -4,7 +4,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -55,10 +57,36 @@ func envInt(key string, def int) int {
 	return def
 }
 
+// envName finds the variable a flag's help names: "(env NETCOST_WINDOW)".
+var envName = regexp.MustCompile(`\(env ([A-Z][A-Z0-9_]*)`)
+
+// checkEnv parses every set variable a flag takes its default from, as
+// the flag would: a bad value is an error naming the variable, not a
+// default silently kept (the DaemonSet configures the agent through env).
+func checkEnv(fs *flag.FlagSet) error {
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		m := envName.FindStringSubmatch(f.Usage)
+		if m == nil || err != nil {
+			return
+		}
+		v, ok := os.LookupEnv(m[1])
+		if !ok {
+			return
+		}
+		// Before the command line is parsed: a flag given there still wins.
+		if perr := f.Value.Set(v); perr != nil {
+			err = usageError{fmt.Errorf("%s=%q (for -%s): %v", m[1], v, f.Name, perr)}
+		}
+	})
+	return err
+}
+
 func parseFlags(args []string, stderr io.Writer) (settings, error) {
 	var c settings
 	fs := flag.NewFlagSet("netcost-agent", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	// A bad flag is one line (main prints it); -help prints the list.
+	fs.SetOutput(io.Discard)
 	host, _ := os.Hostname()
 	fs.StringVar(&c.cluster, "cluster", env("NETCOST_CLUSTER", ""), "cluster name written in every record (env NETCOST_CLUSTER)")
 	fs.StringVar(&c.node, "node", env("NODE_NAME", host), "this node's name (env NODE_NAME, from the downward API)")
@@ -82,11 +110,16 @@ func parseFlags(args []string, stderr io.Writer) (settings, error) {
 	fs.StringVar(&c.kubeconfig, "kubeconfig", env("KUBECONFIG", ""), "kubeconfig for pod and Service names (default: the in-cluster service account; none: no names) (env KUBECONFIG)")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", env("NETCOST_METRICS_ADDR", ":9109"), "where to serve /metrics (OpenMetrics), /healthz and /readyz; empty: nowhere (env NETCOST_METRICS_ADDR)")
 	fs.StringVar(&c.logLevel, "log-level", env("NETCOST_LOG_LEVEL", "info"), "debug, info, warn or error (env NETCOST_LOG_LEVEL)")
+	if err := checkEnv(fs); err != nil {
+		return c, err
+	}
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
+			fs.SetOutput(stderr)
+			fs.Usage()
 			return c, err
 		}
-		return c, usageError{err}
+		return c, usageError{fmt.Errorf("%w (netcost-agent -help lists the flags)", err)}
 	}
 	switch {
 	case fs.NArg() > 0:
@@ -105,6 +138,15 @@ func parseFlags(args []string, stderr io.Writer) (settings, error) {
 		return c, usageError{fmt.Errorf("-node is empty: set it or NODE_NAME")}
 	case c.startupAttempts < 1:
 		return c, usageError{fmt.Errorf("-startup-attempts %d: want at least 1", c.startupAttempts)}
+	case c.vpcRefresh < time.Second:
+		return c, usageError{fmt.Errorf("-vpc-refresh %v: want at least 1s", c.vpcRefresh)}
+	}
+	if c.metricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.metricsAddr); err != nil {
+			return c, usageError{fmt.Errorf("-metrics-addr %q: want HOST:PORT or :PORT (%v)", c.metricsAddr, err)}
+		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			return c, usageError{fmt.Errorf("-metrics-addr %q: port %q is not 0 to 65535", c.metricsAddr, port)}
+		}
 	}
 	return c, checkCloudWatchFlags(&c)
 }

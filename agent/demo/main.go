@@ -260,6 +260,7 @@ its eBPF counting, CloudWatch Logs publishing (to moto), the CLI, and the us-eas
 	// end of its last. Monthly figures extrapolate it to 730 hours.
 	from, to := start.Truncate(window).UTC().Format(time.RFC3339), end.Truncate(window).Add(window).UTC().Format(time.RFC3339)
 	say("[5/5] what netcost says, from the records the agent published to CloudWatch Logs (moto):")
+	say("      (--exact reads every record; moto has no Logs Insights, which netcost uses on AWS without it)")
 	aws := []string{"--source", "cloudwatch", "--exact", "--endpoint-url", endpoint, "--region", "us-east-1", "--start", from, "--end", to}
 	for _, args := range [][]string{
 		{"top", "--category", "inter-az"},

@@ -174,7 +174,10 @@ its eBPF counting, CloudWatch Logs publishing (to moto), the CLI, and the us-eas
 		"-sink", "cloudwatch", "-logs-endpoint", endpoint, "-spool-dir", filepath.Join(tmp, "spool"),
 		"-imds-endpoint", imds, "-ec2-endpoint", endpoint, "-ip-ranges-file", ranges, "-ip-ranges-url", "",
 		"-ip-ranges-cache", filepath.Join(tmp, "ip-ranges-cache.json"), "-startup-attempts", "1",
-		"-kubeconfig", kubeconfig, "-metrics-addr", "127.0.0.1:0")
+		"-kubeconfig", kubeconfig, "-metrics-addr", "127.0.0.1:0",
+		// The demo's pods only: not another run's (make demo in a test, the
+		// end-to-end test) on the same machine.
+		"-cgroup-root", network.Cgroup)
 	agent.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
 	agent.Stderr = logf
 	// Its own process group: a Ctrl-C reaches the demo, which stops the
@@ -222,7 +225,8 @@ its eBPF counting, CloudWatch Logs publishing (to moto), the CLI, and the us-eas
 		bytes    int
 	}{{"co", ip("1.12:8080"), 6 << 20}, {"co", ip("2.20:8080"), 6 << 20}, {"oe", public + ":443", 2 << 20}, {"iu", vpc.S3IP + ":443", 3 << 20}}
 	tick := time.NewTicker(time.Second)
-	for end := time.Now().Add(traffic); time.Now().Before(end); {
+	rounds := 0
+	for end := time.Now().Add(traffic); time.Now().Before(end); rounds++ {
 		var cmds []*exec.Cmd
 		for _, f := range flows {
 			cmd, _ := byKey[f.from].Start(r, helperEnv, "send", "tcp", f.to, fmt.Sprint(f.bytes))
@@ -241,6 +245,10 @@ its eBPF counting, CloudWatch Logs publishing (to moto), the CLI, and the us-eas
 		}
 	}
 	tick.Stop()
+	say("      %d rounds: each sent", rounds)
+	for _, f := range flows {
+		say("      %-34s -> %-18s %3d MiB a round", byKey[f.from].Name, f.to, f.bytes>>20)
+	}
 	// SIGTERM: the agent publishes its last, partial window and exits.
 	agent.Process.Signal(syscall.SIGTERM)
 	select {

@@ -89,6 +89,21 @@ func TestDemo(t *testing.T) {
 				t.Errorf("the demo's output has no %s (%s):\n%s", what, re, s)
 			}
 		}
+		// The pair's bytes are what checkout sent to products in its zone
+		// B, at the IP level: the payload and a few percent of headers.
+		rounds := regexp.MustCompile(`(\d+) rounds: each sent(?s:.*)checkout-\S+ +-> 10\.20\.2\.20:8080 +(\d+) MiB a round`).FindStringSubmatch(s)
+		pair := regexp.MustCompile(`(?m)^│ shop/checkout-\S+ +│ \S+ +│ shop/products-5c6b7f9d84-w9h2j +│ \S+ +│ \S+ MiB +│ ([\d.]+) MiB`).FindStringSubmatch(s)
+		if rounds == nil || pair == nil {
+			t.Fatalf("the demo's output has no rounds or no inter-AZ pair:\n%s", s)
+		}
+		var n, each int
+		var sent float64
+		fmt.Sscan(rounds[1], &n)
+		fmt.Sscan(rounds[2], &each)
+		fmt.Sscan(pair[1], &sent)
+		if payload := float64(n * each); sent < payload || sent > payload*1.08 {
+			t.Errorf("checkout -> products in the other zone: %.1f MiB counted; %d rounds of %d MiB sent", sent, n, each)
+		}
 		for _, want := range []string{"Simulated:", "That was simulated", `"blocks"`} {
 			if !strings.Contains(s, want) {
 				t.Errorf("the demo's output has no %q:\n%s", want, s)

@@ -182,6 +182,7 @@ type Pod struct {
 // Network is the pods and the router namespace between them.
 type Network struct {
 	Suffix string // in the names of all its namespaces, links and cgroups
+	Cgroup string // CGROUP2/prefix-SUFFIX: every pod's cgroup is below it
 	Router string
 	Pods   map[string]*Pod // by Key
 }
@@ -205,7 +206,8 @@ func NewNetwork(t T, prefix string, public []string, pods []*Pod) *Network {
 	if err != nil {
 		t.Fatalf("%v", err)
 	}
-	base := filepath.Join(root, prefix+"-"+s, "kubepods.slice")
+	n.Cgroup = filepath.Join(root, prefix+"-"+s)
+	base := filepath.Join(n.Cgroup, "kubepods.slice")
 	if err := os.MkdirAll(base, 0o755); err != nil {
 		t.Fatalf("%v", err)
 	}

@@ -18,6 +18,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -36,6 +37,10 @@ func (e usageError) Unwrap() []error { return []error{e.err, ErrUsage} }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
 
+// regionName is the shape of AWS region names: us-east-1, ap-southeast-4,
+// us-gov-west-1, eu-isoe-west-1.
+var regionName = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+
 // Options are the shared AWS flags. Empty fields leave the SDK's default
 // chain to decide.
 type Options struct {
@@ -47,6 +52,9 @@ type Options struct {
 // Validate checks the options without touching the network or the files,
 // so that a bad flag fails before any work starts.
 func (o Options) Validate() error {
+	if o.Region != "" && !regionName.MatchString(o.Region) {
+		return usagef("--region %q is not a region name: want one like us-east-1 or eu-central-2", o.Region)
+	}
 	if o.EndpointURL == "" {
 		return nil
 	}
@@ -84,6 +92,9 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 	}
 	if cfg.Region == "" {
 		return aws.Config{}, usagef("no AWS region: set --region or AWS_REGION")
+	}
+	if !regionName.MatchString(cfg.Region) {
+		return aws.Config{}, usagef("AWS region %q (from the environment or ~/.aws/config) is not a region name: want one like us-east-1", cfg.Region)
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = awshttp.NewBuildableClient()

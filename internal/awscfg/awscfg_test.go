@@ -44,6 +44,7 @@ func TestLoadErrors(t *testing.T) {
 		{"missing profile", Options{Region: "us-east-1", Profile: "nope"}, `AWS profile "nope" is not in the shared config files`},
 		{"bad endpoint", Options{Region: "us-east-1", EndpointURL: "localhost:5000"}, `--endpoint-url "localhost:5000" is not a URL`},
 		{"endpoint without host", Options{Region: "us-east-1", EndpointURL: "http://"}, "is not a URL"},
+		{"malformed region", Options{Region: "bad region!"}, `--region "bad region!" is not a region name`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Load(ctx, tc.o)

@@ -68,6 +68,11 @@ func (a *agent) identify(ctx context.Context) node.Identity {
 	if err != nil {
 		a.log.Error("no instance metadata: running without it; records are UNCLASSIFIED unless -region and -vpc-id are set", "error", err)
 	}
+	return a.override(id)
+}
+
+// override applies -region and -vpc-id to what instance metadata said.
+func (a *agent) override(id node.Identity) node.Identity {
 	if a.cfg.region != "" {
 		id.Region = a.cfg.region
 	}
@@ -268,6 +273,24 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 				ranges = r // the next VPC refresh compiles them in
 			}
 		case <-refresh.C:
+			if id.InstanceID == "" && (id.Region == "" || id.VPCID == "") {
+				// Instance metadata did not answer at start: ask again, so
+				// that a boot-time outage does not leave this node
+				// unclassified until it restarts.
+				c, cancel := context.WithTimeout(ctx, 2*time.Second) // once, briefly: drains wait meanwhile
+				again, err := node.Identify(c, node.NewClient(a.cfg.imdsEndpoint))
+				cancel()
+				if err == nil && again.InstanceID != "" {
+					id = a.override(again)
+					if id.Region != "" {
+						col.Region = id.Region
+					}
+					if ip, err := netip.ParseAddr(id.PrivateIP); err == nil {
+						col.NodeIP = ip
+					}
+					a.log.Info("instance metadata answered", "region", id.Region, "vpc", id.VPCID, "az_id", id.AZID)
+				}
+			}
 			if c, err := a.loadView(ctx, id, ranges); err != nil {
 				a.log.Warn("VPC view not refreshed; keeping the last one", "error", err)
 			} else {

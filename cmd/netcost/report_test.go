@@ -5,7 +5,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"html"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -159,4 +162,75 @@ func TestReportNFM(t *testing.T) {
 			t.Errorf("the report over nfm lacks %q:\n%s", want, all)
 		}
 	}
+}
+
+// TestReportCommandsRun: the commands the report prints for the full lists
+// run as printed, here over a store whose path a shell must quote.
+func TestReportCommandsRun(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "Bob's flows")
+	if err := os.CopyFS(dir, os.DirFS(store)); err != nil {
+		t.Fatal(err)
+	}
+	var m report.Message
+	if err := json.Unmarshal([]byte(mustRun(t, append([]string{"report", "--dry-run", "--source", "file:" + dir}, reportWindow...)...)), &m); err != nil {
+		t.Fatal(err)
+	}
+	var cmds [][]string
+	for _, b := range m.Blocks {
+		for _, e := range b.Elements {
+			for _, m := range regexp.MustCompile("`netcost ([^`]*)`").FindAllStringSubmatch(html.UnescapeString(e.Text), -1) {
+				cmds = append(cmds, shellWords(t, m[1]))
+			}
+		}
+	}
+	if len(cmds) != 3 { // recommend, top inter-az, top nat
+		t.Fatalf("the report prints %d commands, want 3: %q", len(cmds), cmds)
+	}
+	for _, args := range cmds {
+		if code, _, errs := netcost(t, append(args, "-o", "json")...); code != 0 {
+			t.Errorf("netcost %q as the report prints it: exit %d: %s", args, code, errs)
+		}
+	}
+}
+
+// shellWords splits s as a POSIX shell does words of plain,
+// backslash-escaped and single-quoted text.
+func shellWords(t *testing.T, s string) []string {
+	t.Helper()
+	var words []string
+	var w strings.Builder
+	inWord, quoted, escaped := false, false, false
+	for _, c := range s {
+		switch {
+		case escaped:
+			w.WriteRune(c)
+			escaped = false
+		case !quoted && c == '\\':
+			escaped, inWord = true, true
+		case quoted && c == '\'':
+			quoted = false
+		case quoted:
+			w.WriteRune(c)
+		case c == '\'':
+			quoted, inWord = true, true
+		case c == ' ':
+			if inWord {
+				words = append(words, w.String())
+				w.Reset()
+				inWord = false
+			}
+		case strings.ContainsRune("\"$`", c):
+			t.Fatalf("%q: a shell reads %q specially", s, c)
+		default:
+			w.WriteRune(c)
+			inWord = true
+		}
+	}
+	if quoted {
+		t.Fatalf("%q: unterminated quote", s)
+	}
+	if inWord {
+		words = append(words, w.String())
+	}
+	return words
 }

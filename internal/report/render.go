@@ -68,10 +68,11 @@ func (r *Report) Message() Message {
 			for _, c := range rec.Recommendations[len(shown):] {
 				rest += c.MonthlySavingsUSD
 			}
-			blocks = append(blocks, contextBlock(fmt.Sprintf("…and %d more saving %s/month: `netcost recommend %s`", n, money(rest), escape(windowFlags(r.Window)))))
+			blocks = append(blocks, contextBlock(fmt.Sprintf("…and %d more saving %s/month: `netcost recommend %s`", n, money(rest), escape(r.queryFlags()))))
 		}
 	}
-	blocks = append(blocks, contextBlock(fmt.Sprintf("Full lists: `netcost top --category inter-az %s` and `--category nat`", escape(windowFlags(r.Window)))))
+	flags := escape(r.queryFlags())
+	blocks = append(blocks, contextBlock(fmt.Sprintf("Full lists: `netcost top --category inter-az %s` and `netcost top --category nat %s`", flags, flags)))
 
 	if len(cur.Notes) > 0 {
 		notes := make([]string, len(cur.Notes))
@@ -223,8 +224,20 @@ func windowLabel(w query.Window) string {
 	return s.Format("2006-01-02 15:04") + " to " + e.Format("2006-01-02 15:04") + " UTC"
 }
 
-func windowFlags(w query.Window) string {
-	return "--start " + w.Start.UTC().Format(time.RFC3339) + " --end " + w.End.UTC().Format(time.RFC3339)
+// queryFlags are the flags that make netcost top and recommend read what
+// the report read: its source and window, quoted for a shell, so that the
+// commands the report prints run as printed (with the same AWS settings).
+func (r *Report) queryFlags() string {
+	return "--source " + shellQuote(strings.TrimSuffix(r.Source, ":")) +
+		" --start " + r.Window.Start.UTC().Format(time.RFC3339) + " --end " + r.Window.End.UTC().Format(time.RFC3339)
+}
+
+// shellQuote is s as one shell word.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:@%+=,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // categoryName is a category as a person says it.

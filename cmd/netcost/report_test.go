@@ -2,10 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"html"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -126,7 +126,7 @@ func TestReportCloudWatch(t *testing.T) {
 	args := append([]string{"report", "--dry-run", "--cluster", "shop"}, rr.window...)
 	want := mustRun(t, append(args, "--source", "file:"+rr.file)...)
 	got := mustRun(t, append(args, "--source", "cloudwatch", "--endpoint-url", srv.URL, "--region", "us-east-1")...)
-	if want = strings.Replace(want, "from file:"+rr.file, "from cloudwatch:"+query.DefaultLogGroup, 1); got != want {
+	if want = strings.ReplaceAll(want, "file:"+rr.file, "cloudwatch:"+query.DefaultLogGroup); got != want {
 		t.Errorf("report over cloudwatch:\n%s\nover the file:\n%s", got, want)
 	}
 	if len(srv.Queries()) == 0 {

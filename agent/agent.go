@@ -137,6 +137,35 @@ func (a *agent) loadView(ctx context.Context, id node.Identity, ranges *ipranges
 	return classify.New(v, ranges)
 }
 
+// refresh reads the VPC view again, keeping the last one when that fails.
+// When instance metadata did not answer at start it is asked again first
+// (once, briefly: drains wait meanwhile), so that a boot-time outage does
+// not leave the node unclassified until it restarts. It returns the
+// node's identity as now known.
+func (a *agent) refresh(ctx context.Context, id node.Identity, ranges *ipranges.Ranges, col *collect.Collector) node.Identity {
+	if id.InstanceID == "" && (id.Region == "" || id.VPCID == "") {
+		c, cancel := context.WithTimeout(ctx, 2*time.Second)
+		again, err := node.Identify(c, node.NewClient(a.cfg.imdsEndpoint))
+		cancel()
+		if err == nil && again.InstanceID != "" {
+			id = a.override(again)
+			if id.Region != "" {
+				col.Region = id.Region
+			}
+			if ip, err := netip.ParseAddr(id.PrivateIP); err == nil {
+				col.NodeIP = ip
+			}
+			a.log.Info("instance metadata answered", "region", id.Region, "vpc", id.VPCID, "az_id", id.AZID)
+		}
+	}
+	if c, err := a.loadView(ctx, id, ranges); err != nil {
+		a.log.Warn("VPC view not refreshed; keeping the last one", "error", err)
+	} else {
+		col.Classifier = c
+	}
+	return id
+}
+
 func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 	cfg := a.cfg
 	stopHealth, err := a.serveHealth()
@@ -273,29 +302,7 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 				ranges = r // the next VPC refresh compiles them in
 			}
 		case <-refresh.C:
-			if id.InstanceID == "" && (id.Region == "" || id.VPCID == "") {
-				// Instance metadata did not answer at start: ask again, so
-				// that a boot-time outage does not leave this node
-				// unclassified until it restarts.
-				c, cancel := context.WithTimeout(ctx, 2*time.Second) // once, briefly: drains wait meanwhile
-				again, err := node.Identify(c, node.NewClient(a.cfg.imdsEndpoint))
-				cancel()
-				if err == nil && again.InstanceID != "" {
-					id = a.override(again)
-					if id.Region != "" {
-						col.Region = id.Region
-					}
-					if ip, err := netip.ParseAddr(id.PrivateIP); err == nil {
-						col.NodeIP = ip
-					}
-					a.log.Info("instance metadata answered", "region", id.Region, "vpc", id.VPCID, "az_id", id.AZID)
-				}
-			}
-			if c, err := a.loadView(ctx, id, ranges); err != nil {
-				a.log.Warn("VPC view not refreshed; keeping the last one", "error", err)
-			} else {
-				col.Classifier = c
-			}
+			id = a.refresh(ctx, id, ranges, col)
 		case now := <-drain.C:
 			t0 := time.Now()
 			if err := counter.DrainInto(&deltas); err != nil {

@@ -46,7 +46,7 @@ func (r *Report) Message() Message {
 	blocks = append(blocks, section(topText("Top inter-AZ", "pair", r.InterAZ, func(row costmodel.Row) string {
 		return fmt.Sprintf("%s · %s · %s", money(row.CostUSD), costmodel.HumanBytes(row.Bytes), escape(zones(row.Local.AZID, row.Remote.AZID)))
 	})), divider())
-	blocks = append(blocks, section(topText("Top NAT gateway talkers", "talker", r.NAT, func(row costmodel.Row) string {
+	blocks = append(blocks, section(topText(natTitle, "talker", r.NAT, func(row costmodel.Row) string {
 		via := row.Via
 		if row.ViaAZID != "" {
 			via += " (" + row.ViaAZID + ")"
@@ -240,6 +240,10 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
+// natTitle heads the NAT view: every byte through a NAT gateway, whatever
+// its category, so more than the summary's "Internet via NAT" field.
+const natTitle = "Top NAT gateway talkers, all destinations"
+
 // categoryName is a category as a person says it.
 func categoryName(c flows.Category) string {
 	switch c {
@@ -256,7 +260,9 @@ func categoryName(c flows.Category) string {
 	case flows.AmazonDynamoDB:
 		return "DynamoDB"
 	case flows.NATGateway:
-		return "NAT gateway"
+		// Not the NAT gateways' whole bill: S3 and DynamoDB through a NAT
+		// are in their own fields; natTitle's section has all of it.
+		return "Internet via NAT"
 	case flows.Internet:
 		return "Internet"
 	}

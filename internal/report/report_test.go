@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -206,6 +207,47 @@ func TestReportWithoutRecords(t *testing.T) {
 	for _, b := range msg.Blocks {
 		if b.Text != nil && strings.HasPrefix(b.Text.Text, "*Top ") && !strings.HasSuffix(b.Text.Text, "\nNone in this window.") {
 			t.Errorf("empty list %q", b.Text.Text)
+		}
+	}
+}
+
+// TestNATFigures: the summary's NAT_GATEWAY field and the NAT section
+// price different bytes (the section adds S3 and DynamoDB through a NAT),
+// so they carry different names, each saying what it counts, and neither
+// name is part of the other's.
+func TestNATFigures(t *testing.T) {
+	r := buildSample(t, sampleWindow)
+	msg := r.Message()
+	var field string
+	for _, c := range r.Spend.ByCategory {
+		if c.Category == flows.NATGateway {
+			field = fmt.Sprintf("*Internet via NAT*\n%s · ", money(c.CostUSD))
+			if math.Abs(c.CostUSD-r.NAT.TotalCostUSD) < 0.01 {
+				t.Fatalf("the sample's NAT_GATEWAY spend %v and NAT view %v agree: the test needs S3 through a NAT", c.CostUSD, r.NAT.TotalCostUSD)
+			}
+		}
+	}
+	section := fmt.Sprintf("*%s* · %s · ", natTitle, money(r.NAT.TotalCostUSD))
+	var labels []string
+	var sawField, sawSection bool
+	for _, b := range msg.Blocks {
+		for _, f := range b.Fields {
+			sawField = sawField || strings.HasPrefix(f.Text, field)
+			labels = append(labels, strings.Trim(strings.SplitN(f.Text, "\n", 2)[0], "*"))
+		}
+		if b.Text != nil && strings.HasPrefix(b.Text.Text, "*") {
+			sawSection = sawSection || strings.HasPrefix(b.Text.Text, section)
+			labels = append(labels, strings.SplitN(b.Text.Text, "*", 3)[1])
+		}
+	}
+	if !sawField || !sawSection {
+		t.Errorf("want a field %q and a section %q in %q", field, section, labels)
+	}
+	for _, a := range labels {
+		for _, b := range labels {
+			if a != b && strings.Contains(b, a) {
+				t.Errorf("%q is part of %q: a reader takes them for the same figure", a, b)
+			}
 		}
 	}
 }

@@ -492,3 +492,19 @@ func TestLayoutIndependence(t *testing.T) {
 		}
 	}
 }
+
+// TestTopNATGroupBy: the NAT table heads its local column by what the rows
+// are grouped by, and grouped by namespace shows the namespace once.
+func TestTopNATGroupBy(t *testing.T) {
+	for _, tt := range []struct{ groupBy, header, cell string }{
+		{"pod", "│ LOCAL IP │ REMOTE IP │ MB │ POD │ NAMESPACE │", "catalog-sync-"},
+		{"workload", "│ LOCAL IP │ REMOTE IP │ MB │ WORKLOAD │ NAMESPACE │", "│ catalog-sync │ shop │"},
+		{"namespace", "│ LOCAL IP │ REMOTE IP │ MB │ NAMESPACE │ BELONGS_TO │", "│ shop │"},
+	} {
+		out := mustRun(t, "top", "-c", "nat", "--group-by", tt.groupBy, "--source", "file:"+store)
+		squeezed := regexp.MustCompile(` +`).ReplaceAllString(out, " ")
+		if !strings.Contains(squeezed, tt.header) || !strings.Contains(squeezed, tt.cell) {
+			t.Errorf("top -c nat --group-by %s: want header %q and a cell %q:\n%s", tt.groupBy, tt.header, tt.cell, out)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -107,13 +108,19 @@ func makeTopTable(res *query.TopResult, names []naming, raw bool) table {
 		// The seed article's NAT columns (local ip, remote ip, data
 		// transferred in MB, pod, namespace, belongs_to), plus the bill; the
 		// NAT gateway when there are several.
-		t.header = []string{"LOCAL IP", "REMOTE IP", "MB", "POD", "NAMESPACE", "BELONGS_TO", "COST USD"}
+		// The POD column holds what the rows are grouped by: POD or
+		// WORKLOAD; grouped by namespace, NAMESPACE says it all.
+		byNamespace := res.GroupBy == costmodel.ByNamespace.String()
+		t.header = []string{"LOCAL IP", "REMOTE IP", "MB", strings.ToUpper(orEmpty(res.GroupBy, "pod")), "NAMESPACE", "BELONGS_TO", "COST USD"}
 		if raw {
 			t.header[2] = "BYTES"
 		}
+		if byNamespace {
+			t.header = slices.Delete(t.header, 3, 4)
+		}
 		several := slices.ContainsFunc(res.Rows, func(r costmodel.Row) bool { return r.Via != res.Rows[0].Via })
 		if several {
-			t.header = slices.Insert(t.header, 6, "NAT (AZ)")
+			t.header = slices.Insert(t.header, len(t.header)-1, "NAT (AZ)")
 		}
 		for i, r := range res.Rows {
 			mb := fmt.Sprintf("%.1f", float64(r.Bytes)/(1<<20))
@@ -122,8 +129,12 @@ func makeTopTable(res *query.TopResult, names []naming, raw bool) table {
 			}
 			row := []string{orDash(r.Local.IP), orDash(r.Remote.IP), mb,
 				orDash(r.Local.Pod, r.Local.Workload, r.Local.Node), orDash(r.Local.Namespace), names[i].belongsToCell(), money(r.CostUSD)}
+			if byNamespace {
+				row[4] = orDash(r.Local.Namespace, r.Local.Pod, r.Local.Workload, r.Local.Node)
+				row = slices.Delete(row, 3, 4)
+			}
 			if several {
-				row = slices.Insert(row, 6, orDash(joinNonEmpty(" ", r.Via, paren(r.ViaAZID))))
+				row = slices.Insert(row, len(row)-1, orDash(joinNonEmpty(" ", r.Via, paren(r.ViaAZID))))
 			}
 			t.rows = append(t.rows, row)
 		}

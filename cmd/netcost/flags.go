@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"strings"
 	"time"
@@ -142,4 +143,18 @@ func readSetup(cCtx *cli.Context) (format string, opts query.Options, m *costmod
 		return "", query.Options{}, nil, err
 	}
 	return format, opts, m, nil
+}
+
+// minSavingsFlag is recommend's and report's threshold; adviseOptions reads it.
+func minSavingsFlag(usage string) cli.Flag {
+	return &cli.Float64Flag{Name: "min-savings", Value: 1, Usage: usage}
+}
+
+// adviseOptions reads --min-savings: USD a month, 0 or more.
+func adviseOptions(cCtx *cli.Context) (costmodel.AdviseOptions, error) {
+	v := cCtx.Float64("min-savings")
+	if !(v >= 0) || math.IsInf(v, 1) {
+		return costmodel.AdviseOptions{}, usagef("--min-savings %v: want USD a month, 0 or more", v)
+	}
+	return costmodel.AdviseOptions{MinMonthlySavingsUSD: v}, nil
 }

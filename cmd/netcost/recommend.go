@@ -21,14 +21,18 @@ var recommendCommand = &cli.Command{
 		"another AZ than its clients), PrivateLink (known SaaS), ReducePayload (what no routing change removes).\n" +
 		"Savings are projected to a month from the window read, net of any new fees.",
 	Flags: append([]cli.Flag{
-		&cli.Float64Flag{Name: "min-savings", Value: 1, Usage: "hide recommendations saving less than this many USD a month"},
+		minSavingsFlag("hide recommendations saving less than this many USD a month"),
 	}, readFlags()...),
 	Action: func(cCtx *cli.Context) error {
+		ao, err := adviseOptions(cCtx)
+		if err != nil {
+			return err
+		}
 		format, opts, m, err := readSetup(cCtx)
 		if err != nil {
 			return err
 		}
-		return runRecommend(cCtx.Context, cCtx.App.Writer, m, opts, costmodel.AdviseOptions{MinMonthlySavingsUSD: cCtx.Float64("min-savings")}, format)
+		return runRecommend(cCtx.Context, cCtx.App.Writer, m, opts, ao, format)
 	},
 }
 

@@ -7,7 +7,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/netcost/netcost/costmodel"
 	"github.com/netcost/netcost/internal/report"
 )
 
@@ -45,7 +44,7 @@ var reportCommand = &cli.Command{
 		&cli.BoolFlag{Name: "dry-run", Usage: "print the Block Kit JSON payload instead of posting it"},
 		&cli.StringFlag{Name: "cluster", EnvVars: []string{"NETCOST_CLUSTER"}, Usage: "cluster name for the report's title"},
 		&cli.IntFlag{Name: "limit", Aliases: []string{"n"}, Value: report.DefaultLimit, Usage: "pairs, talkers and recommendations listed (1 or more)"},
-		&cli.Float64Flag{Name: "min-savings", Value: 1, Usage: "leave out recommendations saving less than this many USD a month"},
+		minSavingsFlag("leave out recommendations saving less than this many USD a month"),
 	),
 	Action: func(cCtx *cli.Context) error {
 		webhook, dry := cCtx.String("slack-webhook"), cCtx.Bool("dry-run")
@@ -59,6 +58,10 @@ var reportCommand = &cli.Command{
 		}
 		if cCtx.Int("limit") < 1 {
 			return usagef("--limit %d: want 1 or more", cCtx.Int("limit"))
+		}
+		advise, err := adviseOptions(cCtx)
+		if err != nil {
+			return err
 		}
 		opts, err := commonOptions(cCtx)
 		if err != nil {
@@ -75,7 +78,7 @@ var reportCommand = &cli.Command{
 			return err
 		}
 		rep, err := report.Build(cCtx.Context, m, report.Options{Options: opts, Cluster: cCtx.String("cluster"), Limit: cCtx.Int("limit"),
-			Advise: costmodel.AdviseOptions{MinMonthlySavingsUSD: cCtx.Float64("min-savings")}})
+			Advise: advise})
 		if err != nil {
 			return err
 		}

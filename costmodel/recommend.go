@@ -99,6 +99,7 @@ type pairStats struct {
 	egress, ingress uint64 // in-cluster: sender's and receiver's reports, one direction
 	region          string
 	inCluster       bool
+	category        flows.Category // INTER_AZ or NAT_GATEWAY
 }
 
 // Advisor collects what the recommendation rules need in one pass over the
@@ -233,7 +234,7 @@ func (a *Advisor) Add(r *flows.Record) error {
 		}
 		ps := a.pairs[k]
 		if ps == nil {
-			ps = &pairStats{region: clonestr(r.Region), inCluster: inCluster}
+			ps = &pairStats{region: clonestr(r.Region), inCluster: inCluster, category: r.Category}
 			a.pairs[[2]string{clonestr(k[0]), clonestr(k[1])}] = ps
 		}
 		switch {
@@ -496,6 +497,7 @@ func (a *Advisor) Recommend(window time.Duration, opt AdviseOptions) ([]Recommen
 		use    Usage
 		region string
 		nat    bool // through a NAT gateway, not between two pods
+		cat    flows.Category
 	}
 	byPair := map[[2]string]*folded{}
 	for k, ps := range a.pairs {
@@ -505,7 +507,7 @@ func (a *Advisor) Recommend(window time.Duration, opt AdviseOptions) ([]Recommen
 		}
 		f := byPair[key]
 		if f == nil {
-			f = &folded{region: ps.region}
+			f = &folded{region: ps.region, cat: ps.category}
 			byPair[key] = f
 		}
 		if !ps.inCluster {
@@ -535,7 +537,7 @@ func (a *Advisor) Recommend(window time.Duration, opt AdviseOptions) ([]Recommen
 		}
 		recs = append(recs, Recommendation{
 			Kind: ReducePayload, Target: k[0] + " <-> " + k[1],
-			Evidence:       ev(f.bytes, cost, "", fmt.Sprintf("%s billed per byte between %s and %s, which no endpoint or routing change removes", HumanBytes(f.bytes), k[0], k[1])),
+			Evidence:       ev(f.bytes, cost, f.cat.String(), fmt.Sprintf("%s billed per byte between %s and %s, which no endpoint or routing change removes", HumanBytes(f.bytes), k[0], k[1])),
 			MonthlyCostUSD: monthly, MonthlySavingsUSD: monthly * opt.CompressionRatio,
 			Action:  fmt.Sprintf("compress what %s and %s exchange (gzip or zstd on HTTP/gRPC), batch small messages, and drop unused fields; if one side is a single replica, add one in the other zone so that PreferSameZone can keep the traffic local", k[0], k[1]),
 			Caveats: caveats,

@@ -147,7 +147,7 @@ func TestGatewayEndpointAndPreferSameZone(t *testing.T) {
 	if r := find(recs, PreferSameZone); r != nil {
 		t.Errorf("PreferSameZone without a same-zone endpoint: %+v", r)
 	}
-	if r := find(recs, ReducePayload); r == nil || !near2(r.MonthlySavingsUSD, 146*0.6) || r.Evidence.Bytes != 10*GB {
+	if r := find(recs, ReducePayload); r == nil || !near2(r.MonthlySavingsUSD, 146*0.6) || r.Evidence.Bytes != 10*GB || r.Evidence.Category != "INTER_AZ" {
 		t.Errorf("ReducePayload = %+v; want 60%% of $146, on 10 GiB counted once", r)
 	}
 	// Reported by one agent only, the pair costs the same.

@@ -249,6 +249,13 @@ func TestRecommend(t *testing.T) {
 			t.Errorf("no %s recommendation for %s in %+v", k, want[k].target, res.Recommendations)
 		}
 	}
+	// Every recommendation says which category its evidence is about.
+	for _, r := range res.Recommendations {
+		want := map[string]string{costmodel.ReducePayload: "NAT_GATEWAY", costmodel.PreferSameZone: "INTER_AZ"}[r.Kind]
+		if _, err := flows.ParseCategory(r.Evidence.Category); err != nil || want != "" && r.Evidence.Category != want {
+			t.Errorf("%s %s: evidence.category %q; want a record category (%q)", r.Kind, r.Target, r.Evidence.Category, want)
+		}
+	}
 	// The chatty Service: 40 GiB/h crossing x 730 h x $0.02 = $584/month.
 	for _, r := range res.Recommendations {
 		if r.Kind == costmodel.PreferSameZone && math.Abs(r.MonthlySavingsUSD-584) > 1e-6 {

@@ -32,6 +32,26 @@ func netcost(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	return code, out.String(), errb.String()
 }
 
+// checkGolden runs netcost with args and compares its output with
+// testdata/name (go test ./cmd/netcost -update rewrites it).
+func checkGolden(t *testing.T, name string, args ...string) {
+	t.Helper()
+	got := mustRun(t, args...)
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./cmd/netcost -update)", err)
+	}
+	if got != string(want) {
+		t.Errorf("netcost %s differs from %s (go test ./cmd/netcost -update to accept):\n%s", strings.Join(args, " "), path, got)
+	}
+}
+
 func mustRun(t *testing.T, args ...string) string {
 	t.Helper()
 	code, out, errs := netcost(t, args...)
@@ -277,20 +297,7 @@ func TestGolden(t *testing.T) {
 		"prices.golden":           {"prices"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			got := mustRun(t, args...)
-			path := filepath.Join("testdata", name)
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./cmd/netcost -update)", err)
-			}
-			if got != string(want) {
-				t.Errorf("netcost %s differs from %s (go test ./cmd/netcost -update to accept):\n%s", strings.Join(args, " "), path, got)
-			}
+			checkGolden(t, name, args...)
 		})
 	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -160,20 +159,7 @@ func TestNFMGolden(t *testing.T) {
 		"nfm-top-nat.golden":      nfmArgs(f, "--category", "nat"),
 	} {
 		t.Run(name, func(t *testing.T) {
-			got := mustRun(t, args...)
-			path := filepath.Join("testdata", name)
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./cmd/netcost -update)", err)
-			}
-			if got != string(want) {
-				t.Errorf("netcost %s differs from %s (go test ./cmd/netcost -update to accept):\n%s", strings.Join(args, " "), path, got)
-			}
+			checkGolden(t, name, args...)
 		})
 	}
 }

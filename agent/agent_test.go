@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os"
 	"os/exec"
 	"strings"
 	"sync/atomic"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/netcost/netcost/internal/flows"
+	"github.com/netcost/netcost/internal/netnstest"
 )
 
 func TestFlags(t *testing.T) {
@@ -73,12 +73,7 @@ func TestFlags(t *testing.T) {
 // SIGTERM and reads the records it wrote: the current window is flushed on
 // the way out, and every record is valid.
 func TestAgentSmoke(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("NETCOST_REQUIRE_ROOT") == "1" {
-			t.Fatal("the agent loads eBPF programs: this test needs root, and NETCOST_REQUIRE_ROOT=1 forbids skipping it")
-		}
-		t.Skip("needs root to load eBPF programs")
-	}
+	netnstest.RequireRoot(t, "the agent loads eBPF programs")
 	bin := buildAgent(t)
 	dir := t.TempDir()
 	cmd := exec.Command(bin, "-node", "smoke-node", "-cluster", "smoke", "-window", "1s", "-drain-interval", "250ms", "-dir", dir,

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/netcost/netcost/internal/flows"
+	"github.com/netcost/netcost/internal/netnstest"
 	"github.com/netcost/netcost/internal/syncbuf"
 )
 
@@ -66,12 +67,7 @@ type syncBuffer = syncbuf.Buffer // the agent tests' log buffer
 // thread, and that it still drains the kernel's counts into records: a UDP
 // exchange on loopback after the drop is in them to the byte.
 func TestCapabilitiesDropped(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("NETCOST_REQUIRE_ROOT") == "1" {
-			t.Fatal("the capability test loads eBPF: it needs root, and NETCOST_REQUIRE_ROOT=1 forbids skipping it")
-		}
-		t.Skip("needs root")
-	}
+	netnstest.RequireRoot(t, "the capability test loads eBPF")
 	bin := buildAgent(t)
 	dir := t.TempDir()
 	var logs syncBuffer

@@ -20,6 +20,7 @@ import (
 
 	"github.com/netcost/netcost/internal/flows"
 	"github.com/netcost/netcost/internal/mototest"
+	"github.com/netcost/netcost/internal/netnstest"
 )
 
 // TestAgentCloudWatch runs the built agent twice with -sink cloudwatch and,
@@ -30,12 +31,7 @@ import (
 // traffic equal the file sink's, flow by flow: the same fields, the same
 // bytes and packets, nothing lost or counted twice.
 func TestAgentCloudWatch(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("NETCOST_REQUIRE_ROOT") == "1" {
-			t.Fatal("the agent loads eBPF programs: this test needs root, and NETCOST_REQUIRE_ROOT=1 forbids skipping it")
-		}
-		t.Skip("needs root to load eBPF programs")
-	}
+	netnstest.RequireRoot(t, "the agent loads eBPF programs")
 	moto := mototest.Start(t)
 	bin := buildAgent(t)
 	spool, dir := t.TempDir(), t.TempDir()

@@ -78,12 +78,7 @@ func veth(t *testing.T, p *testbed.Pod) uint64 {
 }
 
 func TestEndToEnd(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("NETCOST_REQUIRE_ROOT") == "1" {
-			t.Fatal("the end-to-end test loads eBPF and builds namespaces: it needs root, and NETCOST_REQUIRE_ROOT=1 forbids skipping it")
-		}
-		t.Skip("needs root")
-	}
+	netnstest.RequireRoot(t, "the end-to-end test loads eBPF and builds namespaces")
 	moto := mototest.Start(t)
 	ctx := t.Context()
 	must := func(err error) {

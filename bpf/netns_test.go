@@ -225,7 +225,7 @@ func sum(flows []Flow, cgroup uint64, dir Direction, check func(Flow)) (bytes, p
 // cgroup directory for the test's processes; all of it goes when t ends.
 func setup(t *testing.T, cfg Config) (*Counter, *testNet, string) {
 	t.Helper()
-	requireRoot(t)
+	netnstest.RequireRoot(t, "this test loads eBPF programs")
 	root, err := FindCgroup2()
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,8 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
+
+	"github.com/netcost/netcost/internal/netnstest"
 )
 
 // skbContext returns a __sk_buff for BPF_PROG_RUN with gso_segs set, laid
@@ -124,7 +126,7 @@ func ext6(next byte, rest ...byte) []byte {
 // packet passes, and every byte is counted once, under the right flow when
 // the packet names one and under an address-less flow when it does not.
 func TestProgRun(t *testing.T) {
-	requireRoot(t)
+	netnstest.RequireRoot(t, "this test loads eBPF programs")
 	cfg, _ := Config{MaxFlows: 1024, MaxCgroups: 16, CgroupRoot: "unused"}.withDefaults()
 	c, err := load(cfg)
 	if err != nil {
@@ -227,7 +229,7 @@ func TestProgRun(t *testing.T) {
 }
 
 func TestKeepEphemeralPorts(t *testing.T) {
-	requireRoot(t)
+	netnstest.RequireRoot(t, "this test loads eBPF programs")
 	cfg, _ := Config{MaxFlows: 16, MaxCgroups: 4, CgroupRoot: "unused", KeepEphemeralPorts: true}.withDefaults()
 	c, err := load(cfg)
 	if err != nil {
@@ -274,7 +276,7 @@ func loadedPrograms(t *testing.T) int {
 // TestOpenCleansUp: an Open that fails half-way (the programs load, the
 // attach fails) leaves nothing loaded.
 func TestOpenCleansUp(t *testing.T) {
-	requireRoot(t)
+	netnstest.RequireRoot(t, "this test loads eBPF programs")
 	before := loadedPrograms(t)
 	c, err := Open(Config{CgroupRoot: t.TempDir(), TCPHealth: true}) // not a cgroup directory
 	if err == nil {

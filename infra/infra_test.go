@@ -31,6 +31,8 @@ import (
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
+
+	"github.com/netcost/netcost/internal/netnstest"
 )
 
 // The kustomizations a user applies.
@@ -603,12 +605,7 @@ func TestTrustPolicies(t *testing.T) {
 // them, and waits for it to count and be ready: they suffice to load and
 // attach the programs, and the agent then drops to what it keeps.
 func TestManifestCapabilities(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("NETCOST_REQUIRE_ROOT") == "1" {
-			t.Fatal("this test loads eBPF: it needs root, and NETCOST_REQUIRE_ROOT=1 forbids skipping it")
-		}
-		t.Skip("needs root")
-	}
+	netnstest.RequireRoot(t, "this test loads eBPF")
 	setpriv, err := exec.LookPath("setpriv")
 	if err != nil {
 		t.Fatal("setpriv (util-linux) is missing")

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/netcost/netcost/bpf"
+	"github.com/netcost/netcost/internal/netnstest"
 )
 
 // TestDemo runs the built demo to its end and once interrupted (Ctrl-C) in
@@ -24,12 +25,7 @@ import (
 // file. The full run must show the simulated services' inter-AZ pair and
 // their NAT gateway talkers.
 func TestDemo(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("NETCOST_REQUIRE_ROOT") == "1" {
-			t.Fatal("the demo builds namespaces and loads eBPF: it needs root, and NETCOST_REQUIRE_ROOT=1 forbids skipping it")
-		}
-		t.Skip("needs root")
-	}
+	netnstest.RequireRoot(t, "the demo builds namespaces and loads eBPF")
 	if err := exec.Command("python3", "-c", "import moto.server").Run(); err != nil {
 		t.Fatalf("the demo needs moto (python3 -c 'import moto.server': %v)", err)
 	}

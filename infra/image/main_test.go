@@ -16,6 +16,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+
+	"github.com/netcost/netcost/internal/netnstest"
 )
 
 // tinyBinaries builds a small static program for amd64 and arm64.
@@ -200,12 +202,7 @@ func TestBadFlags(t *testing.T) {
 // machine's platform into a directory and runs its entrypoint there with
 // chroot: the binary needs nothing the image does not have.
 func TestImageRuns(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("NETCOST_REQUIRE_ROOT") == "1" {
-			t.Fatal("chroot needs root, and NETCOST_REQUIRE_ROOT=1 forbids skipping this test")
-		}
-		t.Skip("chroot needs root")
-	}
+	netnstest.RequireRoot(t, "chroot")
 	tmp := t.TempDir()
 	bin := filepath.Join(tmp, "netcost-agent")
 	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s", "-o", bin, "../../agent")

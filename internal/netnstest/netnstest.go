@@ -122,3 +122,23 @@ func Start(t TB, ns, cgroup, env string, args ...string) (*exec.Cmd, *bufio.Read
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	return cmd, bufio.NewReader(out)
 }
+
+// Skipper is what RequireRoot needs of a test.
+type Skipper interface {
+	Helper()
+	Fatal(args ...any)
+	Skip(args ...any)
+}
+
+// RequireRoot skips a test that needs root (what says why), or fails it
+// when NETCOST_REQUIRE_ROOT=1, as CI sets: CI never skips one.
+func RequireRoot(t Skipper, what string) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv("NETCOST_REQUIRE_ROOT") == "1" {
+		t.Fatal(what + ": it needs root, and NETCOST_REQUIRE_ROOT=1 forbids skipping it")
+	}
+	t.Skip(what + ": needs root (CI runs it as root with NETCOST_REQUIRE_ROOT=1)")
+}

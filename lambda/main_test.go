@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,7 +18,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
@@ -220,15 +218,9 @@ func TestBootstrapBadConfig(t *testing.T) {
 // JSON Lines file, whose path it returns.
 func publish(t *testing.T, endpoint, group string, runs map[time.Time]int) string {
 	t.Helper()
-	ctx := context.Background()
-	c := cloudwatchlogs.New(cloudwatchlogs.Options{Region: region, BaseEndpoint: aws.String(endpoint),
-		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", "")})
-	if _, err := c.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(group)}); err != nil {
-		t.Fatal(err)
-	}
 	var file []byte
+	streams := map[string][]cwtypes.InputLogEvent{}
 	for start, windows := range runs {
-		streams := map[string][]cwtypes.InputLogEvent{}
 		opt := sample.Options{Start: start, Windows: windows, Seed: uint64(start.Unix())}
 		if err := sample.Generate(opt, func(node string, r *flows.Record) error {
 			file = append(flows.AppendJSON(file, r), '\n')
@@ -238,18 +230,8 @@ func publish(t *testing.T, endpoint, group string, runs map[time.Time]int) strin
 		}); err != nil {
 			t.Fatal(err)
 		}
-		for stream, evs := range streams {
-			if _, err := c.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream)}); err != nil {
-				t.Fatal(err)
-			}
-			for batch := range slices.Chunk(evs, 5000) {
-				out, err := c.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream), LogEvents: batch})
-				if err != nil || out.RejectedLogEventsInfo != nil {
-					t.Fatalf("PutLogEvents: %v %+v", err, out)
-				}
-			}
-		}
 	}
+	mototest.PutLogEvents(t, endpoint, group, streams)
 	path := filepath.Join(t.TempDir(), "flows.jsonl")
 	if err := os.WriteFile(path, file, 0o644); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -11,8 +10,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 
 	"github.com/netcost/netcost/internal/flows"
@@ -73,12 +70,6 @@ func newRecentRecords(t *testing.T, windows int) recentRecords {
 // per node, with PutLogEvents.
 func putToMoto(t *testing.T, endpoint, group string, rr recentRecords, extra ...types.InputLogEvent) {
 	t.Helper()
-	c := cloudwatchlogs.New(cloudwatchlogs.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
-	ctx := context.Background()
-	if _, err := c.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(group)}); err != nil {
-		t.Fatal(err)
-	}
 	streams := map[string][]types.InputLogEvent{}
 	for i := range rr.recs {
 		streams[rr.nodes[i]] = append(streams[rr.nodes[i]], types.InputLogEvent{Message: aws.String(insightstest.EMF(&rr.recs[i])),
@@ -87,19 +78,7 @@ func putToMoto(t *testing.T, endpoint, group string, rr recentRecords, extra ...
 	if len(extra) > 0 {
 		streams["bad-node"] = extra
 	}
-	for stream, evs := range streams {
-		if _, err := c.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream)}); err != nil {
-			t.Fatal(err)
-		}
-		for len(evs) > 0 {
-			n := min(len(evs), 1000)
-			out, err := c.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream), LogEvents: evs[:n]})
-			if err != nil || out.RejectedLogEventsInfo != nil {
-				t.Fatalf("PutLogEvents: %v %+v", err, out)
-			}
-			evs = evs[n:]
-		}
-	}
+	mototest.PutLogEvents(t, endpoint, group, streams)
 }
 
 // sameAsFile runs top over a cloudwatch source and over the records' file

@@ -221,6 +221,25 @@ func sum(flows []Flow, cgroup uint64, dir Direction, check func(Flow)) (bytes, p
 	return bytes, packets
 }
 
+// tcpExchange runs the helper's TCP server on listen in B's namespace and
+// cgroup srvCg, and a client in A's (cgroup cliCg) that dials dial (the
+// server, or an address DNATed to it); each sends its bytes. It returns
+// when both are done.
+func tcpExchange(t *testing.T, n *testNet, srvCg, cliCg, listen, srvBytes, dial, cliBytes string) {
+	t.Helper()
+	srv, out := netnstest.Start(t, n.nsB, srvCg, "NETCOST_BPF_HELPER", "tcp-server", listen, srvBytes)
+	if line, err := out.ReadString('\n'); err != nil || line != "ready\n" {
+		t.Fatalf("server: %q, %v", line, err)
+	}
+	cli, _ := netnstest.Start(t, n.nsA, cliCg, "NETCOST_BPF_HELPER", "tcp-client", dial, cliBytes)
+	if err := cli.Wait(); err != nil {
+		t.Fatalf("client: %v", err)
+	}
+	if err := srv.Wait(); err != nil {
+		t.Fatalf("server: %v", err)
+	}
+}
+
 // setup loads and attaches the programs, builds the test network and a
 // cgroup directory for the test's processes; all of it goes when t ends.
 func setup(t *testing.T, cfg Config) (*Counter, *testNet, string) {
@@ -405,17 +424,7 @@ func TestTCPHealth(t *testing.T) {
 	netnstest.Run(t, "ip", "netns", "exec", n.nsA, "tc", "qdisc", "add", "dev", n.ifA, "root", "tbf", "rate", "20mbit", "burst", "8kb", "limit", "12kb")
 	srvCg, _ := netnstest.NewCgroup(t, base, "server")
 	cliCg, _ := netnstest.NewCgroup(t, base, "client")
-	srv, out := netnstest.Start(t, n.nsB, srvCg, "NETCOST_BPF_HELPER", "tcp-server", addrB4+":5005", "1000")
-	if line, err := out.ReadString('\n'); err != nil || line != "ready\n" {
-		t.Fatalf("server: %q, %v", line, err)
-	}
-	cli, _ := netnstest.Start(t, n.nsA, cliCg, "NETCOST_BPF_HELPER", "tcp-client", addrB4+":5005", "3000000")
-	if err := cli.Wait(); err != nil {
-		t.Fatalf("client: %v", err)
-	}
-	if err := srv.Wait(); err != nil {
-		t.Fatalf("server: %v", err)
-	}
+	tcpExchange(t, n, srvCg, cliCg, addrB4+":5005", "1000", addrB4+":5005", "3000000")
 	time.Sleep(50 * time.Millisecond)
 	hs, err := c.Health()
 	if err != nil {
@@ -517,17 +526,7 @@ func TestClusterIP(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := [2]netnstest.Stats{netnstest.LinkStats(t, n.nsA, n.ifA), netnstest.LinkStats(t, n.nsB, n.ifB)}
-	srv, out := netnstest.Start(t, n.nsB, srvCg, "NETCOST_BPF_HELPER", "tcp-server", addrB4+":5010", "300000")
-	if line, err := out.ReadString('\n'); err != nil || line != "ready\n" {
-		t.Fatalf("server: %q, %v", line, err)
-	}
-	cli, _ := netnstest.Start(t, n.nsA, cliCg, "NETCOST_BPF_HELPER", "tcp-client", clusterIP+":80", "700000")
-	if err := cli.Wait(); err != nil {
-		t.Fatalf("client: %v", err)
-	}
-	if err := srv.Wait(); err != nil {
-		t.Fatalf("server: %v", err)
-	}
+	tcpExchange(t, n, srvCg, cliCg, addrB4+":5010", "300000", clusterIP+":80", "700000")
 	time.Sleep(50 * time.Millisecond)
 	d, err := c.Drain()
 	if err != nil {

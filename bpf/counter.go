@@ -14,6 +14,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/rlimit"
+	"golang.org/x/sys/unix"
 
 	"github.com/netcost/netcost/internal/flows"
 )
@@ -113,6 +114,7 @@ type Counter struct {
 	cfg   Config
 	ncpu  int
 	gen   uint32
+	eph   uint16         // ephemeral_min as loaded: 0 keeps every port
 	lost  [3]flowFlowVal // totals of the lost array at the last drain
 
 	keys []flowFlowKey
@@ -183,7 +185,7 @@ func load(cfg Config) (*Counter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("counting CPUs: %w", err)
 	}
-	c := &Counter{cfg: cfg, ncpu: ncpu}
+	c := &Counter{cfg: cfg, ncpu: ncpu, eph: ephemeral}
 	if err := spec.LoadAndAssign(&c.objs, nil); err != nil {
 		var ve *ebpf.VerifierError
 		if errors.As(err, &ve) {
@@ -361,6 +363,35 @@ func flowFromKey(k *flowFlowKey) Flow {
 		Local: netip.AddrPortFrom(local, k.LocalPort), Remote: netip.AddrPortFrom(remote, k.RemotePort),
 		Proto: k.Proto, Dir: Direction(k.Dir)}
 }
+
+// EphemeralMin is the lowest port the programs take for ephemeral: a flow
+// from such a port to a lower one is keyed without it (0: every port kept).
+func (c *Counter) EphemeralMin() uint16 { return c.eph }
+
+// KeepPorts makes flows to destinations in p keep their ephemeral port, so
+// that each connection is its own flow: Services' ClusterIPs, which user
+// space translates to their backends per connection. It holds 4096
+// prefixes (ErrKeepPortsFull beyond).
+func (c *Counter) KeepPorts(p netip.Prefix) error {
+	if !p.IsValid() {
+		return fmt.Errorf("keeping ports for %v: not a prefix", p)
+	}
+	p = p.Masked()
+	k := flowKeepKey{Prefixlen: uint32(p.Bits()), Addr: p.Addr().As16()}
+	if p.Addr().Is4() {
+		k.Prefixlen += 96
+	}
+	if err := c.objs.KeepPorts.Put(&k, uint8(1)); err != nil {
+		if errors.Is(err, unix.E2BIG) {
+			return fmt.Errorf("keeping ports for %v: %w", p, ErrKeepPortsFull)
+		}
+		return fmt.Errorf("keeping ports for %v: %w", p, err)
+	}
+	return nil
+}
+
+// ErrKeepPortsFull says the keep_ports map has no room for another prefix.
+var ErrKeepPortsFull = errors.New("the map of Service addresses is full (4096 prefixes)")
 
 // ProgramStats returns how often the programs ran and for how long in all,
 // as the kernel counts them while the sysctl kernel.bpf_stats_enabled is 1

@@ -122,6 +122,25 @@ struct {
 // entries, not thousands.
 volatile const __u16 ephemeral_min = 32768;
 
+// keep_ports holds the destinations whose flows keep their ephemeral port:
+// Services' ClusterIPs (the Service CIDR, and each ClusterIP user space
+// sees DNAT'd in conntrack). A pod's connection to a ClusterIP is
+// translated to its backend in the node's namespace, where no cgroup
+// program sees it; user space names the backend per connection, through
+// conntrack, and then drops the port.
+struct keep_key {
+	__u32 prefixlen; // of the 128-bit address: IPv4 prefixes are 96 + length
+	__u8 addr[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct keep_key);
+	__type(value, __u8);
+} keep_ports SEC(".maps");
+
 #define MAX_EXT_HEADERS 8
 #define LOOPBACK_IFINDEX 1
 #define LOOPBACK_GSO_MAX 65536
@@ -346,9 +365,12 @@ static __always_inline int count(struct __sk_buff *skb, __u8 dir)
 	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP)
 		translate_nat(skb, &key, proto);
 	if (ephemeral_min) {
-		if (key.local_port >= ephemeral_min && key.remote_port < ephemeral_min)
-			key.local_port = 0;
-		else if (key.remote_port >= ephemeral_min && key.local_port < ephemeral_min)
+		if (key.local_port >= ephemeral_min && key.remote_port < ephemeral_min) {
+			struct keep_key kk = {.prefixlen = 128};
+			__builtin_memcpy(kk.addr, key.remote_addr, 16);
+			if (!bpf_map_lookup_elem(&keep_ports, &kk))
+				key.local_port = 0;
+		} else if (key.remote_port >= ephemeral_min && key.local_port < ephemeral_min)
 			key.remote_port = 0;
 	}
 

@@ -50,6 +50,12 @@ type flowHealthVal struct {
 	Closed       uint32
 }
 
+type flowKeepKey struct {
+	_         structs.HostLayout
+	Prefixlen uint32
+	Addr      [16]uint8
+}
+
 type flowNatKey struct {
 	_           structs.HostLayout
 	NetnsCookie uint64
@@ -83,6 +89,7 @@ const (
 	flowMapFlows0        = "flows0"
 	flowMapFlows1        = "flows1"
 	flowMapHealth        = "health"
+	flowMapKeepPorts     = "keep_ports"
 	flowMapLost          = "lost"
 	flowMapNat           = "nat"
 	flowMapOverflow0     = "overflow0"
@@ -148,6 +155,7 @@ type flowMapSpecs struct {
 	Flows0    *ebpf.MapSpec `ebpf:"flows0"`
 	Flows1    *ebpf.MapSpec `ebpf:"flows1"`
 	Health    *ebpf.MapSpec `ebpf:"health"`
+	KeepPorts *ebpf.MapSpec `ebpf:"keep_ports"`
 	Lost      *ebpf.MapSpec `ebpf:"lost"`
 	Nat       *ebpf.MapSpec `ebpf:"nat"`
 	Overflow0 *ebpf.MapSpec `ebpf:"overflow0"`
@@ -185,6 +193,7 @@ type flowMaps struct {
 	Flows0    *ebpf.Map `ebpf:"flows0"`
 	Flows1    *ebpf.Map `ebpf:"flows1"`
 	Health    *ebpf.Map `ebpf:"health"`
+	KeepPorts *ebpf.Map `ebpf:"keep_ports"`
 	Lost      *ebpf.Map `ebpf:"lost"`
 	Nat       *ebpf.Map `ebpf:"nat"`
 	Overflow0 *ebpf.Map `ebpf:"overflow0"`
@@ -197,6 +206,7 @@ func (m *flowMaps) Close() error {
 		m.Flows0,
 		m.Flows1,
 		m.Health,
+		m.KeepPorts,
 		m.Lost,
 		m.Nat,
 		m.Overflow0,

@@ -248,6 +248,56 @@ func TestKeepEphemeralPorts(t *testing.T) {
 	}
 }
 
+// TestKeepPorts: flows to a destination in KeepPorts' prefixes (the
+// Service CIDR, a learned ClusterIP) keep their ephemeral port; others lose it.
+func TestKeepPorts(t *testing.T) {
+	netnstest.RequireRoot(t, "this test loads eBPF programs")
+	cfg, _ := Config{MaxFlows: 64, MaxCgroups: 4, CgroupRoot: "unused"}.withDefaults()
+	c, err := load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.EphemeralMin() == 0 || c.EphemeralMin() > 40000 {
+		t.Fatalf("EphemeralMin %d: this test sends from port 40000, which must be ephemeral", c.EphemeralMin())
+	}
+	for _, p := range []string{"10.100.0.0/16", "172.20.5.5/32", "fd00:10:96::/108"} {
+		if err := c.KeepPorts(netip.MustParsePrefix(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.KeepPorts(netip.Prefix{}); err == nil {
+		t.Error("KeepPorts took an invalid prefix")
+	}
+	want := map[string]uint16{ // remote -> local port recorded
+		"10.100.3.4": 40000, "172.20.5.5": 40000, "172.20.5.6": 0, "10.101.0.1": 0,
+		"fd00:10:96::a": 40000, "fd00:10:97::a": 0,
+	}
+	for remote := range want {
+		var pkt []byte
+		if netip.MustParseAddr(remote).Is6() {
+			pkt = packet(0x86dd, ipv6(6, "fd00::1", remote, -1, nil, 0, tcp(40000, 80, 0, 1)))
+		} else {
+			pkt = packet(0x0800, ipv4(6, "10.0.0.1", remote, 0, tcp(40000, 80, 0, 1)))
+		}
+		if _, err := c.objs.CountEgress.Run(&ebpf.RunOptions{Data: pkt}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, err := c.Drain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Flows) != len(want) {
+		t.Fatalf("%d flows; want %d: %+v", len(d.Flows), len(want), d.Flows)
+	}
+	for _, f := range d.Flows {
+		if w := want[f.Remote.Addr().String()]; f.Local.Port() != w || f.Remote.Port() != 80 {
+			t.Errorf("flow %v -> %v; want local port %d, remote port 80", f.Local, f.Remote, w)
+		}
+	}
+}
+
 // loadedPrograms counts the programs of this package loaded in the kernel.
 func loadedPrograms(t *testing.T) int {
 	t.Helper()

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,6 +19,7 @@ import (
 	"github.com/netcost/netcost/agent/internal/cgroups"
 	"github.com/netcost/netcost/agent/internal/classify"
 	"github.com/netcost/netcost/agent/internal/collect"
+	"github.com/netcost/netcost/agent/internal/conntrack"
 	"github.com/netcost/netcost/agent/internal/kube"
 	"github.com/netcost/netcost/agent/internal/metrics"
 	"github.com/netcost/netcost/agent/internal/node"
@@ -32,6 +34,10 @@ type agent struct {
 	cfg     settings
 	log     *slog.Logger
 	metrics *metrics.Metrics
+	// vpc is the VPC view in use, for the conntrack goroutine (the
+	// collector, which also holds it, is the drain loop's alone).
+	vpc    atomic.Pointer[classify.Classifier]
+	nodeIP atomic.Pointer[netip.Addr]
 }
 
 func newAgent(cfg settings, log *slog.Logger) *agent { return &agent{cfg: cfg, log: log} }
@@ -162,8 +168,49 @@ func (a *agent) refresh(ctx context.Context, id node.Identity, ranges *ipranges.
 		a.log.Warn("VPC view not refreshed; keeping the last one", "error", err)
 	} else {
 		col.Classifier = c
+		a.vpc.Store(c)
+	}
+	if ip, err := netip.ParseAddr(id.PrivateIP); err == nil {
+		a.nodeIP.Store(&ip)
 	}
 	return id
+}
+
+// followServices starts following the node's conntrack table, which names
+// the backend of each pod's connection to a Service's ClusterIP. Without
+// it (no conntrack, no CAP_NET_ADMIN) the agent runs on, and those flows
+// keep the ClusterIP: UNCLASSIFIED.
+func (a *agent) followServices(ctx context.Context, counter *bpf.Counter) *conntrack.Table {
+	t, err := conntrack.Open(conntrack.Config{NetNS: a.cfg.conntrackNetNS, Prefixes: a.cfg.serviceCIDRs, KeepPorts: counter.KeepPorts,
+		Learn: a.serviceAddress, Log: a.log})
+	if err != nil {
+		a.log.Warn("no conntrack: pods' flows to Service ClusterIPs are not translated to their backends and stay UNCLASSIFIED", "error", err)
+		return nil
+	}
+	go func() {
+		if err := t.Run(ctx); err != nil {
+			a.log.Warn("conntrack events stopped: new connections to Services are not translated", "error", err)
+		}
+	}()
+	a.metrics.WatchServices(func() metrics.ServiceStats {
+		s := t.Stats()
+		return metrics.ServiceStats{TranslatedBytes: s.TranslatedBytes, UntranslatedBytes: s.UntranslatedBytes, EventsLost: s.EventsLost,
+			ConnsNotRemembered: s.ConnsNotRemembered, Conns: s.Conns}
+	})
+	return t
+}
+
+// serviceAddress says whether a destination conntrack saw translated is a
+// Service's ClusterIP. NodePorts and hostPorts translate too, but to the
+// node's own address; on EKS, the Service CIDR lies outside the VPC.
+func (a *agent) serviceAddress(ip netip.Addr) bool {
+	if n := a.nodeIP.Load(); n != nil && *n == ip {
+		return false
+	}
+	if c := a.vpc.Load(); c != nil && c.InVPC(ip) {
+		return false
+	}
+	return ip.IsGlobalUnicast() || ip.IsPrivate()
 }
 
 func (a *agent) run(ctx context.Context, stdout io.Writer) error {
@@ -221,6 +268,16 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 		return fmt.Errorf("starting the byte counter: %w", err)
 	}
 	defer counter.Close()
+	if cl != nil {
+		a.vpc.Store(cl)
+	}
+	if ip, err := netip.ParseAddr(id.PrivateIP); err == nil {
+		a.nodeIP.Store(&ip)
+	}
+	services := a.followServices(ctx, counter) // before the capabilities go: it needs CAP_NET_ADMIN once
+	if services != nil {
+		defer services.Close()
+	}
 	a.dropPrivileges()
 	a.log.Info("counting", "node", cfg.node, "region", id.Region, "vpc", id.VPCID, "az_id", id.AZID, "cgroup_root", root, "window", cfg.window)
 
@@ -290,6 +347,9 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 			// current window, which is written now.
 			err := counter.DrainInto(&deltas)
 			if err == nil {
+				if services != nil {
+					services.Translate(&deltas, counter.EphemeralMin(), true)
+				}
 				col.Add(&deltas)
 			}
 			return errors.Join(err, flush())
@@ -309,6 +369,9 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 				return fmt.Errorf("draining the counter: %w", err)
 			}
 			a.drained(counter, &deltas, time.Since(t0))
+			if services != nil {
+				services.Translate(&deltas, counter.EphemeralMin(), false)
+			}
 			col.Add(&deltas)
 			if now.Sub(start) >= cfg.window {
 				if err := flush(); err != nil {

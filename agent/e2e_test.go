@@ -105,6 +105,10 @@ func TestEndToEnd(t *testing.T) {
 	}
 	network := testbed.NewNetwork(t, "nce", []string{public, s3IP, "100.64.5.5"}, specs)
 	pods := network.Pods
+	// Services: kube-proxy DNATs a pod's connection to a ClusterIP in the
+	// node's namespace (here the router's), after the pod's veth.
+	network.ClusterIP(t, "tcp", "10.96.0.10:80", "10.1.2.20:5003")
+	network.ClusterIP(t, "udp", "10.96.0.11:53", "10.1.1.11:5353")
 
 	// The Kubernetes API: no API server can run here, so a small one serves
 	// the pods and the EndpointSlice from the real types, and client-go's
@@ -116,7 +120,7 @@ func TestEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	agent := exec.Command(bin, "-node", "node-a", "-cluster", "e2e", "-window", "1s", "-drain-interval", "250ms", "-dir", dir, "-top-k", "0",
 		"-imds-endpoint", imds, "-ec2-endpoint", moto, "-ip-ranges-file", rangesFile, "-startup-attempts", "1",
-		"-kubeconfig", kubeconfig)
+		"-kubeconfig", kubeconfig, "-service-cidr", "10.96.0.0/16", "-conntrack-netns", "/var/run/netns/"+network.Router)
 	agent.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
 	var logs strings.Builder
 	agent.Stderr = &logs
@@ -137,7 +141,8 @@ func TestEndToEnd(t *testing.T) {
 	}
 	// Servers: in pods a2 and b, and on the router's public addresses.
 	pods["a2"].ServeIn(t, "NETCOST_E2E_HELPER", "serve", "tcp", "10.1.1.11:5001")
-	pods["b"].ServeIn(t, "NETCOST_E2E_HELPER", "serve", "tcp", "10.1.2.20:5002")
+	pods["b"].ServeIn(t, "NETCOST_E2E_HELPER", "serve", "tcp", "10.1.2.20:5002", "10.1.2.20:5003")
+	pods["a2"].ServeIn(t, "NETCOST_E2E_HELPER", "serve", "udp", "10.1.1.11:5353")
 	network.Serve(t, "NETCOST_E2E_HELPER", "serve", "tcp", public+":443", s3IP+":443")
 	network.Serve(t, "NETCOST_E2E_HELPER", "serve", "udp", "100.64.5.5:8125")
 	type flow struct {
@@ -149,15 +154,19 @@ func TestEndToEnd(t *testing.T) {
 		via      string
 		viaAZID  string
 		remoteAZ string
+		backend  string // the Service's backend, for a ClusterIP: what the records name
 	}
 	traffic := []flow{
-		{"a", "tcp", "10.1.1.11:5001", 1 << 20, flows.IntraAZ, "", "", az1},
-		{"a", "tcp", "10.1.2.20:5002", 2 << 20, flows.InterAZ, "", "", az2},
-		{"a", "tcp", public + ":443", 1 << 20, flows.NATGateway, natID, az2, ""},
-		{"a", "tcp", s3IP + ":443", 1 << 20, flows.AmazonS3, vpceID, "", ""},
-		{"b", "tcp", s3IP + ":443", 1 << 20, flows.AmazonS3, natID, az2, ""},
-		{"pub", "tcp", public + ":443", 1 << 20, flows.Internet, "", "", ""},
-		{"a", "udp", "100.64.5.5:8125", 200000, flows.Unclassified, "", "", ""},
+		{"a", "tcp", "10.1.1.11:5001", 1 << 20, flows.IntraAZ, "", "", az1, ""},
+		{"a", "tcp", "10.1.2.20:5002", 2 << 20, flows.InterAZ, "", "", az2, ""},
+		{"a", "tcp", public + ":443", 1 << 20, flows.NATGateway, natID, az2, "", ""},
+		{"a", "tcp", s3IP + ":443", 1 << 20, flows.AmazonS3, vpceID, "", "", ""},
+		{"b", "tcp", s3IP + ":443", 1 << 20, flows.AmazonS3, natID, az2, "", ""},
+		{"pub", "tcp", public + ":443", 1 << 20, flows.Internet, "", "", "", ""},
+		{"a", "udp", "100.64.5.5:8125", 200000, flows.Unclassified, "", "", "", ""},
+		{"a", "tcp", "10.96.0.10:80", 1 << 20, flows.InterAZ, "", "", az2, "10.1.2.20:5003"},
+		{"a2", "tcp", "10.96.0.10:80", 1 << 20, flows.InterAZ, "", "", az2, "10.1.2.20:5003"},
+		{"a", "udp", "10.96.0.11:53", 100000, flows.IntraAZ, "", "", az1, "10.1.1.11:5353"},
 	}
 	for _, f := range traffic {
 		cmd, _ := pods[f.from].Start(t, "NETCOST_E2E_HELPER", "send", f.proto, f.to, fmt.Sprint(f.bytes))
@@ -192,6 +201,9 @@ func TestEndToEnd(t *testing.T) {
 				counted[n] += r.Bytes
 			}
 		}
+		if strings.HasPrefix(r.RemoteIP, "10.96.") {
+			t.Errorf("a record names a ClusterIP, not its backend: %+v", r)
+		}
 		if r.Direction == flows.Egress && r.RemotePort != 0 {
 			k := r.LocalIP + ">" + net.JoinHostPort(r.RemoteIP, fmt.Sprint(r.RemotePort))
 			byDest[k] = append(byDest[k], seen{r.Category, r.Via, r.ViaAZID, r.RemoteAZID, r.LocalAZID, r.LocalSubnet})
@@ -209,13 +221,20 @@ func TestEndToEnd(t *testing.T) {
 		"10.1.1.10>10.1.2.20:5002":   "shop/pod-a pod-a(Deployment) -> shop/pod-b pod-b svc=pod-b node=node-b",
 		"10.1.1.10>10.1.1.11:5001":   "shop/pod-a pod-a(Deployment) -> shop/pod-a2 pod-a2 svc= node=node-a",
 		"10.1.1.10>203.0.113.10:443": "shop/pod-a pod-a(Deployment) -> /  svc= node=",
+		"10.1.1.10>10.1.2.20:5003":   "shop/pod-a pod-a(Deployment) -> shop/pod-b pod-b svc=pod-b node=node-b",
+		"10.1.1.11>10.1.2.20:5003":   "shop/pod-a2 pod-a2(Deployment) -> shop/pod-b pod-b svc=pod-b node=node-b",
+		"10.1.1.10>10.1.1.11:5353":   "shop/pod-a pod-a(Deployment) -> shop/pod-a2 pod-a2 svc= node=node-a",
 	} {
 		if names[k] != want {
 			t.Errorf("%s: names %q; want %q", k, names[k], want)
 		}
 	}
 	for _, f := range traffic {
-		k := pods[f.from].IP + ">" + f.to
+		to := f.to
+		if f.backend != "" {
+			to = f.backend
+		}
+		k := pods[f.from].IP + ">" + to
 		got := byDest[k]
 		if len(got) == 0 {
 			t.Errorf("%s: no egress record", k)

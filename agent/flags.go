@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/netcost/netcost/internal/ipranges"
@@ -33,6 +35,34 @@ type settings struct {
 	logLevel        string
 	kubeconfig      string
 	metricsAddr     string
+	serviceCIDRs    []netip.Prefix
+	conntrackNetNS  string
+}
+
+// prefixList is a flag of comma-separated CIDRs.
+type prefixList []netip.Prefix
+
+func (l *prefixList) String() string {
+	var s []string
+	for _, p := range *l {
+		s = append(s, p.String())
+	}
+	return strings.Join(s, ",")
+}
+
+func (l *prefixList) Set(v string) error {
+	*l = (*l)[:0]
+	for _, f := range strings.Split(v, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return fmt.Errorf("%q is not a CIDR such as 10.100.0.0/16", f)
+		}
+		*l = append(*l, p.Masked())
+	}
+	return nil
 }
 
 // env returns the environment's value for key, or def.
@@ -109,6 +139,9 @@ func parseFlags(args []string, stderr io.Writer) (settings, error) {
 	fs.IntVar(&c.startupAttempts, "startup-attempts", envInt("NETCOST_STARTUP_ATTEMPTS", 3), "tries at instance metadata and EC2 before running with what the agent has (env NETCOST_STARTUP_ATTEMPTS)")
 	fs.StringVar(&c.kubeconfig, "kubeconfig", env("KUBECONFIG", ""), "kubeconfig for pod and Service names (default: the in-cluster service account; none: no names) (env KUBECONFIG)")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", env("NETCOST_METRICS_ADDR", ":9109"), "where to serve /metrics (OpenMetrics), /healthz and /readyz; empty: nowhere (env NETCOST_METRICS_ADDR)")
+	svc := (*prefixList)(&c.serviceCIDRs)
+	fs.Var(svc, "service-cidr", "the cluster's Service CIDRs, comma-separated (EKS: kubernetesNetworkConfig.serviceIpv4Cidr, e.g. 10.100.0.0/16); without, each ClusterIP is learned from conntrack at its first connection (env NETCOST_SERVICE_CIDR)")
+	fs.StringVar(&c.conntrackNetNS, "conntrack-netns", env("NETCOST_CONNTRACK_NETNS", ""), "network namespace file whose conntrack table names Services' backends (default: the agent's own, the node's with hostNetwork) (env NETCOST_CONNTRACK_NETNS)")
 	fs.StringVar(&c.logLevel, "log-level", env("NETCOST_LOG_LEVEL", "info"), "debug, info, warn or error (env NETCOST_LOG_LEVEL)")
 	if err := checkEnv(fs); err != nil {
 		return c, err

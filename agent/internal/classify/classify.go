@@ -155,6 +155,12 @@ func New(v VPC, ranges *ipranges.Ranges) (*Classifier, error) {
 	return c, nil
 }
 
+// InVPC reports whether a is in one of the VPC's CIDRs.
+func (c *Classifier) InVPC(a netip.Addr) bool {
+	_, ok := c.vpc.Lookup(a.Unmap())
+	return ok
+}
+
 // Local places a local address (a pod's or the node's) in its subnet. It
 // returns false for an address outside the VPC's subnets: its flows are
 // UNCLASSIFIED.

@@ -65,8 +65,20 @@ type Metrics struct {
 	publishFailures prometheus.Counter
 	lastPublish     prometheus.Gauge
 
-	mu    sync.Mutex
-	spool func() SpoolStats
+	mu       sync.Mutex
+	spool    func() SpoolStats
+	services func() ServiceStats
+}
+
+// ServiceStats is the translation of Services' ClusterIPs to their
+// backends through conntrack: totals since the agent started, and the
+// connections it remembers now.
+type ServiceStats struct {
+	TranslatedBytes    uint64
+	UntranslatedBytes  uint64
+	EventsLost         uint64
+	ConnsNotRemembered uint64
+	Conns              int
 }
 
 const namespace = "netcost"
@@ -112,7 +124,7 @@ func New(mapCapacity int) *Metrics {
 		func() float64 { return float64(m.programNanos.Load()) / 1e9 })
 	m.reg.MustRegister(programRuns, programSeconds)
 	m.reg.MustRegister(m.drains, m.drainSeconds, m.flowsDrained, m.mapEntries, capacity, m.overflowBytes, m.lostBytes,
-		m.records, m.bytes, m.publishSeconds, m.publishFailures, m.lastPublish, spoolCollector{m},
+		m.records, m.bytes, m.publishSeconds, m.publishFailures, m.lastPublish, spoolCollector{m}, serviceCollector{m},
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), goCollector(), collectors.NewBuildInfoCollector())
 	// Directions and categories exist from the start, at 0, so that rate()
 	// and alerts see a series before its first byte.
@@ -174,6 +186,51 @@ func (m *Metrics) WatchSpool(stats func() SpoolStats) {
 	m.mu.Lock()
 	m.spool = stats
 	m.mu.Unlock()
+}
+
+// WatchServices makes every scrape read the ClusterIP translation's state
+// from stats, which must be safe to call from the HTTP server's goroutines.
+func (m *Metrics) WatchServices(stats func() ServiceStats) {
+	m.mu.Lock()
+	m.services = stats
+	m.mu.Unlock()
+}
+
+// serviceCollector reads the ClusterIP translation at scrape time; without
+// one (conntrack unavailable) it has nothing to say.
+type serviceCollector struct{ m *Metrics }
+
+var (
+	svcTranslated = prometheus.NewDesc("netcost_service_translated_bytes_total",
+		"Bytes to a Service's ClusterIP put on the backend pod through conntrack.", nil, nil)
+	svcUntranslated = prometheus.NewDesc("netcost_service_untranslated_bytes_total",
+		"Bytes to a Service's ClusterIP whose connection conntrack did not name: recorded with the ClusterIP, UNCLASSIFIED.", nil, nil)
+	ctLost = prometheus.NewDesc("netcost_conntrack_events_lost_total",
+		"Times the kernel dropped conntrack events because the agent's socket buffer was full.", nil, nil)
+	ctNotRemembered = prometheus.NewDesc("netcost_conntrack_connections_not_remembered_total",
+		"Translated connections not remembered because the table was at its bound.", nil, nil)
+	ctConns = prometheus.NewDesc("netcost_conntrack_connections", "Translated connections remembered now.", nil, nil)
+)
+
+func (c serviceCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{svcTranslated, svcUntranslated, ctLost, ctNotRemembered, ctConns} {
+		ch <- d
+	}
+}
+
+func (c serviceCollector) Collect(ch chan<- prometheus.Metric) {
+	c.m.mu.Lock()
+	stats := c.m.services
+	c.m.mu.Unlock()
+	if stats == nil {
+		return
+	}
+	s := stats()
+	ch <- prometheus.MustNewConstMetric(svcTranslated, prometheus.CounterValue, float64(s.TranslatedBytes))
+	ch <- prometheus.MustNewConstMetric(svcUntranslated, prometheus.CounterValue, float64(s.UntranslatedBytes))
+	ch <- prometheus.MustNewConstMetric(ctLost, prometheus.CounterValue, float64(s.EventsLost))
+	ch <- prometheus.MustNewConstMetric(ctNotRemembered, prometheus.CounterValue, float64(s.ConnsNotRemembered))
+	ch <- prometheus.MustNewConstMetric(ctConns, prometheus.GaugeValue, float64(s.Conns))
 }
 
 // Ready reports whether the counter is attached and drained once.

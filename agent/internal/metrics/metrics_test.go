@@ -94,6 +94,9 @@ func TestEndpoints(t *testing.T) {
 			PublishedRecords: 5000, PublishedBatches: 4, PublishFailures: 2, RejectedRecords: 6, ReplaySkipped: 7,
 			LastPublishLatency: 150 * time.Millisecond, LastPublished: time.Unix(1700000000, 0)}
 	})
+	m.WatchServices(func() ServiceStats {
+		return ServiceStats{TranslatedBytes: 1 << 20, UntranslatedBytes: 60, EventsLost: 2, ConnsNotRemembered: 3, Conns: 17}
+	})
 
 	if r := get(t, srv.URL+"/readyz", ""); r.StatusCode != 200 {
 		t.Errorf("/readyz after a drain = %d; want 200", r.StatusCode)
@@ -132,6 +135,11 @@ func TestEndpoints(t *testing.T) {
 		{"netcost_cloudwatch_replay_skipped_records_total", nil, 7},
 		{"netcost_cloudwatch_put_latency_seconds", nil, 0.15},
 		{"netcost_cloudwatch_last_put_timestamp_seconds", nil, 1700000000},
+		{"netcost_service_translated_bytes_total", nil, 1 << 20},
+		{"netcost_service_untranslated_bytes_total", nil, 60},
+		{"netcost_conntrack_events_lost_total", nil, 2},
+		{"netcost_conntrack_connections_not_remembered_total", nil, 3},
+		{"netcost_conntrack_connections", nil, 17},
 	}
 	check := func(t *testing.T, fams map[string]*dto.MetricFamily, name func(string, dto.MetricType) string) {
 		for _, w := range want {

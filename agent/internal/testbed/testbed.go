@@ -261,6 +261,16 @@ func NewNetwork(t T, prefix string, public []string, pods []*Pod) *Network {
 	return n
 }
 
+// ClusterIP makes service (ADDR:PORT) a Service's ClusterIP for proto
+// (tcp or udp) with one backend (ADDR:PORT), as kube-proxy does: a DNAT in
+// the node's namespace (the router's), in PREROUTING, after the pods' veths.
+func (n *Network) ClusterIP(t T, proto, service, backend string) {
+	t.Helper()
+	s := netip.MustParseAddrPort(service)
+	netnstest.Run(t, "ip", "netns", "exec", n.Router, "iptables", "-t", "nat", "-A", "PREROUTING", "-d", s.Addr().String(), "-p", proto,
+		"--dport", strconv.Itoa(int(s.Port())), "-j", "DNAT", "--to-destination", backend)
+}
+
 // Start runs the caller's own binary in a pod's namespace and cgroup as a
 // traffic helper (env=args; its main calls HelperMain), killed at cleanup.
 func (p *Pod) Start(t T, env string, args ...string) (*exec.Cmd, *bufio.Reader) {

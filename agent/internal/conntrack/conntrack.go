@@ -1,0 +1,152 @@
+// Package conntrack names the backend of each connection a pod makes to a
+// Service's ClusterIP. kube-proxy (iptables, nftables or IPVS) translates
+// such a connection in the node's network namespace, after the pod's veth,
+// where no socket and so no cgroup program sees the translated packet: the
+// counter records the ClusterIP. The node's connection tracking table knows
+// where each connection went; this package follows it over netlink
+// (ctnetlink) and puts the backend in place of the ClusterIP, per
+// connection, before the flows are classified.
+//
+// It reads the table once at start (a dump, which needs CAP_NET_ADMIN) and
+// then follows its new and destroyed connections as events (a multicast
+// subscription, made at start; receiving needs no capability), so that the
+// agent can drop CAP_NET_ADMIN once it has attached.
+package conntrack
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/mdlayher/netlink"
+)
+
+// ctnetlink's numbers, from linux/netfilter/nfnetlink*.h.
+const (
+	subsysCTNetlink = 1 // NFNL_SUBSYS_CTNETLINK
+	msgNew          = 0 // IPCTNL_MSG_CT_NEW
+	msgGet          = 1 // IPCTNL_MSG_CT_GET
+	msgDelete       = 2 // IPCTNL_MSG_CT_DELETE
+
+	groupNew     = 1 // NFNLGRP_CONNTRACK_NEW
+	groupDestroy = 3 // NFNLGRP_CONNTRACK_DESTROY
+
+	attrTupleOrig  = 1 // CTA_TUPLE_ORIG
+	attrTupleReply = 2 // CTA_TUPLE_REPLY
+	attrTupleIP    = 1 // CTA_TUPLE_IP
+	attrTupleProto = 2 // CTA_TUPLE_PROTO
+	attrIPv4Src    = 1 // CTA_IP_V4_SRC
+	attrIPv4Dst    = 2
+	attrIPv6Src    = 3
+	attrIPv6Dst    = 4
+	attrProtoNum   = 1 // CTA_PROTO_NUM
+	attrProtoSrc   = 2 // CTA_PROTO_SRC_PORT
+	attrProtoDst   = 3 // CTA_PROTO_DST_PORT
+
+	nfgenHeaderLen = 4 // struct nfgenmsg: family, version, resource id
+)
+
+// Tuple is one direction of a connection, as conntrack keys it.
+type Tuple struct {
+	Src, Dst netip.AddrPort
+	Proto    uint8 // 6 TCP, 17 UDP
+}
+
+// Conn is a tracked connection: as its originator sent it, and as the
+// replies come back. Their difference is the NAT it went through.
+type Conn struct {
+	Orig, Reply Tuple
+}
+
+// Backend is where a destination NAT sent the connection: the source of
+// its replies, when that is not the address it was sent to.
+func (c Conn) Backend() (netip.AddrPort, bool) {
+	if !c.Reply.Src.IsValid() || c.Reply.Src == c.Orig.Dst {
+		return netip.AddrPort{}, false
+	}
+	return c.Reply.Src, true
+}
+
+// event is what a ctnetlink message says of a connection.
+type event struct {
+	conn    Conn
+	destroy bool
+}
+
+// parse decodes a ctnetlink message: a new (or dumped) connection, or a
+// destroyed one. Other messages (updates carry no NEW flags on the groups
+// subscribed to, but a dump's entries do not either) are new.
+func parse(m netlink.Message) (event, error) {
+	var ev event
+	if m.Header.Type>>8 != subsysCTNetlink {
+		return ev, fmt.Errorf("conntrack message of subsystem %d, want %d", m.Header.Type>>8, subsysCTNetlink)
+	}
+	ev.destroy = m.Header.Type&0xff == msgDelete
+	if len(m.Data) < nfgenHeaderLen {
+		return ev, fmt.Errorf("conntrack message of %d bytes: shorter than its header", len(m.Data))
+	}
+	ad, err := netlink.NewAttributeDecoder(m.Data[nfgenHeaderLen:])
+	if err != nil {
+		return ev, fmt.Errorf("decoding a conntrack message: %w", err)
+	}
+	ad.ByteOrder = binary.BigEndian
+	for ad.Next() {
+		switch ad.Type() {
+		case attrTupleOrig:
+			ad.Nested(func(nad *netlink.AttributeDecoder) error { return parseTuple(nad, &ev.conn.Orig) })
+		case attrTupleReply:
+			ad.Nested(func(nad *netlink.AttributeDecoder) error { return parseTuple(nad, &ev.conn.Reply) })
+		}
+	}
+	if err := ad.Err(); err != nil {
+		return ev, fmt.Errorf("decoding a conntrack message: %w", err)
+	}
+	if !ev.conn.Orig.Src.IsValid() || !ev.conn.Orig.Dst.IsValid() {
+		return ev, errors.New("conntrack message without its original tuple")
+	}
+	return ev, nil
+}
+
+func parseTuple(ad *netlink.AttributeDecoder, t *Tuple) error {
+	var src, dst netip.Addr
+	var sport, dport uint16
+	for ad.Next() {
+		switch ad.Type() {
+		case attrTupleIP:
+			ad.Nested(func(nad *netlink.AttributeDecoder) error {
+				for nad.Next() {
+					a, ok := netip.AddrFromSlice(nad.Bytes())
+					if !ok {
+						return fmt.Errorf("conntrack address of %d bytes", len(nad.Bytes()))
+					}
+					switch nad.Type() {
+					case attrIPv4Src, attrIPv6Src:
+						src = a
+					case attrIPv4Dst, attrIPv6Dst:
+						dst = a
+					}
+				}
+				return nil
+			})
+		case attrTupleProto:
+			ad.Nested(func(nad *netlink.AttributeDecoder) error {
+				for nad.Next() {
+					switch nad.Type() {
+					case attrProtoNum:
+						t.Proto = nad.Uint8()
+					case attrProtoSrc:
+						sport = nad.Uint16()
+					case attrProtoDst:
+						dport = nad.Uint16()
+					}
+				}
+				return nil
+			})
+		}
+	}
+	if src.IsValid() && dst.IsValid() {
+		t.Src, t.Dst = netip.AddrPortFrom(src.Unmap(), sport), netip.AddrPortFrom(dst.Unmap(), dport)
+	}
+	return nil
+}

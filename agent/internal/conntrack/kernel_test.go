@@ -1,0 +1,127 @@
+package conntrack
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/netcost/netcost/agent/internal/testbed"
+	"github.com/netcost/netcost/bpf"
+	"github.com/netcost/netcost/internal/netnstest"
+)
+
+func TestMain(m *testing.M) {
+	if args := os.Getenv("NETCOST_CT_HELPER"); args != "" {
+		if err := testbed.HelperMain(strings.Fields(args)); err != nil {
+			fmt.Fprintln(os.Stderr, "helper:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// TestKernel follows a real conntrack table: pods in namespaces reach a
+// ClusterIP that the router namespace (the node's, here) DNATs as
+// kube-proxy does, over TCP and UDP, before and after the Table opens.
+func TestKernel(t *testing.T) {
+	netnstest.RequireRoot(t, "this test builds network namespaces and iptables rules")
+	const clusterIP = "10.96.7.7"
+	net := testbed.NewNetwork(t, "nct", nil, []*testbed.Pod{
+		{Key: "c", Name: "client", IP: "10.7.1.10", GW: "10.7.1.1"},
+		{Key: "s", Name: "server", IP: "10.7.2.20", GW: "10.7.2.1"},
+	})
+	c, s := net.Pods["c"], net.Pods["s"]
+	net.ClusterIP(t, "tcp", clusterIP+":80", s.IP+":8080")
+	net.ClusterIP(t, "udp", clusterIP+":53", s.IP+":5353")
+	s.ServeIn(t, "NETCOST_CT_HELPER", "serve", "tcp", s.IP+":8080")
+	s.ServeIn(t, "NETCOST_CT_HELPER", "serve", "udp", s.IP+":5353")
+	send := func(proto, to string) {
+		t.Helper()
+		cmd, _ := c.Start(t, "NETCOST_CT_HELPER", "send", proto, to, "3000")
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("%s to %s: %v", proto, to, err)
+		}
+	}
+	send("tcp", clusterIP+":80") // before Open: in the dump (TIME_WAIT)
+
+	var mu sync.Mutex
+	var kept []netip.Prefix
+	tb, err := Open(Config{NetNS: "/var/run/netns/" + net.Router, KeepPorts: func(p netip.Prefix) error {
+		mu.Lock()
+		defer mu.Unlock()
+		kept = append(kept, p)
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- tb.Run(ctx) }()
+	if got := tb.Stats().Conns; got != 1 {
+		t.Errorf("the dump found %d translated connections; want 1", got)
+	}
+	send("tcp", clusterIP+":80") // after: an event
+	send("udp", clusterIP+":53")
+
+	want := map[string]string{"tcp": s.IP + ":8080", "udp": s.IP + ":5353"}
+	found := map[string]int{}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		tb.mu.Lock()
+		clear(found)
+		for k, e := range tb.conns {
+			proto := map[uint8]string{6: "tcp", 17: "udp"}[k.Proto]
+			if k.Src.Addr().String() == c.IP && k.Dst.Addr().String() == clusterIP && e.backend.String() == want[proto] {
+				found[proto]++
+			}
+		}
+		tb.mu.Unlock()
+		if found["tcp"] == 2 && found["udp"] == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("translated connections found: %v; want 2 TCP, 1 UDP", found)
+		}
+	}
+	mu.Lock()
+	if len(kept) != 1 || kept[0] != netip.MustParsePrefix(clusterIP+"/32") {
+		t.Errorf("KeepPorts got %v; want %s/32 once", kept, clusterIP)
+	}
+	mu.Unlock()
+
+	// The flows the counter records for these connections go to the backend.
+	var d bpf.Deltas
+	tb.mu.Lock()
+	for k := range tb.conns {
+		d.Flows = append(d.Flows, bpf.Flow{Local: k.Src, Remote: k.Dst, Proto: k.Proto, Dir: bpf.Egress, Bytes: 1})
+	}
+	tb.mu.Unlock()
+	tb.Translate(&d, 32768, false)
+	for _, f := range d.Flows {
+		if f.Remote.Addr().String() != s.IP || f.Local.Port() != 0 {
+			t.Errorf("flow %v -> %v; want the server's address, the client's port dropped", f.Local, f.Remote)
+		}
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("Run did not return after its context ended")
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	if _, err := Open(Config{NetNS: "/nonexistent/netns"}); err == nil || !strings.Contains(err.Error(), "network namespace") {
+		t.Errorf("Open with a missing namespace: %v", err)
+	}
+}

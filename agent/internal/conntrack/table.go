@@ -1,0 +1,352 @@
+package conntrack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/netcost/netcost/bpf"
+)
+
+// Config says which table to follow and what to tell the counter.
+type Config struct {
+	// NetNS is a network namespace file (/proc/1/ns/net,
+	// /var/run/netns/NAME) whose table to follow; empty: the agent's own,
+	// which is the node's for a host-network DaemonSet.
+	NetNS string
+	// Prefixes are the Service CIDRs, if known: flows to them keep their
+	// ports from the first packet on (KeepPorts is called for each at
+	// Open). Without them, each ClusterIP is learned from the first
+	// translated connection to it, and its first packets stay untranslated.
+	Prefixes []netip.Prefix
+	// KeepPorts tells the counter to keep the ephemeral port of flows to a
+	// prefix, so that each connection to it can be translated.
+	KeepPorts func(netip.Prefix) error
+	// Learn says whether a destination seen translated is a Service's
+	// address to learn (nil: all are). NodePorts and hostPorts translate
+	// too, to node addresses, whose flows must not keep their ports.
+	Learn func(netip.Addr) bool
+	// MaxConns bounds the connections remembered (default 65536); beyond,
+	// new ones are not, and their flows stay untranslated.
+	MaxConns int
+	// Idle is how long a connection no flow used is remembered when its
+	// end was never seen (a lost event) (default 1h).
+	Idle time.Duration
+	Log  *slog.Logger
+}
+
+// Table is the node's translated connections, by their original tuple.
+type Table struct {
+	cfg    Config
+	events *netlink.Conn
+
+	mu      sync.Mutex
+	conns   map[Tuple]*entry
+	dsts    map[netip.Addr]bool // Service addresses learned: the counter keeps their ports
+	seen    map[netip.Addr]bool // destinations seen translated, learned or not
+	gone    []goneConn          // destroyed, to forget once their last bytes are drained
+	held    []bpf.Flow          // flows to a Service not found yet: tried again at the next drain
+	drains  uint64
+	swept   time.Time
+	stats   Stats
+	lostLog time.Time
+}
+
+type entry struct {
+	backend netip.AddrPort
+	used    time.Time // last time a flow or an event named it
+}
+
+type goneConn struct {
+	t     Tuple
+	e     *entry // the connection that ended, not a later one on the same tuple
+	drain uint64
+}
+
+// Stats count what the table did since it opened.
+type Stats struct {
+	Conns              int    // connections remembered now
+	TranslatedBytes    uint64 // bytes of flows put on their backend
+	UntranslatedBytes  uint64 // bytes of flows to a Service whose connection was not found
+	EventsLost         uint64 // times the kernel dropped events (the socket's buffer was full)
+	ConnsNotRemembered uint64 // translated connections not kept: MaxConns reached
+}
+
+// Open subscribes to the table's events and reads what it holds now. It
+// needs CAP_NET_ADMIN in the namespace's owner; the Table then works
+// without it. Run must follow, to read the events.
+func Open(cfg Config) (*Table, error) {
+	t := newTable(cfg)
+	cfg = t.cfg
+	for _, p := range cfg.Prefixes {
+		if err := t.keepPorts(p); err != nil {
+			return nil, err
+		}
+	}
+	var nc netlink.Config
+	if cfg.NetNS != "" {
+		f, err := os.Open(cfg.NetNS)
+		if err != nil {
+			return nil, fmt.Errorf("opening the network namespace of the conntrack table: %w", err)
+		}
+		defer f.Close()
+		nc.NetNS = int(f.Fd())
+	}
+	// Subscribe first, then dump: a connection made between the two is in
+	// both, never in neither.
+	ec := nc
+	ec.Groups = 1<<(groupNew-1) | 1<<(groupDestroy-1)
+	events, err := netlink.Dial(unix.NETLINK_NETFILTER, &ec)
+	if err != nil {
+		return nil, fmt.Errorf("subscribing to conntrack events (needs CAP_NET_ADMIN and the nf_conntrack_netlink module): %w", err)
+	}
+	t.events = events
+	// Bursts of new connections must not overflow the socket: 8 MiB,
+	// above net.core.rmem_max (SO_RCVBUFFORCE, CAP_NET_ADMIN) if it can.
+	if err := forceReadBuffer(events, 8<<20); err != nil {
+		cfg.Log.Warn("conntrack events: could not enlarge the socket buffer; bursts may lose events", "error", err)
+	}
+	if err := t.dump(nc); err != nil {
+		events.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+func newTable(cfg Config) *Table {
+	if cfg.MaxConns == 0 {
+		cfg.MaxConns = 65536
+	}
+	if cfg.Idle == 0 {
+		cfg.Idle = time.Hour
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Table{cfg: cfg, conns: map[Tuple]*entry{}, dsts: map[netip.Addr]bool{}, seen: map[netip.Addr]bool{}, swept: time.Now()}
+}
+
+func forceReadBuffer(c *netlink.Conn, n int) error {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, n); serr != nil {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, n)
+		}
+	}); err != nil {
+		return err
+	}
+	return serr
+}
+
+// dump reads the connections the table holds now, streaming.
+func (t *Table) dump(nc netlink.Config) error {
+	c, err := netlink.Dial(unix.NETLINK_NETFILTER, &nc)
+	if err != nil {
+		return fmt.Errorf("reading the conntrack table: %w", err)
+	}
+	defer c.Close()
+	req := netlink.Message{
+		Header: netlink.Header{Type: netlink.HeaderType(subsysCTNetlink<<8 | msgGet), Flags: netlink.Request | netlink.Dump},
+		Data:   []byte{unix.AF_UNSPEC, 0, 0, 0}, // every family
+	}
+	if _, err := c.Send(req); err != nil {
+		return fmt.Errorf("reading the conntrack table: %w", err)
+	}
+	n := 0
+	for m, err := range c.ReceiveIter() {
+		if err != nil {
+			return fmt.Errorf("reading the conntrack table (needs CAP_NET_ADMIN): %w", err)
+		}
+		ev, err := parse(m)
+		if err != nil {
+			t.cfg.Log.Debug("conntrack: skipping a message", "error", err)
+			continue
+		}
+		t.handle(ev)
+		n++
+	}
+	t.cfg.Log.Info("conntrack table read", "connections", n, "translated", len(t.conns), "service_addresses", len(t.dsts))
+	return nil
+}
+
+// Run reads events until ctx ends or the Table is closed. Events the kernel
+// could not deliver (a full socket buffer) are counted and logged; their
+// connections' flows then stay untranslated.
+func (t *Table) Run(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() { t.events.Close() })
+	defer stop()
+	for {
+		for m, err := range t.events.ReceiveIter() {
+			if err != nil {
+				if ctx.Err() != nil || errors.Is(err, os.ErrClosed) {
+					return nil
+				}
+				if errors.Is(err, unix.ENOBUFS) {
+					t.lost()
+					continue
+				}
+				return fmt.Errorf("reading conntrack events: %w", err)
+			}
+			ev, err := parse(m)
+			if err != nil {
+				t.cfg.Log.Debug("conntrack: skipping an event", "error", err)
+				continue
+			}
+			t.handle(ev)
+		}
+	}
+}
+
+func (t *Table) lost() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.stats.EventsLost++
+	if time.Since(t.lostLog) > time.Minute {
+		t.lostLog = time.Now()
+		t.cfg.Log.Warn("conntrack events lost (socket buffer full): some Service flows stay untranslated", "lost_total", t.stats.EventsLost)
+	}
+}
+
+// Close stops Run and lets go of the socket.
+func (t *Table) Close() error { return t.events.Close() }
+
+// handle records a translated connection, or the end of one.
+func (t *Table) handle(ev event) {
+	backend, ok := ev.conn.Backend()
+	if !ok {
+		return
+	}
+	orig := ev.conn.Orig
+	var learn netip.Addr
+	t.mu.Lock()
+	if ev.destroy {
+		if e, ok := t.conns[orig]; ok {
+			t.gone = append(t.gone, goneConn{orig, e, t.drains})
+		}
+	} else if _, ok := t.conns[orig]; ok || len(t.conns) < t.cfg.MaxConns {
+		t.conns[orig] = &entry{backend: backend, used: time.Now()}
+	} else {
+		t.stats.ConnsNotRemembered++
+	}
+	if dst := orig.Dst.Addr(); !ev.destroy && !t.seen[dst] {
+		t.seen[dst] = true
+		if t.cfg.Learn == nil || t.cfg.Learn(dst) {
+			t.dsts[dst] = true
+			learn = dst
+		}
+	}
+	t.mu.Unlock()
+	if learn.IsValid() && !t.covered(learn) {
+		if err := t.keepPorts(netip.PrefixFrom(learn, learn.BitLen())); err != nil {
+			t.cfg.Log.Warn("conntrack: flows to a Service address keep no ports; its flows stay untranslated", "address", learn, "error", err)
+		}
+	}
+}
+
+func (t *Table) covered(a netip.Addr) bool {
+	return slices.ContainsFunc(t.cfg.Prefixes, func(p netip.Prefix) bool { return p.Contains(a) })
+}
+
+func (t *Table) keepPorts(p netip.Prefix) error {
+	if t.cfg.KeepPorts == nil {
+		return nil
+	}
+	return t.cfg.KeepPorts(p)
+}
+
+// Translate puts the backend in place of a Service address in d's flows,
+// per connection, and then drops the ephemeral port (below eph, a port is
+// a service's; 0 keeps every port) as the counter does for other flows. A
+// flow to a Service whose connection is not known yet (its event may be
+// on its way) waits for the next call, once; then it is passed on as it
+// is, and its bytes show as the Service address's. With final set (the
+// agent stops), nothing waits.
+func (t *Table) Translate(d *bpf.Deltas, eph uint16, final bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := time.Now()
+	t.drains++
+	fresh := len(d.Flows) // then the flows held at the last call
+	d.Flows = append(d.Flows, t.held...)
+	t.held = t.held[:0]
+	out := d.Flows[:0]
+	for i := range d.Flows {
+		f := d.Flows[i]
+		if f.Remote.Port() == 0 || (f.Proto != unix.IPPROTO_TCP && f.Proto != unix.IPPROTO_UDP) {
+			out = append(out, f)
+			continue
+		}
+		if e, ok := t.conns[Tuple{Src: f.Local, Dst: f.Remote, Proto: f.Proto}]; ok {
+			e.used = now
+			f.Remote = e.backend
+			t.stats.TranslatedBytes += f.Bytes
+			if eph != 0 && f.Local.Port() >= eph && f.Remote.Port() < eph {
+				f.Local = netip.AddrPortFrom(f.Local.Addr(), 0)
+			}
+			out = append(out, f)
+			continue
+		}
+		kept := eph != 0 && f.Local.Port() >= eph && f.Remote.Port() < eph // the counter kept the port: a Service address
+		if !kept || !(t.dsts[f.Remote.Addr()] || t.covered(f.Remote.Addr())) {
+			out = append(out, f)
+			continue
+		}
+		if !final && i < fresh {
+			t.held = append(t.held, f)
+			continue
+		}
+		t.stats.UntranslatedBytes += f.Bytes
+		f.Local = netip.AddrPortFrom(f.Local.Addr(), 0)
+		out = append(out, f)
+	}
+	d.Flows = out
+	t.forget(now)
+}
+
+// forget drops connections destroyed before the previous drain (their
+// last bytes are translated by now) and, hourly, the ones no flow or event
+// named for cfg.Idle (their end was lost).
+func (t *Table) forget(now time.Time) {
+	keep := t.gone[:0]
+	for _, g := range t.gone {
+		if g.drain+1 < t.drains {
+			if t.conns[g.t] == g.e {
+				delete(t.conns, g.t)
+			}
+		} else {
+			keep = append(keep, g)
+		}
+	}
+	t.gone = keep
+	if now.Sub(t.swept) < t.cfg.Idle {
+		return
+	}
+	t.swept = now
+	for k, e := range t.conns {
+		if now.Sub(e.used) > t.cfg.Idle {
+			delete(t.conns, k)
+		}
+	}
+}
+
+// Stats returns the counts so far.
+func (t *Table) Stats() Stats {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := t.stats
+	s.Conns = len(t.conns)
+	return s
+}

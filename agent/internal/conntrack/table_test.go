@@ -1,0 +1,198 @@
+package conntrack
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/mdlayher/netlink"
+
+	"github.com/netcost/netcost/bpf"
+)
+
+// message encodes a connection as ctnetlink does (as the kernel sends it:
+// nested tuples, big-endian ports).
+func message(t *testing.T, typ uint8, c Conn) netlink.Message {
+	t.Helper()
+	tuple := func(ae *netlink.AttributeEncoder, tp Tuple) {
+		ae.Nested(attrTupleIP, func(nae *netlink.AttributeEncoder) error {
+			src, dst := uint16(attrIPv4Src), uint16(attrIPv4Dst)
+			if tp.Src.Addr().Is6() {
+				src, dst = attrIPv6Src, attrIPv6Dst
+			}
+			nae.Bytes(src, tp.Src.Addr().AsSlice())
+			nae.Bytes(dst, tp.Dst.Addr().AsSlice())
+			return nil
+		})
+		ae.Nested(attrTupleProto, func(nae *netlink.AttributeEncoder) error {
+			nae.Uint8(attrProtoNum, tp.Proto)
+			nae.Uint16(attrProtoSrc, tp.Src.Port())
+			nae.Uint16(attrProtoDst, tp.Dst.Port())
+			return nil
+		})
+	}
+	ae := netlink.NewAttributeEncoder()
+	ae.ByteOrder = binary.BigEndian
+	ae.Nested(attrTupleOrig, func(nae *netlink.AttributeEncoder) error { tuple(nae, c.Orig); return nil })
+	ae.Nested(attrTupleReply, func(nae *netlink.AttributeEncoder) error { tuple(nae, c.Reply); return nil })
+	ae.Uint32(3, 0x1a8) // CTA_STATUS: read past
+	b, err := ae.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return netlink.Message{Header: netlink.Header{Type: netlink.HeaderType(subsysCTNetlink<<8 | uint16(typ))}, Data: append([]byte{2, 0, 0, 0}, b...)}
+}
+
+// dnat is a connection from client to service, translated to backend.
+func dnat(proto uint8, client, service, backend string) Conn {
+	c, s, b := netip.MustParseAddrPort(client), netip.MustParseAddrPort(service), netip.MustParseAddrPort(backend)
+	return Conn{Orig: Tuple{Src: c, Dst: s, Proto: proto}, Reply: Tuple{Src: b, Dst: c, Proto: proto}}
+}
+
+func TestParse(t *testing.T) {
+	for _, c := range []Conn{
+		dnat(6, "10.1.1.10:40000", "10.96.0.10:80", "10.1.2.20:8080"),
+		dnat(17, "[fd00::1]:40000", "[fd00:96::a]:53", "[fd00::2]:5353"),
+	} {
+		for _, typ := range []uint8{msgNew, msgDelete} {
+			ev, err := parse(message(t, typ, c))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.conn != c || ev.destroy != (typ == msgDelete) {
+				t.Errorf("parsed %+v (destroy %v); want %+v (destroy %v)", ev.conn, ev.destroy, c, typ == msgDelete)
+			}
+			if b, ok := ev.conn.Backend(); !ok || b != c.Reply.Src {
+				t.Errorf("Backend %v %v; want %v", b, ok, c.Reply.Src)
+			}
+		}
+	}
+	plain := Conn{Orig: Tuple{Src: netip.MustParseAddrPort("10.1.1.10:40000"), Dst: netip.MustParseAddrPort("10.1.2.20:80"), Proto: 6}}
+	plain.Reply = Tuple{Src: plain.Orig.Dst, Dst: plain.Orig.Src, Proto: 6}
+	if _, ok := plain.Backend(); ok {
+		t.Error("an untranslated connection has a backend")
+	}
+	for name, m := range map[string]netlink.Message{
+		"short":        {Header: netlink.Header{Type: subsysCTNetlink << 8}, Data: []byte{2}},
+		"other subsys": {Header: netlink.Header{Type: 2 << 8}, Data: []byte{2, 0, 0, 0}},
+		"no tuple":     {Header: netlink.Header{Type: subsysCTNetlink << 8}, Data: []byte{2, 0, 0, 0}},
+		"truncated":    {Header: netlink.Header{Type: subsysCTNetlink << 8}, Data: []byte{2, 0, 0, 0, 40, 0, 1, 0x80}},
+	} {
+		if _, err := parse(m); err == nil {
+			t.Errorf("%s: parsed without error", name)
+		}
+	}
+}
+
+// orig is a TCP connection's original tuple to 10.96.0.10:80.
+func orig(client string) Tuple {
+	return Tuple{Src: netip.MustParseAddrPort(client), Dst: netip.MustParseAddrPort("10.96.0.10:80"), Proto: 6}
+}
+
+func flow(proto uint8, dir bpf.Direction, local, remote string, bytes uint64) bpf.Flow {
+	return bpf.Flow{CgroupID: 7, Local: netip.MustParseAddrPort(local), Remote: netip.MustParseAddrPort(remote), Proto: proto, Dir: dir, Bytes: bytes}
+}
+
+func TestTranslate(t *testing.T) {
+	var kept []netip.Prefix
+	tb := newTable(Config{
+		Prefixes:  []netip.Prefix{netip.MustParsePrefix("10.100.0.0/16")},
+		KeepPorts: func(p netip.Prefix) error { kept = append(kept, p); return nil },
+		Learn:     func(a netip.Addr) bool { return !netip.MustParsePrefix("10.1.0.0/16").Contains(a) },
+	})
+	tb.handle(event{conn: dnat(6, "10.1.1.10:40000", "10.96.0.10:80", "10.1.2.20:8080")})
+	tb.handle(event{conn: dnat(6, "10.1.1.10:40001", "10.96.0.10:80", "10.1.3.30:8080")}) // another backend
+	tb.handle(event{conn: dnat(17, "10.1.1.10:40002", "10.100.0.10:53", "10.1.2.20:5353")})
+	tb.handle(event{conn: dnat(6, "203.0.113.1:50000", "10.1.1.2:30080", "10.1.2.20:8080")}) // a NodePort: not learned
+	if want := []netip.Prefix{netip.MustParsePrefix("10.96.0.10/32")}; !slices.Equal(kept, want) {
+		t.Errorf("KeepPorts got %v; want %v (the Service CIDR covers 10.100.0.10; a node address is not a Service's)", kept, want)
+	}
+	d := &bpf.Deltas{Flows: []bpf.Flow{
+		flow(6, bpf.Egress, "10.1.1.10:40000", "10.96.0.10:80", 100),
+		flow(6, bpf.Ingress, "10.1.1.10:40000", "10.96.0.10:80", 1000),
+		flow(6, bpf.Egress, "10.1.1.10:40001", "10.96.0.10:80", 200),
+		flow(17, bpf.Egress, "10.1.1.10:40002", "10.100.0.10:53", 300),
+		flow(6, bpf.Egress, "10.1.1.10:40009", "10.96.0.10:80", 400),  // not known yet: held once
+		flow(6, bpf.Egress, "10.1.1.10:40010", "10.100.0.11:80", 500), // in the Service CIDR, not known: held once
+		flow(6, bpf.Egress, "10.1.1.10:0", "10.1.2.20:8080", 600),     // a pod's own flow: as it is
+		flow(1, bpf.Egress, "10.1.1.10:0", "10.96.0.10:0", 700),       // ICMP: as it is
+	}}
+	tb.Translate(d, 32768, false)
+	want := []bpf.Flow{
+		flow(6, bpf.Egress, "10.1.1.10:0", "10.1.2.20:8080", 100),
+		flow(6, bpf.Ingress, "10.1.1.10:0", "10.1.2.20:8080", 1000),
+		flow(6, bpf.Egress, "10.1.1.10:0", "10.1.3.30:8080", 200),
+		flow(17, bpf.Egress, "10.1.1.10:0", "10.1.2.20:5353", 300),
+		flow(6, bpf.Egress, "10.1.1.10:0", "10.1.2.20:8080", 600),
+		flow(1, bpf.Egress, "10.1.1.10:0", "10.96.0.10:0", 700),
+	}
+	if !slices.Equal(d.Flows, want) {
+		t.Errorf("first drain:\n got %v\nwant %v", d.Flows, want)
+	}
+	// The held connection's event arrives: its flow is translated at the
+	// next drain; the other is passed on untranslated, port dropped.
+	tb.handle(event{conn: dnat(6, "10.1.1.10:40009", "10.96.0.10:80", "10.1.3.30:8080")})
+	d.Flows = append(d.Flows[:0], flow(6, bpf.Egress, "10.1.1.10:40000", "10.96.0.10:80", 1))
+	tb.Translate(d, 32768, false)
+	want = []bpf.Flow{
+		flow(6, bpf.Egress, "10.1.1.10:0", "10.1.2.20:8080", 1),
+		flow(6, bpf.Egress, "10.1.1.10:0", "10.1.3.30:8080", 400),
+		flow(6, bpf.Egress, "10.1.1.10:0", "10.100.0.11:80", 500),
+	}
+	if !slices.Equal(d.Flows, want) {
+		t.Errorf("second drain:\n got %v\nwant %v", d.Flows, want)
+	}
+	if s := tb.Stats(); s.TranslatedBytes != 100+1000+200+300+1+400 || s.UntranslatedBytes != 500 || s.Conns != 5 {
+		t.Errorf("stats %+v", s)
+	}
+
+	// A destroyed connection is forgotten once the drain after its end is
+	// done, not before: its last bytes are translated.
+	tb.handle(event{conn: dnat(6, "10.1.1.10:40000", "10.96.0.10:80", "10.1.2.20:8080"), destroy: true})
+	d.Flows = append(d.Flows[:0], flow(6, bpf.Egress, "10.1.1.10:40000", "10.96.0.10:80", 2))
+	tb.Translate(d, 32768, false)
+	if d.Flows[0].Remote != netip.MustParseAddrPort("10.1.2.20:8080") {
+		t.Errorf("the last bytes of an ended connection went to %v", d.Flows[0].Remote)
+	}
+	tb.Translate(d, 32768, false)
+	if _, ok := tb.conns[orig("10.1.1.10:40000")]; ok {
+		t.Error("an ended connection is remembered two drains later")
+	}
+	// The tuple reused by a new connection before the old one is forgotten
+	// keeps the new one.
+	tb.handle(event{conn: dnat(6, "10.1.1.10:40001", "10.96.0.10:80", "10.1.3.30:8080"), destroy: true})
+	tb.handle(event{conn: dnat(6, "10.1.1.10:40001", "10.96.0.10:80", "10.1.4.40:8080")})
+	tb.Translate(&bpf.Deltas{}, 32768, false)
+	tb.Translate(&bpf.Deltas{}, 32768, false)
+	if e := tb.conns[orig("10.1.1.10:40001")]; e == nil || e.backend != netip.MustParseAddrPort("10.1.4.40:8080") {
+		t.Errorf("a reused tuple: %+v; want the new connection's backend", e)
+	}
+
+	// With final set (the agent stops) nothing is held.
+	d.Flows = append(d.Flows[:0], flow(6, bpf.Egress, "10.1.1.10:40020", "10.96.0.10:80", 9))
+	tb.Translate(d, 32768, true)
+	if len(d.Flows) != 1 || d.Flows[0].Local.Port() != 0 || len(tb.held) != 0 {
+		t.Errorf("final drain: %v, %d held; want the flow passed on, port dropped", d.Flows, len(tb.held))
+	}
+}
+
+func TestBounds(t *testing.T) {
+	tb := newTable(Config{MaxConns: 2, Idle: time.Minute})
+	for i := range 3 {
+		tb.handle(event{conn: dnat(6, netip.AddrPortFrom(netip.MustParseAddr("10.1.1.10"), uint16(40000+i)).String(), "10.96.0.10:80", "10.1.2.20:8080")})
+	}
+	if s := tb.Stats(); s.Conns != 2 || s.ConnsNotRemembered != 1 {
+		t.Errorf("stats %+v; want 2 remembered, 1 not", s)
+	}
+	// Idle entries (their end never seen) go at the sweep after Idle.
+	for _, e := range tb.conns {
+		e.used = time.Now().Add(-2 * time.Minute)
+	}
+	tb.swept = time.Now().Add(-2 * time.Minute)
+	tb.Translate(&bpf.Deltas{}, 32768, false)
+	if n := tb.Stats().Conns; n != 0 {
+		t.Errorf("%d idle connections remembered after the sweep", n)
+	}
+}

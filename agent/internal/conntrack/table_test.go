@@ -14,7 +14,7 @@ import (
 
 // message encodes a connection as ctnetlink does (as the kernel sends it:
 // nested tuples, big-endian ports).
-func message(t *testing.T, typ uint8, c Conn) netlink.Message {
+func message(t testing.TB, typ uint8, c Conn) netlink.Message {
 	t.Helper()
 	tuple := func(ae *netlink.AttributeEncoder, tp Tuple) {
 		ae.Nested(attrTupleIP, func(nae *netlink.AttributeEncoder) error {
@@ -194,5 +194,44 @@ func TestBounds(t *testing.T) {
 	tb.Translate(&bpf.Deltas{}, 32768, false)
 	if n := tb.Stats().Conns; n != 0 {
 		t.Errorf("%d idle connections remembered after the sweep", n)
+	}
+}
+
+// BenchmarkTranslate50k is one drain of 50,000 flows to Services, each its
+// own connection (a pod making DNS queries or short HTTP calls), with their
+// 50,000 connections known: the worst case the agent meets per drain.
+func BenchmarkTranslate50k(b *testing.B) {
+	tb := newTable(Config{})
+	client := netip.MustParseAddr("10.1.1.10")
+	var fl []bpf.Flow
+	for i := range 50000 {
+		src := netip.AddrPortFrom(client, uint16(10000+i))
+		svc := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 96, byte(i % 200), 10}), 53)
+		tb.handle(event{conn: Conn{Orig: Tuple{Src: src, Dst: svc, Proto: 17}, Reply: Tuple{Src: netip.MustParseAddrPort("10.1.2.20:5353"), Dst: src, Proto: 17}}})
+		fl = append(fl, bpf.Flow{CgroupID: 7, Local: src, Remote: svc, Proto: 17, Dir: bpf.Egress, Bytes: 80})
+	}
+	d := &bpf.Deltas{}
+	b.ReportAllocs()
+	for b.Loop() {
+		d.Flows = append(d.Flows[:0], fl...)
+		tb.Translate(d, 10000, false)
+	}
+	if d.Flows[0].Remote.Addr().String() != "10.1.2.20" {
+		b.Fatalf("not translated: %v", d.Flows[0])
+	}
+}
+
+// BenchmarkEvent is one NEW event decoded and remembered: the agent's cost
+// per connection the node's table sees.
+func BenchmarkEvent(b *testing.B) {
+	tb := newTable(Config{})
+	m := message(b, msgNew, dnat(6, "10.1.1.10:40000", "10.96.0.10:80", "10.1.2.20:8080"))
+	b.ReportAllocs()
+	for b.Loop() {
+		ev, err := parse(m)
+		if err != nil {
+			b.Fatal(err)
+		}
+		tb.handle(ev)
 	}
 }

@@ -352,6 +352,11 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 				}
 				col.Add(&deltas)
 			}
+			if services != nil {
+				s := services.Stats()
+				a.log.Info("conntrack: Service flows", "translated_bytes", s.TranslatedBytes, "untranslated_bytes", s.UntranslatedBytes,
+					"events_lost", s.EventsLost, "connections", s.Conns)
+			}
 			return errors.Join(err, flush())
 		case <-daily.C:
 			if cfg.ipRangesFile == "" && cfg.ipRangesURL != "" {

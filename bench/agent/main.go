@@ -1,5 +1,8 @@
 // Command spray keeps N UDP flows active: every second it sends one small
 // datagram to each of N destination ports of one address, for a duration.
+// With -port, the N flows are N sockets (N ephemeral ports) sending to one
+// address and port instead: a node's pods querying a Service (DNS), each
+// query its own connection, as conntrack and the agent see it.
 // bench/agent/run.sh runs it beside the agent to measure the agent's CPU
 // and memory at N active flows.
 package main
@@ -16,10 +19,20 @@ func main() {
 	to := flag.String("to", "", "destination address")
 	n := flag.Int("flows", 50000, "active flows (distinct destination ports, from 10000 up)")
 	d := flag.Duration("duration", 30*time.Second, "how long")
+	port := flag.Int("port", 0, "send from N sockets to this one port instead")
+	listen := flag.String("listen", "", "receive and discard UDP on this address instead (a Service's backend)")
 	flag.Parse()
+	if *listen != "" {
+		sink(*listen)
+		return
+	}
 	if *to == "" || *n < 1 || *n > 55000 {
 		fmt.Fprintln(os.Stderr, "spray: -to ADDR [-flows 1..55000] [-duration D]")
 		os.Exit(2)
+	}
+	if *port != 0 {
+		sockets(*to, *port, *n, *d)
+		return
 	}
 	c, err := net.ListenPacket("udp4", ":0")
 	if err != nil {
@@ -35,5 +48,43 @@ func main() {
 			c.WriteTo(buf, &net.UDPAddr{IP: ip, Port: 10000 + p}) // a full socket buffer drops some: fine
 		}
 		time.Sleep(time.Second - time.Since(start))
+	}
+}
+
+// sockets sends one datagram a second from each of n sockets to to:port.
+func sockets(to string, port, n int, d time.Duration) {
+	conns := make([]net.Conn, n)
+	for i := range conns {
+		c, err := net.Dial("udp4", net.JoinHostPort(to, fmt.Sprint(port)))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "spray:", err)
+			os.Exit(1)
+		}
+		conns[i] = c
+	}
+	buf := make([]byte, 64)
+	end := time.Now().Add(d)
+	for time.Now().Before(end) {
+		start := time.Now()
+		for _, c := range conns {
+			c.Write(buf)
+		}
+		time.Sleep(time.Second - time.Since(start))
+	}
+}
+
+// sink receives and discards datagrams on addr until killed. A datagram
+// must reach a socket: conntrack confirms a connection only then.
+func sink(addr string) {
+	c, err := net.ListenPacket("udp4", addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "spray:", err)
+		os.Exit(1)
+	}
+	buf := make([]byte, 2048)
+	for {
+		if _, _, err := c.ReadFrom(buf); err != nil {
+			return
+		}
 	}
 }

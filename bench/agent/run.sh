@@ -3,6 +3,9 @@
 # active (default 50,000), for SECS seconds, in a network namespace pair.
 # No VPC view here (no instance metadata): every flow is UNCLASSIFIED, so
 # classification's cost is not in these figures (see BenchmarkWindow50k).
+# SERVICES=1: the N flows go from N sockets to a ClusterIP that the second
+# namespace DNATs as kube-proxy does; the agent follows that namespace's
+# conntrack table and translates each flow to the backend.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 flows=${FLOWS:-50000}
@@ -14,8 +17,19 @@ BENCH_TMP=$(mktemp -d)
 go build -o "$BENCH_TMP/agent" ./agent
 go build -o "$BENCH_TMP/spray" ./bench/agent
 netns_setup
+svc_flags=() spray_flags=(-to "$ADDR_B")
+if [ -n "${SERVICES:-}" ]; then
+	need iptables
+	ip -n "$NS_A" route add 10.96.0.0/16 via "$ADDR_B" dev "$IF_A"
+	ip netns exec "$NS_B" iptables -t nat -A PREROUTING -d 10.96.0.10 -p udp --dport 53 -j DNAT --to-destination "$ADDR_B:5353"
+	ip netns exec "$NS_A" sysctl -qw net.ipv4.ip_local_port_range="10000 65000" # 50,000 sockets to one address
+	ip netns exec "$NS_B" "$BENCH_TMP/spray" -listen "$ADDR_B:5353" &
+	BENCH_PIDS+=($!)
+	svc_flags=(-service-cidr 10.96.0.0/16 -conntrack-netns "/var/run/netns/$NS_B")
+	spray_flags=(-to 10.96.0.10 -port 53)
+fi
 GODEBUG=${AGENT_GODEBUG:-} "$BENCH_TMP/agent" -node bench -window "${WINDOW:-60s}" -drain-interval "${DRAIN:-5s}" -dir "$BENCH_TMP/flows" -top-k 50 \
-	-imds-endpoint http://127.0.0.1:1 -startup-attempts 1 -ip-ranges-url "" -log-level info 2>"$BENCH_TMP/agent.log" &
+	-imds-endpoint http://127.0.0.1:1 -startup-attempts 1 -ip-ranges-url "" -log-level info -metrics-addr 127.0.0.1:0 "${svc_flags[@]}" 2>"$BENCH_TMP/agent.log" &
 agent=$!
 BENCH_PIDS+=("$agent")
 # Measure from the first drain on: loading the programs (about 0.4 s of
@@ -32,7 +46,16 @@ sys() { awk '{print $15}' "/proc/$agent/stat"; }
 c0=$(cpu)
 s0=$(sys)
 t0=$(date +%s.%N)
-ip netns exec "$NS_A" "$BENCH_TMP/spray" -to "$ADDR_B" -flows "$flows" -duration "${secs}s"
+# A socket per flow with -port: 15,000 per spray process, within the
+# open-file limit.
+per=$flows
+[ -n "${SERVICES:-}" ] && per=15000
+sprays=()
+for ((left = flows; left > 0; left -= per)); do
+	ip netns exec "$NS_A" "$BENCH_TMP/spray" "${spray_flags[@]}" -flows "$((left < per ? left : per))" -duration "${secs}s" &
+	sprays+=($!)
+done
+wait "${sprays[@]}"
 c1=$(cpu)
 s1=$(sys)
 t1=$(date +%s.%N)
@@ -50,3 +73,16 @@ cpu = lambda a, b: 100 * (b - a) / ticks / (t1 - t0)
 print(f"agent at {int(flows)} active flows for {t1 - t0:.0f} s: CPU {cpu(c0, c1):.2f}% of a core ({cpu(s0, s1):.2f}% in the kernel), "
       f"peak RSS {hwm / 1024:.1f} MiB (now {rss / 1024:.1f} MiB), {int(records)} records written")
 PY
+if [ -n "${SERVICES:-}" ]; then
+	cat "$BENCH_TMP"/flows/*.jsonl | python3 -c '
+import json, sys
+b = {"translated to the backend": 0, "left on the ClusterIP": 0}
+for line in sys.stdin:
+    r = json.loads(line)
+    if r["remote_ip"].startswith("10.96."):
+        b["left on the ClusterIP"] += r["bytes"]
+    elif r["remote_ip"] == sys.argv[1] and r.get("local_ip") != sys.argv[1]:
+        b["translated to the backend"] += r["bytes"]
+print("Service bytes:", ", ".join(f"{k} {v}" for k, v in b.items()))' "$ADDR_B"
+	grep -o '"msg":"conntrack[^}]*' "$BENCH_TMP/agent.log" || true
+fi

@@ -23,7 +23,7 @@ need() {
 		command -v "$t" >/dev/null && continue
 		case $t in
 		ip) pkgs+=(iproute2) ;;
-		ethtool | iperf3 | python3) pkgs+=("$t") ;;
+		ethtool | iperf3 | python3 | iptables) pkgs+=("$t") ;;
 		*) die "$t not found" ;;
 		esac
 	done

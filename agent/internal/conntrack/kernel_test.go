@@ -76,8 +76,9 @@ func TestKernel(t *testing.T) {
 		tb.mu.Lock()
 		clear(found)
 		for k, e := range tb.conns {
-			proto := map[uint8]string{6: "tcp", 17: "udp"}[k.Proto]
-			if k.Src.Addr().String() == c.IP && k.Dst.Addr().String() == clusterIP && e.backend.String() == want[proto] {
+			proto := map[uint8]string{6: "tcp", 17: "udp"}[k.proto]
+			src, dst := netip.AddrFrom16(k.src).Unmap(), netip.AddrFrom16(k.dst).Unmap()
+			if src.String() == c.IP && dst.String() == clusterIP && e.addrPort().String() == want[proto] {
 				found[proto]++
 			}
 		}
@@ -99,7 +100,8 @@ func TestKernel(t *testing.T) {
 	var d bpf.Deltas
 	tb.mu.Lock()
 	for k := range tb.conns {
-		d.Flows = append(d.Flows, bpf.Flow{Local: k.Src, Remote: k.Dst, Proto: k.Proto, Dir: bpf.Egress, Bytes: 1})
+		d.Flows = append(d.Flows, bpf.Flow{Local: netip.AddrPortFrom(netip.AddrFrom16(k.src).Unmap(), k.sport),
+			Remote: netip.AddrPortFrom(netip.AddrFrom16(k.dst).Unmap(), k.dport), Proto: k.proto, Dir: bpf.Egress, Bytes: 1})
 	}
 	tb.mu.Unlock()
 	tb.Translate(&d, 32768, false)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/mdlayher/netlink"
@@ -50,7 +51,8 @@ type Table struct {
 	events *netlink.Conn
 
 	mu      sync.Mutex
-	conns   map[Tuple]*entry
+	conns   map[key]entry
+	gen     uint32              // numbers the connections, to tell a tuple's reuse
 	dsts    map[netip.Addr]bool // Service addresses learned: the counter keeps their ports
 	seen    map[netip.Addr]bool // destinations seen translated, learned or not
 	gone    []goneConn          // destroyed, to forget once their last bytes are drained
@@ -61,14 +63,33 @@ type Table struct {
 	lostLog time.Time
 }
 
+// key is a connection's original tuple as plain memory (40 bytes), which
+// Go hashes and compares in one go, without netip's handles.
+type key struct {
+	src, dst     [16]byte
+	sport, dport uint16
+	proto        uint8
+}
+
+func keyOf(src, dst netip.AddrPort, proto uint8) key {
+	return key{src: src.Addr().As16(), dst: dst.Addr().As16(), sport: src.Port(), dport: dst.Port(), proto: proto}
+}
+
+// entry is a translated connection (32 bytes, in the map itself).
 type entry struct {
-	backend netip.AddrPort
-	used    time.Time // last time a flow or an event named it
+	backend [16]byte
+	port    uint16
+	gen     uint32 // the connection's number
+	used    int64  // Unix seconds a flow or an event last named it (to the minute)
+}
+
+func (e entry) addrPort() netip.AddrPort {
+	return netip.AddrPortFrom(netip.AddrFrom16(e.backend).Unmap(), e.port)
 }
 
 type goneConn struct {
-	t     Tuple
-	e     *entry // the connection that ended, not a later one on the same tuple
+	k     key
+	gen   uint32 // the connection that ended, not a later one on the same tuple
 	drain uint64
 }
 
@@ -112,7 +133,7 @@ func Open(cfg Config) (*Table, error) {
 	t.events = events
 	// Bursts of new connections must not overflow the socket: 8 MiB,
 	// above net.core.rmem_max (SO_RCVBUFFORCE, CAP_NET_ADMIN) if it can.
-	if err := forceReadBuffer(events, 8<<20); err != nil {
+	if err := forceReadBuffer(events, 32<<20); err != nil {
 		cfg.Log.Warn("conntrack events: could not enlarge the socket buffer; bursts may lose events", "error", err)
 	}
 	if err := t.dump(nc); err != nil {
@@ -132,7 +153,7 @@ func newTable(cfg Config) *Table {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Table{cfg: cfg, conns: map[Tuple]*entry{}, dsts: map[netip.Addr]bool{}, seen: map[netip.Addr]bool{}, swept: time.Now()}
+	return &Table{cfg: cfg, conns: map[key]entry{}, dsts: map[netip.Addr]bool{}, seen: map[netip.Addr]bool{}, swept: time.Now()}
 }
 
 func forceReadBuffer(c *netlink.Conn, n int) error {
@@ -185,28 +206,63 @@ func (t *Table) dump(nc netlink.Config) error {
 // Run reads events until ctx ends or the Table is closed. Events the kernel
 // could not deliver (a full socket buffer) are counted and logged; their
 // connections' flows then stay untranslated.
+//
+// It reads the socket directly, every datagram waiting at each wake-up,
+// one recvfrom(2) each: a burst of tens of thousands of new connections
+// (pods starting, DNS) must be read faster than it arrives.
 func (t *Table) Run(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { t.events.Close() })
 	defer stop()
+	rc, err := t.events.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("reading conntrack events: %w", err)
+	}
+	buf := make([]byte, 64<<10)
 	for {
-		for m, err := range t.events.ReceiveIter() {
-			if err != nil {
-				if ctx.Err() != nil || errors.Is(err, os.ErrClosed) {
-					return nil
-				}
-				if errors.Is(err, unix.ENOBUFS) {
-					t.lost()
+		var rerr error
+		err := rc.Read(func(fd uintptr) bool {
+			for {
+				n, _, err := unix.Recvfrom(int(fd), buf, unix.MSG_DONTWAIT)
+				switch {
+				case err == unix.EAGAIN:
+					return false // wait until the socket is readable
+				case err == unix.EINTR:
 					continue
+				case err != nil:
+					rerr = err
+					return true
 				}
-				return fmt.Errorf("reading conntrack events: %w", err)
+				t.datagram(buf[:n])
 			}
-			ev, err := parse(m)
-			if err != nil {
-				t.cfg.Log.Debug("conntrack: skipping an event", "error", err)
-				continue
+		})
+		switch {
+		case err != nil: // closed
+			if ctx.Err() != nil || errors.Is(err, os.ErrClosed) || errors.Is(err, unix.EBADF) {
+				return nil
 			}
-			t.handle(ev)
+			return fmt.Errorf("reading conntrack events: %w", err)
+		case errors.Is(rerr, unix.ENOBUFS):
+			t.lost()
+		case rerr != nil:
+			return fmt.Errorf("reading conntrack events: %w", rerr)
 		}
+	}
+}
+
+// datagram handles the netlink messages of one datagram.
+func (t *Table) datagram(b []byte) {
+	msgs, err := syscall.ParseNetlinkMessage(b)
+	if err != nil {
+		t.cfg.Log.Debug("conntrack: skipping a datagram", "error", err)
+		return
+	}
+	for _, m := range msgs {
+		ev, err := parse(netlink.Message{Header: netlink.Header{Type: netlink.HeaderType(m.Header.Type), Flags: netlink.HeaderFlags(m.Header.Flags)}, Data: m.Data})
+		if err != nil {
+			t.cfg.Log.Debug("conntrack: skipping an event", "error", err)
+			continue
+		}
+		t.handle(ev)
 	}
 }
 
@@ -230,14 +286,16 @@ func (t *Table) handle(ev event) {
 		return
 	}
 	orig := ev.conn.Orig
+	k := keyOf(orig.Src, orig.Dst, orig.Proto)
 	var learn netip.Addr
 	t.mu.Lock()
 	if ev.destroy {
-		if e, ok := t.conns[orig]; ok {
-			t.gone = append(t.gone, goneConn{orig, e, t.drains})
+		if e, ok := t.conns[k]; ok {
+			t.gone = append(t.gone, goneConn{k, e.gen, t.drains})
 		}
-	} else if _, ok := t.conns[orig]; ok || len(t.conns) < t.cfg.MaxConns {
-		t.conns[orig] = &entry{backend: backend, used: time.Now()}
+	} else if _, ok := t.conns[k]; ok || len(t.conns) < t.cfg.MaxConns {
+		t.gen++
+		t.conns[k] = entry{backend: backend.Addr().As16(), port: backend.Port(), gen: t.gen, used: time.Now().Unix()}
 	} else {
 		t.stats.ConnsNotRemembered++
 	}
@@ -278,6 +336,7 @@ func (t *Table) Translate(d *bpf.Deltas, eph uint16, final bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := time.Now()
+	secs := now.Unix()
 	t.drains++
 	fresh := len(d.Flows) // then the flows held at the last call
 	d.Flows = append(d.Flows, t.held...)
@@ -289,9 +348,13 @@ func (t *Table) Translate(d *bpf.Deltas, eph uint16, final bool) {
 			out = append(out, f)
 			continue
 		}
-		if e, ok := t.conns[Tuple{Src: f.Local, Dst: f.Remote, Proto: f.Proto}]; ok {
-			e.used = now
-			f.Remote = e.backend
+		k := keyOf(f.Local, f.Remote, f.Proto)
+		if e, ok := t.conns[k]; ok {
+			if secs-e.used >= 60 { // a write per connection a minute, not per flow
+				e.used = secs
+				t.conns[k] = e
+			}
+			f.Remote = e.addrPort()
 			t.stats.TranslatedBytes += f.Bytes
 			if eph != 0 && f.Local.Port() >= eph && f.Remote.Port() < eph {
 				f.Local = netip.AddrPortFrom(f.Local.Addr(), 0)
@@ -323,8 +386,8 @@ func (t *Table) forget(now time.Time) {
 	keep := t.gone[:0]
 	for _, g := range t.gone {
 		if g.drain+1 < t.drains {
-			if t.conns[g.t] == g.e {
-				delete(t.conns, g.t)
+			if e, ok := t.conns[g.k]; ok && e.gen == g.gen {
+				delete(t.conns, g.k)
 			}
 		} else {
 			keep = append(keep, g)
@@ -336,10 +399,18 @@ func (t *Table) forget(now time.Time) {
 	}
 	t.swept = now
 	for k, e := range t.conns {
-		if now.Sub(e.used) > t.cfg.Idle {
+		if now.Sub(time.Unix(e.used, 0)) > t.cfg.Idle {
 			delete(t.conns, k)
 		}
 	}
+}
+
+// lookup returns the backend of a connection, by its original tuple.
+func (t *Table) lookup(orig Tuple) (netip.AddrPort, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e, ok := t.conns[keyOf(orig.Src, orig.Dst, orig.Proto)]
+	return e.addrPort(), ok
 }
 
 // Stats returns the counts so far.

@@ -157,7 +157,7 @@ func TestTranslate(t *testing.T) {
 		t.Errorf("the last bytes of an ended connection went to %v", d.Flows[0].Remote)
 	}
 	tb.Translate(d, 32768, false)
-	if _, ok := tb.conns[orig("10.1.1.10:40000")]; ok {
+	if _, ok := tb.lookup(orig("10.1.1.10:40000")); ok {
 		t.Error("an ended connection is remembered two drains later")
 	}
 	// The tuple reused by a new connection before the old one is forgotten
@@ -166,8 +166,8 @@ func TestTranslate(t *testing.T) {
 	tb.handle(event{conn: dnat(6, "10.1.1.10:40001", "10.96.0.10:80", "10.1.4.40:8080")})
 	tb.Translate(&bpf.Deltas{}, 32768, false)
 	tb.Translate(&bpf.Deltas{}, 32768, false)
-	if e := tb.conns[orig("10.1.1.10:40001")]; e == nil || e.backend != netip.MustParseAddrPort("10.1.4.40:8080") {
-		t.Errorf("a reused tuple: %+v; want the new connection's backend", e)
+	if b, ok := tb.lookup(orig("10.1.1.10:40001")); !ok || b != netip.MustParseAddrPort("10.1.4.40:8080") {
+		t.Errorf("a reused tuple: %v %v; want the new connection's backend", b, ok)
 	}
 
 	// With final set (the agent stops) nothing is held.
@@ -187,8 +187,9 @@ func TestBounds(t *testing.T) {
 		t.Errorf("stats %+v; want 2 remembered, 1 not", s)
 	}
 	// Idle entries (their end never seen) go at the sweep after Idle.
-	for _, e := range tb.conns {
-		e.used = time.Now().Add(-2 * time.Minute)
+	for k, e := range tb.conns {
+		e.used = time.Now().Add(-2 * time.Minute).Unix()
+		tb.conns[k] = e
 	}
 	tb.swept = time.Now().Add(-2 * time.Minute)
 	tb.Translate(&bpf.Deltas{}, 32768, false)

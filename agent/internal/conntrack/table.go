@@ -191,7 +191,7 @@ func (t *Table) dump(nc netlink.Config) error {
 		if err != nil {
 			return fmt.Errorf("reading the conntrack table (needs CAP_NET_ADMIN): %w", err)
 		}
-		ev, err := parse(m)
+		ev, err := parse(uint16(m.Header.Type), m.Data)
 		if err != nil {
 			t.cfg.Log.Debug("conntrack: skipping a message", "error", err)
 			continue
@@ -257,7 +257,7 @@ func (t *Table) datagram(b []byte) {
 		return
 	}
 	for _, m := range msgs {
-		ev, err := parse(netlink.Message{Header: netlink.Header{Type: netlink.HeaderType(m.Header.Type), Flags: netlink.HeaderFlags(m.Header.Flags)}, Data: m.Data})
+		ev, err := parse(m.Header.Type, m.Data)
 		if err != nil {
 			t.cfg.Log.Debug("conntrack: skipping an event", "error", err)
 			continue

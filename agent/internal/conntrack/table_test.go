@@ -57,7 +57,8 @@ func TestParse(t *testing.T) {
 		dnat(17, "[fd00::1]:40000", "[fd00:96::a]:53", "[fd00::2]:5353"),
 	} {
 		for _, typ := range []uint8{msgNew, msgDelete} {
-			ev, err := parse(message(t, typ, c))
+			m := message(t, typ, c)
+			ev, err := parse(uint16(m.Header.Type), m.Data)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -80,7 +81,7 @@ func TestParse(t *testing.T) {
 		"no tuple":     {Header: netlink.Header{Type: subsysCTNetlink << 8}, Data: []byte{2, 0, 0, 0}},
 		"truncated":    {Header: netlink.Header{Type: subsysCTNetlink << 8}, Data: []byte{2, 0, 0, 0, 40, 0, 1, 0x80}},
 	} {
-		if _, err := parse(m); err == nil {
+		if _, err := parse(uint16(m.Header.Type), m.Data); err == nil {
 			t.Errorf("%s: parsed without error", name)
 		}
 	}
@@ -229,10 +230,21 @@ func BenchmarkEvent(b *testing.B) {
 	m := message(b, msgNew, dnat(6, "10.1.1.10:40000", "10.96.0.10:80", "10.1.2.20:8080"))
 	b.ReportAllocs()
 	for b.Loop() {
-		ev, err := parse(m)
+		ev, err := parse(uint16(m.Header.Type), m.Data)
 		if err != nil {
 			b.Fatal(err)
 		}
 		tb.handle(ev)
 	}
+}
+
+// FuzzParse: no message, however malformed, makes parse panic.
+func FuzzParse(f *testing.F) {
+	m := message(f, msgNew, dnat(6, "10.1.1.10:40000", "10.96.0.10:80", "10.1.2.20:8080"))
+	f.Add(m.Data)
+	f.Add(m.Data[:len(m.Data)/2])
+	f.Add([]byte{2, 0, 0, 0, 4, 0, 1, 0x80, 255, 255, 2, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		parse(subsysCTNetlink<<8|msgNew, b)
+	})
 }

@@ -338,6 +338,9 @@ func (t *Table) Translate(d *bpf.Deltas, eph uint16, final bool) {
 	now := time.Now()
 	secs := now.Unix()
 	t.drains++
+	if len(t.conns) == 0 && len(t.dsts) == 0 && len(t.cfg.Prefixes) == 0 && len(t.held) == 0 {
+		return // no Service seen yet
+	}
 	fresh := len(d.Flows) // then the flows held at the last call
 	d.Flows = append(d.Flows, t.held...)
 	t.held = t.held[:0]
@@ -362,17 +365,21 @@ func (t *Table) Translate(d *bpf.Deltas, eph uint16, final bool) {
 			out = append(out, f)
 			continue
 		}
-		kept := eph != 0 && f.Local.Port() >= eph && f.Remote.Port() < eph // the counter kept the port: a Service address
-		if !kept || !(t.dsts[f.Remote.Addr()] || t.covered(f.Remote.Addr())) {
-			out = append(out, f)
+		if !t.dsts[f.Remote.Addr()] && !t.covered(f.Remote.Addr()) {
+			out = append(out, f) // not a Service
 			continue
 		}
-		if !final && i < fresh {
+		// A Service's, unknown: its connection's event may be on its way,
+		// unless the counter dropped the port (before it learned the
+		// address), which leaves nothing to look up.
+		if !final && i < fresh && f.Local.Port() != 0 {
 			t.held = append(t.held, f)
 			continue
 		}
 		t.stats.UntranslatedBytes += f.Bytes
-		f.Local = netip.AddrPortFrom(f.Local.Addr(), 0)
+		if eph != 0 && f.Local.Port() >= eph && f.Remote.Port() < eph {
+			f.Local = netip.AddrPortFrom(f.Local.Addr(), 0)
+		}
 		out = append(out, f)
 	}
 	d.Flows = out

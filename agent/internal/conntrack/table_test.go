@@ -119,6 +119,7 @@ func TestTranslate(t *testing.T) {
 		flow(6, bpf.Egress, "10.1.1.10:40010", "10.100.0.11:80", 500), // in the Service CIDR, not known: held once
 		flow(6, bpf.Egress, "10.1.1.10:0", "10.1.2.20:8080", 600),     // a pod's own flow: as it is
 		flow(1, bpf.Egress, "10.1.1.10:0", "10.96.0.10:0", 700),       // ICMP: as it is
+		flow(6, bpf.Egress, "10.1.1.10:0", "10.96.0.10:80", 50),       // port dropped before the address was learned: untranslatable
 	}}
 	tb.Translate(d, 32768, false)
 	want := []bpf.Flow{
@@ -128,6 +129,7 @@ func TestTranslate(t *testing.T) {
 		flow(17, bpf.Egress, "10.1.1.10:0", "10.1.2.20:5353", 300),
 		flow(6, bpf.Egress, "10.1.1.10:0", "10.1.2.20:8080", 600),
 		flow(1, bpf.Egress, "10.1.1.10:0", "10.96.0.10:0", 700),
+		flow(6, bpf.Egress, "10.1.1.10:0", "10.96.0.10:80", 50),
 	}
 	if !slices.Equal(d.Flows, want) {
 		t.Errorf("first drain:\n got %v\nwant %v", d.Flows, want)
@@ -145,7 +147,7 @@ func TestTranslate(t *testing.T) {
 	if !slices.Equal(d.Flows, want) {
 		t.Errorf("second drain:\n got %v\nwant %v", d.Flows, want)
 	}
-	if s := tb.Stats(); s.TranslatedBytes != 100+1000+200+300+1+400 || s.UntranslatedBytes != 500 || s.Conns != 5 {
+	if s := tb.Stats(); s.TranslatedBytes != 100+1000+200+300+1+400 || s.UntranslatedBytes != 500+50 || s.Conns != 5 {
 		t.Errorf("stats %+v", s)
 	}
 

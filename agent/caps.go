@@ -17,8 +17,9 @@ import (
 // CAP_SYS_ADMIN instead of CAP_BPF before 5.8). Once they are attached the
 // agent reads and empties the maps through file descriptors it holds, and
 // everything else it does (instance metadata, EC2, Kubernetes, walking the
-// cgroup tree, writing its files as root in root's directories) needs no
-// capability. So it keeps only what the bpf(2) map commands need:
+// cgroup tree, writing its files as root in root's directories, receiving
+// conntrack events on the socket it subscribed with CAP_NET_ADMIN before
+// the drop) needs no capability. So it keeps only what the bpf(2) map commands need:
 // CAP_BPF, which kernels before 6.5 check on every bpf(2) call while
 // kernel.unprivileged_bpf_disabled is set (the default). Closing the
 // programs' links at exit needs nothing.

@@ -203,14 +203,20 @@ func agentSource(t *testing.T) map[string]*ast.File {
 
 // envNames are the environment variables the agent reads: the string
 // literals "NETCOST_..." in its code, and the few it takes from elsewhere.
+var envName = regexp.MustCompile(`\bNETCOST_[A-Z0-9_]+`)
+
 func envNames(t *testing.T) map[string]bool {
 	t.Helper()
 	names := map[string]bool{"NODE_NAME": true, "GOMEMLIMIT": true}
 	for _, f := range agentSource(t) {
 		ast.Inspect(f, func(n ast.Node) bool {
 			if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING {
-				if s, err := strconv.Unquote(lit.Value); err == nil && strings.HasPrefix(s, "NETCOST_") {
-					names[s] = true
+				// A name given to env() or os.Getenv, or named in a flag's
+				// help, "(env NETCOST_X)", which checkEnv reads.
+				if s, err := strconv.Unquote(lit.Value); err == nil {
+					for _, n := range envName.FindAllString(s, -1) {
+						names[n] = true
+					}
 				}
 			}
 			return true

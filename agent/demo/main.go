@@ -36,6 +36,10 @@ const (
 	window  = 10 * time.Second
 	public  = "203.0.113.10" // the "SQS-like" queue API on the simulated internet
 	cluster = "demo"
+	// The products Service: its ClusterIP, DNAT'd to its two replicas as
+	// kube-proxy does (iptables in the node's namespace).
+	serviceCIDR = "10.100.0.0/16"
+	productsIP  = "10.100.0.50:80"
 )
 
 func main() {
@@ -118,8 +122,10 @@ func run(ctx context.Context, r *runner, agentBin, cliBin string, traffic time.D
 	say(`netcost demo: the real agent (eBPF) and CLI on a simulated cluster on this machine.
 Simulated: the AWS VPC (two AZs, NAT gateway, S3 gateway endpoint) lives in moto_server, a local AWS
 emulator; pods are network namespaces in kubelet-style cgroups; the Kubernetes API and instance metadata
-are small local servers; "the internet" (a queue API, S3) is a local router namespace. Real: the agent,
-its eBPF counting, CloudWatch Logs publishing (to moto), the CLI, and the us-east-1 prices.`)
+are small local servers; "the internet" (a queue API, S3) is a local router namespace, which also
+plays the node's namespace, where iptables rules translate the products Service's ClusterIP as kube-proxy's
+do. Real: the agent, its eBPF counting, its reading of conntrack, CloudWatch Logs publishing (to moto), the
+CLI, and the us-east-1 prices.`)
 
 	tmp, err := os.MkdirTemp("", "netcost-demo-")
 	if err != nil {
@@ -175,6 +181,9 @@ its eBPF counting, CloudWatch Logs publishing (to moto), the CLI, and the us-eas
 		"-imds-endpoint", imds, "-ec2-endpoint", endpoint, "-ip-ranges-file", ranges, "-ip-ranges-url", "",
 		"-ip-ranges-cache", filepath.Join(tmp, "ip-ranges-cache.json"), "-startup-attempts", "1",
 		"-kubeconfig", kubeconfig, "-metrics-addr", "127.0.0.1:0",
+		// kube-proxy's translations happen in the node's namespace: here the
+		// router's, whose conntrack table names each connection's backend.
+		"-service-cidr", serviceCIDR, "-conntrack-netns", "/var/run/netns/"+network.Router,
 		// The demo's pods only: not another run's (make demo in a test, the
 		// end-to-end test) on the same machine.
 		"-cgroup-root", network.Cgroup)
@@ -212,7 +221,7 @@ its eBPF counting, CloudWatch Logs publishing (to moto), the CLI, and the us-eas
 	}
 
 	say("[4/5] driving traffic for %v:", traffic)
-	say("      checkout (%s) calls the products Service, one replica in each AZ, as kube-proxy spreads it:", vpc.AZ1)
+	say("      checkout (%s) calls the products Service (ClusterIP %s), one replica in each AZ, as kube-proxy spreads it:", vpc.AZ1, productsIP)
 	say("      half its calls stay in %s, half cross to %s (inter-AZ)", vpc.AZ1, vpc.AZ2)
 	say("      order-events (%s) sends to a queue API at %s: through the NAT gateway (in %s)", vpc.AZ1, public, vpc.AZ2)
 	say("      image-uploader (%s) uploads to S3 (%s): through the NAT gateway, no endpoint on its route table", vpc.AZ2, vpc.S3IP)
@@ -220,16 +229,23 @@ its eBPF counting, CloudWatch Logs publishing (to moto), the CLI, and the us-eas
 	byKey := network.Pods
 	byKey["pa"].ServeIn(r, helperEnv, "serve", "tcp", ip("1.12:8080"))
 	byKey["pr"].ServeIn(r, helperEnv, "serve", "tcp", ip("2.20:8080"))
+	network.ClusterIP(r, "tcp", productsIP, ip("1.12:8080"), ip("2.20:8080"))
 	flows := []struct {
 		from, to string
+		via      string // the Service's ClusterIP the pod calls, which sends each call to one replica
 		bytes    int
-	}{{"co", ip("1.12:8080"), 6 << 20}, {"co", ip("2.20:8080"), 6 << 20}, {"oe", public + ":443", 2 << 20}, {"iu", vpc.S3IP + ":443", 3 << 20}}
+	}{{"co", ip("1.12:8080"), productsIP, 6 << 20}, {"co", ip("2.20:8080"), productsIP, 6 << 20},
+		{"oe", public + ":443", "", 2 << 20}, {"iu", vpc.S3IP + ":443", "", 3 << 20}}
 	tick := time.NewTicker(time.Second)
 	rounds := 0
 	for end := time.Now().Add(traffic); time.Now().Before(end); rounds++ {
 		var cmds []*exec.Cmd
 		for _, f := range flows {
-			cmd, _ := byKey[f.from].Start(r, helperEnv, "send", "tcp", f.to, fmt.Sprint(f.bytes))
+			to := f.to
+			if f.via != "" {
+				to = f.via
+			}
+			cmd, _ := byKey[f.from].Start(r, helperEnv, "send", "tcp", to, fmt.Sprint(f.bytes))
 			cmds = append(cmds, cmd)
 		}
 		for i, cmd := range cmds {
@@ -247,7 +263,11 @@ its eBPF counting, CloudWatch Logs publishing (to moto), the CLI, and the us-eas
 	tick.Stop()
 	say("      %d rounds: each sent", rounds)
 	for _, f := range flows {
-		say("      %-34s -> %-18s %3d MiB a round", byKey[f.from].Name, f.to, f.bytes>>20)
+		via := ""
+		if f.via != "" {
+			via = " (through the Service's ClusterIP " + f.via + ")"
+		}
+		say("      %-34s -> %-18s %3d MiB a round%s", byKey[f.from].Name, f.to, f.bytes>>20, via)
 	}
 	// SIGTERM: the agent publishes its last, partial window and exits.
 	agent.Process.Signal(syscall.SIGTERM)

@@ -262,13 +262,22 @@ func NewNetwork(t T, prefix string, public []string, pods []*Pod) *Network {
 }
 
 // ClusterIP makes service (ADDR:PORT) a Service's ClusterIP for proto
-// (tcp or udp) with one backend (ADDR:PORT), as kube-proxy does: a DNAT in
-// the node's namespace (the router's), in PREROUTING, after the pods' veths.
-func (n *Network) ClusterIP(t T, proto, service, backend string) {
+// (tcp or udp), as kube-proxy does: DNAT in the node's namespace (the
+// router's), in PREROUTING, after the pods' veths, to one of the backends
+// (ADDR:PORT) per connection. kube-proxy picks at random; here each rule
+// takes every k-th connection, so that n connections go round-robin, one
+// to each backend in turn, and a test knows the bytes of each.
+func (n *Network) ClusterIP(t T, proto, service string, backends ...string) {
 	t.Helper()
 	s := netip.MustParseAddrPort(service)
-	netnstest.Run(t, "ip", "netns", "exec", n.Router, "iptables", "-t", "nat", "-A", "PREROUTING", "-d", s.Addr().String(), "-p", proto,
-		"--dport", strconv.Itoa(int(s.Port())), "-j", "DNAT", "--to-destination", backend)
+	for i, b := range backends {
+		args := []string{"ip", "netns", "exec", n.Router, "iptables", "-t", "nat", "-A", "PREROUTING", "-d", s.Addr().String(), "-p", proto,
+			"--dport", strconv.Itoa(int(s.Port()))}
+		if left := len(backends) - i; left > 1 {
+			args = append(args, "-m", "statistic", "--mode", "nth", "--every", strconv.Itoa(left), "--packet", "0")
+		}
+		netnstest.Run(t, append(args, "-j", "DNAT", "--to-destination", b)...)
+	}
 }
 
 // Start runs the caller's own binary in a pod's namespace and cgroup as a

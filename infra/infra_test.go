@@ -679,7 +679,7 @@ func TestReadmeOverlay(t *testing.T) {
 	for line := range strings.Lines(snippet + "\n") {
 		yml.WriteString(strings.TrimPrefix(line, "   "))
 	}
-	doc := strings.NewReplacer("$REPO", repo, "$CLUSTER", cluster).Replace(yml.String())
+	doc := strings.NewReplacer("$REPO", repo, "$CLUSTER", cluster, "$SERVICE_CIDR", "172.20.0.0/16").Replace(yml.String())
 
 	dir := t.TempDir()
 	if err := os.CopyFS(filepath.Join(dir, "infra"), os.DirFS(".")); err != nil {
@@ -695,7 +695,7 @@ func TestReadmeOverlay(t *testing.T) {
 	if c.Image != repo+":v0.1.0" {
 		t.Errorf("README's overlay gives image %q; want %q", c.Image, repo+":v0.1.0")
 	}
-	for name, want := range map[string]string{"NETCOST_CLUSTER": cluster, "NETCOST_SINK": "cloudwatch"} {
+	for name, want := range map[string]string{"NETCOST_CLUSTER": cluster, "NETCOST_SINK": "cloudwatch", "NETCOST_SERVICE_CIDR": "172.20.0.0/16"} {
 		if e, _ := env(c, name); e.Value != want {
 			t.Errorf("README's overlay gives %s=%q; want %q", name, e.Value, want)
 		}

@@ -63,7 +63,7 @@ def line(r):
 
 
 def summary(rs):
-    pairs = [r for r in rs if r["name"] != "stats"]
+    pairs = [r for r in rs if not r["name"].startswith("stats")]
     without = [r["client"]["conns_per_second"] for r in pairs if "fc" not in r]
     with_ = [r["client"]["conns_per_second"] for r in pairs if "fc" in r]
     counted = [r for r in rs if "fc" in r]
@@ -82,8 +82,8 @@ def summary(rs):
     for r in counted:
         if "bpf_stats" in r["fc"]:
             s = r["fc"]["bpf_stats"]
-            print("programs: %d runs, %.1f ns per run (egress and ingress together; kernel.bpf_stats_enabled=1)" % (
-                s["runs"], s["ns_per_run"]))
+            print("programs (%s): %d runs, %.1f ns per run (egress and ingress together; kernel.bpf_stats_enabled=1)" % (
+                r["name"], s["runs"], s["ns_per_run"]))
     bad = [r for r in counted if r["counted"] != r["wire"] or r["lost"]]
     for r in bad:
         print("MISMATCH in %s: counted %d bytes, the wire carried %d (%+d); lost %d; veth drops %d" % (

@@ -103,4 +103,10 @@ with_agent stats -bpf-stats
 	die "kernel.bpf_stats_enabled is $(sysctl -n kernel.bpf_stats_enabled) after flowcount; it was $BENCH_RESTORE_STATS"
 names+=(stats)
 python3 bench/churn/report.py run stats
+# And one without a Service CIDR in the keep_ports trie: what its lookup,
+# on every client packet, costs a program run.
+bpf_others 0 >"$BENCH_TMP/stats-notrie.others"
+with_agent stats-notrie -bpf-stats -service-cidr=
+names+=(stats-notrie)
+python3 bench/churn/report.py run stats-notrie
 python3 bench/churn/report.py summary "${names[@]}" || die "flowcount's count differs from the wire (see above)"

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strconv"
@@ -40,6 +41,10 @@ type options struct {
 	maxFlows uint
 	interval time.Duration
 	bpfStats bool
+	// serviceCIDR goes into the programs' keep_ports trie, as the agent
+	// puts a cluster's there: every packet from an ephemeral port to a
+	// service port then pays the trie lookup it pays on a node.
+	serviceCIDR string
 }
 
 func main() {
@@ -72,14 +77,18 @@ func parseFlags(args []string) (options, error) {
 	fs.UintVar(&o.maxFlows, "max-flows", 65536, "flows each map generation holds between drains")
 	fs.DurationVar(&o.interval, "interval", time.Second, "time between drains")
 	fs.BoolVar(&o.bpfStats, "bpf-stats", false, "set kernel.bpf_stats_enabled=1 while running and report ns per program run")
+	fs.StringVar(&o.serviceCIDR, "service-cidr", "10.100.0.0/16", "a Service CIDR to put in the keep_ports trie, as the agent does (empty: none)")
 	if err := fs.Parse(args); err != nil {
-		return o, fmt.Errorf("%w: %v (flags: -max-flows N, -interval D, -bpf-stats)", errUsage, err)
+		return o, fmt.Errorf("%w: %v (flags: -max-flows N, -interval D, -bpf-stats, -service-cidr CIDR)", errUsage, err)
 	}
 	if fs.NArg() != 0 {
 		return o, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
 	if o.maxFlows == 0 || o.maxFlows > 1<<32-1 {
 		return o, fmt.Errorf("%w: -max-flows %d out of range", errUsage, o.maxFlows)
+	}
+	if _, err := netip.ParsePrefix(o.serviceCIDR); o.serviceCIDR != "" && err != nil {
+		return o, fmt.Errorf("%w: -service-cidr: %v", errUsage, err)
 	}
 	if o.interval <= 0 {
 		return o, fmt.Errorf("%w: -interval %v must be positive", errUsage, o.interval)
@@ -166,6 +175,11 @@ func run(ctx context.Context, log *slog.Logger, w io.Writer, opts options) (err 
 		return fmt.Errorf("opening the flow counters: %w", err)
 	}
 	defer func() { err = errors.Join(err, c.Close()) }()
+	if opts.serviceCIDR != "" {
+		if err := c.KeepPorts(netip.MustParsePrefix(opts.serviceCIDR)); err != nil {
+			return err
+		}
+	}
 	attached := time.Now()
 	ruAttached, err := rusage()
 	if err != nil {

@@ -180,7 +180,7 @@ func (a *agent) refresh(ctx context.Context, id node.Identity, ranges *ipranges.
 // the backend of each pod's connection to a Service's ClusterIP. Without
 // it (no conntrack, no CAP_NET_ADMIN) the agent runs on, and those flows
 // keep the ClusterIP: UNCLASSIFIED.
-func (a *agent) followServices(ctx context.Context, counter *bpf.Counter) *conntrack.Table {
+func (a *agent) followServices(counter *bpf.Counter) *conntrack.Table {
 	t, err := conntrack.Open(conntrack.Config{NetNS: a.cfg.conntrackNetNS, Prefixes: a.cfg.serviceCIDRs, KeepPorts: counter.KeepPorts,
 		Learn: a.serviceAddress, Log: a.log})
 	if err != nil {
@@ -188,7 +188,7 @@ func (a *agent) followServices(ctx context.Context, counter *bpf.Counter) *connt
 		return nil
 	}
 	go func() {
-		if err := t.Run(ctx); err != nil {
+		if err := t.Run(); err != nil {
 			a.log.Warn("conntrack events stopped: new connections to Services are not translated", "error", err)
 		}
 	}()
@@ -201,8 +201,9 @@ func (a *agent) followServices(ctx context.Context, counter *bpf.Counter) *connt
 }
 
 // serviceAddress says whether a destination conntrack saw translated is a
-// Service's ClusterIP. NodePorts and hostPorts translate too, but to the
-// node's own address; on EKS, the Service CIDR lies outside the VPC.
+// Service's ClusterIP. Connections to a NodePort or a hostPort are
+// translated too, but they are addressed to a node, in the VPC; on EKS the
+// Service CIDR lies outside the VPC.
 func (a *agent) serviceAddress(ip netip.Addr) bool {
 	if n := a.nodeIP.Load(); n != nil && *n == ip {
 		return false
@@ -210,7 +211,7 @@ func (a *agent) serviceAddress(ip netip.Addr) bool {
 	if c := a.vpc.Load(); c != nil && c.InVPC(ip) {
 		return false
 	}
-	return ip.IsGlobalUnicast() || ip.IsPrivate()
+	return ip.IsGlobalUnicast()
 }
 
 func (a *agent) run(ctx context.Context, stdout io.Writer) error {
@@ -274,7 +275,9 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 	if ip, err := netip.ParseAddr(id.PrivateIP); err == nil {
 		a.nodeIP.Store(&ip)
 	}
-	services := a.followServices(ctx, counter) // before the capabilities go: it needs CAP_NET_ADMIN once
+	// Before the capabilities go: it needs CAP_NET_ADMIN once. It follows
+	// the table until the final drain is translated (Close, deferred).
+	services := a.followServices(counter)
 	if services != nil {
 		defer services.Close()
 	}
@@ -345,13 +348,13 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 		case <-ctx.Done():
 			// Clean shutdown: what the kernel counted so far goes into the
 			// current window, which is written now.
+			// Even when the drain fails: what it read is gone from the
+			// kernel, and flows held for translation are in hand.
 			err := counter.DrainInto(&deltas)
-			if err == nil {
-				if services != nil {
-					services.Translate(&deltas, counter.EphemeralMin(), true)
-				}
-				col.Add(&deltas)
+			if services != nil {
+				services.Translate(&deltas, counter.EphemeralMin(), true)
 			}
+			col.Add(&deltas)
 			if services != nil {
 				s := services.Stats()
 				a.log.Info("conntrack: Service flows", "translated_bytes", s.TranslatedBytes, "untranslated_bytes", s.UntranslatedBytes,

@@ -4,14 +4,18 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
+	"net/netip"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/netcost/netcost/agent/internal/classify"
 	"github.com/netcost/netcost/internal/flows"
 	"github.com/netcost/netcost/internal/netnstest"
 )
@@ -38,6 +42,7 @@ func TestFlags(t *testing.T) {
 		{[]string{"-metrics-addr", "bogus"}, `-metrics-addr "bogus": want HOST:PORT`},
 		{[]string{"-metrics-addr", ":99999"}, `port "99999" is not 0 to 65535`},
 		{[]string{"-window", "bogus"}, `invalid value "bogus" for flag -window`},
+		{[]string{"-service-cidr", "10.100.0.0/16,bogus"}, `"bogus" is not a CIDR such as 10.100.0.0/16`},
 	} {
 		var stderr bytes.Buffer
 		err := run(t.Context(), tt.args, io.Discard, &stderr)
@@ -62,9 +67,37 @@ func TestFlags(t *testing.T) {
 	}
 	t.Setenv("NETCOST_TOP_K", "7")
 	t.Setenv("NETCOST_WINDOW", "10s")
+	t.Setenv("NETCOST_SERVICE_CIDR", " 10.100.0.1/16, fd00:96::/108 ")
 	c, err := parseFlags(nil, io.Discard)
-	if err != nil || c.topK != 7 || c.window != 10*time.Second || c.sink != "file" {
+	want := []netip.Prefix{netip.MustParsePrefix("10.100.0.0/16"), netip.MustParsePrefix("fd00:96::/108")}
+	if err != nil || c.topK != 7 || c.window != 10*time.Second || c.sink != "file" || !slices.Equal(c.serviceCIDRs, want) {
 		t.Errorf("settings from the environment = %+v, %v", c, err)
+	}
+	t.Setenv("NETCOST_SERVICE_CIDR", "") // as the DaemonSet sets it by default: none
+	if c, err := parseFlags(nil, io.Discard); err != nil || len(c.serviceCIDRs) != 0 {
+		t.Errorf("NETCOST_SERVICE_CIDR empty: %v, %v; want no prefixes", c.serviceCIDRs, err)
+	}
+}
+
+// TestServiceAddress: a destination conntrack saw translated is learned as
+// a Service's unless it is the node's own address or in the VPC (a
+// NodePort or hostPort), which the agent may only know later.
+func TestServiceAddress(t *testing.T) {
+	a := newAgent(settings{}, slog.New(slog.DiscardHandler))
+	if !a.serviceAddress(netip.MustParseAddr("10.1.1.2")) {
+		t.Error("without a VPC view or node address, a private address is taken for a Service's")
+	}
+	node := netip.MustParseAddr("10.1.1.2")
+	a.nodeIP.Store(&node)
+	cl, err := classify.New(classify.VPC{ID: "vpc-1", Region: "us-east-1", CIDRs: []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.vpc.Store(cl)
+	for ip, want := range map[string]bool{"10.1.1.2": false, "10.1.2.3": false, "10.100.0.10": true, "172.20.0.10": true, "127.0.0.1": false, "fd00:96::a": true} {
+		if got := a.serviceAddress(netip.MustParseAddr(ip)); got != want {
+			t.Errorf("serviceAddress(%s) = %v; want %v", ip, got, want)
+		}
 	}
 }
 

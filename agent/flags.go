@@ -141,7 +141,7 @@ func parseFlags(args []string, stderr io.Writer) (settings, error) {
 	fs.StringVar(&c.metricsAddr, "metrics-addr", env("NETCOST_METRICS_ADDR", ":9109"), "where to serve /metrics (OpenMetrics), /healthz and /readyz; empty: nowhere (env NETCOST_METRICS_ADDR)")
 	svc := (*prefixList)(&c.serviceCIDRs)
 	fs.Var(svc, "service-cidr", "the cluster's Service CIDRs, comma-separated (EKS: kubernetesNetworkConfig.serviceIpv4Cidr, e.g. 10.100.0.0/16); without, each ClusterIP is learned from conntrack at its first connection (env NETCOST_SERVICE_CIDR)")
-	fs.StringVar(&c.conntrackNetNS, "conntrack-netns", env("NETCOST_CONNTRACK_NETNS", ""), "network namespace file whose conntrack table names Services' backends (default: the agent's own, the node's with hostNetwork) (env NETCOST_CONNTRACK_NETNS)")
+	fs.StringVar(&c.conntrackNetNS, "conntrack-netns", env("NETCOST_CONNTRACK_NETNS", ""), "network namespace file whose conntrack table names Services' backends, e.g. /proc/1/ns/net (needs CAP_SYS_ADMIN; default: the agent's own, the node's with hostNetwork) (env NETCOST_CONNTRACK_NETNS)")
 	fs.StringVar(&c.logLevel, "log-level", env("NETCOST_LOG_LEVEL", "info"), "debug, info, warn or error (env NETCOST_LOG_LEVEL)")
 	if err := checkEnv(fs); err != nil {
 		return c, err

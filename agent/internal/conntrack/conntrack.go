@@ -1,6 +1,8 @@
 // Package conntrack names the backend of each connection a pod makes to a
-// Service's ClusterIP. kube-proxy (iptables, nftables or IPVS) translates
-// such a connection in the node's network namespace, after the pod's veth,
+// Service's ClusterIP. kube-proxy translates such a connection (iptables
+// or nftables DNAT, tested here with iptables; IPVS, which kube-proxy runs
+// with net.ipv4.vs.conntrack=1, should show the same, untested) in the
+// node's network namespace, after the pod's veth,
 // where no socket and so no cgroup program sees the translated packet: the
 // counter records the ClusterIP. The node's connection tracking table knows
 // where each connection went; this package follows it over netlink
@@ -133,15 +135,18 @@ func parseTuple(b []byte, t *Tuple) error {
 		switch typ {
 		case attrTupleIP:
 			return attrs(b, func(typ uint16, b []byte) error {
-				a, ok := netip.AddrFromSlice(b)
-				if !ok {
-					return fmt.Errorf("conntrack address of %d bytes", len(b))
-				}
+				var a *netip.Addr
 				switch typ {
 				case attrIPv4Src, attrIPv6Src:
-					src = a
+					a = &src
 				case attrIPv4Dst, attrIPv6Dst:
-					dst = a
+					a = &dst
+				default:
+					return nil // an attribute this code does not know
+				}
+				var ok bool
+				if *a, ok = netip.AddrFromSlice(b); !ok {
+					return fmt.Errorf("conntrack address of %d bytes", len(b))
 				}
 				return nil
 			})

@@ -1,14 +1,17 @@
 package conntrack
 
 import (
-	"context"
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/netcost/netcost/agent/internal/testbed"
 	"github.com/netcost/netcost/bpf"
@@ -61,9 +64,8 @@ func TestKernel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- tb.Run(ctx) }()
+	go func() { done <- tb.Run() }()
 	if got := tb.Stats().Conns; got != 1 {
 		t.Errorf("the dump found %d translated connections; want 1", got)
 	}
@@ -111,14 +113,59 @@ func TestKernel(t *testing.T) {
 		}
 	}
 
-	cancel()
+	// The end of a connection (here: the table flushed, as `conntrack -F`
+	// does) comes as an event; the connection is forgotten once the drain
+	// after it is done. Only connections made after Open end with an event:
+	// the kernel (nf_conntrack_events=2, the default) sets events up for a
+	// connection when it starts, and only if someone listens then.
+	flush(t, net.Router)
+	for deadline := time.Now().Add(5 * time.Second); len(gone(tb)) < 2; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d destroy events handled; want 2: %v", len(gone(tb)), gone(tb))
+		}
+	}
+	tb.Translate(&bpf.Deltas{}, 32768, false)
+	tb.Translate(&bpf.Deltas{}, 32768, false)
+	if n := tb.Stats().Conns; n != 1 {
+		t.Errorf("%d connections remembered after the table was flushed and two drains passed; want 1, the one from before Open", n)
+	}
+
+	if err := tb.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
 	select {
 	case err := <-done:
 		if err != nil {
-			t.Errorf("Run: %v", err)
+			t.Errorf("Run after Close: %v", err)
 		}
 	case <-time.After(5 * time.Second):
-		t.Error("Run did not return after its context ended")
+		t.Error("Run did not return after Close")
+	}
+}
+
+func gone(tb *Table) []goneConn {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	return slices.Clone(tb.gone)
+}
+
+// flush empties the conntrack table of namespace ns over ctnetlink (a
+// delete without a tuple), which sends a destroy event for each entry.
+func flush(t *testing.T, ns string) {
+	t.Helper()
+	f, err := os.Open("/var/run/netns/" + ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	c, err := netlink.Dial(unix.NETLINK_NETFILTER, &netlink.Config{NetNS: int(f.Fd())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Execute(netlink.Message{Header: netlink.Header{Type: netlink.HeaderType(subsysCTNetlink<<8 | msgDelete),
+		Flags: netlink.Request | netlink.Acknowledge}, Data: []byte{unix.AF_INET, 0, 0, 0}}); err != nil {
+		t.Fatalf("flushing the conntrack table: %v", err)
 	}
 }
 

@@ -1,7 +1,6 @@
 package conntrack
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -24,25 +24,36 @@ type Config struct {
 	// /var/run/netns/NAME) whose table to follow; empty: the agent's own,
 	// which is the node's for a host-network DaemonSet.
 	NetNS string
+	// Reading another namespace's table takes CAP_SYS_ADMIN (setns(2)) at
+	// Open, besides CAP_NET_ADMIN.
+	//
 	// Prefixes are the Service CIDRs, if known: flows to them keep their
-	// ports from the first packet on (KeepPorts is called for each at
-	// Open). Without them, each ClusterIP is learned from the first
-	// translated connection to it, and its first packets stay untranslated.
+	// ports from the first packet on (KeepPorts is called for each once
+	// Open succeeds). Without them, each ClusterIP is learned from the
+	// first translated connection to it, and its first packets stay
+	// untranslated.
 	Prefixes []netip.Prefix
 	// KeepPorts tells the counter to keep the ephemeral port of flows to a
 	// prefix, so that each connection to it can be translated.
 	KeepPorts func(netip.Prefix) error
 	// Learn says whether a destination seen translated is a Service's
-	// address to learn (nil: all are). NodePorts and hostPorts translate
-	// too, to node addresses, whose flows must not keep their ports.
+	// address to learn (nil: all are). Connections to a NodePort or a
+	// hostPort are translated too, but they are addressed to a node: its
+	// flows must not keep their ports, and such connections are not
+	// remembered. It is asked again for each new connection until it says
+	// yes (the VPC view it may need can come late).
 	Learn func(netip.Addr) bool
-	// MaxConns bounds the connections remembered (default 65536); beyond,
-	// new ones are not, and their flows stay untranslated.
+	// MaxConns bounds the connections remembered (default 65536). A full
+	// table makes room, at most once a minute, by forgetting connections
+	// that no flow named for Idle (default 10m): idle ones, and ones whose
+	// end no event told: the event was lost, or the connection started
+	// before Open (with nf_conntrack_events=2, the default, the kernel
+	// only reports the end of connections someone listened for at their
+	// start). Beyond, new connections are not remembered, and their flows
+	// stay untranslated.
 	MaxConns int
-	// Idle is how long a connection no flow used is remembered when its
-	// end was never seen (a lost event) (default 1h).
-	Idle time.Duration
-	Log  *slog.Logger
+	Idle     time.Duration
+	Log      *slog.Logger
 }
 
 // Table is the node's translated connections, by their original tuple.
@@ -50,21 +61,29 @@ type Table struct {
 	cfg    Config
 	events *netlink.Conn
 
+	closed atomic.Bool
+	done   chan struct{} // closed when Run returns
+
 	mu      sync.Mutex
 	conns   map[key]entry
 	gen     uint32              // numbers the connections, to tell a tuple's reuse
 	dsts    map[netip.Addr]bool // Service addresses learned: the counter keeps their ports
-	seen    map[netip.Addr]bool // destinations seen translated, learned or not
 	gone    []goneConn          // destroyed, to forget once their last bytes are drained
 	held    []bpf.Flow          // flows to a Service not found yet: tried again at the next drain
 	drains  uint64
-	swept   time.Time
+	evicted time.Time // when a full table last made room
 	stats   Stats
 	lostLog time.Time
+	fullLog bool
 }
 
-// key is a connection's original tuple as plain memory (40 bytes), which
-// Go hashes and compares in one go, without netip's handles.
+// maxLearned bounds the learned Service addresses: the counter's
+// keep_ports map holds 4096 prefixes, the Service CIDRs among them.
+const maxLearned = 4000
+
+// key is a connection's original tuple as plain memory (38 bytes, 40
+// with padding), which Go hashes and compares in one go, without netip's
+// handles.
 type key struct {
 	src, dst     [16]byte
 	sport, dport uint16
@@ -104,15 +123,10 @@ type Stats struct {
 
 // Open subscribes to the table's events and reads what it holds now. It
 // needs CAP_NET_ADMIN in the namespace's owner; the Table then works
-// without it. Run must follow, to read the events.
+// without it. Run must follow, to read the events, and Close end it.
 func Open(cfg Config) (*Table, error) {
 	t := newTable(cfg)
 	cfg = t.cfg
-	for _, p := range cfg.Prefixes {
-		if err := t.keepPorts(p); err != nil {
-			return nil, err
-		}
-	}
 	var nc netlink.Config
 	if cfg.NetNS != "" {
 		f, err := os.Open(cfg.NetNS)
@@ -128,17 +142,31 @@ func Open(cfg Config) (*Table, error) {
 	ec.Groups = 1<<(groupNew-1) | 1<<(groupDestroy-1)
 	events, err := netlink.Dial(unix.NETLINK_NETFILTER, &ec)
 	if err != nil {
-		return nil, fmt.Errorf("subscribing to conntrack events (needs CAP_NET_ADMIN and the nf_conntrack_netlink module): %w", err)
+		return nil, fmt.Errorf("subscribing to conntrack events (needs CAP_NET_ADMIN, CAP_SYS_ADMIN for another namespace, and nf_conntrack_netlink): %w", err)
 	}
 	t.events = events
-	// Bursts of new connections must not overflow the socket: 8 MiB,
-	// above net.core.rmem_max (SO_RCVBUFFORCE, CAP_NET_ADMIN) if it can.
-	if err := forceReadBuffer(events, 32<<20); err != nil {
-		cfg.Log.Warn("conntrack events: could not enlarge the socket buffer; bursts may lose events", "error", err)
+	// A burst of new connections (a node starting pods) must not overflow
+	// the socket: 32 MiB held 50,000 events at once in bench/agent. Above
+	// net.core.rmem_max it takes SO_RCVBUFFORCE (CAP_NET_ADMIN).
+	if got, err := forceReadBuffer(events, 32<<20); err != nil || got < 32<<20 {
+		cfg.Log.Warn("conntrack events: the socket buffer is smaller than asked; bursts of new connections may lose events",
+			"asked", 32<<20, "got", got, "error", err)
 	}
-	if err := t.dump(nc); err != nil {
+	learned, err := t.dump(nc)
+	if err != nil {
 		events.Close()
 		return nil, err
+	}
+	// Only now that the table is followed are ports worth keeping: a kept
+	// port makes each connection its own flow, for translation.
+	for _, p := range cfg.Prefixes {
+		if err := t.keepPorts(p); err != nil {
+			events.Close()
+			return nil, err
+		}
+	}
+	for _, a := range learned {
+		t.keepAddr(a)
 	}
 	return t, nil
 }
@@ -148,35 +176,42 @@ func newTable(cfg Config) *Table {
 		cfg.MaxConns = 65536
 	}
 	if cfg.Idle == 0 {
-		cfg.Idle = time.Hour
+		cfg.Idle = 10 * time.Minute
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Table{cfg: cfg, conns: map[key]entry{}, dsts: map[netip.Addr]bool{}, seen: map[netip.Addr]bool{}, swept: time.Now()}
+	return &Table{cfg: cfg, conns: map[key]entry{}, dsts: map[netip.Addr]bool{}, done: make(chan struct{})}
 }
 
-func forceReadBuffer(c *netlink.Conn, n int) error {
+// forceReadBuffer asks for an n-byte receive buffer and returns what the
+// socket got (the kernel reports twice what it holds for data).
+func forceReadBuffer(c *netlink.Conn, n int) (int, error) {
 	rc, err := c.SyscallConn()
 	if err != nil {
-		return err
+		return 0, err
 	}
+	var got int
 	var serr error
 	if err := rc.Control(func(fd uintptr) {
 		if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, n); serr != nil {
-			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, n)
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, n) // capped at rmem_max
+		}
+		if v, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF); err == nil {
+			got = v / 2
 		}
 	}); err != nil {
-		return err
+		return 0, err
 	}
-	return serr
+	return got, serr
 }
 
-// dump reads the connections the table holds now, streaming.
-func (t *Table) dump(nc netlink.Config) error {
+// dump reads the connections the table holds now, streaming, and returns
+// the Service addresses it learned.
+func (t *Table) dump(nc netlink.Config) ([]netip.Addr, error) {
 	c, err := netlink.Dial(unix.NETLINK_NETFILTER, &nc)
 	if err != nil {
-		return fmt.Errorf("reading the conntrack table: %w", err)
+		return nil, fmt.Errorf("reading the conntrack table: %w", err)
 	}
 	defer c.Close()
 	req := netlink.Message{
@@ -184,37 +219,42 @@ func (t *Table) dump(nc netlink.Config) error {
 		Data:   []byte{unix.AF_UNSPEC, 0, 0, 0}, // every family
 	}
 	if _, err := c.Send(req); err != nil {
-		return fmt.Errorf("reading the conntrack table: %w", err)
+		return nil, fmt.Errorf("reading the conntrack table: %w", err)
 	}
 	n := 0
+	var learned []netip.Addr
 	for m, err := range c.ReceiveIter() {
 		if err != nil {
-			return fmt.Errorf("reading the conntrack table (needs CAP_NET_ADMIN): %w", err)
+			return nil, fmt.Errorf("reading the conntrack table (needs CAP_NET_ADMIN): %w", err)
 		}
 		ev, err := parse(uint16(m.Header.Type), m.Data)
 		if err != nil {
 			t.cfg.Log.Debug("conntrack: skipping a message", "error", err)
 			continue
 		}
-		t.handle(ev)
+		if a := t.handle(ev); a.IsValid() {
+			learned = append(learned, a)
+		}
 		n++
 	}
 	t.cfg.Log.Info("conntrack table read", "connections", n, "translated", len(t.conns), "service_addresses", len(t.dsts))
-	return nil
+	return learned, nil
 }
 
-// Run reads events until ctx ends or the Table is closed. Events the kernel
-// could not deliver (a full socket buffer) are counted and logged; their
-// connections' flows then stay untranslated.
+// Run reads events until Close. Events the kernel could not deliver (a full
+// socket buffer) are counted and logged; their connections' flows then
+// stay untranslated.
 //
 // It reads the socket directly, every datagram waiting at each wake-up,
 // one recvfrom(2) each: a burst of tens of thousands of new connections
 // (pods starting, DNS) must be read faster than it arrives.
-func (t *Table) Run(ctx context.Context) error {
-	stop := context.AfterFunc(ctx, func() { t.events.Close() })
-	defer stop()
+func (t *Table) Run() error {
+	defer close(t.done)
 	rc, err := t.events.SyscallConn()
 	if err != nil {
+		if t.closed.Load() {
+			return nil
+		}
 		return fmt.Errorf("reading conntrack events: %w", err)
 	}
 	buf := make([]byte, 64<<10)
@@ -236,10 +276,9 @@ func (t *Table) Run(ctx context.Context) error {
 			}
 		})
 		switch {
-		case err != nil: // closed
-			if ctx.Err() != nil || errors.Is(err, os.ErrClosed) || errors.Is(err, unix.EBADF) {
-				return nil
-			}
+		case t.closed.Load():
+			return nil
+		case err != nil:
 			return fmt.Errorf("reading conntrack events: %w", err)
 		case errors.Is(rerr, unix.ENOBUFS):
 			t.lost()
@@ -262,7 +301,15 @@ func (t *Table) datagram(b []byte) {
 			t.cfg.Log.Debug("conntrack: skipping an event", "error", err)
 			continue
 		}
-		t.handle(ev)
+		t.apply(ev)
+	}
+}
+
+// apply handles an event, and has the counter keep the ports of flows to
+// a Service address it learned from it.
+func (t *Table) apply(ev event) {
+	if a := t.handle(ev); a.IsValid() {
+		t.keepAddr(a)
 	}
 }
 
@@ -276,41 +323,80 @@ func (t *Table) lost() {
 	}
 }
 
-// Close stops Run and lets go of the socket.
-func (t *Table) Close() error { return t.events.Close() }
+// Close stops Run, waits for it if it runs, and lets go of the socket.
+// Nothing calls KeepPorts once it returns.
+func (t *Table) Close() error {
+	if t.closed.Swap(true) {
+		return nil
+	}
+	err := t.events.Close()
+	select {
+	case <-t.done:
+	case <-time.After(5 * time.Second): // Run was never started
+	}
+	return err
+}
 
-// handle records a translated connection, or the end of one.
-func (t *Table) handle(ev event) {
+// handle records a translated connection to a Service, or the end of one.
+// It returns the Service address it learned from it, if any, for keepAddr.
+func (t *Table) handle(ev event) netip.Addr {
 	backend, ok := ev.conn.Backend()
 	if !ok {
-		return
+		return netip.Addr{}
 	}
 	orig := ev.conn.Orig
+	dst := orig.Dst.Addr()
 	k := keyOf(orig.Src, orig.Dst, orig.Proto)
-	var learn netip.Addr
+	now := time.Now()
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	if ev.destroy {
 		if e, ok := t.conns[k]; ok {
 			t.gone = append(t.gone, goneConn{k, e.gen, t.drains})
 		}
-	} else if _, ok := t.conns[k]; ok || len(t.conns) < t.cfg.MaxConns {
-		t.gen++
-		t.conns[k] = entry{backend: backend.Addr().As16(), port: backend.Port(), gen: t.gen, used: time.Now().Unix()}
-	} else {
+		return netip.Addr{}
+	}
+	var learned netip.Addr
+	if !t.dsts[dst] && !t.covered(dst) {
+		if len(t.dsts) >= maxLearned || (t.cfg.Learn != nil && !t.cfg.Learn(dst)) {
+			return netip.Addr{} // a node's address (NodePort, hostPort): no flow looks it up
+		}
+		t.dsts[dst] = true
+		learned = dst
+	}
+	if _, ok := t.conns[k]; !ok && len(t.conns) >= t.cfg.MaxConns && !t.makeRoom(now) {
 		t.stats.ConnsNotRemembered++
+		if !t.fullLog {
+			t.fullLog = true
+			t.cfg.Log.Warn("conntrack: the table of Service connections is full; new ones stay untranslated", "max", t.cfg.MaxConns)
+		}
+		return learned
 	}
-	if dst := orig.Dst.Addr(); !ev.destroy && !t.seen[dst] {
-		t.seen[dst] = true
-		if t.cfg.Learn == nil || t.cfg.Learn(dst) {
-			t.dsts[dst] = true
-			learn = dst
+	t.gen++
+	t.conns[k] = entry{backend: backend.Addr().As16(), port: backend.Port(), gen: t.gen, used: now.Unix()}
+	return learned
+}
+
+// makeRoom forgets the connections no flow named for cfg.Idle, at most
+// once a minute, and reports whether the table has room now.
+func (t *Table) makeRoom(now time.Time) bool {
+	if now.Sub(t.evicted) < time.Minute {
+		return false
+	}
+	t.evicted = now
+	for k, e := range t.conns {
+		if now.Sub(time.Unix(e.used, 0)) >= t.cfg.Idle {
+			delete(t.conns, k)
 		}
 	}
-	t.mu.Unlock()
-	if learn.IsValid() && !t.covered(learn) {
-		if err := t.keepPorts(netip.PrefixFrom(learn, learn.BitLen())); err != nil {
-			t.cfg.Log.Warn("conntrack: flows to a Service address keep no ports; its flows stay untranslated", "address", learn, "error", err)
-		}
+	return len(t.conns) < t.cfg.MaxConns
+}
+
+// keepAddr tells the counter to keep the ports of flows to a learned
+// Service address.
+func (t *Table) keepAddr(a netip.Addr) {
+	if err := t.keepPorts(netip.PrefixFrom(a, a.BitLen())); err != nil {
+		t.cfg.Log.Warn("conntrack: flows to a Service address keep no ports; they stay untranslated", "address", a, "error", err)
 	}
 }
 
@@ -383,13 +469,12 @@ func (t *Table) Translate(d *bpf.Deltas, eph uint16, final bool) {
 		out = append(out, f)
 	}
 	d.Flows = out
-	t.forget(now)
+	t.forget()
 }
 
-// forget drops connections destroyed before the previous drain (their
-// last bytes are translated by now) and, hourly, the ones no flow or event
-// named for cfg.Idle (their end was lost).
-func (t *Table) forget(now time.Time) {
+// forget drops connections destroyed before the previous drain: their
+// last bytes are translated by now.
+func (t *Table) forget() {
 	keep := t.gone[:0]
 	for _, g := range t.gone {
 		if g.drain+1 < t.drains {
@@ -401,15 +486,6 @@ func (t *Table) forget(now time.Time) {
 		}
 	}
 	t.gone = keep
-	if now.Sub(t.swept) < t.cfg.Idle {
-		return
-	}
-	t.swept = now
-	for k, e := range t.conns {
-		if now.Sub(time.Unix(e.used, 0)) > t.cfg.Idle {
-			delete(t.conns, k)
-		}
-	}
 }
 
 // lookup returns the backend of a connection, by its original tuple.

@@ -103,10 +103,10 @@ func TestTranslate(t *testing.T) {
 		KeepPorts: func(p netip.Prefix) error { kept = append(kept, p); return nil },
 		Learn:     func(a netip.Addr) bool { return !netip.MustParsePrefix("10.1.0.0/16").Contains(a) },
 	})
-	tb.handle(event{conn: dnat(6, "10.1.1.10:40000", "10.96.0.10:80", "10.1.2.20:8080")})
-	tb.handle(event{conn: dnat(6, "10.1.1.10:40001", "10.96.0.10:80", "10.1.3.30:8080")}) // another backend
-	tb.handle(event{conn: dnat(17, "10.1.1.10:40002", "10.100.0.10:53", "10.1.2.20:5353")})
-	tb.handle(event{conn: dnat(6, "203.0.113.1:50000", "10.1.1.2:30080", "10.1.2.20:8080")}) // a NodePort: not learned
+	tb.apply(event{conn: dnat(6, "10.1.1.10:40000", "10.96.0.10:80", "10.1.2.20:8080")})
+	tb.apply(event{conn: dnat(6, "10.1.1.10:40001", "10.96.0.10:80", "10.1.3.30:8080")}) // another backend
+	tb.apply(event{conn: dnat(17, "10.1.1.10:40002", "10.100.0.10:53", "10.1.2.20:5353")})
+	tb.apply(event{conn: dnat(6, "203.0.113.1:50000", "10.1.1.2:30080", "10.1.2.20:8080")}) // a NodePort: not learned
 	if want := []netip.Prefix{netip.MustParsePrefix("10.96.0.10/32")}; !slices.Equal(kept, want) {
 		t.Errorf("KeepPorts got %v; want %v (the Service CIDR covers 10.100.0.10; a node address is not a Service's)", kept, want)
 	}
@@ -136,7 +136,7 @@ func TestTranslate(t *testing.T) {
 	}
 	// The held connection's event arrives: its flow is translated at the
 	// next drain; the other is passed on untranslated, port dropped.
-	tb.handle(event{conn: dnat(6, "10.1.1.10:40009", "10.96.0.10:80", "10.1.3.30:8080")})
+	tb.apply(event{conn: dnat(6, "10.1.1.10:40009", "10.96.0.10:80", "10.1.3.30:8080")})
 	d.Flows = append(d.Flows[:0], flow(6, bpf.Egress, "10.1.1.10:40000", "10.96.0.10:80", 1))
 	tb.Translate(d, 32768, false)
 	want = []bpf.Flow{
@@ -147,13 +147,13 @@ func TestTranslate(t *testing.T) {
 	if !slices.Equal(d.Flows, want) {
 		t.Errorf("second drain:\n got %v\nwant %v", d.Flows, want)
 	}
-	if s := tb.Stats(); s.TranslatedBytes != 100+1000+200+300+1+400 || s.UntranslatedBytes != 500+50 || s.Conns != 5 {
+	if s := tb.Stats(); s.TranslatedBytes != 100+1000+200+300+1+400 || s.UntranslatedBytes != 500+50 || s.Conns != 4 {
 		t.Errorf("stats %+v", s)
 	}
 
 	// A destroyed connection is forgotten once the drain after its end is
 	// done, not before: its last bytes are translated.
-	tb.handle(event{conn: dnat(6, "10.1.1.10:40000", "10.96.0.10:80", "10.1.2.20:8080"), destroy: true})
+	tb.apply(event{conn: dnat(6, "10.1.1.10:40000", "10.96.0.10:80", "10.1.2.20:8080"), destroy: true})
 	d.Flows = append(d.Flows[:0], flow(6, bpf.Egress, "10.1.1.10:40000", "10.96.0.10:80", 2))
 	tb.Translate(d, 32768, false)
 	if d.Flows[0].Remote != netip.MustParseAddrPort("10.1.2.20:8080") {
@@ -165,8 +165,8 @@ func TestTranslate(t *testing.T) {
 	}
 	// The tuple reused by a new connection before the old one is forgotten
 	// keeps the new one.
-	tb.handle(event{conn: dnat(6, "10.1.1.10:40001", "10.96.0.10:80", "10.1.3.30:8080"), destroy: true})
-	tb.handle(event{conn: dnat(6, "10.1.1.10:40001", "10.96.0.10:80", "10.1.4.40:8080")})
+	tb.apply(event{conn: dnat(6, "10.1.1.10:40001", "10.96.0.10:80", "10.1.3.30:8080"), destroy: true})
+	tb.apply(event{conn: dnat(6, "10.1.1.10:40001", "10.96.0.10:80", "10.1.4.40:8080")})
 	tb.Translate(&bpf.Deltas{}, 32768, false)
 	tb.Translate(&bpf.Deltas{}, 32768, false)
 	if b, ok := tb.lookup(orig("10.1.1.10:40001")); !ok || b != netip.MustParseAddrPort("10.1.4.40:8080") {
@@ -183,21 +183,52 @@ func TestTranslate(t *testing.T) {
 
 func TestBounds(t *testing.T) {
 	tb := newTable(Config{MaxConns: 2, Idle: time.Minute})
+	conn := func(port int) event {
+		return event{conn: dnat(6, netip.AddrPortFrom(netip.MustParseAddr("10.1.1.10"), uint16(port)).String(), "10.96.0.10:80", "10.1.2.20:8080")}
+	}
 	for i := range 3 {
-		tb.handle(event{conn: dnat(6, netip.AddrPortFrom(netip.MustParseAddr("10.1.1.10"), uint16(40000+i)).String(), "10.96.0.10:80", "10.1.2.20:8080")})
+		tb.handle(conn(40000 + i))
 	}
 	if s := tb.Stats(); s.Conns != 2 || s.ConnsNotRemembered != 1 {
 		t.Errorf("stats %+v; want 2 remembered, 1 not", s)
 	}
-	// Idle entries (their end never seen) go at the sweep after Idle.
+	// A full table makes room by forgetting what no flow named for Idle,
+	// at most once a minute.
 	for k, e := range tb.conns {
 		e.used = time.Now().Add(-2 * time.Minute).Unix()
 		tb.conns[k] = e
 	}
-	tb.swept = time.Now().Add(-2 * time.Minute)
-	tb.Translate(&bpf.Deltas{}, 32768, false)
-	if n := tb.Stats().Conns; n != 0 {
-		t.Errorf("%d idle connections remembered after the sweep", n)
+	tb.handle(conn(40003))
+	if s := tb.Stats(); s.ConnsNotRemembered != 2 {
+		t.Errorf("room made twice within a minute: %+v", s)
+	}
+	tb.evicted = time.Now().Add(-2 * time.Minute)
+	tb.handle(conn(40004))
+	if _, ok := tb.lookup(Tuple{Src: netip.MustParseAddrPort("10.1.1.10:40004"), Dst: netip.MustParseAddrPort("10.96.0.10:80"), Proto: 6}); !ok || tb.Stats().Conns != 1 {
+		t.Errorf("a full table of idle connections did not make room: %+v", tb.Stats())
+	}
+}
+
+// TestLearn: a destination Learn refuses (a node's, before the VPC view
+// came) is asked about again at its next connection; connections to it
+// are not remembered meanwhile.
+func TestLearn(t *testing.T) {
+	vpcKnown := false
+	var kept []netip.Prefix
+	tb := newTable(Config{
+		KeepPorts: func(p netip.Prefix) error { kept = append(kept, p); return nil },
+		Learn:     func(netip.Addr) bool { return vpcKnown },
+	})
+	if a := tb.handle(event{conn: dnat(6, "10.1.1.10:40000", "10.96.0.10:80", "10.1.2.20:8080")}); a.IsValid() || tb.Stats().Conns != 0 {
+		t.Errorf("learned %v, %d connections, from a refused destination", a, tb.Stats().Conns)
+	}
+	vpcKnown = true
+	a := tb.handle(event{conn: dnat(6, "10.1.1.10:40001", "10.96.0.10:80", "10.1.2.20:8080")})
+	if a != netip.MustParseAddr("10.96.0.10") || tb.Stats().Conns != 1 {
+		t.Errorf("learned %v, %d connections; want 10.96.0.10 and 1", a, tb.Stats().Conns)
+	}
+	if a := tb.handle(event{conn: dnat(6, "10.1.1.10:40002", "10.96.0.10:80", "10.1.2.20:8080")}); a.IsValid() {
+		t.Errorf("learned %v again", a)
 	}
 }
 
@@ -211,7 +242,7 @@ func BenchmarkTranslate50k(b *testing.B) {
 	for i := range 50000 {
 		src := netip.AddrPortFrom(client, uint16(10000+i))
 		svc := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 96, byte(i % 200), 10}), 53)
-		tb.handle(event{conn: Conn{Orig: Tuple{Src: src, Dst: svc, Proto: 17}, Reply: Tuple{Src: netip.MustParseAddrPort("10.1.2.20:5353"), Dst: src, Proto: 17}}})
+		tb.apply(event{conn: Conn{Orig: Tuple{Src: src, Dst: svc, Proto: 17}, Reply: Tuple{Src: netip.MustParseAddrPort("10.1.2.20:5353"), Dst: src, Proto: 17}}})
 		fl = append(fl, bpf.Flow{CgroupID: 7, Local: src, Remote: svc, Proto: 17, Dir: bpf.Egress, Bytes: 80})
 	}
 	d := &bpf.Deltas{}

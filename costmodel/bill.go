@@ -460,10 +460,14 @@ type pairKey struct {
 // once: the larger of the sender's and the receiver's report, so that a
 // node without an agent still counts) and then folded into one row per
 // pair of endpoints at the grouping level, with the larger sender as Local.
+// Where both ends fold into one group (two pods of one namespace, grouped
+// by namespace), a pod pair's bytes are sent or received as its pod row
+// shows them: the pod pair's larger sender's bytes are sent.
 func (a *Aggregator) Rows() ([]Row, error) {
 	var rows []Row
 	var uses []Usage // beside rows: what each row's dollars are worked out from
 	pairs := make(map[pairKey]int)
+	var pods map[pairKey]*[2]uint64 // bytes a->b and b->a per pod pair, for pairs within one group
 	for k, ac := range a.rows {
 		if !k.pair {
 			rows = append(rows, Row{Local: ac.local, Remote: ac.remote, Category: k.cat, Region: ac.region, Via: k.via, ViaAZID: ac.viaAZID,
@@ -475,8 +479,16 @@ func (a *Aggregator) Rows() ([]Row, error) {
 		send, recv := endpointForGroup(a.group, ac.local), endpointForGroup(a.group, ac.remote)
 		gs, gr := identifyEndpoint(a.group, &send), identifyEndpoint(a.group, &recv)
 		pk, forward := pairKey{gs, gr, k.cat}, true
-		if gr.less(gs) {
+		switch {
+		case gr.less(gs):
 			pk, forward = pairKey{gr, gs, k.cat}, false
+		case gs == gr && a.group != ByPod:
+			// Both ends in one group: the group cannot say which end
+			// sent, the pod pair can.
+			if pods == nil {
+				pods = a.podPairs()
+			}
+			forward = sendsMore(pods, &ac.local, &ac.remote, k.cat)
 		}
 		i, ok := pairs[pk]
 		if !ok {
@@ -517,6 +529,42 @@ func (a *Aggregator) Rows() ([]Row, error) {
 	}
 	SortRows(rows)
 	return rows, nil
+}
+
+// podPairs returns the joined bytes of each pod pair, each way: the bytes
+// of the pod rows Rows returns when grouping by pod.
+func (a *Aggregator) podPairs() map[pairKey]*[2]uint64 {
+	pods := make(map[pairKey]*[2]uint64)
+	for k, ac := range a.rows {
+		if !k.pair {
+			continue
+		}
+		s, r := identifyEndpoint(ByPod, &ac.local), identifyEndpoint(ByPod, &ac.remote)
+		pk, way := pairKey{s, r, k.cat}, 0
+		if r.less(s) {
+			pk, way = pairKey{r, s, k.cat}, 1
+		}
+		f := pods[pk]
+		if f == nil {
+			f = new([2]uint64)
+			pods[pk] = f
+		}
+		f[way] += max(ac.egressObs, ac.ingressObs)
+	}
+	return pods
+}
+
+// sendsMore reports whether the pod that sent a pair row's bytes (send)
+// is the Local end of its pod row: the larger sender of the pod pair, or,
+// when both sent as much, the one that sorts first, as Rows orients pod rows.
+func sendsMore(pods map[pairKey]*[2]uint64, send, recv *Endpoint, cat flows.Category) bool {
+	s, r := identifyEndpoint(ByPod, send), identifyEndpoint(ByPod, recv)
+	if r.less(s) {
+		f := pods[pairKey{r, s, cat}]
+		return f[1] > f[0] // a tie: r sorts first
+	}
+	f := pods[pairKey{s, r, cat}]
+	return f[0] >= f[1]
 }
 
 // samePods reports whether r names the same two pods as the pair row ac.

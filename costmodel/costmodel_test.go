@@ -390,3 +390,106 @@ func TestIntraAZPairsCountedOnce(t *testing.T) {
 		t.Fatalf("rows = %+v; want one free intra-AZ pair of 3 GiB", rows)
 	}
 }
+
+// podEnd is one pod of a constructed pair.
+type podEnd struct{ ip, pod, ns, workload, az, node string }
+
+// sent returns the reports of bytes from src to dst: the sender's egress
+// record and, if both, the receiver's ingress record of the same bytes.
+func sent(src, dst podEnd, bytes uint64, both bool) []flows.Record {
+	r := flows.Record{Schema: 1, TS: t0, WindowS: 60, Region: "us-east-1", Node: src.node, Direction: flows.Egress,
+		Category: flows.InterAZ, Protocol: flows.TCP,
+		LocalIP: src.ip, LocalPod: src.pod, LocalNamespace: src.ns, LocalWorkload: src.workload, LocalAZID: src.az,
+		RemoteIP: dst.ip, RemotePod: dst.pod, RemoteNamespace: dst.ns, RemoteWorkload: dst.workload, RemoteNode: dst.node,
+		RemoteAZID: dst.az, Bytes: bytes}
+	if !both {
+		return []flows.Record{r}
+	}
+	m := mirror(r)
+	m.LocalNamespace, m.RemoteNamespace = r.RemoteNamespace, r.LocalNamespace
+	return []flows.Record{r, m}
+}
+
+// TestGroupedPairsMatchPodPairs: rows grouped by workload or namespace hold,
+// sent and received, the sums of the pod rows that fold into them. Where
+// both ends fold into one group (shop <-> shop by namespace, cache <-> cache
+// by workload), the split is the pod rows' split; it was all sent, nothing
+// received.
+func TestGroupedPairsMatchPodPairs(t *testing.T) {
+	graphqlA := podEnd{"10.0.1.5", "graphql-a", "shop", "graphql", "use1-az1", "node-a"}
+	productsB := podEnd{"10.0.2.7", "products-b", "shop", "products", "use1-az2", "node-b"}
+	ordersC := podEnd{"10.0.1.8", "orders-c", "shop", "orders", "use1-az1", "node-a"}
+	graphqlD := podEnd{"10.0.2.9", "graphql-d", "shop", "graphql", "use1-az2", "node-b"}
+	ledgerE := podEnd{"10.0.2.10", "ledger-e", "billing", "ledger", "use1-az2", "node-b"}
+	cache0 := podEnd{"10.0.1.11", "cache-0", "shop", "cache", "use1-az1", "node-a"}
+	cache1 := podEnd{"10.0.2.12", "cache-1", "shop", "cache", "use1-az2", "node-b"}
+	cache2 := podEnd{"10.0.1.13", "cache-2", "shop", "cache", "use1-az1", "node-a"}
+	var recs []flows.Record
+	for _, s := range []struct {
+		src, dst podEnd
+		gib      uint64
+		both     bool
+	}{
+		{productsB, graphqlA, 9, true}, {graphqlA, productsB, 1, true},
+		{graphqlD, ordersC, 4, true}, {ordersC, graphqlD, 1, false}, // graphql the larger sender this time
+		{ledgerE, graphqlA, 5, true}, {graphqlA, ledgerE, 2, true}, // billing <-> shop
+		{cache0, cache1, 3, true}, {cache1, cache0, 2, true},
+		{cache1, cache2, 6, false}, {cache2, cache1, 1, true},
+	} {
+		recs = append(recs, sent(s.src, s.dst, s.gib*GB, s.both)...)
+	}
+	rowsBy := func(g GroupBy) []Row {
+		t.Helper()
+		ag := New(nil).NewAggregator(g)
+		for i := range recs {
+			if err := ag.Add(&recs[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rows, err := ag.Rows()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows
+	}
+	pods := rowsBy(ByPod)
+	for _, g := range []GroupBy{ByWorkload, ByNamespace} {
+		t.Run(g.String(), func(t *testing.T) {
+			type sums struct {
+				bytes, tx, rx uint64
+				usd           float64
+			}
+			want := map[[2]ident]*sums{}
+			for _, r := range rowsBy(g) {
+				l, rm := identifyEndpoint(g, &r.Local), identifyEndpoint(g, &r.Remote)
+				want[[2]ident{l, rm}] = &sums{}
+			}
+			selfRx := uint64(0)
+			for _, p := range pods {
+				l, rm := identifyEndpoint(g, &p.Local), identifyEndpoint(g, &p.Remote)
+				s, tx, rx := want[[2]ident{l, rm}], p.TxBytes, p.RxBytes
+				if s == nil {
+					s, tx, rx = want[[2]ident{rm, l}], rx, tx
+				}
+				if s == nil {
+					t.Fatalf("pod row %s/%s <-> %s/%s has no %s row", p.Local.Namespace, p.Local.Pod, p.Remote.Namespace, p.Remote.Pod, g)
+				}
+				s.bytes, s.tx, s.rx, s.usd = s.bytes+p.Bytes, s.tx+tx, s.rx+rx, s.usd+p.CostUSD
+				if l == rm {
+					selfRx += rx
+				}
+			}
+			if selfRx == 0 {
+				t.Fatalf("no pod pair within one %s received anything: the test does not test the case", g)
+			}
+			for _, r := range rowsBy(g) {
+				s := want[[2]ident{identifyEndpoint(g, &r.Local), identifyEndpoint(g, &r.Remote)}]
+				if r.Bytes != s.bytes || r.TxBytes != s.tx || r.RxBytes != s.rx || !near(r.CostUSD, s.usd) {
+					t.Errorf("%s row %s/%s <-> %s/%s: bytes %d sent %d received %d $%v; want the pod rows' %d, %d, %d, $%v",
+						g, r.Local.Namespace, r.Local.Workload, r.Remote.Namespace, r.Remote.Workload,
+						r.Bytes, r.TxBytes, r.RxBytes, r.CostUSD, s.bytes, s.tx, s.rx, s.usd)
+				}
+			}
+		})
+	}
+}

@@ -213,7 +213,25 @@ func TestTopGroupBy(t *testing.T) {
 	}
 	ns := topJSONOf(t, "--category", "inter-az", "--group-by", "namespace")
 	if len(ns.Rows) != 1 || ns.Rows[0].Local.Namespace != "shop" || ns.Rows[0].Bytes != 43<<30 {
-		t.Errorf("by namespace = %+v; want one shop<->shop row of 43 GiB", ns.Rows)
+		t.Fatalf("by namespace = %+v; want one shop<->shop row of 43 GiB", ns.Rows)
+	}
+	// Every pod pair is in shop at both ends: the namespace row sends and
+	// receives what the pod rows do (it showed all 43 GiB sent), and the
+	// total and the cost are the pod grouping's.
+	pods := topJSONOf(t, "--category", "inter-az", "--group-by", "pod", "--limit", "0")
+	var tx, rx uint64
+	for _, p := range pods.Rows {
+		if p.Local.Namespace != "shop" || p.Remote.Namespace != "shop" {
+			t.Fatalf("pod row %s/%s <-> %s/%s: want shop at both ends", p.Local.Namespace, p.Local.Pod, p.Remote.Namespace, p.Remote.Pod)
+		}
+		tx, rx = tx+p.TxBytes, rx+p.RxBytes
+	}
+	n := ns.Rows[0]
+	if rx == 0 || n.TxBytes != tx || n.RxBytes != rx {
+		t.Errorf("shop <-> shop sent %d, received %d; want the pod rows' %d, %d", n.TxBytes, n.RxBytes, tx, rx)
+	}
+	if ns.TotalBytes != pods.TotalBytes || !near(ns.TotalCostUSD, pods.TotalCostUSD) || !near(n.CostUSD, pods.TotalCostUSD) {
+		t.Errorf("by namespace %d bytes, $%v (row $%v); by pod %d bytes, $%v", ns.TotalBytes, ns.TotalCostUSD, n.CostUSD, pods.TotalBytes, pods.TotalCostUSD)
 	}
 }
 

@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -402,17 +404,27 @@ func (a *Advisor) Recommend(window time.Duration, opt AdviseOptions) ([]Recommen
 		}
 		azs := max(len(s.clientAZs), 1)
 		monthlyBytes := gb(s.bytes) * month
-		endpointCost := monthlyBytes*p.EndpointPerGB.USD + float64(azs)*HoursPerMonth*p.EndpointPerAZHour.USD
+		hours := float64(azs) * HoursPerMonth * p.EndpointPerAZHour.USD
+		endpointCost := monthlyBytes*p.EndpointPerGB.USD + hours
 		saving := p.costOf(s.use).Total()*month - endpointCost
 		if saving <= 0 {
 			continue // below break-even: the endpoint's hours cost more than the NAT charges it removes
 		}
-		breakEven := float64(azs) * HoursPerMonth * p.EndpointPerAZHour.USD / (p.NATPerGB.USD - p.EndpointPerGB.USD)
+		// The break-even of the saving above: per GB, the endpoint removes
+		// what these bytes pay the NAT (processing, and the AZ crossing of
+		// those that reach a NAT in another AZ) and adds its own processing.
+		// saving > 0 makes the difference positive.
+		removed := p.costOf(s.use).Total() / gb(s.bytes)
+		breakEven := hours / (removed - p.EndpointPerGB.USD)
+		what := "processing"
+		if s.use.InterAZ > 0 {
+			what = "processing and the AZ crossing"
+		}
 		subnets := slices.Sorted(maps.Keys(s.subnets))
 		recs = append(recs, Recommendation{
 			Kind: InterfaceEndpoint, Target: fmt.Sprintf("com.amazonaws.%s.%s (%s)", k.region, k.service, strings.Join(slices.Sorted(maps.Keys(s.names)), ", ")),
-			Evidence: ev(s.bytes, p.costOf(s.use).Total(), flows.NATGateway.String(), fmt.Sprintf("%s to %s through NAT gateway %s; an interface endpoint in %d AZ(s) costs $%.2f/month at this volume and pays off above %.0f GB/month",
-				HumanBytes(s.bytes), k.service, setString(s.nats), azs, endpointCost, breakEven)),
+			Evidence: ev(s.bytes, p.costOf(s.use).Total(), flows.NATGateway.String(), fmt.Sprintf("%s to %s through NAT gateway %s; an interface endpoint in %d AZ(s) costs $%.2f/month at this volume and pays off above %.0f GB/month: it saves $%s/GB of NAT charges (%s) and charges $%s/GB",
+				HumanBytes(s.bytes), k.service, setString(s.nats), azs, endpointCost, breakEven, perGB(removed), what, perGB(p.EndpointPerGB.USD))),
 			MonthlyCostUSD: p.costOf(s.use).Total() * month, MonthlySavingsUSD: saving,
 			Action: interfaceEndpointCommand(k.region, "com.amazonaws."+k.region+"."+k.service, subnets), tag: natTag{"interface", k.service},
 			Caveats: []string{"savings are net of the endpoint's per-GB and per-AZ-hour fees", "the security group must allow HTTPS (443) from the nodes"},
@@ -558,6 +570,9 @@ func sortedKeys[K comparable, V any](m map[K]V, name func(K) string) []K {
 }
 
 func natKeyString(k natKey) string { return k.region + "/" + k.service + "/" + k.nat }
+
+// perGB formats a per-GB price to a hundredth of a cent, without trailing zeros.
+func perGB(usd float64) string { return strconv.FormatFloat(math.Round(usd*1e4)/1e4, 'f', -1, 64) }
 
 func setString(m map[string]bool) string { return strings.Join(slices.Sorted(maps.Keys(m)), ", ") }
 

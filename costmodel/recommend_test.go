@@ -1,6 +1,9 @@
 package costmodel
 
 import (
+	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -63,6 +66,37 @@ func TestInterfaceEndpointBreakEven(t *testing.T) {
 	}
 	if find(above, NatPerAZ) != nil {
 		t.Errorf("NatPerAZ proposed although every client uses the NAT in its own AZ")
+	}
+}
+
+// TestInterfaceEndpointBreakEvenText: the break-even the evidence states is
+// the one the savings are worked out with, whose per-GB saving counts the
+// AZ crossing to a NAT in another AZ as well as the NAT's processing (the
+// text divided by the processing alone).
+func TestInterfaceEndpointBreakEvenText(t *testing.T) {
+	p, err := New(nil).Table().Lookup("us-east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An hour: 3 GiB from az1 through the NAT in az2, 1 GiB from az2.
+	const crossGiB, sameGiB = 3, 1
+	r := find(advise(t, time.Hour, sqs("use1-az1", "use1-az2", crossGiB*GB), sqs("use1-az2", "use1-az2", sameGiB*GB)), InterfaceEndpoint)
+	if r == nil {
+		t.Fatal("no InterfaceEndpoint for 4 GiB/h to SQS through a NAT")
+	}
+	removed := p.NATPerGB.USD + p.InterAZPerGB.USD*crossGiB/(crossGiB+sameGiB) // per GB off the NAT's bill
+	net := removed - p.EndpointPerGB.USD
+	hours := 2 * HoursPerMonth * p.EndpointPerAZHour.USD // two client AZs
+	breakEven := hours / net
+	monthlyGB := float64(crossGiB+sameGiB) * HoursPerMonth
+	if want := (monthlyGB - breakEven) * net; math.Abs(r.MonthlySavingsUSD-want) > 1e-6 {
+		t.Errorf("savings %v; want (%v - %v GB) x $%v/GB = %v", r.MonthlySavingsUSD, monthlyGB, breakEven, net, want)
+	}
+	if want := fmt.Sprintf("pays off above %.0f GB/month", breakEven); !strings.Contains(r.Evidence.Detail, want) {
+		t.Errorf("evidence %q; want %q", r.Evidence.Detail, want)
+	}
+	if want := "$" + strconv.FormatFloat(math.Round(removed*1e4)/1e4, 'f', -1, 64) + "/GB"; !strings.Contains(r.Evidence.Detail, want) {
+		t.Errorf("evidence %q; want the per-GB saving %s", r.Evidence.Detail, want)
 	}
 }
 

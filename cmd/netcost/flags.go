@@ -1,11 +1,14 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,11 +34,12 @@ var (
 )
 
 // The shared AWS flags, for every command that may call AWS. Unset, the
-// SDK's default chain decides (environment, ~/.aws/config, roles).
+// SDK's default chain decides (environment, ~/.aws/config, roles). Only
+// --source cloudwatch and nfm read them (checkSourceOnly).
 var (
-	awsRegionFlag   = &cli.StringFlag{Name: "region", EnvVars: []string{"AWS_REGION"}, Category: "AWS", Usage: "AWS region of the source (default: the SDK's chain, as AWS_DEFAULT_REGION or the profile's region)"}
-	awsProfileFlag  = &cli.StringFlag{Name: "profile", EnvVars: []string{"AWS_PROFILE"}, Category: "AWS", Usage: "named profile of ~/.aws/config and ~/.aws/credentials"}
-	awsEndpointFlag = &cli.StringFlag{Name: "endpoint-url", EnvVars: []string{"AWS_ENDPOINT_URL"}, Category: "AWS", Usage: "send AWS API calls to this URL instead, such as a local emulator (http://127.0.0.1:5000)"}
+	awsRegionFlag   = &cli.StringFlag{Name: "region", EnvVars: []string{"AWS_REGION"}, Category: "AWS", Usage: "cloudwatch, nfm: AWS region of the source (default: the SDK's chain, as AWS_DEFAULT_REGION or the profile's region)"}
+	awsProfileFlag  = &cli.StringFlag{Name: "profile", EnvVars: []string{"AWS_PROFILE"}, Category: "AWS", Usage: "cloudwatch, nfm: named profile of ~/.aws/config and ~/.aws/credentials"}
+	awsEndpointFlag = &cli.StringFlag{Name: "endpoint-url", EnvVars: []string{"AWS_ENDPOINT_URL"}, Category: "AWS", Usage: "cloudwatch, nfm: send AWS API calls to this URL instead, such as a local emulator (http://127.0.0.1:5000)"}
 )
 
 // monitorFlag picks the Network Flow Monitor monitor of --source nfm.
@@ -60,7 +64,122 @@ func awsOptions(cCtx *cli.Context) (awscfg.Options, error) {
 }
 
 func readFlags() []cli.Flag {
-	return append([]cli.Flag{sourceFlag, exactFlag, sinceFlag, startFlag, endFlag, outputFlag, strictFlag, pricesFlag, monitorFlag}, awsFlags()...)
+	return append([]cli.Flag{sourceFlag, exactFlag, sinceFlag, startFlag, endFlag, outputFlag, strictFlag, pricesFlag, monitorFlag, commandLine{}}, awsFlags()...)
+}
+
+// sourceOnly are the flags that only some sources read, with the kinds of
+// those sources.
+var sourceOnly = []struct {
+	flag  cli.Flag
+	kinds []string
+}{
+	{awsRegionFlag, awsKinds},
+	{awsProfileFlag, awsKinds},
+	{awsEndpointFlag, awsKinds},
+	{exactFlag, []string{"cloudwatch"}},
+	{monitorFlag, []string{"nfm"}},
+}
+
+// awsKinds are the sources that call AWS.
+var awsKinds = []string{"cloudwatch", "nfm"}
+
+// checkSourceOnly fails when the command line gives a flag that src does
+// not read, such as --region with a file source: it would do nothing, and
+// say nothing about it. The same settings from the environment
+// (AWS_REGION, AWS_PROFILE, ...) are not the user's words to this command
+// and pass: people keep them set for every tool.
+func checkSourceOnly(cCtx *cli.Context, src query.Source, given map[string]bool) error {
+	var sources []string           // as the error says them, in the order of sourceOnly
+	names := map[string][]string{} // sources -> the flags given
+	for _, so := range sourceOnly {
+		if slices.Contains(so.kinds, src.Kind) || !slices.ContainsFunc(so.flag.Names(), func(n string) bool { return given[n] }) {
+			continue
+		}
+		s := "--source " + strings.Join(so.kinds, " or --source ")
+		if names[s] == nil {
+			sources = append(sources, s)
+		}
+		names[s] = append(names[s], "--"+so.flag.Names()[0])
+	}
+	if len(sources) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	n := 0
+	for i, s := range sources {
+		flags := names[s]
+		n += len(flags)
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(joinAnd(flags))
+		switch {
+		case i > 0:
+			b.WriteString(" only to ")
+		case len(flags) == 1:
+			b.WriteString(" applies only to ")
+		default:
+			b.WriteString(" apply only to ")
+		}
+		b.WriteString(s)
+	}
+	them := "it"
+	if n > 1 {
+		them = "them"
+	}
+	return usagef("%s (this is --source %s): leave %s out", b.String(), cCtx.String("source"), them)
+}
+
+// joinAnd lists names as in "--a, --b and --c".
+func joinAnd(names []string) string {
+	if len(names) == 1 {
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
+// commandLine is a hidden flag that hands a command's flag.FlagSet to its
+// Action, for givenFlags. It takes no value a user could type: Set fails.
+type commandLine struct{}
+
+// commandLineName cannot be typed by accident (it has spaces) and names
+// the flag where it might show, as in an error from Set.
+const commandLineName = "netcost command line"
+
+func (commandLine) Apply(set *flag.FlagSet) error {
+	set.Var(flagSetValue{set}, commandLineName, "")
+	return nil
+}
+func (commandLine) Names() []string { return []string{commandLineName} }
+func (commandLine) IsSet() bool     { return false }
+func (commandLine) IsVisible() bool { return false }
+func (commandLine) String() string  { return "" }
+
+type flagSetValue struct{ set *flag.FlagSet }
+
+func (flagSetValue) String() string   { return "" }
+func (flagSetValue) Set(string) error { return errors.New("not a flag") }
+func (v flagSetValue) Get() any       { return v.set }
+
+// givenFlags returns the names of the flags given on the command line of
+// cCtx's command, as typed (an alias under the alias).
+//
+// cli.Context.IsSet, FlagNames and LocalFlagNames cannot tell: they count a
+// flag as set when its value comes from one of its EnvVars too (urfave/cli
+// applies such a value as the flag's default and marks the flag set). The
+// command's flag.FlagSet can: its Visit walks exactly the flags that its
+// Parse set from the arguments, so the answer follows urfave/cli's own
+// parsing (--flag v, --flag=v, -flag, combined short options, "--" ending
+// the flags, flag-like values of other flags) instead of redoing it over
+// os.Args. urfave/cli v2 keeps that set private; commandLine hands it over.
+func givenFlags(cCtx *cli.Context) (map[string]bool, error) {
+	set, _ := cCtx.Value(commandLineName).(*flag.FlagSet)
+	if set == nil {
+		return nil, fmt.Errorf("netcost %s has no commandLine flag", cCtx.Command.Name) // readFlags has it
+	}
+	given := map[string]bool{}
+	set.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	return given, nil
 }
 
 var now = time.Now // tests pin the clock
@@ -74,22 +193,32 @@ func commonOptions(cCtx *cli.Context) (query.Options, error) {
 	if cCtx.Args().Present() {
 		return query.Options{}, usagef("unexpected argument %q: flags start with --, as in --source file:PATH", cCtx.Args().First())
 	}
-	if m := cCtx.String("monitor"); m != "" {
-		if src.Kind != "nfm" || (src.Path != "" && src.Path != m) {
-			return query.Options{}, usagef("--monitor %s is for --source nfm (got --source %s)", m, cCtx.String("source"))
+	given, err := givenFlags(cCtx)
+	if err != nil {
+		return query.Options{}, err
+	}
+	if err := checkSourceOnly(cCtx, src, given); err != nil {
+		return query.Options{}, err
+	}
+	// Past checkSourceOnly, what a source does not read comes from the
+	// environment, and is left alone.
+	if m := cCtx.String("monitor"); m != "" && src.Kind == "nfm" {
+		switch {
+		case src.Path == "":
+			src.Path = m
+		case src.Path != m && given["monitor"]:
+			return query.Options{}, usagef("--monitor %s and --source %s name two monitors: give one", m, cCtx.String("source"))
 		}
-		src.Path = m
 	}
 	w, err := query.ParseWindow(now().UTC().Truncate(time.Second), cCtx.String("since"), cCtx.String("start"), cCtx.String("end"))
 	if err != nil {
 		return query.Options{}, err
 	}
-	ao, err := awsOptions(cCtx)
-	if err != nil {
-		return query.Options{}, err
-	}
-	if cCtx.Bool("exact") && src.Kind != "cloudwatch" {
-		return query.Options{}, usagef("--exact applies to --source cloudwatch only")
+	var ao awscfg.Options
+	if slices.Contains(awsKinds, src.Kind) {
+		if ao, err = awsOptions(cCtx); err != nil {
+			return query.Options{}, err
+		}
 	}
 	return query.Options{Source: src, Window: w, Lenient: !cCtx.Bool("strict"), AWS: ao, Exact: cCtx.Bool("exact"), Progress: terminal(cCtx.App.ErrWriter),
 		Logger: slog.Default().With("component", "netcost.read")}, nil

@@ -201,7 +201,7 @@ func TestNFMErrors(t *testing.T) {
 		t.Errorf("two active monitors: exit %d, stderr %q", code, errs)
 	}
 	code, _, errs = netcost(t, "top", "--category", "nat", "--source", "file:"+store, "--monitor", "eks-prod")
-	if code != 2 || !strings.Contains(errs, "--monitor eks-prod is for --source nfm") {
+	if code != 2 || !strings.Contains(errs, "--monitor applies only to --source nfm") {
 		t.Errorf("--monitor with a file source: exit %d, stderr %q", code, errs)
 	}
 }

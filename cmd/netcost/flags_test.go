@@ -1,0 +1,177 @@
+package main
+
+import (
+	"maps"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// readCommands are the commands that read records, with what each needs
+// besides the source to run over the sample store.
+var readCommands = [][]string{{"top", "--category", "nat"}, {"recommend"}, {"report", "--dry-run"}}
+
+// TestSourceOnlyFlagsOnFileSource: a flag that only an AWS source uses,
+// given on the command line with a file source, is a usage error that
+// names it and the sources it applies to, on every command that reads
+// records.
+func TestSourceOnlyFlagsOnFileSource(t *testing.T) {
+	src := "file:" + store
+	const aws = "apply only to --source cloudwatch or --source nfm"
+	for _, tt := range []struct {
+		flags []string
+		want  string // the whole of stderr
+	}{
+		{[]string{"--region", "eu-west-1"}, "--region applies only to --source cloudwatch or --source nfm (this is --source " + src + "): leave it out"},
+		{[]string{"--region=eu-west-1"}, "--region applies only to --source cloudwatch or --source nfm (this is --source " + src + "): leave it out"},
+		{[]string{"--profile", "prod"}, "--profile applies only to --source cloudwatch or --source nfm (this is --source " + src + "): leave it out"},
+		{[]string{"--endpoint-url", "http://127.0.0.1:5000"}, "--endpoint-url applies only to --source cloudwatch or --source nfm (this is --source " + src + "): leave it out"},
+		// Checked before the value: whatever it is, it does nothing here.
+		{[]string{"--endpoint-url", "localhost:4566"}, "--endpoint-url applies only to --source cloudwatch or --source nfm (this is --source " + src + "): leave it out"},
+		{[]string{"--exact"}, "--exact applies only to --source cloudwatch (this is --source " + src + "): leave it out"},
+		{[]string{"--monitor", "eks-prod"}, "--monitor applies only to --source nfm (this is --source " + src + "): leave it out"},
+		{[]string{"--profile", "prod", "--region", "eu-west-1"}, "--region and --profile " + aws + " (this is --source " + src + "): leave them out"},
+		{[]string{"--monitor", "m", "--exact", "--endpoint-url", "http://127.0.0.1:5000", "--profile", "p", "--region", "eu-west-1"},
+			"--region, --profile and --endpoint-url " + aws + ", --exact only to --source cloudwatch, --monitor only to --source nfm (this is --source " + src + "): leave them out"},
+	} {
+		for _, cmd := range readCommands {
+			args := append(append(append([]string{}, cmd...), "--source", src), tt.flags...)
+			code, out, errs := netcost(t, args...)
+			if want := "netcost: " + tt.want + "\n"; code != 2 || out != "" || errs != want {
+				t.Errorf("netcost %s: exit %d, stdout %q, stderr %q; want exit 2, no stdout, stderr %q", strings.Join(args, " "), code, out, errs, want)
+			}
+		}
+	}
+}
+
+// TestSourceOnlyFlagsOnAWSSources: the same flags with the sources they
+// apply to are taken: each run gets as far as calling AWS, here a closed
+// port, and fails there.
+func TestSourceOnlyFlagsOnAWSSources(t *testing.T) {
+	nfmEnv(t)
+	keepFlags(t)
+	dir := t.TempDir()
+	config := filepath.Join(dir, "config")
+	if err := os.WriteFile(config, []byte("[profile prod]\nregion = us-east-1\naws_access_key_id = test\naws_secret_access_key = test\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_CONFIG_FILE", config)
+	t.Setenv("AWS_REGION", "us-east-1")
+	closed := closedURL(t)
+	t.Setenv("AWS_ENDPOINT_URL", closed) // nothing below reaches AWS itself
+
+	for _, tt := range []struct {
+		source string
+		flags  []string
+	}{
+		{"cloudwatch", []string{"--region", "eu-west-1"}},
+		{"cloudwatch", []string{"--profile", "prod"}},
+		{"cloudwatch", []string{"--endpoint-url", closed}},
+		{"cloudwatch", []string{"--exact"}},
+		{"cloudwatch:/eks/flows", []string{"--exact", "--region", "eu-west-1", "--profile", "prod", "--endpoint-url", closed}},
+		{"nfm", []string{"--region", "eu-west-1"}},
+		{"nfm", []string{"--profile", "prod"}},
+		{"nfm", []string{"--endpoint-url", closed}},
+		{"nfm", []string{"--monitor", "eks-prod"}},
+		{"nfm:eks-prod", []string{"--monitor", "eks-prod", "--region", "eu-west-1", "--profile", "prod", "--endpoint-url", closed}},
+	} {
+		for _, cmd := range readCommands {
+			args := append(append(append([]string{}, cmd...), "--source", tt.source, "--since", "1h"), tt.flags...)
+			code, out, errs := netcost(t, args...)
+			if code != 1 || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, "cannot reach the endpoint") {
+				t.Errorf("netcost %s: exit %d, stdout %q, stderr %q; want exit 1 and one line: cannot reach the endpoint", strings.Join(args, " "), code, out, errs)
+			}
+		}
+	}
+
+	// A flag for the other AWS source is still an error.
+	for _, tt := range []struct{ source, flag, want string }{
+		{"cloudwatch", "--monitor=eks-prod", "netcost: --monitor applies only to --source nfm (this is --source cloudwatch): leave it out\n"},
+		{"nfm", "--exact", "netcost: --exact applies only to --source cloudwatch (this is --source nfm): leave it out\n"},
+	} {
+		code, out, errs := netcost(t, "top", "-c", "nat", "--source", tt.source, tt.flag)
+		if code != 2 || out != "" || errs != tt.want {
+			t.Errorf("--source %s %s: exit %d, stdout %q, stderr %q; want exit 2 and %q", tt.source, tt.flag, code, out, errs, tt.want)
+		}
+	}
+	// Two different monitors are one too many.
+	code, _, errs := netcost(t, "top", "-c", "nat", "--source", "nfm:eks-prod", "--monitor", "eks-old")
+	if want := "netcost: --monitor eks-old and --source nfm:eks-prod name two monitors: give one\n"; code != 2 || errs != want {
+		t.Errorf("--source nfm:eks-prod --monitor eks-old: exit %d, stderr %q; want exit 2 and %q", code, errs, want)
+	}
+	// From the environment, a monitor yields to the one --source names.
+	t.Setenv("NETCOST_NFM_MONITOR", "eks-old")
+	code, _, errs = netcost(t, "top", "-c", "nat", "--source", "nfm:eks-prod")
+	if code != 1 || !strings.Contains(errs, "GetMonitor: cannot reach the endpoint") {
+		t.Errorf("NETCOST_NFM_MONITOR=eks-old --source nfm:eks-prod: exit %d, stderr %q; want exit 1: cannot reach the endpoint", code, errs)
+	}
+}
+
+// TestSourceOnlyFlagsFromEnvironment: the same settings from the
+// environment, where people keep them for every tool, leave a file source
+// alone, even values the AWS sources would refuse. Given on the command
+// line as well, they are an error again.
+func TestSourceOnlyFlagsFromEnvironment(t *testing.T) {
+	src := "file:" + store
+	want := make([]string, len(readCommands))
+	for i, cmd := range readCommands {
+		want[i] = mustRun(t, append(append([]string{}, cmd...), "--source", src)...)
+	}
+	for _, env := range []map[string]string{
+		{"AWS_REGION": "eu-west-1"},
+		{"AWS_PROFILE": "no-such-profile"},
+		{"AWS_REGION": "eu-west-1", "AWS_PROFILE": "prod", "AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "NETCOST_NFM_MONITOR": "eks-prod"},
+		{"AWS_REGION": "EU (Ireland)", "AWS_ENDPOINT_URL": "localhost:4566"},
+	} {
+		t.Run(strings.Join(slices.Sorted(maps.Keys(env)), ","), func(t *testing.T) {
+			keepFlags(t)
+			for k, v := range env {
+				t.Setenv(k, v)
+			}
+			for i, cmd := range readCommands {
+				args := append(append([]string{}, cmd...), "--source", src)
+				code, out, errs := netcost(t, args...)
+				if code != 0 || errs != "" || out != want[i] {
+					t.Errorf("%v netcost %s: exit %d, stderr %q; want exit 0, no stderr and the output without the environment", env, strings.Join(args, " "), code, errs)
+				}
+			}
+			// The source itself from the environment, as NETCOST_SOURCE.
+			t.Setenv("NETCOST_SOURCE", src)
+			if code, _, errs := netcost(t, "top", "-c", "nat"); code != 0 {
+				t.Errorf("%v NETCOST_SOURCE=%s netcost top -c nat: exit %d, stderr %q; want exit 0", env, src, code, errs)
+			}
+			// The command line still counts with the same name in the environment.
+			args := []string{"top", "-c", "nat", "--region", "eu-west-1", "--profile", "prod"}
+			wantErr := "netcost: --region and --profile apply only to --source cloudwatch or --source nfm (this is --source " + src + "): leave them out\n"
+			if code, out, errs := netcost(t, args...); code != 2 || out != "" || errs != wantErr {
+				t.Errorf("%v netcost %s: exit %d, stdout %q, stderr %q; want exit 2 and %q", env, strings.Join(args, " "), code, out, errs, wantErr)
+			}
+		})
+	}
+}
+
+// keepFlags restores the shared flags when t ends: urfave/cli stores a
+// value from an environment variable in the flag itself, where it would
+// outlive t.Setenv and leak into later tests.
+func keepFlags(t *testing.T) {
+	t.Helper()
+	region, profile, endpoint, monitor, source := *awsRegionFlag, *awsProfileFlag, *awsEndpointFlag, *monitorFlag, *sourceFlag
+	t.Cleanup(func() {
+		*awsRegionFlag, *awsProfileFlag, *awsEndpointFlag, *monitorFlag, *sourceFlag = region, profile, endpoint, monitor, source
+	})
+}
+
+// closedURL is an http URL on which nothing listens.
+func closedURL(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return "http://" + addr
+}

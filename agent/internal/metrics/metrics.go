@@ -65,9 +65,8 @@ type Metrics struct {
 	publishFailures prometheus.Counter
 	lastPublish     prometheus.Gauge
 
-	mu       sync.Mutex
-	spool    func() SpoolStats
-	services func() ServiceStats
+	spool    *watched[SpoolStats]
+	services *watched[ServiceStats]
 }
 
 // ServiceStats is the translation of Services' ClusterIPs to their
@@ -86,7 +85,9 @@ const namespace = "netcost"
 // New returns the metrics of an agent whose flow map holds mapCapacity
 // flows per drain, with the process and Go runtime collectors.
 func New(mapCapacity int) *Metrics {
-	m := &Metrics{reg: prometheus.NewRegistry()}
+	m := &Metrics{reg: prometheus.NewRegistry(),
+		spool:    &watched[SpoolStats]{descs: spoolDescs, emit: emitSpool},
+		services: &watched[ServiceStats]{descs: serviceDescs, emit: emitServices}}
 	counter := func(name, help string) prometheus.Counter {
 		return prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help})
 	}
@@ -124,7 +125,7 @@ func New(mapCapacity int) *Metrics {
 		func() float64 { return float64(m.programNanos.Load()) / 1e9 })
 	m.reg.MustRegister(programRuns, programSeconds)
 	m.reg.MustRegister(m.drains, m.drainSeconds, m.flowsDrained, m.mapEntries, capacity, m.overflowBytes, m.lostBytes,
-		m.records, m.bytes, m.publishSeconds, m.publishFailures, m.lastPublish, spoolCollector{m}, serviceCollector{m},
+		m.records, m.bytes, m.publishSeconds, m.publishFailures, m.lastPublish, m.spool, m.services,
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), goCollector(), collectors.NewBuildInfoCollector())
 	// Directions and categories exist from the start, at 0, so that rate()
 	// and alerts see a series before its first byte.
@@ -182,23 +183,41 @@ func (m *Metrics) Published(recs []flows.Record, took time.Duration, err error) 
 
 // WatchSpool makes every scrape read the spool's state from stats, which
 // must be safe to call from the HTTP server's goroutines.
-func (m *Metrics) WatchSpool(stats func() SpoolStats) {
-	m.mu.Lock()
-	m.spool = stats
-	m.mu.Unlock()
-}
+func (m *Metrics) WatchSpool(stats func() SpoolStats) { m.spool.set(stats) }
 
 // WatchServices makes every scrape read the ClusterIP translation's state
 // from stats, which must be safe to call from the HTTP server's goroutines.
-func (m *Metrics) WatchServices(stats func() ServiceStats) {
-	m.mu.Lock()
-	m.services = stats
-	m.mu.Unlock()
+func (m *Metrics) WatchServices(stats func() ServiceStats) { m.services.set(stats) }
+
+// watched reports, at each scrape, the state a function set later returns
+// (a spooling sink's, the ClusterIP translation's); until then, nothing.
+type watched[S any] struct {
+	mu    sync.Mutex
+	stats func() S
+	descs []*prometheus.Desc
+	emit  func(S, chan<- prometheus.Metric)
 }
 
-// serviceCollector reads the ClusterIP translation at scrape time; without
-// one (conntrack unavailable) it has nothing to say.
-type serviceCollector struct{ m *Metrics }
+func (w *watched[S]) set(stats func() S) {
+	w.mu.Lock()
+	w.stats = stats
+	w.mu.Unlock()
+}
+
+func (w *watched[S]) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range w.descs {
+		ch <- d
+	}
+}
+
+func (w *watched[S]) Collect(ch chan<- prometheus.Metric) {
+	w.mu.Lock()
+	stats := w.stats
+	w.mu.Unlock()
+	if stats != nil {
+		w.emit(stats(), ch)
+	}
+}
 
 var (
 	svcTranslated = prometheus.NewDesc("netcost_service_translated_bytes_total",
@@ -212,20 +231,9 @@ var (
 	ctConns = prometheus.NewDesc("netcost_conntrack_connections", "Translated connections remembered now.", nil, nil)
 )
 
-func (c serviceCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{svcTranslated, svcUntranslated, ctLost, ctNotRemembered, ctConns} {
-		ch <- d
-	}
-}
+var serviceDescs = []*prometheus.Desc{svcTranslated, svcUntranslated, ctLost, ctNotRemembered, ctConns}
 
-func (c serviceCollector) Collect(ch chan<- prometheus.Metric) {
-	c.m.mu.Lock()
-	stats := c.m.services
-	c.m.mu.Unlock()
-	if stats == nil {
-		return
-	}
-	s := stats()
+func emitServices(s ServiceStats, ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(svcTranslated, prometheus.CounterValue, float64(s.TranslatedBytes))
 	ch <- prometheus.MustNewConstMetric(svcUntranslated, prometheus.CounterValue, float64(s.UntranslatedBytes))
 	ch <- prometheus.MustNewConstMetric(ctLost, prometheus.CounterValue, float64(s.EventsLost))
@@ -235,10 +243,6 @@ func (c serviceCollector) Collect(ch chan<- prometheus.Metric) {
 
 // Ready reports whether the counter is attached and drained once.
 func (m *Metrics) Ready() bool { return m.ready.Load() }
-
-// spoolCollector reads the spool at scrape time; without a spool it has
-// nothing to say.
-type spoolCollector struct{ m *Metrics }
 
 var (
 	spoolWindows        = prometheus.NewDesc("netcost_spool_windows", "Windows waiting in the spool for the destination.", nil, nil)
@@ -258,20 +262,7 @@ var (
 var spoolDescs = []*prometheus.Desc{spoolWindows, spoolBytes, spoolDroppedWindows, spoolDroppedEvents, spoolDroppedBytes,
 	cwRecords, cwPuts, cwFailures, cwRejected, cwSkipped, cwLatency, cwLast}
 
-func (c spoolCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range spoolDescs {
-		ch <- d
-	}
-}
-
-func (c spoolCollector) Collect(ch chan<- prometheus.Metric) {
-	c.m.mu.Lock()
-	stats := c.m.spool
-	c.m.mu.Unlock()
-	if stats == nil {
-		return
-	}
-	s := stats()
+func emitSpool(s SpoolStats, ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(spoolWindows, prometheus.GaugeValue, float64(s.Windows))
 	ch <- prometheus.MustNewConstMetric(spoolBytes, prometheus.GaugeValue, float64(s.Bytes))
 	ch <- prometheus.MustNewConstMetric(spoolDroppedWindows, prometheus.CounterValue, float64(s.DroppedWindows))

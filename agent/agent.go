@@ -168,12 +168,20 @@ func (a *agent) refresh(ctx context.Context, id node.Identity, ranges *ipranges.
 		a.log.Warn("VPC view not refreshed; keeping the last one", "error", err)
 	} else {
 		col.Classifier = c
+	}
+	a.known(col.Classifier, id)
+	return id
+}
+
+// known tells the conntrack goroutine the VPC view and the node's address
+// the drain loop now uses.
+func (a *agent) known(c *classify.Classifier, id node.Identity) {
+	if c != nil {
 		a.vpc.Store(c)
 	}
 	if ip, err := netip.ParseAddr(id.PrivateIP); err == nil {
 		a.nodeIP.Store(&ip)
 	}
-	return id
 }
 
 // followServices starts following the node's conntrack table, which names
@@ -269,12 +277,7 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 		return fmt.Errorf("starting the byte counter: %w", err)
 	}
 	defer counter.Close()
-	if cl != nil {
-		a.vpc.Store(cl)
-	}
-	if ip, err := netip.ParseAddr(id.PrivateIP); err == nil {
-		a.nodeIP.Store(&ip)
-	}
+	a.known(cl, id)
 	// Before the capabilities go: it needs CAP_NET_ADMIN once. It follows
 	// the table until the final drain is translated (Close, deferred).
 	services := a.followServices(counter)

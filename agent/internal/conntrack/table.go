@@ -445,10 +445,7 @@ func (t *Table) Translate(d *bpf.Deltas, eph uint16, final bool) {
 			}
 			f.Remote = e.addrPort()
 			t.stats.TranslatedBytes += f.Bytes
-			if eph != 0 && f.Local.Port() >= eph && f.Remote.Port() < eph {
-				f.Local = netip.AddrPortFrom(f.Local.Addr(), 0)
-			}
-			out = append(out, f)
+			out = append(out, dropEphemeral(f, eph))
 			continue
 		}
 		if !t.dsts[f.Remote.Addr()] && !t.covered(f.Remote.Addr()) {
@@ -463,13 +460,19 @@ func (t *Table) Translate(d *bpf.Deltas, eph uint16, final bool) {
 			continue
 		}
 		t.stats.UntranslatedBytes += f.Bytes
-		if eph != 0 && f.Local.Port() >= eph && f.Remote.Port() < eph {
-			f.Local = netip.AddrPortFrom(f.Local.Addr(), 0)
-		}
-		out = append(out, f)
+		out = append(out, dropEphemeral(f, eph))
 	}
 	d.Flows = out
 	t.forget()
+}
+
+// dropEphemeral keys f as the counter keys flows it keeps no port of: an
+// ephemeral local port (eph and above) facing a service port is 0.
+func dropEphemeral(f bpf.Flow, eph uint16) bpf.Flow {
+	if eph != 0 && f.Local.Port() >= eph && f.Remote.Port() < eph {
+		f.Local = netip.AddrPortFrom(f.Local.Addr(), 0)
+	}
+	return f
 }
 
 // forget drops connections destroyed before the previous drain: their

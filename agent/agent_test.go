@@ -43,6 +43,7 @@ func TestFlags(t *testing.T) {
 		{[]string{"-metrics-addr", ":99999"}, `port "99999" is not 0 to 65535`},
 		{[]string{"-window", "bogus"}, `invalid value "bogus" for flag -window`},
 		{[]string{"-service-cidr", "10.100.0.0/16,bogus"}, `"bogus" is not a CIDR such as 10.100.0.0/16`},
+		{[]string{"-conntrack-netns", "/nonexistent/ns"}, "-conntrack-netns: stat /nonexistent/ns: no such file or directory"},
 	} {
 		var stderr bytes.Buffer
 		err := run(t.Context(), tt.args, io.Discard, &stderr)

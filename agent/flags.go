@@ -174,6 +174,11 @@ func parseFlags(args []string, stderr io.Writer) (settings, error) {
 	case c.vpcRefresh < time.Second:
 		return c, usageError{fmt.Errorf("-vpc-refresh %v: want at least 1s", c.vpcRefresh)}
 	}
+	if c.conntrackNetNS != "" {
+		if _, err := os.Stat(c.conntrackNetNS); err != nil {
+			return c, usageError{fmt.Errorf("-conntrack-netns: %w (want a network namespace file such as /proc/1/ns/net)", err)}
+		}
+	}
 	if c.metricsAddr != "" {
 		if _, port, err := net.SplitHostPort(c.metricsAddr); err != nil {
 			return c, usageError{fmt.Errorf("-metrics-addr %q: want HOST:PORT or :PORT (%v)", c.metricsAddr, err)}

@@ -196,12 +196,16 @@ func TestEndToEnd(t *testing.T) {
 	}
 	byDest := map[string][]seen{}
 	_, err := flows.Read(ctx, dir, flows.ReadOptions{Workers: 1}, func(_ int, r *flows.Record) error {
+		ours := false
 		for n, p := range pods {
 			if r.LocalIP == p.IP {
 				counted[n] += r.Bytes
+				ours = true
 			}
 		}
-		if strings.HasPrefix(r.RemoteIP, "10.96.") {
+		// The agent counts the whole machine: other tests running
+		// meanwhile (conntrack's own ClusterIP test) are not its business.
+		if ours && strings.HasPrefix(r.RemoteIP, "10.96.") {
 			t.Errorf("a record names a ClusterIP, not its backend: %+v", r)
 		}
 		if r.Direction == flows.Egress && r.RemotePort != 0 {

@@ -4,8 +4,11 @@ package bpf
 
 import (
 	"encoding/binary"
+	"maps"
 	"net"
 	"net/netip"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/cilium/ebpf"
@@ -298,55 +301,50 @@ func TestKeepPorts(t *testing.T) {
 	}
 }
 
-// loadedPrograms counts the programs of this package loaded in the kernel.
-func loadedPrograms(t *testing.T) int {
+// bpfFiles counts this process's open eBPF objects by kind ("bpf-prog",
+// "bpf-map", "bpf_link"): what an Open holds and a Close must let go of.
+// Counting the kernel's programs instead would count those that other
+// tests, running meanwhile, load.
+func bpfFiles(t *testing.T) map[string]int {
 	t.Helper()
-	n := 0
-	var id ebpf.ProgramID
-	for {
-		next, err := ebpf.ProgramGetNextID(id)
-		if err != nil {
-			return n
-		}
-		id = next
-		p, err := ebpf.NewProgramFromID(id)
-		if err != nil {
-			continue
-		}
-		if info, err := p.Info(); err == nil {
-			switch info.Name {
-			case "count_egress", "count_ingress", "tcp_health":
-				n++
-			}
-		}
-		p.Close()
+	des, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
 	}
+	n := map[string]int{}
+	for _, de := range des {
+		l, err := os.Readlink("/proc/self/fd/" + de.Name())
+		if kind, ok := strings.CutPrefix(l, "anon_inode:"); err == nil && ok && strings.HasPrefix(kind, "bpf") {
+			n[kind]++
+		}
+	}
+	return n
 }
 
 // TestOpenCleansUp: an Open that fails half-way (the programs load, the
 // attach fails) leaves nothing loaded.
 func TestOpenCleansUp(t *testing.T) {
 	netnstest.RequireRoot(t, "this test loads eBPF programs")
-	before := loadedPrograms(t)
+	before := bpfFiles(t)
 	c, err := Open(Config{CgroupRoot: t.TempDir(), TCPHealth: true}) // not a cgroup directory
 	if err == nil {
 		c.Close()
 		t.Fatal("Open at a plain directory succeeded; want an attach error")
 	}
-	if after := loadedPrograms(t); after != before {
-		t.Errorf("%d flow programs loaded after a failed Open; want %d as before", after, before)
+	if after := bpfFiles(t); !maps.Equal(after, before) {
+		t.Errorf("eBPF objects held after a failed Open: %v; want %v as before", after, before)
 	}
 	c, err = Open(Config{TCPHealth: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if loadedPrograms(t) != before+3 {
-		t.Errorf("after Open: %d flow programs; want %d", loadedPrograms(t), before+3)
+	if open := bpfFiles(t); open["bpf-prog"] != before["bpf-prog"]+3 || open["bpf_link"] != before["bpf_link"]+3 {
+		t.Errorf("after Open: %v; want 3 programs and 3 links more than %v", open, before)
 	}
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if after := loadedPrograms(t); after != before {
-		t.Errorf("after Close: %d flow programs; want %d", after, before)
+	if after := bpfFiles(t); !maps.Equal(after, before) {
+		t.Errorf("after Close: %v; want %v as before", after, before)
 	}
 }

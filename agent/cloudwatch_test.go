@@ -130,8 +130,8 @@ func TestAgentCloudWatch(t *testing.T) {
 	byFlow := func(recs []flows.Record) map[string]sums {
 		m := map[string]sums{}
 		for _, r := range recs {
-			if r.RemotePort != port1 && r.RemotePort != port2 || r.RemoteIP != "127.0.0.1" || r.Protocol != flows.TCP {
-				continue // other tests' traffic, in their own namespaces
+			if r.RemotePort != port1 && r.RemotePort != port2 || r.RemoteIP != loopbackServer || r.Protocol != flows.TCP {
+				continue // other tests' traffic
 			}
 			k := r
 			k.TS, k.Bytes, k.Packets = time.Time{}, 0, 0
@@ -158,7 +158,7 @@ func TestAgentCloudWatch(t *testing.T) {
 	}
 	var egress uint64
 	for _, r := range cw {
-		if r.RemotePort == port1 && r.RemoteIP == "127.0.0.1" && r.Direction == flows.Egress {
+		if r.RemotePort == port1 && r.RemoteIP == loopbackServer && r.Direction == flows.Egress {
 			egress += r.Bytes
 		}
 	}
@@ -199,11 +199,18 @@ func (a *runningAgent) stop(t *testing.T) {
 	}
 }
 
+// loopbackServer is the loopback address sendLoopback's server listens
+// on: no other test's traffic goes to it. On 127.0.0.1, once the test's
+// port was free again, another test's client could get it as its own
+// ephemeral port, and its traffic then looked like the test's to the
+// agent that ran all along (the file sink), but not to the others.
+const loopbackServer = "127.77.0.1"
+
 // sendLoopback sends n bytes over a loopback TCP connection, lets the
 // agents drain them, and returns the server's port.
 func sendLoopback(t *testing.T, n int) uint16 {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", loopbackServer+":0")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -112,7 +112,7 @@ func TestCapabilitiesDropped(t *testing.T) {
 
 	// Traffic after the drop: 20 datagrams of 100 bytes, 128 bytes each at
 	// the IP level.
-	srv, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	srv, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(loopbackServer)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,13 +134,13 @@ func TestCapabilitiesDropped(t *testing.T) {
 	for deadline := time.Now().Add(20 * time.Second); sent != 20*128; time.Sleep(100 * time.Millisecond) {
 		sent = 0
 		_, err := flows.Read(t.Context(), dir, flows.ReadOptions{Workers: 1}, func(_ int, r *flows.Record) error {
-			if r.Direction == flows.Egress && r.Protocol == flows.UDP && r.RemoteIP == "127.0.0.1" && int(r.RemotePort) == port {
+			if r.Direction == flows.Egress && r.Protocol == flows.UDP && r.RemoteIP == loopbackServer && int(r.RemotePort) == port {
 				sent += r.Bytes
 			}
 			return nil
 		})
 		if time.Now().After(deadline) {
-			t.Fatalf("records hold %d bytes to 127.0.0.1:%d (%v); want %d\n%s", sent, port, err, 20*128, logs.String())
+			t.Fatalf("records hold %d bytes to %s:%d (%v); want %d\n%s", sent, loopbackServer, port, err, 20*128, logs.String())
 		}
 	}
 	// Reading the programs' statistics needs CAP_BPF too.

@@ -254,17 +254,14 @@ const batch = 4096
 func (c *Counter) drainFlows(m *ebpf.Map, d *Deltas) error {
 	if cap(c.keys) < batch {
 		c.keys = make([]flowFlowKey, batch)
-		c.vals = make([]flowFlowVal, batch*c.ncpu)
+		c.vals = make([]flowFlowVal, batch)
 	}
 	var cursor ebpf.MapBatchCursor
 	for {
-		n, err := m.BatchLookupAndDelete(&cursor, c.keys[:batch], c.vals[:batch*c.ncpu], nil)
+		n, err := m.BatchLookupAndDelete(&cursor, c.keys[:batch], c.vals[:batch], nil)
 		for i := range n {
 			f := flowFromKey(&c.keys[i])
-			for _, v := range c.vals[i*c.ncpu : (i+1)*c.ncpu] {
-				f.Bytes += v.Bytes
-				f.Packets += v.Packets
-			}
+			f.Bytes, f.Packets = c.vals[i].Bytes, c.vals[i].Packets
 			d.Flows = append(d.Flows, f)
 		}
 		if errors.Is(err, ebpf.ErrKeyNotExist) {
@@ -279,30 +276,27 @@ func (c *Counter) drainFlows(m *ebpf.Map, d *Deltas) error {
 	}
 }
 
-// drainFlowsOneByOne is for kernels without batch operations on per-CPU hashes.
+// drainFlowsOneByOne is for kernels without batch operations on hashes (before 5.6).
 func (c *Counter) drainFlowsOneByOne(m *ebpf.Map, d *Deltas) error {
 	var k flowFlowKey
-	vals := make([]flowFlowVal, c.ncpu)
+	var v flowFlowVal
 	var keys []flowFlowKey
 	it := m.Iterate()
-	for it.Next(&k, &vals) {
+	for it.Next(&k, &v) {
 		keys = append(keys, k)
 	}
 	if err := it.Err(); err != nil {
 		return fmt.Errorf("listing flows: %w", err)
 	}
 	for i := range keys {
-		if err := m.LookupAndDelete(&keys[i], &vals); err != nil {
+		if err := m.LookupAndDelete(&keys[i], &v); err != nil {
 			if errors.Is(err, ebpf.ErrKeyNotExist) {
 				continue
 			}
 			return fmt.Errorf("draining flows: %w", err)
 		}
 		f := flowFromKey(&keys[i])
-		for _, v := range vals {
-			f.Bytes += v.Bytes
-			f.Packets += v.Packets
-		}
+		f.Bytes, f.Packets = v.Bytes, v.Packets
 		d.Flows = append(d.Flows, f)
 	}
 	return nil
@@ -310,27 +304,23 @@ func (c *Counter) drainFlowsOneByOne(m *ebpf.Map, d *Deltas) error {
 
 func (c *Counter) drainOverflow(m *ebpf.Map, d *Deltas) error {
 	var k flowOverflowKey
-	vals := make([]flowFlowVal, c.ncpu)
+	var v flowFlowVal
 	var keys []flowOverflowKey
 	it := m.Iterate()
-	for it.Next(&k, &vals) {
+	for it.Next(&k, &v) {
 		keys = append(keys, k)
 	}
 	if err := it.Err(); err != nil {
 		return fmt.Errorf("listing overflow: %w", err)
 	}
 	for i := range keys {
-		if err := m.LookupAndDelete(&keys[i], &vals); err != nil {
+		if err := m.LookupAndDelete(&keys[i], &v); err != nil {
 			if errors.Is(err, ebpf.ErrKeyNotExist) {
 				continue
 			}
 			return fmt.Errorf("draining overflow: %w", err)
 		}
-		o := Overflow{CgroupID: keys[i].CgroupId, Dir: Direction(keys[i].Dir)}
-		for _, v := range vals {
-			o.Bytes += v.Bytes
-			o.Packets += v.Packets
-		}
+		o := Overflow{CgroupID: keys[i].CgroupId, Dir: Direction(keys[i].Dir), Bytes: v.Bytes, Packets: v.Packets}
 		d.Overflow = append(d.Overflow, o)
 	}
 	return nil

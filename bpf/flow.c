@@ -51,8 +51,14 @@ struct overflow_key {
 
 // Two generations of maps: the programs write to the one ctl[0] names,
 // user space drains the other. max_entries are set by the loader.
+//
+// Plain hashes with atomic adds, not per-CPU ones: a per-CPU value is
+// allocated for every possible CPU of every entry, so on a 96-vCPU node
+// the two flow generations would take 65,536 x 96 x 16 x 2 = 192 MiB of
+// kernel memory, and each drain would copy 96 values per flow. A flow's
+// packets mostly come on one CPU at a time: the atomic add rarely waits.
 struct flow_map {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, struct flow_key);
 	__type(value, struct flow_val);
@@ -61,7 +67,7 @@ struct flow_map flows0 SEC(".maps");
 struct flow_map flows1 SEC(".maps");
 
 struct overflow_map {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, struct overflow_key);
 	__type(value, struct flow_val);
@@ -146,12 +152,19 @@ struct {
 #define LOOPBACK_GSO_MAX 65536
 
 
+// add counts into a shared (not per-CPU) value: other CPUs may add to it
+// at the same time.
+static __always_inline void add(struct flow_val *v, __u64 bytes, __u64 packets)
+{
+	__sync_fetch_and_add(&v->bytes, bytes);
+	__sync_fetch_and_add(&v->packets, packets);
+}
+
 static __always_inline void record(void *flows, void *overflow, struct flow_key *key, __u64 bytes, __u64 packets)
 {
 	struct flow_val *v = bpf_map_lookup_elem(flows, key);
 	if (v) {
-		v->bytes += bytes;
-		v->packets += packets;
+		add(v, bytes, packets);
 		return;
 	}
 	struct flow_val init = {.bytes = bytes, .packets = packets};
@@ -160,8 +173,7 @@ static __always_inline void record(void *flows, void *overflow, struct flow_key 
 	// Inserted meanwhile (-EEXIST): add to it. Full (-E2BIG): overflow.
 	v = bpf_map_lookup_elem(flows, key);
 	if (v) {
-		v->bytes += bytes;
-		v->packets += packets;
+		add(v, bytes, packets);
 		return;
 	}
 	struct overflow_key ok = {.cgroup_id = key->cgroup_id, .dir = key->dir};
@@ -172,11 +184,10 @@ static __always_inline void record(void *flows, void *overflow, struct flow_key 
 		v = bpf_map_lookup_elem(overflow, &ok);
 	}
 	if (v) {
-		v->bytes += bytes;
-		v->packets += packets;
+		add(v, bytes, packets);
 		return;
 	}
-	__u32 d = key->dir;
+	__u32 d = key->dir; // lost is per-CPU: a plain add
 	v = bpf_map_lookup_elem(&lost, &d);
 	if (v) {
 		v->bytes += bytes;

@@ -4,15 +4,19 @@ package bpf
 
 import (
 	"encoding/binary"
+	"fmt"
 	"maps"
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/sys/unix"
 
 	"github.com/netcost/netcost/internal/netnstest"
 )
@@ -346,5 +350,71 @@ func TestOpenCleansUp(t *testing.T) {
 	}
 	if after := bpfFiles(t); !maps.Equal(after, before) {
 		t.Errorf("after Close: %v; want %v as before", after, before)
+	}
+}
+
+// TestConcurrentAdds runs the egress program on every CPU at once, a
+// million times each, on packets of one flow: the flow map is shared by
+// the CPUs (not per-CPU), and no add may be lost. The overflow map is
+// shared too: a second run with a 1-entry flow map sends everything there.
+func TestConcurrentAdds(t *testing.T) {
+	netnstest.RequireRoot(t, "this test loads eBPF programs")
+	ncpu, err := ebpf.PossibleCPU()
+	if err != nil {
+		t.Fatal(err)
+	}
+	online := runtime.NumCPU() // with one, the test still counts, without a race
+	const repeat = 1_000_000
+	frame := packet(0x0800, ipv4(17, "10.0.0.1", "10.0.0.2", 0, udp(40000, 53, 10)))
+	const size = 20 + 8 + 10
+	for _, maxFlows := range []uint32{1024, 1} {
+		cfg, _ := Config{MaxFlows: maxFlows, MaxCgroups: 16, CgroupRoot: "unused"}.withDefaults()
+		c, err := load(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if maxFlows == 1 { // fill the only entry with another flow
+			if _, err := c.objs.CountEgress.Run(&ebpf.RunOptions{Data: packet(0x0800, ipv4(17, "10.0.0.9", "10.0.0.2", 0, udp(40000, 53, 10)))}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var g errgroup.Group
+		for cpu := range online {
+			g.Go(func() error {
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+				var set unix.CPUSet
+				set.Set(cpu)
+				if err := unix.SchedSetaffinity(0, &set); err != nil {
+					return fmt.Errorf("pinning to CPU %d: %w", cpu, err)
+				}
+				_, err := c.objs.CountEgress.Run(&ebpf.RunOptions{Data: frame, Repeat: repeat})
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		d, err := c.Drain()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		var bytes, packets uint64
+		for _, f := range d.Flows {
+			if f.Local.Addr().String() == "10.0.0.1" {
+				bytes, packets = bytes+f.Bytes, packets+f.Packets
+			}
+		}
+		for _, o := range d.Overflow {
+			bytes, packets = bytes+o.Bytes, packets+o.Packets
+		}
+		if want := uint64(online * repeat); packets != want || bytes != want*size {
+			t.Errorf("max flows %d: %d packets, %d bytes counted from %d CPUs at once (of %d possible); want %d, %d",
+				maxFlows, packets, bytes, online, ncpu, want, want*size)
+		}
+		if maxFlows == 1 && len(d.Overflow) == 0 {
+			t.Errorf("max flows 1: nothing went through the overflow map")
+		}
 	}
 }

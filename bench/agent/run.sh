@@ -43,18 +43,26 @@ sleep "${DRAIN_SECS:-5}"
 ticks=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$agent/stat"; }
 sys() { awk '{print $15}' "/proc/$agent/stat"; }
-c0=$(cpu)
-s0=$(sys)
-t0=$(date +%s.%N)
 # A socket per flow with -port: 15,000 per spray process, within the
 # open-file limit.
 per=$flows
 [ -n "${SERVICES:-}" ] && per=15000
+# With SERVICES, the steady state is measured from WARMUP seconds (default
+# 10) after the sprays start: the burst of new connections before (one
+# conntrack event each) is measured on its own.
+warm=0
+[ -n "${SERVICES:-}" ] && warm=${WARMUP:-10}
+b0=$(cpu)
+bt0=$(date +%s.%N)
 sprays=()
 for ((left = flows; left > 0; left -= per)); do
-	ip netns exec "$NS_A" "$BENCH_TMP/spray" "${spray_flags[@]}" -flows "$((left < per ? left : per))" -duration "${secs}s" &
+	ip netns exec "$NS_A" "$BENCH_TMP/spray" "${spray_flags[@]}" -flows "$((left < per ? left : per))" -duration "$((secs + warm))s" &
 	sprays+=($!)
 done
+sleep "$warm"
+c0=$(cpu)
+s0=$(sys)
+t0=$(date +%s.%N)
 wait "${sprays[@]}"
 c1=$(cpu)
 s1=$(sys)
@@ -66,10 +74,13 @@ wait "$agent" || true
 records=$(cat "$BENCH_TMP"/flows/*.jsonl | wc -l)
 [ -n "${KEEP_LOG:-}" ] && cp "$BENCH_TMP/agent.log" "$KEEP_LOG"
 [ -n "${KEEP_RECORDS:-}" ] && cat "$BENCH_TMP"/flows/*.jsonl >"$KEEP_RECORDS"
-python3 - "$c0" "$c1" "$s0" "$s1" "$t0" "$t1" "$ticks" "$hwm" "$rss" "$flows" "$records" <<'PY'
+python3 - "$c0" "$c1" "$s0" "$s1" "$t0" "$t1" "$ticks" "$hwm" "$rss" "$flows" "$records" "$b0" "$bt0" <<'PY'
 import sys
-c0, c1, s0, s1, t0, t1, ticks, hwm, rss, flows, records = map(float, sys.argv[1:])
+c0, c1, s0, s1, t0, t1, ticks, hwm, rss, flows, records, b0, bt0 = map(float, sys.argv[1:])
 cpu = lambda a, b: 100 * (b - a) / ticks / (t1 - t0)
+if t0 - bt0 > 1:
+    print(f"agent in the first {t0 - bt0:.0f} s, the {int(flows)} connections' start: {(c0 - b0) / ticks:.2f} s of CPU, "
+          f"{100 * (c0 - b0) / ticks / (t0 - bt0):.2f}% of a core")
 print(f"agent at {int(flows)} active flows for {t1 - t0:.0f} s: CPU {cpu(c0, c1):.2f}% of a core ({cpu(s0, s1):.2f}% in the kernel), "
       f"peak RSS {hwm / 1024:.1f} MiB (now {rss / 1024:.1f} MiB), {int(records)} records written")
 PY

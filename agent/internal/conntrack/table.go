@@ -48,9 +48,10 @@ type Config struct {
 	// that no flow named for Idle (default 10m): idle ones, and ones whose
 	// end no event told: the event was lost, or the connection started
 	// before Open (with nf_conntrack_events=2, the default, the kernel
-	// only reports the end of connections someone listened for at their
-	// start). Beyond, new connections are not remembered, and their flows
-	// stay untranslated.
+	// only reports the end of connections that started while some program
+	// listened: whether one made before Open ends with an event depends on
+	// the node's other listeners). Beyond, new connections are not
+	// remembered, and their flows stay untranslated.
 	MaxConns int
 	Idle     time.Duration
 	Log      *slog.Logger

@@ -381,8 +381,9 @@ func TestConcurrentAdds(t *testing.T) {
 		var g errgroup.Group
 		for cpu := range online {
 			g.Go(func() error {
+				// Locked and never unlocked: the thread, pinned below, ends
+				// with the goroutine instead of running other tests' code.
 				runtime.LockOSThread()
-				defer runtime.UnlockOSThread()
 				var set unix.CPUSet
 				set.Set(cpu)
 				if err := unix.SchedSetaffinity(0, &set); err != nil {

@@ -83,8 +83,9 @@ type Group struct {
 	Keep, Rest []int
 }
 
-// Fold groups n members by group(i), orders each group by cmp (largest
-// first), and keeps the first topK of each; topK <= 0 keeps everything, and
+// Fold groups n members by group(i) and keeps the first topK of each in
+// cmp's order (largest first), in that order; the rest is in no order but
+// its first, the largest. topK <= 0 keeps everything, and
 // so does a group of topK+1 (folding one record would gain nothing).
 // Callers keep their members in whatever form is cheapest and make records
 // only of what Fold keeps.

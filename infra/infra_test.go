@@ -660,11 +660,11 @@ func TestManifestCapabilities(t *testing.T) {
 	}
 }
 
-// TestReadmeOverlay applies README "Install on EKS"'s own overlay, as
+// TestReadmeOverlay applies docs/install-eks.md's own overlay, as
 // written there, to a copy of infra/: the image and cluster it sets are the
 // ones the DaemonSet gets.
 func TestReadmeOverlay(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
+	readme, err := os.ReadFile("../docs/install-eks.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -672,7 +672,7 @@ func TestReadmeOverlay(t *testing.T) {
 	_, rest, ok := strings.Cut(string(readme), start)
 	snippet, _, ok2 := strings.Cut(rest, end)
 	if !ok || !ok2 {
-		t.Fatalf("README has no overlay between %q and %q", start, end)
+		t.Fatalf("docs/install-eks.md has no overlay between %q and %q", start, end)
 	}
 	repo, cluster := "111122223333.dkr.ecr.us-east-1.amazonaws.com/netcost-agent", "prod-east"
 	var yml strings.Builder
@@ -693,11 +693,11 @@ func TestReadmeOverlay(t *testing.T) {
 	}
 	_, c := container(t, decode(t, render(t, filepath.Join(dir, "netcost-deploy"))))
 	if c.Image != repo+":v0.1.0" {
-		t.Errorf("README's overlay gives image %q; want %q", c.Image, repo+":v0.1.0")
+		t.Errorf("the documented overlay gives image %q; want %q", c.Image, repo+":v0.1.0")
 	}
 	for name, want := range map[string]string{"NETCOST_CLUSTER": cluster, "NETCOST_SINK": "cloudwatch", "NETCOST_SERVICE_CIDR": "172.20.0.0/16"} {
 		if e, _ := env(c, name); e.Value != want {
-			t.Errorf("README's overlay gives %s=%q; want %q", name, e.Value, want)
+			t.Errorf("the documented overlay gives %s=%q; want %q", name, e.Value, want)
 		}
 	}
 }

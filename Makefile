@@ -3,11 +3,17 @@ GO      ?= go
 PKGS    := ./...
 BENCH_RECORDS ?= 10000000
 
-.PHONY: all deps build demo image test lint generate bench bench-go bench-top bench-overhead bench-churn sample fmt clean build-ReportFunction
+.PHONY: help all deps build demo image test lint generate bench bench-go bench-top bench-overhead bench-churn sample fmt clean build-ReportFunction
 
-all: build
+.DEFAULT_GOAL := all
 
-build:
+# help lists every target with the "## " summary on its line.
+help: ## list the targets
+	@awk -F':.*## ' '/^[a-zA-Z_-]+:.*## / {printf "  %-22s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+all: build ## the default: build
+
+build: ## build the CLI as bin/netcost
 	$(GO) build -o bin/netcost ./cmd/netcost
 
 # demo: as root, the real agent and CLI on a simulated two-AZ cluster on this
@@ -16,7 +22,7 @@ build:
 # store. All three binaries build without cgo (the agent must: static, it
 # drops capabilities in every thread), so they share one build of their
 # dependencies.
-demo: deps
+demo: deps ## run netcost live on a simulated two-AZ cluster (root), else over the sample store
 	@if [ "$$(id -u)" != 0 ]; then \
 	  echo "make demo: the live demo (eBPF, network namespaces) needs root; showing the sample store instead"; \
 	  for v in "top --category inter-az" "top --category nat" "recommend" "report --dry-run --cluster sample --start 2026-11-20T09:00:00Z --end 2026-11-20T10:00:00Z"; do \
@@ -34,9 +40,9 @@ demo: deps
 
 # image: the agent's OCI image (linux/amd64 and linux/arm64, static binaries)
 # as an OCI image layout in bin/netcost-agent-oci, built without a Docker
-# engine by infra/image. Push it with skopeo or crane (README, Install on EKS).
+# engine by infra/image. Push it with skopeo or crane (docs/install-eks.md).
 IMAGE_TAG ?= latest
-image:
+image: ## build the agent's OCI image (amd64, arm64) into bin/netcost-agent-oci
 	for arch in amd64 arm64; do \
 	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags=-s -o bin/linux_$$arch/netcost-agent ./agent || exit 1; \
 	done
@@ -44,19 +50,19 @@ image:
 	  -binary linux/amd64=bin/linux_amd64/netcost-agent -binary linux/arm64=bin/linux_arm64/netcost-agent
 
 # lint: formatting, vet and staticcheck (pinned in go.mod's tool block).
-lint:
+lint: ## gofmt, go vet and staticcheck
 	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) tool staticcheck $(PKGS)
 
 # deps: install what is missing (as root; see .ci/deps).
-deps:
+deps: ## install the Debian packages the tests need (root)
 	@bash .ci/deps
 
 # test: lint, then every test. Root-only tests run when root; with
 # NETCOST_REQUIRE_ROOT=1 (CI) they fail instead of skipping.
-test: deps lint
+test: deps lint ## lint, then every test (what CI runs)
 	$(GO) test -count=1 $(PKGS)
 
 # generate: compile bpf/flow.c with Debian's clang and libbpf headers into
@@ -66,37 +72,37 @@ BPF2GO_CC     ?= clang
 BPF2GO_CFLAGS ?= -I/usr/include/$(shell gcc -print-multiarch)
 export BPF2GO_CC BPF2GO_CFLAGS
 
-generate: deps sample
+generate: deps sample ## rebuild the eBPF object and the sample store (both committed)
 	$(GO) generate ./bpf/
 
-sample:
+sample: ## regenerate the sample store testdata/store
 	$(GO) run ./internal/sample/cmd/samplegen -o testdata/store
 
 # bench: decoder and cost-model micro-benchmarks, `top` over a generated
 # $(BENCH_RECORDS)-record store, and the eBPF data path (iperf3 overhead,
-# connection churn). Figures go in BENCHMARKS.md.
+# connection churn). Figures go in docs/benchmarks.md.
 # bench-overhead and bench-churn load eBPF programs: run them as root.
-bench: bench-go bench-top bench-overhead bench-churn
+bench: bench-go bench-top bench-overhead bench-churn ## every benchmark (the eBPF ones need root); figures go in docs/benchmarks.md
 
-bench-go:
+bench-go: ## decoder and cost-model micro-benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/flows ./costmodel
 
-bench-top:
+bench-top: ## top over a generated $(BENCH_RECORDS)-record store
 	bash bench/top/run.sh $(BENCH_RECORDS)
 
-bench-overhead:
+bench-overhead: ## TCP throughput with and without the eBPF programs (root)
 	bash bench/overhead/run.sh
 
-bench-churn:
+bench-churn: ## byte counts under connection churn (root)
 	bash bench/churn/run.sh
 	RATE=10000 bash bench/churn/run.sh
 
-clean:
+clean: ## remove bin/
 	rm -rf bin
 
 # build-ReportFunction: what `sam build` runs for template.yaml's
 # ReportFunction (BuildMethod makefile), with ARTIFACTS_DIR set: the report
 # Lambda as a static bootstrap for provided.al2023 on arm64.
-build-ReportFunction:
+build-ReportFunction: ## what sam build runs: the report Lambda for provided.al2023 arm64
 	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set: sam build sets it"; exit 2; }
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap ./lambda

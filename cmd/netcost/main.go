@@ -25,6 +25,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/netcost/netcost/internal/buildinfo"
 	"github.com/netcost/netcost/internal/query"
 )
 
@@ -78,6 +79,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Usage: "find and cut the AWS inter-AZ and NAT gateway costs of Kubernetes workloads",
 		Description: "netcost reads the flow records its agents write (schema 1), prices them the way AWS bills\n" +
 			"them, ranks the workloads that cause the bill and proposes changes with monthly savings.",
+		Version:                buildinfo.Version(),
 		Writer:                 stdout,
 		ErrWriter:              stderr,
 		HideHelpCommand:        true,

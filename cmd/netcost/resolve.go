@@ -64,10 +64,6 @@ var resolveCommand = &cli.Command{
 		}
 		var ips []netip.Addr
 		for _, a := range cCtx.Args().Slice() {
-			// urfave/cli stops reading flags at the first address.
-			if strings.HasPrefix(a, "-") {
-				return usagef("%s after an address: flags go before the addresses: netcost resolve -o json IP...", a)
-			}
 			ip, err := netip.ParseAddr(a)
 			if err != nil {
 				return usagef("%q is not an IP address: give IPv4 or IPv6 addresses, as in netcost resolve 52.46.151.20", a)

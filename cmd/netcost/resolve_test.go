@@ -96,8 +96,8 @@ func TestResolveBadInput(t *testing.T) {
 		{[]string{"resolve", "127.0.0.2", "example.com"}, `"example.com" is not an IP address: give IPv4 or IPv6 addresses`},
 		{[]string{"resolve", "10.0.0.300"}, `"10.0.0.300" is not an IP address`},
 		{[]string{"resolve", "-o", "csv", "127.0.0.2"}, `-o "csv": want table or json`},
-		{[]string{"resolve", "127.0.0.2", "-o", "json"}, "-o after an address: flags go before the addresses: netcost resolve -o json IP..."},
-		{[]string{"resolve", "127.0.0.2", "--no-cache"}, "--no-cache after an address: flags go before the addresses"},
+		{[]string{"resolve", "127.0.0.2", "-o", "csv"}, `-o "csv": want table or json`},
+		{[]string{"resolve", "--", "-127.0.0.2"}, `"-127.0.0.2" is not an IP address`},
 		{[]string{"resolve", "--tls-port", "0", "127.0.0.2"}, "--tls-port 0: want a port from 1 to 65535"},
 		{[]string{"resolve", "--resolve-timeout", "0s", "127.0.0.2"}, "--resolve-timeout 0s: want a positive duration"},
 		{[]string{"resolve", "--dns-server", "localhost", "127.0.0.2"}, `--dns-server "localhost": want IP:PORT`},
@@ -210,8 +210,7 @@ func TestTopWithoutResolve(t *testing.T) {
 	}
 }
 
-// TestResolveHelp: the usage line shows flags before the addresses, the
-// only order urfave/cli reads.
+// TestResolveHelp: the usage line shows the flags and the addresses.
 func TestResolveHelp(t *testing.T) {
 	out := mustRun(t, "resolve", "--help")
 	if !strings.Contains(out, "netcost resolve [-o table|json] [options] IP...") {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"regexp"
 	"slices"
 	"strings"
 
@@ -97,4 +98,44 @@ func takesValue(flags []cli.Flag, a string) bool {
 	}
 	f, ok := lookupFlag(flags, a).(cli.DocGenerationFlag)
 	return ok && f.TakesValue()
+}
+
+// dashed writes a flag name as users type it: -o, --limit.
+func dashed(name string) string {
+	if len(name) == 1 {
+		return "-" + name
+	}
+	return "--" + name
+}
+
+// goFlagError matches the errors of Go's flag package, which name every
+// flag with one dash (-limit).
+var goFlagError = regexp.MustCompile(`^(flag provided but not defined: |flag needs an argument: |invalid value (".*") for flag |invalid boolean value (".*") for )-([^\s:=]+)(.*)$`)
+
+// flagError rewrites an error of Go's flag package to name the flag as
+// users type it, and says what a bad value should look like.
+func flagError(flags []cli.Flag, msg string) string {
+	m := goFlagError.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	name := dashed(m[4])
+	value := m[2] + m[3]
+	if value == "" {
+		return m[1] + name + m[5]
+	}
+	want := ""
+	switch lookupFlag(flags, name).(type) {
+	case *cli.IntFlag, *cli.Int64Flag, *cli.UintFlag, *cli.Uint64Flag:
+		want = "a whole number"
+	case *cli.Float64Flag:
+		want = "a number"
+	case *cli.DurationFlag:
+		want = "a duration such as 90s, 5m or 1h30m"
+	case *cli.BoolFlag:
+		want = "true or false"
+	default:
+		return m[1] + name + m[5]
+	}
+	return name + " " + value + ": want " + want
 }

@@ -57,3 +57,24 @@ func TestFlagsAfterArguments(t *testing.T) {
 	// After "--", an argument that starts with "-" is an argument.
 	wantUsageError(t, append(append([]string{"resolve"}, env...), "--", "-o"), `"-o" is not an IP address`)
 }
+
+// TestFlagErrors: errors from parsing the command line name each flag as
+// it is typed, and say what its value should look like.
+func TestFlagErrors(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"top", "--categroy", "nat"}, "flag provided but not defined: --categroy (see --help)"},
+		{[]string{"--log-levl", "debug", "prices"}, "flag provided but not defined: --log-levl (see --help)"},
+		{[]string{"top", "-c", "nat", "--limit"}, "flag needs an argument: --limit (see --help)"},
+		{[]string{"top", "-c", "nat", "--limit", "ten"}, `--limit "ten": want a whole number (see --help)`},
+		{[]string{"top", "-c", "nat", "-n", "ten"}, `-n "ten": want a whole number (see --help)`},
+		{[]string{"top", "-c", "nat", "--strict=maybe"}, `--strict "maybe": want true or false (see --help)`},
+		{[]string{"recommend", "--min-savings", "lots"}, `--min-savings "lots": want a number (see --help)`},
+		{[]string{"resolve", "--resolve-timeout", "5", "127.0.0.1"}, `--resolve-timeout "5": want a duration such as 90s, 5m or 1h30m`},
+		{[]string{"prices", "-o"}, "flag needs an argument: -o (see --help)"},
+	} {
+		wantUsageError(t, tt.args, tt.want)
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -69,8 +70,12 @@ func (e usageErr) Unwrap() []error { return []error{e.error, errUsage} }
 
 func usagef(format string, a ...any) error { return usageErr{fmt.Errorf(format, a...)} }
 
-func onUsageError(_ *cli.Context, err error, _ bool) error {
-	return usagef("%v (see --help)", err)
+func onUsageError(cCtx *cli.Context, err error, _ bool) error {
+	flags := cCtx.App.Flags
+	if cCtx.Command != nil {
+		flags = append(slices.Clip(cCtx.Command.Flags), flags...)
+	}
+	return usagef("%s (see --help)", flagError(flags, err.Error()))
 }
 
 func newApp(stdout, stderr io.Writer) *cli.App {

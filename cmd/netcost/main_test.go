@@ -372,7 +372,7 @@ func TestBadInput(t *testing.T) {
 		{"negative min-savings", []string{"recommend", "--min-savings", "-5", "-s", writeStore(t, good)}, "--min-savings -5: want USD a month, 0 or more"},
 		{"NaN min-savings", []string{"recommend", "--min-savings", "NaN", "-s", writeStore(t, good)}, "--min-savings NaN: want USD a month, 0 or more"},
 		{"report negative min-savings", []string{"report", "--dry-run", "--min-savings", "-0.5", "-s", writeStore(t, good)}, "--min-savings -0.5: want USD a month, 0 or more"},
-		{"unknown flag", []string{"top", "--categroy", "nat"}, "flag provided but not defined: -categroy (see --help)"},
+		{"unknown flag", []string{"top", "--categroy", "nat"}, "flag provided but not defined: --categroy (see --help)"},
 		{"unknown command", []string{"topp"}, `unknown command "topp"`},
 		{"extra argument", []string{"top", "-c", "nat", "-s", writeStore(t, good), "extra"}, `unexpected argument "extra"`},
 		{"prices positional region", []string{"prices", "us-east-1"}, `unexpected argument "us-east-1": give the region as --region us-east-1`},

@@ -14,7 +14,8 @@ import (
 // package) stops reading flags at the first argument. A flag keeps the
 // value that follows it when it takes one (--limit -3 too); "--" still ends
 // the flags, and a lone "-" is an argument. A global flag (--log-level)
-// given after the command moves before it. Everything else, unknown flags
+// given after the command moves before it; with --help, the arguments
+// go. Everything else, unknown flags
 // included, is left for urfave/cli to judge.
 func reorderArgs(app *cli.App, args []string) []string {
 	if len(args) < 2 {
@@ -61,6 +62,11 @@ func reorderArgs(app *cli.App, args []string) []string {
 				flags = append(flags, rest[j])
 			}
 		}
+	}
+	// With --help the arguments do not matter, and urfave/cli would take
+	// the first for a help topic.
+	if slices.ContainsFunc(flags, func(a string) bool { return slices.Contains(cli.HelpFlag.Names(), flagName(a)) }) {
+		positional, dashes = nil, false
 	}
 	out := append(append(global, args[i]), flags...)
 	if dashes {

@@ -21,7 +21,8 @@ func TestReorderArgs(t *testing.T) {
 		{"top extra --unknown x", "top --unknown extra x"}, // unknown: no value, urfave/cli says it is unknown
 		{"--log-level debug prices us-east-1 -o csv", "--log-level debug prices -o csv us-east-1"},
 		{"prices -o csv --log-level debug", "--log-level debug prices -o csv"},
-		{"resolve 1.2.3.4 --help", "resolve --help 1.2.3.4"},
+		{"resolve 1.2.3.4 --help", "resolve --help"},
+		{"resolve -h 1.2.3.4", "resolve -h"},
 		{"topp 1 -o json", "topp 1 -o json"},
 		{"--log-level", "--log-level"},
 		{"-- top", "-- top"},

@@ -106,7 +106,10 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			if cCtx.Args().Present() {
 				return usagef("unknown command %q: want top, resolve, recommend, report or prices (see --help)", cCtx.Args().First())
 			}
-			return cli.ShowAppHelp(cCtx)
+			// Bare netcost is a usage error, as bare git is: the help goes
+			// to stderr, exit 2. netcost --help prints it to stdout, exit 0.
+			cli.HelpPrinter(cCtx.App.ErrWriter, cli.AppHelpTemplate, cCtx.App)
+			return cli.Exit("", 2)
 		},
 		Commands: []*cli.Command{topCommand, resolveCommand, recommendCommand, reportCommand, pricesCommand},
 	}

@@ -543,3 +543,18 @@ func TestTopNATGroupBy(t *testing.T) {
 		}
 	}
 }
+
+// TestHelp: bare netcost is a usage error that shows the help on stderr;
+// --help asks for it, on stdout.
+func TestHelp(t *testing.T) {
+	code, out, errs := netcost(t)
+	if code != 2 || out != "" || !strings.Contains(errs, "USAGE:") || !strings.Contains(errs, "COMMANDS:") {
+		t.Errorf("bare netcost: exit %d, stdout %q, stderr %q; want exit 2 and the help on stderr", code, out, errs)
+	}
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"top", "--help"}, {"resolve", "1.2.3.4", "--help"}} {
+		code, out, errs := netcost(t, args...)
+		if code != 0 || errs != "" || !strings.Contains(out, "USAGE:") {
+			t.Errorf("netcost %s: exit %d, stdout %q, stderr %q; want exit 0 and the help on stdout", strings.Join(args, " "), code, out, errs)
+		}
+	}
+}

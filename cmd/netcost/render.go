@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/netcost/netcost/internal/safetext"
 )
 
 // table is rendered output before it is formatted: the same cells become
@@ -20,7 +23,11 @@ type table struct {
 	notes  []string // lines printed under a text or Markdown table, not in CSV
 }
 
+// renderTable writes t as a text table, Markdown or CSV. Every cell and
+// note goes out through safeCell: names come from records, certificates
+// and DNS, and none may steer the terminal or forge a row.
 func renderTable(w io.Writer, format string, t table) error {
+	t = t.safe(format)
 	switch format {
 	case "csv":
 		cw := csv.NewWriter(w)
@@ -56,6 +63,108 @@ func renderTable(w io.Writer, format string, t table) error {
 	}
 }
 
+// safe is t with every header, cell and note passed through safeCell.
+func (t table) safe(format string) table {
+	out := table{header: safeCells(format, t.header), rows: make([][]string, len(t.rows)), notes: make([]string, len(t.notes))}
+	for i, r := range t.rows {
+		out.rows[i] = safeCells(format, r)
+	}
+	for i, n := range t.notes {
+		out.notes[i] = safeCell(format, n)
+	}
+	return out
+}
+
+func safeCells(format string, cells []string) []string {
+	out := make([]string, len(cells))
+	for i, c := range cells {
+		out[i] = safeCell(format, c)
+	}
+	return out
+}
+
+// safeCell makes s safe to show in format: control and bidi characters
+// escaped (safetext), a Markdown cell's pipes escaped so that they do not
+// split it, and a CSV cell that a spreadsheet would run as a formula
+// prefixed with an apostrophe.
+func safeCell(format, s string) string {
+	s = safetext.Escape(s)
+	switch format {
+	case "markdown":
+		return markdownCell(s)
+	case "csv":
+		if isFormula(s) {
+			return "'" + s
+		}
+	}
+	return s
+}
+
+// markdownCell escapes the pipes in s as \|, doubling any backslashes just
+// before one, so that a pipe never ends the cell whether a Markdown reader
+// takes \\| as an escaped backslash or as an escaped pipe.
+func markdownCell(s string) string {
+	if !strings.Contains(s, "|") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '|' {
+			for j := i - 1; j >= 0 && s[j] == '\\'; j-- {
+				b.WriteByte('\\')
+			}
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// isFormula reports whether a spreadsheet opening the CSV would read s as
+// a formula: it starts with =, +, - or @ (OWASP's CSV injection list; TAB
+// and CR are escaped before this). Numbers such as -0.5 and the lone "-"
+// netcost writes for "none" are data and stay as they are.
+func isFormula(s string) bool {
+	if s == "" || s == "-" || !strings.ContainsRune("=+-@", rune(s[0])) {
+		return false
+	}
+	return !isNumber(s)
+}
+
+// isNumber reports whether s is a decimal number: an optional sign, digits
+// with an optional fraction, an optional exponent.
+func isNumber(s string) bool {
+	i := 0
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		i++
+	}
+	digits := func() int {
+		n := 0
+		for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+			n++
+		}
+		return n
+	}
+	n := digits()
+	if i < len(s) && s[i] == '.' {
+		i++
+		n += digits()
+	}
+	if n == 0 {
+		return false
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(s)
+}
+
 func fill(tbl *tablewriter.Table, t table) error {
 	tbl.Header(toAny(t.header)...)
 	for _, r := range t.rows {
@@ -77,10 +186,16 @@ func toAny(s []string) []any {
 	return a
 }
 
+// writeJSON writes v as indented JSON, with the characters encoding/json
+// leaves raw (bidi and C1 controls) escaped too (safetext.JSON).
 func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("writing json: %w", err)
+	}
+	if _, err := w.Write(safetext.JSON(b.Bytes())); err != nil {
 		return fmt.Errorf("writing json: %w", err)
 	}
 	return nil

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 )
 
 // ReadOptions control Read.
@@ -62,13 +63,18 @@ const (
 var ErrNoFiles = errors.New("no flow record files")
 
 // Files returns the record files at path: path itself if it is a file, or the
-// files under it with one of Extensions, sorted.
+// files under it with one of Extensions, sorted. A path that is neither a
+// regular file nor a directory (a named pipe, a device) is a *FileError:
+// reading one could block or never end.
 func Files(path string) ([]string, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("opening flow records: %w", err)
 	}
 	if !st.IsDir() {
+		if err := checkRegular(path, st); err != nil {
+			return nil, err
+		}
 		return []string{path}, nil
 	}
 	var files []string
@@ -86,12 +92,23 @@ func Files(path string) ([]string, error) {
 		}
 		for _, ext := range Extensions {
 			if strings.HasSuffix(d.Name(), ext) {
+				// A link is followed; one that leads nowhere is left for
+				// the open to report.
+				if st, err := os.Stat(p); err == nil {
+					if err := checkRegular(p, st); err != nil {
+						return err
+					}
+				}
 				files = append(files, p)
 				break
 			}
 		}
 		return nil
 	})
+	var fe *FileError
+	if errors.As(err, &fe) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("listing flow record files in %s: %w", path, err)
 	}
@@ -111,6 +128,29 @@ type FileError struct {
 
 func (e *FileError) Error() string { return e.File + ": " + e.Err.Error() }
 func (e *FileError) Unwrap() error { return e.Err }
+
+// checkRegular refuses what is not a regular file: opening a named pipe
+// blocks until a writer comes, and a device such as /dev/zero never ends.
+func checkRegular(name string, st fs.FileInfo) error {
+	m := st.Mode()
+	if m.IsRegular() {
+		return nil
+	}
+	what := "not a regular file"
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		what = "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		what = "a socket"
+	case m&fs.ModeCharDevice != 0:
+		what = "a character device"
+	case m&fs.ModeDevice != 0:
+		what = "a block device"
+	case m.IsDir():
+		what = "a directory"
+	}
+	return &FileError{File: name, Err: fmt.Errorf("%s, not a file of records: give JSON Lines files (plain or gzip) or a directory of them", what)}
+}
 
 type block struct {
 	file    int
@@ -359,11 +399,20 @@ type badLine struct {
 
 // produce reads one file in blocks that end on a line boundary.
 func produce(ctx context.Context, fileIdx int, name string, pool *sync.Pool, out chan<- block) error {
-	f, err := os.Open(name)
+	// Non-blocking: a file replaced by a named pipe since it was listed
+	// must not hang the open; it is refused below.
+	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return &FileError{File: name, Err: fmt.Errorf("opening flow records: %w", err)}
 	}
 	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return &FileError{File: name, Err: fmt.Errorf("opening flow records: %w", err)}
+	}
+	if err := checkRegular(name, st); err != nil {
+		return err
+	}
 	var r io.Reader = f
 	if strings.HasSuffix(name, ".gz") {
 		zr, err := gzip.NewReader(f)
@@ -375,7 +424,7 @@ func produce(ctx context.Context, fileIdx int, name string, pool *sync.Pool, out
 		}
 		defer zr.Close()
 		r = truncationReader{zr}
-	} else if data := mapFile(f); data != nil {
+	} else if data := mapFile(f, st.Size()); data != nil {
 		return produceMapped(ctx, fileIdx, name, data, out)
 	}
 	seq := 0

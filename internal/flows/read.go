@@ -445,7 +445,10 @@ func produce(ctx context.Context, fileIdx int, name string, pool *sync.Pool, out
 				// One line fills the block: report it as one bad line and
 				// read on after it.
 				pool.Put(bp)
-				rest, found, err := skipLine(r)
+				rest, found, err := skipLine(ctx, r)
+				if cerr := ctx.Err(); cerr != nil {
+					return cerr
+				}
 				if err != nil {
 					return &FileError{File: name, Err: fmt.Errorf("reading: %w", err)}
 				}
@@ -484,10 +487,14 @@ func produce(ctx context.Context, fileIdx int, name string, pool *sync.Pool, out
 }
 
 // skipLine reads up to and including the next newline. It returns what it
-// read after the newline, and whether there was one before the end.
-func skipLine(r io.Reader) (rest []byte, found bool, err error) {
+// read after the newline, and whether there was one before the end. It
+// stops when ctx is done: a gzip stream can unfold into gigabytes without one.
+func skipLine(ctx context.Context, r io.Reader) (rest []byte, found bool, err error) {
 	buf := make([]byte, 64<<10)
 	for {
+		if err := ctx.Err(); err != nil {
+			return nil, false, err
+		}
 		n, err := r.Read(buf)
 		if i := bytes.IndexByte(buf[:n], '\n'); i >= 0 {
 			return buf[i+1 : n], true, nil
@@ -514,8 +521,12 @@ func produceMapped(ctx context.Context, fileIdx int, name string, data []byte, o
 			i := bytes.LastIndexByte(data[off:end], '\n')
 			if i < 0 { // one line fills the block: one bad line
 				long := block{file: fileIdx, seq: seq, tooLong: true}
+				j, err := indexNewline(ctx, data[end:])
+				if err != nil {
+					return err
+				}
 				next := len(data)
-				if j := bytes.IndexByte(data[end:], '\n'); j >= 0 {
+				if j >= 0 {
 					long.data, next = []byte{'\n'}, end+j+1
 				}
 				select {
@@ -538,6 +549,21 @@ func produceMapped(ctx context.Context, fileIdx int, name string, data []byte, o
 		off = end
 	}
 	return nil
+}
+
+// indexNewline is bytes.IndexByte(b, '\n') in steps that each look at ctx:
+// a mapped file of gigabytes without a newline takes seconds to search.
+func indexNewline(ctx context.Context, b []byte) (int, error) {
+	const step = 64 << 20
+	for off := 0; off < len(b); off += step {
+		if err := ctx.Err(); err != nil {
+			return -1, err
+		}
+		if i := bytes.IndexByte(b[off:min(off+step, len(b))], '\n'); i >= 0 {
+			return off + i, nil
+		}
+	}
+	return -1, nil
 }
 
 // errShrunk reports a mapped file cut short while it was read: touching

@@ -3,6 +3,9 @@
 package flows
 
 import (
+	"bytes"
+	"compress/gzip"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -59,6 +62,44 @@ func TestReadRefusesNonRegular(t *testing.T) {
 		var fe *FileError
 		if !errors.As(err, &fe) || fe.File != tt.file || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("Read(%s) error = %v; want a FileError for %s saying %q", tt.path, err, tt.file, tt.want)
+		}
+	}
+}
+
+// TestReadStopsInALongLine: a gzip stream that unfolds into 16 GiB without
+// a newline is one long line to skip; cancelling the context stops the read
+// at once instead of after the whole stream.
+func TestReadStopsInALongLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "zeros.jsonl.gz")
+	writeZeros(t, path, 16<<30)
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	err := within(t, 5*time.Second, func() error {
+		_, err := Read(ctx, path, ReadOptions{Workers: 2}, func(int, *Record) error { return nil })
+		return err
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Read cancelled in a long line: error = %v; want context.Canceled", err)
+	}
+}
+
+// writeZeros writes a gzip file of n zero bytes (a multiple of 16 MiB) as
+// repeats of one 16 MiB member, which a gzip reader reads one after another.
+func writeZeros(t *testing.T, path string, n int64) {
+	t.Helper()
+	const member = 16 << 20
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	zw.Write(make([]byte, member))
+	zw.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for range n / member {
+		if _, err := f.Write(buf.Bytes()); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/netcost/netcost/internal/safetext"
 )
 
 // Block Kit limits for messages (docs.slack.dev/reference/block-kit).
@@ -50,6 +52,8 @@ type Text struct {
 
 // JSON encodes m as a webhook takes it, indented for people when indent is
 // set. &, < and > stay as they are: mrkdwn text carries them escaped already.
+// Bidi and C1 controls, which encoding/json leaves raw, are escaped
+// (safetext.JSON) for the terminal that shows a --dry-run.
 func (m Message) JSON(indent bool) ([]byte, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
@@ -60,7 +64,7 @@ func (m Message) JSON(indent bool) ([]byte, error) {
 	if err := enc.Encode(m); err != nil {
 		return nil, fmt.Errorf("encoding the Slack message: %w", err)
 	}
-	return b.Bytes(), nil
+	return safetext.JSON(b.Bytes()), nil
 }
 
 func header(s string) Block { return Block{Type: blockHeader, Text: &Text{Type: plainText, Text: s}} }
@@ -83,10 +87,26 @@ func contextBlock(s ...string) Block {
 }
 func divider() Block { return Block{Type: blockDivider} }
 
-// escape makes s literal in mrkdwn: Slack reads &, < and > as control
-// characters everywhere, code blocks included.
+// escape makes text from outside (names from records, the source, a
+// command built from them) literal in a text object: control and bidi
+// characters become visible escapes (safetext), so no name adds a line or
+// turns text around, and &, < and >, which Slack reads as control
+// characters everywhere, code blocks included, become entities, so a pod
+// named <!channel> notifies nobody. A header's plain_text gets the same.
 func escape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+	return entities.Replace(safetext.Escape(s))
+}
+
+var entities = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+// escapeLines is escape for text whose lines are meant: a command of
+// several lines.
+func escapeLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = escape(l)
+	}
+	return strings.Join(lines, "\n")
 }
 
 func runes(s string) int { return utf8.RuneCountInString(s) }

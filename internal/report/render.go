@@ -41,7 +41,7 @@ func (r *Report) Message() Message {
 	if cur.Skipped > 0 {
 		about += fmt.Sprintf(" · %d bad lines skipped", cur.Skipped)
 	}
-	blocks := []Block{header(title), section(summary, fields...), contextBlock(about), divider()}
+	blocks := []Block{header(escape(title)), section(summary, fields...), contextBlock(about), divider()}
 
 	blocks = append(blocks, section(topText("Top inter-AZ", "pair", r.InterAZ, func(row costmodel.Row) string {
 		return fmt.Sprintf("%s · %s · %s", money(row.CostUSD), costmodel.HumanBytes(row.Bytes), escape(zones(row.Local.AZID, row.Remote.AZID)))
@@ -126,9 +126,9 @@ func recommendationText(i int, c costmodel.Recommendation) string {
 	fmt.Fprintf(&b, "*%d. %s*: %s\nSaves *%s/month* of %s/month\n%s", i, escape(c.Kind), escape(c.Target),
 		money(c.MonthlySavingsUSD), money(c.MonthlyCostUSD), escape(c.Evidence.Detail))
 	if c.Kind == costmodel.ReducePayload {
-		fmt.Fprintf(&b, "\n_What to do:_ %s", escape(c.Action)) // advice, not a command
+		fmt.Fprintf(&b, "\n_What to do:_ %s", escape(c.Action)) // advice, not a command: one line
 	} else {
-		fmt.Fprintf(&b, "\n%s\n%s\n%s", codeFence, escape(c.Action), codeFence)
+		fmt.Fprintf(&b, "\n%s\n%s\n%s", codeFence, escapeLines(c.Action), codeFence)
 	}
 	return b.String()
 }

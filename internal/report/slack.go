@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/netcost/netcost/internal/safetext"
 )
 
 // PostOptions tune Post.
@@ -114,15 +116,11 @@ func Post(ctx context.Context, webhook string, m Message, opts PostOptions) erro
 	return nil
 }
 
-// oneLine makes s printable on one line of at most n characters.
+// oneLine makes s, a reply from the network, printable on one line of at
+// most n characters: runs of white space (newlines included) become one
+// space, and other control and bidi characters visible escapes (safetext).
 func oneLine(s string, n int) string {
-	s = strings.Join(strings.Fields(strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)), " ")
-	return cut(s, n)
+	return cut(safetext.Escape(strings.Join(strings.Fields(s), " ")), n)
 }
 
 // redacted is an error whose text hides the webhook URL; unwrapping still

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/netcost/netcost/internal/safetext"
 )
 
 // sink is a Slack webhook stand-in: it answers each post with the next of
@@ -103,6 +105,20 @@ func TestPostDoesNotRetryARefusal(t *testing.T) {
 	}
 	if strings.Contains(msg, "SECRET") {
 		t.Errorf("the error reveals the webhook: %q", msg)
+	}
+}
+
+// TestPostEscapesTheReply: Slack's reply, quoted in the error that ends on
+// a terminal or in the Lambda's log, cannot steer the terminal or add a line.
+func TestPostEscapesTheReply(t *testing.T) {
+	_, url := startSink(t, reply{code: 400, body: "invalid_blocks\x1b]0;pwned\a\x1b[31m \u202eevil\r\nforged\x00 \u0085\xff"})
+	err := Post(context.Background(), url, testMsg, fast())
+	if err == nil {
+		t.Fatal("a 400 was taken for success")
+	}
+	want := `Slack webhook answered 400 Bad Request: invalid_blocks\x1b]0;pwned\x07\x1b[31m \u202eevil forged\x00 \xff`
+	if msg := err.Error(); msg != want || safetext.Index(msg) >= 0 {
+		t.Errorf("error %q; want %q", msg, want)
 	}
 }
 

@@ -74,11 +74,13 @@ func (r *Report) Message() Message {
 	flags := escape(r.queryFlags())
 	blocks = append(blocks, contextBlock(fmt.Sprintf("Full lists: `netcost top --category inter-az %s` and `netcost top --category nat %s`", flags, flags)))
 
-	if len(cur.Notes) > 0 {
-		notes := make([]string, len(cur.Notes))
-		for i, n := range cur.Notes {
-			notes[i] = escape(n)
+	var notes []string
+	for _, n := range cur.Notes {
+		if n != "" { // Slack refuses an empty text
+			notes = append(notes, escape(n))
 		}
+	}
+	if len(notes) > 0 {
 		blocks = append(blocks, contextBlock(notes...))
 	}
 	text := fmt.Sprintf("%s: %s (%s)", title, money(cur.TotalCostUSD), change(cur, r.PreviousSpend, period))

@@ -28,6 +28,7 @@ import (
 
 	"github.com/netcost/netcost/internal/buildinfo"
 	"github.com/netcost/netcost/internal/query"
+	"github.com/netcost/netcost/internal/safetext"
 )
 
 func main() {
@@ -47,19 +48,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var ec cli.ExitCoder
 	switch {
 	case errors.Is(err, query.ErrUsage), errors.Is(err, errUsage):
-		fmt.Fprintf(stderr, "netcost: %v\n", err)
+		printError(stderr, err)
 		return 2
 	case errors.As(err, &ec):
-		if msg := err.Error(); msg != "" {
-			fmt.Fprintf(stderr, "netcost: %s\n", msg)
+		if err.Error() != "" {
+			printError(stderr, err)
 		}
 		return ec.ExitCode()
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintln(stderr, "netcost: interrupted")
 		return 130
 	}
-	fmt.Fprintf(stderr, "netcost: %v\n", err)
+	printError(stderr, err)
 	return 1
+}
+
+// printError writes err as netcost's one line on stderr. Errors quote what
+// they were given (a record's values, a certificate's names, Slack's
+// reply), so the line goes out escaped (safetext).
+func printError(w io.Writer, err error) {
+	fmt.Fprintf(w, "netcost: %s\n", safetext.Escape(err.Error()))
 }
 
 var errUsage = errors.New("usage")

@@ -1,11 +1,129 @@
 package main
 
 import (
+	"encoding/csv"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/netcost/netcost/internal/resolve"
+	rt "github.com/netcost/netcost/internal/resolve/resolvetest"
 )
+
+// The names hostile servers give: a terminal title change and red text
+// (ESC ] 0 ; ... BEL, ESC [ 31 m), CR, LF, NUL and a right-to-left
+// override in a certificate's CN; the same but U+202E (a SAN is ASCII) in
+// another's SAN; and in a PTR answer.
+const (
+	hostileCN  = "\x1b]0;pwned\a\x1b[31m\r\n\x00\u202eevil.example"
+	hostileSAN = "\x1b]0;pwned\a\x1b[31m\r\n\x00san.example"
+	hostilePTR = "\x1b]0;pwned\a\x1b[31m\r\n\x00ptr.example"
+)
+
+// strangerEnv starts, on loopback, a TLS server at 127.0.0.20 whose
+// certificate's CN is hostileCN, one at 127.0.0.21 whose SAN is
+// hostileSAN, and a DNS server answering hostilePTR for 127.0.0.22, and
+// returns the resolver flags that point netcost at them.
+func strangerEnv(t *testing.T) []string {
+	t.Helper()
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	ca := rt.NewCA(t)
+	port, lns := rt.SharedPort(t, rt.Loopback(20, 2))
+	rt.Serve(t, lns[0], rt.TLS(ca.Issue(t, rt.Spec{CommonName: hostileCN}), nil, 0))
+	rt.Serve(t, lns[1], rt.TLS(ca.Issue(t, rt.Spec{DNSNames: []string{hostileSAN}}), nil, 0))
+	dns := rt.ServeDNS(t, map[string]string{"127.0.0.22": hostilePTR})
+	return []string{"--tls-port", strconv.Itoa(port), "--dns-server", dns.Addr, "--ip-ranges-url", "",
+		"--resolve-timeout", "2s", "--no-cache"}
+}
+
+var strangerIPs = []string{"127.0.0.20", "127.0.0.21", "127.0.0.22"}
+
+// TestResolveEscapesCertificates: netcost resolve shows the names hostile
+// certificates and DNS answers carry escaped; -o json keeps them whole.
+func TestResolveEscapesCertificates(t *testing.T) {
+	env := strangerEnv(t)
+	code, out, errs := netcost(t, append(append([]string{"resolve"}, env...), strangerIPs...)...)
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	assertSafe(t, "resolve stdout", out)
+	assertSafe(t, "resolve stderr", errs)
+	for _, want := range []string{`\x1b]0;pwned\x07\x1b[31m\x0d\x0a\x00\u202eevil.example`, `\x1b]0;pwned\x07\x1b[31m\x0d\x0a\x00san.example`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the table lacks %q:\n%s", want, out)
+		}
+	}
+	t.Logf("\n%s", out)
+
+	code, out, errs = netcost(t, append(append([]string{"resolve", "-o", "json"}, env...), strangerIPs...)...)
+	if code != 0 {
+		t.Fatalf("-o json: exit %d, stderr %q", code, errs)
+	}
+	assertSafe(t, "resolve -o json", out)
+	var res struct{ Results []resolve.Result }
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Results) != 3 || res.Results[0].Name != hostileCN || res.Results[1].Name != hostileSAN {
+		t.Errorf("-o json: %+v; want the names as the certificates hold them", res.Results)
+	}
+	// Go's resolver drops PTR answers that are not host names: a
+	// hostile one names nothing, and the note says why.
+	if r := res.Results[2]; len(r.PTR) != 0 || r.Name != "" || !strings.Contains(strings.Join(r.Problems, "; "), "invalid names") {
+		t.Errorf("hostile PTR answer: %+v; want no name and a problem saying the answer was invalid", r)
+	}
+}
+
+// TestTopResolveEscapesCertificates: top --resolve shows the names hostile
+// certificates carry escaped in every format, one row per line.
+func TestTopResolveEscapesCertificates(t *testing.T) {
+	env := strangerEnv(t)
+	var lines []string
+	for _, ip := range strangerIPs {
+		lines = append(lines, natRecord(ip, ""))
+	}
+	args := append([]string{"top", "-c", "nat", "--resolve", "-s", writeStore(t, lines...)}, env...)
+	for _, format := range []string{"table", "markdown", "csv", "json"} {
+		code, out, errs := netcost(t, append(args, "-o", format)...)
+		if code != 0 {
+			t.Fatalf("-o %s: exit %d, stderr %q", format, code, errs)
+		}
+		assertSafe(t, format, out)
+		assertSafe(t, format+" stderr", errs)
+		switch format {
+		case "json":
+			var res struct {
+				Rows []struct {
+					RemoteName string `json:"remote_name"`
+				}
+			}
+			if err := json.Unmarshal([]byte(out), &res); err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, r := range res.Rows {
+				names = append(names, r.RemoteName)
+			}
+			if !slices.Contains(names, hostileCN) || !slices.Contains(names, hostileSAN) {
+				t.Errorf("-o json: remote names %q; want the certificates' names whole", names)
+			}
+		case "csv":
+			recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+			if err != nil || len(recs) != 1+len(strangerIPs) || strings.Count(out, "\n") != len(recs) {
+				t.Errorf("-o csv: %d records on %d lines, %v; want %d, one a line:\n%s", len(recs), strings.Count(out, "\n"), err, 1+len(strangerIPs), out)
+			}
+			fallthrough
+		default:
+			if want := `\x1b]0;pwned\x07\x1b[31m\x0d\x0a\x00\u202eevil.example`; !strings.Contains(out, want) {
+				t.Errorf("-o %s lacks %q:\n%s", format, want, out)
+			}
+		}
+	}
+}
 
 // TestSlackReplyEscaped: the error line that quotes a failed post's reply
 // shows Slack's (or whoever answered's) control characters escaped.

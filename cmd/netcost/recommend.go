@@ -11,6 +11,7 @@ import (
 
 	"github.com/netcost/netcost/costmodel"
 	"github.com/netcost/netcost/internal/query"
+	"github.com/netcost/netcost/internal/safetext"
 )
 
 var recommendCommand = &cli.Command{
@@ -72,15 +73,18 @@ func writeRecommendText(w io.Writer, res *query.RecommendResult) error {
 		fmt.Fprintf(w, "No recommendations: nothing in %d records would save money.\n%s\n", res.Records, windowNote(res.Start, res.End))
 		return nil
 	}
+	// Kinds, targets, reasons and commands quote names from the records:
+	// they go out escaped (safetext), a command line by line.
+	esc := safetext.Escape
 	for i, r := range res.Recommendations {
-		fmt.Fprintf(w, "%d. %s  %s\n", i+1, r.Kind, r.Target)
+		fmt.Fprintf(w, "%d. %s  %s\n", i+1, esc(r.Kind), esc(r.Target))
 		fmt.Fprintf(w, "   saves $%s/month of $%s/month\n", usd(r.MonthlySavingsUSD), usd(r.MonthlyCostUSD))
-		fmt.Fprintf(w, "   why: %s\n", r.Evidence.Detail)
+		fmt.Fprintf(w, "   why: %s\n", esc(r.Evidence.Detail))
 		for _, line := range strings.Split(r.Action, "\n") {
-			fmt.Fprintf(w, "   $ %s\n", line)
+			fmt.Fprintf(w, "   $ %s\n", esc(line))
 		}
 		for _, c := range r.Caveats {
-			fmt.Fprintf(w, "   note: %s\n", c)
+			fmt.Fprintf(w, "   note: %s\n", esc(c))
 		}
 		fmt.Fprintln(w)
 	}

@@ -9,7 +9,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/netcost/netcost/costmodel"
+	"github.com/netcost/netcost/internal/query"
 	"github.com/netcost/netcost/internal/resolve"
 	rt "github.com/netcost/netcost/internal/resolve/resolvetest"
 )
@@ -149,4 +152,29 @@ func TestErrorLineEscaped(t *testing.T) {
 		t.Errorf("exit %d, stdout %q, stderr %q; want one line quoting the path escaped", code, out, errs)
 	}
 	assertSafe(t, "stderr", errs)
+}
+
+// TestRecommendTextEscapes: the text layout of recommend quotes names from
+// the records in its kinds, targets, reasons, commands and notes: escaped,
+// and a command keeps its own lines only.
+func TestRecommendTextEscapes(t *testing.T) {
+	day := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	res := &query.RecommendResult{Start: day, End: day.Add(time.Hour), Records: 1}
+	for _, h := range hostile {
+		// A command's lines are the cost model's; the names it quotes come
+		// from validated records, which hold no newline.
+		name := strings.ReplaceAll(h, "\n", "")
+		res.Recommendations = append(res.Recommendations, costmodel.Recommendation{Kind: h, Target: h,
+			Action: "kubectl -n " + name + " patch\naws ec2 " + name, Evidence: costmodel.Evidence{Detail: h}, Caveats: []string{h}})
+	}
+	var b strings.Builder
+	if err := writeRecommendText(&b, res); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	assertSafe(t, "recommend", out)
+	// Per recommendation: title, saves, why, two command lines, a note, a blank line; then the total and the window.
+	if got, want := strings.Count(out, "\n"), 7*len(hostile)+2; got != want {
+		t.Errorf("%d lines; want %d:\n%s", got, want, out)
+	}
 }

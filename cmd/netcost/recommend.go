@@ -54,6 +54,7 @@ func runRecommend(ctx context.Context, w io.Writer, m *costmodel.Model, opts que
 		action := r.Action
 		if format == "csv" {
 			save, cost = strconv.FormatFloat(r.MonthlySavingsUSD, 'f', 2, 64), strconv.FormatFloat(r.MonthlyCostUSD, 'f', 2, 64)
+			action = strings.ReplaceAll(action, "\n", "; ") // one line, the same commands in the same order
 		} else {
 			action = "`" + strings.ReplaceAll(action, "\n", "` `") + "`"
 		}

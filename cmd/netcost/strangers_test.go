@@ -154,6 +154,28 @@ func TestErrorLineEscaped(t *testing.T) {
 	assertSafe(t, "stderr", errs)
 }
 
+// TestRecommendCSVOneLinePerRow: a command of several lines (NatPerAZ's)
+// is one CSV cell on one line, its commands joined by "; " as a shell runs them.
+func TestRecommendCSVOneLinePerRow(t *testing.T) {
+	out := mustRun(t, "recommend", "-o", "csv", "--source", "file:"+store)
+	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil || len(recs) < 2 || strings.Count(out, "\n") != len(recs) {
+		t.Fatalf("%d records on %d lines, %v:\n%s", len(recs), strings.Count(out, "\n"), err, out)
+	}
+	var nat bool
+	for _, r := range recs {
+		if r[0] == costmodel.NatPerAZ {
+			nat = true
+			if !strings.Contains(r[5], " --output text); aws ec2 wait nat-gateway-available ") {
+				t.Errorf("NatPerAZ action %q: want its commands joined by \"; \"", r[5])
+			}
+		}
+	}
+	if !nat {
+		t.Errorf("no NatPerAZ row in\n%s", out)
+	}
+}
+
 // TestRecommendTextEscapes: the text layout of recommend quotes names from
 // the records in its kinds, targets, reasons, commands and notes: escaped,
 // and a command keeps its own lines only.

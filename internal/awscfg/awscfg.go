@@ -52,15 +52,31 @@ type Options struct {
 // Validate checks the options without touching the network or the files,
 // so that a bad flag fails before any work starts.
 func (o Options) Validate() error {
-	if o.Region != "" && !regionName.MatchString(o.Region) {
-		return usagef("--region %q is not a region name: want one like us-east-1 or eu-central-2", o.Region)
+	if err := CheckRegion("--region", o.Region); err != nil {
+		return err
 	}
-	if o.EndpointURL == "" {
+	return CheckEndpointURL("--endpoint-url", o.EndpointURL)
+}
+
+// CheckRegion returns a usage error naming flag (as the user gave it) when
+// region is set but not shaped like an AWS region name. A well-formed name
+// AWS does not have yet passes: new regions appear.
+func CheckRegion(flag, region string) error {
+	if region != "" && !regionName.MatchString(region) {
+		return usagef("%s %q is not a region name: want one like us-east-1 or eu-central-2", flag, region)
+	}
+	return nil
+}
+
+// CheckEndpointURL returns a usage error naming flag when endpoint is set
+// but not an http(s)://HOST[:PORT] URL.
+func CheckEndpointURL(flag, endpoint string) error {
+	if endpoint == "" {
 		return nil
 	}
-	u, err := url.Parse(o.EndpointURL)
+	u, err := url.Parse(endpoint)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return usagef("--endpoint-url %q is not a URL: want http(s)://HOST[:PORT], as in http://127.0.0.1:5000", o.EndpointURL)
+		return usagef("%s %q is not a URL: want http(s)://HOST[:PORT], as in http://127.0.0.1:5000", flag, endpoint)
 	}
 	return nil
 }

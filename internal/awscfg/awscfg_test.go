@@ -3,6 +3,7 @@ package awscfg
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -52,6 +53,24 @@ func TestLoadErrors(t *testing.T) {
 				t.Fatalf("Load(%+v) = %v, want one usage line containing %q", tc.o, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestCheckRegion: every shape of region AWS has passes, and so does a
+// well-formed name it does not have yet; anything else is one usage line
+// naming the flag as given.
+func TestCheckRegion(t *testing.T) {
+	for _, r := range []string{"", "us-east-1", "eu-central-2", "ap-southeast-4", "us-gov-west-1", "cn-north-1", "il-central-1",
+		"eu-isoe-west-1", "us-isob-east-1", "xy-newplace-9"} {
+		if err := CheckRegion("-region", r); err != nil {
+			t.Errorf("CheckRegion(%q) = %v; want nil", r, err)
+		}
+	}
+	for _, r := range []string{"mars-1", "hello", "US-EAST-1", "us-east", "us-east-1a", "us east 1", "u-east-1"} {
+		err := CheckRegion("-region", r)
+		if want := fmt.Sprintf("-region %q is not a region name", r); err == nil || !strings.HasPrefix(err.Error(), want) || !errors.Is(err, ErrUsage) {
+			t.Errorf("CheckRegion(%q) = %v; want a usage error starting %q", r, err, want)
+		}
 	}
 }
 

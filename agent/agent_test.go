@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -77,6 +78,75 @@ func TestFlags(t *testing.T) {
 	t.Setenv("NETCOST_SERVICE_CIDR", "") // as the DaemonSet sets it by default: none
 	if c, err := parseFlags(nil, io.Discard); err != nil || len(c.serviceCIDRs) != 0 {
 		t.Errorf("NETCOST_SERVICE_CIDR empty: %v, %v; want no prefixes", c.serviceCIDRs, err)
+	}
+}
+
+// TestHelpAndVersion: -help (and -h, --help) print the flags to stdout
+// and exit 0; -version prints the module version and the commit the
+// binary was built from; a bad flag stays one line on stderr, exit 2.
+func TestHelpAndVersion(t *testing.T) {
+	bin := buildAgent(t)
+	runBin := func(args ...string) (stdout, stderr string, code int) {
+		t.Helper()
+		var o, e bytes.Buffer
+		cmd := exec.Command(bin, args...)
+		cmd.Stdout, cmd.Stderr = &o, &e
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return o.String(), e.String(), ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return o.String(), e.String(), 0
+	}
+	for _, flag := range []string{"-help", "-h", "--help"} {
+		out, errs, code := runBin(flag)
+		if code != 0 || errs != "" || !strings.Contains(out, "-spool-dir") || !strings.Contains(out, "-version") {
+			t.Errorf("%s: exit %d, stderr %q, stdout:\n%s\nwant exit 0 and the flags on stdout", flag, code, errs, out)
+		}
+	}
+	if out, errs, code := runBin("-window", "bogus"); code != 2 || out != "" || strings.Count(errs, "\n") != 1 {
+		t.Errorf("-window bogus: exit %d, stdout %q, stderr %q; want exit 2 and one line on stderr", code, out, errs)
+	}
+
+	// The version line, from what `go version -m` reads in the binary.
+	mod, err := exec.Command("go", "version", "-m", bin).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "netcost-agent "
+	settings := map[string]string{}
+	for line := range strings.Lines(string(mod)) {
+		f := strings.Fields(line)
+		if len(f) >= 3 && f[0] == "mod" {
+			want += f[2]
+		}
+		if k, v, ok := strings.Cut(strings.TrimPrefix(strings.TrimSpace(line), "build\t"), "="); ok {
+			settings[k] = v
+		}
+	}
+	if rev := settings["vcs.revision"]; rev != "" {
+		want += " (commit " + rev[:12] + ", " + settings["vcs.time"]
+		if settings["vcs.modified"] == "true" {
+			want += ", modified"
+		}
+		want += ")"
+	} else if fi, err := os.Stat("../.git"); err == nil && fi.IsDir() {
+		// In a clone (CI's) the build stamps the commit; a git worktree's
+		// .git is a file, where Go finds none.
+		t.Errorf("the agent built in a git clone carries no commit:\n%s", mod)
+	}
+	for _, flag := range []string{"-version", "--version"} {
+		if out, errs, code := runBin(flag); code != 0 || errs != "" || out != want+"\n" {
+			t.Errorf("%s: exit %d, stderr %q, stdout %q; want exit 0 and %q", flag, code, errs, out, want+"\n")
+		}
+	}
+	// -version answers whatever the environment holds.
+	cmd := exec.Command(bin, "-version")
+	cmd.Env = append(os.Environ(), "NETCOST_TOP_K=abc")
+	if out, err := cmd.Output(); err != nil || string(out) != want+"\n" {
+		t.Errorf("-version with NETCOST_TOP_K=abc: %q, %v; want %q", out, err, want+"\n")
 	}
 }
 

@@ -58,8 +58,9 @@ func buildAgent(t *testing.T) string {
 		}
 		builtBin = filepath.Join(dir, "netcost-agent")
 		// Static, as the image ships it: only then can the agent drop its
-		// capabilities in every thread.
-		build := exec.Command("go", "build", "-o", builtBin, ".")
+		// capabilities in every thread. Stamped with its commit for
+		// -version, whatever GOFLAGS says.
+		build := exec.Command("go", "build", "-buildvcs=true", "-o", builtBin, ".")
 		build.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := build.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("building the agent: %v\n%s", err, out)

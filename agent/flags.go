@@ -37,6 +37,7 @@ type settings struct {
 	metricsAddr     string
 	serviceCIDRs    []netip.Prefix
 	conntrackNetNS  string
+	version         bool
 }
 
 // prefixList is a flag of comma-separated CIDRs.
@@ -112,7 +113,9 @@ func checkEnv(fs *flag.FlagSet) error {
 	return err
 }
 
-func parseFlags(args []string, stderr io.Writer) (settings, error) {
+// parseFlags reads the settings from the environment and args; -help
+// writes the flags to stdout.
+func parseFlags(args []string, stdout io.Writer) (settings, error) {
 	var c settings
 	fs := flag.NewFlagSet("netcost-agent", flag.ContinueOnError)
 	// A bad flag is one line (main prints it); -help prints the list.
@@ -143,16 +146,22 @@ func parseFlags(args []string, stderr io.Writer) (settings, error) {
 	fs.Var(svc, "service-cidr", "the cluster's Service CIDRs, comma-separated (EKS: kubernetesNetworkConfig.serviceIpv4Cidr, e.g. 10.100.0.0/16); without, each ClusterIP is learned from conntrack at its first connection (env NETCOST_SERVICE_CIDR)")
 	fs.StringVar(&c.conntrackNetNS, "conntrack-netns", env("NETCOST_CONNTRACK_NETNS", ""), "network namespace file whose conntrack table names Services' backends, e.g. /proc/1/ns/net (needs CAP_SYS_ADMIN; default: the agent's own, the node's with hostNetwork) (env NETCOST_CONNTRACK_NETNS)")
 	fs.StringVar(&c.logLevel, "log-level", env("NETCOST_LOG_LEVEL", "info"), "debug, info, warn or error (env NETCOST_LOG_LEVEL)")
-	if err := checkEnv(fs); err != nil {
-		return c, err
-	}
+	fs.BoolVar(&c.version, "version", false, "print the agent's version and exit")
+	// -help and -version answer whatever the environment holds.
+	envErr := checkEnv(fs)
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
-			fs.SetOutput(stderr)
+			fs.SetOutput(stdout)
 			fs.Usage()
 			return c, err
 		}
 		return c, usageError{fmt.Errorf("%w (netcost-agent -help lists the flags)", err)}
+	}
+	if c.version {
+		return c, nil
+	}
+	if envErr != nil {
+		return c, envErr
 	}
 	switch {
 	case fs.NArg() > 0:

@@ -16,6 +16,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/netcost/netcost/internal/buildinfo"
 )
 
 func main() {
@@ -41,8 +43,12 @@ type usageError struct{ error }
 func (e usageError) Unwrap() []error { return []error{e.error, errUsage} }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg, err := parseFlags(args, stderr)
+	cfg, err := parseFlags(args, stdout)
 	if err != nil {
+		return err
+	}
+	if cfg.version {
+		_, err := fmt.Fprintln(stdout, "netcost-agent "+buildinfo.Version())
 		return err
 	}
 	var lvl slog.Level

@@ -240,12 +240,12 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 	if cfg.ipRangesFile != "" {
 		f, err := os.Open(cfg.ipRangesFile)
 		if err != nil {
-			return usageError{fmt.Errorf("-ip-ranges-file: %w", err)}
+			return usageError{fmt.Errorf("%s: %w", cfg.flag("ip-ranges-file"), err)}
 		}
 		ranges, err = ipranges.Parse(f)
 		f.Close()
 		if err != nil {
-			return usageError{fmt.Errorf("-ip-ranges-file %s: %w", cfg.ipRangesFile, err)}
+			return usageError{fmt.Errorf("%s %s: %w", cfg.flag("ip-ranges-file"), cfg.ipRangesFile, err)}
 		}
 	}
 	id := a.identify(ctx)

@@ -81,6 +81,41 @@ func TestFlags(t *testing.T) {
 	}
 }
 
+// TestTypedNames: an error line names the flag as the user gave it: -x or
+// --x as typed (the flag package takes both and says -x), or the
+// environment variable its value came from.
+func TestTypedNames(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--bogus"}, nil, "flag provided but not defined: --bogus (netcost-agent -help lists the flags)"},
+		{[]string{"-bogus"}, nil, "flag provided but not defined: -bogus "},
+		{[]string{"--window=bogus"}, nil, `invalid value "bogus" for flag --window: `},
+		{[]string{"--window", "bogus"}, nil, `invalid value "bogus" for flag --window: `},
+		{[]string{"-cluster", "--window", "--window"}, nil, "flag needs an argument: --window "},
+		{[]string{"--window", "90ms"}, nil, "--window 90ms: want whole seconds"},
+		{[]string{"--window=2s", "-drain-interval", "3s"}, nil,
+			"-drain-interval 3s: want more than 0 and at most --window (2s)"},
+		{nil, map[string]string{"NETCOST_WINDOW": "90ms"}, "NETCOST_WINDOW 90ms: want whole seconds"},
+		{[]string{"--sink", "s3"}, nil, `--sink "s3": want file, cloudwatch or stdout`},
+		{[]string{"--sink=cloudwatch", "--spool-max-bytes", "5"}, nil, "--spool-max-bytes 5: want at least"},
+		{nil, map[string]string{"NODE_NAME": ""}, "NODE_NAME is empty"},
+	} {
+		for k, v := range tt.env {
+			t.Setenv(k, v)
+		}
+		_, err := parseFlags(tt.args, io.Discard)
+		if err == nil || !strings.HasPrefix(err.Error(), tt.want) || !errors.Is(err, errUsage) {
+			t.Errorf("parseFlags(%v) with %v = %v; want a usage error starting %q", tt.args, tt.env, err, tt.want)
+		}
+		for k := range tt.env {
+			os.Unsetenv(k)
+		}
+	}
+}
+
 // TestHelpAndVersion: -help (and -h, --help) print the flags to stdout
 // and exit 0; -version prints the module version and the commit the
 // binary was built from; a bad flag stays one line on stderr, exit 2.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -38,6 +39,20 @@ type settings struct {
 	serviceCIDRs    []netip.Prefix
 	conntrackNetNS  string
 	version         bool
+
+	// names says how the user gave each flag, for the lines that name it:
+	// "-window" or "--window" as typed on the command line, or the
+	// environment variable its value came from (the DaemonSet's way).
+	names map[string]string
+}
+
+// flag returns the flag name as the user gave it: as typed, the variable
+// it came from, or "-name" when it has its default.
+func (c *settings) flag(name string) string {
+	if n, ok := c.names[name]; ok {
+		return n
+	}
+	return "-" + name
 }
 
 // prefixList is a flag of comma-separated CIDRs.
@@ -94,7 +109,8 @@ var envName = regexp.MustCompile(`\(env ([A-Z][A-Z0-9_]*)`)
 // checkEnv parses every set variable a flag takes its default from, as
 // the flag would: a bad value is an error naming the variable, not a
 // default silently kept (the DaemonSet configures the agent through env).
-func checkEnv(fs *flag.FlagSet) error {
+// It records in names the variable each flag came from.
+func checkEnv(fs *flag.FlagSet, names map[string]string) error {
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
 		m := envName.FindStringSubmatch(f.Usage)
@@ -105,6 +121,7 @@ func checkEnv(fs *flag.FlagSet) error {
 		if !ok {
 			return
 		}
+		names[f.Name] = m[1]
 		// Before the command line is parsed: a flag given there still wins.
 		if perr := f.Value.Set(v); perr != nil {
 			err = usageError{fmt.Errorf("%s=%q (for -%s): %v", m[1], v, f.Name, perr)}
@@ -113,10 +130,64 @@ func checkEnv(fs *flag.FlagSet) error {
 	return err
 }
 
+// typedNames walks args as the flag package parses them and records how
+// each flag was typed, "-dir" or "--dir" (the package takes both and says
+// "-dir" in its own errors). It returns the last flag it saw: the one a
+// parse error is about.
+func typedNames(fs *flag.FlagSet, args []string, names map[string]string) (last string) {
+	for len(args) > 0 {
+		s := args[0]
+		if len(s) < 2 || s[0] != '-' || s == "--" {
+			return last
+		}
+		dashes := 1
+		if s[1] == '-' {
+			dashes = 2
+		}
+		name, _, hasValue := strings.Cut(s[dashes:], "=")
+		if name == "" || name[0] == '-' {
+			return last
+		}
+		args = args[1:]
+		names[name], last = s[:dashes]+name, name
+		f := fs.Lookup(name)
+		if f == nil {
+			return last
+		}
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			continue
+		}
+		if !hasValue && len(args) > 0 {
+			args = args[1:] // its value
+		}
+	}
+	return last
+}
+
+// retype says a flag as it was typed in one of the flag package's errors,
+// which name it " -name" (before a colon or at the end) whatever was typed.
+func retype(err error, name, typed string) error {
+	msg, plain := err.Error(), " -"+name
+	if typed == "" || typed == plain[1:] {
+		return err
+	}
+	for i := 0; ; {
+		j := strings.Index(msg[i:], plain)
+		if j < 0 {
+			return err
+		}
+		at, end := i+j+1, i+j+len(plain)
+		if end == len(msg) || msg[end] == ':' {
+			return errors.New(msg[:at] + typed + msg[end:])
+		}
+		i = end
+	}
+}
+
 // parseFlags reads the settings from the environment and args; -help
 // writes the flags to stdout.
 func parseFlags(args []string, stdout io.Writer) (settings, error) {
-	var c settings
+	c := settings{names: map[string]string{}}
 	fs := flag.NewFlagSet("netcost-agent", flag.ContinueOnError)
 	// A bad flag is one line (main prints it); -help prints the list.
 	fs.SetOutput(io.Discard)
@@ -148,14 +219,15 @@ func parseFlags(args []string, stdout io.Writer) (settings, error) {
 	fs.StringVar(&c.logLevel, "log-level", env("NETCOST_LOG_LEVEL", "info"), "debug, info, warn or error (env NETCOST_LOG_LEVEL)")
 	fs.BoolVar(&c.version, "version", false, "print the agent's version and exit")
 	// -help and -version answer whatever the environment holds.
-	envErr := checkEnv(fs)
+	envErr := checkEnv(fs, c.names)
+	last := typedNames(fs, args, c.names)
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			fs.SetOutput(stdout)
 			fs.Usage()
 			return c, err
 		}
-		return c, usageError{fmt.Errorf("%w (netcost-agent -help lists the flags)", err)}
+		return c, usageError{fmt.Errorf("%w (netcost-agent -help lists the flags)", retype(err, last, c.names[last]))}
 	}
 	if c.version {
 		return c, nil
@@ -167,32 +239,34 @@ func parseFlags(args []string, stdout io.Writer) (settings, error) {
 	case fs.NArg() > 0:
 		return c, usageError{fmt.Errorf("unexpected argument %q (flags start with -)", fs.Arg(0))}
 	case c.window < time.Second || c.window%time.Second != 0:
-		return c, usageError{fmt.Errorf("-window %v: want whole seconds, at least 1s", c.window)}
+		return c, usageError{fmt.Errorf("%s %v: want whole seconds, at least 1s", c.flag("window"), c.window)}
 	case c.drainEvery <= 0 || c.drainEvery > c.window:
-		return c, usageError{fmt.Errorf("-drain-interval %v: want more than 0 and at most -window (%v)", c.drainEvery, c.window)}
+		return c, usageError{fmt.Errorf("%s %v: want more than 0 and at most %s (%v)",
+			c.flag("drain-interval"), c.drainEvery, c.flag("window"), c.window)}
 	case c.topK < 0:
-		return c, usageError{fmt.Errorf("-top-k %d: want 0 (keep all) or more", c.topK)}
+		return c, usageError{fmt.Errorf("%s %d: want 0 (keep all) or more", c.flag("top-k"), c.topK)}
 	case c.maxFlows < 16 || c.maxFlows > 1<<24:
-		return c, usageError{fmt.Errorf("-max-flows %d: want 16 to 16777216", c.maxFlows)}
+		return c, usageError{fmt.Errorf("%s %d: want 16 to 16777216", c.flag("max-flows"), c.maxFlows)}
 	case c.sink != "file" && c.sink != "stdout" && c.sink != "cloudwatch":
-		return c, usageError{fmt.Errorf("-sink %q: want file, cloudwatch or stdout", c.sink)}
+		return c, usageError{fmt.Errorf("%s %q: want file, cloudwatch or stdout", c.flag("sink"), c.sink)}
 	case c.node == "":
-		return c, usageError{fmt.Errorf("-node is empty: set it or NODE_NAME")}
+		return c, usageError{fmt.Errorf("%s is empty: want this node's name (-node or NODE_NAME)", c.flag("node"))}
 	case c.startupAttempts < 1:
-		return c, usageError{fmt.Errorf("-startup-attempts %d: want at least 1", c.startupAttempts)}
+		return c, usageError{fmt.Errorf("%s %d: want at least 1", c.flag("startup-attempts"), c.startupAttempts)}
 	case c.vpcRefresh < time.Second:
-		return c, usageError{fmt.Errorf("-vpc-refresh %v: want at least 1s", c.vpcRefresh)}
+		return c, usageError{fmt.Errorf("%s %v: want at least 1s", c.flag("vpc-refresh"), c.vpcRefresh)}
 	}
 	if c.conntrackNetNS != "" {
 		if _, err := os.Stat(c.conntrackNetNS); err != nil {
-			return c, usageError{fmt.Errorf("-conntrack-netns: %w (want a network namespace file such as /proc/1/ns/net)", err)}
+			return c, usageError{fmt.Errorf("%s: %w (want a network namespace file such as /proc/1/ns/net)",
+				c.flag("conntrack-netns"), err)}
 		}
 	}
 	if c.metricsAddr != "" {
 		if _, port, err := net.SplitHostPort(c.metricsAddr); err != nil {
-			return c, usageError{fmt.Errorf("-metrics-addr %q: want HOST:PORT or :PORT (%v)", c.metricsAddr, err)}
+			return c, usageError{fmt.Errorf("%s %q: want HOST:PORT or :PORT (%v)", c.flag("metrics-addr"), c.metricsAddr, err)}
 		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-			return c, usageError{fmt.Errorf("-metrics-addr %q: port %q is not 0 to 65535", c.metricsAddr, port)}
+			return c, usageError{fmt.Errorf("%s %q: port %q is not 0 to 65535", c.flag("metrics-addr"), c.metricsAddr, port)}
 		}
 	}
 	return c, checkCloudWatchFlags(&c)

@@ -53,7 +53,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(cfg.logLevel)); err != nil {
-		return usageError{fmt.Errorf("-log-level %q: want debug, info, warn or error", cfg.logLevel)}
+		return usageError{fmt.Errorf("%s %q: want debug, info, warn or error", cfg.flag("log-level"), cfg.logLevel)}
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 	slog.SetDefault(log)

@@ -33,12 +33,10 @@ func TestFlags(t *testing.T) {
 		{[]string{"-sink", "s3"}, `-sink "s3": want file, cloudwatch or stdout`},
 		{[]string{"-sink", "cloudwatch", "-log-group", "no spaces"}, `log group "no spaces"`},
 		{[]string{"-sink", "cloudwatch", "-spool-max-bytes", "5"}, "-spool-max-bytes 5: want at least"},
-		{[]string{"-sink", "cloudwatch", "-imds-endpoint", "http://127.0.0.1:1", "-startup-attempts", "1", "-ip-ranges-url", ""}, "-sink cloudwatch: no region"},
 		{[]string{"-node", ""}, "-node is empty"},
 		{[]string{"-bogus"}, "flag provided but not defined: -bogus"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 		{[]string{"-log-level", "loud"}, `-log-level "loud"`},
-		{[]string{"-ip-ranges-file", "/nonexistent.json", "-sink", "stdout"}, "-ip-ranges-file: open /nonexistent.json"},
 		{[]string{"-vpc-refresh", "0"}, "-vpc-refresh 0s: want at least 1s"},
 		{[]string{"-metrics-addr", "bogus"}, `-metrics-addr "bogus": want HOST:PORT`},
 		{[]string{"-metrics-addr", ":99999"}, `port "99999" is not 0 to 65535`},
@@ -81,6 +79,40 @@ func TestFlags(t *testing.T) {
 	}
 }
 
+// TestFlagValues: -region, -vpc-id and the endpoints must have their
+// shape; a well-formed region AWS does not have yet is fine.
+func TestFlagValues(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-region", "mars-1"}, `-region "mars-1" is not a region name: want one like us-east-1`},
+		{[]string{"-region", "hello"}, `-region "hello" is not a region name`},
+		{[]string{"-vpc-id", "hello"}, `-vpc-id "hello" is not a VPC id: want vpc- and 8 or 17 lowercase hex digits`},
+		{[]string{"-vpc-id", "vpc-123"}, `-vpc-id "vpc-123" is not a VPC id`},
+		{[]string{"-vpc-id", "vpc-0A1B2C3D"}, `-vpc-id "vpc-0A1B2C3D" is not a VPC id`},
+		{[]string{"-vpc-id", "vpc-0a1b2c3d4e5f6071"}, `-vpc-id "vpc-0a1b2c3d4e5f6071" is not a VPC id`},
+		{[]string{"-ec2-endpoint", "localhost:4566"}, `-ec2-endpoint "localhost:4566" is not a URL`},
+		{[]string{"-imds-endpoint", "169.254.169.254"}, `-imds-endpoint "169.254.169.254" is not a URL`},
+		{[]string{"-node", "a/b"}, `-node "a/b": want a plain name`},
+	} {
+		_, err := parseFlags(tt.args, io.Discard)
+		if err == nil || !strings.HasPrefix(err.Error(), tt.want) || !errors.Is(err, errUsage) {
+			t.Errorf("parseFlags(%v) = %v; want a usage error starting %q", tt.args, err, tt.want)
+		}
+	}
+	for _, args := range [][]string{
+		{"-region", "us-east-1"}, {"-region", "eu-central-2"}, {"-region", "ap-southeast-4"}, {"-region", "us-gov-west-1"},
+		{"-region", "cn-north-1"}, {"-region", "il-central-1"}, {"-region", "xy-newplace-7"},
+		{"-vpc-id", "vpc-0a1b2c3d"}, {"-vpc-id", "vpc-0a1b2c3d4e5f60718"}, {"-node", "a/b", "-sink", "stdout"},
+		{"-ec2-endpoint", "http://127.0.0.1:5000", "-imds-endpoint", "http://[::1]:1338"},
+	} {
+		if _, err := parseFlags(args, io.Discard); err != nil {
+			t.Errorf("parseFlags(%v) = %v; want no error", args, err)
+		}
+	}
+}
+
 // TestTypedNames: an error line names the flag as the user gave it: -x or
 // --x as typed (the flag package takes both and says -x), or the
 // environment variable its value came from.
@@ -99,6 +131,10 @@ func TestTypedNames(t *testing.T) {
 		{[]string{"--window=2s", "-drain-interval", "3s"}, nil,
 			"-drain-interval 3s: want more than 0 and at most --window (2s)"},
 		{nil, map[string]string{"NETCOST_WINDOW": "90ms"}, "NETCOST_WINDOW 90ms: want whole seconds"},
+		{[]string{"--region", "mars-1"}, nil, `--region "mars-1" is not a region name`},
+		{nil, map[string]string{"AWS_REGION": "mars-1"}, `AWS_REGION "mars-1" is not a region name`},
+		{[]string{"-region", "mars-1"}, map[string]string{"AWS_REGION": "us-east-1"}, `-region "mars-1" is not a region name`},
+		{nil, map[string]string{"NETCOST_VPC_ID": "hello"}, `NETCOST_VPC_ID "hello" is not a VPC id`},
 		{[]string{"--sink", "s3"}, nil, `--sink "s3": want file, cloudwatch or stdout`},
 		{[]string{"--sink=cloudwatch", "--spool-max-bytes", "5"}, nil, "--spool-max-bytes 5: want at least"},
 		{nil, map[string]string{"NODE_NAME": ""}, "NODE_NAME is empty"},

@@ -3,9 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
-	"strings"
 	"syscall"
 	"unsafe"
 
@@ -27,8 +25,7 @@ import (
 // keptCaps returns the capabilities the agent keeps after attaching:
 // CAP_BPF, or CAP_SYS_ADMIN where the kernel predates CAP_BPF.
 func keptCaps() []int {
-	last, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
-	if n, perr := strconv.Atoi(strings.TrimSpace(string(last))); err == nil && perr == nil && n < unix.CAP_BPF {
+	if !kernelHasBPF() {
 		return []int{unix.CAP_SYS_ADMIN}
 	}
 	return []int{unix.CAP_BPF}

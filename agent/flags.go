@@ -269,5 +269,8 @@ func parseFlags(args []string, stdout io.Writer) (settings, error) {
 			return c, usageError{fmt.Errorf("%s %q: port %q is not 0 to 65535", c.flag("metrics-addr"), c.metricsAddr, port)}
 		}
 	}
+	if err := checkValues(&c); err != nil {
+		return c, err
+	}
 	return c, checkCloudWatchFlags(&c)
 }

@@ -23,6 +23,7 @@ func TestReorderArgs(t *testing.T) {
 		{"prices -o csv --log-level debug", "--log-level debug prices -o csv"},
 		{"resolve 1.2.3.4 --help", "resolve --help"},
 		{"resolve -h 1.2.3.4", "resolve -h"},
+		{"completion bash -h", "completion -h"},
 		{"topp 1 -o json", "topp 1 -o json"},
 		{"--log-level", "--log-level"},
 		{"-- top", "-- top"},

@@ -28,9 +28,15 @@ var (
 	sinceFlag  = &cli.StringFlag{Name: "since", Usage: "window ending now, such as 90m, 24h or 7d (default: all records of a file source)", EnvVars: []string{"NETCOST_WINDOW"}}
 	startFlag  = &cli.StringFlag{Name: "start", Usage: "window start, RFC 3339 or YYYY-MM-DD"}
 	endFlag    = &cli.StringFlag{Name: "end", Usage: "window end (exclusive), RFC 3339 or YYYY-MM-DD (default: now)"}
-	outputFlag = &cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "table, json, csv or markdown"}
+	outputFlag = &cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: orList(outputFormats)}
 	strictFlag = &cli.BoolFlag{Name: "strict", Value: true, Usage: "stop at the first bad record; --strict=false skips and counts bad lines"}
-	pricesFlag = &cli.StringFlag{Name: "prices", EnvVars: []string{"NETCOST_PRICES"}, Usage: "price override file (JSON) applied over the embedded price table"}
+	pricesFlag = &cli.StringFlag{Name: "prices", EnvVars: []string{"NETCOST_PRICES"}, TakesFile: true, Usage: "price override file (JSON) applied over the embedded price table"}
+)
+
+// outputFormats are what -o takes; resolveFormats, what resolve's -o takes.
+var (
+	outputFormats  = []string{"table", "json", "csv", "markdown"}
+	resolveFormats = []string{"table", "json"}
 )
 
 // The shared AWS flags, for every command that may call AWS. Unset, the
@@ -131,11 +137,16 @@ func checkSourceOnly(cCtx *cli.Context, src query.Source, given map[string]bool)
 }
 
 // joinAnd lists names as in "--a, --b and --c".
-func joinAnd(names []string) string {
-	if len(names) == 1 {
-		return names[0]
+func joinAnd(names []string) string { return joinLast(names, " and ") }
+
+// orList lists choices as in "table, json or csv".
+func orList(choices []string) string { return joinLast(choices, " or ") }
+
+func joinLast(s []string, last string) string {
+	if len(s) == 1 {
+		return s[0]
 	}
-	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+	return strings.Join(s[:len(s)-1], ", ") + last + s[len(s)-1]
 }
 
 // commandLine is a hidden flag that hands a command's flag.FlagSet to its
@@ -225,13 +236,14 @@ func commonOptions(cCtx *cli.Context) (query.Options, error) {
 }
 
 func parseOutput(s string) (string, error) {
-	switch o := strings.ToLower(s); o {
-	case "table", "json", "csv", "markdown":
+	o := strings.ToLower(s)
+	switch {
+	case slices.Contains(outputFormats, o):
 		return o, nil
-	case "md":
+	case o == "md":
 		return "markdown", nil
 	}
-	return "", usagef("-o %q: want table, json, csv or markdown", s)
+	return "", usagef("-o %q: want %s", s, orList(outputFormats))
 }
 
 // loadModel returns the cost model with the --prices overrides applied.

@@ -70,6 +70,9 @@ func printError(w io.Writer, err error) {
 	fmt.Fprintf(w, "netcost: %s\n", safetext.Escape(err.Error()))
 }
 
+// logLevels are what --log-level takes.
+var logLevels = []string{"debug", "info", "warn", "error"}
+
 var errUsage = errors.New("usage")
 
 type usageErr struct{ error }
@@ -100,26 +103,26 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		OnUsageError:           onUsageError,
 		ExitErrHandler:         func(*cli.Context, error) {}, // run maps errors to exit codes
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "log-level", Value: "warn", Usage: "debug, info, warn or error (logs go to stderr)", EnvVars: []string{"NETCOST_LOG_LEVEL"}},
+			&cli.StringFlag{Name: "log-level", Value: "warn", Usage: orList(logLevels) + " (logs go to stderr)", EnvVars: []string{"NETCOST_LOG_LEVEL"}},
 		},
 		Before: func(cCtx *cli.Context) error {
 			var lvl slog.Level
 			if err := lvl.UnmarshalText([]byte(cCtx.String("log-level"))); err != nil {
-				return usagef("--log-level %q: want debug, info, warn or error", cCtx.String("log-level"))
+				return usagef("--log-level %q: want %s", cCtx.String("log-level"), orList(logLevels))
 			}
 			slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})))
 			return nil
 		},
 		Action: func(cCtx *cli.Context) error {
 			if cCtx.Args().Present() {
-				return usagef("unknown command %q: want top, resolve, recommend, report or prices (see --help)", cCtx.Args().First())
+				return usagef("unknown command %q: want top, resolve, recommend, report, prices or completion (see --help)", cCtx.Args().First())
 			}
 			// Bare netcost is a usage error, as bare git is: the help goes
 			// to stderr, exit 2. netcost --help prints it to stdout, exit 0.
 			cli.HelpPrinter(cCtx.App.ErrWriter, cli.AppHelpTemplate, cCtx.App)
 			return cli.Exit("", 2)
 		},
-		Commands: []*cli.Command{topCommand, resolveCommand, recommendCommand, reportCommand, pricesCommand},
+		Commands: []*cli.Command{topCommand, resolveCommand, recommendCommand, reportCommand, pricesCommand, completionCommand},
 	}
 	for _, c := range app.Commands {
 		c.OnUsageError = onUsageError

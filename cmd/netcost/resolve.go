@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,11 +30,11 @@ func resolveFlags() []cli.Flag {
 		&cli.IntFlag{Name: "tls-port", Value: resolve.DefaultPort, Category: resolveCategory, Usage: "port to read TLS certificates from"},
 		&cli.StringFlag{Name: "dns-server", Category: resolveCategory, EnvVars: []string{"NETCOST_DNS_SERVER"},
 			Usage: "IP:PORT of the DNS server for reverse lookups (default: the system's resolver)"},
-		&cli.StringFlag{Name: "ip-ranges-file", Category: resolveCategory, EnvVars: []string{"NETCOST_IP_RANGES_FILE"},
+		&cli.StringFlag{Name: "ip-ranges-file", Category: resolveCategory, TakesFile: true, EnvVars: []string{"NETCOST_IP_RANGES_FILE"},
 			Usage: "AWS ip-ranges.json to read instead of downloading it"},
 		&cli.StringFlag{Name: "ip-ranges-url", Value: ipranges.URL, Category: resolveCategory, EnvVars: []string{"NETCOST_IP_RANGES_URL"},
 			Usage: "where to download AWS ip-ranges.json (kept a day in the cache directory); \"\": never"},
-		&cli.StringFlag{Name: "cache", Category: resolveCategory, EnvVars: []string{"NETCOST_RESOLVE_CACHE"},
+		&cli.StringFlag{Name: "cache", Category: resolveCategory, TakesFile: true, EnvVars: []string{"NETCOST_RESOLVE_CACHE"},
 			Usage: "file keeping answers between runs (default: resolve.json in ~/.cache/netcost)"},
 		&cli.DurationFlag{Name: "cache-ttl", Value: resolve.DefaultTTL, Category: resolveCategory,
 			Usage: "how long a cached answer is used (unknown answers: at most an hour)"},
@@ -52,12 +53,12 @@ var resolveCommand = &cli.Command{
 		"from a table of well-known AWS and SaaS names. Nothing a certificate suggests is followed.\n" +
 		"Addresses are asked 32 at a time, each for at most --resolve-timeout; answers are cached.",
 	Flags: append([]cli.Flag{
-		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "table or json"},
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: orList(resolveFormats)},
 	}, resolveFlags()...),
 	Action: func(cCtx *cli.Context) error {
 		format := strings.ToLower(cCtx.String("output"))
-		if format != "table" && format != "json" {
-			return usagef("-o %q: want table or json", cCtx.String("output"))
+		if !slices.Contains(resolveFormats, format) {
+			return usagef("-o %q: want %s", cCtx.String("output"), orList(resolveFormats))
 		}
 		if !cCtx.Args().Present() {
 			return usagef("resolve needs IP addresses, as in netcost resolve 52.46.151.20")

@@ -305,14 +305,16 @@ func TestRecommend(t *testing.T) {
 // TestGolden pins the human-readable output.
 func TestGolden(t *testing.T) {
 	for name, args := range map[string][]string{
-		"top-inter-az.golden":     {"top", "--category", "inter-az", "--source", "file:" + store},
-		"top-nat.golden":          {"top", "--category", "nat", "--source", "file:" + store},
-		"top-nat.md.golden":       {"top", "-c", "nat", "-o", "markdown", "--source", "file:" + store},
-		"top-workload.csv.golden": {"top", "-c", "inter-az", "--group-by", "workload", "-o", "csv", "--source", "file:" + store},
-		"recommend.golden":        {"recommend", "--source", "file:" + store},
-		"recommend.md.golden":     {"recommend", "-o", "markdown", "--source", "file:" + store},
-		"prices-us-east-1.golden": {"prices", "--region", "us-east-1"},
-		"prices.golden":           {"prices"},
+		"top-inter-az.golden":         {"top", "--category", "inter-az", "--source", "file:" + store},
+		"top-nat.golden":              {"top", "--category", "nat", "--source", "file:" + store},
+		"top-nat.md.golden":           {"top", "-c", "nat", "-o", "markdown", "--source", "file:" + store},
+		"top-workload.csv.golden":     {"top", "-c", "inter-az", "--group-by", "workload", "-o", "csv", "--source", "file:" + store},
+		"recommend.golden":            {"recommend", "--source", "file:" + store},
+		"recommend.md.golden":         {"recommend", "-o", "markdown", "--source", "file:" + store},
+		"prices-us-east-1.golden":     {"prices", "--region", "us-east-1"},
+		"prices.golden":               {"prices"},
+		"prices.csv.golden":           {"prices", "-o", "csv"},
+		"prices-eu-west-1.csv.golden": {"prices", "--region", "eu-west-1", "-o", "csv"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			checkGolden(t, name, args...)

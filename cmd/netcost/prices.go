@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -13,9 +14,11 @@ import (
 )
 
 var pricesCommand = &cli.Command{
-	Name:        "prices",
-	Usage:       "show the price table netcost uses, with the source of each figure",
-	Description: "Figures marked * are derived or unverified (see their source); override any figure with --prices FILE.",
+	Name:  "prices",
+	Usage: "show the price table netcost uses, with the source of each figure",
+	Description: "Figures marked * are derived or unverified (see their source); -o csv says so in a column of its own\n" +
+		"(VERIFIED, or derived_or_unverified listing the figures), to keep the numbers plain. Override any figure\n" +
+		"with --prices FILE.",
 	Flags: []cli.Flag{
 		&cli.StringFlag{Name: "region", Aliases: []string{"r"}, EnvVars: []string{"NETCOST_REGION"}, Usage: "one region (default: every region, one row each)"},
 		outputFlag, pricesFlag,
@@ -69,13 +72,22 @@ func runPrices(w io.Writer, t *costmodel.Table, region, format string) error {
 		}
 		return s
 	}
+	// CSV keeps the numbers plain for spreadsheets and says which are
+	// derived or unverified in a column of its own.
 	if region != "" {
 		p, _ := t.Lookup(region)
 		tb := table{header: []string{"PRICE", "USD", "UNIT", "SOURCE"}}
+		if format == "csv" {
+			tb.header = append(tb.header, "VERIFIED")
+		}
 		used := map[string]bool{}
 		for _, f := range costmodel.Figures {
 			pr := *f.Get(p)
-			tb.rows = append(tb.rows, []string{f.Label, cell(pr), f.Unit, pr.Source})
+			row := []string{f.Label, cell(pr), f.Unit, pr.Source}
+			if format == "csv" {
+				row = append(row, strconv.FormatBool(pr.IsVerified()))
+			}
+			tb.rows = append(tb.rows, row)
 			used[pr.Source] = true
 		}
 		if format != "csv" {
@@ -91,11 +103,21 @@ func runPrices(w io.Writer, t *costmodel.Table, region, format string) error {
 	for _, f := range costmodel.Figures {
 		tb.header = append(tb.header, f.Key)
 	}
+	if format == "csv" {
+		tb.header = append(tb.header, "derived_or_unverified")
+	}
 	for _, r := range regions {
 		p, _ := t.Lookup(r)
 		row := []string{r}
+		var unverified []string
 		for _, f := range costmodel.Figures {
 			row = append(row, cell(*f.Get(p)))
+			if !f.Get(p).IsVerified() {
+				unverified = append(unverified, f.Key)
+			}
+		}
+		if format == "csv" {
+			row = append(row, strings.Join(unverified, " "))
 		}
 		tb.rows = append(tb.rows, row)
 	}

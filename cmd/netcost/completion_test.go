@@ -66,9 +66,9 @@ func TestCompletionBash(t *testing.T) {
 		{[]string{"top", "--category", "=", "n"}, []string{"nat"}},
 		{[]string{"top", "--category", "="}, categoryNames},
 		{[]string{"top", "--group-by", ""}, []string{"pod", "workload", "namespace"}},
-		{[]string{"top", "-o", ""}, []string{"table", "json", "csv", "markdown"}},
+		{[]string{"top", "-o", ""}, []string{"table", "wide", "json", "csv", "markdown"}},
 		{[]string{"recommend", "--output", "=", "m"}, []string{"markdown"}},
-		{[]string{"resolve", "1.2.3.4", "-o", ""}, []string{"table", "json"}},
+		{[]string{"resolve", "1.2.3.4", "-o", ""}, []string{"table", "wide", "json"}},
 		{[]string{"prices", "--region", "us-east-"}, []string{"us-east-1", "us-east-2"}},
 		{[]string{"prices", "-r", "eu-west-"}, []string{"eu-west-1", "eu-west-2", "eu-west-3"}},
 		{[]string{"top", "--source", "c"}, []string{"cloudwatch"}},
@@ -127,7 +127,7 @@ func TestCompletionValues(t *testing.T) {
 					_, err = costmodel.ParseGroupBy(v)
 				case "output":
 					if c.Name == "resolve" {
-						if !slices.Contains([]string{"table", "json"}, v) {
+						if !slices.Contains([]string{"table", "wide", "json"}, v) {
 							err = os.ErrInvalid
 						}
 					} else {
@@ -177,9 +177,9 @@ var shellCases = []shellCase{
 	{"netcost top --category ", categoryNames},
 	{"netcost top -c inter-", []string{"inter-az", "inter-vpc", "inter-region"}},
 	{"netcost top --group-by ", []string{"pod", "workload", "namespace"}},
-	{"netcost top --output=", []string{"table", "json", "csv", "markdown"}},
+	{"netcost top --output=", []string{"table", "wide", "json", "csv", "markdown"}},
 	{"netcost recommend -o m", []string{"markdown"}},
-	{"netcost resolve 1.2.3.4 -o ", []string{"table", "json"}},
+	{"netcost resolve 1.2.3.4 -o ", []string{"table", "wide", "json"}},
 	{"netcost prices --region us-east-", []string{"us-east-1", "us-east-2"}},
 	{"netcost top --source c", []string{"cloudwatch"}},
 	{"netcost top -s fi", []string{"file:"}},

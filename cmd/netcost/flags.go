@@ -33,10 +33,11 @@ var (
 	pricesFlag = &cli.StringFlag{Name: "prices", EnvVars: []string{"NETCOST_PRICES"}, TakesFile: true, Usage: "price override file (JSON) applied over the embedded price table"}
 )
 
-// outputFormats are what -o takes; resolveFormats, what resolve's -o takes.
+// outputFormats are what -o takes; resolveFormats, what resolve's -o
+// takes. wide is a text table with every column, even on a terminal.
 var (
-	outputFormats  = []string{"table", "json", "csv", "markdown"}
-	resolveFormats = []string{"table", "json"}
+	outputFormats  = []string{"table", "wide", "json", "csv", "markdown"}
+	resolveFormats = []string{"table", "wide", "json"}
 )
 
 // The shared AWS flags, for every command that may call AWS. Unset, the

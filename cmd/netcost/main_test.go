@@ -368,7 +368,7 @@ func TestBadInput(t *testing.T) {
 		{"prices unknown region", []string{"prices", "--region", "mars-north-1"}, `--region: unknown region "mars-north-1": prices are known for af-south-1,`},
 		{"bad price override", []string{"prices", "--prices", prices}, `unknown figure "nat_per_tb"`},
 		{"missing price override", []string{"prices", "--prices", "/nonexistent.json"}, "--prices: open /nonexistent.json"},
-		{"bad output", []string{"prices", "-o", "yaml"}, `-o "yaml": want table, json, csv or markdown`},
+		{"bad output", []string{"prices", "-o", "yaml"}, `-o "yaml": want table, wide, json, csv or markdown`},
 		{"bad group", []string{"top", "-c", "nat", "--group-by", "node", "-s", writeStore(t, good)}, `--group-by: unknown grouping "node"`},
 		{"bad limit", []string{"top", "-c", "nat", "--limit", "-3", "-s", writeStore(t, good)}, "--limit -3: want 0 (all) or more"},
 		{"negative min-savings", []string{"recommend", "--min-savings", "-5", "-s", writeStore(t, good)}, "--min-savings -5: want USD a month, 0 or more"},

@@ -76,7 +76,8 @@ func runPrices(w io.Writer, t *costmodel.Table, region, format string) error {
 	// derived or unverified in a column of its own.
 	if region != "" {
 		p, _ := t.Lookup(region)
-		tb := table{header: []string{"PRICE", "USD", "UNIT", "SOURCE"}}
+		tb := table{header: []string{"PRICE", "USD", "UNIT", "SOURCE"},
+			narrow: &narrowing{abbrev: map[string]abbrev{"PRICE": {min: 20}}, last: [][]string{{"SOURCE"}}}}
 		if format == "csv" {
 			tb.header = append(tb.header, "VERIFIED")
 		}
@@ -99,9 +100,14 @@ func runPrices(w io.Writer, t *costmodel.Table, region, format string) error {
 		}
 		return renderTable(w, format, tb)
 	}
-	tb := table{header: []string{"REGION"}}
-	for _, f := range costmodel.Figures {
+	// On a terminal the figures go from the last (transit gateway) until
+	// the table fits; the inter-AZ and NAT ones stay.
+	tb := table{header: []string{"REGION"}, narrow: &narrowing{}}
+	for i, f := range costmodel.Figures {
 		tb.header = append(tb.header, f.Key)
+		if i >= 3 {
+			tb.narrow.first = slices.Insert(tb.narrow.first, 0, []string{f.Key})
+		}
 	}
 	if format == "csv" {
 		tb.header = append(tb.header, "derived_or_unverified")

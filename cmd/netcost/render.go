@@ -20,14 +20,29 @@ import (
 type table struct {
 	header []string
 	rows   [][]string
-	notes  []string // lines printed under a text or Markdown table, not in CSV
+	notes  []string   // lines printed under a text or Markdown table, not in CSV
+	narrow *narrowing // how the text table narrows to a terminal; nil: only its headers wrap
 }
 
 // renderTable writes t as a text table, Markdown or CSV. Every cell and
 // note goes out through safeCell: names come from records, certificates
-// and DNS, and none may steer the terminal or forge a row.
+// and DNS, and none may steer the terminal or forge a row. A text table
+// on a terminal fits its width (t.narrow); -o wide, or a text table
+// anywhere else, keeps every column.
 func renderTable(w io.Writer, format string, t table) error {
+	var heads [][]string
+	switch format {
+	case "table":
+		if width := terminalWidth(w); width > 0 {
+			t, heads = t.fit(width)
+		}
+	case "wide":
+		format = "table"
+	}
 	t = t.safe(format)
+	for i, h := range heads {
+		t.header[i] = strings.Join(safeCells(format, h), "\n")
+	}
 	switch format {
 	case "csv":
 		cw := csv.NewWriter(w)

@@ -82,7 +82,7 @@ var resolveCommand = &cli.Command{
 				Results []resolve.Result `json:"results"`
 			}{res})
 		}
-		return renderTable(cCtx.App.Writer, "table", resolveTable(res))
+		return renderTable(cCtx.App.Writer, format, resolveTable(res))
 	},
 }
 
@@ -181,6 +181,15 @@ func loadRanges(cCtx *cli.Context, log *slog.Logger) (*ipranges.Ranges, error) {
 
 func resolveTable(res []resolve.Result) table {
 	t := table{header: []string{"IP", "BELONGS_TO", "NAME", "CERTIFICATE", "AWS RANGE", "NOTE"}}
+	// On a terminal: the certificate's verdict goes first (NAME and
+	// BELONGS_TO say what it named), then the text is abbreviated, then
+	// the AWS range, then the note.
+	t.narrow = &narrowing{
+		first: [][]string{{"CERTIFICATE"}},
+		abbrev: map[string]abbrev{"BELONGS_TO": {min: 16}, "NAME": {min: 16, middle: true},
+			"CERTIFICATE": {min: 12}, "NOTE": {min: 16}},
+		last: [][]string{{"AWS RANGE"}, {"NOTE"}},
+	}
 	for _, r := range res {
 		note := strings.Join(r.Problems, "; ")
 		if r.Cached {

@@ -161,6 +161,7 @@ func makeTopTable(res *query.TopResult, names []naming, raw bool) table {
 	if raw {
 		return t
 	}
+	t.narrow = topNarrowing(nat, res.GroupBy == costmodel.ByNamespace.String())
 	t.notes = append(t.notes, fmt.Sprintf("total %s: %s, $%s in the window, $%s/month projected (%d records%s)",
 		res.View, costmodel.HumanBytes(res.TotalBytes), usd(res.TotalCostUSD), usd(res.MonthlyUSD), res.Records, omitted(res.OmittedRows)))
 	if nat {
@@ -181,6 +182,34 @@ func makeTopTable(res *query.TopResult, names []naming, raw bool) table {
 	t.notes = append(t.notes, res.Notes...)
 	t.notes = append(t.notes, windowNote(res.Start, res.End))
 	return t
+}
+
+// topNarrowing is how top's tables fit a terminal. The default layout
+// loses SENT and RECEIVED first (BYTES is their sum), then abbreviates the
+// endpoints in the middle (the namespace and workload at the start, the
+// replica at the end), then loses the AZ columns, then BYTES. The NAT
+// layout loses LOCAL IP (the pod says who) and NAMESPACE first, then
+// abbreviates the pod and BELONGS_TO, then loses REMOTE IP (BELONGS_TO
+// names it), then MB. COST USD stays.
+func topNarrowing(nat, byNamespace bool) *narrowing {
+	if !nat {
+		return &narrowing{
+			first:  [][]string{{"SENT", "RECEIVED"}},
+			abbrev: map[string]abbrev{"LOCAL": {min: 16, middle: true}, "REMOTE": {min: 16, middle: true}, "VIA": {min: 12, middle: true}},
+			last:   [][]string{{"LOCAL AZ", "REMOTE AZ"}, {"BYTES"}},
+		}
+	}
+	n := &narrowing{
+		first: [][]string{{"LOCAL IP"}, {"NAMESPACE"}},
+		abbrev: map[string]abbrev{"POD": {min: 16, middle: true}, "WORKLOAD": {min: 16, middle: true},
+			"BELONGS_TO": {min: 16}, "NAT (AZ)": {min: 12, middle: true}},
+		last: [][]string{{"REMOTE IP"}, {"MB"}},
+	}
+	if byNamespace { // NAMESPACE is what the rows are
+		n.first = n.first[:1]
+		n.abbrev["NAMESPACE"] = abbrev{min: 16, middle: true}
+	}
+	return n
 }
 
 func omitted(n int) string {

@@ -126,6 +126,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	}
 	for _, c := range app.Commands {
 		c.OnUsageError = onUsageError
+		c.HelpName = "" // each run of the app prefixes it with the app's name (tests run many)
 	}
 	return app
 }

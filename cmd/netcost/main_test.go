@@ -553,6 +553,13 @@ func TestHelp(t *testing.T) {
 	if code != 2 || out != "" || !strings.Contains(errs, "USAGE:") || !strings.Contains(errs, "COMMANDS:") {
 		t.Errorf("bare netcost: exit %d, stdout %q, stderr %q; want exit 2 and the help on stderr", code, out, errs)
 	}
+	// The app runs many times in one process here: its commands' names
+	// must not grow.
+	for range 2 {
+		if out := mustRun(t, "top", "--help"); !strings.Contains(out, "NAME:\n   netcost top - ") {
+			t.Errorf("netcost top --help names another command:\n%s", out)
+		}
+	}
 	for _, args := range [][]string{{"--help"}, {"-h"}, {"top", "--help"}, {"resolve", "1.2.3.4", "--help"}} {
 		code, out, errs := netcost(t, args...)
 		if code != 0 || errs != "" || !strings.Contains(out, "USAGE:") {

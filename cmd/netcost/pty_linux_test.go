@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -113,5 +114,23 @@ func TestTablesFitTerminal(t *testing.T) {
 				t.Errorf("%s on 80 columns: want %s left out, and back with -o wide:\n%s", what, c.dropped, got)
 			}
 		}
+	}
+}
+
+// TestHelpFitsTerminal: help wraps at a terminal's width, on stdout for
+// --help and on stderr for bare netcost, and keeps its lines elsewhere.
+func TestHelpFitsTerminal(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"top", "--help"}, {"resolve", "--help"}, {"report", "--help"}, {"completion", "--help"}, {}} {
+		code, got := onTerminal(t, 80, 24, true, args...)
+		what := "netcost " + strings.Join(args, " ")
+		if want := map[bool]int{true: 2, false: 0}[len(args) == 0]; code != want || !strings.Contains(got, "USAGE:") {
+			t.Errorf("%s: exit %d; want %d and the help:\n%s", what, code, want, got)
+		}
+		fits(t, 80, what, got)
+	}
+	// Through a pipe the lines stay whole: a flag's usage on its line.
+	out := mustRun(t, "top", "--help")
+	if !regexp.MustCompile(`(?m)^ +--exact +cloudwatch: .* for small windows and emulators \(default: false\)$`).MatchString(out) {
+		t.Errorf("netcost top --help through a pipe lost its long lines:\n%s", out)
 	}
 }

@@ -3,11 +3,13 @@ package main
 import (
 	"io"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/clipperhouse/uax29/v2/graphemes"
 	"github.com/olekukonko/tablewriter/pkg/twwidth"
+	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
 	"github.com/netcost/netcost/internal/safetext"
@@ -307,4 +309,67 @@ func wrapText(s string, width int, first, indent string) []string {
 		empty = false
 	}
 	return append(lines, line)
+}
+
+func init() { cli.HelpPrinter = fitHelp(cli.HelpPrinter) }
+
+// fitHelp wraps print, urfave/cli's help printer, so that help on a
+// terminal fits its width. Help elsewhere keeps its long lines.
+func fitHelp(print func(io.Writer, string, any)) func(io.Writer, string, any) {
+	return func(w io.Writer, templ string, data any) {
+		width := terminalWidth(w)
+		if width == 0 {
+			print(w, templ, data)
+			return
+		}
+		var b strings.Builder
+		print(&b, templ, data)
+		io.WriteString(w, wrapHelp(b.String(), width))
+	}
+}
+
+// helpColumn finds, in a help line such as "   --limit value, -n value  rows
+// to show", the start of its text column: after the first run of two or
+// more spaces past the indentation.
+var helpColumn = regexp.MustCompile(`^ *\S+(?: \S+)*  +`)
+
+// wrapHelp wraps help text at width. A line with a text column (a flag's
+// or a command's usage) wraps under the start of that column, or under
+// its own indentation when the column is far right. Lines of prose that
+// share their indentation (a description, broken by hand at about 100
+// columns) are one paragraph, reflowed when one of them is too wide.
+func wrapHelp(help string, width int) string {
+	lines := strings.Split(help, "\n")
+	var out []string
+	for i := 0; i < len(lines); i++ {
+		line := lines[i]
+		indent := len(line) - len(strings.TrimLeft(line, " "))
+		if m := helpColumn.FindString(line); m != "" {
+			if textWidth(line) <= width {
+				out = append(out, line)
+			} else if textWidth(m) <= width/2 {
+				out = append(out, wrapText(line[len(m):], width, m, strings.Repeat(" ", textWidth(m)))...)
+			} else {
+				out = append(out, wrapText(line[indent:], width, line[:indent], strings.Repeat(" ", indent+4))...)
+			}
+			continue
+		}
+		// A paragraph: this line and the next ones of prose at its indentation.
+		end, wide := i+1, textWidth(line) > width
+		for ; end < len(lines); end++ {
+			next := lines[end]
+			if strings.TrimSpace(next) == "" || len(next)-len(strings.TrimLeft(next, " ")) != indent || helpColumn.MatchString(next) {
+				break
+			}
+			wide = wide || textWidth(next) > width
+		}
+		if !wide {
+			out = append(out, lines[i:end]...)
+		} else {
+			pad := line[:indent]
+			out = append(out, wrapText(strings.Join(lines[i:end], " "), width, pad, pad)...)
+		}
+		i = end - 1
+	}
+	return strings.Join(out, "\n")
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -113,6 +114,35 @@ func TestTablesFitTerminal(t *testing.T) {
 			if size.cols == 80 && c.dropped != "" && (strings.Contains(got, c.dropped) || !strings.Contains(wide, c.dropped)) {
 				t.Errorf("%s on 80 columns: want %s left out, and back with -o wide:\n%s", what, c.dropped, got)
 			}
+		}
+	}
+}
+
+// TestRecommendFitsTerminal: recommend's blocks wrap their prose at a
+// terminal's width and keep each command whole on its line, to copy.
+func TestRecommendFitsTerminal(t *testing.T) {
+	args := []string{"recommend", "-s", "file:" + store}
+	piped := mustRun(t, args...)
+	for _, cols := range []uint16{80, 120} {
+		code, got := onTerminal(t, cols, 24, false, args...)
+		if code != 0 {
+			t.Fatalf("recommend: exit %d", code)
+		}
+		var commands []string
+		for _, l := range strings.Split(got, "\n") {
+			if strings.HasPrefix(l, "   $ ") {
+				commands = append(commands, l)
+			} else if w := twwidth.Width(l); w > int(cols) {
+				t.Errorf("recommend on %d columns: a line of %d columns:\n%s", cols, w, l)
+			}
+		}
+		for _, l := range strings.Split(piped, "\n") {
+			if strings.HasPrefix(l, "   $ ") && !slices.Contains(commands, l) {
+				t.Errorf("recommend on %d columns: the command %q is not whole on its line:\n%s", cols, l, got)
+			}
+		}
+		if _, wide := onTerminal(t, cols, 24, false, append(args, "-o", "wide")...); wide != piped {
+			t.Errorf("recommend -o wide on a terminal differs from its output through a pipe:\n%s", wide)
 		}
 	}
 }

@@ -45,8 +45,11 @@ func runRecommend(ctx context.Context, w io.Writer, m *costmodel.Model, opts que
 	if format == "json" {
 		return writeJSON(w, res)
 	}
-	if format == "table" {
-		return writeRecommendText(w, res)
+	switch format {
+	case "table":
+		return writeRecommendText(w, res, terminalWidth(w))
+	case "wide":
+		return writeRecommendText(w, res, 0)
 	}
 	t := table{header: []string{"KIND", "TARGET", "MONTHLY SAVINGS USD", "MONTHLY COST USD", "EVIDENCE", "ACTION", "CAVEATS"}}
 	for _, r := range res.Recommendations {
@@ -68,27 +71,39 @@ func runRecommend(ctx context.Context, w io.Writer, m *costmodel.Model, opts que
 }
 
 // writeRecommendText prints each recommendation as a block: commands are
-// too long for table cells and must stay copyable.
-func writeRecommendText(w io.Writer, res *query.RecommendResult) error {
-	if len(res.Recommendations) == 0 {
-		fmt.Fprintf(w, "No recommendations: nothing in %d records would save money.\n%s\n", res.Records, windowNote(res.Start, res.End))
-		return nil
-	}
+// too long for table cells and must stay copyable. With a width (a
+// terminal's), the prose wraps at it; the commands never do.
+func writeRecommendText(w io.Writer, res *query.RecommendResult, width int) error {
 	// Kinds, targets, reasons and commands quote names from the records:
 	// they go out escaped (safetext), a command line by line.
 	esc := safetext.Escape
+	say := func(first, indent, text string) {
+		if width == 0 {
+			fmt.Fprintf(w, "%s%s\n", first, esc(text))
+			return
+		}
+		for _, l := range wrapText(text, width, first, indent) {
+			fmt.Fprintln(w, esc(l))
+		}
+	}
+	if len(res.Recommendations) == 0 {
+		say("", "  ", fmt.Sprintf("No recommendations: nothing in %d records would save money.", res.Records))
+		say("", "  ", windowNote(res.Start, res.End))
+		return nil
+	}
 	for i, r := range res.Recommendations {
-		fmt.Fprintf(w, "%d. %s  %s\n", i+1, esc(r.Kind), esc(r.Target))
-		fmt.Fprintf(w, "   saves $%s/month of $%s/month\n", usd(r.MonthlySavingsUSD), usd(r.MonthlyCostUSD))
-		fmt.Fprintf(w, "   why: %s\n", esc(r.Evidence.Detail))
+		say(fmt.Sprintf("%d. ", i+1), "   ", r.Kind+"  "+r.Target)
+		say("   ", "     ", fmt.Sprintf("saves $%s/month of $%s/month", usd(r.MonthlySavingsUSD), usd(r.MonthlyCostUSD)))
+		say("   why: ", "        ", r.Evidence.Detail)
 		for _, line := range strings.Split(r.Action, "\n") {
 			fmt.Fprintf(w, "   $ %s\n", esc(line))
 		}
 		for _, c := range r.Caveats {
-			fmt.Fprintf(w, "   note: %s\n", esc(c))
+			say("   note: ", "         ", c)
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "total: $%s/month across %d recommendations\n%s\n", usd(res.TotalSavingsUSD), len(res.Recommendations), windowNote(res.Start, res.End))
+	say("", "  ", fmt.Sprintf("total: $%s/month across %d recommendations", usd(res.TotalSavingsUSD), len(res.Recommendations)))
+	say("", "  ", windowNote(res.Start, res.End))
 	return nil
 }

@@ -190,7 +190,12 @@ func TestRecommendTextEscapes(t *testing.T) {
 			Action: "kubectl -n " + name + " patch\naws ec2 " + name, Evidence: costmodel.Evidence{Detail: h}, Caveats: []string{h}})
 	}
 	var b strings.Builder
-	if err := writeRecommendText(&b, res); err != nil {
+	if err := writeRecommendText(&b, res, 40); err != nil { // wrapped, as on a terminal
+		t.Fatal(err)
+	}
+	assertSafe(t, "recommend on a terminal", b.String())
+	b.Reset()
+	if err := writeRecommendText(&b, res, 0); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()

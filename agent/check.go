@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -129,12 +127,12 @@ func checkCaps() error {
 			"run it as root, or add %s to the container's securityContext.capabilities",
 			strings.Join(missing, " and "), them, add)}
 	}
-	// The rlimit package probed at start whether the kernel charges maps to
-	// the memory cgroup (5.11 and later) or to RLIMIT_MEMLOCK, which it
-	// must then raise; bpf.Open does this first too.
 	refused := errors.New("the kernel refuses the agent eBPF maps although it holds the capabilities: " +
 		"a user namespace (rootless container), a seccomp profile or an LSM denies bpf(2)")
-	if err := rlimit.RemoveMemlock(); err != nil {
+	err := bpf.Probe()
+	if errors.Is(err, bpf.ErrMemlock) {
+		// The rlimit package found at start whether the kernel charges maps
+		// to the memory cgroup (5.11 and later) or to RLIMIT_MEMLOCK.
 		var uts unix.Utsname
 		var major, minor int
 		if unix.Uname(&uts) == nil {
@@ -143,18 +141,14 @@ func checkCaps() error {
 		if major < 5 || major == 5 && minor < 11 {
 			return usageError{fmt.Errorf("missing CAP_SYS_RESOURCE: kernel %d.%d charges eBPF maps to RLIMIT_MEMLOCK, "+
 				"which the agent must raise (%v); add SYS_RESOURCE to the container's securityContext.capabilities",
-				major, minor, errors.Unwrap(err))}
+				major, minor, err)}
 		}
 		return usageError{refused}
 	}
-	m, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 4, MaxEntries: 1})
-	if errors.Is(err, unix.EPERM) {
+	if errors.Is(err, bpf.ErrRefused) {
 		return usageError{refused}
 	}
-	if err != nil {
-		return fmt.Errorf("creating a test eBPF map: %w", err)
-	}
-	return m.Close()
+	return err
 }
 
 // checkCgroupRoot checks that -cgroup-root is a cgroup v2 directory, or

@@ -2,6 +2,10 @@
 GO      ?= go
 PKGS    := ./...
 BENCH_RECORDS ?= 10000000
+# Binaries name their commit in --version, also where GOFLAGS says
+# -buildvcs=false (as on the machines we build on); auto leaves it out
+# where no repository is found, as in a source tarball.
+BUILDVCS := -buildvcs=auto
 
 .PHONY: help all deps build demo image test lint generate bench bench-go bench-top bench-overhead bench-churn sample fmt clean build-ReportFunction
 
@@ -14,7 +18,7 @@ help: ## list the targets
 all: build ## the default: build
 
 build: ## build the CLI as bin/netcost
-	$(GO) build -o bin/netcost ./cmd/netcost
+	$(GO) build $(BUILDVCS) -o bin/netcost ./cmd/netcost
 
 # demo: as root, the real agent and CLI on a simulated two-AZ cluster on this
 # machine (moto_server, network namespaces as pods; agent/demo), about a
@@ -44,7 +48,7 @@ demo: deps ## run netcost live on a simulated two-AZ cluster (root), else over t
 IMAGE_TAG ?= latest
 image: ## build the agent's OCI image (amd64, arm64) into bin/netcost-agent-oci
 	for arch in amd64 arm64; do \
-	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags=-s -o bin/linux_$$arch/netcost-agent ./agent || exit 1; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build $(BUILDVCS) -trimpath -ldflags=-s -o bin/linux_$$arch/netcost-agent ./agent || exit 1; \
 	done
 	$(GO) run ./infra/image -o bin/netcost-agent-oci -tag $(IMAGE_TAG) -version $(IMAGE_TAG) \
 	  -binary linux/amd64=bin/linux_amd64/netcost-agent -binary linux/arm64=bin/linux_arm64/netcost-agent
@@ -105,4 +109,4 @@ clean: ## remove bin/
 # Lambda as a static bootstrap for provided.al2023 on arm64.
 build-ReportFunction: ## what sam build runs: the report Lambda for provided.al2023 arm64
 	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set: sam build sets it"; exit 2; }
-	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap ./lambda
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(BUILDVCS) -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap ./lambda

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,12 +14,13 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 
+	"github.com/netcost/netcost/internal/safehttp"
 	"github.com/netcost/netcost/internal/safetext"
 )
 
 // PostOptions tune Post.
 type PostOptions struct {
-	Client  *http.Client  // nil: a client with a 15 s timeout per attempt
+	Client  *http.Client  // nil: a client with a 15 s timeout per attempt; Post never follows its redirects
 	Retries int           // after the first attempt; 0 means 4
 	MinWait time.Duration // first backoff; 0 means 1 s, doubling per retry
 	MaxWait time.Duration // longest wait, a Retry-After included; 0 means 30 s
@@ -29,12 +29,18 @@ type PostOptions struct {
 
 // StatusError is Slack's answer to a post it did not accept.
 type StatusError struct {
-	Code int
-	Body string // Slack's reason, such as invalid_blocks; shortened
+	Code     int
+	Body     string // Slack's reason, such as invalid_blocks; shortened
+	Location string // a redirect's scheme://host, never followed
 }
 
 func (e *StatusError) Error() string {
 	s := fmt.Sprintf("Slack webhook answered %d %s", e.Code, http.StatusText(e.Code))
+	if e.Code/100 == 3 {
+		// The webhook URL is a secret: a redirect is not followed, lest the
+		// post go to whoever the Location names.
+		return fmt.Sprintf("%s to %q: not followed (check the webhook URL; Slack's own does not redirect)", s, e.Location)
+	}
 	if e.Body != "" {
 		s += ": " + e.Body
 	}
@@ -52,21 +58,16 @@ func ValidateWebhook(raw string) error {
 	if err != nil || u.Host == "" {
 		return errors.New("the Slack webhook is not a URL: want https://hooks.slack.com/services/T…/B…/…")
 	}
-	switch u.Scheme {
-	case "https":
+	if safehttp.Allowed(u) {
 		return nil
-	case "http":
-		if ip := net.ParseIP(u.Hostname()); (ip != nil && ip.IsLoopback()) || u.Hostname() == "localhost" {
-			return nil
-		}
 	}
 	return fmt.Errorf("the Slack webhook must be an https URL (got scheme %q): plain http would expose it", u.Scheme)
 }
 
 // Post sends m to the incoming webhook at webhook, retrying connection
 // errors, 429 (after its Retry-After) and 5xx with exponential backoff.
-// A non-2xx answer is a *StatusError. Errors name the webhook by its host
-// only: the URL is a secret.
+// A non-2xx answer is a *StatusError; a redirect is one too, not followed.
+// Errors name the webhook by its host only: the URL is a secret.
 func Post(ctx context.Context, webhook string, m Message, opts PostOptions) error {
 	if err := ValidateWebhook(webhook); err != nil {
 		return err
@@ -77,10 +78,12 @@ func Post(ctx context.Context, webhook string, m Message, opts PostOptions) erro
 	}
 	c := retryablehttp.NewClient()
 	c.Logger = nil // it would log the URL
-	c.HTTPClient = opts.Client
-	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{Timeout: 15 * time.Second}
+	hc := http.Client{Timeout: 15 * time.Second}
+	if opts.Client != nil {
+		hc = *opts.Client // a copy: the caller's client keeps its own redirect policy
 	}
+	hc.CheckRedirect = safehttp.NoRedirects
+	c.HTTPClient = &hc
 	c.RetryMax = cmp.Or(opts.Retries, 4)
 	c.RetryWaitMin = cmp.Or(opts.MinWait, time.Second)
 	c.RetryWaitMax = cmp.Or(opts.MaxWait, 30*time.Second)
@@ -110,10 +113,14 @@ func Post(ctx context.Context, webhook string, m Message, opts PostOptions) erro
 	}
 	defer resp.Body.Close()
 	reply, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-	if resp.StatusCode/100 != 2 {
-		return &StatusError{Code: resp.StatusCode, Body: oneLine(string(reply), maxErrorBody)}
+	switch resp.StatusCode / 100 {
+	case 2:
+		return nil
+	case 3:
+		// Its body is not quoted: it may repeat the Location, path and all.
+		return &StatusError{Code: resp.StatusCode, Location: safehttp.RedirectHost(resp, req.URL)}
 	}
-	return nil
+	return &StatusError{Code: resp.StatusCode, Body: oneLine(string(reply), maxErrorBody)}
 }
 
 // oneLine makes s, a reply from the network, printable on one line of at

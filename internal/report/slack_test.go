@@ -3,6 +3,7 @@ package report
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -150,6 +151,52 @@ func TestPostNeverRevealsTheWebhook(t *testing.T) {
 	cancel()
 	if err := Post(ctx, url, testMsg, fast()); !errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "SECRET") {
 		t.Errorf("cancelled: %v", err)
+	}
+}
+
+// TestPostRefusesRedirects: a webhook host that redirects (307 keeps the
+// method and body, 301 turns them into a GET) gets one post, its answer is
+// one line naming the status and where it pointed, and the server it
+// pointed to receives nothing, neither the payload nor the secret path.
+func TestPostRefusesRedirects(t *testing.T) {
+	for _, code := range []int{http.StatusTemporaryRedirect, http.StatusMovedPermanently, http.StatusPermanentRedirect, http.StatusFound} {
+		t.Run(http.StatusText(code), func(t *testing.T) {
+			var hits int
+			var mu sync.Mutex
+			other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				hits++
+				mu.Unlock()
+			}))
+			defer other.Close()
+			s, url := startSink(t, reply{code: code, body: "moved to " + other.URL + secretPath,
+				header: map[string]string{"Location": other.URL + secretPath}})
+			var logs strings.Builder
+			opts := fast()
+			opts.Logger = newTestLogger(&logs)
+			opts.Client = &http.Client{Timeout: 5 * time.Second} // a caller's client: its policy is not used
+			err := Post(context.Background(), url, testMsg, opts)
+			mu.Lock()
+			defer mu.Unlock()
+			if hits != 0 || len(s.posts) != 1 {
+				t.Errorf("the redirect's target was hit %d times, the webhook %d; want 0 and 1", hits, len(s.posts))
+			}
+			var se *StatusError
+			if !errors.As(err, &se) || se.Code != code {
+				t.Fatalf("err = %v; want a %d StatusError", err, code)
+			}
+			msg := err.Error()
+			want := fmt.Sprintf("Slack webhook answered %d %s to %q: not followed", code, http.StatusText(code), other.URL)
+			if !strings.HasPrefix(msg, want) || strings.Contains(msg, "\n") {
+				t.Errorf("error %q; want one line starting %q", msg, want)
+			}
+			if strings.Contains(msg, "SECRET") || strings.Contains(logs.String(), "SECRET") {
+				t.Errorf("the webhook path leaked:\nerror: %s\nlogs: %s", msg, logs.String())
+			}
+			if opts.Client.CheckRedirect != nil {
+				t.Error("Post changed the caller's client")
+			}
+		})
 	}
 }
 

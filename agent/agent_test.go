@@ -38,6 +38,8 @@ func TestFlags(t *testing.T) {
 		{[]string{"extra"}, `unexpected argument "extra"`},
 		{[]string{"-log-level", "loud"}, `-log-level "loud"`},
 		{[]string{"-vpc-refresh", "0"}, "-vpc-refresh 0s: want at least 1s"},
+		{[]string{"-ip-ranges-url", "file:///etc/passwd"}, `-ip-ranges-url "file:///etc/passwd" is not an https URL`},
+		{[]string{"-ip-ranges-url", "http://ip-ranges.amazonaws.com/ip-ranges.json"}, "is not an https URL"},
 		{[]string{"-metrics-addr", "bogus"}, `-metrics-addr "bogus": want HOST:PORT`},
 		{[]string{"-metrics-addr", ":99999"}, `port "99999" is not 0 to 65535`},
 		{[]string{"-window", "bogus"}, `invalid value "bogus" for flag -window`},

@@ -206,7 +206,7 @@ func parseFlags(args []string, stdout io.Writer) (settings, error) {
 	fs.StringVar(&c.region, "region", env("AWS_REGION", ""), "AWS region (default: from instance metadata) (env AWS_REGION)")
 	fs.StringVar(&c.vpcID, "vpc-id", env("NETCOST_VPC_ID", ""), "VPC (default: from instance metadata) (env NETCOST_VPC_ID)")
 	fs.StringVar(&c.ipRangesFile, "ip-ranges-file", env("NETCOST_IP_RANGES_FILE", ""), "AWS ip-ranges.json to use instead of downloading it, for air-gapped nodes (env NETCOST_IP_RANGES_FILE)")
-	fs.StringVar(&c.ipRangesURL, "ip-ranges-url", env("NETCOST_IP_RANGES_URL", ipranges.URL), "where to download AWS ip-ranges.json at start and daily; empty: never (env NETCOST_IP_RANGES_URL)")
+	fs.StringVar(&c.ipRangesURL, "ip-ranges-url", env("NETCOST_IP_RANGES_URL", ipranges.URL), "where to download AWS ip-ranges.json at start and daily: https, or http to this machine; empty: never (env NETCOST_IP_RANGES_URL)")
 	fs.StringVar(&c.ipRangesCache, "ip-ranges-cache", env("NETCOST_IP_RANGES_CACHE", "/var/lib/netcost/ip-ranges.json"), "last good download, used when a download fails (env NETCOST_IP_RANGES_CACHE)")
 	fs.StringVar(&c.cgroupRoot, "cgroup-root", env("NETCOST_CGROUP_ROOT", ""), "cgroup v2 mount (default: found in /proc/self/mountinfo) (env NETCOST_CGROUP_ROOT)")
 	fs.DurationVar(&c.vpcRefresh, "vpc-refresh", envDuration("NETCOST_VPC_REFRESH", 5*time.Minute), "how often the VPC view is read again; the last good one is kept on failure (env NETCOST_VPC_REFRESH)")
@@ -261,6 +261,9 @@ func parseFlags(args []string, stdout io.Writer) (settings, error) {
 			return c, usageError{fmt.Errorf("%s: %w (want a network namespace file such as /proc/1/ns/net)",
 				c.flag("conntrack-netns"), err)}
 		}
+	}
+	if err := ipranges.CheckURL(c.ipRangesURL); err != nil {
+		return c, usageError{fmt.Errorf("%s %w", c.flag("ip-ranges-url"), err)}
 	}
 	if c.metricsAddr != "" {
 		if _, port, err := net.SplitHostPort(c.metricsAddr); err != nil {

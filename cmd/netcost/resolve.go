@@ -33,7 +33,15 @@ func resolveFlags() []cli.Flag {
 		&cli.StringFlag{Name: "ip-ranges-file", Category: resolveCategory, TakesFile: true, EnvVars: []string{"NETCOST_IP_RANGES_FILE"},
 			Usage: "AWS ip-ranges.json to read instead of downloading it"},
 		&cli.StringFlag{Name: "ip-ranges-url", Value: ipranges.URL, Category: resolveCategory, EnvVars: []string{"NETCOST_IP_RANGES_URL"},
-			Usage: "where to download AWS ip-ranges.json (kept a day in the cache directory); \"\": never"},
+			Usage: "where to download AWS ip-ranges.json (kept a day in the cache directory): https, or http to this machine; \"\": never",
+			// Checked as the flags are read, before any work: top reads the
+			// records before it builds the resolver.
+			Action: func(_ *cli.Context, url string) error {
+				if err := ipranges.CheckURL(url); err != nil {
+					return usagef("--ip-ranges-url %v", err)
+				}
+				return nil
+			}},
 		&cli.StringFlag{Name: "cache", Category: resolveCategory, TakesFile: true, EnvVars: []string{"NETCOST_RESOLVE_CACHE"},
 			Usage: "file keeping answers between runs (default: resolve.json in ~/.cache/netcost)"},
 		&cli.DurationFlag{Name: "cache-ttl", Value: resolve.DefaultTTL, Category: resolveCategory,

@@ -217,3 +217,19 @@ func TestResolveHelp(t *testing.T) {
 		t.Errorf("resolve --help has no usage line with flags first:\n%s", out)
 	}
 }
+
+// TestIPRangesURL: a download URL that is not https (or http to this
+// machine) is a usage error before any work, from the flag or the
+// environment, for resolve and for top --resolve alike.
+func TestIPRangesURL(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	src := writeStore(t, natRecord("127.0.0.2", ""))
+	for _, url := range []string{"file:///etc/passwd", "ftp://example.com/ip-ranges.json", "http://ip-ranges.amazonaws.com/ip-ranges.json", "garbage"} {
+		want := fmt.Sprintf("--ip-ranges-url %q is not an https URL", url)
+		wantUsageError(t, []string{"resolve", "--ip-ranges-url", url, "127.0.0.2"}, want)
+		wantUsageError(t, []string{"top", "-c", "nat", "-s", src, "--resolve", "--ip-ranges-url", url}, want)
+		t.Setenv("NETCOST_IP_RANGES_URL", url)
+		wantUsageError(t, []string{"resolve", "127.0.0.2"}, want)
+		os.Unsetenv("NETCOST_IP_RANGES_URL")
+	}
+}

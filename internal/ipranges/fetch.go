@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
+	"time"
 
 	"github.com/netcost/netcost/internal/atomicfile"
+	"github.com/netcost/netcost/internal/safehttp"
 )
 
 // URL is where AWS publishes its ranges.
@@ -18,13 +21,29 @@ const URL = "https://ip-ranges.amazonaws.com/ip-ranges.json"
 // maxDocument bounds what Fetch reads: the real document is a few MB.
 const maxDocument = 64 << 20
 
+// timeout bounds a download when the Fetcher has no client of its own.
+const timeout = 30 * time.Second
+
+// CheckURL checks a download URL before any work starts: https, or http
+// to this machine (tests, a local mirror); "" (never download) passes.
+// Anything else (file://, plain http across a network) is an error.
+func CheckURL(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	if u, err := url.Parse(raw); err == nil && safehttp.Allowed(u) {
+		return nil
+	}
+	return fmt.Errorf("%q is not an https URL: want one such as %s (http only to this machine), or \"\" to never download", raw, URL)
+}
+
 // Fetcher downloads the ranges, keeps the last good copy in a cache file,
 // and reads that copy when the download fails (an air-gapped node, an
 // outage): the agent always starts with the newest ranges it can have.
 type Fetcher struct {
-	URL    string       // default URL
+	URL    string       // default URL; see CheckURL
 	Cache  string       // cache file; "" keeps nothing on disk
-	Client *http.Client // default http.DefaultClient
+	Client *http.Client // default: one with a 30 s timeout; redirects are followed to https URLs only
 }
 
 // Fetch returns the ranges. If current is not nil and the published
@@ -48,13 +67,18 @@ func (f *Fetcher) Fetch(ctx context.Context, current *Ranges) (*Ranges, error) {
 }
 
 func (f *Fetcher) download(ctx context.Context, current *Ranges) (*Ranges, error) {
-	url, client := f.URL, f.Client
+	url := f.URL
 	if url == "" {
 		url = URL
 	}
-	if client == nil {
-		client = http.DefaultClient
+	if err := CheckURL(url); err != nil {
+		return nil, fmt.Errorf("downloading ip-ranges: %w", err)
 	}
+	client := http.Client{Timeout: timeout}
+	if f.Client != nil {
+		client = *f.Client // a copy: the caller's client keeps its own redirect policy
+	}
+	client.CheckRedirect = safehttp.AllowedRedirects
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, fmt.Errorf("downloading ip-ranges: %w", err)

@@ -60,3 +60,41 @@ func TestFetch(t *testing.T) {
 		t.Errorf("unreachable: %v", err)
 	}
 }
+
+func TestCheckURL(t *testing.T) {
+	for _, ok := range []string{"", URL, "https://mirror.example.com/ip-ranges.json", "http://127.0.0.1:8080/r.json", "http://localhost/r", "http://[::1]:1/r"} {
+		if err := CheckURL(ok); err != nil {
+			t.Errorf("CheckURL(%q) = %v; want nil", ok, err)
+		}
+	}
+	for _, bad := range []string{"file:///etc/passwd", "ftp://example.com/r.json", "http://ip-ranges.amazonaws.com/ip-ranges.json",
+		"http://10.0.0.1/r", "ip-ranges.amazonaws.com/ip-ranges.json", "https://", "::bogus", "/etc/passwd"} {
+		err := CheckURL(bad)
+		if err == nil || !strings.Contains(err.Error(), "is not an https URL") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("CheckURL(%q) = %v; want one line saying it is not an https URL", bad, err)
+		}
+	}
+	// The Fetcher checks too, whoever forgot to: nothing is read.
+	if r, err := (&Fetcher{URL: "file:///etc/passwd"}).Fetch(t.Context(), nil); r != nil || err == nil || !strings.Contains(err.Error(), "is not an https URL") {
+		t.Errorf("Fetch(file:///etc/passwd) = %v, %v; want refused", r, err)
+	}
+}
+
+// TestFetchRedirects: a redirect is followed to an allowed URL only; a
+// download never turns into plain http to another host.
+func TestFetchRedirects(t *testing.T) {
+	good := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(fixture)) }))
+	defer good.Close()
+	to := good.URL
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, to, http.StatusFound)
+	}))
+	defer srv.Close()
+	if r, err := (&Fetcher{URL: srv.URL, Client: &http.Client{}}).Fetch(t.Context(), nil); err != nil || r == nil {
+		t.Errorf("redirect to loopback: %v, %v; want the ranges", r, err)
+	}
+	to = "http://example.com/ip-ranges.json"
+	if r, err := (&Fetcher{URL: srv.URL}).Fetch(t.Context(), nil); r != nil || err == nil || !strings.Contains(err.Error(), "refusing a redirect") {
+		t.Errorf("redirect to plain http: %v, %v; want refused", r, err)
+	}
+}

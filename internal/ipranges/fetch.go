@@ -3,6 +3,7 @@ package ipranges
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -47,11 +48,13 @@ type Fetcher struct {
 }
 
 // Fetch returns the ranges. If current is not nil and the published
-// syncToken is the same, it returns current without parsing again.
+// syncToken is the same, it returns current without parsing again. Ranges
+// with an error are usable: the error says what was kept, or why the
+// cache was not written.
 func (f *Fetcher) Fetch(ctx context.Context, current *Ranges) (*Ranges, error) {
 	r, err := f.download(ctx, current)
-	if err == nil {
-		return r, nil
+	if r != nil {
+		return r, err
 	}
 	if current != nil {
 		return current, fmt.Errorf("keeping the ranges of syncToken %s: %w", current.SyncToken, err)
@@ -66,6 +69,8 @@ func (f *Fetcher) Fetch(ctx context.Context, current *Ranges) (*Ranges, error) {
 	return cached, fmt.Errorf("using the cached ranges of syncToken %s: %w", cached.SyncToken, err)
 }
 
+// download returns the published ranges; with ranges, an error means they
+// could not be kept in the cache.
 func (f *Fetcher) download(ctx context.Context, current *Ranges) (*Ranges, error) {
 	url := f.URL
 	if url == "" {
@@ -106,11 +111,25 @@ func (f *Fetcher) download(ctx context.Context, current *Ranges) (*Ranges, error
 		return current, nil
 	}
 	if f.Cache != "" {
-		if err := atomicfile.WriteFile(f.Cache, body); err != nil {
-			return r, nil // the ranges are good; only the cache is not
+		// The ranges are good whatever happens to the cache, and a path
+		// that names another file leaves it as it is.
+		err := atomicfile.ReplaceOwn(f.Cache, body, maxDocument, isDocument)
+		if errors.Is(err, atomicfile.ErrForeign) {
+			return r, fmt.Errorf("not keeping the ip-ranges: %w (move it away to keep a copy there)", err)
+		}
+		if err != nil {
+			return r, fmt.Errorf("keeping the ip-ranges: %w", err)
 		}
 	}
 	return r, nil
+}
+
+// isDocument says whether b is an ip-ranges document: what the cache holds.
+func isDocument(b []byte) bool {
+	var doc struct {
+		SyncToken string `json:"syncToken"`
+	}
+	return json.Unmarshal(b, &doc) == nil && doc.SyncToken != ""
 }
 
 func (f *Fetcher) load() (*Ranges, error) {

@@ -3,6 +3,7 @@ package ipranges
 import (
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -96,5 +97,39 @@ func TestFetchRedirects(t *testing.T) {
 	to = "http://example.com/ip-ranges.json"
 	if r, err := (&Fetcher{URL: srv.URL}).Fetch(t.Context(), nil); r != nil || err == nil || !strings.Contains(err.Error(), "refusing a redirect") {
 		t.Errorf("redirect to plain http: %v, %v; want refused", r, err)
+	}
+}
+
+// TestFetchLeavesOtherFilesAlone: the cache is written where it is absent
+// or holds an ip-ranges document, never over anything else.
+func TestFetchLeavesOtherFilesAlone(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(fixture)) }))
+	defer srv.Close()
+	dir := t.TempDir()
+	for _, other := range []string{"export PATH=$HOME/bin:$PATH\n", "", `{"syncToken":""}`, `{"syncToken":"1"} trailing`} {
+		path := filepath.Join(dir, "bashrc")
+		if err := os.WriteFile(path, []byte(other), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r, err := (&Fetcher{URL: srv.URL, Cache: path}).Fetch(t.Context(), nil)
+		if r == nil || err == nil || !strings.Contains(err.Error(), "not keeping the ip-ranges: "+path+" holds something else") {
+			t.Errorf("cache holding %q: %v, %v; want the ranges and a warning", other, r, err)
+		}
+		if got, _ := os.ReadFile(path); string(got) != other {
+			t.Errorf("the file holding %q now holds %.40q", other, got)
+		}
+	}
+	if r, err := (&Fetcher{URL: srv.URL, Cache: dir}).Fetch(t.Context(), nil); r == nil || err == nil {
+		t.Errorf("cache path a directory: %v, %v; want the ranges and a warning", r, err)
+	}
+	// An older ip-ranges document is replaced.
+	path := filepath.Join(dir, "ip-ranges.json")
+	old := strings.Replace(fixture, "1763700000", "1", 1)
+	os.WriteFile(path, []byte(old), 0o644)
+	if r, err := (&Fetcher{URL: srv.URL, Cache: path}).Fetch(t.Context(), nil); r == nil || err != nil {
+		t.Fatalf("older cache: %v, %v", r, err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != fixture {
+		t.Errorf("the older cache was not replaced: %.60q", got)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -43,7 +44,8 @@ func resolveFlags() []cli.Flag {
 				return nil
 			}},
 		&cli.StringFlag{Name: "cache", Category: resolveCategory, TakesFile: true, EnvVars: []string{"NETCOST_RESOLVE_CACHE"},
-			Usage: "file keeping answers between runs (default: resolve.json in ~/.cache/netcost)"},
+			Usage:  "file keeping answers between runs, written only if absent or netcost's cache (default: resolve.json in ~/.cache/netcost)",
+			Action: checkCacheFlag},
 		&cli.DurationFlag{Name: "cache-ttl", Value: resolve.DefaultTTL, Category: resolveCategory,
 			Usage: "how long a cached answer is used (unknown answers: at most an hour)"},
 		&cli.BoolFlag{Name: "no-cache", Category: resolveCategory, Usage: "ask every address afresh and keep nothing"},
@@ -113,26 +115,53 @@ func newResolver(cCtx *cli.Context) (r *resolve.Resolver, save func(), err error
 	if r.Ranges, err = loadRanges(cCtx, log); err != nil {
 		return nil, nil, err
 	}
-	save = func() {}
-	if !cCtx.Bool("no-cache") {
-		path := cCtx.String("cache")
-		if path == "" {
-			if path, err = resolve.DefaultCachePath(); err != nil {
-				return nil, nil, usagef("%v", err)
-			}
-		}
-		c, err := resolve.OpenCache(path, cCtx.Duration("cache-ttl"), 0)
-		if err != nil {
+	if r.Cache, err = openCache(cCtx, log); err != nil {
+		return nil, nil, err
+	}
+	save = func() {
+		if err := r.Cache.Save(time.Now()); err != nil {
 			log.Warn(err.Error())
-		}
-		r.Cache = c
-		save = func() {
-			if err := c.Save(time.Now()); err != nil {
-				log.Warn(err.Error())
-			}
 		}
 	}
 	return r, save, nil
+}
+
+// checkCacheFlag refuses, as the flags are read and before any work, a
+// --cache naming a file that is not netcost's cache: a typo such as
+// --cache ~/.bashrc.
+func checkCacheFlag(cCtx *cli.Context, path string) error {
+	if path == "" || cCtx.Bool("no-cache") {
+		return nil
+	}
+	if _, err := resolve.OpenCache(path, 0, 0); errors.Is(err, resolve.ErrNotCache) {
+		return usagef("--cache %v", err)
+	}
+	return nil
+}
+
+// openCache opens --cache, or the default cache; nil with --no-cache. A
+// default path holding something else than netcost's cache is a warning,
+// and the file is left as it is.
+func openCache(cCtx *cli.Context, log *slog.Logger) (*resolve.Cache, error) {
+	if cCtx.Bool("no-cache") {
+		return nil, nil
+	}
+	path := cCtx.String("cache")
+	named := path != ""
+	if !named {
+		var err error
+		if path, err = resolve.DefaultCachePath(); err != nil {
+			return nil, usagef("%v", err)
+		}
+	}
+	c, err := resolve.OpenCache(path, cCtx.Duration("cache-ttl"), 0)
+	switch {
+	case named && errors.Is(err, resolve.ErrNotCache): // checkCacheFlag saw it already, unless the file just appeared
+		return nil, usagef("--cache %v", err)
+	case err != nil:
+		log.Warn(err.Error())
+	}
+	return c, nil
 }
 
 // rangesMaxAge is how long a downloaded ip-ranges.json is used before

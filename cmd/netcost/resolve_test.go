@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/urfave/cli/v2"
+
 	"github.com/netcost/netcost/internal/resolve"
 	rt "github.com/netcost/netcost/internal/resolve/resolvetest"
 )
@@ -228,8 +230,67 @@ func TestIPRangesURL(t *testing.T) {
 		want := fmt.Sprintf("--ip-ranges-url %q is not an https URL", url)
 		wantUsageError(t, []string{"resolve", "--ip-ranges-url", url, "127.0.0.2"}, want)
 		wantUsageError(t, []string{"top", "-c", "nat", "-s", src, "--resolve", "--ip-ranges-url", url}, want)
-		t.Setenv("NETCOST_IP_RANGES_URL", url)
-		wantUsageError(t, []string{"resolve", "127.0.0.2"}, want)
-		os.Unsetenv("NETCOST_IP_RANGES_URL")
+		t.Run("NETCOST_IP_RANGES_URL="+url, func(t *testing.T) {
+			keepResolveFlags(t)
+			t.Setenv("NETCOST_IP_RANGES_URL", url)
+			wantUsageError(t, []string{"resolve", "127.0.0.2"}, want)
+		})
+	}
+}
+
+// TestResolveCacheLeavesOtherFilesAlone: --cache naming a file that is not
+// netcost's cache is a usage error before any work, and the file keeps its
+// bytes exactly; at the default path the same file is a warning, the
+// addresses are still resolved, and the file is still left as it is.
+func TestResolveCacheLeavesOtherFilesAlone(t *testing.T) {
+	env := resolveEnv(t)
+	bashrc := filepath.Join(t.TempDir(), ".bashrc")
+	const content = "export PATH=$HOME/bin:$PATH\nalias ll='ls -l'\n"
+	if err := os.WriteFile(bashrc, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := "--cache " + bashrc + ": not a netcost resolve cache; it is left as it is (name another file, or pass --no-cache)"
+	src := writeStore(t, natRecord("127.0.0.2", ""))
+	wantUsageError(t, append(append([]string{"resolve"}, env...), "--cache", bashrc, "127.0.0.5"), want)
+	wantUsageError(t, []string{"top", "-c", "nat", "-s", src, "--resolve", "--cache", bashrc}, want)
+	noCacheFlag := slices.DeleteFunc(slices.Clone(env), func(s string) bool { return s == "--cache" || strings.HasSuffix(s, "resolve.json") })
+	t.Run("NETCOST_RESOLVE_CACHE", func(t *testing.T) {
+		keepResolveFlags(t)
+		t.Setenv("NETCOST_RESOLVE_CACHE", bashrc)
+		wantUsageError(t, append(append([]string{"resolve"}, noCacheFlag...), "127.0.0.5"), want)
+	})
+	// --no-cache: the file is not used, so not judged.
+	if code, _, errs := netcost(t, append(append([]string{"resolve", "--no-cache"}, env...), "--cache", bashrc, "127.0.0.5")...); code != 0 {
+		t.Errorf("--no-cache with --cache %s: exit %d, %s", bashrc, code, errs)
+	}
+
+	// The default path: a warning, and the answers without a cache.
+	def := filepath.Join(os.Getenv("XDG_CACHE_HOME"), "netcost", "resolve.json")
+	os.MkdirAll(filepath.Dir(def), 0o755)
+	os.WriteFile(def, []byte(content), 0o644)
+	code, out, errs := netcost(t, append(append([]string{"resolve", "-o", "json"}, noCacheFlag...), "127.0.0.5")...)
+	if code != 0 || !strings.Contains(out, "ec2-3-210-1-1.compute-1.amazonaws.com") ||
+		strings.Count(errs, "not a netcost resolve cache") != 1 || !strings.Contains(errs, def) {
+		t.Errorf("default cache holding another file: exit %d, stdout %s, stderr %s; want the answer and one warning", code, out, errs)
+	}
+	for _, p := range []string{bashrc, def} {
+		if got, _ := os.ReadFile(p); string(got) != content {
+			t.Errorf("%s now holds %q", p, got)
+		}
+	}
+}
+
+// keepResolveFlags restores the string flags of resolve and top when t
+// ends, as keepFlags does the shared ones: a value from the environment
+// stays in the flag.
+func keepResolveFlags(t *testing.T) {
+	t.Helper()
+	for _, cmd := range []*cli.Command{resolveCommand, topCommand} {
+		for _, f := range cmd.Flags {
+			if sf, ok := f.(*cli.StringFlag); ok {
+				saved := *sf
+				t.Cleanup(func() { *sf = saved })
+			}
+		}
 	}
 }

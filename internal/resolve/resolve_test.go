@@ -3,6 +3,7 @@ package resolve
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netcost/netcost/internal/atomicfile"
 	"github.com/netcost/netcost/internal/ipranges"
 	rt "github.com/netcost/netcost/internal/resolve/resolvetest"
 )
@@ -296,16 +298,105 @@ func TestCache(t *testing.T) {
 	if strings.Contains(string(data), "cached.example.com") {
 		t.Errorf("expired entry still in the file: %s", data)
 	}
+	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("cache file mode %v, %v; want 0600", st.Mode(), err)
+	}
 	// A damaged file: an error naming it, and an empty cache that works.
 	os.WriteFile(path, []byte("{not json"), 0o644)
 	c, err := OpenCache(path, 0, 0)
 	if err == nil || !strings.Contains(err.Error(), path) || c == nil || len(c.entries) != 0 {
 		t.Errorf("damaged cache: %v, %+v", err, c)
 	}
+	// netcost's own cache that it cannot use is replaced at the next save.
+	os.WriteFile(path, []byte(`{"netcost_cache":"resolve","version":99,"entries":{"x":7}}`), 0o600)
+	if c, err = OpenCache(path, 0, 0); err == nil || !strings.Contains(err.Error(), "version 99, want 2 (it will be rewritten)") {
+		t.Errorf("another version: %v", err)
+	}
+	c.put("203.0.113.1", Result{IP: "203.0.113.1", BelongsTo: "x", Name: "x.example.com", ResolvedAt: clock})
+	if err := c.Save(clock); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(path); !strings.HasPrefix(string(data), `{"netcost_cache":"resolve","version":2,"entries":{"203.0.113.1":`) {
+		t.Errorf("rewritten cache: %s", data)
+	}
 	// No cache at all is fine too.
 	var none *Cache
 	if _, ok := none.get("x", clock); ok || none.Save(clock) != nil {
 		t.Error("nil cache")
+	}
+}
+
+// TestCacheLeavesOtherFilesAlone: a cache path that names a file netcost
+// did not write as its cache (a typo such as --cache ~/.bashrc) is
+// neither read nor written: the file keeps its bytes exactly.
+func TestCacheLeavesOtherFilesAlone(t *testing.T) {
+	dir := t.TempDir()
+	clock := time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
+	for _, other := range []string{
+		"export PATH=$HOME/bin:$PATH\n",
+		"",
+		`{"version":1}`,
+		`{"version":1,"entries":{},"user":"data"}`,
+		`{"version":2,"entries":{}}`,
+		`{"netcost_cache":"prices","version":2,"entries":{}}`,
+		`[1,2,3]`,
+	} {
+		path := filepath.Join(dir, "bashrc")
+		if err := os.WriteFile(path, []byte(other), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c, err := OpenCache(path, 0, 0)
+		if !errors.Is(err, ErrNotCache) || !strings.HasPrefix(err.Error(), path+": not a netcost resolve cache; it is left as it is") {
+			t.Errorf("OpenCache over %q: %v; want ErrNotCache naming the file", other, err)
+		}
+		c.put("203.0.113.1", Result{IP: "203.0.113.1", BelongsTo: Unknown, ResolvedAt: clock})
+		if err := c.Save(clock); err != nil {
+			t.Errorf("Save over %q: %v; want nothing written and no second message", other, err)
+		}
+		// A file that turns up at the path after OpenCache is left alone too.
+		os.Remove(path)
+		fresh, err := OpenCache(path, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(path, []byte(other), 0o644)
+		fresh.put("203.0.113.1", Result{IP: "203.0.113.1", BelongsTo: Unknown, ResolvedAt: clock})
+		if err := fresh.Save(clock); !errors.Is(err, atomicfile.ErrForeign) {
+			t.Errorf("Save over %q written since: %v; want ErrForeign", other, err)
+		}
+		if got, _ := os.ReadFile(path); string(got) != other {
+			t.Errorf("the file holding %q now holds %.60q", other, got)
+		}
+	}
+	// A directory is not a cache either.
+	if _, err := OpenCache(dir, 0, 0); !errors.Is(err, ErrNotCache) {
+		t.Errorf("OpenCache over a directory: %v; want ErrNotCache", err)
+	}
+}
+
+// TestCacheVersion1: the layout netcost wrote before the cache carried
+// its kind (version 1: only version and entries) is read, and rewritten
+// in version 2's at the next save even with nothing new.
+func TestCacheVersion1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "resolve.json")
+	clock := time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
+	// As the previous code wrote it (netcost resolve 203.0.113.9).
+	v1 := `{"version":1,"entries":{"203.0.113.9:443":{"ip":"203.0.113.9","remote_name":"api.stripe.com","belongs_to":"Stripe",` +
+		`"resolved_at":"2026-11-22T02:00:00Z"}}}`
+	os.WriteFile(path, []byte(v1), 0o644)
+	c, err := OpenCache(path, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := c.get("203.0.113.9:443", clock); !ok || r.Name != "api.stripe.com" || !r.Cached {
+		t.Errorf("version 1 entry: %+v, %v; want it read", r, ok)
+	}
+	if err := c.Save(clock); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(path)
+	if !strings.HasPrefix(string(data), `{"netcost_cache":"resolve","version":2,"entries":{"203.0.113.9:443":{"ip":"203.0.113.9"`) {
+		t.Errorf("after a save: %s; want version 2 with the entry", data)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -23,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/smithy-go/logging"
 )
 
 // ErrUsage marks errors the user fixes by changing the command line or the
@@ -98,6 +100,7 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 	if o.EndpointURL != "" {
 		lo = append(lo, config.WithBaseEndpoint(o.EndpointURL))
 	}
+	lo = append(lo, config.WithLogger(sdkLogger{}))
 	cfg, err := config.LoadDefaultConfig(ctx, lo...)
 	if err != nil {
 		var pe config.SharedConfigProfileNotExistError
@@ -117,6 +120,17 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 	}
 	cfg.HTTPClient = ownBodyClient{cfg.HTTPClient}
 	return cfg, nil
+}
+
+// sdkLogger sends the SDK's own log lines to slog's default logger at
+// debug level. Left to itself the SDK prints them to stderr ("SDK ... WARN
+// falling back to IMDSv1: ..." when there is no instance metadata), where
+// they came before netcost's one-line error, which already says what to
+// do; --log-level debug (the Lambda's log level) still shows them.
+type sdkLogger struct{}
+
+func (sdkLogger) Logf(c logging.Classification, format string, v ...any) {
+	slog.Debug(fmt.Sprintf(format, v...), "component", "aws-sdk", "sdk_level", string(c))
 }
 
 // ownBodyClient hands the HTTP transport its own copy of each request

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -198,5 +199,43 @@ func TestLargeAnswers(t *testing.T) {
 		if err != nil || len(out.Results) != 30001 {
 			t.Fatalf("call %d: %v", i, err)
 		}
+	}
+}
+
+// TestSDKLogs: the SDK's own lines (here its warning that instance metadata
+// refused a token, as a machine without IMDSv2 does) go to slog at debug
+// level, not to stderr, where they came before netcost's error line.
+func TestSDKLogs(t *testing.T) {
+	isolate(t)
+	os.Unsetenv("AWS_EC2_METADATA_DISABLED")
+	imds := httptest.NewServer(http.NotFoundHandler())
+	defer imds.Close()
+	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.URL)
+
+	var logs strings.Builder
+	def := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	defer slog.SetDefault(def)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := os.Stderr
+	os.Stderr = w // the SDK's default logger writes to the os.Stderr of Load's time
+	cfg, err := Load(t.Context(), Options{Region: "us-east-1"})
+	if err == nil {
+		_, err = cfg.Credentials.Retrieve(t.Context())
+	}
+	os.Stderr = stderr
+	w.Close()
+	printed, _ := io.ReadAll(r)
+	if err == nil {
+		t.Fatal("credentials from an instance metadata server that answers 404")
+	}
+	if len(printed) != 0 {
+		t.Errorf("the SDK printed to stderr:\n%s", printed)
+	}
+	if !strings.Contains(logs.String(), `level=DEBUG msg="falling back to IMDSv1:`) || !strings.Contains(logs.String(), "component=aws-sdk sdk_level=WARN") {
+		t.Errorf("slog has %q; want the SDK's warning at debug level", logs.String())
 	}
 }

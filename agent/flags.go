@@ -212,7 +212,10 @@ func parseFlags(args []string, stdout io.Writer) (settings, error) {
 	fs.DurationVar(&c.vpcRefresh, "vpc-refresh", envDuration("NETCOST_VPC_REFRESH", 5*time.Minute), "how often the VPC view is read again; the last good one is kept on failure (env NETCOST_VPC_REFRESH)")
 	fs.IntVar(&c.startupAttempts, "startup-attempts", envInt("NETCOST_STARTUP_ATTEMPTS", 3), "tries at instance metadata and EC2 before running with what the agent has (env NETCOST_STARTUP_ATTEMPTS)")
 	fs.StringVar(&c.kubeconfig, "kubeconfig", env("KUBECONFIG", ""), "kubeconfig for pod and Service names (default: the in-cluster service account; none: no names) (env KUBECONFIG)")
-	fs.StringVar(&c.metricsAddr, "metrics-addr", env("NETCOST_METRICS_ADDR", ":9109"), "where to serve /metrics (OpenMetrics), /healthz and /readyz; empty: nowhere (env NETCOST_METRICS_ADDR)")
+	// This machine only by default: with the node's network, ":9109" would
+	// listen on every interface of the node. The DaemonSet names the node's
+	// address, where the probes and Prometheus reach it.
+	fs.StringVar(&c.metricsAddr, "metrics-addr", env("NETCOST_METRICS_ADDR", "127.0.0.1:9109"), "where to serve /metrics (OpenMetrics), /healthz and /readyz: HOST:PORT ([HOST]:PORT for IPv6), such as the node's address; :PORT listens on every interface; empty: nowhere (env NETCOST_METRICS_ADDR)")
 	svc := (*prefixList)(&c.serviceCIDRs)
 	fs.Var(svc, "service-cidr", "the cluster's Service CIDRs, comma-separated (EKS: kubernetesNetworkConfig.serviceIpv4Cidr, e.g. 10.100.0.0/16); without, each ClusterIP is learned from conntrack at its first connection (env NETCOST_SERVICE_CIDR)")
 	fs.StringVar(&c.conntrackNetNS, "conntrack-netns", env("NETCOST_CONNTRACK_NETNS", ""), "network namespace file whose conntrack table names Services' backends, e.g. /proc/1/ns/net (needs CAP_SYS_ADMIN; default: the agent's own, the node's with hostNetwork) (env NETCOST_CONNTRACK_NETNS)")

@@ -11,6 +11,8 @@ import (
 	"io"
 	"io/fs"
 	"maps"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -225,6 +227,34 @@ func envNames(t *testing.T) map[string]bool {
 	return names
 }
 
+// envRef is a reference to another variable in an env value, $(NAME).
+var envRef = regexp.MustCompile(`\$\(([A-Za-z_][A-Za-z0-9_]*)\)`)
+
+// expandEnv returns the value the kubelet gives c's variable name: $(NAME)
+// becomes the value of a variable defined before it (a reference to one
+// defined after, or not at all, stays as written), and a variable from the
+// downward API takes its field's value from fields.
+func expandEnv(c *corev1.Container, name string, fields map[string]string) string {
+	vals := map[string]string{}
+	for _, e := range c.Env {
+		v := e.Value
+		if e.ValueFrom != nil && e.ValueFrom.FieldRef != nil {
+			v = fields[e.ValueFrom.FieldRef.FieldPath]
+		}
+		v = envRef.ReplaceAllStringFunc(v, func(ref string) string {
+			if val, ok := vals[envRef.FindStringSubmatch(ref)[1]]; ok {
+				return val
+			}
+			return ref
+		})
+		if e.Name == name {
+			return v
+		}
+		vals[e.Name] = v
+	}
+	return ""
+}
+
 func TestDaemonSet(t *testing.T) {
 	known := envNames(t)
 	for _, k := range kustomizations {
@@ -300,8 +330,17 @@ func TestDaemonSet(t *testing.T) {
 			if a := ds.Spec.Template.Annotations; a["prometheus.io/port"] != "9109" || a["prometheus.io/path"] != "/metrics" {
 				t.Errorf("scrape annotations %v; want port 9109, path /metrics", a)
 			}
-			if e, _ := env(c, "NETCOST_METRICS_ADDR"); !strings.HasSuffix(e.Value, ":9109") {
-				t.Errorf("NETCOST_METRICS_ADDR %q; want the agent listening on 9109", e.Value)
+			// On the node's own address, IPv4 or IPv6, not on every
+			// interface of the node (hostNetwork): whatever address the node
+			// has, the agent listens there, as Go reads the value.
+			for _, ip := range []string{"10.0.1.5", "2600:1f18:4a3:6902::5"} {
+				addr := expandEnv(c, "NETCOST_METRICS_ADDR", map[string]string{"status.hostIP": ip, "status.podIP": ip})
+				host, port, err := net.SplitHostPort(addr)
+				ta, rerr := net.ResolveTCPAddr("tcp", addr)
+				if err != nil || host != ip || port != "9109" || rerr != nil || !ta.IP.Equal(net.ParseIP(ip)) {
+					t.Errorf("on a node at %s, NETCOST_METRICS_ADDR is %q (%v, %v); want the node's address and port 9109, not every interface",
+						ip, addr, err, rerr)
+				}
 			}
 			for _, p := range []struct {
 				name  string
@@ -320,8 +359,14 @@ func TestDaemonSet(t *testing.T) {
 			// The environment: names the agent reads, the node's name from
 			// the downward API, and the cgroup root a read-only mount of the
 			// host's cgroup tree.
+			referenced := map[string]bool{} // by $(NAME) in another variable
 			for _, e := range c.Env {
-				if !known[e.Name] {
+				for _, m := range envRef.FindAllStringSubmatch(e.Value, -1) {
+					referenced[m[1]] = true
+				}
+			}
+			for _, e := range c.Env {
+				if !known[e.Name] && !referenced[e.Name] {
 					t.Errorf("env %s: the agent reads no such variable", e.Name)
 				}
 			}
@@ -584,7 +629,6 @@ func TestTrustPolicies(t *testing.T) {
 		!slices.Equal(slices.Sorted(slices.Values(s.Action)), []string{"sts:AssumeRole", "sts:TagSession"}) {
 		t.Errorf("Pod Identity trust %+v; want pods.eks.amazonaws.com with sts:AssumeRole and sts:TagSession", pi.Statement)
 	}
-
 	o := decode(t, render(t, "overlays/cloudwatch-irsa"))
 	sa := o.serviceAccounts[0]
 	irsa := readPolicy(t, "iam/trust-irsa.json")
@@ -621,6 +665,15 @@ func TestManifestCapabilities(t *testing.T) {
 	for _, cp := range c.SecurityContext.Capabilities.Add {
 		bounding += ",+" + strings.ToLower(string(cp))
 	}
+	// The manifest's address on a node at 127.0.0.1, on a free port: the
+	// agent reads the bracketed IPv4 form the DaemonSet gives it.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	l.Close()
+	metricsOnLoopback := strings.TrimSuffix(expandEnv(c, "NETCOST_METRICS_ADDR", map[string]string{"status.hostIP": "127.0.0.1"}), ":9109") + ":" + port
 	bin := filepath.Join(t.TempDir(), "netcost-agent")
 	build := exec.Command("go", "build", "-o", bin, "../agent")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -630,7 +683,7 @@ func TestManifestCapabilities(t *testing.T) {
 	agent := exec.Command(setpriv, "--bounding-set="+bounding, "--inh-caps=-all", "--",
 		bin, "-node", "infra", "-window", "1s", "-drain-interval", "200ms", "-dir", t.TempDir(),
 		"-imds-endpoint", "http://127.0.0.1:1", "-startup-attempts", "1", "-ip-ranges-url", "", "-kubeconfig", "",
-		"-metrics-addr", "127.0.0.1:0")
+		"-metrics-addr", metricsOnLoopback)
 	agent.Env = append(os.Environ(), "KUBERNETES_SERVICE_HOST=")
 	var logs bytes.Buffer
 	agent.Stderr = &logs // read only after the agent exits
@@ -642,6 +695,7 @@ func TestManifestCapabilities(t *testing.T) {
 	// Three seconds of counting (several drains, a window or two), then a
 	// clean stop; the log is read once the agent has exited.
 	time.Sleep(3 * time.Second)
+	scrape, scrapeErr := get("http://127.0.0.1:" + port + "/metrics")
 	agent.Process.Signal(os.Interrupt)
 	select {
 	case <-done:
@@ -650,7 +704,7 @@ func TestManifestCapabilities(t *testing.T) {
 		<-done
 	}
 	out := logs.String()
-	for _, msg := range []string{`"msg":"capabilities dropped"`, `"msg":"counting"`} {
+	for _, msg := range []string{`"msg":"capabilities dropped"`, `"msg":"counting"`, `"msg":"serving /metrics, /healthz and /readyz","addr":"127.0.0.1:`} {
 		if !strings.Contains(out, msg) {
 			t.Errorf("with capabilities %s the agent did not log %s:\n%s", bounding, msg, out)
 		}
@@ -658,6 +712,32 @@ func TestManifestCapabilities(t *testing.T) {
 	if strings.Contains(out, "netcost-agent stopped") {
 		t.Errorf("the agent stopped with an error:\n%s", out)
 	}
+	// /metrics, which the node's network can reach, says nothing secret: its
+	// labels are categories, directions, buckets and the build's module
+	// version, never a URL, an ARN, a log group or a name from the cluster.
+	if scrapeErr != nil || !strings.Contains(scrape, "netcost_drains_total") {
+		t.Fatalf("GET /metrics on the manifest's address: %v\n%s", scrapeErr, scrape)
+	}
+	allowed := map[string]bool{"category": true, "direction": true, "le": true, "quantile": true, "checksum": true, "path": true, "version": true}
+	for _, m := range regexp.MustCompile(`[{,]([a-zA-Z_][a-zA-Z0-9_]*)="([^"]*)"`).FindAllStringSubmatch(scrape, -1) {
+		if !allowed[m[1]] || m[1] == "path" && m[2] != "github.com/netcost/netcost" {
+			t.Errorf("/metrics has a label %s=%q: check it carries nothing secret, and allow it here", m[1], m[2])
+		}
+	}
+}
+
+// get returns the body of a GET of url.
+func get(url string) (string, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("%s", resp.Status)
+	}
+	return string(b), err
 }
 
 // TestReadmeOverlay applies docs/install-eks.md's own overlay, as

@@ -629,6 +629,22 @@ func TestTrustPolicies(t *testing.T) {
 		!slices.Equal(slices.Sorted(slices.Values(s.Action)), []string{"sts:AssumeRole", "sts:TagSession"}) {
 		t.Errorf("Pod Identity trust %+v; want pods.eks.amazonaws.com with sts:AssumeRole and sts:TagSession", pi.Statement)
 	}
+	// Only for pods of the account's own clusters (the confused deputy):
+	// aws:SourceAccount, a placeholder that docs/install-eks.md's step
+	// replaces with the account as it creates the role.
+	account := pi.Statement[0].Condition["StringEquals"]["aws:SourceAccount"]
+	if !regexp.MustCompile(`^[0-9]{12}$`).MatchString(account) {
+		t.Errorf("Pod Identity trust: aws:SourceAccount %q; want a StringEquals condition on an account ID", account)
+	}
+	install, err := os.ReadFile("../docs/install-eks.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sed := fmt.Sprintf(`sed "s/%s/$ACCOUNT/" infra/iam/trust-pod-identity.json > trust-pod-identity.json`, account)
+	if !strings.Contains(string(install), sed) || !strings.Contains(string(install), "--assume-role-policy-document file://trust-pod-identity.json") {
+		t.Errorf("docs/install-eks.md does not create the role from the trust policy with the account filled in (%s)", sed)
+	}
+
 	o := decode(t, render(t, "overlays/cloudwatch-irsa"))
 	sa := o.serviceAccounts[0]
 	irsa := readPolicy(t, "iam/trust-irsa.json")

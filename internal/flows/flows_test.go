@@ -449,3 +449,107 @@ func hasCaseVariantKey(line string) bool {
 	}
 	return false
 }
+
+// agentLines makes what node's agent writes for windows from..to (minutes
+// after 10:00), three records each, with byte counts that differ by run.
+func agentLines(node string, from, to, run int) []byte {
+	var b []byte
+	r := fakeRecord()
+	r.Node = node
+	for w := from; w <= to; w++ {
+		r.TS = time.Date(2026, 11, 21, 10, w, 0, 0, time.UTC)
+		for i := range 3 {
+			r.LocalPod = fmt.Sprintf("pod-%d", i)
+			r.Bytes, r.Packets = uint64(1000*run+10*w+i+1), 1
+			b = append(AppendJSON(b, &r), '\n')
+		}
+	}
+	return b
+}
+
+// TestReadDedup: with Dedup, records that two files hold alike are counted
+// once and reported; an agent's restart, which splits one window between
+// two files, is not taken for a copy; a partial copy is reported as an
+// overlap and counted twice, for the caller to refuse.
+func TestReadDedup(t *testing.T) {
+	a, b := "ip-10-0-1-10.ec2.internal", "ip-10-0-2-20.ec2.internal"
+	type dup struct {
+		file, of string
+		records  int64
+		link     bool
+	}
+	tests := []struct {
+		name    string
+		files   map[string][]byte // .gz names are compressed
+		links   map[string]string // symlink -> target, in the store
+		want    int64             // records delivered
+		dups    []dup
+		overlap []string // the two files, the first window and the end of the last, 10:MM
+	}{
+		{name: "gzip copy", files: map[string][]byte{"x.jsonl": agentLines(a, 0, 9, 1), "x.jsonl.gz": agentLines(a, 0, 9, 1)},
+			want: 30, dups: []dup{{"x.jsonl.gz", "x.jsonl", 30, false}}},
+		{name: "links", files: map[string][]byte{"x.jsonl": agentLines(a, 0, 9, 1)}, links: map[string]string{"y.jsonl": "x.jsonl", "z.jsonl": "x.jsonl"},
+			want: 30, dups: []dup{{"y.jsonl", "x.jsonl", 30, true}, {"z.jsonl", "x.jsonl", 30, true}}},
+		{name: "restart", files: map[string][]byte{"a-1.jsonl": agentLines(a, 0, 5, 1), "a-2.jsonl": agentLines(a, 5, 9, 2)}, want: 33},
+		{name: "restart within one window", files: map[string][]byte{"a-1.jsonl": agentLines(a, 0, 5, 1), "a-2.jsonl": agentLines(a, 5, 5, 2),
+			"a-3.jsonl": agentLines(a, 5, 9, 3)}, want: 36},
+		{name: "a window copied", files: map[string][]byte{"a-1.jsonl": agentLines(a, 0, 5, 1), "a-2.jsonl": append(agentLines(a, 5, 5, 1), agentLines(a, 6, 9, 2)...)},
+			want: 30, dups: []dup{{"a-2.jsonl", "a-1.jsonl", 3, false}}},
+		{name: "concatenated", files: map[string][]byte{"a.jsonl": agentLines(a, 0, 9, 1), "b.jsonl": agentLines(b, 0, 9, 1),
+			"all.jsonl": append(agentLines(a, 0, 9, 1), agentLines(b, 0, 9, 1)...)},
+			want: 60, dups: []dup{{"all.jsonl", "a.jsonl", 30, false}, {"all.jsonl", "b.jsonl", 30, false}}},
+		{name: "copy in a subdirectory", files: map[string][]byte{"a.jsonl": agentLines(a, 0, 9, 1), "old/a.jsonl.gz": agentLines(a, 0, 9, 1),
+			"b.jsonl": agentLines(b, 0, 9, 1)}, want: 60, dups: []dup{{"old/a.jsonl.gz", "a.jsonl", 30, false}}},
+		{name: "partial copy", files: map[string][]byte{"x.jsonl": agentLines(a, 0, 9, 1), "x.jsonl.gz": agentLines(a, 0, 4, 1)},
+			want: 45, overlap: []string{"x.jsonl", "x.jsonl.gz", "10:00", "10:05"}},
+		{name: "two agents at once", files: map[string][]byte{"a-1.jsonl": agentLines(a, 0, 9, 1), "a-2.jsonl": agentLines(a, 3, 12, 2)},
+			want: 60, overlap: []string{"a-1.jsonl", "a-2.jsonl", "10:03", "10:10"}},
+		{name: "no node", files: map[string][]byte{"x.jsonl": agentLines("", 0, 9, 1), "y.jsonl": agentLines("", 0, 9, 1), "z.jsonl": agentLines("", 3, 12, 2)},
+			want: 60, dups: []dup{{"y.jsonl", "x.jsonl", 30, false}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, data := range tt.files {
+				writeFile(t, filepath.Join(dir, name), data, strings.HasSuffix(name, ".gz"))
+			}
+			for link, target := range tt.links {
+				if err := os.Symlink(target, filepath.Join(dir, link)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, workers := range []int{1, 3} {
+				var delivered, resets atomic.Int64
+				st, err := Read(t.Context(), dir, ReadOptions{Workers: workers, Dedup: true, Borrow: true,
+					Reset: func() { delivered.Store(0); resets.Add(1) }},
+					func(int, *Record) error { delivered.Add(1); return nil })
+				if err != nil {
+					t.Fatal(err)
+				}
+				var dups []dup
+				var left int64
+				for _, d := range st.Duplicates {
+					dups = append(dups, dup{strings.TrimPrefix(d.File, dir+"/"), strings.TrimPrefix(d.Of, dir+"/"), d.Records, d.Link})
+					left += d.Records
+				}
+				if delivered.Load() != tt.want || st.Records != tt.want || !reflect.DeepEqual(dups, tt.dups) || st.Duplicate != left {
+					t.Errorf("workers %d: delivered %d (stats %d), duplicates %v (%d); want %d, %v", workers, delivered.Load(), st.Records,
+						dups, st.Duplicate, tt.want, tt.dups)
+				}
+				if wantResets := int64(len(tt.dups) - len(tt.links)); min(wantResets, 1) != resets.Load() {
+					t.Errorf("workers %d: %d resets; want a second read only to leave copies out", workers, resets.Load())
+				}
+				var overlap []string
+				for _, o := range st.Overlaps {
+					overlap = append(overlap, filepath.Base(o.File), filepath.Base(o.Other), o.Start.Format("15:04"), o.End.Format("15:04"))
+					if o.Node != a || o.Cluster != "shop" {
+						t.Errorf("overlap of %s/%s; want shop/%s", o.Cluster, o.Node, a)
+					}
+				}
+				if !reflect.DeepEqual(overlap, tt.overlap) {
+					t.Errorf("workers %d: overlaps %v; want %v", workers, st.Overlaps, tt.overlap)
+				}
+			}
+		})
+	}
+}

@@ -38,6 +38,12 @@ type ReadOptions struct {
 	// Logger receives a warning for each skipped line (at most the first few)
 	// and a debug line for each file. Nil discards.
 	Logger *slog.Logger
+	// Dedup counts once the records that two files hold alike: see
+	// Duplicate. Finding them costs little; leaving them out takes a second
+	// read, before which Read calls Reset: fn must then forget every record
+	// it was given. Dedup needs Reset.
+	Dedup bool
+	Reset func()
 }
 
 // ReadStats says what Read went through.
@@ -49,6 +55,12 @@ type ReadStats struct {
 	// Filtered counts the records Skip rejected after decoding their
 	// leading fields only.
 	Filtered int64
+	// Duplicate counts the records left out because another file holds
+	// them too, which Duplicates details; Overlaps lists the files that
+	// share windows of an agent without sharing their records (Dedup).
+	Duplicate  int64
+	Duplicates []Duplicate
+	Overlaps   []Overlap
 }
 
 // Extensions lists the file name endings Read picks up in a directory.
@@ -200,12 +212,17 @@ func (b block) done(pool *sync.Pool) {
 // A bad line stops the read with a *LineError naming the file and line,
 // unless opts.Lenient, in which case it is counted in ReadStats.Skipped.
 // An error from fn stops the read and is returned as is.
+//
+// A file reached twice under two names (a link) is read once, and
+// opts.Dedup leaves out copies of records in other files too; ReadStats
+// says what was left out.
 func Read(ctx context.Context, path string, opts ReadOptions, fn func(worker int, r *Record) error) (ReadStats, error) {
 	files, err := Files(path)
 	if err != nil {
 		return ReadStats{}, err
 	}
-	return ReadFiles(ctx, files, opts, fn)
+	files, links := sameFiles(files)
+	return readFiles(ctx, files, links, opts, fn)
 }
 
 // WorkerCount returns the number of workers, and so of distinct worker
@@ -219,6 +236,61 @@ func (o ReadOptions) WorkerCount() int {
 
 // ReadFiles is Read over a list of files.
 func ReadFiles(ctx context.Context, files []string, opts ReadOptions, fn func(worker int, r *Record) error) (ReadStats, error) {
+	return readFiles(ctx, files, nil, opts, fn)
+}
+
+// readFiles reads files, once or, to leave out the copies it finds, twice.
+// links are files left out already, as names of one of files.
+func readFiles(ctx context.Context, files []string, links []Duplicate, opts ReadOptions, fn func(worker int, r *Record) error) (ReadStats, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Dedup && opts.Reset == nil {
+		return ReadStats{}, errors.New("flows: ReadOptions.Dedup needs Reset")
+	}
+	res, err := readPass(ctx, files, opts, nil, opts.Dedup && len(files) > 1, fn)
+	if err == nil && opts.Dedup {
+		var p *plan
+		var dups []Duplicate
+		p, dups, res.stats.Overlaps = decide(files, &res.tally)
+		if p != nil {
+			opts.Reset()
+			overlaps, counts := res.stats.Overlaps, res.records
+			res, err = readPass(ctx, files, opts, p, false, fn)
+			res.stats.Overlaps, res.records = overlaps, counts
+		}
+		res.stats.Duplicates = dups
+	}
+	for i, l := range links {
+		if j := slices.Index(files, l.Of); j >= 0 && j < len(res.records) {
+			links[i].Records = res.records[j]
+		}
+	}
+	res.stats.Duplicates = append(links, res.stats.Duplicates...)
+	for _, d := range res.stats.Duplicates {
+		res.stats.Duplicate += d.Records
+	}
+	for i, w := range res.warnings {
+		if i == maxWarnings {
+			break
+		}
+		log.Warn("skipping bad flow record", "error", w.Error())
+	}
+	return res.stats, err
+}
+
+// pass is what one read of the files found.
+type pass struct {
+	stats    ReadStats
+	records  []int64 // records decoded, by file
+	tally    tally   // what each file holds of each agent, if asked
+	warnings []*LineError
+}
+
+// readPass reads files but what p leaves out, tallying what each file
+// holds of each agent if count is set.
+func readPass(ctx context.Context, files []string, opts ReadOptions, p *plan, count bool, fn func(worker int, r *Record) error) (pass, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -231,7 +303,8 @@ func ReadFiles(ctx context.Context, files []string, opts ReadOptions, fn func(wo
 
 	var (
 		mu    sync.Mutex
-		stats = ReadStats{Files: len(files)}
+		res   = pass{records: make([]int64, len(files))}
+		stats = &res.stats
 		// Line numbers are worked out at the end, from the newlines each
 		// block held, so that no one counts them twice on the way.
 		newlines = make([][]int64, len(files)) // [file][seq]
@@ -252,6 +325,10 @@ func ReadFiles(ctx context.Context, files []string, opts ReadOptions, fn func(wo
 		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 		defer close(blocks)
 		for i, name := range files {
+			if p != nil && p.skip[i] {
+				continue
+			}
+			stats.Files++ // before the workers start on the file's blocks
 			log.Debug("reading flow records", "file", name)
 			if err := produce(ctx, i, name, &pool, blocks); err != nil {
 				return err
@@ -265,23 +342,43 @@ func ReadFiles(ctx context.Context, files []string, opts ReadOptions, fn func(wo
 			defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 			dec := NewDecoder()
 			dec.Borrow = opts.Borrow
-			if opts.Skip != nil {
-				dec.Skip = func(r *Record) bool { return opts.Skip(w, r) }
+			// leaving: the plan leaves records of the block's file out. It
+			// comes first, so that Skip never sees them.
+			var leaving, left bool
+			var file int
+			if opts.Skip != nil || p != nil {
+				dec.Skip = func(r *Record) bool {
+					if leaving && p.leaves(file, r) {
+						left = true
+						return true
+					}
+					return opts.Skip != nil && opts.Skip(w, r)
+				}
 			}
 			var rec Record
 			var lines, records, skipped, filtered int64
+			var t tally
+			perFile := make([]int64, len(files))
 			defer func() {
 				mu.Lock()
 				stats.Lines += lines
 				stats.Records += records
 				stats.Skipped += skipped
 				stats.Filtered += filtered
+				res.tally.merge(&t)
+				for i, n := range perFile {
+					res.records[i] += n
+				}
 				mu.Unlock()
 			}()
 			// process decodes one block. A fault on a mapped file that
 			// shrank underneath becomes an error instead of a crash.
 			process := func(blk block) (err error) {
 				defer recoverFault(files[blk.file], &err)
+				file = blk.file
+				leaving = p != nil && p.windows[file] != nil
+				var decoded int64
+				defer func() { perFile[file] += decoded }()
 				var line int64 // in the block
 				data := blk.data
 				for len(data) > 0 || blk.tooLong && line == 0 {
@@ -305,10 +402,22 @@ func ReadFiles(ctx context.Context, files []string, opts ReadOptions, fn func(wo
 					lines++
 					err := errTooLong
 					if !blk.tooLong {
+						left = false
 						err = dec.Decode(l, &rec)
 					}
+					if err == nil || err == ErrSkipped {
+						decoded++
+						if count {
+							t.add(file, &rec, l)
+						}
+					}
+					if err == nil && leaving && p.leaves(file, &rec) { // a layout Skip does not see
+						err, left = ErrSkipped, true
+					}
 					if err == ErrSkipped {
-						filtered++
+						if !left {
+							filtered++
+						}
 						continue
 					} else if err != nil {
 						b := badLine{file: blk.file, seq: blk.seq, line: at, err: err}
@@ -356,7 +465,7 @@ func ReadFiles(ctx context.Context, files []string, opts ReadOptions, fn func(wo
 	}
 	var fe *FileError
 	if errors.As(err, &fe) {
-		return stats, err // a file went wrong: its line numbers may be unknown
+		return res, err // a file went wrong: its line numbers may be unknown
 	}
 	slices.SortFunc(bad, func(a, b badLine) int {
 		return cmp.Or(cmp.Compare(a.file, b.file), cmp.Compare(a.seq, b.seq), cmp.Compare(a.line, b.line))
@@ -371,15 +480,15 @@ func ReadFiles(ctx context.Context, files []string, opts ReadOptions, fn func(wo
 		return &LineError{File: files[b.file], Line: n, Err: b.err}
 	}
 	if !opts.Lenient && len(bad) > 0 {
-		return stats, lineErr(bad[0])
+		return res, lineErr(bad[0])
 	}
 	for i, b := range bad {
 		if i == maxWarnings {
 			break
 		}
-		log.Warn("skipping bad flow record", "error", lineErr(b).Error())
+		res.warnings = append(res.warnings, lineErr(b))
 	}
-	return stats, err
+	return res, err
 }
 
 // countNewlines counts a block's newlines, guarding against a mapped file

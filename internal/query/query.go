@@ -201,21 +201,29 @@ func (a *spanAcc) note(r *flows.Record) {
 	a.seen++
 }
 
-// scan reads the records of opts in the window, calling fn for those the
-// view selects (all if view is nil), from opts.Workers goroutines; it
-// returns the span covered. A source that aggregates on its side hands fn
-// one record for n records with the same fields, bytes summed. A file
-// source drops records whose leading fields (time, category) the view
+// recordFunc takes the records a query selects, from one of several
+// reading workers. A source that aggregates on its side hands it one
+// record for n records with the same fields, bytes summed.
+type recordFunc func(worker int, r *flows.Record, n int64) error
+
+// scan reads the records of opts in the window and hands those the view
+// selects (all if view is nil) to the function begin returns, from
+// workers goroutines; it returns the span covered. begin makes the query's
+// state afresh: a file store that holds copies of records is read twice,
+// the second time without them, and begin is called before each read. A
+// file source drops records whose leading fields (time, category) the view
 // rejects before the rest of their line is decoded.
-func scan(ctx context.Context, opts Options, view *View, fn func(worker int, r *flows.Record, n int64) error) (Span, error) {
+func scan(ctx context.Context, opts Options, view *View, begin func(workers int) recordFunc) (Span, error) {
+	workers := flows.ReadOptions{Workers: opts.Workers}.WorkerCount()
 	switch opts.Source.Kind {
 	case "cloudwatch":
-		return scanCloudWatch(ctx, opts, view, fn)
+		return scanCloudWatch(ctx, opts, view, begin(workers))
 	case "nfm":
 		var match, mayMatch func(*flows.Record) bool
 		if view != nil {
 			match, mayMatch = view.Matches, view.MayMatch
 		}
+		fn := begin(workers)
 		return scanNFM(ctx, opts, match, mayMatch, func(w int, r *flows.Record) error { return fn(w, r, 1) })
 	case "file":
 	default:
@@ -225,9 +233,14 @@ func scan(ctx context.Context, opts Options, view *View, fn func(worker int, r *
 	if view != nil {
 		match, mayMatch = view.Matches, view.MayMatch
 	}
+	var (
+		accs []spanAcc
+		fn   recordFunc
+	)
 	// Borrowed records: the aggregators copy the strings they keep.
-	ro := flows.ReadOptions{Lenient: opts.Lenient, Workers: opts.Workers, Logger: opts.Logger, Borrow: true}
-	accs := make([]spanAcc, ro.WorkerCount())
+	ro := flows.ReadOptions{Lenient: opts.Lenient, Workers: workers, Logger: opts.Logger, Borrow: true, Dedup: true,
+		Reset: func() { accs, fn = make([]spanAcc, workers), begin(workers) }}
+	ro.Reset()
 	if mayMatch != nil {
 		ro.Skip = func(w int, r *flows.Record) bool {
 			if !opts.Window.contains(r.TS) {
@@ -266,6 +279,9 @@ func scan(ctx context.Context, opts Options, view *View, fn func(worker int, r *
 		}
 		return Span{}, err
 	}
+	if err := checkOverlaps(stats.Overlaps, opts.Window); err != nil {
+		return Span{}, err
+	}
 	var all spanAcc
 	for _, a := range accs {
 		all.seen += a.seen
@@ -280,7 +296,46 @@ func scan(ctx context.Context, opts Options, view *View, fn func(worker int, r *
 			all.last = a.last
 		}
 	}
-	return all.span(opts, opts.Window, stats), nil
+	sp := all.span(opts, opts.Window, stats)
+	sp.Notes = append(sp.Notes, duplicateNotes(stats.Duplicates)...)
+	return sp, nil
+}
+
+// checkOverlaps refuses a window that two files hold different records of
+// one agent for: which to count is the user's call.
+func checkOverlaps(overlaps []flows.Overlap, w Window) error {
+	for _, o := range overlaps {
+		if (w.End.IsZero() || o.Start.Before(w.End)) && (w.Start.IsZero() || o.End.After(w.Start)) {
+			return usagef("%s and %s both hold records of node %s from %s to %s, but not the same ones (a partial copy, "+
+				"or two agents on one node at once): move the copy out of the store, or leave that time out of the window",
+				o.File, o.Other, o.Node, o.Start.Format(time.RFC3339), o.End.Format(time.RFC3339))
+		}
+	}
+	return nil
+}
+
+// maxDuplicateNotes bounds the notes on duplicates: past it, one sums up.
+const maxDuplicateNotes = 3
+
+// duplicateNotes says which files' records were counted once.
+func duplicateNotes(dups []flows.Duplicate) []string {
+	var notes []string
+	var total int64
+	for i, d := range dups {
+		total += d.Records
+		switch {
+		case i >= maxDuplicateNotes:
+		case d.Link:
+			notes = append(notes, fmt.Sprintf("ignored %s as duplicates (%d records): it is another name of %s", d.File, d.Records, d.Of))
+		default:
+			notes = append(notes, fmt.Sprintf("ignored %d records of %s as duplicates: %s holds the same (remove the copy to read the store once)",
+				d.Records, d.File, d.Of))
+		}
+	}
+	if len(dups) > maxDuplicateNotes {
+		notes = append(notes, fmt.Sprintf("ignored %d duplicate records in all, in %d files", total, len(dups)))
+	}
+	return notes
 }
 
 // span is the window w narrowed to the records' own extent: a projection

@@ -23,11 +23,14 @@ type RecommendResult struct {
 
 // Recommend reads every record in the window and proposes changes.
 func Recommend(ctx context.Context, m *costmodel.Model, opts Options, ao costmodel.AdviseOptions) (*RecommendResult, error) {
-	advs := make([]*costmodel.Advisor, flows.ReadOptions{Workers: opts.Workers}.WorkerCount())
-	for i := range advs {
-		advs[i] = m.NewAdvisor()
-	}
-	sp, err := scan(ctx, opts, nil, func(w int, r *flows.Record, _ int64) error { return advs[w].Add(r) })
+	var advs []*costmodel.Advisor
+	sp, err := scan(ctx, opts, nil, func(workers int) recordFunc {
+		advs = make([]*costmodel.Advisor, workers)
+		for i := range advs {
+			advs[i] = m.NewAdvisor()
+		}
+		return func(w int, r *flows.Record, _ int64) error { return advs[w].Add(r) }
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -51,11 +51,14 @@ type TopResult struct {
 // aggregate prices the records of view (nil: all) grouped by g, one
 // aggregator a reading worker, merged at the end.
 func aggregate(ctx context.Context, m *costmodel.Model, opts Options, view *View, g costmodel.GroupBy) ([]costmodel.Row, Span, error) {
-	aggs := make([]*costmodel.Aggregator, flows.ReadOptions{Workers: opts.Workers}.WorkerCount())
-	for i := range aggs {
-		aggs[i] = m.NewAggregator(g)
-	}
-	sp, err := scan(ctx, opts, view, func(w int, r *flows.Record, n int64) error { return aggs[w].AddRecords(r, n) })
+	var aggs []*costmodel.Aggregator
+	sp, err := scan(ctx, opts, view, func(workers int) recordFunc {
+		aggs = make([]*costmodel.Aggregator, workers)
+		for i := range aggs {
+			aggs[i] = m.NewAggregator(g)
+		}
+		return func(w int, r *flows.Record, n int64) error { return aggs[w].AddRecords(r, n) }
+	})
 	if err != nil {
 		return nil, sp, err
 	}

@@ -1,0 +1,150 @@
+package costmodel
+
+import "github.com/netcost/netcost/internal/flows"
+
+// rowKey identifies a row: a directed pair for the inter-AZ join, else the
+// local end, the remote end and the billed hop.
+type rowKey struct {
+	local, remote ident
+	via           string
+	cat           flows.Category
+	pair          bool
+}
+
+type acc struct {
+	local, remote Endpoint
+	viaAZID       string
+	region        string
+	tx, rx        uint64 // bytes local->remote and remote->local, as reported
+	egressObs     uint64 // pair join: bytes src->dst seen by the sender...
+	ingressObs    uint64 // ...and by the receiver
+	records       int64
+	use           Usage
+	merged        [3]bool // pair rows: a report from this direction's agent is merged in
+}
+
+// Aggregator groups priced records into rows. It is not safe for concurrent
+// use: give each goroutine its own and Merge them.
+type Aggregator struct {
+	m     *Model
+	group GroupBy
+	rows  map[rowKey]*acc
+}
+
+// NewAggregator returns an empty Aggregator grouping at level g.
+func (m *Model) NewAggregator(g GroupBy) *Aggregator {
+	return &Aggregator{m: &Model{table: m.table}, group: g, rows: make(map[rowKey]*acc)}
+}
+
+// Add prices r and adds it to its row. The record's strings are copied
+// only when they start a new row, so borrowed records are fine.
+func (a *Aggregator) Add(r *flows.Record) error { return a.AddRecords(r, 1) }
+
+// AddRecords is Add for n records with r's fields whose bytes sum to
+// r.Bytes: one group of a server-side aggregation (Logs Insights).
+func (a *Aggregator) AddRecords(r *flows.Record, n int64) error {
+	if err := a.m.checkRegion(r); err != nil {
+		return err
+	}
+	if (r.Category == flows.InterAZ || r.Category == flows.IntraAZ) && r.RemoteInCluster() && r.Via == "" {
+		// Both agents see these bytes: join their reports by the two
+		// addresses, which both agents agree on even when one of them
+		// could not name a pod, keyed by sender and receiver; Rows groups
+		// the joined pairs.
+		k := rowKey{local: ident{ip: r.LocalIP}, remote: ident{ip: r.RemoteIP}, cat: r.Category, pair: true}
+		if r.Direction == flows.Ingress {
+			k.local, k.remote = k.remote, k.local
+		}
+		ac := a.rows[k]
+		if ac == nil || !ac.merged[r.Direction] || !samePods(ac, r) {
+			le, re := LocalEndpoint(r), RemoteEndpoint(r)
+			le.Port, re.Port = 0, 0 // a pair row is two pods, not two sockets
+			send, recv := &le, &re
+			if r.Direction == flows.Ingress {
+				send, recv = recv, send
+			}
+			if ac == nil {
+				ac = &acc{region: clonestr(r.Region), local: clone(*send), remote: clone(*recv)}
+				k.local, k.remote = cloneIdent(k.local), cloneIdent(k.remote)
+				a.rows[k] = ac
+			} else {
+				ac.local.merge(send)
+				ac.remote.merge(recv)
+			}
+			ac.merged[r.Direction] = true
+		} else if r.RemoteService != "" {
+			// The same two pods: only the Service, which the client's
+			// records name and the server's do not, can add anything.
+			svc := &ac.remote.Service
+			if r.Direction == flows.Ingress {
+				svc = &ac.local.Service
+			}
+			mergeField(svc, r.RemoteService)
+		}
+		if r.Direction == flows.Egress {
+			ac.egressObs += r.Bytes
+		} else {
+			ac.ingressObs += r.Bytes
+		}
+		ac.records += n
+		return nil
+	}
+	g := a.group
+	local := identify(g, r.LocalNamespace, r.LocalPod, r.LocalWorkload, r.Node, r.LocalIP)
+	remote := identify(g, r.RemoteNamespace, r.RemotePod, r.RemoteWorkload, r.RemoteNode, r.RemoteIP)
+	k := rowKey{local: local, remote: remote, via: r.Via, cat: r.Category}
+	le, re := endpointForGroup(g, LocalEndpoint(r)), endpointForGroup(g, RemoteEndpoint(r))
+	ac := a.rows[k]
+	if ac == nil {
+		ac = &acc{region: clonestr(r.Region), viaAZID: clonestr(r.ViaAZID), local: clone(le), remote: clone(re)}
+		k.local, k.remote, k.via = cloneIdent(k.local), cloneIdent(k.remote), clonestr(k.via)
+		a.rows[k] = ac
+	} else {
+		ac.local.merge(&le)
+		ac.remote.merge(&re)
+		mergeField(&ac.viaAZID, r.ViaAZID)
+	}
+	if r.Direction == flows.Egress {
+		ac.tx += r.Bytes
+	} else {
+		ac.rx += r.Bytes
+	}
+	ac.records += n
+	ac.use.add(usage(r))
+	return nil
+}
+
+// Merge adds b's rows into a. b must not be used afterwards.
+func (a *Aggregator) Merge(b *Aggregator) {
+	for k, bv := range b.rows {
+		av := a.rows[k]
+		if av == nil {
+			a.rows[k] = bv
+			continue
+		}
+		av.local.merge(&bv.local)
+		av.remote.merge(&bv.remote)
+		av.tx += bv.tx
+		av.rx += bv.rx
+		av.egressObs += bv.egressObs
+		av.ingressObs += bv.ingressObs
+		av.records += bv.records
+		av.use.add(bv.use)
+	}
+}
+
+// samePods reports whether r names the same two pods as the pair row ac.
+// One agent reports the same fields for the same two pods every time (a
+// pod's workload, node and AZ do not change), so once a report from its
+// direction is merged, only the Service can add anything.
+func samePods(ac *acc, r *flows.Record) bool {
+	send, recv := &ac.local, &ac.remote
+	if r.Direction == flows.Ingress {
+		send, recv = recv, send
+	}
+	// Names an agent learns late (a workload, the remote's AZ) are compared
+	// too, so that a record that has them is merged.
+	return r.LocalPod != "" && r.RemotePod != "" && send.Pod == r.LocalPod && recv.Pod == r.RemotePod &&
+		send.Namespace == r.LocalNamespace && recv.Namespace == r.RemoteNamespace &&
+		send.Workload == r.LocalWorkload && recv.Workload == r.RemoteWorkload && recv.AZID == r.RemoteAZID
+}

@@ -101,61 +101,25 @@ func (p *Prices) costOf(u Usage) Cost {
 func (p *Prices) price(r *flows.Record) Cost { return p.costOf(usage(r)) }
 
 // usage sorts a record's bytes onto the lines of the bill, at its own side.
+// Everything through a NAT gateway follows the NAT's rule; otherwise the
+// rule of the record's category applies, plus what an endpoint on the path
+// processes.
 func usage(r *flows.Record) Usage {
-	n := r.Bytes
-	var u Usage
-	out := r.Direction == flows.Egress
 	if r.ViaNAT() {
-		// Processed in both directions; plus the AZ crossing to a NAT in another AZ.
-		u.NAT = n
-		if crossesAZ(r.LocalAZID, r.ViaAZID) {
-			u.InterAZ = n
-		}
-		if out {
-			// Nothing more to an AWS service in the region; the inter-region
-			// rate to one elsewhere; internet egress to everything else.
-			switch {
-			case r.Category == flows.AmazonS3 || r.Category == flows.AmazonDynamoDB:
-			case r.RemoteAWSService != "" && (r.RemoteRegion == "" || r.RemoteRegion == r.Region || r.RemoteRegion == "GLOBAL"):
-			case r.RemoteAWSService != "":
-				u.InterRegionOut = n
-			default:
-				u.InternetOut = n
-			}
-		}
-		return u
+		return natUsage(r)
 	}
-	if r.ViaEndpoint() && r.Category != flows.AmazonS3 && r.Category != flows.AmazonDynamoDB {
-		// An interface endpoint processes bytes both ways; gateway
-		// endpoints (S3, DynamoDB) are free.
-		u.Endpoint = n
-	}
+	u := endpointUsage(r)
 	switch r.Category {
 	case flows.InterAZ:
-		u.InterAZ = n
+		u.add(interAZUsage(r))
 	case flows.InterVPC:
-		switch {
-		case len(r.Via) > 4 && r.Via[:4] == "tgw-":
-			if out {
-				u.TGW = n
-			}
-		case r.RemoteAZID == "" || crossesAZ(r.LocalAZID, r.RemoteAZID):
-			// Peering is free within one AZ ID; an unknown remote AZ is
-			// priced as a crossing, the bill's upper bound.
-			u.InterAZ = n
-		}
+		u.add(interVPCUsage(r))
 	case flows.InterRegion:
-		if out {
-			u.InterRegionOut = n
-		}
+		u.add(interRegionUsage(r))
 	case flows.Internet:
-		if out {
-			u.InternetOut = n
-		}
+		u.add(internetUsage(r))
 	}
 	// INTRA_AZ, S3 and DynamoDB in the region (directly or through a gateway
 	// endpoint) are free; UNCLASSIFIED is not priced: netcost does not guess.
 	return u
 }
-
-func crossesAZ(a, b string) bool { return a != "" && b != "" && a != b }

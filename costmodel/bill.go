@@ -13,8 +13,6 @@ type Cost struct {
 // Total is the sum of the cost's lines.
 func (c Cost) Total() float64 { return c.InterAZ + c.NATProcessing + c.DataTransferOut + c.Processing }
 
-func gb(bytes uint64) float64 { return float64(bytes) / GB }
-
 // Model prices records with a price table.
 type Model struct {
 	table *Table

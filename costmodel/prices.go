@@ -14,12 +14,6 @@ import (
 //go:embed prices.json
 var embeddedPrices []byte
 
-// GB is the number of bytes in a priced gigabyte.
-const GB = 1 << 30
-
-// HoursPerMonth is the month AWS prices hourly fees with.
-const HoursPerMonth = 730
-
 // Price is one figure of a price table with where it came from.
 type Price struct {
 	USD      float64 `json:"usd"`

@@ -4,9 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
-	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -571,9 +569,6 @@ func sortedKeys[K comparable, V any](m map[K]V, name func(K) string) []K {
 
 func natKeyString(k natKey) string { return k.region + "/" + k.service + "/" + k.nat }
 
-// perGB formats a per-GB price to a hundredth of a cent, without trailing zeros.
-func perGB(usd float64) string { return strconv.FormatFloat(math.Round(usd*1e4)/1e4, 'f', -1, 64) }
-
 func setString(m map[string]bool) string { return strings.Join(slices.Sorted(maps.Keys(m)), ", ") }
 
 func orUnknown(s []string) string {
@@ -618,18 +613,4 @@ func natPerAZCommand(region, azID string, subnets []string) string {
 	return fmt.Sprintf("NAT=$(aws ec2 create-nat-gateway --region %[1]s --subnet-id <a public subnet in %[2]s> --allocation-id $(aws ec2 allocate-address --region %[1]s --domain vpc --query AllocationId --output text) --query NatGateway.NatGatewayId --output text)\n"+
 		"aws ec2 wait nat-gateway-available --region %[1]s --nat-gateway-ids $NAT\n"+
 		"aws ec2 replace-route --region %[1]s --route-table-id %[3]s --destination-cidr-block 0.0.0.0/0 --nat-gateway-id $NAT", region, azID, rtb)
-}
-
-// HumanBytes formats a byte count with binary units, as prices count them.
-func HumanBytes(n uint64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := uint64(unit), 0
-	for m := n / unit; m >= unit && exp < 4; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"time"
 )
 
 // GB is the number of bytes in a priced gigabyte.
@@ -31,3 +32,7 @@ func HumanBytes(n uint64) string {
 
 // perGB formats a per-GB price to a hundredth of a cent, without trailing zeros.
 func perGB(usd float64) string { return strconv.FormatFloat(math.Round(usd*1e4)/1e4, 'f', -1, 64) }
+
+// perMonth is the factor that projects a window's figures onto a month of
+// HoursPerMonth hours.
+func perMonth(window time.Duration) float64 { return float64(HoursPerMonth) / window.Hours() }

@@ -1,0 +1,33 @@
+package costmodel
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// gatewayEndpoint proposes a gateway endpoint for S3 or DynamoDB in the
+// region where their bytes go through a NAT gateway: it saves all the NAT
+// charges on them.
+func (a *Advisor) gatewayEndpoint(prop *proposal) error {
+	for _, k := range sortedKeys(a.gateway, natKeyString) {
+		s := a.gateway[k]
+		p, err := a.m.prices(k.region)
+		if err != nil {
+			return err
+		}
+		subnets := slices.Sorted(maps.Keys(s.subnets))
+		name := map[string]string{"s3": "S3", "dynamodb": "DynamoDB"}[k.service]
+		prop.recs = append(prop.recs, Recommendation{
+			Kind: GatewayEndpoint, Target: fmt.Sprintf("%s in %s (subnets %s)", name, k.region, orUnknown(subnets)),
+			Evidence: prop.evidence(s.bytes, p.costOf(s.use).Total(), strings.ToUpper("amazon_"+k.service), fmt.Sprintf("%s to %s through NAT gateway %s, which charges processing on every byte; a gateway endpoint is free",
+				HumanBytes(s.bytes), name, setString(s.nats))),
+			MonthlyCostUSD: p.costOf(s.use).Total() * prop.month, MonthlySavingsUSD: p.costOf(s.use).Total() * prop.month,
+			Action: gatewayEndpointCommand(k.region, k.service, subnets), tag: natTag{"gateway", k.service},
+			Caveats: []string{"a gateway endpoint serves only this region's " + name + "; buckets or tables in other regions still go through the NAT",
+				"endpoint policies and bucket policies that pin aws:SourceIp stop matching: use aws:SourceVpce instead"},
+		})
+	}
+	return nil
+}

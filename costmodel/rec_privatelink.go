@@ -1,0 +1,46 @@
+package costmodel
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/netcost/netcost/internal/flows"
+)
+
+// privateLink proposes a PrivateLink endpoint for a known SaaS provider
+// reached through a NAT gateway or the internet gateway, where what it saves
+// exceeds the endpoint's fees.
+func (a *Advisor) privateLink(prop *proposal) error {
+	for _, k := range sortedKeys(a.saas, natKeyString) {
+		s := a.saas[k]
+		var sv SaaS
+		for _, x := range KnownSaaS {
+			if x.Provider == k.service {
+				sv = x
+			}
+		}
+		p, err := a.m.prices(k.region)
+		if err != nil {
+			return err
+		}
+		azs := max(len(s.clientAZs), 1)
+		endpointCost := gb(s.bytes)*prop.month*p.EndpointPerGB.USD + float64(azs)*HoursPerMonth*p.EndpointPerAZHour.USD
+		saving := p.costOf(s.use).Total()*prop.month - endpointCost
+		if saving <= 0 {
+			continue
+		}
+		subnets := slices.Sorted(maps.Keys(s.subnets))
+		prop.recs = append(prop.recs, Recommendation{
+			Kind: PrivateLink, Target: fmt.Sprintf("%s (%s)", sv.Provider, strings.Join(slices.Sorted(maps.Keys(s.names)), ", ")),
+			Evidence:       prop.evidence(s.bytes, p.costOf(s.use).Total(), flows.NATGateway.String(), fmt.Sprintf("%s to %s over the public internet path (%s)", HumanBytes(s.bytes), sv.Provider, cmp.Or(setString(s.nats), "internet gateway"))),
+			MonthlyCostUSD: p.costOf(s.use).Total() * prop.month, MonthlySavingsUSD: saving,
+			Action: interfaceEndpointCommand(k.region, fmt.Sprintf("<%s's endpoint service name for %s, from %s>", sv.Provider, k.region, sv.Docs), subnets), tag: natTag{"saas", sv.Provider},
+			Caveats: []string{sv.Provider + " must offer PrivateLink in " + k.region + " for your account's site; some providers charge for it",
+				"savings are net of the endpoint's per-GB and per-AZ-hour fees"},
+		})
+	}
+	return nil
+}

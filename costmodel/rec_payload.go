@@ -1,10 +1,77 @@
 package costmodel
 
 import (
+	"cmp"
 	"fmt"
 
 	"github.com/netcost/netcost/internal/flows"
 )
+
+// pairStats is what one pair of endpoints exchanged. For two of the
+// cluster's own endpoints the reports are kept by direction and side, so
+// that a byte both agents reported counts once.
+type pairStats struct {
+	bytesCost              // NAT to the internet: the records' bytes and cost
+	egress, ingress uint64 // in-cluster: sender's and receiver's reports, one direction
+	region          string
+	inCluster       bool
+	category        flows.Category // INTER_AZ or NAT_GATEWAY
+}
+
+// addPair notes a record of the bytes ReducePayload is for: those that no
+// endpoint removes, inter-AZ traffic and NAT traffic to the internet that
+// is neither AWS nor a known SaaS.
+func (a *Advisor) addPair(r *flows.Record, u Usage, isSaaS bool) {
+	toInternet := r.ViaNAT() && r.RemoteAWSService == "" && r.Category == flows.NATGateway && !isSaaS
+	if u == (Usage{}) || !(r.Category == flows.InterAZ && r.Via == "" || toInternet) {
+		return // not billed, or not bytes ReducePayload is for
+	}
+	from := endpointName(r.LocalNamespace, r.LocalWorkload, r.LocalPod, r.LocalIP)
+	to := endpointName(r.RemoteNamespace, r.RemoteWorkload, r.RemotePod, cmp.Or(r.RemoteName, r.RemoteIP))
+	inCluster := r.Category == flows.InterAZ && r.RemoteInCluster()
+	k := [2]string{from, to}
+	if inCluster && r.Direction == flows.Ingress {
+		k = [2]string{to, from} // keyed by sender and receiver
+	}
+	ps := a.pairs[k]
+	if ps == nil {
+		ps = &pairStats{region: clonestr(r.Region), inCluster: inCluster, category: r.Category}
+		a.pairs[[2]string{clonestr(k[0]), clonestr(k[1])}] = ps
+	}
+	switch {
+	case !inCluster:
+		ps.add(r.Bytes, u)
+	case r.Direction == flows.Egress:
+		ps.egress += r.Bytes
+	default:
+		ps.ingress += r.Bytes
+	}
+}
+
+// endpointName names one end of a pair: its workload, else its pod, else
+// its address (or hostname).
+func endpointName(ns, workload, pod, ip string) string {
+	switch {
+	case workload != "":
+		return ns + "/" + workload
+	case pod != "":
+		return ns + "/" + pod
+	}
+	return ip
+}
+
+// mergePairs adds the pairs of b into a.
+func mergePairs(a, b map[[2]string]*pairStats) {
+	for k, bp := range b {
+		if ap := a[k]; ap != nil {
+			ap.add(bp.bytes, bp.use)
+			ap.egress += bp.egress
+			ap.ingress += bp.ingress
+		} else {
+			a[k] = bp
+		}
+	}
+}
 
 // payloadPair is the bytes of one pair of endpoints, both directions in one.
 type payloadPair struct {

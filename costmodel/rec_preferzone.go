@@ -9,6 +9,63 @@ import (
 	"github.com/netcost/netcost/internal/flows"
 )
 
+// svcKey identifies a Service in a region.
+type svcKey struct{ ns, name, region string }
+
+// svcStats is what the clients of one Service sent it and where its
+// backends run.
+type svcStats struct {
+	crossByClientAZ map[string]*bytesCost // client AZ ID -> the Service's inter-AZ bytes
+	endpointAZs     map[string]bool       // AZ IDs where the Service's backends run
+	workloads       map[string]bool
+}
+
+// addService notes a record whose remote is a Service's backend.
+func (a *Advisor) addService(r *flows.Record) {
+	k := svcKey{r.RemoteNamespace, r.RemoteService, r.Region}
+	s := a.services[k]
+	if s == nil {
+		s = &svcStats{crossByClientAZ: map[string]*bytesCost{}, endpointAZs: map[string]bool{}, workloads: map[string]bool{}}
+		a.services[svcKey{clonestr(k.ns), clonestr(k.name), clonestr(k.region)}] = s
+	}
+	if r.RemoteAZID != "" && !s.endpointAZs[r.RemoteAZID] {
+		s.endpointAZs[clonestr(r.RemoteAZID)] = true
+	}
+	if r.RemoteWorkload != "" && !s.workloads[r.RemoteWorkload] {
+		s.workloads[clonestr(r.RemoteWorkload)] = true
+	}
+	if r.Category == flows.InterAZ && r.RemoteInCluster() && r.LocalAZID != "" {
+		// The client sees both directions of the Service's traffic, and
+		// both ends are the cluster's: each byte is billed out and in.
+		bc := s.crossByClientAZ[r.LocalAZID]
+		if bc == nil {
+			bc = &bytesCost{}
+			s.crossByClientAZ[clonestr(r.LocalAZID)] = bc
+		}
+		bc.add(r.Bytes, Usage{InterAZ: 2 * r.Bytes})
+	}
+}
+
+// mergeServices adds the Services of b into a.
+func mergeServices(a, b map[svcKey]*svcStats) {
+	for k, bs := range b {
+		as := a[k]
+		if as == nil {
+			a[k] = bs
+			continue
+		}
+		for az, bc := range bs.crossByClientAZ {
+			if ac := as.crossByClientAZ[az]; ac != nil {
+				ac.add(bc.bytes, bc.use)
+			} else {
+				as.crossByClientAZ[az] = bc
+			}
+		}
+		maps.Copy(as.endpointAZs, bs.endpointAZs)
+		maps.Copy(as.workloads, bs.workloads)
+	}
+}
+
 // preferSameZone proposes trafficDistribution PreferSameZone for each
 // Service whose clients cross AZs to reach it, saving what crosses from the
 // zones that have one of its endpoints. It marks the Service's workloads

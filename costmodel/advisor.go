@@ -15,6 +15,17 @@ type bytesCost struct {
 
 func (b *bytesCost) add(n uint64, u Usage) { b.bytes += n; b.use.add(u) }
 
+// mergeBytesCost adds the entries of b into a.
+func mergeBytesCost[K comparable](a, b map[K]*bytesCost) {
+	for k, bc := range b {
+		if ac := a[k]; ac != nil {
+			ac.add(bc.bytes, bc.use)
+		} else {
+			a[k] = bc
+		}
+	}
+}
+
 // natTag names what could take bytes off a NAT gateway: an endpoint kind
 // (gateway, interface, saas) and its service; zero for nothing.
 type natTag struct{ kind, name string }
@@ -176,13 +187,7 @@ func mergeNATs(a, b map[natKey]*natStats) {
 		maps.Copy(as.subnets, bs.subnets)
 		maps.Copy(as.names, bs.names)
 		maps.Copy(as.nats, bs.nats)
-		for tag, bc := range bs.byTag {
-			if ac := as.byTag[tag]; ac != nil {
-				ac.add(bc.bytes, bc.use)
-			} else {
-				as.byTag[tag] = bc
-			}
-		}
+		mergeBytesCost(as.byTag, bs.byTag)
 	}
 }
 

@@ -54,13 +54,7 @@ func mergeServices(a, b map[svcKey]*svcStats) {
 			a[k] = bs
 			continue
 		}
-		for az, bc := range bs.crossByClientAZ {
-			if ac := as.crossByClientAZ[az]; ac != nil {
-				ac.add(bc.bytes, bc.use)
-			} else {
-				as.crossByClientAZ[az] = bc
-			}
-		}
+		mergeBytesCost(as.crossByClientAZ, bs.crossByClientAZ)
 		maps.Copy(as.endpointAZs, bs.endpointAZs)
 		maps.Copy(as.workloads, bs.workloads)
 	}

@@ -47,46 +47,7 @@ func (a *Aggregator) AddRecords(r *flows.Record, n int64) error {
 		return err
 	}
 	if (r.Category == flows.InterAZ || r.Category == flows.IntraAZ) && r.RemoteInCluster() && r.Via == "" {
-		// Both agents see these bytes: join their reports by the two
-		// addresses, which both agents agree on even when one of them
-		// could not name a pod, keyed by sender and receiver; Rows groups
-		// the joined pairs.
-		k := rowKey{local: ident{ip: r.LocalIP}, remote: ident{ip: r.RemoteIP}, cat: r.Category, pair: true}
-		if r.Direction == flows.Ingress {
-			k.local, k.remote = k.remote, k.local
-		}
-		ac := a.rows[k]
-		if ac == nil || !ac.merged[r.Direction] || !samePods(ac, r) {
-			le, re := LocalEndpoint(r), RemoteEndpoint(r)
-			le.Port, re.Port = 0, 0 // a pair row is two pods, not two sockets
-			send, recv := &le, &re
-			if r.Direction == flows.Ingress {
-				send, recv = recv, send
-			}
-			if ac == nil {
-				ac = &acc{region: clonestr(r.Region), local: clone(*send), remote: clone(*recv)}
-				k.local, k.remote = cloneIdent(k.local), cloneIdent(k.remote)
-				a.rows[k] = ac
-			} else {
-				ac.local.merge(send)
-				ac.remote.merge(recv)
-			}
-			ac.merged[r.Direction] = true
-		} else if r.RemoteService != "" {
-			// The same two pods: only the Service, which the client's
-			// records name and the server's do not, can add anything.
-			svc := &ac.remote.Service
-			if r.Direction == flows.Ingress {
-				svc = &ac.local.Service
-			}
-			mergeField(svc, r.RemoteService)
-		}
-		if r.Direction == flows.Egress {
-			ac.egressObs += r.Bytes
-		} else {
-			ac.ingressObs += r.Bytes
-		}
-		ac.records += n
+		a.joinPair(r, n)
 		return nil
 	}
 	g := a.group
@@ -131,20 +92,4 @@ func (a *Aggregator) Merge(b *Aggregator) {
 		av.records += bv.records
 		av.use.add(bv.use)
 	}
-}
-
-// samePods reports whether r names the same two pods as the pair row ac.
-// One agent reports the same fields for the same two pods every time (a
-// pod's workload, node and AZ do not change), so once a report from its
-// direction is merged, only the Service can add anything.
-func samePods(ac *acc, r *flows.Record) bool {
-	send, recv := &ac.local, &ac.remote
-	if r.Direction == flows.Ingress {
-		send, recv = recv, send
-	}
-	// Names an agent learns late (a workload, the remote's AZ) are compared
-	// too, so that a record that has them is merged.
-	return r.LocalPod != "" && r.RemotePod != "" && send.Pod == r.LocalPod && recv.Pod == r.RemotePod &&
-		send.Namespace == r.LocalNamespace && recv.Namespace == r.RemoteNamespace &&
-		send.Workload == r.LocalWorkload && recv.Workload == r.RemoteWorkload && recv.AZID == r.RemoteAZID
 }

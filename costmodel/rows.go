@@ -28,11 +28,6 @@ type Row struct {
 	Records int64 `json:"records"`
 }
 
-type pairKey struct {
-	a, b ident
-	cat  flows.Category
-}
-
 // Rows returns the rows, largest cost first (then bytes, then names).
 // Inter-AZ and intra-AZ reports between two of the cluster's ends are
 // joined per pod pair (each byte counted
@@ -108,42 +103,6 @@ func (a *Aggregator) Rows() ([]Row, error) {
 	}
 	SortRows(rows)
 	return rows, nil
-}
-
-// podPairs returns the joined bytes of each pod pair, each way: the bytes
-// of the pod rows Rows returns when grouping by pod.
-func (a *Aggregator) podPairs() map[pairKey]*[2]uint64 {
-	pods := make(map[pairKey]*[2]uint64)
-	for k, ac := range a.rows {
-		if !k.pair {
-			continue
-		}
-		s, r := identifyEndpoint(ByPod, &ac.local), identifyEndpoint(ByPod, &ac.remote)
-		pk, way := pairKey{s, r, k.cat}, 0
-		if r.less(s) {
-			pk, way = pairKey{r, s, k.cat}, 1
-		}
-		f := pods[pk]
-		if f == nil {
-			f = new([2]uint64)
-			pods[pk] = f
-		}
-		f[way] += max(ac.egressObs, ac.ingressObs)
-	}
-	return pods
-}
-
-// sendsMore reports whether the pod that sent a pair row's bytes (send)
-// is the Local end of its pod row: the larger sender of the pod pair, or,
-// when both sent as much, the one that sorts first, as Rows orients pod rows.
-func sendsMore(pods map[pairKey]*[2]uint64, send, recv *Endpoint, cat flows.Category) bool {
-	s, r := identifyEndpoint(ByPod, send), identifyEndpoint(ByPod, recv)
-	if r.less(s) {
-		f := pods[pairKey{r, s, cat}]
-		return f[1] > f[0] // a tie: r sorts first
-	}
-	f := pods[pairKey{s, r, cat}]
-	return f[0] >= f[1]
 }
 
 // SortRows orders rows by cost, then bytes, then endpoint names, descending

@@ -105,7 +105,7 @@ func foldPairs(pairs map[[2]string]*pairStats) map[[2]string]*payloadPair {
 		}
 		crossed := max(ps.egress, ps.ingress)
 		f.bytes += crossed
-		f.use.InterAZ += 2 * crossed // metered at both ends
+		f.use.add(pairUsage(crossed))
 	}
 	return byPair
 }

@@ -42,7 +42,7 @@ func (a *Advisor) addService(r *flows.Record) {
 			bc = &bytesCost{}
 			s.crossByClientAZ[clonestr(r.LocalAZID)] = bc
 		}
-		bc.add(r.Bytes, Usage{InterAZ: 2 * r.Bytes})
+		bc.add(r.Bytes, pairUsage(r.Bytes))
 	}
 }
 

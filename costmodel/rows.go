@@ -83,7 +83,7 @@ func (a *Aggregator) Rows() ([]Row, error) {
 		}
 		r.Bytes += crossed
 		if k.cat == flows.InterAZ {
-			uses[i].InterAZ += 2 * crossed // metered at both ends
+			uses[i].add(pairUsage(crossed))
 		}
 		r.Records += ac.records
 	}

@@ -73,7 +73,8 @@ func (m *Model) NewAdvisor() *Advisor {
 func getNAT(m map[natKey]*natStats, k natKey) *natStats {
 	s := m[k]
 	if s == nil {
-		s = &natStats{clientAZs: map[string]bool{}, subnets: map[string]bool{}, names: map[string]bool{}, nats: map[string]bool{}, byTag: map[natTag]*bytesCost{}}
+		s = &natStats{clientAZs: map[string]bool{}, subnets: map[string]bool{}, names: map[string]bool{},
+			nats: map[string]bool{}, byTag: map[natTag]*bytesCost{}}
 		k.region, k.service, k.nat = clonestr(k.region), clonestr(k.service), clonestr(k.nat)
 		m[k] = s
 	}
@@ -168,9 +169,10 @@ func (a *Advisor) addNAT(r *flows.Record, u Usage, saas SaaS, isSaaS bool) {
 // Merge adds b's observations into a. b must not be used afterwards.
 func (a *Advisor) Merge(b *Advisor) {
 	mergeServices(a.services, b.services)
-	for _, m := range [][2]map[natKey]*natStats{{a.gateway, b.gateway}, {a.iface, b.iface}, {a.crossNAT, b.crossNAT}, {a.saas, b.saas}} {
-		mergeNATs(m[0], m[1])
-	}
+	mergeNATs(a.gateway, b.gateway)
+	mergeNATs(a.iface, b.iface)
+	mergeNATs(a.crossNAT, b.crossNAT)
+	mergeNATs(a.saas, b.saas)
 	mergePairs(a.pairs, b.pairs)
 }
 

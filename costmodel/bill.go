@@ -7,7 +7,7 @@ type Cost struct {
 	InterAZ         float64 `json:"inter_az_usd,omitempty"`          // data transfer between AZs
 	NATProcessing   float64 `json:"nat_processing_usd,omitempty"`    // NAT gateway data processed
 	DataTransferOut float64 `json:"data_transfer_out_usd,omitempty"` // to the internet or another region
-	Processing      float64 `json:"processing_usd,omitempty"`        // interface endpoint or transit gateway data processed
+	Processing      float64 `json:"processing_usd,omitempty"`        // interface endpoint or transit gateway processing
 }
 
 // Total is the sum of the cost's lines.

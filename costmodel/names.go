@@ -14,7 +14,8 @@ type awsService struct {
 // when a user meets one that netcost cannot name.
 var awsServices = map[string]awsService{
 	"sqs": {"Amazon SQS", "sqs"}, "queue": {"Amazon SQS", ""}, "sns": {"Amazon SNS", "sns"},
-	"sts": {"AWS STS", "sts"}, "logs": {"Amazon CloudWatch Logs", "logs"}, "monitoring": {"Amazon CloudWatch", "monitoring"},
+	"sts": {"AWS STS", "sts"}, "logs": {"Amazon CloudWatch Logs", "logs"},
+	"monitoring":     {"Amazon CloudWatch", "monitoring"},
 	"secretsmanager": {"AWS Secrets Manager", "secretsmanager"}, "ssm": {"AWS Systems Manager", "ssm"},
 	"ssmmessages": {"AWS Systems Manager", "ssmmessages"}, "ec2messages": {"AWS Systems Manager", "ec2messages"},
 	"kms": {"AWS KMS", "kms"}, "kinesis": {"Amazon Kinesis Data Streams", "kinesis-streams"},
@@ -24,8 +25,9 @@ var awsServices = map[string]awsService{
 	"execute-api":          {"Amazon API Gateway", "execute-api"}, "states": {"AWS Step Functions", "states"},
 	"xray": {"AWS X-Ray", "xray"}, "athena": {"Amazon Athena", "athena"}, "glue": {"AWS Glue", "glue"},
 	"autoscaling": {"Amazon EC2 Auto Scaling", "autoscaling"}, "email-smtp": {"Amazon SES", "email-smtp"},
-	"email": {"Amazon SES", ""}, "bedrock-runtime": {"Amazon Bedrock", "bedrock-runtime"}, "bedrock": {"Amazon Bedrock", ""},
-	"s3": {"Amazon S3", ""}, "dynamodb": {"Amazon DynamoDB", ""}, "ecr": {"Amazon ECR", ""},
+	"email": {"Amazon SES", ""}, "bedrock-runtime": {"Amazon Bedrock", "bedrock-runtime"},
+	"bedrock": {"Amazon Bedrock", ""},
+	"s3":      {"Amazon S3", ""}, "dynamodb": {"Amazon DynamoDB", ""}, "ecr": {"Amazon ECR", ""},
 	"compute": {"Amazon EC2", ""}, "compute-1": {"Amazon EC2", ""}, "elb": {"Elastic Load Balancing", ""},
 	"rds": {"Amazon RDS", ""}, "cache": {"Amazon ElastiCache", ""}, "es": {"Amazon OpenSearch Service", ""},
 	"kafka": {"Amazon MSK", ""}, "eks": {"Amazon EKS", ""}, "ecs": {"Amazon ECS", ""}, "iam": {"AWS IAM", ""},
@@ -134,10 +136,12 @@ var KnownSaaS = []SaaS{
 	{"datadoghq.com", "Datadog", "docs.datadoghq.com/agent/guide/private-link/"},
 	{"snowflakecomputing.com", "Snowflake", "docs.snowflake.com/en/user-guide/admin-security-privatelink"},
 	{"mongodb.net", "MongoDB Atlas", "www.mongodb.com/docs/atlas/security-private-endpoint/"},
-	{"confluent.cloud", "Confluent Cloud", "docs.confluent.io/cloud/current/networking/private-links/aws-privatelink.html"},
+	{"confluent.cloud", "Confluent Cloud",
+		"docs.confluent.io/cloud/current/networking/private-links/aws-privatelink.html"},
 	{"elastic-cloud.com", "Elastic Cloud", "www.elastic.co/guide/en/cloud/current/ec-traffic-filtering-vpc.html"},
 	{"sumologic.com", "Sumo Logic", "help.sumologic.com/docs/manage/security/aws-privatelink/"},
-	{"splunkcloud.com", "Splunk Cloud", "docs.splunk.com/Documentation/SplunkCloud/latest/Admin/PrivateConnectivityEnable"},
+	{"splunkcloud.com", "Splunk Cloud",
+		"docs.splunk.com/Documentation/SplunkCloud/latest/Admin/PrivateConnectivityEnable"},
 	{"newrelic.com", "New Relic", "docs.newrelic.com/docs/data-apis/custom-data/aws-privatelink/"},
 }
 

@@ -49,15 +49,24 @@ type Figure struct {
 
 // Figures lists every price of a region, in display order.
 var Figures = []Figure{
-	{"inter_az_per_gb", "Inter-AZ data transfer (each direction)", "USD/GB", func(p *Prices) *Price { return &p.InterAZPerGB }},
-	{"nat_per_gb", "NAT gateway data processed", "USD/GB", func(p *Prices) *Price { return &p.NATPerGB }},
-	{"nat_per_hour", "NAT gateway", "USD/hour", func(p *Prices) *Price { return &p.NATPerHour }},
-	{"internet_egress_per_gb", "Data transfer out to the internet (first 10 TB)", "USD/GB", func(p *Prices) *Price { return &p.InternetEgressPerGB }},
-	{"inter_region_per_gb", "Data transfer out to another region", "USD/GB", func(p *Prices) *Price { return &p.InterRegionPerGB }},
-	{"endpoint_per_gb", "Interface endpoint data processed (first PB)", "USD/GB", func(p *Prices) *Price { return &p.EndpointPerGB }},
-	{"endpoint_per_az_hour", "Interface endpoint, per AZ", "USD/hour", func(p *Prices) *Price { return &p.EndpointPerAZHour }},
-	{"tgw_per_gb", "Transit gateway data processed", "USD/GB", func(p *Prices) *Price { return &p.TGWPerGB }},
-	{"tgw_attachment_per_hour", "Transit gateway attachment", "USD/hour", func(p *Prices) *Price { return &p.TGWAttachmentPerHour }},
+	{"inter_az_per_gb", "Inter-AZ data transfer (each direction)", "USD/GB",
+		func(p *Prices) *Price { return &p.InterAZPerGB }},
+	{"nat_per_gb", "NAT gateway data processed", "USD/GB",
+		func(p *Prices) *Price { return &p.NATPerGB }},
+	{"nat_per_hour", "NAT gateway", "USD/hour",
+		func(p *Prices) *Price { return &p.NATPerHour }},
+	{"internet_egress_per_gb", "Data transfer out to the internet (first 10 TB)", "USD/GB",
+		func(p *Prices) *Price { return &p.InternetEgressPerGB }},
+	{"inter_region_per_gb", "Data transfer out to another region", "USD/GB",
+		func(p *Prices) *Price { return &p.InterRegionPerGB }},
+	{"endpoint_per_gb", "Interface endpoint data processed (first PB)", "USD/GB",
+		func(p *Prices) *Price { return &p.EndpointPerGB }},
+	{"endpoint_per_az_hour", "Interface endpoint, per AZ", "USD/hour",
+		func(p *Prices) *Price { return &p.EndpointPerAZHour }},
+	{"tgw_per_gb", "Transit gateway data processed", "USD/GB",
+		func(p *Prices) *Price { return &p.TGWPerGB }},
+	{"tgw_attachment_per_hour", "Transit gateway attachment", "USD/hour",
+		func(p *Prices) *Price { return &p.TGWAttachmentPerHour }},
 }
 
 // Source says where a price came from.
@@ -140,7 +149,7 @@ func (t *Table) ApplyOverride(r io.Reader, name string) error {
 		return fmt.Errorf("reading price overrides %s: unexpected data after the JSON object", name)
 	}
 	if len(o.Regions) == 0 {
-		return fmt.Errorf("price overrides %s: no regions; want {\"regions\": {\"us-east-1\": {\"nat_per_gb\": 0.045}}}", name)
+		return fmt.Errorf(`price overrides %s: no regions; want {"regions": {"us-east-1": {"nat_per_gb": 0.045}}}`, name)
 	}
 	srcKey := "override:" + name
 	what := o.Source
@@ -159,7 +168,8 @@ func (t *Table) ApplyOverride(r io.Reader, name string) error {
 			p = &Prices{Region: region, Name: region}
 			for _, f := range Figures {
 				if _, ok := figs[f.Key]; !ok {
-					return fmt.Errorf("price overrides %s: region %s is not in the embedded table, so it must set every figure; %s is missing", name, region, f.Key)
+					return fmt.Errorf("price overrides %s: region %s is not in the embedded table, "+
+						"so it must set every figure; %s is missing", name, region, f.Key)
 				}
 			}
 		}
@@ -167,7 +177,8 @@ func (t *Table) ApplyOverride(r io.Reader, name string) error {
 			f, ok := byKey[k]
 			if !ok {
 				keys := slices.Sorted(maps.Keys(byKey))
-				return fmt.Errorf("price overrides %s: region %s: unknown figure %q; want one of %s", name, region, k, strings.Join(keys, ", "))
+				return fmt.Errorf("price overrides %s: region %s: unknown figure %q; want one of %s",
+					name, region, k, strings.Join(keys, ", "))
 			}
 			v := figs[k]
 			if v < 0 || v > 10 {

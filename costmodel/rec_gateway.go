@@ -19,14 +19,19 @@ func (a *Advisor) gatewayEndpoint(prop *proposal) error {
 		}
 		subnets := slices.Sorted(maps.Keys(s.subnets))
 		name := map[string]string{"s3": "S3", "dynamodb": "DynamoDB"}[k.service]
+		cost := p.costOf(s.use).Total()
+		detail := fmt.Sprintf("%s to %s through NAT gateway %s, which charges processing on every byte; "+
+			"a gateway endpoint is free", HumanBytes(s.bytes), name, setString(s.nats))
 		prop.recs = append(prop.recs, Recommendation{
 			Kind: GatewayEndpoint, Target: fmt.Sprintf("%s in %s (subnets %s)", name, k.region, orUnknown(subnets)),
-			Evidence: prop.evidence(s.bytes, p.costOf(s.use).Total(), strings.ToUpper("amazon_"+k.service), fmt.Sprintf("%s to %s through NAT gateway %s, which charges processing on every byte; a gateway endpoint is free",
-				HumanBytes(s.bytes), name, setString(s.nats))),
-			MonthlyCostUSD: p.costOf(s.use).Total() * prop.month, MonthlySavingsUSD: p.costOf(s.use).Total() * prop.month,
+			Evidence:       prop.evidence(s.bytes, cost, strings.ToUpper("amazon_"+k.service), detail),
+			MonthlyCostUSD: cost * prop.month, MonthlySavingsUSD: cost * prop.month,
 			Action: gatewayEndpointCommand(k.region, k.service, subnets), tag: natTag{"gateway", k.service},
-			Caveats: []string{"a gateway endpoint serves only this region's " + name + "; buckets or tables in other regions still go through the NAT",
-				"endpoint policies and bucket policies that pin aws:SourceIp stop matching: use aws:SourceVpce instead"},
+			Caveats: []string{
+				"a gateway endpoint serves only this region's " + name +
+					"; buckets or tables in other regions still go through the NAT",
+				"endpoint policies and bucket policies that pin aws:SourceIp stop matching: use aws:SourceVpce instead",
+			},
 		})
 	}
 	return nil

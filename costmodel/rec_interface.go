@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 
 	"github.com/netcost/netcost/internal/flows"
 )
@@ -38,13 +37,19 @@ func (a *Advisor) interfaceEndpoint(prop *proposal) error {
 			what = "processing and the AZ crossing"
 		}
 		subnets := slices.Sorted(maps.Keys(s.subnets))
+		detail := fmt.Sprintf("%s to %s through NAT gateway %s; an interface endpoint in %d AZ(s) costs $%.2f/month "+
+			"at this volume and pays off above %.0f GB/month: it saves $%s/GB of NAT charges (%s) and charges $%s/GB",
+			HumanBytes(s.bytes), k.service, setString(s.nats), azs, endpointCost, breakEven, perGB(removed), what,
+			perGB(p.EndpointPerGB.USD))
 		prop.recs = append(prop.recs, Recommendation{
-			Kind: InterfaceEndpoint, Target: fmt.Sprintf("com.amazonaws.%s.%s (%s)", k.region, k.service, strings.Join(slices.Sorted(maps.Keys(s.names)), ", ")),
-			Evidence: prop.evidence(s.bytes, p.costOf(s.use).Total(), flows.NATGateway.String(), fmt.Sprintf("%s to %s through NAT gateway %s; an interface endpoint in %d AZ(s) costs $%.2f/month at this volume and pays off above %.0f GB/month: it saves $%s/GB of NAT charges (%s) and charges $%s/GB",
-				HumanBytes(s.bytes), k.service, setString(s.nats), azs, endpointCost, breakEven, perGB(removed), what, perGB(p.EndpointPerGB.USD))),
+			Kind:           InterfaceEndpoint,
+			Target:         fmt.Sprintf("com.amazonaws.%s.%s (%s)", k.region, k.service, setString(s.names)),
+			Evidence:       prop.evidence(s.bytes, p.costOf(s.use).Total(), flows.NATGateway.String(), detail),
 			MonthlyCostUSD: p.costOf(s.use).Total() * prop.month, MonthlySavingsUSD: saving,
-			Action: interfaceEndpointCommand(k.region, "com.amazonaws."+k.region+"."+k.service, subnets), tag: natTag{"interface", k.service},
-			Caveats: []string{"savings are net of the endpoint's per-GB and per-AZ-hour fees", "the security group must allow HTTPS (443) from the nodes"},
+			Action: interfaceEndpointCommand(k.region, "com.amazonaws."+k.region+"."+k.service, subnets),
+			tag:    natTag{"interface", k.service},
+			Caveats: []string{"savings are net of the endpoint's per-GB and per-AZ-hour fees",
+				"the security group must allow HTTPS (443) from the nodes"},
 		})
 	}
 	return nil

@@ -41,12 +41,14 @@ func (a *Advisor) natPerAZ(prop *proposal) error {
 		caveats := []string{fmt.Sprintf("savings are net of the new NAT gateway's hourly fee ($%.2f/month)", newNAT),
 			"the new NAT gateway has a new public IP: update allow-lists that name the old one"}
 		if left.bytes < s.bytes {
-			caveats = append(caveats, fmt.Sprintf("counts only the %s that the endpoints proposed here leave on the NAT, of %s crossing in all", HumanBytes(left.bytes), HumanBytes(s.bytes)))
+			caveats = append(caveats, fmt.Sprintf("counts only the %s that the endpoints proposed here leave on the NAT, "+
+				"of %s crossing in all", HumanBytes(left.bytes), HumanBytes(s.bytes)))
 		}
+		detail := fmt.Sprintf("%s between %s and NAT gateway %s in %s cross AZs "+
+			"and pay inter-AZ transfer on top of NAT processing", HumanBytes(left.bytes), k.service, k.nat, s.natAZID)
 		prop.recs = append(prop.recs, Recommendation{
 			Kind: NatPerAZ, Target: fmt.Sprintf("%s: clients in %s use %s in %s", k.region, k.service, k.nat, s.natAZID),
-			Evidence: prop.evidence(left.bytes, p.costOf(left.use).Total(), flows.NATGateway.String(), fmt.Sprintf("%s between %s and NAT gateway %s in %s cross AZs and pay inter-AZ transfer on top of NAT processing",
-				HumanBytes(left.bytes), k.service, k.nat, s.natAZID)),
+			Evidence:       prop.evidence(left.bytes, p.costOf(left.use).Total(), flows.NATGateway.String(), detail),
 			MonthlyCostUSD: p.costOf(left.use).Total() * prop.month, MonthlySavingsUSD: saving,
 			Action:  natPerAZCommand(k.region, k.service, subnets),
 			Caveats: caveats,

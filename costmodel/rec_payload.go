@@ -127,15 +127,21 @@ func (a *Advisor) reducePayload(prop *proposal) error {
 		if monthly < prop.opt.ReducePayloadMinMonthlyUSD || prop.covered[k[0]] || prop.covered[k[1]] {
 			continue
 		}
-		caveats := []string{fmt.Sprintf("savings assume compression removes %.0f%% of the bytes; measure with a sample of real payloads", prop.opt.CompressionRatio*100)}
+		caveats := []string{fmt.Sprintf("savings assume compression removes %.0f%% of the bytes; "+
+			"measure with a sample of real payloads", prop.opt.CompressionRatio*100)}
 		if f.nat {
 			caveats = append(caveats, "where NatPerAZ is proposed for the same bytes, each saving assumes the other is not made")
 		}
+		detail := fmt.Sprintf("%s billed per byte between %s and %s, which no endpoint or routing change removes",
+			HumanBytes(f.bytes), k[0], k[1])
+		action := fmt.Sprintf("compress what %s and %s exchange (gzip or zstd on HTTP/gRPC), batch small messages, "+
+			"and drop unused fields; if one side is a single replica, add one in the other zone "+
+			"so that PreferSameZone can keep the traffic local", k[0], k[1])
 		prop.recs = append(prop.recs, Recommendation{
 			Kind: ReducePayload, Target: k[0] + " <-> " + k[1],
-			Evidence:       prop.evidence(f.bytes, cost, f.cat.String(), fmt.Sprintf("%s billed per byte between %s and %s, which no endpoint or routing change removes", HumanBytes(f.bytes), k[0], k[1])),
+			Evidence:       prop.evidence(f.bytes, cost, f.cat.String(), detail),
 			MonthlyCostUSD: monthly, MonthlySavingsUSD: monthly * prop.opt.CompressionRatio,
-			Action:  fmt.Sprintf("compress what %s and %s exchange (gzip or zstd on HTTP/gRPC), batch small messages, and drop unused fields; if one side is a single replica, add one in the other zone so that PreferSameZone can keep the traffic local", k[0], k[1]),
+			Action:  action,
 			Caveats: caveats,
 		})
 	}

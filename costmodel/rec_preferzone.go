@@ -98,17 +98,21 @@ func (a *Advisor) preferSameZone(prop *proposal) error {
 		}
 		caveats := []string{
 			"needs Kubernetes 1.33 or later (1.31-1.32: use \"PreferClose\", the same behaviour under its older name)",
-			"traffic stays in the client's zone while that zone has ready endpoints: size each zone's replicas for its own clients (topologySpreadConstraints, or one HPA per zone)",
+			"traffic stays in the client's zone while that zone has ready endpoints: size each zone's replicas " +
+				"for its own clients (topologySpreadConstraints, or one HPA per zone)",
 		}
 		if len(missing) > 0 {
-			caveats = append(caveats, fmt.Sprintf("clients in %s have no %s endpoint in their zone, so their traffic still crosses; add a replica there to save it too", strings.Join(missing, ", "), k.name))
+			caveats = append(caveats, fmt.Sprintf("clients in %s have no %s endpoint in their zone, "+
+				"so their traffic still crosses; add a replica there to save it too", strings.Join(missing, ", "), k.name))
 		}
+		detail := fmt.Sprintf("%s of inter-AZ traffic to Service %s/%s, billed on both sides; "+
+			"%s of it from zones that have a %s endpoint", HumanBytes(bytes), k.ns, k.name, HumanBytes(saveBytes), k.name)
 		prop.recs = append(prop.recs, Recommendation{
 			Kind: PreferSameZone, Target: fmt.Sprintf("service %s/%s", k.ns, k.name),
-			Evidence: prop.evidence(bytes, cost, flows.InterAZ.String(), fmt.Sprintf("%s of inter-AZ traffic to Service %s/%s, billed on both sides; %s of it from zones that have a %s endpoint",
-				HumanBytes(bytes), k.ns, k.name, HumanBytes(saveBytes), k.name)),
+			Evidence:       prop.evidence(bytes, cost, flows.InterAZ.String(), detail),
 			MonthlyCostUSD: cost * prop.month, MonthlySavingsUSD: save * prop.month,
-			Action:  fmt.Sprintf(`kubectl -n %s patch service %s --type merge -p '{"spec":{"trafficDistribution":"PreferSameZone"}}'`, k.ns, k.name),
+			Action: fmt.Sprintf(`kubectl -n %s patch service %s --type merge `+
+				`-p '{"spec":{"trafficDistribution":"PreferSameZone"}}'`, k.ns, k.name),
 			Caveats: caveats,
 		})
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 
 	"github.com/netcost/netcost/internal/flows"
 )
@@ -33,13 +32,19 @@ func (a *Advisor) privateLink(prop *proposal) error {
 			continue
 		}
 		subnets := slices.Sorted(maps.Keys(s.subnets))
+		detail := fmt.Sprintf("%s to %s over the public internet path (%s)",
+			HumanBytes(s.bytes), sv.Provider, cmp.Or(setString(s.nats), "internet gateway"))
+		service := fmt.Sprintf("<%s's endpoint service name for %s, from %s>", sv.Provider, k.region, sv.Docs)
 		prop.recs = append(prop.recs, Recommendation{
-			Kind: PrivateLink, Target: fmt.Sprintf("%s (%s)", sv.Provider, strings.Join(slices.Sorted(maps.Keys(s.names)), ", ")),
-			Evidence:       prop.evidence(s.bytes, p.costOf(s.use).Total(), flows.NATGateway.String(), fmt.Sprintf("%s to %s over the public internet path (%s)", HumanBytes(s.bytes), sv.Provider, cmp.Or(setString(s.nats), "internet gateway"))),
+			Kind: PrivateLink, Target: fmt.Sprintf("%s (%s)", sv.Provider, setString(s.names)),
+			Evidence:       prop.evidence(s.bytes, p.costOf(s.use).Total(), flows.NATGateway.String(), detail),
 			MonthlyCostUSD: p.costOf(s.use).Total() * prop.month, MonthlySavingsUSD: saving,
-			Action: interfaceEndpointCommand(k.region, fmt.Sprintf("<%s's endpoint service name for %s, from %s>", sv.Provider, k.region, sv.Docs), subnets), tag: natTag{"saas", sv.Provider},
-			Caveats: []string{sv.Provider + " must offer PrivateLink in " + k.region + " for your account's site; some providers charge for it",
-				"savings are net of the endpoint's per-GB and per-AZ-hour fees"},
+			Action: interfaceEndpointCommand(k.region, service, subnets), tag: natTag{"saas", sv.Provider},
+			Caveats: []string{
+				sv.Provider + " must offer PrivateLink in " + k.region +
+					" for your account's site; some providers charge for it",
+				"savings are net of the endpoint's per-GB and per-AZ-hour fees",
+			},
 		})
 	}
 	return nil

@@ -98,9 +98,12 @@ func (a *Advisor) Recommend(window time.Duration, opt AdviseOptions) ([]Recommen
 			return nil, err
 		}
 	}
-	recs := slices.DeleteFunc(prop.recs, func(r Recommendation) bool { return r.MonthlySavingsUSD < prop.opt.MinMonthlySavingsUSD })
+	recs := slices.DeleteFunc(prop.recs, func(r Recommendation) bool {
+		return r.MonthlySavingsUSD < prop.opt.MinMonthlySavingsUSD
+	})
 	slices.SortStableFunc(recs, func(x, y Recommendation) int {
-		return cmp.Or(cmp.Compare(y.MonthlySavingsUSD, x.MonthlySavingsUSD), cmp.Compare(x.Kind, y.Kind), cmp.Compare(x.Target, y.Target))
+		return cmp.Or(cmp.Compare(y.MonthlySavingsUSD, x.MonthlySavingsUSD), cmp.Compare(x.Kind, y.Kind),
+			cmp.Compare(x.Target, y.Target))
 	})
 	return recs, nil
 }

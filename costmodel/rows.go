@@ -30,10 +30,10 @@ type Row struct {
 
 // Rows returns the rows, largest cost first (then bytes, then names).
 // Inter-AZ and intra-AZ reports between two of the cluster's ends are
-// joined per pod pair (each byte counted
-// once: the larger of the sender's and the receiver's report, so that a
-// node without an agent still counts) and then folded into one row per
-// pair of endpoints at the grouping level, with the larger sender as Local.
+// joined per pod pair (each byte counted once: the larger of the sender's
+// and the receiver's report, so that a node without an agent still counts)
+// and then folded into one row per pair of endpoints at the grouping
+// level, with the larger sender as Local.
 // Where both ends fold into one group (two pods of one namespace, grouped
 // by namespace), a pod pair's bytes are sent or received as its pod row
 // shows them: the pod pair's larger sender's bytes are sent.
@@ -44,8 +44,8 @@ func (a *Aggregator) Rows() ([]Row, error) {
 	var pods map[pairKey]*[2]uint64 // bytes a->b and b->a per pod pair, for pairs within one group
 	for k, ac := range a.rows {
 		if !k.pair {
-			rows = append(rows, Row{Local: ac.local, Remote: ac.remote, Category: k.cat, Region: ac.region, Via: k.via, ViaAZID: ac.viaAZID,
-				Bytes: ac.tx + ac.rx, TxBytes: ac.tx, RxBytes: ac.rx, Records: ac.records})
+			rows = append(rows, Row{Local: ac.local, Remote: ac.remote, Category: k.cat, Region: ac.region, Via: k.via,
+				ViaAZID: ac.viaAZID, Bytes: ac.tx + ac.rx, TxBytes: ac.tx, RxBytes: ac.rx, Records: ac.records})
 			uses = append(uses, ac.use)
 			continue
 		}
@@ -97,7 +97,8 @@ func (a *Aggregator) Rows() ([]Row, error) {
 			r.Cost = p.costOf(uses[i])
 		}
 		r.CostUSD = r.Cost.Total()
-		if r.Pair && (r.RxBytes > r.TxBytes || r.RxBytes == r.TxBytes && identifyEndpoint(a.group, &r.Remote).less(identifyEndpoint(a.group, &r.Local))) {
+		if r.Pair && (r.RxBytes > r.TxBytes ||
+			r.RxBytes == r.TxBytes && identifyEndpoint(a.group, &r.Remote).less(identifyEndpoint(a.group, &r.Local))) {
 			r.Local, r.Remote, r.TxBytes, r.RxBytes = r.Remote, r.Local, r.RxBytes, r.TxBytes
 		}
 	}
@@ -112,11 +113,14 @@ func SortRows(rows []Row) {
 		return cmp.Or(
 			cmp.Compare(y.CostUSD, x.CostUSD),
 			cmp.Compare(y.Bytes, x.Bytes),
-			cmp.Compare(x.Local.Namespace+"/"+x.Local.Pod+x.Local.Workload+x.Local.IP, y.Local.Namespace+"/"+y.Local.Pod+y.Local.Workload+y.Local.IP),
-			cmp.Compare(x.Remote.Namespace+"/"+x.Remote.Pod+x.Remote.Workload+x.Remote.IP, y.Remote.Namespace+"/"+y.Remote.Pod+y.Remote.Workload+y.Remote.IP),
+			cmp.Compare(sortName(&x.Local), sortName(&y.Local)),
+			cmp.Compare(sortName(&x.Remote), sortName(&y.Remote)),
 			cmp.Compare(x.Via, y.Via),
 			cmp.Compare(x.Category, y.Category),
 			cmp.Compare(x.Region, y.Region),
 		)
 	})
 }
+
+// sortName is the name SortRows orders endpoints by.
+func sortName(e *Endpoint) string { return e.Namespace + "/" + e.Pod + e.Workload + e.IP }

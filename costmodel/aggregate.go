@@ -2,8 +2,9 @@ package costmodel
 
 import "github.com/netcost/netcost/internal/flows"
 
-// rowKey identifies a row: a directed pair for the inter-AZ join, else the
-// local end, the remote end and the billed hop.
+// rowKey identifies a row: a directed pair for the pair join (inter-AZ and
+// intra-AZ bytes between two of the cluster's ends), else the local end,
+// the remote end and the billed hop.
 type rowKey struct {
 	local, remote ident
 	via           string
@@ -11,6 +12,7 @@ type rowKey struct {
 	pair          bool
 }
 
+// acc accumulates the reports of one row.
 type acc struct {
 	local, remote Endpoint
 	viaAZID       string

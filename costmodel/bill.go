@@ -41,6 +41,7 @@ func (m *Model) checkRegion(r *flows.Record) error {
 	return nil
 }
 
+// prices looks up a region's prices, remembering the last one.
 func (m *Model) prices(region string) (*Prices, error) {
 	if m.last != nil && m.last.Region == region {
 		return m.last, nil

@@ -11,8 +11,21 @@
 //     address is priced once.
 //   - NAT gateway bytes cost NATPerGB in both directions, plus InterAZPerGB
 //     each way when the NAT sits in another AZ than the node, plus internet
-//     egress on bytes that leave AWS. Hourly fees are shown, never spread.
-//   - Gateway endpoints are free; interface endpoints cost per GB and per AZ-hour.
+//     egress on bytes that leave AWS (the inter-region rate to AWS in another
+//     region). Hourly fees are shown, never spread.
+//   - Bytes out to the internet or another region cost InternetEgressPerGB
+//     or InterRegionPerGB; bytes in are free.
+//   - Gateway endpoints are free; interface endpoints cost per GB and per
+//     AZ-hour. Peering is free within one AZ ID; a transit gateway charges
+//     TGWPerGB on the bytes this side sends.
 //
 // A "GB" in a price is 2^30 bytes.
+//
+// The files follow the bill: prices.go holds the price table, bill.go the
+// lines of the bill and the dispatch of a record to its billing path, and
+// each path has its own file (interaz.go, nat.go, internet.go,
+// interregion.go, endpoints.go). aggregate.go, pairjoin.go and rows.go group
+// priced records into rows; advisor.go collects what the recommendation
+// rules need, and recommend.go runs one rule per kind, each in a rec_*.go
+// file, with the AWS CLI commands they propose in awscli.go.
 package costmodel

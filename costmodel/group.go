@@ -58,6 +58,8 @@ type Endpoint struct {
 // Several marks an endpoint field whose grouped records disagree.
 const Several = "*"
 
+// mergeField merges v into a field of grouped records: Several once two
+// records disagree, an empty value never counting.
 func mergeField(dst *string, v string) {
 	switch {
 	case v == "" || *dst == v || *dst == Several:
@@ -110,6 +112,8 @@ func (id ident) less(o ident) bool {
 	return cmp.Or(cmp.Compare(id.ns, o.ns), cmp.Compare(id.name, o.name), cmp.Compare(id.ip, o.ip)) < 0
 }
 
+// identify identifies an endpoint at level g: by the level's name if it
+// has one, else by its pod, its node or its address.
 func identify(g GroupBy, ns, pod, workload, node, ip string) ident {
 	switch {
 	case g == ByNamespace && ns != "":
@@ -124,6 +128,8 @@ func identify(g GroupBy, ns, pod, workload, node, ip string) ident {
 	return ident{ip: ip}
 }
 
+// endpointForGroup clears the fields of e finer than level g, if e has
+// the level's name.
 func endpointForGroup(g GroupBy, e Endpoint) Endpoint {
 	switch g {
 	case ByWorkload:
@@ -143,6 +149,8 @@ func identifyEndpoint(g GroupBy, e *Endpoint) ident {
 	return identify(g, e.Namespace, e.Pod, e.Workload, e.Node, e.IP)
 }
 
+// clonestr, clone and cloneIdent copy the strings a row keeps, which may
+// borrow a decoder's buffer.
 func clonestr(s string) string { return strings.Clone(s) }
 
 func clone(e Endpoint) Endpoint {

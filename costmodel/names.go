@@ -112,7 +112,7 @@ func RangeServiceName(code string) string {
 	return "AWS " + code
 }
 
-// GatewayService returns "s3" or "dynamodb" for a record bound to a service
+// gatewayService returns "s3" or "dynamodb" for a record bound to a service
 // that has a free gateway endpoint.
 func gatewayService(awsService string) string {
 	switch strings.ToUpper(awsService) {

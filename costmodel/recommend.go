@@ -108,14 +108,18 @@ func (a *Advisor) Recommend(window time.Duration, opt AdviseOptions) ([]Recommen
 	return recs, nil
 }
 
+// sortedKeys returns the keys of m in the order of their names, so that
+// rules run in a stable order.
 func sortedKeys[K comparable, V any](m map[K]V, name func(K) string) []K {
 	keys := slices.Collect(maps.Keys(m))
 	slices.SortFunc(keys, func(a, b K) int { return cmp.Compare(name(a), name(b)) })
 	return keys
 }
 
+// setString lists a set's members, sorted.
 func setString(m map[string]bool) string { return strings.Join(slices.Sorted(maps.Keys(m)), ", ") }
 
+// orUnknown lists s, or says "unknown" when it is empty.
 func orUnknown(s []string) string {
 	if len(s) == 0 {
 		return "unknown"

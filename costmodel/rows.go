@@ -22,8 +22,9 @@ type Row struct {
 	RxBytes uint64  `json:"rx_bytes"` // remote -> local
 	Cost    Cost    `json:"cost"`
 	CostUSD float64 `json:"cost_usd"`
-	// Pair is set when the row joins both sides' reports of inter-AZ bytes
-	// between two of the cluster's own endpoints, priced out + in.
+	// Pair is set when the row joins both sides' reports of inter-AZ or
+	// intra-AZ bytes between two of the cluster's own endpoints; inter-AZ
+	// bytes are priced out + in.
 	Pair    bool  `json:"pair,omitempty"`
 	Records int64 `json:"records"`
 }

@@ -53,3 +53,15 @@ func TestRangeServiceName(t *testing.T) {
 		}
 	}
 }
+
+func TestInterfaceService(t *testing.T) {
+	for host, want := range map[string]string{
+		"sqs.us-east-1.amazonaws.com": "sqs", "queue.amazonaws.com": "sqs", "logs.us-east-1.amazonaws.com": "logs",
+		"123.dkr.ecr.us-east-1.amazonaws.com": "ecr.dkr", "s3.us-east-1.amazonaws.com": "", "sqs.eu-west-1.amazonaws.com": "",
+		"example.com": "",
+	} {
+		if got := InterfaceService(host, "us-east-1"); got != want {
+			t.Errorf("InterfaceService(%q) = %q; want %q", host, got, want)
+		}
+	}
+}

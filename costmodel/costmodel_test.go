@@ -36,46 +36,17 @@ func mirror(r flows.Record) flows.Record {
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
 
-func TestPrice(t *testing.T) {
+// priceCase is a record and what Price says it costs.
+type priceCase struct {
+	name string
+	r    flows.Record
+	want Cost
+}
+
+// testPrice checks Price on each case.
+func testPrice(t *testing.T, tests []priceCase) {
+	t.Helper()
 	m := New(nil)
-	nat := func(dir flows.Direction, cat flows.Category, viaAZ string) flows.Record {
-		r := rec(dir, cat, 2*GB)
-		r.RemotePod, r.RemoteNamespace, r.RemoteWorkload, r.RemoteService, r.RemoteNode, r.RemoteAZID = "", "", "", "", "", ""
-		r.RemoteIP, r.Via, r.ViaAZID = "52.46.1.1", "nat-1", viaAZ
-		return r
-	}
-	withAWS := func(r flows.Record, svc, region string) flows.Record {
-		r.RemoteAWSService, r.RemoteRegion = svc, region
-		return r
-	}
-	gwS3 := rec(flows.Ingress, flows.AmazonS3, 2*GB)
-	gwS3.Via = "vpce-1"
-	tgw := rec(flows.Egress, flows.InterVPC, 2*GB)
-	tgw.Via = "tgw-1"
-	peerSame := rec(flows.Egress, flows.InterVPC, 2*GB)
-	peerSame.Via, peerSame.RemoteAZID = "pcx-1", "use1-az1"
-	tests := []struct {
-		name string
-		r    flows.Record
-		want Cost
-	}{
-		{"intra-az is free", rec(flows.Egress, flows.IntraAZ, 2*GB), Cost{}},
-		{"inter-az one side", rec(flows.Egress, flows.InterAZ, 2*GB), Cost{InterAZ: 0.02}},
-		{"NAT same AZ, to AWS in region", withAWS(nat(flows.Egress, flows.NATGateway, "use1-az1"), "AMAZON", "us-east-1"), Cost{NATProcessing: 0.09}},
-		{"NAT other AZ adds inter-AZ", withAWS(nat(flows.Egress, flows.NATGateway, "use1-az2"), "AMAZON", "us-east-1"), Cost{NATProcessing: 0.09, InterAZ: 0.02}},
-		{"NAT ingress processed too", withAWS(nat(flows.Ingress, flows.NATGateway, "use1-az2"), "AMAZON", "us-east-1"), Cost{NATProcessing: 0.09, InterAZ: 0.02}},
-		{"NAT to internet pays egress", nat(flows.Egress, flows.NATGateway, "use1-az1"), Cost{NATProcessing: 0.09, DataTransferOut: 0.18}},
-		{"NAT from internet: ingress free", nat(flows.Ingress, flows.NATGateway, "use1-az1"), Cost{NATProcessing: 0.09}},
-		{"NAT to AWS in another region", withAWS(nat(flows.Egress, flows.NATGateway, "use1-az1"), "AMAZON", "eu-west-1"), Cost{NATProcessing: 0.09, DataTransferOut: 0.04}},
-		{"S3 via NAT: processing only", withAWS(nat(flows.Egress, flows.AmazonS3, "use1-az1"), "S3", "us-east-1"), Cost{NATProcessing: 0.09}},
-		{"S3 via gateway endpoint is free", gwS3, Cost{}},
-		{"internet egress", rec(flows.Egress, flows.Internet, 2*GB), Cost{DataTransferOut: 0.18}},
-		{"internet ingress free", rec(flows.Ingress, flows.Internet, 2*GB), Cost{}},
-		{"inter-region out", rec(flows.Egress, flows.InterRegion, 2*GB), Cost{DataTransferOut: 0.04}},
-		{"transit gateway, sender side", tgw, Cost{Processing: 0.04}},
-		{"peering within one AZ ID is free", peerSame, Cost{}},
-		{"unclassified is not priced", rec(flows.Egress, flows.Unclassified, 2*GB), Cost{}},
-	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := m.Price(&tt.r)
@@ -88,6 +59,15 @@ func TestPrice(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPrice covers what no billing path prices; each path's cases are in
+// its own file's test.
+func TestPrice(t *testing.T) {
+	testPrice(t, []priceCase{
+		{"unclassified is not priced", rec(flows.Egress, flows.Unclassified, 2*GB), Cost{}},
+	})
+	m := New(nil)
 	bad := rec(flows.Egress, flows.InterAZ, 1)
 	bad.Region = "mars-north-1"
 	if _, err := m.Price(&bad); err == nil || !strings.Contains(err.Error(), `unknown region "mars-north-1"`) {

@@ -36,7 +36,8 @@ func TestAggregatorPairJoin(t *testing.T) {
 	}
 	// The larger sender is Local: products-b sent 3 GiB.
 	if r.Local.Pod != "products-b" || r.TxBytes != 3*GB || r.RxBytes != 1*GB || r.Remote.Pod != "graphql-a" {
-		t.Errorf("pair row local %s tx %d rx %d remote %s; want products-b 3GiB 1GiB graphql-a", r.Local.Pod, r.TxBytes, r.RxBytes, r.Remote.Pod)
+		t.Errorf("pair row local %s tx %d rx %d remote %s; want products-b 3GiB 1GiB graphql-a",
+			r.Local.Pod, r.TxBytes, r.RxBytes, r.Remote.Pod)
 	}
 
 	// With only one agent reporting, the bytes still count once at both prices.
@@ -45,7 +46,8 @@ func TestAggregatorPairJoin(t *testing.T) {
 		t.Fatal(err)
 	}
 	rows, _ = solo.Rows()
-	if len(rows) != 1 || rows[0].Bytes != GB || !near(rows[0].CostUSD, 0.02) || rows[0].Local.Workload != "graphql" || rows[0].Local.Pod != "" {
+	if len(rows) != 1 || rows[0].Bytes != GB || !near(rows[0].CostUSD, 0.02) || rows[0].Local.Workload != "graphql" ||
+		rows[0].Local.Pod != "" {
 		t.Errorf("one-sided pair = %+v; want 1 GiB at $0.02 grouped by workload", rows)
 	}
 }
@@ -57,7 +59,8 @@ func TestAggregatorGroupsAndMarksMixedAZ(t *testing.T) {
 		r := rec(flows.Egress, flows.NATGateway, GB)
 		r.LocalPod, r.LocalAZID = []string{"sqs-a", "sqs-b"}[i], az
 		r.RemotePod, r.RemoteNode, r.RemoteService, r.RemoteWorkload, r.RemoteNamespace, r.RemoteAZID = "", "", "", "", "", ""
-		r.RemoteIP, r.Via, r.ViaAZID, r.RemoteAWSService, r.RemoteRegion = "52.46.1.1", "nat-1", "use1-az2", "AMAZON", "us-east-1"
+		r.RemoteIP, r.Via, r.ViaAZID = "52.46.1.1", "nat-1", "use1-az2"
+		r.RemoteAWSService, r.RemoteRegion = "AMAZON", "us-east-1"
 		if err := ag.Add(&r); err != nil {
 			t.Fatal(err)
 		}
@@ -69,7 +72,8 @@ func TestAggregatorGroupsAndMarksMixedAZ(t *testing.T) {
 	r := rows[0]
 	// 2 GiB processed ($0.09) plus 1 GiB crossing to the NAT from az1 ($0.01).
 	if r.Bytes != 2*GB || !near(r.CostUSD, 0.10) || r.Local.AZID != Several || r.Local.Workload != "graphql" {
-		t.Errorf("row = bytes %d cost %v az %q workload %q; want 2 GiB, 0.10, %q, graphql", r.Bytes, r.CostUSD, r.Local.AZID, r.Local.Workload, Several)
+		t.Errorf("row = bytes %d cost %v az %q workload %q; want 2 GiB, 0.10, %q, graphql",
+			r.Bytes, r.CostUSD, r.Local.AZID, r.Local.Workload, Several)
 	}
 }
 
@@ -82,7 +86,8 @@ func TestPairTotalsIndependentOfGrouping(t *testing.T) {
 	a2 := mirror(rec(flows.Egress, flows.InterAZ, GB))
 	a2.LocalIP, a2.LocalPod, a2.RemoteIP, a2.RemotePod = "10.0.2.8", "products-c", "10.0.1.6", "graphql-d" // receiver only
 	a3 := rec(flows.Egress, flows.InterAZ, GB)
-	a3.LocalIP, a3.LocalPod, a3.RemoteIP, a3.RemotePod, a3.RemoteWorkload = "10.0.1.7", "graphql-e", "10.0.2.9", "products-f", ""
+	a3.LocalIP, a3.LocalPod = "10.0.1.7", "graphql-e"
+	a3.RemoteIP, a3.RemotePod, a3.RemoteWorkload = "10.0.2.9", "products-f", ""
 	a3r := mirror(a3) // the receiver names its own workload
 	a3r.LocalWorkload = "products"
 	recs := []flows.Record{a1, a2, a3, a3r}
@@ -121,8 +126,7 @@ func TestPairTotalsIndependentOfGrouping(t *testing.T) {
 }
 
 // TestIntraAZPairsCountedOnce: two pods in one AZ each report their side
-// of the same bytes; the pair is one row with the bytes once (it was
-// twice, one row per side), and free.
+// of the same bytes; the pair is one row with the bytes once, and free.
 func TestIntraAZPairsCountedOnce(t *testing.T) {
 	m := New(nil)
 	a := m.NewAggregator(ByPod)
@@ -139,7 +143,8 @@ func TestIntraAZPairsCountedOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 1 || rows[0].Bytes != 3*GB || !rows[0].Pair || rows[0].Category != flows.IntraAZ || rows[0].CostUSD != 0 {
+	if len(rows) != 1 || rows[0].Bytes != 3*GB || !rows[0].Pair || rows[0].Category != flows.IntraAZ ||
+		rows[0].CostUSD != 0 {
 		t.Fatalf("rows = %+v; want one free intra-AZ pair of 3 GiB", rows)
 	}
 }
@@ -166,8 +171,7 @@ func sent(src, dst podEnd, bytes uint64, both bool) []flows.Record {
 // TestGroupedPairsMatchPodPairs: rows grouped by workload or namespace hold,
 // sent and received, the sums of the pod rows that fold into them. Where
 // both ends fold into one group (shop <-> shop by namespace, cache <-> cache
-// by workload), the split is the pod rows' split; it was all sent, nothing
-// received.
+// by workload), the split is the pod rows' split.
 func TestGroupedPairsMatchPodPairs(t *testing.T) {
 	graphqlA := podEnd{"10.0.1.5", "graphql-a", "shop", "graphql", "use1-az1", "node-a"}
 	productsB := podEnd{"10.0.2.7", "products-b", "shop", "products", "use1-az2", "node-b"}
@@ -225,7 +229,8 @@ func TestGroupedPairsMatchPodPairs(t *testing.T) {
 					s, tx, rx = want[[2]ident{rm, l}], rx, tx
 				}
 				if s == nil {
-					t.Fatalf("pod row %s/%s <-> %s/%s has no %s row", p.Local.Namespace, p.Local.Pod, p.Remote.Namespace, p.Remote.Pod, g)
+					t.Fatalf("pod row %s/%s <-> %s/%s has no %s row",
+						p.Local.Namespace, p.Local.Pod, p.Remote.Namespace, p.Remote.Pod, g)
 				}
 				s.bytes, s.tx, s.rx, s.usd = s.bytes+p.Bytes, s.tx+tx, s.rx+rx, s.usd+p.CostUSD
 				if l == rm {

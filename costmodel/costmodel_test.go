@@ -13,10 +13,12 @@ var t0 = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
 
 // rec returns a record between graphql-a (use1-az1) and products-b (use1-az2).
 func rec(dir flows.Direction, cat flows.Category, bytes uint64) flows.Record {
-	return flows.Record{Schema: 1, TS: t0, WindowS: 60, Region: "us-east-1", Node: "node-a", Direction: dir, Category: cat, Protocol: flows.TCP,
-		LocalIP: "10.0.1.5", LocalPod: "graphql-a", LocalNamespace: "shop", LocalWorkload: "graphql", LocalAZID: "use1-az1", LocalSubnet: "subnet-a",
-		RemoteIP: "10.0.2.7", RemotePod: "products-b", RemoteNamespace: "shop", RemoteWorkload: "products", RemoteService: "products",
-		RemoteNode: "node-b", RemoteAZID: "use1-az2", Bytes: bytes}
+	return flows.Record{Schema: 1, TS: t0, WindowS: 60, Region: "us-east-1", Node: "node-a", Direction: dir,
+		Category: cat, Protocol: flows.TCP,
+		LocalIP: "10.0.1.5", LocalPod: "graphql-a", LocalNamespace: "shop", LocalWorkload: "graphql",
+		LocalAZID: "use1-az1", LocalSubnet: "subnet-a",
+		RemoteIP: "10.0.2.7", RemotePod: "products-b", RemoteNamespace: "shop", RemoteWorkload: "products",
+		RemoteService: "products", RemoteNode: "node-b", RemoteAZID: "use1-az2", Bytes: bytes}
 }
 
 // mirror returns the other agent's report of the same bytes.
@@ -107,7 +109,8 @@ func TestAddKeepsNoBorrowedBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, row := range rows {
-		for _, s := range []string{row.Local.Workload, row.Local.Namespace, row.Remote.IP, row.Remote.Workload, row.Region, row.Via, row.Local.AZID} {
+		for _, s := range []string{row.Local.Workload, row.Local.Namespace, row.Remote.IP, row.Remote.Workload, row.Region,
+			row.Via, row.Local.AZID} {
 			if strings.Contains(s, "XX") {
 				t.Errorf("row kept borrowed bytes: %+v", row)
 			}
@@ -163,7 +166,8 @@ func TestUnknownRegionUnclassified(t *testing.T) {
 		}
 	}
 	if unpriced != 5*GB || total != 7*GB || cost == 0 {
-		t.Errorf("rows hold %d bytes, %d of them unpriced, $%v; want 7 GiB, 5 unpriced, the inter-AZ priced", total, unpriced, cost)
+		t.Errorf("rows hold %d bytes, %d of them unpriced, $%v; want 7 GiB, 5 unpriced, the inter-AZ priced",
+			total, unpriced, cost)
 	}
 	if _, err := adv.Recommend(time.Minute, AdviseOptions{}); err != nil {
 		t.Errorf("Recommend: %v", err)

@@ -29,8 +29,10 @@ func ExampleAggregator() {
 	sent, received := base, base
 	sent.Direction, sent.LocalIP, sent.LocalWorkload, sent.LocalNamespace = flows.Egress, "10.0.1.5", "graphql", "shop"
 	sent.RemoteIP, sent.RemotePod, sent.RemoteWorkload, sent.RemoteNamespace = "10.0.2.7", "products-b", "products", "shop"
-	received.Direction, received.LocalIP, received.LocalWorkload, received.LocalNamespace = flows.Ingress, "10.0.2.7", "products", "shop"
-	received.RemoteIP, received.RemotePod, received.RemoteWorkload, received.RemoteNamespace = "10.0.1.5", "graphql-a", "graphql", "shop"
+	received.Direction, received.LocalIP, received.LocalWorkload, received.LocalNamespace =
+		flows.Ingress, "10.0.2.7", "products", "shop"
+	received.RemoteIP, received.RemotePod, received.RemoteWorkload, received.RemoteNamespace =
+		"10.0.1.5", "graphql-a", "graphql", "shop"
 	_ = a.Add(&sent)
 	_ = a.Add(&received)
 	rows, _ := a.Rows()
@@ -69,6 +71,7 @@ func ExampleTable_ApplyOverride() {
 		return
 	}
 	p, _ := t.Lookup("us-east-1")
-	fmt.Printf("NAT $%.3f/GB (%s), $%.3f/hour (%s)\n", p.NATPerGB.USD, t.Sources[p.NATPerGB.Source].What, p.NATPerHour.USD, p.NATPerHour.Source)
+	fmt.Printf("NAT $%.3f/GB (%s), $%.3f/hour (%s)\n",
+		p.NATPerGB.USD, t.Sources[p.NATPerGB.Source].What, p.NATPerHour.USD, p.NATPerHour.Source)
 	// Output: NAT $0.040/GB (our private pricing addendum), $0.045/hour (S1)
 }

@@ -47,7 +47,8 @@ func TestOwner(t *testing.T) {
 }
 
 func TestRangeServiceName(t *testing.T) {
-	for code, want := range map[string]string{"S3": "Amazon S3", "dynamodb": "Amazon DynamoDB", "AMAZON": "AWS", "EC2": "Amazon EC2", "IVS_REALTIME": "AWS IVS_REALTIME"} {
+	for code, want := range map[string]string{"S3": "Amazon S3", "dynamodb": "Amazon DynamoDB", "AMAZON": "AWS",
+		"EC2": "Amazon EC2", "IVS_REALTIME": "AWS IVS_REALTIME"} {
 		if got := RangeServiceName(code); got != want {
 			t.Errorf("RangeServiceName(%q) = %q; want %q", code, got, want)
 		}

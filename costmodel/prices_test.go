@@ -23,7 +23,8 @@ func TestOverride(t *testing.T) {
 		{`{"region":{}}`, "unknown field"},
 		{`not json`, "invalid character"},
 	} {
-		if err := DefaultTable().ApplyOverride(strings.NewReader(tt.in), "o.json"); err == nil || !strings.Contains(err.Error(), tt.want) {
+		err := DefaultTable().ApplyOverride(strings.NewReader(tt.in), "o.json")
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("ApplyOverride(%s) error = %v; want %q", tt.in, err, tt.want)
 		}
 	}
@@ -31,8 +32,9 @@ func TestOverride(t *testing.T) {
 
 func TestEmbeddedTable(t *testing.T) {
 	tb := DefaultTable()
-	for _, r := range []string{"us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "eu-west-1", "eu-west-2",
-		"eu-central-1", "eu-north-1", "ap-south-1", "ap-southeast-1", "ap-southeast-2", "ap-northeast-1", "sa-east-1"} {
+	for _, r := range []string{"us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "eu-west-1",
+		"eu-west-2", "eu-central-1", "eu-north-1", "ap-south-1", "ap-southeast-1", "ap-southeast-2", "ap-northeast-1",
+		"sa-east-1"} {
 		p, err := tb.Lookup(r)
 		if err != nil {
 			t.Errorf("Lookup(%s): %v", r, err)

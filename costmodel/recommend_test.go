@@ -13,9 +13,11 @@ import (
 
 // sqs returns one hour's record of a pod in az sending bytes to SQS through a NAT in natAZ.
 func sqs(az, natAZ string, bytes uint64) flows.Record {
-	return flows.Record{Schema: 1, TS: t0, WindowS: 3600, Region: "us-east-1", Direction: flows.Egress, Category: flows.NATGateway,
-		Protocol: flows.TCP, LocalIP: "10.0.1.9", LocalPod: "sqs-sender-" + az, LocalNamespace: "shop", LocalWorkload: "sqs-sender",
-		LocalAZID: az, LocalSubnet: "subnet-" + az, RemoteIP: "52.46.1.1", RemotePort: 443, RemoteName: "sqs.us-east-1.amazonaws.com",
+	return flows.Record{Schema: 1, TS: t0, WindowS: 3600, Region: "us-east-1", Direction: flows.Egress,
+		Category: flows.NATGateway, Protocol: flows.TCP,
+		LocalIP: "10.0.1.9", LocalPod: "sqs-sender-" + az, LocalNamespace: "shop", LocalWorkload: "sqs-sender",
+		LocalAZID: az, LocalSubnet: "subnet-" + az,
+		RemoteIP: "52.46.1.1", RemotePort: 443, RemoteName: "sqs.us-east-1.amazonaws.com",
 		RemoteAWSService: "AMAZON", RemoteRegion: "us-east-1", Via: "nat-" + natAZ, ViaAZID: natAZ, Bytes: bytes}
 }
 
@@ -61,7 +63,8 @@ func TestInterfaceEndpointBreakEven(t *testing.T) {
 	if !near2(r.MonthlySavingsUSD, 10.95) || !near2(r.MonthlyCostUSD, 32.85) {
 		t.Errorf("savings %.4f of %.4f; want 10.95 of 32.85", r.MonthlySavingsUSD, r.MonthlyCostUSD)
 	}
-	if !strings.Contains(r.Action, "--service-name com.amazonaws.us-east-1.sqs") || !strings.Contains(r.Action, "subnet-use1-az1 subnet-use1-az2") {
+	if !strings.Contains(r.Action, "--service-name com.amazonaws.us-east-1.sqs") ||
+		!strings.Contains(r.Action, "subnet-use1-az1 subnet-use1-az2") {
 		t.Errorf("action = %s", r.Action)
 	}
 	if find(above, NatPerAZ) != nil {
@@ -71,8 +74,7 @@ func TestInterfaceEndpointBreakEven(t *testing.T) {
 
 // TestInterfaceEndpointBreakEvenText: the break-even the evidence states is
 // the one the savings are worked out with, whose per-GB saving counts the
-// AZ crossing to a NAT in another AZ as well as the NAT's processing (the
-// text divided by the processing alone).
+// AZ crossing to a NAT in another AZ as well as the NAT's processing.
 func TestInterfaceEndpointBreakEvenText(t *testing.T) {
 	p, err := New(nil).Table().Lookup("us-east-1")
 	if err != nil {
@@ -80,7 +82,8 @@ func TestInterfaceEndpointBreakEvenText(t *testing.T) {
 	}
 	// An hour: 3 GiB from az1 through the NAT in az2, 1 GiB from az2.
 	const crossGiB, sameGiB = 3, 1
-	r := find(advise(t, time.Hour, sqs("use1-az1", "use1-az2", crossGiB*GB), sqs("use1-az2", "use1-az2", sameGiB*GB)), InterfaceEndpoint)
+	recs := advise(t, time.Hour, sqs("use1-az1", "use1-az2", crossGiB*GB), sqs("use1-az2", "use1-az2", sameGiB*GB))
+	r := find(recs, InterfaceEndpoint)
 	if r == nil {
 		t.Fatal("no InterfaceEndpoint for 4 GiB/h to SQS through a NAT")
 	}
@@ -95,7 +98,8 @@ func TestInterfaceEndpointBreakEvenText(t *testing.T) {
 	if want := fmt.Sprintf("pays off above %.0f GB/month", breakEven); !strings.Contains(r.Evidence.Detail, want) {
 		t.Errorf("evidence %q; want %q", r.Evidence.Detail, want)
 	}
-	if want := "$" + strconv.FormatFloat(math.Round(removed*1e4)/1e4, 'f', -1, 64) + "/GB"; !strings.Contains(r.Evidence.Detail, want) {
+	want := "$" + strconv.FormatFloat(math.Round(removed*1e4)/1e4, 'f', -1, 64) + "/GB"
+	if !strings.Contains(r.Evidence.Detail, want) {
 		t.Errorf("evidence %q; want the per-GB saving %s", r.Evidence.Detail, want)
 	}
 }
@@ -118,7 +122,8 @@ func TestNatPerAZ(t *testing.T) {
 	}
 	// 8 GiB/h: $58.40 - $32.85 = $25.55.
 	r := find(advise(t, time.Hour, internet("use1-az1", "use1-az2", 8*GB)), NatPerAZ)
-	if r == nil || !near2(r.MonthlySavingsUSD, 25.55) || !strings.Contains(r.Action, "create-nat-gateway") || !strings.Contains(r.Action, "replace-route") {
+	if r == nil || !near2(r.MonthlySavingsUSD, 25.55) || !strings.Contains(r.Action, "create-nat-gateway") ||
+		!strings.Contains(r.Action, "replace-route") {
 		t.Errorf("NatPerAZ = %+v; want $25.55/month with create-nat-gateway and replace-route", r)
 	}
 	// The same 8 GiB/h to SQS: the interface endpoint takes it off the NAT,
@@ -162,13 +167,15 @@ func TestGatewayEndpointAndPreferSameZone(t *testing.T) {
 
 	g := find(recs, GatewayEndpoint)
 	// 1 GiB/h x 730 x $0.045 = $32.85, all of it saved.
-	if g == nil || !near2(g.MonthlySavingsUSD, 32.85) || !strings.Contains(g.Action, "--vpc-endpoint-type Gateway --service-name com.amazonaws.us-east-1.s3") {
+	if g == nil || !near2(g.MonthlySavingsUSD, 32.85) ||
+		!strings.Contains(g.Action, "--vpc-endpoint-type Gateway --service-name com.amazonaws.us-east-1.s3") {
 		t.Errorf("GatewayEndpoint = %+v", g)
 	}
 	p := find(recs, PreferSameZone)
 	// 10 GiB/h crossing, counted once from the client's side, x 730 x $0.02 = $146.
 	if p == nil || !near2(p.MonthlySavingsUSD, 146) || p.Target != "service shop/products" ||
-		p.Action != `kubectl -n shop patch service products --type merge -p '{"spec":{"trafficDistribution":"PreferSameZone"}}'` {
+		p.Action != `kubectl -n shop patch service products --type merge `+
+			`-p '{"spec":{"trafficDistribution":"PreferSameZone"}}'` {
 		t.Errorf("PreferSameZone = %+v", p)
 	}
 	if r := find(recs, ReducePayload); r != nil {
@@ -181,7 +188,8 @@ func TestGatewayEndpointAndPreferSameZone(t *testing.T) {
 	if r := find(recs, PreferSameZone); r != nil {
 		t.Errorf("PreferSameZone without a same-zone endpoint: %+v", r)
 	}
-	if r := find(recs, ReducePayload); r == nil || !near2(r.MonthlySavingsUSD, 146*0.6) || r.Evidence.Bytes != 10*GB || r.Evidence.Category != "INTER_AZ" {
+	if r := find(recs, ReducePayload); r == nil || !near2(r.MonthlySavingsUSD, 146*0.6) || r.Evidence.Bytes != 10*GB ||
+		r.Evidence.Category != "INTER_AZ" {
 		t.Errorf("ReducePayload = %+v; want 60%% of $146, on 10 GiB counted once", r)
 	}
 	// Reported by one agent only, the pair costs the same.

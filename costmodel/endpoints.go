@@ -12,6 +12,14 @@ func endpointUsage(r *flows.Record) Usage {
 	return Usage{}
 }
 
+// interfaceEndpointFees is what an interface endpoint in azs AZs charges in
+// a month: processing on bytes (a window's, which month projects onto a
+// month) plus its AZ-hours; hours is the AZ-hours alone.
+func (p *Prices) interfaceEndpointFees(bytes uint64, month float64, azs int) (total, hours float64) {
+	hours = float64(azs) * HoursPerMonth * p.EndpointPerAZHour.USD
+	return gb(bytes)*month*p.EndpointPerGB.USD + hours, hours
+}
+
 // gatewayCategory reports whether c is a service with gateway endpoints.
 func gatewayCategory(c flows.Category) bool { return c == flows.AmazonS3 || c == flows.AmazonDynamoDB }
 

@@ -19,9 +19,7 @@ func (a *Advisor) interfaceEndpoint(prop *proposal) error {
 			return err
 		}
 		azs := max(len(s.clientAZs), 1)
-		monthlyBytes := gb(s.bytes) * prop.month
-		hours := float64(azs) * HoursPerMonth * p.EndpointPerAZHour.USD
-		endpointCost := monthlyBytes*p.EndpointPerGB.USD + hours
+		endpointCost, hours := p.interfaceEndpointFees(s.bytes, prop.month, azs)
 		saving := p.costOf(s.use).Total()*prop.month - endpointCost
 		if saving <= 0 {
 			continue // below break-even: the endpoint's hours cost more than the NAT charges it removes

@@ -26,7 +26,7 @@ func (a *Advisor) privateLink(prop *proposal) error {
 			return err
 		}
 		azs := max(len(s.clientAZs), 1)
-		endpointCost := gb(s.bytes)*prop.month*p.EndpointPerGB.USD + float64(azs)*HoursPerMonth*p.EndpointPerAZHour.USD
+		endpointCost, _ := p.interfaceEndpointFees(s.bytes, prop.month, azs)
 		saving := p.costOf(s.use).Total()*prop.month - endpointCost
 		if saving <= 0 {
 			continue

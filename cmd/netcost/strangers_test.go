@@ -205,3 +205,30 @@ func TestRecommendTextEscapes(t *testing.T) {
 		t.Errorf("%d lines; want %d:\n%s", got, want, out)
 	}
 }
+
+// TestRecordControlTextRejected: a record whose names hold control or bidi
+// characters is a bad line: one clean line naming it (exit 2), or, with
+// --strict=false, skipped and counted with a warning that quotes it escaped.
+func TestRecordControlTextRejected(t *testing.T) {
+	for _, tt := range []struct{ name, want string }{
+		{"web\x1b]0;pwned\a\x1b[31m", `local_pod: "web\x1b]0;pwned\a\x1b[31m" holds a control character (U+001B)`},
+		{"web\r\nshop/forged", `local_pod: "web\r\nshop/forged" holds a control character (U+000D)`},
+		{"web\u0000", `local_pod: "web\x00" holds a control character (U+0000)`},
+		{"\u202eweb", `local_pod: "\u202eweb" holds a bidi control or line separator (U+202E)`},
+	} {
+		name, _ := json.Marshal(tt.name) // control characters as \u escapes, U+202E raw
+		bad := strings.Replace(natRecord("52.46.151.20", ""), `"sqs-sender-1"`, string(name), 1)
+		src := writeStore(t, natRecord("52.46.151.21", ""), bad)
+		code, out, errs := netcost(t, "top", "-c", "nat", "-s", src)
+		if code != 2 || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, "flows.jsonl:2: "+tt.want) {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want 2 and one line with %q", tt.name, code, out, errs, tt.want)
+		}
+		assertSafe(t, "stderr", errs)
+		code, out, errs = netcost(t, "top", "-c", "nat", "--strict=false", "-s", src)
+		if code != 0 || !strings.Contains(out, "skipped 1 bad lines") || !strings.Contains(errs, "flows.jsonl:2: local_pod: ") {
+			t.Errorf("%q --strict=false: exit %d, stdout %q, stderr %q; want the line skipped with a warning", tt.name, code, out, errs)
+		}
+		assertSafe(t, "stdout", out)
+		assertSafe(t, "stderr", errs)
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"math/bits"
 	"net/netip"
 	"time"
-	"unicode/utf8"
 	"unsafe"
 )
 
@@ -203,11 +202,12 @@ func (d *Decoder) decodeCanonical(line []byte, r *Record) (bool, error) {
 			if err != nil {
 				return true, fieldErr(fieldNames[k], "want a string: %v", err)
 			}
-			if esc && (bytes.IndexByte(v, '\\') >= 0 || !utf8.Valid(v)) {
-				if v, err = unescape(v); err != nil {
-					return true, fieldErr(fieldNames[k], "%v", err)
+			if esc {
+				var changed bool
+				if v, changed, err = decodeText(fieldNames[k], v); err != nil {
+					return true, err
 				}
-				plainHead = false
+				plainHead = plainHead && !changed
 			}
 			*p = d.intern(v)
 			if k <= fRegion {
@@ -515,12 +515,28 @@ func (d *Decoder) rawString(s *scanner, key string) ([]byte, error) {
 	if err != nil {
 		return nil, fieldErr(key, "want a string: %v", err)
 	}
-	if esc && (bytes.IndexByte(v, '\\') >= 0 || !utf8.Valid(v)) {
-		if v, err = unescape(v); err != nil {
-			return nil, fieldErr(key, "%v", err)
-		}
+	if esc {
+		v, _, err = decodeText(key, v)
 	}
-	return v, nil
+	return v, err
+}
+
+// decodeText decodes a string value that str marked (it holds a
+// backslash, or a byte outside printable ASCII) and rejects it if it holds
+// what no name does (checkText), before and after unescaping: invalid
+// UTF-8, which unescaping would hide, and escaped control characters.
+// changed says that the result is not v's bytes.
+func decodeText(key string, v []byte) (_ []byte, changed bool, err error) {
+	if err := checkText(key, unsafe.String(unsafe.SliceData(v), len(v))); err != nil {
+		return nil, false, err
+	}
+	if bytes.IndexByte(v, '\\') < 0 {
+		return v, false, nil
+	}
+	if v, err = unescape(v); err != nil {
+		return nil, false, fieldErr(key, "%v", err)
+	}
+	return v, true, checkText(key, unsafe.String(unsafe.SliceData(v), len(v)))
 }
 
 func (d *Decoder) intern(b []byte) string {
@@ -668,7 +684,8 @@ func (s *scanner) null() bool {
 }
 
 // str reads a JSON string and returns its raw contents and whether it needs
-// unescaping (it holds a backslash or a byte outside ASCII).
+// unescaping or checking (it holds a backslash or a byte outside printable
+// ASCII: DEL, or a byte of a multi-byte character).
 func (s *scanner) str() ([]byte, bool, error) {
 	if !s.consume('"') {
 		return nil, false, errNotString
@@ -679,7 +696,9 @@ func (s *scanner) str() ([]byte, bool, error) {
 	i := start
 	for ; i+8 <= len(b); i += 8 {
 		v := binary.LittleEndian.Uint64(b[i:])
-		m := hasZeroByte(v^(swarOnes*'"')) | hasZeroByte(v^(swarOnes*'\\')) | hasLess(v, 0x20) | v&swarHigh
+		// v-0x20 sets the high bit of a byte below 0x20, v+1 of DEL, v of a
+		// byte above: a borrow or a carry only flags bytes above one of these.
+		m := hasZeroByte(v^(swarOnes*'"')) | hasZeroByte(v^(swarOnes*'\\')) | ((v-swarOnes*0x20)|(v+swarOnes)|v)&swarHigh
 		if m == 0 {
 			continue
 		}
@@ -700,15 +719,12 @@ func (s *scanner) str() ([]byte, bool, error) {
 			return b[start:i], false, nil
 		case c < 0x20:
 			return nil, false, errControl
-		case c == '\\' || c >= 0x80:
+		case c == '\\' || c >= 0x7f:
 			return s.strSlow(start)
 		}
 	}
 	return nil, false, errUnterminated
 }
-
-// hasLess sets the high bit of the lowest byte of v below n (n <= 0x80).
-func hasLess(v, n uint64) uint64 { return (v - swarOnes*n) &^ v & swarHigh }
 
 const (
 	swarOnes = 0x0101010101010101
@@ -740,14 +756,16 @@ func (s *scanner) strSlow(start int) ([]byte, bool, error) {
 					return nil, false, errControl
 				}
 			}
-			return v, bytes.IndexByte(v, '\\') >= 0 || !isASCII(v), nil
+			return v, bytes.IndexByte(v, '\\') >= 0 || !isPlain(v), nil
 		}
 	}
 }
 
-func isASCII(b []byte) bool {
+// isPlain reports whether b is printable ASCII (control characters below
+// 0x20 are refused before this is asked).
+func isPlain(b []byte) bool {
 	for _, c := range b {
-		if c >= 0x80 {
+		if c >= 0x7f {
 			return false
 		}
 	}

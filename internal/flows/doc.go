@@ -3,6 +3,8 @@
 // and a fast streaming reader for JSON Lines files (plain or gzip-compressed)
 // and directories of them.
 //
-// It imports only the standard library, so that the cost model, the CLI and
-// the Lambda can depend on it without pulling in AWS, eBPF or CLI libraries.
+// It imports only the standard library and internal/safetext (itself
+// standard library only: the validator rejects the characters the
+// renderers escape), so that the cost model, the CLI and the Lambda can
+// depend on it without pulling in AWS, eBPF or CLI libraries.
 package flows

@@ -68,16 +68,25 @@ func TestDecodeRoundTrip(t *testing.T) {
 	minimal := Record{Schema: 1, TS: full.TS, WindowS: 60, Region: "eu-west-1", Direction: Ingress,
 		Category: Unclassified, Protocol: UDP, LocalIP: "fd00::1", RemoteIP: OtherIP}
 	odd := fakeRecord()
-	odd.LocalPod = "we\"ird\\pod\n\u00e9\u2028"
+	odd.LocalPod = "we\"ird\\pod\u00e9"
 	odd.TS = time.Date(2026, 1, 2, 3, 4, 5, 600, time.UTC)
-	for name, rec := range map[string]Record{"full": full, "minimal": minimal, "escapes": odd} {
+	// AppendJSON escapes control characters as encoding/json does, but no
+	// name holds one: the decoder refuses the record.
+	controls := fakeRecord()
+	controls.LocalPod = "pod\n\u2028\x1b\x7f"
+	for name, rec := range map[string]Record{"full": full, "minimal": minimal, "escapes": odd, "controls": controls} {
 		t.Run(name, func(t *testing.T) {
 			line := AppendJSON(nil, &rec)
 			var got Record
-			if err := NewDecoder().Decode(line, &got); err != nil {
+			err := NewDecoder().Decode(line, &got)
+			switch {
+			case name == "controls":
+				if err == nil || !strings.Contains(err.Error(), "local_pod: ") {
+					t.Errorf("Decode(%s) error = %v; want one refusing local_pod", line, err)
+				}
+			case err != nil:
 				t.Fatalf("Decode(%s) error: %v", line, err)
-			}
-			if !reflect.DeepEqual(got, rec) {
+			case !reflect.DeepEqual(got, rec):
 				t.Errorf("Decode(AppendJSON(r)) = %+v; want %+v", got, rec)
 			}
 			var std Record

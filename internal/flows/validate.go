@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"unicode/utf8"
+
+	"github.com/netcost/netcost/internal/safetext"
 )
 
 // FieldError says what is wrong with one field of a record.
@@ -38,9 +41,14 @@ func (e *FieldError) Is(target error) bool { return target == ErrBadRecord }
 const MaxBytes = 1 << 50
 
 // Validate checks a record against schema 1: the version, the window, the
-// enumerations, the addresses and the port. It does not check names.
+// enumerations, the addresses and the port, and that no text field holds a
+// control or bidi character or invalid UTF-8 (checkText). It does not
+// check that names are well-formed otherwise.
 func (r *Record) Validate() error {
 	if err := r.validateNoIPs(); err != nil {
+		return err
+	}
+	if err := r.validateText(); err != nil {
 		return err
 	}
 	if _, err := netip.ParseAddr(r.LocalIP); err != nil {
@@ -54,8 +62,8 @@ func (r *Record) Validate() error {
 	return nil
 }
 
-// validateNoIPs is Validate without parsing the addresses, for the decoder,
-// which has parsed them already.
+// validateNoIPs is Validate without parsing the addresses or checking the
+// text, for the decoder, which has done both as it read them.
 func (r *Record) validateNoIPs() error {
 	if r.Schema != SchemaVersion {
 		if r.Schema == 0 {
@@ -98,3 +106,48 @@ func (r *Record) validateNoIPs() error {
 	}
 	return nil
 }
+
+// validateText runs checkText on every text field, the addresses included
+// (an IPv6 zone is free text).
+func (r *Record) validateText() error {
+	for id := fieldID(0); id < numFields; id++ {
+		if p := r.stringField(id); p != nil {
+			if err := checkText(fieldNames[id], *p); err != nil {
+				return err
+			}
+		}
+	}
+	if err := checkText("local_ip", r.LocalIP); err != nil {
+		return err
+	}
+	return checkText("remote_ip", r.RemoteIP)
+}
+
+// checkText rejects a value holding a control character (TAB, CR and LF
+// included), a bidi control, a line or paragraph separator, or invalid
+// UTF-8: no name a record carries (Kubernetes, AWS, DNS) holds one, and
+// shown on a terminal they could steer it. The error quotes the value
+// escaped.
+func checkText(field, v string) error {
+	i := safetext.Index(v)
+	if i < 0 {
+		return nil
+	}
+	var what string
+	switch r, n := utf8.DecodeRuneInString(v[i:]); {
+	case r == utf8.RuneError && n == 1:
+		what = fmt.Sprintf("invalid UTF-8 (byte %#02x)", v[i])
+	case r < 0x20 || r >= 0x7f && r <= 0x9f:
+		what = fmt.Sprintf("a control character (%U)", r)
+	default:
+		what = fmt.Sprintf("a bidi control or line separator (%U)", r)
+	}
+	quoted := v
+	if len(quoted) > maxQuoted {
+		quoted = quoted[:maxQuoted] + "…"
+	}
+	return fieldErr(field, "%q holds %s, which no name does: the record is corrupt or forged", quoted, what)
+}
+
+// maxQuoted is how many bytes of a bad value an error quotes.
+const maxQuoted = 80

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 
 	"github.com/olekukonko/tablewriter"
@@ -143,42 +144,12 @@ func isFormula(s string) bool {
 	if s == "" || s == "-" || !strings.ContainsRune("=+-@", rune(s[0])) {
 		return false
 	}
-	return !isNumber(s)
+	return !number.MatchString(s)
 }
 
-// isNumber reports whether s is a decimal number: an optional sign, digits
-// with an optional fraction, an optional exponent.
-func isNumber(s string) bool {
-	i := 0
-	if i < len(s) && (s[i] == '+' || s[i] == '-') {
-		i++
-	}
-	digits := func() int {
-		n := 0
-		for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
-			n++
-		}
-		return n
-	}
-	n := digits()
-	if i < len(s) && s[i] == '.' {
-		i++
-		n += digits()
-	}
-	if n == 0 {
-		return false
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		if digits() == 0 {
-			return false
-		}
-	}
-	return i == len(s)
-}
+// number is a decimal number: an optional sign, digits with an optional
+// fraction, an optional exponent.
+var number = regexp.MustCompile(`^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$`)
 
 func fill(tbl *tablewriter.Table, t table) error {
 	tbl.Header(toAny(t.header)...)

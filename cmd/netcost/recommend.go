@@ -88,6 +88,9 @@ func writeRecommendText(w io.Writer, res *query.RecommendResult, width int) erro
 	}
 	if len(res.Recommendations) == 0 {
 		say("", "  ", fmt.Sprintf("No recommendations: nothing in %d records would save money.", res.Records))
+		for _, n := range res.Notes {
+			say("", "  ", n)
+		}
 		say("", "  ", windowNote(res.Start, res.End))
 		return nil
 	}
@@ -104,6 +107,9 @@ func writeRecommendText(w io.Writer, res *query.RecommendResult, width int) erro
 		fmt.Fprintln(w)
 	}
 	say("", "  ", fmt.Sprintf("total: $%s/month across %d recommendations", usd(res.TotalSavingsUSD), len(res.Recommendations)))
+	for _, n := range res.Notes {
+		say("", "  ", n)
+	}
 	say("", "  ", windowNote(res.Start, res.End))
 	return nil
 }

@@ -157,7 +157,7 @@ func le64(s string) uint64 {
 		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
-func (t *tally) add(file int, r *Record, line []byte) {
+func (t *tally) add(file int, r *Record, ts int64, line []byte) {
 	slot := nodeSlot(r.Node)
 	s := t.cache[slot]
 	if s == nil || s.file != file || s.agent.node != r.Node || s.agent.cluster != r.Cluster ||
@@ -174,7 +174,7 @@ func (t *tally) add(file int, r *Record, line []byte) {
 		}
 		t.cache[slot] = s
 	}
-	s.add(r.TS.UnixNano(), linePrint(line))
+	s.add(ts, linePrint(line))
 }
 
 func (t *tally) merge(o *tally) {

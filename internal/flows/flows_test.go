@@ -272,6 +272,9 @@ func TestReadDirectory(t *testing.T) {
 		if sum.Load() != want || count.Load() != 2*n || st.Records != 2*n || st.Files != 2 || st.Lines != 2*n {
 			t.Errorf("workers=%d: sum %d count %d stats %+v; want sum %d count %d files 2", workers, sum.Load(), count.Load(), st, want, 2*n)
 		}
+		if ts := fakeRecord().TS; !st.Start.Equal(ts) || !st.End.Equal(ts.Add(time.Minute)) {
+			t.Errorf("workers=%d: extent %v to %v; want the records' window %v to %v", workers, st.Start, st.End, ts, ts.Add(time.Minute))
+		}
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -20,6 +21,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // ReadOptions control Read.
@@ -61,6 +63,9 @@ type ReadStats struct {
 	Duplicate  int64
 	Duplicates []Duplicate
 	Overlaps   []Overlap
+	// Start and End bound the records decoded, Skip's included: the
+	// earliest ts and the latest window end. Zero if there were none.
+	Start, End time.Time
 }
 
 // Extensions lists the file name endings Read picks up in a directory.
@@ -357,6 +362,7 @@ func readPass(ctx context.Context, files []string, opts ReadOptions, p *plan, co
 			}
 			var rec Record
 			var lines, records, skipped, filtered int64
+			first, end := int64(math.MaxInt64), int64(math.MinInt64) // Unix nanoseconds
 			var t tally
 			perFile := make([]int64, len(files))
 			defer func() {
@@ -365,6 +371,14 @@ func readPass(ctx context.Context, files []string, opts ReadOptions, p *plan, co
 				stats.Records += records
 				stats.Skipped += skipped
 				stats.Filtered += filtered
+				if first <= end {
+					if t := time.Unix(0, first).UTC(); stats.Start.IsZero() || t.Before(stats.Start) {
+						stats.Start = t
+					}
+					if t := time.Unix(0, end).UTC(); t.After(stats.End) {
+						stats.End = t
+					}
+				}
 				res.tally.merge(&t)
 				for i, n := range perFile {
 					res.records[i] += n
@@ -407,8 +421,10 @@ func readPass(ctx context.Context, files []string, opts ReadOptions, p *plan, co
 					}
 					if err == nil || err == ErrSkipped {
 						decoded++
+						ts := rec.TS.UnixNano()
+						first, end = min(first, ts), max(end, ts+rec.WindowS*int64(time.Second))
 						if count {
-							t.add(file, &rec, l)
+							t.add(file, &rec, ts, l)
 						}
 					}
 					if err == nil && leaving && p.leaves(file, &rec) { // a layout Skip does not see

@@ -169,6 +169,7 @@ type Options struct {
 type Span struct {
 	Start, End time.Time // the window asked for, or the data's own extent
 	Stats      flows.ReadStats
+	Seen       int64 // records in the window, where the source counts them
 	Matched    int64
 	Source     string   // what was read, when the source found out (nfm:MONITOR)
 	Notes      []string // what the source says about its data's limits
@@ -215,20 +216,32 @@ type recordFunc func(worker int, r *flows.Record, n int64) error
 // rejects before the rest of their line is decoded.
 func scan(ctx context.Context, opts Options, view *View, begin func(workers int) recordFunc) (Span, error) {
 	workers := flows.ReadOptions{Workers: opts.Workers}.WorkerCount()
+	var sp Span
+	var err error
 	switch opts.Source.Kind {
 	case "cloudwatch":
-		return scanCloudWatch(ctx, opts, view, begin(workers))
+		sp, err = scanCloudWatch(ctx, opts, view, begin(workers))
 	case "nfm":
 		var match, mayMatch func(*flows.Record) bool
 		if view != nil {
 			match, mayMatch = view.Matches, view.MayMatch
 		}
 		fn := begin(workers)
-		return scanNFM(ctx, opts, match, mayMatch, func(w int, r *flows.Record) error { return fn(w, r, 1) })
+		sp, err = scanNFM(ctx, opts, match, mayMatch, func(w int, r *flows.Record) error { return fn(w, r, 1) })
 	case "file":
+		return scanFiles(ctx, opts, view, workers, begin)
 	default:
 		return Span{}, usagef("source %s is not supported", opts.Source)
 	}
+	if err != nil {
+		return Span{}, err
+	}
+	sp.Notes = append(sp.Notes, emptyAWSNotes(opts, view, sp, time.Now())...)
+	return sp, nil
+}
+
+// scanFiles is scan for a file store.
+func scanFiles(ctx context.Context, opts Options, view *View, workers int, begin func(workers int) recordFunc) (Span, error) {
 	var match, mayMatch func(*flows.Record) bool
 	if view != nil {
 		match, mayMatch = view.Matches, view.MayMatch
@@ -298,6 +311,7 @@ func scan(ctx context.Context, opts Options, view *View, begin func(workers int)
 	}
 	sp := all.span(opts, opts.Window, stats)
 	sp.Notes = append(sp.Notes, duplicateNotes(stats.Duplicates)...)
+	sp.Notes = append(sp.Notes, emptyFileNotes(opts, view, all, stats, time.Now())...)
 	return sp, nil
 }
 
@@ -342,7 +356,7 @@ func duplicateNotes(dups []flows.Duplicate) []string {
 // must not spread a day's bytes over a month asked for with --since 30d
 // when the agents ran for a day.
 func (all spanAcc) span(opts Options, w Window, stats flows.ReadStats) Span {
-	sp := Span{Start: w.Start, End: w.End, Stats: stats, Matched: all.matched}
+	sp := Span{Start: w.Start, End: w.End, Stats: stats, Seen: all.seen, Matched: all.matched}
 	if all.seen > 0 {
 		if sp.Start.IsZero() || all.first.After(sp.Start) {
 			sp.Start = all.first

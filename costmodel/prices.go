@@ -28,14 +28,16 @@ func (p Price) IsVerified() bool { return p.Verified == nil || *p.Verified }
 type Prices struct {
 	Region               string `json:"-"`
 	Name                 string `json:"name"`
-	InterAZPerGB         Price  `json:"inter_az_per_gb"`        // each direction
-	NATPerGB             Price  `json:"nat_per_gb"`             // processed, both directions
-	NATPerHour           Price  `json:"nat_per_hour"`           // per NAT gateway
-	InternetEgressPerGB  Price  `json:"internet_egress_per_gb"` // first tier (after the free 100 GB)
-	InterRegionPerGB     Price  `json:"inter_region_per_gb"`    // out to another region
-	EndpointPerGB        Price  `json:"endpoint_per_gb"`        // interface endpoint, first PB
-	EndpointPerAZHour    Price  `json:"endpoint_per_az_hour"`   // interface endpoint, per AZ
-	TGWPerGB             Price  `json:"tgw_per_gb"`             // transit gateway processing
+	InterAZPerGB         Price  `json:"inter_az_per_gb"`          // each direction
+	NATPerGB             Price  `json:"nat_per_gb"`               // processed, both directions
+	NATPerHour           Price  `json:"nat_per_hour"`             // per NAT gateway
+	RegionalNATPerAZHour Price  `json:"regional_nat_per_az_hour"` // per AZ a regional NAT gateway is active in
+	PublicIPv4PerHour    Price  `json:"public_ipv4_per_hour"`     // per public IPv4 address, as every NAT gateway's
+	InternetEgressPerGB  Price  `json:"internet_egress_per_gb"`   // first tier (after the free 100 GB)
+	InterRegionPerGB     Price  `json:"inter_region_per_gb"`      // out to another region
+	EndpointPerGB        Price  `json:"endpoint_per_gb"`          // interface endpoint, first PB
+	EndpointPerAZHour    Price  `json:"endpoint_per_az_hour"`     // interface endpoint, per AZ
+	TGWPerGB             Price  `json:"tgw_per_gb"`               // transit gateway processing
 	TGWAttachmentPerHour Price  `json:"tgw_attachment_per_hour"`
 }
 
@@ -55,6 +57,10 @@ var Figures = []Figure{
 		func(p *Prices) *Price { return &p.NATPerGB }},
 	{"nat_per_hour", "NAT gateway", "USD/hour",
 		func(p *Prices) *Price { return &p.NATPerHour }},
+	{"regional_nat_per_az_hour", "Regional NAT gateway, per active AZ", "USD/hour",
+		func(p *Prices) *Price { return &p.RegionalNATPerAZHour }},
+	{"public_ipv4_per_hour", "Public IPv4 address", "USD/hour",
+		func(p *Prices) *Price { return &p.PublicIPv4PerHour }},
 	{"internet_egress_per_gb", "Data transfer out to the internet (first 10 TB)", "USD/GB",
 		func(p *Prices) *Price { return &p.InternetEgressPerGB }},
 	{"inter_region_per_gb", "Data transfer out to another region", "USD/GB",

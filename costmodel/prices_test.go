@@ -51,4 +51,16 @@ func TestEmbeddedTable(t *testing.T) {
 	if p, _ := tb.Lookup("us-east-1"); p.NATPerGB.USD != 0.045 || p.InterAZPerGB.USD != 0.01 || !p.NATPerGB.IsVerified() {
 		t.Errorf("us-east-1 = %+v; want the $0.045 NAT and $0.01 inter-AZ of DESIGN.md, verified", p)
 	}
+	// Public IPv4 addresses cost the same everywhere; a regional NAT gateway's
+	// AZ-hour is taken at the zonal rate, and says it is derived.
+	for _, r := range tb.RegionNames() {
+		p, _ := tb.Lookup(r)
+		if p.PublicIPv4PerHour.USD != 0.005 || !p.PublicIPv4PerHour.IsVerified() {
+			t.Errorf("%s public_ipv4_per_hour = %+v; want 0.005, verified", r, p.PublicIPv4PerHour)
+		}
+		if p.RegionalNATPerAZHour.USD != p.NATPerHour.USD || p.RegionalNATPerAZHour.IsVerified() {
+			t.Errorf("%s regional_nat_per_az_hour = %+v; want nat_per_hour %v, marked derived", r,
+				p.RegionalNATPerAZHour, p.NATPerHour.USD)
+		}
+	}
 }

@@ -222,6 +222,38 @@ func (a *agent) serviceAddress(ip netip.Addr) bool {
 	return ip.IsGlobalUnicast()
 }
 
+// rangesFetcher downloads AWS ip-ranges as the flags say.
+func (a *agent) rangesFetcher() *ipranges.Fetcher {
+	return &ipranges.Fetcher{URL: a.cfg.ipRangesURL, Cache: a.cfg.ipRangesCache}
+}
+
+// loadRanges reads AWS ip-ranges from -ip-ranges-file, or else downloads them; without them (nil) the agent runs.
+func (a *agent) loadRanges(ctx context.Context) (*ipranges.Ranges, error) {
+	cfg := a.cfg
+	if cfg.ipRangesFile == "" {
+		if cfg.ipRangesURL == "" {
+			return nil, nil
+		}
+		ranges, err := a.rangesFetcher().Fetch(ctx, nil)
+		if err != nil {
+			a.log.Warn("AWS ip-ranges", "error", err) // with or without a cached copy, the agent runs
+		}
+		return ranges, nil
+	}
+	f, err := os.Open(cfg.ipRangesFile)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("%s: %w", cfg.flag("ip-ranges-file"), err)}
+	}
+	defer f.Close()
+	ranges, err := ipranges.Parse(f)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("%s %s: %w", cfg.flag("ip-ranges-file"), cfg.ipRangesFile, err)}
+	}
+	return ranges, nil
+}
+
+// run wires the real parts (the health server, the VPC view, the sink, the eBPF counter, conntrack and
+// Kubernetes names) and runs the loop until ctx ends.
 func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 	cfg := a.cfg
 	stopHealth, err := a.serveHealth()
@@ -229,24 +261,9 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 		return err
 	}
 	defer stopHealth()
-	var ranges *ipranges.Ranges
-	fetcher := &ipranges.Fetcher{URL: cfg.ipRangesURL, Cache: cfg.ipRangesCache}
-	if cfg.ipRangesFile == "" && cfg.ipRangesURL != "" {
-		var err error
-		if ranges, err = fetcher.Fetch(ctx, nil); err != nil {
-			a.log.Warn("AWS ip-ranges", "error", err) // with or without a cached copy, the agent runs
-		}
-	}
-	if cfg.ipRangesFile != "" {
-		f, err := os.Open(cfg.ipRangesFile)
-		if err != nil {
-			return usageError{fmt.Errorf("%s: %w", cfg.flag("ip-ranges-file"), err)}
-		}
-		ranges, err = ipranges.Parse(f)
-		f.Close()
-		if err != nil {
-			return usageError{fmt.Errorf("%s %s: %w", cfg.flag("ip-ranges-file"), cfg.ipRangesFile, err)}
-		}
+	ranges, err := a.loadRanges(ctx)
+	if err != nil {
+		return err
 	}
 	id := a.identify(ctx)
 	var cl *classify.Classifier
@@ -280,9 +297,10 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 	a.known(cl, id)
 	// Before the capabilities go: it needs CAP_NET_ADMIN once. It follows
 	// the table until the final drain is translated (Close, deferred).
-	services := a.followServices(counter)
-	if services != nil {
-		defer services.Close()
+	var services translator // nil, not a nil *conntrack.Table, without conntrack
+	if t := a.followServices(counter); t != nil {
+		defer t.Close()
+		services = t
 	}
 	a.dropPrivileges()
 	a.log.Info("counting", "node", cfg.node, "region", id.Region, "vpc", id.VPCID, "az_id", id.AZID, "cgroup_root", root, "window", cfg.window)
@@ -327,69 +345,5 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 		col.Region = "unknown" // the schema needs a region; prices then fail loudly, not silently
 	}
 
-	start := time.Now().Truncate(cfg.window).UTC()
-	flush := func() error {
-		recs := col.Flush(start, cfg.window, cfg.topK)
-		t0 := time.Now()
-		err := out.Write(context.WithoutCancel(ctx), recs)
-		a.metrics.Published(recs, time.Since(t0), err)
-		if err != nil {
-			return fmt.Errorf("writing the window of %s: %w", start.Format(time.RFC3339), err)
-		}
-		a.log.Debug("window written", "start", start, "records", len(recs))
-		return nil
-	}
-	var deltas bpf.Deltas // reused by every drain
-	drain := time.NewTicker(cfg.drainEvery)
-	defer drain.Stop()
-	refresh := time.NewTicker(cfg.vpcRefresh)
-	defer refresh.Stop()
-	daily := time.NewTicker(24 * time.Hour)
-	defer daily.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			// Clean shutdown: what the kernel counted so far goes into the
-			// current window, which is written now.
-			// Even when the drain fails: what it read is gone from the
-			// kernel, and flows held for translation are in hand.
-			err := counter.DrainInto(&deltas)
-			if services != nil {
-				services.Translate(&deltas, counter.EphemeralMin(), true)
-			}
-			col.Add(&deltas)
-			if services != nil {
-				s := services.Stats()
-				a.log.Info("conntrack: Service flows", "translated_bytes", s.TranslatedBytes, "untranslated_bytes", s.UntranslatedBytes,
-					"events_lost", s.EventsLost, "connections", s.Conns)
-			}
-			return errors.Join(err, flush())
-		case <-daily.C:
-			if cfg.ipRangesFile == "" && cfg.ipRangesURL != "" {
-				r, err := fetcher.Fetch(ctx, ranges)
-				if err != nil {
-					a.log.Warn("AWS ip-ranges not refreshed", "error", err)
-				}
-				ranges = r // the next VPC refresh compiles them in
-			}
-		case <-refresh.C:
-			id = a.refresh(ctx, id, ranges, col)
-		case now := <-drain.C:
-			t0 := time.Now()
-			if err := counter.DrainInto(&deltas); err != nil {
-				return fmt.Errorf("draining the counter: %w", err)
-			}
-			a.drained(counter, &deltas, time.Since(t0))
-			if services != nil {
-				services.Translate(&deltas, counter.EphemeralMin(), false)
-			}
-			col.Add(&deltas)
-			if now.Sub(start) >= cfg.window {
-				if err := flush(); err != nil {
-					return err
-				}
-				start = now.Truncate(cfg.window).UTC()
-			}
-		}
-	}
+	return a.newLoop(counter, services, out, col, id, ranges).run(ctx)
 }

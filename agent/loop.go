@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/netcost/netcost/agent/internal/collect"
+	"github.com/netcost/netcost/agent/internal/conntrack"
+	"github.com/netcost/netcost/agent/internal/node"
+	"github.com/netcost/netcost/agent/internal/sink"
+	"github.com/netcost/netcost/bpf"
+	"github.com/netcost/netcost/internal/ipranges"
+)
+
+// counter is what the loop needs of the kernel's byte counter, a *bpf.Counter.
+type counter interface {
+	DrainInto(d *bpf.Deltas) error
+	EphemeralMin() uint16
+	ProgramStats() (runs uint64, total time.Duration, err error)
+}
+
+// translator puts the backend in place of a Service's ClusterIP in drained flows: a *conntrack.Table.
+type translator interface {
+	Translate(d *bpf.Deltas, eph uint16, final bool)
+	Stats() conntrack.Stats
+}
+
+// loop is the agent at work. Every -drain-interval it drains the counter, translates ClusterIPs and adds the
+// deltas to the window in hand (the collector names, classifies and folds them), and it writes each window to
+// the sink; it also refreshes the VPC view and AWS ip-ranges.
+type loop struct {
+	a        *agent
+	counter  counter
+	services translator // nil without conntrack: ClusterIPs stay as they are
+	out      sink.Sink
+	col      *collect.Collector
+	id       node.Identity    // the node as now known
+	ranges   *ipranges.Ranges // compiled into the VPC view at its next refresh
+	deltas   bpf.Deltas       // reused by every drain
+	start    time.Time        // of the window in hand
+}
+
+// newLoop takes the loop's parts as interfaces so that tests can pass fakes; agent.run wires the real ones.
+func (a *agent) newLoop(c counter, services translator, out sink.Sink, col *collect.Collector, id node.Identity,
+	ranges *ipranges.Ranges) *loop {
+	return &loop{a: a, counter: c, services: services, out: out, col: col, id: id, ranges: ranges}
+}
+
+// run drains until ctx ends, then drains once more and writes the window in hand.
+func (l *loop) run(ctx context.Context) error {
+	cfg := l.a.cfg
+	l.start = time.Now().Truncate(cfg.window).UTC()
+	drain := time.NewTicker(cfg.drainEvery)
+	defer drain.Stop()
+	refresh := time.NewTicker(cfg.vpcRefresh)
+	defer refresh.Stop()
+	daily := time.NewTicker(24 * time.Hour)
+	defer daily.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return l.stop(ctx)
+		case <-daily.C:
+			l.refreshRanges(ctx)
+		case <-refresh.C:
+			l.id = l.a.refresh(ctx, l.id, l.ranges, l.col)
+		case now := <-drain.C:
+			if err := l.drain(ctx, now); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// drain adds what the kernel counted since the last drain to the window in hand, and writes the window once it
+// is -window old.
+func (l *loop) drain(ctx context.Context, now time.Time) error {
+	t0 := time.Now()
+	if err := l.counter.DrainInto(&l.deltas); err != nil {
+		return fmt.Errorf("draining the counter: %w", err)
+	}
+	l.a.drained(l.counter, &l.deltas, time.Since(t0))
+	l.add(false)
+	if now.Sub(l.start) < l.a.cfg.window {
+		return nil
+	}
+	if err := l.flush(ctx); err != nil {
+		return err
+	}
+	l.start = now.Truncate(l.a.cfg.window).UTC()
+	return nil
+}
+
+// stop drains one last time and writes the window in hand, so that a clean shutdown loses nothing counted.
+// It does so even when the drain fails: what the drain read is gone from the kernel, and flows held for
+// translation are in hand.
+func (l *loop) stop(ctx context.Context) error {
+	err := l.counter.DrainInto(&l.deltas)
+	l.add(true)
+	if l.services != nil {
+		s := l.services.Stats()
+		l.a.log.Info("conntrack: Service flows", "translated_bytes", s.TranslatedBytes, "untranslated_bytes",
+			s.UntranslatedBytes, "events_lost", s.EventsLost, "connections", s.Conns)
+	}
+	return errors.Join(err, l.flush(ctx))
+}
+
+// add translates the drained deltas and adds them to the window in hand; final lets no flow wait for its
+// conntrack event.
+func (l *loop) add(final bool) {
+	if l.services != nil {
+		l.services.Translate(&l.deltas, l.counter.EphemeralMin(), final)
+	}
+	l.col.Add(&l.deltas)
+}
+
+// flush writes the window in hand to the sink, even once ctx is cancelled.
+func (l *loop) flush(ctx context.Context) error {
+	recs := l.col.Flush(l.start, l.a.cfg.window, l.a.cfg.topK)
+	t0 := time.Now()
+	err := l.out.Write(context.WithoutCancel(ctx), recs)
+	l.a.metrics.Published(recs, time.Since(t0), err)
+	if err != nil {
+		return fmt.Errorf("writing the window of %s: %w", l.start.Format(time.RFC3339), err)
+	}
+	l.a.log.Debug("window written", "start", l.start, "records", len(recs))
+	return nil
+}
+
+// refreshRanges fetches AWS ip-ranges again, unless they come from a file or are off.
+func (l *loop) refreshRanges(ctx context.Context) {
+	cfg := l.a.cfg
+	if cfg.ipRangesFile != "" || cfg.ipRangesURL == "" {
+		return
+	}
+	r, err := l.a.rangesFetcher().Fetch(ctx, l.ranges)
+	if err != nil {
+		l.a.log.Warn("AWS ip-ranges not refreshed", "error", err)
+	}
+	l.ranges = r // Fetch returns the last ranges when it fails
+}

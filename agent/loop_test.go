@@ -98,7 +98,9 @@ func (c *fakeCounter) DrainInto(d *bpf.Deltas) error {
 
 func (c *fakeCounter) EphemeralMin() uint16 { return 32768 }
 
-func (c *fakeCounter) ProgramStats() (uint64, time.Duration, error) { return 0, 0, errors.New("no programs") }
+func (c *fakeCounter) ProgramStats() (uint64, time.Duration, error) {
+	return 0, 0, errors.New("no programs")
+}
 
 // fakeServices puts the backend in place of the ClusterIP and keeps the final flag of each call.
 type fakeServices struct{ finals []bool }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -207,112 +208,144 @@ func (a *spanAcc) note(r *flows.Record) {
 // record for n records with the same fields, bytes summed.
 type recordFunc func(worker int, r *flows.Record, n int64) error
 
-// scan reads the records of opts in the window and hands those the view
-// selects (all if view is nil) to the function begin returns, from
-// workers goroutines; it returns the span covered. begin makes the query's
-// state afresh: a file store that holds copies of records is read twice,
-// the second time without them, and begin is called before each read. A
-// file source drops records whose leading fields (time, category) the view
-// rejects before the rest of their line is decoded.
-func scan(ctx context.Context, opts Options, view *View, begin func(workers int) recordFunc) (Span, error) {
-	workers := flows.ReadOptions{Workers: opts.Workers}.WorkerCount()
-	var sp Span
-	var err error
-	switch opts.Source.Kind {
-	case "cloudwatch":
-		sp, err = scanCloudWatch(ctx, opts, view, begin(workers))
-	case "nfm":
-		var match, mayMatch func(*flows.Record) bool
-		if view != nil {
-			match, mayMatch = view.Matches, view.MayMatch
-		}
-		fn := begin(workers)
-		sp, err = scanNFM(ctx, opts, match, mayMatch, func(w int, r *flows.Record) error { return fn(w, r, 1) })
-	case "file":
-		return scanFiles(ctx, opts, view, workers, begin)
-	default:
-		return Span{}, usagef("source %s is not supported", opts.Source)
-	}
-	if err != nil {
-		return Span{}, err
-	}
-	sp.Notes = append(sp.Notes, emptyAWSNotes(opts, view, sp, time.Now())...)
-	return sp, nil
+// part is one query of a read: the records of its window that its view
+// selects (all if view is nil) go to the function begin returns, from
+// several workers. begin makes the query's state afresh: a file store that
+// holds copies of records is read twice, the second time without them, and
+// begin is called before each read.
+type part struct {
+	window Window
+	view   *View
+	begin  func(workers int) recordFunc
+
+	accs []spanAcc // what the read saw in the window, by worker
+	fn   recordFunc
 }
 
-// scanFiles is scan for a file store.
-func scanFiles(ctx context.Context, opts Options, view *View, workers int, begin func(workers int) recordFunc) (Span, error) {
-	var match, mayMatch func(*flows.Record) bool
-	if view != nil {
-		match, mayMatch = view.Matches, view.MayMatch
+// scanParts answers several queries over opts' source, each in its own
+// window, and returns the span each covered. A file store is read once for
+// all (a report's five views: the file source's cost is the read); other
+// sources are asked once a query, as they sum or filter on their side.
+func scanParts(ctx context.Context, opts Options, parts []*part) ([]Span, error) {
+	workers := flows.ReadOptions{Workers: opts.Workers}.WorkerCount()
+	if opts.Source.Kind == "file" {
+		return scanFiles(ctx, opts, parts, workers)
 	}
-	var (
-		accs []spanAcc
-		fn   recordFunc
-	)
+	sps := make([]Span, len(parts))
+	for i, p := range parts {
+		o := opts
+		o.Window = p.window
+		var err error
+		switch opts.Source.Kind {
+		case "cloudwatch":
+			sps[i], err = scanCloudWatch(ctx, o, p.view, p.begin(workers))
+		case "nfm":
+			var match, mayMatch func(*flows.Record) bool
+			if p.view != nil {
+				match, mayMatch = p.view.Matches, p.view.MayMatch
+			}
+			fn := p.begin(workers)
+			sps[i], err = scanNFM(ctx, o, match, mayMatch, func(w int, r *flows.Record) error { return fn(w, r, 1) })
+		default:
+			return nil, usagef("source %s is not supported", opts.Source)
+		}
+		if err != nil {
+			return nil, err
+		}
+		sps[i].Notes = append(sps[i].Notes, emptyAWSNotes(o, p.view, sps[i], time.Now())...)
+	}
+	return sps, nil
+}
+
+// scanFiles is scanParts for a file store: one read over the windows of
+// all parts, each record handed to every part it belongs to. Records the
+// windows and views of all parts reject are dropped on their leading
+// fields (time, category), before the rest of their line is decoded; a
+// part without a view, which validates everything, turns that off.
+func scanFiles(ctx context.Context, opts Options, parts []*part, workers int) ([]Span, error) {
+	reset := func() {
+		for _, p := range parts {
+			p.accs, p.fn = make([]spanAcc, workers), p.begin(workers)
+		}
+	}
+	reset()
 	// Borrowed records: the aggregators copy the strings they keep.
-	ro := flows.ReadOptions{Lenient: opts.Lenient, Workers: workers, Logger: opts.Logger, Borrow: true, Dedup: true,
-		Reset: func() { accs, fn = make([]spanAcc, workers), begin(workers) }}
-	ro.Reset()
-	if mayMatch != nil {
+	ro := flows.ReadOptions{Lenient: opts.Lenient, Workers: workers, Logger: opts.Logger, Borrow: true, Dedup: true, Reset: reset}
+	if !slices.ContainsFunc(parts, func(p *part) bool { return p.view == nil }) {
 		ro.Skip = func(w int, r *flows.Record) bool {
-			if !opts.Window.contains(r.TS) {
-				return true
+			for _, p := range parts {
+				if p.window.contains(r.TS) && p.view.MayMatch(r) {
+					return false
+				}
 			}
-			if !mayMatch(r) {
-				accs[w].note(r) // in the window: it counts for the span
-				return true
+			for _, p := range parts {
+				if p.window.contains(r.TS) {
+					p.accs[w].note(r) // in the window: it counts for the span
+				}
 			}
-			return false
+			return true
 		}
 	}
 	stats, err := flows.Read(ctx, opts.Source.Path, ro, func(w int, r *flows.Record) error {
-		if !opts.Window.contains(r.TS) {
-			return nil
+		for _, p := range parts {
+			if !p.window.contains(r.TS) {
+				continue
+			}
+			p.accs[w].note(r)
+			if p.view != nil && !p.view.Matches(r) {
+				continue
+			}
+			p.accs[w].matched++
+			if err := p.fn(w, r, 1); err != nil {
+				return err
+			}
 		}
-		accs[w].note(r)
-		if match != nil && !match(r) {
-			return nil
-		}
-		accs[w].matched++
-		return fn(w, r, 1)
+		return nil
 	})
 	if err != nil {
 		var le *flows.LineError
 		var fe *flows.FileError
 		switch {
 		case errors.As(err, &fe):
-			return Span{}, usageError{fmt.Errorf("%w (check --source)", err)}
+			return nil, usageError{fmt.Errorf("%w (check --source)", err)}
 		case errors.As(err, &le):
-			return Span{}, usageError{fmt.Errorf("%w (fix the record, or pass --strict=false to skip bad lines)", err)}
+			return nil, usageError{fmt.Errorf("%w (fix the record, or pass --strict=false to skip bad lines)", err)}
 		case errors.Is(err, flows.ErrNoFiles), errors.Is(err, costmodel.ErrUnknownRegion):
-			return Span{}, usageError{err}
+			return nil, usageError{err}
 		case isPathError(err):
-			return Span{}, usageError{fmt.Errorf("%w (check --source)", err)}
+			return nil, usageError{fmt.Errorf("%w (check --source)", err)}
 		}
-		return Span{}, err
+		return nil, err
 	}
-	if err := checkOverlaps(stats.Overlaps, opts.Window); err != nil {
-		return Span{}, err
+	sps := make([]Span, len(parts))
+	for i, p := range parts {
+		if err := checkOverlaps(stats.Overlaps, p.window); err != nil {
+			return nil, err
+		}
+		var all spanAcc
+		for _, a := range p.accs {
+			all.seen += a.seen
+			all.matched += a.matched
+			if a.seen == 0 {
+				continue
+			}
+			if all.first.IsZero() || a.first.Before(all.first) {
+				all.first = a.first
+			}
+			if a.last.After(all.last) {
+				all.last = a.last
+			}
+		}
+		o := opts
+		o.Window = p.window
+		if i > 0 {
+			o.Logger = nil // the first part's span warns of bad lines, once for the read
+		}
+		sps[i] = all.span(o, p.window, stats)
+		sps[i].Notes = append(sps[i].Notes, duplicateNotes(stats.Duplicates)...)
+		sps[i].Notes = append(sps[i].Notes, emptyFileNotes(o, p.view, all, stats, time.Now())...)
 	}
-	var all spanAcc
-	for _, a := range accs {
-		all.seen += a.seen
-		all.matched += a.matched
-		if a.seen == 0 {
-			continue
-		}
-		if all.first.IsZero() || a.first.Before(all.first) {
-			all.first = a.first
-		}
-		if a.last.After(all.last) {
-			all.last = a.last
-		}
-	}
-	sp := all.span(opts, opts.Window, stats)
-	sp.Notes = append(sp.Notes, duplicateNotes(stats.Duplicates)...)
-	sp.Notes = append(sp.Notes, emptyFileNotes(opts, view, all, stats, time.Now())...)
-	return sp, nil
+	return sps, nil
 }
 
 // checkOverlaps refuses a window that two files hold different records of

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/netcost/netcost/costmodel"
-	"github.com/netcost/netcost/internal/flows"
 )
 
 // RecommendResult is the answer to `netcost recommend`.
@@ -23,26 +22,22 @@ type RecommendResult struct {
 
 // Recommend reads every record in the window and proposes changes.
 func Recommend(ctx context.Context, m *costmodel.Model, opts Options, ao costmodel.AdviseOptions) (*RecommendResult, error) {
-	var advs []*costmodel.Advisor
-	sp, err := scan(ctx, opts, nil, func(workers int) recordFunc {
-		advs = make([]*costmodel.Advisor, workers)
-		for i := range advs {
-			advs[i] = m.NewAdvisor()
-		}
-		return func(w int, r *flows.Record, _ int64) error { return advs[w].Add(r) }
-	})
-	if err != nil {
+	b := NewBatch(m, opts)
+	res := b.Recommend(opts.Window, ao)
+	if err := b.Run(ctx); err != nil {
 		return nil, err
 	}
-	for _, a := range advs[1:] {
-		advs[0].Merge(a)
-	}
+	return res, nil
+}
+
+// recommendResult proposes changes from what the advisors saw.
+func recommendResult(opts Options, adv *costmodel.Advisor, ao costmodel.AdviseOptions, sp Span) (*RecommendResult, error) {
 	res := &RecommendResult{Start: sp.Start, End: sp.End, Source: sp.source(opts), Records: sp.Matched, Notes: sp.Notes,
 		Skipped: sp.Stats.Skipped, WindowS: int64(sp.Duration() / time.Second), Recommendations: []costmodel.Recommendation{}}
 	if sp.Matched == 0 {
 		return res, nil
 	}
-	recs, err := advs[0].Recommend(sp.Duration(), ao)
+	recs, err := adv.Recommend(sp.Duration(), ao)
 	if err != nil {
 		return nil, err
 	}

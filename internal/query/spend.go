@@ -35,11 +35,16 @@ type SpendResult struct {
 
 // Spend prices every record in the window.
 func Spend(ctx context.Context, m *costmodel.Model, opts Options) (*SpendResult, error) {
-	// Namespaces keep the rows few; pairs are still joined per pod pair.
-	rows, sp, err := aggregate(ctx, m, opts, nil, costmodel.ByNamespace)
-	if err != nil {
+	b := NewBatch(m, opts)
+	res := b.Spend(opts.Window)
+	if err := b.Run(ctx); err != nil {
 		return nil, err
 	}
+	return res, nil
+}
+
+// spendResult sums the priced rows of every record of a window.
+func spendResult(opts Options, rows []costmodel.Row, sp Span) *SpendResult {
 	res := &SpendResult{Start: sp.Start, End: sp.End, Source: sp.source(opts), Records: sp.Matched, Skipped: sp.Stats.Skipped, Notes: sp.Notes}
 	byCat := map[flows.Category]*CategorySpend{}
 	for _, r := range rows {
@@ -67,5 +72,5 @@ func Spend(ctx context.Context, m *costmodel.Model, opts Options) (*SpendResult,
 	slices.SortFunc(res.ByCategory, func(a, b CategorySpend) int {
 		return cmp.Or(cmp.Compare(b.CostUSD, a.CostUSD), cmp.Compare(b.Bytes, a.Bytes), cmp.Compare(a.Category, b.Category))
 	})
-	return res, nil
+	return res
 }

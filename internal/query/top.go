@@ -48,37 +48,18 @@ type TopResult struct {
 	Span         Span            `json:"-"`
 }
 
-// aggregate prices the records of view (nil: all) grouped by g, one
-// aggregator a reading worker, merged at the end.
-func aggregate(ctx context.Context, m *costmodel.Model, opts Options, view *View, g costmodel.GroupBy) ([]costmodel.Row, Span, error) {
-	var aggs []*costmodel.Aggregator
-	sp, err := scan(ctx, opts, view, func(workers int) recordFunc {
-		aggs = make([]*costmodel.Aggregator, workers)
-		for i := range aggs {
-			aggs[i] = m.NewAggregator(g)
-		}
-		return func(w int, r *flows.Record, n int64) error { return aggs[w].AddRecords(r, n) }
-	})
-	if err != nil {
-		return nil, sp, err
-	}
-	for _, a := range aggs[1:] {
-		aggs[0].Merge(a)
-	}
-	rows, err := aggs[0].Rows()
-	if err != nil {
-		return nil, sp, usageError{err}
-	}
-	return rows, sp, nil
-}
-
 // Top computes the top contributors of a category.
 func Top(ctx context.Context, m *costmodel.Model, opts TopOptions) (*TopResult, error) {
-	view := View(opts.Category)
-	rows, sp, err := aggregate(ctx, m, opts.Options, &view, opts.GroupBy)
-	if err != nil {
+	b := NewBatch(m, opts.Options)
+	res := b.Top(opts)
+	if err := b.Run(ctx); err != nil {
 		return nil, err
 	}
+	return res, nil
+}
+
+// topResult lays out the priced rows of a top query.
+func topResult(m *costmodel.Model, opts TopOptions, rows []costmodel.Row, sp Span) *TopResult {
 	res := &TopResult{Category: opts.Category, View: opts.Category.CLIName(), Start: sp.Start, End: sp.End,
 		Source: sp.source(opts.Options), GroupBy: opts.GroupBy.String(), Records: sp.Matched, Skipped: sp.Stats.Skipped, Notes: sp.Notes, Span: sp}
 	nats := map[string]costmodel.Row{}
@@ -118,7 +99,7 @@ func Top(ctx context.Context, m *costmodel.Model, opts TopOptions) (*TopResult, 
 	if res.Rows == nil {
 		res.Rows = []costmodel.Row{}
 	}
-	return res, nil
+	return res
 }
 
 // round6 rounds USD to a millionth of a dollar, so that JSON shows 0.8, not

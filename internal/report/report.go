@@ -3,7 +3,6 @@ package report
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/netcost/netcost/costmodel"
@@ -51,7 +50,7 @@ func PreviousWindow(w query.Window) query.Window {
 
 // Build runs the report's queries: the spend of the window and of the one
 // before it, the top inter-AZ pairs and NAT gateway talkers, and the
-// recommendations.
+// recommendations, from one read of a file store.
 func Build(ctx context.Context, m *costmodel.Model, opts Options) (*Report, error) {
 	w := opts.Window
 	if w.Start.IsZero() || w.End.IsZero() || !w.End.After(w.Start) {
@@ -61,26 +60,17 @@ func Build(ctx context.Context, m *costmodel.Model, opts Options) (*Report, erro
 	if r.Limit <= 0 {
 		r.Limit = DefaultLimit
 	}
-	prev := opts.Options
-	prev.Window = r.Previous
-	var err error
-	if r.Spend, err = query.Spend(ctx, m, opts.Options); err != nil {
-		return nil, fmt.Errorf("total spend: %w", err)
-	}
-	if r.PreviousSpend, err = query.Spend(ctx, m, prev); err != nil {
-		return nil, fmt.Errorf("total spend of the previous window: %w", err)
-	}
+	b := query.NewBatch(m, opts.Options)
+	r.Spend = b.Spend(w)
+	r.PreviousSpend = b.Spend(r.Previous)
 	top := query.TopOptions{Options: opts.Options, GroupBy: costmodel.ByWorkload, Limit: r.Limit}
 	top.Category = flows.InterAZ
-	if r.InterAZ, err = query.Top(ctx, m, top); err != nil {
-		return nil, fmt.Errorf("top inter-AZ: %w", err)
-	}
+	r.InterAZ = b.Top(top)
 	top.Category = flows.NATGateway
-	if r.NAT, err = query.Top(ctx, m, top); err != nil {
-		return nil, fmt.Errorf("top NAT gateway: %w", err)
-	}
-	if r.Recommend, err = query.Recommend(ctx, m, opts.Options, opts.Advise); err != nil {
-		return nil, fmt.Errorf("recommendations: %w", err)
+	r.NAT = b.Top(top)
+	r.Recommend = b.Recommend(w, opts.Advise)
+	if err := b.Run(ctx); err != nil {
+		return nil, err // it names the source; the Lambda adds the window
 	}
 	return r, nil
 }

@@ -1,0 +1,111 @@
+package query
+
+import (
+	"context"
+
+	"github.com/netcost/netcost/costmodel"
+	"github.com/netcost/netcost/internal/flows"
+)
+
+// Batch answers several queries over one source together, each in its own
+// window: a file store is read once for all of them, where asking each in
+// turn read it once a query. Add the queries, then Run: the results the
+// queries returned are filled in by Run.
+type Batch struct {
+	m      *costmodel.Model
+	opts   Options
+	parts  []*part
+	finish []func(Span) error // by part, once the read is done
+}
+
+// NewBatch starts a batch over opts' source; opts.Window is not used.
+func NewBatch(m *costmodel.Model, opts Options) *Batch { return &Batch{m: m, opts: opts} }
+
+// Run reads the source and fills in the results.
+func (b *Batch) Run(ctx context.Context) error {
+	sps, err := scanParts(ctx, b.opts, b.parts)
+	if err != nil {
+		return err
+	}
+	for i, f := range b.finish {
+		if err := f(sps[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Top adds a top-contributors query: opts' window, category, grouping and
+// limit; the batch's source.
+func (b *Batch) Top(opts TopOptions) *TopResult {
+	res := &TopResult{}
+	view := View(opts.Category)
+	opts.Options.Source = b.opts.Source
+	b.aggregate(opts.Window, &view, opts.GroupBy, func(rows []costmodel.Row, sp Span) error {
+		*res = *topResult(b.m, opts, rows, sp)
+		return nil
+	})
+	return res
+}
+
+// Spend adds the spend of window w.
+func (b *Batch) Spend(w Window) *SpendResult {
+	res := &SpendResult{}
+	// Namespaces keep the rows few; pairs are still joined per pod pair.
+	b.aggregate(w, nil, costmodel.ByNamespace, func(rows []costmodel.Row, sp Span) error {
+		*res = *spendResult(b.opts, rows, sp)
+		return nil
+	})
+	return res
+}
+
+// Recommend adds the recommendations from the records of window w.
+func (b *Batch) Recommend(w Window, ao costmodel.AdviseOptions) *RecommendResult {
+	res := &RecommendResult{}
+	var advs []*costmodel.Advisor
+	b.add(w, nil, func(workers int) recordFunc {
+		advs = make([]*costmodel.Advisor, workers)
+		for i := range advs {
+			advs[i] = b.m.NewAdvisor()
+		}
+		return func(w int, r *flows.Record, _ int64) error { return advs[w].Add(r) }
+	}, func(sp Span) error {
+		for _, a := range advs[1:] {
+			advs[0].Merge(a)
+		}
+		r, err := recommendResult(b.opts, advs[0], ao, sp)
+		if err != nil {
+			return err
+		}
+		*res = *r
+		return nil
+	})
+	return res
+}
+
+func (b *Batch) add(w Window, view *View, begin func(workers int) recordFunc, finish func(Span) error) {
+	b.parts = append(b.parts, &part{window: w, view: view, begin: begin})
+	b.finish = append(b.finish, finish)
+}
+
+// aggregate adds a query that prices the records of view (nil: all) in w
+// grouped by g, one aggregator a reading worker, merged at the end.
+func (b *Batch) aggregate(w Window, view *View, g costmodel.GroupBy, finish func([]costmodel.Row, Span) error) {
+	var aggs []*costmodel.Aggregator
+	b.add(w, view, func(workers int) recordFunc {
+		aggs = make([]*costmodel.Aggregator, workers)
+		for i := range aggs {
+			aggs[i] = b.m.NewAggregator(g)
+		}
+		return func(w int, r *flows.Record, n int64) error { return aggs[w].AddRecords(r, n) }
+	}, func(sp Span) error {
+		for _, a := range aggs[1:] {
+			aggs[0].Merge(a)
+		}
+		rows, err := aggs[0].Rows()
+		if err != nil {
+			return usageError{err}
+		}
+		return finish(rows, sp)
+	})
+}

@@ -305,39 +305,9 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 	a.dropPrivileges()
 	a.log.Info("counting", "node", cfg.node, "region", id.Region, "vpc", id.VPCID, "az_id", id.AZID, "cgroup_root", root, "window", cfg.window)
 
-	paths := cgroups.NewResolver(root)
-	names := a.kubeNames(ctx)
+	n := namer{paths: cgroups.NewResolver(root), index: a.kubeNames(ctx)}
 	col := &collect.Collector{Cluster: cfg.cluster, Node: cfg.node, Region: id.Region, Classifier: cl, Log: a.log,
-		Names: func(cgroupID uint64) (collect.Names, bool) {
-			p, err := paths.Path(cgroupID)
-			if err != nil || names == nil {
-				return collect.Names{}, false
-			}
-			cg, ok := cgroups.ParsePath(p)
-			if !ok {
-				return collect.Names{}, false // the node's own processes
-			}
-			pod, ok := names.PodByUID(cg.UID)
-			if !ok {
-				return collect.Names{}, false // not known yet: unnamed, still counted
-			}
-			return collect.Names{Pod: pod.Name, Namespace: pod.Namespace, Workload: pod.Workload, WorkloadKind: pod.WorkloadKind}, true
-		},
-		Remote: func(ip netip.Addr) (collect.Names, string, string, bool) {
-			if names == nil {
-				return collect.Names{}, "", "", false
-			}
-			pod, ok := names.PodByIP(ip)
-			if !ok {
-				// The node itself, or a host-network pod on it.
-				if node, ok := names.NodeByIP(ip); ok {
-					return collect.Names{}, node, "", true
-				}
-				return collect.Names{}, "", "", false
-			}
-			_, svc, _ := names.ServiceOf(ip)
-			return collect.Names{Pod: pod.Name, Namespace: pod.Namespace, Workload: pod.Workload, WorkloadKind: pod.WorkloadKind}, pod.Node, svc, true
-		}}
+		Names: n.local, Remote: n.remote}
 	if ip, err := netip.ParseAddr(id.PrivateIP); err == nil {
 		col.NodeIP = ip
 	}

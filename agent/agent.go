@@ -30,6 +30,8 @@ import (
 	"github.com/netcost/netcost/internal/ipranges"
 )
 
+// agent is the process's state: its settings, logger and metrics (set by serveHealth), and what the conntrack
+// goroutine needs to know of the node.
 type agent struct {
 	cfg     settings
 	log     *slog.Logger
@@ -40,6 +42,7 @@ type agent struct {
 	nodeIP atomic.Pointer[netip.Addr]
 }
 
+// newAgent returns an agent; its run wires the real parts and runs the loop.
 func newAgent(cfg settings, log *slog.Logger) *agent { return &agent{cfg: cfg, log: log} }
 
 // retry calls f up to attempts times, waiting a little longer each time.
@@ -72,7 +75,8 @@ func (a *agent) identify(ctx context.Context) node.Identity {
 		return err
 	})
 	if err != nil {
-		a.log.Error("no instance metadata: running without it; records are UNCLASSIFIED unless -region and -vpc-id are set", "error", err)
+		a.log.Error("no instance metadata: running without it; records are UNCLASSIFIED unless -region and -vpc-id are set",
+			"error", err)
 	}
 	return a.override(id)
 }
@@ -148,7 +152,8 @@ func (a *agent) loadView(ctx context.Context, id node.Identity, ranges *ipranges
 // (once, briefly: drains wait meanwhile), so that a boot-time outage does
 // not leave the node unclassified until it restarts. It returns the
 // node's identity as now known.
-func (a *agent) refresh(ctx context.Context, id node.Identity, ranges *ipranges.Ranges, col *collect.Collector) node.Identity {
+func (a *agent) refresh(ctx context.Context, id node.Identity, ranges *ipranges.Ranges,
+	col *collect.Collector) node.Identity {
 	if id.InstanceID == "" && (id.Region == "" || id.VPCID == "") {
 		c, cancel := context.WithTimeout(ctx, 2*time.Second)
 		again, err := node.Identify(c, node.NewClient(a.cfg.imdsEndpoint))
@@ -189,21 +194,22 @@ func (a *agent) known(c *classify.Classifier, id node.Identity) {
 // it (no conntrack, no CAP_NET_ADMIN) the agent runs on, and those flows
 // keep the ClusterIP: UNCLASSIFIED.
 func (a *agent) followServices(counter *bpf.Counter) *conntrack.Table {
-	t, err := conntrack.Open(conntrack.Config{NetNS: a.cfg.conntrackNetNS, Prefixes: a.cfg.serviceCIDRs, KeepPorts: counter.KeepPorts,
-		Learn: a.serviceAddress, Log: a.log})
+	t, err := conntrack.Open(conntrack.Config{NetNS: a.cfg.conntrackNetNS, Prefixes: a.cfg.serviceCIDRs,
+		KeepPorts: counter.KeepPorts, Learn: a.serviceAddress, Log: a.log})
 	if err != nil {
-		a.log.Warn("no conntrack: pods' flows to Service ClusterIPs are not translated to their backends and stay UNCLASSIFIED", "error", err)
+		a.log.Warn("no conntrack: pods' flows to Service ClusterIPs are not translated to their backends and stay "+
+			"UNCLASSIFIED", "error", err)
 		return nil
 	}
-	go func() {
+	go func() { // Run returns once run closes the table, after the final drain
 		if err := t.Run(); err != nil {
 			a.log.Warn("conntrack events stopped: new connections to Services are not translated", "error", err)
 		}
 	}()
 	a.metrics.WatchServices(func() metrics.ServiceStats {
 		s := t.Stats()
-		return metrics.ServiceStats{TranslatedBytes: s.TranslatedBytes, UntranslatedBytes: s.UntranslatedBytes, EventsLost: s.EventsLost,
-			ConnsNotRemembered: s.ConnsNotRemembered, Conns: s.Conns}
+		return metrics.ServiceStats{TranslatedBytes: s.TranslatedBytes, UntranslatedBytes: s.UntranslatedBytes,
+			EventsLost: s.EventsLost, ConnsNotRemembered: s.ConnsNotRemembered, Conns: s.Conns}
 	})
 	return t
 }
@@ -303,7 +309,8 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 		services = t
 	}
 	a.dropPrivileges()
-	a.log.Info("counting", "node", cfg.node, "region", id.Region, "vpc", id.VPCID, "az_id", id.AZID, "cgroup_root", root, "window", cfg.window)
+	a.log.Info("counting", "node", cfg.node, "region", id.Region, "vpc", id.VPCID, "az_id", id.AZID, "cgroup_root", root,
+		"window", cfg.window)
 
 	n := namer{paths: cgroups.NewResolver(root), index: a.kubeNames(ctx)}
 	col := &collect.Collector{Cluster: cfg.cluster, Node: cfg.node, Region: id.Region, Classifier: cl, Log: a.log,

@@ -34,7 +34,8 @@ func (a *agent) serveHealth() (stop func(), err error) {
 
 // drained records a drain of c that took took.
 func (a *agent) drained(c counter, d *bpf.Deltas, took time.Duration) {
-	m := metrics.Drain{Flows: len(d.Flows), Took: took, Overflow: map[flows.Direction]uint64{}, Lost: map[flows.Direction]uint64{}}
+	m := metrics.Drain{Flows: len(d.Flows), Took: took, Overflow: map[flows.Direction]uint64{},
+		Lost: map[flows.Direction]uint64{}}
 	var err error
 	if m.ProgramRuns, m.ProgramTime, err = c.ProgramStats(); err != nil {
 		a.log.Debug("no program statistics", "error", err)

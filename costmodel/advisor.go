@@ -2,6 +2,7 @@ package costmodel
 
 import (
 	"maps"
+	"slices"
 
 	"github.com/netcost/netcost/internal/flows"
 )
@@ -38,13 +39,17 @@ type natKey struct {
 	nat             string // crossNAT only: the NAT gateway
 }
 
+// maxNames is how many remote hostnames a natStats keeps: the smallest, so
+// that which are kept does not depend on the order of records.
+const maxNames = 8
+
 // natStats is what a group of NAT bytes cost and where they came from.
 type natStats struct {
 	bytesCost
 	clientAZs map[string]bool
 	subnets   map[string]bool
-	natAZID   string
-	names     map[string]bool
+	natAZID   string          // the smallest AZ ID of the NATs seen, for the same reason
+	names     map[string]bool // at most maxNames
 	nats      map[string]bool
 	byTag     map[natTag]*bytesCost // crossNAT: the bytes by what an endpoint could take off the NAT
 }
@@ -90,15 +95,38 @@ func (s *natStats) note(r *flows.Record, u Usage) {
 	if r.LocalSubnet != "" && !s.subnets[r.LocalSubnet] {
 		s.subnets[clonestr(r.LocalSubnet)] = true
 	}
-	if r.RemoteName != "" && !s.names[r.RemoteName] && len(s.names) < 8 {
-		s.names[clonestr(r.RemoteName)] = true
+	if r.RemoteName != "" {
+		addName(s.names, r.RemoteName)
 	}
-	if s.natAZID == "" {
-		s.natAZID = clonestr(r.ViaAZID)
+	if id := smallerID(s.natAZID, r.ViaAZID); id != s.natAZID {
+		s.natAZID = clonestr(id)
 	}
 	if r.Via != "" && !s.nats[r.Via] {
 		s.nats[clonestr(r.Via)] = true
 	}
+}
+
+// addName adds name to names, which keeps the maxNames smallest names.
+func addName(names map[string]bool, name string) {
+	if names[name] {
+		return
+	}
+	if len(names) >= maxNames {
+		largest := slices.Max(slices.Collect(maps.Keys(names)))
+		if name > largest {
+			return
+		}
+		delete(names, largest)
+	}
+	names[clonestr(name)] = true
+}
+
+// smallerID returns the smaller of two AZ IDs, ignoring an empty one.
+func smallerID(cur, id string) string {
+	if id != "" && (cur == "" || id < cur) {
+		return id
+	}
+	return cur
 }
 
 // Add takes one record into account.
@@ -187,7 +215,10 @@ func mergeNATs(a, b map[natKey]*natStats) {
 		as.add(bs.bytes, bs.use)
 		maps.Copy(as.clientAZs, bs.clientAZs)
 		maps.Copy(as.subnets, bs.subnets)
-		maps.Copy(as.names, bs.names)
+		for n := range bs.names {
+			addName(as.names, n)
+		}
+		as.natAZID = smallerID(as.natAZID, bs.natAZID)
 		maps.Copy(as.nats, bs.nats)
 		mergeBytesCost(as.byTag, bs.byTag)
 	}

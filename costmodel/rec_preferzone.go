@@ -60,6 +60,13 @@ func mergeServices(a, b map[svcKey]*svcStats) {
 	}
 }
 
+// k8sVersionCaveat says which Kubernetes versions take PreferSameZone:
+// alpha behind a feature gate in 1.33, beta and on by default from 1.34;
+// PreferClose, its older name, is in every version from 1.31 (KEP-3015).
+const k8sVersionCaveat = "needs Kubernetes 1.34 or later, where PreferSameZone is beta and on by default " +
+	"(in 1.33 it is alpha, behind the PreferSameTrafficDistribution feature gate); on 1.31-1.33 use " +
+	"\"PreferClose\", the same behaviour under its older name"
+
 // preferSameZone proposes trafficDistribution PreferSameZone for each
 // Service whose clients cross AZs to reach it, saving what crosses from the
 // zones that have one of its endpoints. It marks the Service's workloads
@@ -97,7 +104,7 @@ func (a *Advisor) preferSameZone(prop *proposal) error {
 			continue
 		}
 		caveats := []string{
-			"needs Kubernetes 1.33 or later (1.31-1.32: use \"PreferClose\", the same behaviour under its older name)",
+			k8sVersionCaveat,
 			"traffic stays in the client's zone while that zone has ready endpoints: size each zone's replicas " +
 				"for its own clients (topologySpreadConstraints, or one HPA per zone)",
 		}

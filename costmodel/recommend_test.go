@@ -207,3 +207,23 @@ func TestPrivateLink(t *testing.T) {
 		t.Errorf("PrivateLink = %+v; want Datadog saving $175.20", r)
 	}
 }
+
+// TestPreferSameZoneKubernetesVersions: PreferSameZone is beta and on by
+// default from Kubernetes 1.34 (alpha behind a gate in 1.33); 1.31-1.33
+// take PreferClose.
+func TestPreferSameZoneKubernetesVersions(t *testing.T) {
+	out := rec(flows.Egress, flows.InterAZ, GB)
+	inZone := rec(flows.Egress, flows.IntraAZ, GB)
+	inZone.RemotePod, inZone.RemoteAZID = "products-a", "use1-az1"
+	p := find(advise(t, time.Hour, out, inZone), PreferSameZone)
+	if p == nil {
+		t.Fatal("no PreferSameZone for a Service with an endpoint in its client's zone")
+	}
+	caveats := strings.Join(p.Caveats, "\n")
+	for _, want := range []string{"needs Kubernetes 1.34 or later", "beta and on by default", "in 1.33 it is alpha",
+		`on 1.31-1.33 use "PreferClose"`} {
+		if !strings.Contains(caveats, want) {
+			t.Errorf("PreferSameZone caveats %q; want %q", caveats, want)
+		}
+	}
+}

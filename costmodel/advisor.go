@@ -43,6 +43,26 @@ type natKey struct {
 // that which are kept does not depend on the order of records.
 const maxNames = 8
 
+// offNAT returns the made function of an endpoint in region that takes the
+// bytes tagged tag off the NAT.
+func offNAT(region string, tag natTag) func(*proposal) {
+	return func(prop *proposal) { prop.offNAT[regionTag{region, tag}] = true }
+}
+
+// natLeft returns u, the usage of bytes an endpoint tagged tag would take
+// off the NAT, less the crossing to a NAT in another AZ that the NatPerAZ
+// changes made so far remove.
+func (a *Advisor) natLeft(prop *proposal, region string, tag natTag, u Usage) Usage {
+	var crossed uint64
+	for k := range prop.perAZ {
+		if bc := a.crossNAT[k].byTag[tag]; k.region == region && bc != nil {
+			crossed += bc.use.InterAZ
+		}
+	}
+	u.InterAZ -= min(u.InterAZ, crossed)
+	return u
+}
+
 // natStats is what a group of NAT bytes cost and where they came from.
 type natStats struct {
 	bytesCost

@@ -3,6 +3,7 @@ package costmodel
 import (
 	"cmp"
 	"fmt"
+	"slices"
 
 	"github.com/netcost/netcost/internal/flows"
 )
@@ -16,6 +17,12 @@ type pairStats struct {
 	region          string
 	inCluster       bool
 	category        flows.Category // INTER_AZ or NAT_GATEWAY
+	// toService is, in-cluster, the bytes the client reported to or from
+	// a Service's backend, by Service and client AZ: PreferSameZone's share.
+	toService map[svcZone]uint64
+	// crossed is, through a NAT, the crossing usage to a NAT in another AZ
+	// by client AZ and NAT (crossNAT's keys): NatPerAZ's share.
+	crossed map[natKey]uint64
 }
 
 // addPair notes a record of the bytes ReducePayload is for: those that no
@@ -41,11 +48,27 @@ func (a *Advisor) addPair(r *flows.Record, u Usage, isSaaS bool) {
 	switch {
 	case !inCluster:
 		ps.add(r.Bytes, u)
+		if crossesAZ(r.LocalAZID, r.ViaAZID) {
+			addTo(&ps.crossed, natKey{clonestr(r.Region), clonestr(r.LocalAZID), clonestr(r.Via)}, u.InterAZ)
+		}
+		return
 	case r.Direction == flows.Egress:
 		ps.egress += r.Bytes
 	default:
 		ps.ingress += r.Bytes
 	}
+	if r.RemoteService != "" && r.LocalAZID != "" { // as addService counts it
+		sk := svcKey{clonestr(r.RemoteNamespace), clonestr(r.RemoteService), clonestr(r.Region)}
+		addTo(&ps.toService, svcZone{sk, clonestr(r.LocalAZID)}, r.Bytes)
+	}
+}
+
+// addTo adds n to (*m)[k], making the map if need be.
+func addTo[K comparable](m *map[K]uint64, k K, n uint64) {
+	if *m == nil {
+		*m = map[K]uint64{}
+	}
+	(*m)[k] += n
 }
 
 // endpointName names one end of a pair: its workload, else its pod, else
@@ -63,17 +86,25 @@ func endpointName(ns, workload, pod, ip string) string {
 // mergePairs adds the pairs of b into a.
 func mergePairs(a, b map[[2]string]*pairStats) {
 	for k, bp := range b {
-		if ap := a[k]; ap != nil {
-			ap.add(bp.bytes, bp.use)
-			ap.egress += bp.egress
-			ap.ingress += bp.ingress
-		} else {
+		ap := a[k]
+		if ap == nil {
 			a[k] = bp
+			continue
+		}
+		ap.add(bp.bytes, bp.use)
+		ap.egress += bp.egress
+		ap.ingress += bp.ingress
+		for sz, n := range bp.toService {
+			addTo(&ap.toService, sz, n)
+		}
+		for nk, n := range bp.crossed {
+			addTo(&ap.crossed, nk, n)
 		}
 	}
 }
 
-// payloadPair is the bytes of one pair of endpoints, both directions in one.
+// payloadPair is the bytes of one pair of endpoints, both directions in one,
+// that the certain changes proposed leave.
 type payloadPair struct {
 	bytes  uint64
 	use    Usage
@@ -84,8 +115,9 @@ type payloadPair struct {
 
 // foldPairs folds the pairs: the two directions of an in-cluster pair, each
 // byte once (the larger of the sender's and the receiver's report), priced
-// at both ends.
-func foldPairs(pairs map[[2]string]*pairStats) map[[2]string]*payloadPair {
+// at both ends. It leaves out the bytes that prop's PreferSameZone changes
+// keep in the zone and the crossings that its NatPerAZ changes remove.
+func foldPairs(pairs map[[2]string]*pairStats, prop *proposal) map[[2]string]*payloadPair {
 	byPair := map[[2]string]*payloadPair{}
 	for k, ps := range pairs {
 		key := k
@@ -98,12 +130,25 @@ func foldPairs(pairs map[[2]string]*pairStats) map[[2]string]*payloadPair {
 			byPair[key] = f
 		}
 		if !ps.inCluster {
+			use := ps.use
+			for nk, n := range ps.crossed {
+				if prop.perAZ[nk] {
+					use.InterAZ -= min(use.InterAZ, n)
+				}
+			}
 			f.bytes += ps.bytes
-			f.use.add(ps.use)
+			f.use.add(use)
 			f.nat = true
 			continue
 		}
+		var same uint64
+		for sz, n := range ps.toService {
+			if prop.sameZone[sz] {
+				same += n
+			}
+		}
 		crossed := max(ps.egress, ps.ingress)
+		crossed -= min(crossed, same)
 		f.bytes += crossed
 		f.use.add(pairUsage(crossed))
 	}
@@ -111,11 +156,13 @@ func foldPairs(pairs map[[2]string]*pairStats) map[[2]string]*payloadPair {
 }
 
 // reducePayload proposes compressing and trimming what a pair of endpoints
-// exchanges where its bytes cost more than ReducePayloadMinMonthlyUSD and
-// neither end is covered by PreferSameZone: no endpoint or routing change
-// removes those charges.
+// exchanges where the bytes that the certain changes leave cost more than
+// ReducePayloadMinMonthlyUSD. It is an estimate: without a compression
+// ratio from the user it has no dollar figure, and it never counts in a
+// total.
 func (a *Advisor) reducePayload(prop *proposal) error {
-	byPair := foldPairs(a.pairs)
+	byPair := foldPairs(a.pairs, prop)
+	var recs []Recommendation
 	for _, k := range sortedKeys(byPair, func(k [2]string) string { return k[0] + " " + k[1] }) {
 		f := byPair[k]
 		p, err := a.m.prices(f.region)
@@ -124,26 +171,37 @@ func (a *Advisor) reducePayload(prop *proposal) error {
 		}
 		cost := p.costOf(f.use).Total()
 		monthly := cost * prop.month
-		if monthly < prop.opt.ReducePayloadMinMonthlyUSD || prop.covered[k[0]] || prop.covered[k[1]] {
+		ratio := prop.opt.CompressionRatio
+		if monthly < prop.opt.ReducePayloadMinMonthlyUSD || ratio > 0 && monthly*ratio < prop.opt.MinMonthlySavingsUSD {
 			continue
 		}
-		caveats := []string{fmt.Sprintf("savings assume compression removes %.0f%% of the bytes; "+
-			"measure with a sample of real payloads", prop.opt.CompressionRatio*100)}
-		if f.nat {
-			caveats = append(caveats, "where NatPerAZ is proposed for the same bytes, each saving assumes the other is not made")
+		r := Recommendation{Kind: ReducePayload, Target: k[0] + " <-> " + k[1], Estimate: true,
+			MonthlyCostUSD: monthly, MonthlySavingsUSD: monthly * ratio}
+		if ratio > 0 {
+			r.Caveats = []string{fmt.Sprintf("an estimate, not in the total: it assumes compression removes %.0f%% "+
+				"of the bytes, the ratio given", ratio*100)}
+		} else {
+			r.SavingsNeed = NeedCompressionRatio
+			r.Caveats = []string{"an estimate without a dollar figure: give the share of the bytes that compression " +
+				"removes, measured on a sample of real payloads, for one; never in the total"}
 		}
-		detail := fmt.Sprintf("%s billed per byte between %s and %s, which no endpoint or routing change removes",
-			HumanBytes(f.bytes), k[0], k[1])
-		action := fmt.Sprintf("compress what %s and %s exchange (gzip or zstd on HTTP/gRPC), batch small messages, "+
-			"and drop unused fields; if one side is a single replica, add one in the other zone "+
-			"so that PreferSameZone can keep the traffic local", k[0], k[1])
-		prop.recs = append(prop.recs, Recommendation{
-			Kind: ReducePayload, Target: k[0] + " <-> " + k[1],
-			Evidence:       prop.evidence(f.bytes, cost, f.cat.String(), detail),
-			MonthlyCostUSD: monthly, MonthlySavingsUSD: monthly * prop.opt.CompressionRatio,
-			Action:  action,
-			Caveats: caveats,
-		})
+		if f.nat {
+			r.Evidence = prop.evidence(f.bytes, cost, f.cat.String(), fmt.Sprintf("%s between %s and %s through "+
+				"a NAT gateway, billed per byte, that no certain change above removes", HumanBytes(f.bytes), k[0], k[1]))
+			r.Action = fmt.Sprintf("compress the requests %s sends to %s and ask for compressed responses "+
+				"(Content-Encoding gzip or zstd, where %s accepts it), batch small calls, and drop fields that are "+
+				"not used", k[0], k[1], k[1])
+		} else {
+			r.Evidence = prop.evidence(f.bytes, cost, f.cat.String(), fmt.Sprintf("%s crossing AZs between %s and %s, "+
+				"billed on both sides, that no certain change above removes", HumanBytes(f.bytes), k[0], k[1]))
+			r.Action = fmt.Sprintf("compress what %s and %s exchange (gzip or zstd on HTTP/gRPC), batch small "+
+				"messages, and drop fields that are not used", k[0], k[1])
+		}
+		recs = append(recs, r)
 	}
+	slices.SortStableFunc(recs, func(x, y Recommendation) int {
+		return cmp.Or(cmp.Compare(y.MonthlyCostUSD, x.MonthlyCostUSD), cmp.Compare(x.Target, y.Target))
+	})
+	prop.recs = append(prop.recs, recs...)
 	return nil
 }

@@ -17,7 +17,6 @@ type svcKey struct{ ns, name, region string }
 type svcStats struct {
 	crossByClientAZ map[string]*bytesCost // client AZ ID -> the Service's inter-AZ bytes
 	endpointAZs     map[string]bool       // AZ IDs where the Service's backends run
-	workloads       map[string]bool
 }
 
 // addService notes a record whose remote is a Service's backend.
@@ -25,14 +24,11 @@ func (a *Advisor) addService(r *flows.Record) {
 	k := svcKey{r.RemoteNamespace, r.RemoteService, r.Region}
 	s := a.services[k]
 	if s == nil {
-		s = &svcStats{crossByClientAZ: map[string]*bytesCost{}, endpointAZs: map[string]bool{}, workloads: map[string]bool{}}
+		s = &svcStats{crossByClientAZ: map[string]*bytesCost{}, endpointAZs: map[string]bool{}}
 		a.services[svcKey{clonestr(k.ns), clonestr(k.name), clonestr(k.region)}] = s
 	}
 	if r.RemoteAZID != "" && !s.endpointAZs[r.RemoteAZID] {
 		s.endpointAZs[clonestr(r.RemoteAZID)] = true
-	}
-	if r.RemoteWorkload != "" && !s.workloads[r.RemoteWorkload] {
-		s.workloads[clonestr(r.RemoteWorkload)] = true
 	}
 	if r.Category == flows.InterAZ && r.RemoteInCluster() && r.LocalAZID != "" {
 		// The client sees both directions of the Service's traffic, and
@@ -56,7 +52,6 @@ func mergeServices(a, b map[svcKey]*svcStats) {
 		}
 		mergeBytesCost(as.crossByClientAZ, bs.crossByClientAZ)
 		maps.Copy(as.endpointAZs, bs.endpointAZs)
-		maps.Copy(as.workloads, bs.workloads)
 	}
 }
 
@@ -69,8 +64,7 @@ const k8sVersionCaveat = "needs Kubernetes 1.34 or later, where PreferSameZone i
 
 // preferSameZone proposes trafficDistribution PreferSameZone for each
 // Service whose clients cross AZs to reach it, saving what crosses from the
-// zones that have one of its endpoints. It marks the Service's workloads
-// covered when every client zone has one.
+// zones that have one of its endpoints, and notes those zones in prop.
 func (a *Advisor) preferSameZone(prop *proposal) error {
 	for _, k := range sortedKeys(a.services, func(k svcKey) string { return k.region + "/" + k.ns + "/" + k.name }) {
 		s := a.services[k]
@@ -80,7 +74,7 @@ func (a *Advisor) preferSameZone(prop *proposal) error {
 		}
 		var bytes, saveBytes uint64
 		var cost, save float64
-		var missing []string
+		var missing, saved []string
 		for _, az := range slices.Sorted(maps.Keys(s.crossByClientAZ)) {
 			bc := s.crossByClientAZ[az]
 			bytes += bc.bytes
@@ -88,20 +82,16 @@ func (a *Advisor) preferSameZone(prop *proposal) error {
 			if s.endpointAZs[az] {
 				saveBytes += bc.bytes
 				save += p.costOf(bc.use).Total()
+				saved = append(saved, az)
 			} else {
 				missing = append(missing, az)
 			}
 		}
-		if bytes == 0 {
+		if save <= 0 || save*prop.month < prop.opt.MinMonthlySavingsUSD {
 			continue
 		}
-		for w := range s.workloads {
-			if len(missing) == 0 {
-				prop.covered[k.ns+"/"+w] = true
-			}
-		}
-		if save == 0 {
-			continue
+		for _, az := range saved {
+			prop.sameZone[svcZone{k, az}] = true
 		}
 		caveats := []string{
 			k8sVersionCaveat,

@@ -11,8 +11,9 @@ import (
 
 // privateLink proposes a PrivateLink endpoint for a known SaaS provider
 // reached through a NAT gateway or the internet gateway, where what it saves
-// exceeds the endpoint's fees.
-func (a *Advisor) privateLink(prop *proposal) error {
+// (of what the changes before it leave) exceeds the endpoint's fees.
+func (a *Advisor) privateLink(prop *proposal) ([]candidate, error) {
+	var cands []candidate
 	for _, k := range sortedKeys(a.saas, natKeyString) {
 		s := a.saas[k]
 		var sv SaaS
@@ -23,29 +24,32 @@ func (a *Advisor) privateLink(prop *proposal) error {
 		}
 		p, err := a.m.prices(k.region)
 		if err != nil {
-			return err
+			return nil, err
 		}
+		tag := natTag{"saas", sv.Provider}
 		azs := max(len(s.clientAZs), 1)
 		endpointCost, _ := p.interfaceEndpointFees(s.bytes, prop.month, azs)
-		saving := p.costOf(s.use).Total()*prop.month - endpointCost
-		if saving <= 0 {
-			continue
-		}
-		subnets := slices.Sorted(maps.Keys(s.subnets))
-		detail := fmt.Sprintf("%s to %s over the public internet path (%s)",
-			HumanBytes(s.bytes), sv.Provider, cmp.Or(setString(s.nats), "internet gateway"))
-		service := fmt.Sprintf("<%s's endpoint service name for %s, from %s>", sv.Provider, k.region, sv.Docs)
-		prop.recs = append(prop.recs, Recommendation{
-			Kind: PrivateLink, Target: fmt.Sprintf("%s (%s)", sv.Provider, setString(s.names)),
-			Evidence:       prop.evidence(s.bytes, p.costOf(s.use).Total(), flows.NATGateway.String(), detail),
-			MonthlyCostUSD: p.costOf(s.use).Total() * prop.month, MonthlySavingsUSD: saving,
-			Action: interfaceEndpointCommand(k.region, service, subnets), tag: natTag{"saas", sv.Provider},
-			Caveats: []string{
-				sv.Provider + " must offer PrivateLink in " + k.region +
-					" for your account's site; some providers charge for it",
-				"savings are net of the endpoint's per-GB and per-AZ-hour fees",
-			},
-		})
+		cands = append(cands, candidate{made: offNAT(k.region, tag), saving: func(prop *proposal) (float64, func() Recommendation) {
+			cost := p.costOf(a.natLeft(prop, k.region, tag, s.use)).Total()
+			saving := cost*prop.month - endpointCost
+			return saving, func() Recommendation {
+				subnets := slices.Sorted(maps.Keys(s.subnets))
+				detail := fmt.Sprintf("%s to %s over the public internet path (%s)",
+					HumanBytes(s.bytes), sv.Provider, cmp.Or(setString(s.nats), "internet gateway"))
+				service := fmt.Sprintf("<%s's endpoint service name for %s, from %s>", sv.Provider, k.region, sv.Docs)
+				return Recommendation{
+					Kind: PrivateLink, Target: fmt.Sprintf("%s (%s)", sv.Provider, setString(s.names)),
+					Evidence:       prop.evidence(s.bytes, cost, flows.NATGateway.String(), detail),
+					MonthlyCostUSD: cost * prop.month, MonthlySavingsUSD: saving,
+					Action: interfaceEndpointCommand(k.region, service, subnets),
+					Caveats: []string{
+						sv.Provider + " must offer PrivateLink in " + k.region +
+							" for your account's site; some providers charge for it",
+						"savings are net of the endpoint's per-GB and per-AZ-hour fees",
+					},
+				}
+			}
+		}})
 	}
-	return nil
+	return cands, nil
 }

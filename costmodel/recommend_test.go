@@ -23,13 +23,19 @@ func sqs(az, natAZ string, bytes uint64) flows.Record {
 
 func advise(t *testing.T, window time.Duration, recs ...flows.Record) []Recommendation {
 	t.Helper()
+	return adviseWith(t, window, AdviseOptions{}, recs...)
+}
+
+// adviseWith is advise with options.
+func adviseWith(t *testing.T, window time.Duration, opt AdviseOptions, recs ...flows.Record) []Recommendation {
+	t.Helper()
 	a := New(nil).NewAdvisor()
 	for i := range recs {
 		if err := a.Add(&recs[i]); err != nil {
 			t.Fatal(err)
 		}
 	}
-	out, err := a.Recommend(window, AdviseOptions{})
+	out, err := a.Recommend(window, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,18 +189,22 @@ func TestGatewayEndpointAndPreferSameZone(t *testing.T) {
 	}
 
 	// Without a products endpoint in az1, PreferSameZone saves nothing:
-	// ReducePayload is proposed instead.
+	// ReducePayload is proposed instead, an estimate on the $146 without a
+	// dollar figure of its own unless a compression ratio is given.
 	recs = advise(t, time.Hour, out, mirror(out), back, mirror(back))
 	if r := find(recs, PreferSameZone); r != nil {
 		t.Errorf("PreferSameZone without a same-zone endpoint: %+v", r)
 	}
-	if r := find(recs, ReducePayload); r == nil || !near2(r.MonthlySavingsUSD, 146*0.6) || r.Evidence.Bytes != 10*GB ||
+	if r := find(recs, ReducePayload); r == nil || r.MonthlySavingsUSD != 0 || !near2(r.MonthlyCostUSD, 146) ||
+		r.SavingsNeed != NeedCompressionRatio || !r.Estimate || r.Evidence.Bytes != 10*GB ||
 		r.Evidence.Category != "INTER_AZ" {
-		t.Errorf("ReducePayload = %+v; want 60%% of $146, on 10 GiB counted once", r)
+		t.Errorf("ReducePayload = %+v; want an estimate on $146, 10 GiB counted once, that needs a ratio", r)
 	}
-	// Reported by one agent only, the pair costs the same.
-	if r := find(advise(t, time.Hour, out, back), ReducePayload); r == nil || !near2(r.MonthlySavingsUSD, 146*0.6) {
-		t.Errorf("one-sided ReducePayload = %+v; want 60%% of $146", r)
+	// Reported by one agent only, the pair costs the same; with a ratio of
+	// 0.6, it saves 0.6 x $146 = $87.60.
+	recs = adviseWith(t, time.Hour, AdviseOptions{CompressionRatio: 0.6}, out, back)
+	if r := find(recs, ReducePayload); r == nil || !near2(r.MonthlySavingsUSD, 87.60) || r.SavingsNeed != "" {
+		t.Errorf("one-sided ReducePayload = %+v; want $87.60", r)
 	}
 }
 

@@ -67,6 +67,14 @@ func parseConfig(getenv func(string) string) (config, error) {
 			return config{}, fmt.Errorf("NETCOST_MIN_SAVINGS %q: want USD a month, 0 or more", v)
 		}
 	}
+	if v := getenv("NETCOST_COMPRESSION_RATIO"); v != "" {
+		r, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(r > 0 && r < 1) {
+			return config{}, fmt.Errorf("NETCOST_COMPRESSION_RATIO %q: want the share of the bytes compression removes, "+
+				"above 0 and below 1 (0.6 for 60%%), or nothing", v)
+		}
+		c.advise.CompressionRatio = r
+	}
 	if c.secretARN == "" {
 		return config{}, errors.New("SLACK_WEBHOOK_SECRET_ARN is not set: give the ARN of the secret holding the Slack webhook URL")
 	}

@@ -13,6 +13,7 @@
 //	NETCOST_WINDOW            optional: a window ending at the event's time (24h, 7d) instead of the previous UTC day
 //	NETCOST_LIMIT             optional: rows and recommendations listed (default 5)
 //	NETCOST_MIN_SAVINGS       optional: leave out recommendations saving less USD a month (default 1)
+//	NETCOST_COMPRESSION_RATIO optional: the share of the bytes compression removes, measured (0.6): ReducePayload's savings
 //	SLACK_WEBHOOK_SECRET_ARN  the secret holding the webhook URL (the URL itself, or JSON {"webhook_url": "..."})
 //	AWS_REGION                set by Lambda; AWS_ENDPOINT_URL points the SDK at an emulator in tests
 //

@@ -407,8 +407,10 @@ func TestParseConfig(t *testing.T) {
 		}
 		return func(k string) string { return m[k] }
 	}
-	c, err := parseConfig(env("NETCOST_CLUSTER", "shop", "NETCOST_LIMIT", "3", "NETCOST_MIN_SAVINGS", "10", "NETCOST_WINDOW", "7d"))
-	if err != nil || c.cluster != "shop" || c.limit != 3 || c.advise.MinMonthlySavingsUSD != 10 || c.window != "7d" || c.source.String() != "file:/tmp" {
+	c, err := parseConfig(env("NETCOST_CLUSTER", "shop", "NETCOST_LIMIT", "3", "NETCOST_MIN_SAVINGS", "10", "NETCOST_WINDOW", "7d",
+		"NETCOST_COMPRESSION_RATIO", "0.6"))
+	if err != nil || c.cluster != "shop" || c.limit != 3 || c.advise.MinMonthlySavingsUSD != 10 || c.window != "7d" ||
+		c.source.String() != "file:/tmp" || c.advise.CompressionRatio != 0.6 {
 		t.Errorf("parseConfig: %+v, %v", c, err)
 	}
 	if c, err := parseConfig(env("NETCOST_SOURCE", "nfm", "NETCOST_MONITOR", "eks-prod")); err != nil || c.source.String() != "nfm:eks-prod" {
@@ -420,6 +422,8 @@ func TestParseConfig(t *testing.T) {
 		{"NETCOST_LIMIT", "0"},
 		{"NETCOST_LIMIT", "five"},
 		{"NETCOST_MIN_SAVINGS", "-1"},
+		{"NETCOST_COMPRESSION_RATIO", "1"},
+		{"NETCOST_COMPRESSION_RATIO", "60%"},
 		{"NETCOST_WINDOW", "yesterday"},
 	} {
 		if _, err := parseConfig(env(kv...)); err == nil || !strings.Contains(err.Error(), kv[0]) {

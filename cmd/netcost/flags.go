@@ -292,11 +292,22 @@ func minSavingsFlag(usage string) cli.Flag {
 	return &cli.Float64Flag{Name: "min-savings", Value: 1, Usage: usage}
 }
 
-// adviseOptions reads --min-savings: USD a month, 0 or more.
+// compressionRatioFlag is recommend's and report's measured compression
+// ratio; adviseOptions reads it.
+var compressionRatioFlag = &cli.Float64Flag{Name: "compression-ratio", Usage: "the share of the bytes that " +
+	"compression removes, measured on your payloads (above 0, below 1): gives ReducePayload estimates a dollar figure"}
+
+// adviseOptions reads --min-savings (USD a month, 0 or more) and
+// --compression-ratio.
 func adviseOptions(cCtx *cli.Context) (costmodel.AdviseOptions, error) {
 	v := cCtx.Float64("min-savings")
 	if !(v >= 0) || math.IsInf(v, 1) {
 		return costmodel.AdviseOptions{}, usagef("--min-savings %v: want USD a month, 0 or more", v)
 	}
-	return costmodel.AdviseOptions{MinMonthlySavingsUSD: v}, nil
+	ratio := cCtx.Float64("compression-ratio")
+	if cCtx.IsSet("compression-ratio") && !(ratio > 0 && ratio < 1) {
+		return costmodel.AdviseOptions{}, usagef("--compression-ratio %v: want the share of the bytes compression "+
+			"removes, above 0 and below 1 (0.6 for 60%%)", ratio)
+	}
+	return costmodel.AdviseOptions{MinMonthlySavingsUSD: v, CompressionRatio: ratio}, nil
 }

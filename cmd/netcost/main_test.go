@@ -254,6 +254,7 @@ func TestTopWindow(t *testing.T) {
 
 type recJSON struct {
 	WindowS         int64                      `json:"window_s"`
+	TotalSavingsUSD float64                    `json:"total_monthly_savings_usd"`
 	Recommendations []costmodel.Recommendation `json:"recommendations"`
 }
 
@@ -293,6 +294,39 @@ func TestRecommend(t *testing.T) {
 		if _, err := flows.ParseCategory(r.Evidence.Category); err != nil || want != "" && r.Evidence.Category != want {
 			t.Errorf("%s %s: evidence.category %q; want a record category (%q)", r.Kind, r.Target, r.Evidence.Category, want)
 		}
+	}
+	// ReducePayload is an estimate, after every certain change, out of the
+	// total, and with a saving only from --compression-ratio. Its pair in
+	// the sample, catalog-sync and feeds.supplier.example, costs
+	// $254.5875/month once NatPerAZ removes its crossing: 0.5 saves $127.29.
+	checkEstimates := func(res recJSON, ratio float64) {
+		t.Helper()
+		var total float64
+		for i, r := range res.Recommendations {
+			if !r.Estimate {
+				total += r.MonthlySavingsUSD
+			}
+			if r.Kind == costmodel.ReducePayload && (!r.Estimate || math.Abs(r.MonthlySavingsUSD-ratio*r.MonthlyCostUSD) > 1e-6 ||
+				(ratio == 0) != (r.SavingsNeed == costmodel.NeedCompressionRatio)) {
+				t.Errorf("ratio %v: ReducePayload %+v; want an estimate saving %v of its cost", ratio, r, ratio)
+			}
+			if i > 0 && res.Recommendations[i-1].Estimate && !r.Estimate {
+				t.Errorf("ratio %v: certain %s after an estimate", ratio, r.Kind)
+			}
+		}
+		if math.Abs(total-res.TotalSavingsUSD) > 1e-6 {
+			t.Errorf("ratio %v: total %v; want %v, the certain savings", ratio, res.TotalSavingsUSD, total)
+		}
+	}
+	checkEstimates(res, 0)
+	var half recJSON
+	if err := json.Unmarshal([]byte(mustRun(t, "recommend", "-o", "json", "--compression-ratio", "0.5", "--source", "file:"+store)), &half); err != nil {
+		t.Fatal(err)
+	}
+	checkEstimates(half, 0.5)
+	if r := half.Recommendations[len(half.Recommendations)-1]; r.Kind != costmodel.ReducePayload ||
+		math.Abs(r.MonthlySavingsUSD-127.29) > 0.005 {
+		t.Errorf("last recommendation %s saves %v; want ReducePayload saving $127.29", r.Kind, r.MonthlySavingsUSD)
 	}
 	// The chatty Service: 40 GiB/h crossing x 730 h x $0.02 = $584/month.
 	for _, r := range res.Recommendations {
@@ -374,6 +408,10 @@ func TestBadInput(t *testing.T) {
 		{"negative min-savings", []string{"recommend", "--min-savings", "-5", "-s", writeStore(t, good)}, "--min-savings -5: want USD a month, 0 or more"},
 		{"NaN min-savings", []string{"recommend", "--min-savings", "NaN", "-s", writeStore(t, good)}, "--min-savings NaN: want USD a month, 0 or more"},
 		{"report negative min-savings", []string{"report", "--dry-run", "--min-savings", "-0.5", "-s", writeStore(t, good)}, "--min-savings -0.5: want USD a month, 0 or more"},
+		{"compression ratio of 1", []string{"recommend", "--compression-ratio", "1", "-s", writeStore(t, good)},
+			"--compression-ratio 1: want the share of the bytes compression removes, above 0 and below 1 (0.6 for 60%)"},
+		{"report compression ratio of 0", []string{"report", "--dry-run", "--compression-ratio", "0", "-s", writeStore(t, good)},
+			"--compression-ratio 0: want the share of the bytes compression removes, above 0 and below 1 (0.6 for 60%)"},
 		{"unknown flag", []string{"top", "--categroy", "nat"}, "flag provided but not defined: --categroy (see --help)"},
 		{"unknown command", []string{"topp"}, `unknown command "topp"`},
 		{"extra argument", []string{"top", "-c", "nat", "-s", writeStore(t, good), "extra"}, `unexpected argument "extra"`},

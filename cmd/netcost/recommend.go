@@ -19,10 +19,13 @@ var recommendCommand = &cli.Command{
 	Usage: "turn the bytes into changes with monthly savings and the command to apply each",
 	Description: "Rules: PreferSameZone (Service trafficDistribution), GatewayEndpoint (S3/DynamoDB through a NAT),\n" +
 		"InterfaceEndpoint (AWS services through a NAT, only above the endpoint's break-even), NatPerAZ (a NAT in\n" +
-		"another AZ than its clients), PrivateLink (known SaaS), ReducePayload (what no routing change removes).\n" +
+		"another AZ than its clients), PrivateLink (known SaaS): certain changes, by savings, each saving\n" +
+		"assuming the ones above it are made. Then estimates: ReducePayload (what no certain change removes),\n" +
+		"with a saving only from --compression-ratio, never in the total.\n" +
 		"Savings are projected to a month from the window read, net of any new fees.",
 	Flags: append([]cli.Flag{
 		minSavingsFlag("hide recommendations saving less than this many USD a month"),
+		compressionRatioFlag,
 	}, readFlags()...),
 	Action: func(cCtx *cli.Context) error {
 		ao, err := adviseOptions(cCtx)
@@ -61,6 +64,14 @@ func runRecommend(ctx context.Context, w io.Writer, m *costmodel.Model, opts que
 		} else {
 			action = "`" + strings.ReplaceAll(action, "\n", "` `") + "`"
 		}
+		switch {
+		case r.SavingsNeed != "" && format == "csv":
+			save = "" // no figure: not a zero
+		case r.SavingsNeed != "":
+			save = "needs " + savingsNeedFlag(r.SavingsNeed)
+		case r.Estimate && format != "csv":
+			save += " (estimate)"
+		}
 		t.rows = append(t.rows, []string{r.Kind, r.Target, save, cost, r.Evidence.Detail, action, strings.Join(r.Caveats, "; ")})
 	}
 	if format != "csv" {
@@ -94,22 +105,50 @@ func writeRecommendText(w io.Writer, res *query.RecommendResult, width int) erro
 		say("", "  ", windowNote(res.Start, res.End))
 		return nil
 	}
+	certain := 0
 	for i, r := range res.Recommendations {
 		say(fmt.Sprintf("%d. ", i+1), "   ", r.Kind+"  "+r.Target)
-		say("   ", "     ", fmt.Sprintf("saves $%s/month of $%s/month", usd(r.MonthlySavingsUSD), usd(r.MonthlyCostUSD)))
+		say("   ", "     ", savingsText(r))
 		say("   why: ", "        ", r.Evidence.Detail)
-		for _, line := range strings.Split(r.Action, "\n") {
-			fmt.Fprintf(w, "   $ %s\n", esc(line))
+		if r.Estimate {
+			say("   do: ", "       ", r.Action) // advice, not a command
+		} else {
+			certain++
+			for _, line := range strings.Split(r.Action, "\n") {
+				fmt.Fprintf(w, "   $ %s\n", esc(line))
+			}
 		}
 		for _, c := range r.Caveats {
 			say("   note: ", "         ", c)
 		}
 		fmt.Fprintln(w)
 	}
-	say("", "  ", fmt.Sprintf("total: $%s/month across %d recommendations", usd(res.TotalSavingsUSD), len(res.Recommendations)))
+	say("", "  ", fmt.Sprintf("total: $%s/month across %d certain recommendation(s)", usd(res.TotalSavingsUSD), certain))
 	for _, n := range res.Notes {
-		say("", "  ", n)
+		say("note: ", "  ", n)
 	}
 	say("", "  ", windowNote(res.Start, res.End))
 	return nil
+}
+
+// savingsText says what a recommendation saves, or what an estimate needs
+// for a figure.
+func savingsText(r costmodel.Recommendation) string {
+	switch {
+	case r.SavingsNeed != "":
+		return fmt.Sprintf("estimate: savings need %s; these bytes cost $%s/month",
+			savingsNeedFlag(r.SavingsNeed), usd(r.MonthlyCostUSD))
+	case r.Estimate:
+		return fmt.Sprintf("estimate: saves $%s/month of $%s/month, not in the total",
+			usd(r.MonthlySavingsUSD), usd(r.MonthlyCostUSD))
+	}
+	return fmt.Sprintf("saves $%s/month of $%s/month", usd(r.MonthlySavingsUSD), usd(r.MonthlyCostUSD))
+}
+
+// savingsNeedFlag is the flag that gives an estimate what it needs.
+func savingsNeedFlag(need string) string {
+	if need == costmodel.NeedCompressionRatio {
+		return "--compression-ratio"
+	}
+	return need
 }

@@ -45,6 +45,7 @@ var reportCommand = &cli.Command{
 		&cli.StringFlag{Name: "cluster", EnvVars: []string{"NETCOST_CLUSTER"}, Usage: "cluster name for the report's title"},
 		&cli.IntFlag{Name: "limit", Aliases: []string{"n"}, Value: report.DefaultLimit, Usage: "pairs, talkers and recommendations listed (1 or more)"},
 		minSavingsFlag("leave out recommendations saving less than this many USD a month"),
+		compressionRatioFlag,
 	),
 	Action: func(cCtx *cli.Context) error {
 		webhook, dry := cCtx.String("slack-webhook"), cCtx.Bool("dry-run")

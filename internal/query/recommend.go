@@ -14,10 +14,10 @@ type RecommendResult struct {
 	Source          string                     `json:"source"`
 	WindowS         int64                      `json:"window_s"` // what the monthly figures extrapolate from
 	Recommendations []costmodel.Recommendation `json:"recommendations"`
-	TotalSavingsUSD float64                    `json:"total_monthly_savings_usd"`
+	TotalSavingsUSD float64                    `json:"total_monthly_savings_usd"` // certain ones only
 	Records         int64                      `json:"records"`
 	Skipped         int64                      `json:"skipped_lines,omitempty"`
-	Notes           []string                   `json:"notes,omitempty"` // the source's caveats
+	Notes           []string                   `json:"notes,omitempty"` // the source's caveats, how savings add up
 }
 
 // Recommend reads every record in the window and proposes changes.
@@ -44,9 +44,14 @@ func recommendResult(opts Options, adv *costmodel.Advisor, ao costmodel.AdviseOp
 	for i := range recs {
 		r := &recs[i]
 		r.MonthlySavingsUSD, r.MonthlyCostUSD, r.Evidence.CostUSD = round6(r.MonthlySavingsUSD), round6(r.MonthlyCostUSD), round6(r.Evidence.CostUSD)
-		res.TotalSavingsUSD += r.MonthlySavingsUSD
+		if !r.Estimate {
+			res.TotalSavingsUSD += r.MonthlySavingsUSD
+		}
 	}
 	res.Recommendations = recs
+	if len(recs) > 0 {
+		res.Notes = append(res.Notes, costmodel.OverlapNote)
+	}
 	res.TotalSavingsUSD = round6(res.TotalSavingsUSD)
 	return res, nil
 }

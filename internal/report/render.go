@@ -63,13 +63,12 @@ func (r *Report) Message() Message {
 		for i, c := range shown {
 			blocks = append(blocks, section(recommendationText(i+1, c)))
 		}
-		if n := len(rec.Recommendations) - len(shown); n > 0 {
-			var rest float64
-			for _, c := range rec.Recommendations[len(shown):] {
-				rest += c.MonthlySavingsUSD
-			}
-			blocks = append(blocks, contextBlock(fmt.Sprintf("…and %d more saving %s/month: `netcost recommend %s`", n, money(rest), escape(r.queryFlags()))))
+		if rest := rec.Recommendations[len(shown):]; len(rest) > 0 {
+			blocks = append(blocks, contextBlock(fmt.Sprintf("…and %d more saving %s/month: `netcost recommend %s`",
+				len(rest), money(costmodel.TotalSavings(rest)), escape(r.queryFlags()))))
 		}
+		blocks = append(blocks, contextBlock("Each saving assumes the ones above it are made, so the total counts "+
+			"no byte twice; estimates are not in it."))
 	}
 	flags := escape(r.queryFlags())
 	blocks = append(blocks, contextBlock(fmt.Sprintf("Full lists: `netcost top --category inter-az %s` and `netcost top --category nat %s`", flags, flags)))
@@ -84,7 +83,7 @@ func (r *Report) Message() Message {
 		blocks = append(blocks, contextBlock(notes...))
 	}
 	text := fmt.Sprintf("%s: %s (%s)", title, money(cur.TotalCostUSD), change(cur, r.PreviousSpend, period))
-	if n := len(rec.Recommendations); n > 0 {
+	if n := certain(rec.Recommendations); n > 0 {
 		text += fmt.Sprintf("; %d recommendations save %s/month", n, money(rec.TotalSavingsUSD))
 	}
 	return fit(Message{Text: escape(text), Blocks: blocks})
@@ -125,14 +124,35 @@ func hourlyFees(fees []query.HourlyFee) string {
 
 func recommendationText(i int, c costmodel.Recommendation) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "*%d. %s*: %s\nSaves *%s/month* of %s/month\n%s", i, escape(c.Kind), escape(c.Target),
-		money(c.MonthlySavingsUSD), money(c.MonthlyCostUSD), escape(c.Evidence.Detail))
-	if c.Kind == costmodel.ReducePayload {
+	fmt.Fprintf(&b, "*%d. %s*: %s\n", i, escape(c.Kind), escape(c.Target))
+	switch {
+	case c.SavingsNeed != "":
+		fmt.Fprintf(&b, "Estimate: savings need a compression ratio (--compression-ratio, or the stack's "+
+			"CompressionRatio); these bytes cost %s/month", money(c.MonthlyCostUSD))
+	case c.Estimate:
+		fmt.Fprintf(&b, "Estimate: saves %s/month of %s/month, not in the total", money(c.MonthlySavingsUSD),
+			money(c.MonthlyCostUSD))
+	default:
+		fmt.Fprintf(&b, "Saves *%s/month* of %s/month", money(c.MonthlySavingsUSD), money(c.MonthlyCostUSD))
+	}
+	fmt.Fprintf(&b, "\n%s", escape(c.Evidence.Detail))
+	if c.Estimate {
 		fmt.Fprintf(&b, "\n_What to do:_ %s", escape(c.Action)) // advice, not a command: one line
 	} else {
 		fmt.Fprintf(&b, "\n%s\n%s\n%s", codeFence, escapeLines(c.Action), codeFence)
 	}
 	return b.String()
+}
+
+// certain counts the recommendations that are not estimates.
+func certain(recs []costmodel.Recommendation) int {
+	n := 0
+	for _, c := range recs {
+		if !c.Estimate {
+			n++
+		}
+	}
+	return n
 }
 
 // who names a row's endpoint as briefly as it can be named.

@@ -39,7 +39,7 @@ func strangerReport(s string) *Report {
 	rec := &query.RecommendResult{TotalSavingsUSD: 30, Recommendations: []costmodel.Recommendation{
 		{Kind: s, Target: s, MonthlySavingsUSD: 10, MonthlyCostUSD: 20, Action: "kubectl -n " + name + " patch\naws ec2 " + name,
 			Evidence: costmodel.Evidence{Detail: s}, Caveats: []string{s}},
-		{Kind: costmodel.ReducePayload, Target: s, MonthlySavingsUSD: 10, Action: "compress what " + s + " sends"},
+		{Kind: costmodel.ReducePayload, Target: s, MonthlySavingsUSD: 10, Action: "compress what " + s + " sends", Estimate: true},
 		{Kind: "NatPerAZ", Target: s, MonthlySavingsUSD: 10, Action: s},
 	}}
 	return &Report{Cluster: s, Window: w, Previous: PreviousWindow(w), Source: s, Limit: 2, Spend: spend,

@@ -8,16 +8,25 @@ import (
 func BenchmarkDecode(b *testing.B) {
 	r := fakeRecord()
 	line := AppendJSON(nil, &r)
-	b.Run("netcost", func(b *testing.B) {
-		d := NewDecoder()
-		var out Record
-		b.SetBytes(int64(len(line)))
-		for b.Loop() {
-			if err := d.Decode(line, &out); err != nil {
-				b.Fatal(err)
+	decode := func(line []byte) func(b *testing.B) {
+		return func(b *testing.B) {
+			d := NewDecoder()
+			var out Record
+			b.SetBytes(int64(len(line)))
+			for b.Loop() {
+				if err := d.Decode(line, &out); err != nil {
+					b.Fatal(err)
+				}
 			}
 		}
-	})
+	}
+	b.Run("netcost", decode(line))
+	// A record as this version of the agent writes it: with the instance,
+	// remote_reported and remote_lb.
+	agent := r
+	agent.NodeInstanceID, agent.RemoteReportedRaw = "i-0abc123def4567890", BoolFalse
+	agent.RemoteLB = "app/web/50dc6c495c0c9188"
+	b.Run("netcost-agent-fields", decode(AppendJSON(nil, &agent)))
 	b.Run("encoding-json", func(b *testing.B) {
 		b.SetBytes(int64(len(line)))
 		for b.Loop() {

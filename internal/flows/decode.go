@@ -39,14 +39,16 @@ type Decoder struct {
 }
 
 // head remembers the leading fields of the last line in the agent's layout
-// (schema through region), which one agent's records of one window share:
-// when the next line starts with the same bytes, they are not parsed again.
+// (schema through region, and node_instance_id if it follows), which one
+// agent's records of one window share: when the next line starts with the
+// same bytes, they are not parsed again.
 type head struct {
-	prefix  []byte // the line up to the end of the region value; empty if unusable
+	prefix  []byte  // the line up to the end of the region or node_instance_id value; empty if unusable
+	next    fieldID // the field after the prefix
 	schema  int
 	ts      time.Time
 	windowS int64
-	strs    [3]struct{ off, n int } // cluster, node, region in prefix; n < 0 if absent
+	strs    [4]struct{ off, n int } // cluster, node, region, node_instance_id in prefix; n < 0 if absent
 }
 
 // maxInterned bounds each intern table; past it strings are still decoded, just not shared.
@@ -163,15 +165,15 @@ func (d *Decoder) decodeCanonical(line []byte, r *Record) (bool, error) {
 	h := &d.head
 	if n := len(h.prefix); n > 0 && len(line) > n && string(line[:n]) == string(h.prefix) {
 		r.Schema, r.TS, r.WindowS = h.schema, h.ts, h.windowS
-		for i, p := range [3]*string{&r.Cluster, &r.Node, &r.Region} {
+		for i, p := range [4]*string{&r.Cluster, &r.Node, &r.Region, &r.NodeInstanceID} {
 			if f := h.strs[i]; f.n >= 0 {
 				*p = d.intern(line[f.off : f.off+f.n])
 			}
 		}
-		s.i, next, first = n, fRegion+1, false
+		s.i, next, first = n, h.next, false
 	} else {
 		h.prefix = h.prefix[:0]
-		h.strs = [3]struct{ off, n int }{{0, -1}, {0, -1}, {0, -1}}
+		h.strs = [4]struct{ off, n int }{{0, -1}, {0, -1}, {0, -1}, {0, -1}}
 	}
 	plainHead := true // no escapes in the leading strings: the prefix can be reused
 	for ; ; first = false {
@@ -210,13 +212,19 @@ func (d *Decoder) decodeCanonical(line []byte, r *Record) (bool, error) {
 				plainHead = plainHead && !changed
 			}
 			*p = d.intern(v)
-			if k <= fRegion {
-				if k >= fCluster && plainHead {
+			if k <= fNodeInstanceId && plainHead {
+				if k >= fCluster {
 					h.strs[k-fCluster] = struct{ off, n int }{s.i - 1 - len(v), len(v)}
 				}
-				if k == fRegion && plainHead && r.Schema == SchemaVersion && !r.TS.IsZero() {
+				switch {
+				case k == fRegion && r.Schema == SchemaVersion && !r.TS.IsZero():
 					h.prefix = append(h.prefix[:0], line[:s.i]...)
+					h.next = fRegion + 1
 					h.schema, h.ts, h.windowS = r.Schema, r.TS, r.WindowS
+				case k == fNodeInstanceId && len(h.prefix) > 0 && h.next == fNodeInstanceId:
+					// The prefix ends at this line's region: take the instance in.
+					h.prefix = append(h.prefix[:0], line[:s.i]...)
+					h.next = fNodeInstanceId + 1
 				}
 			}
 			continue
@@ -244,6 +252,7 @@ const (
 	fCluster
 	fNode
 	fRegion
+	fNodeInstanceId
 	fDirection
 	fCategory
 	fProtocol
@@ -265,6 +274,8 @@ const (
 	fRemoteAz
 	fRemoteAzId
 	fRemoteName
+	fRemoteReported
+	fRemoteLb
 	fRemoteAwsService
 	fRemoteRegion
 	fVia
@@ -274,7 +285,14 @@ const (
 	numFields
 )
 
-var fieldNames = [numFields]string{"schema", "ts", "window_s", "cluster", "node", "region", "direction", "category", "protocol", "local_ip", "local_pod", "local_namespace", "local_workload", "local_workload_kind", "local_az", "local_az_id", "local_subnet", "remote_ip", "remote_port", "remote_pod", "remote_namespace", "remote_workload", "remote_service", "remote_node", "remote_az", "remote_az_id", "remote_name", "remote_aws_service", "remote_region", "via", "via_az_id", "bytes", "packets"}
+var fieldNames = [numFields]string{
+	"schema", "ts", "window_s", "cluster", "node", "region", "node_instance_id", "direction", "category",
+	"protocol", "local_ip", "local_pod", "local_namespace", "local_workload", "local_workload_kind", "local_az",
+	"local_az_id", "local_subnet", "remote_ip", "remote_port", "remote_pod", "remote_namespace",
+	"remote_workload", "remote_service", "remote_node", "remote_az", "remote_az_id", "remote_name",
+	"remote_reported", "remote_lb", "remote_aws_service", "remote_region", "via", "via_az_id", "bytes",
+	"packets",
+}
 
 // keyID returns the field a key names, or -1.
 func keyID(key []byte) fieldID {
@@ -291,6 +309,8 @@ func keyID(key []byte) fieldID {
 		return fNode
 	case "region":
 		return fRegion
+	case "node_instance_id":
+		return fNodeInstanceId
 	case "direction":
 		return fDirection
 	case "category":
@@ -333,6 +353,10 @@ func keyID(key []byte) fieldID {
 		return fRemoteAzId
 	case "remote_name":
 		return fRemoteName
+	case "remote_reported":
+		return fRemoteReported
+	case "remote_lb":
+		return fRemoteLb
 	case "remote_aws_service":
 		return fRemoteAwsService
 	case "remote_region":
@@ -358,6 +382,8 @@ func (r *Record) stringField(id fieldID) *string {
 		return &r.Node
 	case fRegion:
 		return &r.Region
+	case fNodeInstanceId:
+		return &r.NodeInstanceID
 	case fLocalPod:
 		return &r.LocalPod
 	case fLocalNamespace:
@@ -388,6 +414,8 @@ func (r *Record) stringField(id fieldID) *string {
 		return &r.RemoteAZID
 	case fRemoteName:
 		return &r.RemoteName
+	case fRemoteLb:
+		return &r.RemoteLB
 	case fRemoteAwsService:
 		return &r.RemoteAWSService
 	case fRemoteRegion:
@@ -488,6 +516,16 @@ func (d *Decoder) fieldByID(s *scanner, id fieldID, r *Record) error {
 			return fieldErr("category", "unknown category %q", v)
 		}
 		r.Category = c
+	case fRemoteReported:
+		switch {
+		case s.literal("true"):
+			r.RemoteReportedRaw = BoolTrue
+		case s.literal("false"):
+			r.RemoteReportedRaw = BoolFalse
+		case s.null(): // leaves the field as it is, as encoding/json does
+		default:
+			return fieldErr(key, "want true or false")
+		}
 	case fLocalIp:
 		return d.ip(s, key, &r.LocalIP, false)
 	case fRemoteIp:
@@ -675,9 +713,12 @@ func (s *scanner) consume(c byte) bool {
 	return false
 }
 
-func (s *scanner) null() bool {
-	if s.i < len(s.b) && s.b[s.i] == 'n' && bytes.HasPrefix(s.b[s.i:], []byte("null")) {
-		s.i += 4
+func (s *scanner) null() bool { return s.literal("null") }
+
+// literal consumes lit (true, false or null) if the input continues with it.
+func (s *scanner) literal(lit string) bool {
+	if s.i < len(s.b) && s.b[s.i] == lit[0] && bytes.HasPrefix(s.b[s.i:], []byte(lit)) {
+		s.i += len(lit)
 		return true
 	}
 	return false

@@ -23,6 +23,7 @@ func AppendJSON(b []byte, r *Record) []byte {
 	b = appendStr(b, "cluster", r.Cluster)
 	b = appendStr(b, "node", r.Node)
 	b = appendStr(b, "region", r.Region)
+	b = appendStr(b, "node_instance_id", r.NodeInstanceID)
 	b = appendStr(b, "direction", r.Direction.String())
 	b = appendStr(b, "category", r.Category.String())
 	b = appendStr(b, "protocol", r.Protocol.String())
@@ -47,6 +48,13 @@ func AppendJSON(b []byte, r *Record) []byte {
 	b = appendStr(b, "remote_az", r.RemoteAZ)
 	b = appendStr(b, "remote_az_id", r.RemoteAZID)
 	b = appendStr(b, "remote_name", r.RemoteName)
+	switch r.RemoteReportedRaw {
+	case BoolFalse:
+		b = append(b, `,"remote_reported":false`...)
+	case BoolTrue:
+		b = append(b, `,"remote_reported":true`...)
+	}
+	b = appendStr(b, "remote_lb", r.RemoteLB)
 	b = appendStr(b, "remote_aws_service", r.RemoteAWSService)
 	b = appendStr(b, "remote_region", r.RemoteRegion)
 	b = appendStr(b, "via", r.Via)

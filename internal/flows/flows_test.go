@@ -65,6 +65,10 @@ func TestDecodeRoundTrip(t *testing.T) {
 	full := fakeRecord()
 	full.RemoteName, full.RemoteAWSService, full.RemoteRegion = "sqs.us-east-1.amazonaws.com", "AMAZON", "us-east-1"
 	full.Via, full.ViaAZID = "nat-0b2", "use1-az2"
+	full.NodeInstanceID, full.RemoteReportedRaw, full.RemoteLB = "i-0abc123def4567890", BoolTrue, "app/web/50dc6c49"
+	unreported := fakeRecord()
+	unreported.NodeInstanceID, unreported.RemoteReportedRaw = "i-0abc1234", BoolFalse
+	unreported.RemoteLB = "classic/legacy-lb"
 	minimal := Record{Schema: 1, TS: full.TS, WindowS: 60, Region: "eu-west-1", Direction: Ingress,
 		Category: Unclassified, Protocol: UDP, LocalIP: "fd00::1", RemoteIP: OtherIP}
 	odd := fakeRecord()
@@ -74,7 +78,8 @@ func TestDecodeRoundTrip(t *testing.T) {
 	// name holds one: the decoder refuses the record.
 	controls := fakeRecord()
 	controls.LocalPod = "pod\n\u2028\x1b\x7f"
-	for name, rec := range map[string]Record{"full": full, "minimal": minimal, "escapes": odd, "controls": controls} {
+	for name, rec := range map[string]Record{"full": full, "unreported": unreported, "minimal": minimal, "escapes": odd,
+		"controls": controls} {
 		t.Run(name, func(t *testing.T) {
 			line := AppendJSON(nil, &rec)
 			var got Record
@@ -155,6 +160,24 @@ func TestDecodeErrors(t *testing.T) {
 		{"control character", strings.Replace(base, `"shop"`, "\"sh\top\"", 1), "control character"},
 		{"NaN in unknown field", strings.Replace(base, `"bytes"`, `"x":NaN,"bytes"`, 1), "invalid JSON value"},
 		{"leading zero in unknown field", strings.Replace(base, `"bytes"`, `"x":01,"bytes"`, 1), "invalid JSON value"},
+		{"short instance id", strings.Replace(base, `"direction"`, `"node_instance_id":"i-0e2e","direction"`, 1),
+			`node_instance_id: "i-0e2e" is not an EC2 instance ID`},
+		{"upper-case instance id", strings.Replace(base, `"direction"`, `"node_instance_id":"i-0ABC1234","direction"`, 1),
+			"node_instance_id"},
+		{"instance id as a number", strings.Replace(base, `"direction"`, `"node_instance_id":12,"direction"`, 1),
+			"node_instance_id: want a string"},
+		{"reported as a string", strings.Replace(base, `"bytes"`, `"remote_reported":"true","bytes"`, 1),
+			"remote_reported: want true or false"},
+		{"reported as a number", strings.Replace(base, `"bytes"`, `"remote_reported":1,"bytes"`, 1),
+			"remote_reported: want true or false"},
+		{"reported misspelt", strings.Replace(base, `"bytes"`, `"remote_reported":tru,"bytes"`, 1),
+			"remote_reported: want true or false"},
+		{"reported run on", strings.Replace(base, `"bytes"`, `"remote_reported":truex,"bytes"`, 1), "want ',' or '}'"},
+		{"lb without kind", strings.Replace(base, `"bytes"`, `"remote_lb":"web/50dc6c495c0c9188","bytes"`, 1),
+			`remote_lb: "web/50dc6c495c0c9188" is not a load balancer`},
+		{"lb with the ELB prefix", strings.Replace(base, `"bytes"`, `"remote_lb":"ELB app/web/50dc","bytes"`, 1), "remote_lb"},
+		{"lb without id", strings.Replace(base, `"bytes"`, `"remote_lb":"net/tcp","bytes"`, 1), "remote_lb"},
+		{"classic lb with id", strings.Replace(base, `"bytes"`, `"remote_lb":"classic/web/50dc","bytes"`, 1), "remote_lb"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -178,6 +201,16 @@ func FuzzDecode(f *testing.F) {
 	f.Add(string(AppendJSON(nil, ptr(fakeRecord()))))
 	f.Add(`{"schema":1,"ts":"2026-11-21T10:00:00Z","window_s":60,"region":"r","direction":"egress","category":"INTER_AZ","protocol":"tcp","local_ip":"::1","remote_ip":"other","bytes":1,"packets":1}`)
 	f.Add(`{"a":[{"b":"\"}"}],"schema":1}`)
+	agent := fakeRecord()
+	agent.NodeInstanceID, agent.RemoteReportedRaw = "i-0abc123def4567890", BoolFalse
+	agent.RemoteLB = "net/tcp-in/fe67e401c04c39d7"
+	line := string(AppendJSON(nil, &agent))
+	f.Add(line)
+	f.Add(strings.Replace(line, `"remote_reported":false`, `"remote_reported":null`, 1))
+	f.Add(strings.Replace(line, `"remote_reported":false`, `"remote_reported":true,"remote_reported":null`, 1))
+	f.Add(`{"schema":1,"ts":"2026-11-21T10:00:00Z","window_s":60,"region":"r","direction":"egress",` +
+		`"category":"INTER_AZ","protocol":"tcp","local_ip":"::1","remote_ip":"other","remote_reported":false,` +
+		`"remote_lb":"classic/x","node_instance_id":"i-01234567","bytes":1,"packets":1}`)
 	f.Fuzz(func(t *testing.T, line string) {
 		var fast Record
 		ferr := NewDecoder().Decode([]byte(line), &fast)
@@ -364,6 +397,13 @@ func FuzzDecodeSequence(f *testing.F) {
 	f.Add(a, strings.Replace(a, `"region":"us-east-1"`, `"region":"us-east-1x"`, 1))
 	f.Add(a, strings.Replace(a, `"region":"us-east-1",`, `"region":"us-east-1"}`, 1))
 	f.Add(a, strings.Replace(a, `"bytes":123456789`, `"bytes":-1`, 1))
+	// The head may end at node_instance_id: the same, another, or none.
+	withID := strings.Replace(a, `"direction"`, `"node_instance_id":"i-0abc123def4567890","direction"`, 1)
+	f.Add(withID, withID)
+	f.Add(withID, strings.Replace(withID, "i-0abc123def4567890", "i-0abc123def4567891", 1))
+	f.Add(withID, a)
+	f.Add(a, withID)
+	f.Add(withID, strings.Replace(withID, `"i-0abc123def4567890"`, `"i-0abc123def456789"`, 1))
 	f.Fuzz(func(t *testing.T, a, b string) {
 		for _, borrow := range []bool{false, true} {
 			d := NewDecoder()
@@ -563,5 +603,115 @@ func TestReadDedup(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRemoteReported: the field when present, else the rule older agents'
+// readers applied: a record that names a remote pod or node is reported.
+func TestRemoteReported(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		raw       OptBool
+		pod, node string
+		want      bool
+	}{
+		{"older agent, pod", BoolUnset, "products-1", "", true},
+		{"older agent, node", BoolUnset, "", "ip-10-0-2-20", true},
+		{"older agent, neither", BoolUnset, "", "", false},
+		{"fargate pod", BoolFalse, "products-1", "fargate-ip-10-0-2-9", false},
+		{"reported pod", BoolTrue, "products-1", "ip-10-0-2-20", true},
+		{"load balancer", BoolFalse, "", "", false},
+		{"reported without names", BoolTrue, "", "", true},
+	} {
+		r := fakeRecord()
+		r.RemoteReportedRaw, r.RemotePod, r.RemoteNode = tt.raw, tt.pod, tt.node
+		if got := r.RemoteReported(); got != tt.want {
+			t.Errorf("%s: RemoteReported() = %v; want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestValidLB(t *testing.T) {
+	for _, tt := range []struct {
+		lb   string
+		ok   bool
+		kind LBKind
+	}{
+		{"app/web/50dc6c495c0c9188", true, LBApplication},
+		{"net/tcp-in/fe67e401c04c39d7", true, LBNetwork},
+		{"gwy/inspect/0123456789abcdef", true, LBGateway},
+		{"classic/legacy-web", true, LBClassic},
+		{"classic/legacy/x", false, ""},
+		{"app/web", false, ""},
+		{"app//50dc6c495c0c9188", false, ""},
+		{"app/web/", false, ""},
+		{"app/web/50DC6C495C0C9188", false, ""},
+		{"app/we_b/50dc6c495c0c9188", false, ""},
+		{"app/" + strings.Repeat("a", 33) + "/50dc", false, ""},
+		{"app/web/" + strings.Repeat("a", 33), false, ""},
+		{"alb/web/50dc6c495c0c9188", false, ""},
+		{"", false, ""},
+	} {
+		if got := ValidLB(tt.lb); got != tt.ok {
+			t.Errorf("ValidLB(%q) = %v; want %v", tt.lb, got, tt.ok)
+		}
+		r := Record{RemoteLB: tt.lb}
+		if got := r.RemoteLBKind(); tt.ok && got != tt.kind {
+			t.Errorf("RemoteLBKind(%q) = %q; want %q", tt.lb, got, tt.kind)
+		}
+	}
+	for id, ok := range map[string]bool{"i-0abc123def4567890": true, "i-0abc1234": true, "i-0abc123": false,
+		"i-0abc123def456789": false,
+		"i-0abc123g":         false, "0abc1234": false, "i-0ABC1234": false, "": false} {
+		if got := ValidInstanceID(id); got != ok {
+			t.Errorf("ValidInstanceID(%q) = %v; want %v", id, got, ok)
+		}
+	}
+}
+
+// TestOptBoolJSON: encoding/json reads and writes OptBool as the decoder
+// and AppendJSON do: absent and null leave it unset.
+func TestOptBoolJSON(t *testing.T) {
+	type T struct {
+		B OptBool `json:"b,omitempty"`
+	}
+	for in, want := range map[string]OptBool{`{}`: BoolUnset, `{"b":null}`: BoolUnset, `{"b":false}`: BoolFalse,
+		`{"b":true}`: BoolTrue} {
+		var v T
+		if err := json.Unmarshal([]byte(in), &v); err != nil || v.B != want {
+			t.Errorf("Unmarshal(%s) = %v, %v; want %v", in, v.B, err, want)
+		}
+		out, _ := json.Marshal(v)
+		if back := strings.Replace(in, `{"b":null}`, `{}`, 1); string(out) != back {
+			t.Errorf("Marshal(%v) = %s; want %s", v.B, out, back)
+		}
+	}
+	var v T
+	if err := json.Unmarshal([]byte(`{"b":"true"}`), &v); err == nil {
+		t.Errorf(`Unmarshal({"b":"true"}) accepted a string`)
+	}
+}
+
+// TestDecodeHeadTakesInstance: an agent's lines share their leading fields
+// through node_instance_id, which the decoder then skips on the next line.
+func TestDecodeHeadTakesInstance(t *testing.T) {
+	r := fakeRecord()
+	r.NodeInstanceID = "i-0abc123def4567890"
+	line := AppendJSON(nil, &r)
+	d := NewDecoder()
+	for i := range 3 {
+		var got Record
+		if err := d.Decode(line, &got); err != nil || !reflect.DeepEqual(got, r) {
+			t.Fatalf("line %d: Decode = %+v, %v; want %+v", i, got, err, r)
+		}
+		end := `"node_instance_id":"i-0abc123def4567890"`
+		if !bytes.HasSuffix(d.head.prefix, []byte(end)) || d.head.next != fNodeInstanceId+1 {
+			t.Fatalf("line %d: the head %q (next %s) does not end at the instance", i, d.head.prefix, fieldNames[d.head.next])
+		}
+	}
+	bad := r
+	bad.RemoteReportedRaw = 3
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "remote_reported") {
+		t.Errorf("Validate(remote_reported 3) = %v; want a remote_reported error", err)
 	}
 }

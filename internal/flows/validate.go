@@ -104,6 +104,16 @@ func (r *Record) validateNoIPs() error {
 	if r.ViaAZID != "" && r.Via == "" {
 		return fieldErr("via_az_id", "set without via")
 	}
+	if r.NodeInstanceID != "" && !ValidInstanceID(r.NodeInstanceID) {
+		return fieldErr("node_instance_id", "%q is not an EC2 instance ID (i- and 8 or 17 hex digits)", r.NodeInstanceID)
+	}
+	if r.RemoteReportedRaw > BoolTrue {
+		return fieldErr("remote_reported", "invalid value %d; want true or false", uint8(r.RemoteReportedRaw))
+	}
+	if r.RemoteLB != "" && !ValidLB(r.RemoteLB) {
+		return fieldErr("remote_lb", "%q is not a load balancer: want app/NAME/ID, net/NAME/ID, gwy/NAME/ID or classic/NAME",
+			r.RemoteLB)
+	}
 	return nil
 }
 

@@ -24,6 +24,9 @@ type VPC struct {
 	RouteTables []RouteTable
 	NATGateways []NATGateway
 	Endpoints   []Endpoint
+	// LoadBalancers are the network interfaces of the load balancers in the
+	// VPC.
+	LoadBalancers []LBInterface
 	// PrefixLists holds the CIDRs of the managed prefix lists that routes
 	// name (the S3 and DynamoDB gateway endpoint routes).
 	PrefixLists map[string][]netip.Prefix
@@ -67,6 +70,15 @@ type Endpoint struct {
 	IPs     []netip.Addr
 }
 
+// LBInterface is a load balancer's network interface: its addresses, the
+// load balancer as remote_lb names it (app/NAME/ID, net/NAME/ID,
+// gwy/NAME/ID or classic/NAME), and its AZ as EC2 gives it.
+type LBInterface struct {
+	LB       string
+	AZ, AZID string
+	IPs      []netip.Addr
+}
+
 // Result is what classification adds to a flow record.
 type Result struct {
 	Category         flows.Category
@@ -76,6 +88,7 @@ type Result struct {
 	RemoteSubnet     string
 	RemoteAWSService string
 	RemoteRegion     string
+	RemoteLB         string // the load balancer whose interface the remote is
 }
 
 type subnet struct {
@@ -85,12 +98,18 @@ type subnet struct {
 
 // Classifier classifies flows. It is safe for concurrent use.
 type Classifier struct {
-	region    string
-	vpc       bart.Table[bool] // the VPC's CIDRs
-	subnets   bart.Table[*subnet]
-	endpoints map[netip.Addr]string // interface endpoint ENI address -> vpce id
-	natAZID   map[string]string     // nat id -> its AZ ID
-	ranges    *ipranges.Ranges
+	region  string
+	vpc     bart.Table[bool] // the VPC's CIDRs
+	subnets bart.Table[*subnet]
+	ifaces  map[netip.Addr]iface // addresses of interface endpoints and load balancers
+	natAZID map[string]string    // nat id -> its AZ ID
+	ranges  *ipranges.Ranges
+}
+
+// iface is what an address in the VPC is besides a subnet's: an interface
+// endpoint's (vpce id) or a load balancer's (remote_lb).
+type iface struct {
+	endpoint, lb string
 }
 
 // Local is a local address placed in its subnet, for classifying its flows.
@@ -102,7 +121,7 @@ type Local struct {
 // New compiles a VPC view. ranges may be nil (no AWS service names: public
 // addresses are then classified by route only).
 func New(v VPC, ranges *ipranges.Ranges) (*Classifier, error) {
-	c := &Classifier{region: v.Region, endpoints: map[netip.Addr]string{}, natAZID: map[string]string{}, ranges: ranges}
+	c := &Classifier{region: v.Region, ifaces: map[netip.Addr]iface{}, natAZID: map[string]string{}, ranges: ranges}
 	for _, p := range v.CIDRs {
 		c.vpc.Insert(p.Masked(), true)
 	}
@@ -149,7 +168,16 @@ func New(v VPC, ranges *ipranges.Ranges) (*Classifier, error) {
 	}
 	for _, e := range v.Endpoints {
 		for _, ip := range e.IPs {
-			c.endpoints[ip.Unmap()] = e.ID
+			f := c.ifaces[ip.Unmap()]
+			f.endpoint = e.ID
+			c.ifaces[ip.Unmap()] = f
+		}
+	}
+	for _, lb := range v.LoadBalancers {
+		for _, ip := range lb.IPs {
+			f := c.ifaces[ip.Unmap()]
+			f.lb = lb.LB
+			c.ifaces[ip.Unmap()] = f
 		}
 	}
 	return c, nil
@@ -193,8 +221,11 @@ func (l Local) Classify(remote netip.Addr) Result {
 		if s.AZID != l.subnet.AZID {
 			r.Category = flows.InterAZ
 		}
-		if id, ok := c.endpoints[remote]; ok {
-			r.Via, r.ViaAZID = id, s.AZID
+		if f, ok := c.ifaces[remote]; ok {
+			if f.endpoint != "" {
+				r.Via, r.ViaAZID = f.endpoint, s.AZID
+			}
+			r.RemoteLB = f.lb
 		}
 		return r
 	}

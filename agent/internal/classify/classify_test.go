@@ -50,6 +50,12 @@ func sampleVPC() VPC {
 		NATGateways: []NATGateway{{ID: "nat-b", SubnetID: "subnet-pub"}},
 		Endpoints:   []Endpoint{{ID: "vpce-sqs", Service: "com.amazonaws.us-east-1.sqs", IPs: []netip.Addr{netip.MustParseAddr("10.0.1.200")}}},
 		PrefixLists: map[string][]netip.Prefix{"pl-s3": {p("52.216.0.0/15")}},
+		LoadBalancers: []LBInterface{
+			{LB: "app/web/50dc6c495c0c9188", AZ: "us-east-1a", AZID: "use1-az1",
+				IPs: []netip.Addr{netip.MustParseAddr("10.0.1.77"), netip.MustParseAddr("2600:1f18:1:1::77")}},
+			{LB: "net/tcp-in/fe67e401c04c39d7", AZ: "us-east-1b", AZID: "use1-az2",
+				IPs: []netip.Addr{netip.MustParseAddr("10.0.2.88")}},
+		},
 	}
 }
 
@@ -77,6 +83,13 @@ func TestClassify(t *testing.T) {
 		{"10.0.2.33", "10.0.101.7", Result{Category: flows.IntraAZ, RemoteAZ: "us-east-1b", RemoteAZID: "use1-az2", RemoteSubnet: "subnet-pub"}},
 		{"10.0.1.15", "10.0.1.200", Result{Category: flows.IntraAZ, Via: "vpce-sqs", ViaAZID: "use1-az1", RemoteAZ: "us-east-1a", RemoteAZID: "use1-az1", RemoteSubnet: "subnet-a"}},
 		{"10.0.1.15", "52.216.8.43", Result{Category: flows.AmazonS3, Via: "vpce-s3", RemoteAWSService: "S3", RemoteRegion: "us-east-1"}},
+		// Load balancers' interfaces: placed by their subnets as any address, and named.
+		{"10.0.2.33", "10.0.1.77", Result{Category: flows.InterAZ, RemoteAZ: "us-east-1a", RemoteAZID: "use1-az1",
+			RemoteSubnet: "subnet-a", RemoteLB: "app/web/50dc6c495c0c9188"}},
+		{"10.0.2.33", "10.0.2.88", Result{Category: flows.IntraAZ, RemoteAZ: "us-east-1b", RemoteAZID: "use1-az2",
+			RemoteSubnet: "subnet-b", RemoteLB: "net/tcp-in/fe67e401c04c39d7"}},
+		{"2600:1f18:1:1::5", "2600:1f18:1:1::77", Result{Category: flows.IntraAZ, RemoteAZ: "us-east-1a",
+			RemoteAZID: "use1-az1", RemoteSubnet: "subnet-v6", RemoteLB: "app/web/50dc6c495c0c9188"}},
 		{"10.0.2.20", "52.216.8.43", Result{Category: flows.AmazonS3, Via: "nat-b", ViaAZID: "use1-az2", RemoteAWSService: "S3", RemoteRegion: "us-east-1"}},
 		{"10.0.1.15", "3.218.182.189", Result{Category: flows.AmazonDynamoDB, Via: "nat-b", ViaAZID: "use1-az2", RemoteAWSService: "DYNAMODB", RemoteRegion: "us-east-1"}},
 		{"10.0.1.15", "52.46.151.20", Result{Category: flows.NATGateway, Via: "nat-b", ViaAZID: "use1-az2", RemoteAWSService: "AMAZON", RemoteRegion: "us-east-1"}},

@@ -1,7 +1,7 @@
 // Package vpcview reads the node's VPC from the EC2 API into the view the
 // classifier compiles: subnets with AZ IDs, route tables with their
-// associations and routes, NAT gateways, VPC endpoints and the managed
-// prefix lists routes name.
+// associations and routes, NAT gateways, VPC endpoints, the managed
+// prefix lists routes name, and the load balancers' network interfaces.
 package vpcview
 
 import (
@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/netcost/netcost/agent/internal/classify"
+	"github.com/netcost/netcost/internal/flows"
 )
 
 // ec2API is what Load needs of EC2: read-only, paginated describes.
@@ -170,6 +172,10 @@ func Load(ctx context.Context, api ec2API, region, vpcID string) (classify.VPC, 
 		}
 	}
 
+	if v.LoadBalancers, err = loadBalancers(ctx, api, vpcID); err != nil {
+		return v, err
+	}
+
 	ids := make([]string, 0, len(prefixLists))
 	for id := range prefixLists {
 		ids = append(ids, id)
@@ -203,4 +209,70 @@ func routeTarget(r types.Route) string {
 		}
 	}
 	return ""
+}
+
+// loadBalancers reads the network interfaces of the VPC's load balancers:
+// those whose description Elastic Load Balancing writes, "ELB ...".
+func loadBalancers(ctx context.Context, api ec2.DescribeNetworkInterfacesAPIClient,
+	vpcID string) ([]classify.LBInterface, error) {
+	var lbs []classify.LBInterface
+	filters := append(vpcFilter(vpcID), types.Filter{Name: aws.String("description"), Values: []string{"ELB *"}})
+	p := ec2.NewDescribeNetworkInterfacesPaginator(api, &ec2.DescribeNetworkInterfacesInput{Filters: filters})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("describing the load balancers' network interfaces in %s: %w", vpcID, err)
+		}
+		for _, n := range page.NetworkInterfaces {
+			lb, ok := loadBalancerOf(&n)
+			if !ok {
+				continue
+			}
+			li := classify.LBInterface{LB: lb, AZ: aws.ToString(n.AvailabilityZone), AZID: aws.ToString(n.AvailabilityZoneId)}
+			for _, a := range n.PrivateIpAddresses {
+				if addr, err := netip.ParseAddr(aws.ToString(a.PrivateIpAddress)); err == nil {
+					li.IPs = append(li.IPs, addr)
+				}
+			}
+			for _, a := range n.Ipv6Addresses {
+				if addr, err := netip.ParseAddr(aws.ToString(a.Ipv6Address)); err == nil {
+					li.IPs = append(li.IPs, addr)
+				}
+			}
+			lbs = append(lbs, li)
+		}
+	}
+	return lbs, nil
+}
+
+// loadBalancerOf names the load balancer a network interface belongs to,
+// as remote_lb does, from its description: "ELB app/NAME/ID" (an ALB),
+// "ELB net/NAME/ID" (NLB), "ELB gwy/NAME/ID" (GWLB), "ELB NAME" (a Classic
+// Load Balancer, classic/NAME). Only an interface that Elastic Load
+// Balancing manages counts (anyone may describe their own interface so),
+// and its type must agree: network_load_balancer for an NLB,
+// gateway_load_balancer for a GWLB, interface (or load_balancer) for the
+// others.
+func loadBalancerOf(n *types.NetworkInterface) (string, bool) {
+	rest, ok := strings.CutPrefix(aws.ToString(n.Description), "ELB ")
+	if !ok || !aws.ToBool(n.RequesterManaged) {
+		return "", false
+	}
+	lb := rest
+	if !strings.Contains(rest, "/") {
+		lb = string(flows.LBClassic) + "/" + rest
+	}
+	if !flows.ValidLB(lb) {
+		return "", false
+	}
+	switch flows.LBKindOf(lb) {
+	case flows.LBNetwork:
+		ok = n.InterfaceType == types.NetworkInterfaceTypeNetworkLoadBalancer
+	case flows.LBGateway:
+		ok = n.InterfaceType == types.NetworkInterfaceTypeGatewayLoadBalancer
+	default:
+		ok = n.InterfaceType == types.NetworkInterfaceTypeInterface ||
+			n.InterfaceType == types.NetworkInterfaceTypeLoadBalancer
+	}
+	return lb, ok
 }

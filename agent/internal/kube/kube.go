@@ -1,6 +1,7 @@
 // Package kube names the ends of flows from the Kubernetes API: pods by UID
 // (the local end, from its cgroup) and by IP (the remote end), and the
-// Service an address serves. Informers keep a trimmed copy of pods and
+// Service an address serves, and which nodes run the agent (its own
+// DaemonSet's Ready pods). Informers keep a trimmed copy of pods and
 // EndpointSlices; an IP reused by a new pod names the new pod from the
 // moment the API says so.
 package kube
@@ -34,6 +35,7 @@ type Pod struct {
 	HostNetwork            bool
 	Created                time.Time
 	Done                   bool // succeeded, failed or being deleted: its IP may already be another pod's
+	Ready                  bool // its Ready condition holds and it has not ended (it may be being deleted)
 }
 
 // Index answers the agent's lookups. Safe for concurrent use.
@@ -45,6 +47,18 @@ type Index struct {
 	svcByIP map[netip.Addr]string // "ns/service"
 	nodes   map[string][]netip.Addr
 	nodeIP  map[netip.Addr]string // a node's addresses -> its name
+
+	self       Self
+	agentSet   string            // the DaemonSet of the agent's own pod, once seen
+	agentPods  map[string]string // UID -> node of the agent's Ready pods
+	agentNodes map[string]int    // node -> how many of the agent's Ready pods it has
+}
+
+// Self is what the agent knows of itself: its node, and its own pod (from
+// the downward API; empty when it runs in none).
+type Self struct {
+	Node           string
+	Namespace, Pod string
 }
 
 type endpoint struct {
@@ -55,7 +69,99 @@ type endpoint struct {
 // NewIndex returns an empty Index.
 func NewIndex() *Index {
 	return &Index{byUID: map[string]*Pod{}, byIP: map[netip.Addr]*Pod{}, slices: map[string][]endpoint{}, svcByIP: map[netip.Addr]string{},
-		nodes: map[string][]netip.Addr{}, nodeIP: map[netip.Addr]string{}}
+		nodes: map[string][]netip.Addr{}, nodeIP: map[netip.Addr]string{},
+		agentPods: map[string]string{}, agentNodes: map[string]int{}}
+}
+
+// SetSelf tells the Index who the agent is. Its own node runs the agent,
+// of course; the other nodes that do are those where a Ready pod of the
+// DaemonSet that controls the agent's own pod runs. A Ready pod has
+// attached its counter and drained it once (its readiness probe), so its
+// records count its node's bytes; a Running one may not yet.
+func (x *Index) SetSelf(s Self) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.self, x.agentSet = s, ""
+	for _, p := range x.byUID {
+		if x.isSelf(p) {
+			x.agentSet = p.Workload
+		}
+	}
+	x.recountAgents()
+}
+
+// isSelf reports whether p is the agent's own pod, controlled by a DaemonSet.
+func (x *Index) isSelf(p *Pod) bool {
+	return x.self.Pod != "" && p.Name == x.self.Pod && p.Namespace == x.self.Namespace && p.WorkloadKind == "DaemonSet"
+}
+
+// Reported reports whether node runs the agent, whose records then count
+// the bytes of the node's addresses and pods at its side.
+func (x *Index) Reported(node string) bool {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.reported(node)
+}
+
+func (x *Index) reported(node string) bool {
+	return node != "" && (node == x.self.Node || x.agentNodes[node] > 0)
+}
+
+// Remote is what the Index knows of a remote address.
+type Remote struct {
+	Pod      Pod    // the pod that has the address; zero for a node's own address
+	Node     string // the pod's node, or the node whose address it is
+	Service  string // the Service whose endpoint the pod is, if any
+	Reported bool   // Node runs the agent: its records count the same bytes
+}
+
+// Remote names a remote address: the pod that has it (with its node and
+// Service), or else the node whose address it is (the node itself and its
+// host-network pods share it).
+func (x *Index) Remote(ip netip.Addr) (Remote, bool) {
+	ip = ip.Unmap()
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if p, ok := x.byIP[ip]; ok {
+		_, svc, _ := strings.Cut(x.svcByIP[ip], "/")
+		return Remote{Pod: *p, Node: p.Node, Service: svc, Reported: x.reported(p.Node)}, true
+	}
+	if n, ok := x.nodeIP[ip]; ok {
+		return Remote{Node: n, Reported: x.reported(n)}, true
+	}
+	return Remote{}, false
+}
+
+// isAgent reports whether p is one of the agent's Ready pods.
+func (x *Index) isAgent(p *Pod) bool {
+	return x.agentSet != "" && p.Ready && p.Node != "" && p.WorkloadKind == "DaemonSet" && p.Workload == x.agentSet &&
+		p.Namespace == x.self.Namespace
+}
+
+// countAgent brings the count of the agent's pods per node up to date
+// with p (nil: deleted).
+func (x *Index) countAgent(uid string, p *Pod) {
+	node, had := x.agentPods[uid]
+	if had && (p == nil || !x.isAgent(p) || p.Node != node) {
+		delete(x.agentPods, uid)
+		if x.agentNodes[node]--; x.agentNodes[node] <= 0 {
+			delete(x.agentNodes, node)
+		}
+		had = false
+	}
+	if !had && p != nil && x.isAgent(p) {
+		x.agentPods[uid] = p.Node
+		x.agentNodes[p.Node]++
+	}
+}
+
+// recountAgents counts the agent's pods afresh, once its DaemonSet is known.
+func (x *Index) recountAgents() {
+	clear(x.agentPods)
+	clear(x.agentNodes)
+	for uid, p := range x.byUID {
+		x.countAgent(uid, p)
+	}
 }
 
 // PodByUID returns the pod with that UID.
@@ -146,6 +252,12 @@ func (x *Index) SetPod(p Pod) {
 	}
 	pp := &p
 	x.byUID[p.UID] = pp
+	if x.isSelf(pp) && p.Workload != x.agentSet {
+		x.agentSet = p.Workload // the agent's own pod: its DaemonSet is the agent's
+		x.recountAgents()
+	} else {
+		x.countAgent(p.UID, pp)
+	}
 	if p.HostNetwork {
 		return
 	}
@@ -164,6 +276,7 @@ func (x *Index) DeletePod(uid string) {
 	if old, ok := x.byUID[uid]; ok {
 		x.unmapIPs(old)
 		delete(x.byUID, uid)
+		x.countAgent(uid, nil)
 	}
 }
 
@@ -226,6 +339,13 @@ func PodOf(p *corev1.Pod) Pod {
 	out := Pod{UID: string(p.UID), Name: p.Name, Namespace: p.Namespace, Node: p.Spec.NodeName, HostNetwork: p.Spec.HostNetwork,
 		Created: p.CreationTimestamp.Time, Workload: p.Name, WorkloadKind: "Pod",
 		Done: p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed || p.DeletionTimestamp != nil}
+	if p.Status.Phase == corev1.PodRunning {
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady {
+				out.Ready = c.Status == corev1.ConditionTrue
+			}
+		}
+	}
 	for _, ip := range p.Status.PodIPs {
 		if a, err := netip.ParseAddr(ip.IP); err == nil {
 			out.IPs = append(out.IPs, a.Unmap())
@@ -259,6 +379,11 @@ func trim(obj any) (any, error) {
 			Status: corev1.PodStatus{Phase: o.Status.Phase, PodIP: o.Status.PodIP, PodIPs: o.Status.PodIPs}}
 		if h, ok := o.Labels["pod-template-hash"]; ok {
 			t.Labels["pod-template-hash"] = h
+		}
+		for _, c := range o.Status.Conditions {
+			if c.Type == corev1.PodReady {
+				t.Status.Conditions = []corev1.PodCondition{{Type: c.Type, Status: c.Status}}
+			}
 		}
 		return t, nil
 	case *corev1.Node:

@@ -158,3 +158,131 @@ func fakeSources(c *fake.Clientset) Sources {
 			}),
 	}
 }
+
+// agentPod is a pod of DaemonSet ds in namespace ns on node, Ready or not.
+func agentPod(uid, ns, ds, name, node string, ready bool) *corev1.Pod {
+	p := pod(uid, name, "", time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC), owner("DaemonSet", ds), "")
+	p.Namespace, p.Spec.NodeName, p.Spec.HostNetwork = ns, node, true
+	p.Status.PodIP, p.Status.PodIPs = "", nil
+	status := corev1.ConditionFalse
+	if ready {
+		status = corev1.ConditionTrue
+	}
+	p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionTrue},
+		{Type: corev1.PodReady, Status: status}}
+	return p
+}
+
+func node(name, ip string) *corev1.Node {
+	return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name},
+		Status: corev1.NodeStatus{Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: ip}}}}
+}
+
+// TestReported: a node runs the agent when a Ready pod of the agent's own
+// DaemonSet (the one that controls the agent's pod) runs there, or when it
+// is the agent's own node; a remote pod or node address is reported when
+// its node runs the agent. Fargate pods, nodes whose agent is not Ready
+// yet, and other DaemonSets' pods report nothing.
+func TestReported(t *testing.T) {
+	t0 := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	onNode := func(p *corev1.Pod, n string) *corev1.Pod { p.Spec.NodeName = n; return p }
+	const fargateNode = "fargate-ip-10-0-2-40.ec2.internal"
+	fargate := onNode(pod("uid-fg", "batch-1", "10.0.2.40", t0, owner("Job", "batch"), ""), fargateNode)
+	client := fake.NewClientset(
+		agentPod("uid-ag-a", "netcost", "netcost-agent", "netcost-agent-aaaaa", "node-a", true), // this agent
+		agentPod("uid-ag-b", "netcost", "netcost-agent", "netcost-agent-bbbbb", "node-b", true),
+		agentPod("uid-ag-c", "netcost", "netcost-agent", "netcost-agent-ccccc", "node-c", false), // starting
+		agentPod("uid-dd-d", "netcost", "datadog-agent", "datadog-agent-ddddd", "node-d", true),  // another DaemonSet
+		agentPod("uid-ag-e", "other", "netcost-agent", "netcost-agent-eeeee", "node-e", true),    // another namespace's
+		onNode(pod("uid-local", "web-1", "10.0.1.15", t0, nil, ""), "node-a"),
+		onNode(pod("uid-b", "products-1", "10.0.2.30", t0, nil, ""), "node-b"),
+		onNode(pod("uid-c", "orders-1", "10.0.2.31", t0, nil, ""), "node-c"),
+		onNode(pod("uid-d", "cart-1", "10.0.2.32", t0, nil, ""), "node-d"),
+		onNode(pod("uid-e", "search-1", "10.0.2.33", t0, nil, ""), "node-e"),
+		fargate,
+		node("node-a", "10.0.1.10"), node("node-b", "10.0.2.20"), node("node-c", "10.0.2.21"),
+		node(fargateNode, "10.0.2.40"),
+	)
+	x := NewIndex()
+	x.SetSelf(Self{Node: "node-a", Namespace: "netcost", Pod: "netcost-agent-aaaaa"})
+	if err := Watch(t.Context(), fakeSources(client), x, nil); err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string, want map[string]bool) {
+		t.Helper()
+		for ip, reported := range want {
+			r, ok := x.Remote(netip.MustParseAddr(ip))
+			if !ok || r.Reported != reported {
+				t.Errorf("%s: Remote(%s) = %+v, %v; want reported %v", when, ip, r, ok, reported)
+			}
+		}
+	}
+	check("at sync", map[string]bool{
+		"10.0.1.15": true,  // a pod on this agent's node
+		"10.0.1.10": true,  // this agent's node
+		"10.0.2.30": true,  // a pod on node-b, whose agent is Ready
+		"10.0.2.20": true,  // node-b itself (and its host-network pods)
+		"10.0.2.31": false, // node-c's agent is not Ready yet
+		"10.0.2.21": false,
+		"10.0.2.32": false, // node-d runs another DaemonSet only
+		"10.0.2.33": false, // node-e runs a DaemonSet of the same name in another namespace
+		"10.0.2.40": false, // Fargate: no agent
+	})
+	if r, _ := x.Remote(netip.MustParseAddr("10.0.2.40")); r.Pod.Name != "batch-1" || r.Node != fargateNode {
+		t.Errorf("the Fargate pod's address names %+v; want the pod batch-1 on its Fargate node", r)
+	}
+	if _, ok := x.Remote(netip.MustParseAddr("10.0.9.9")); ok {
+		t.Error("Remote of an unknown address says it knows it")
+	}
+
+	// node-c's agent becomes Ready; node-b's goes (its node is drained).
+	ctx := t.Context()
+	pods := client.CoreV1().Pods("netcost")
+	ready := agentPod("uid-ag-c", "netcost", "netcost-agent", "netcost-agent-ccccc", "node-c", true)
+	if _, err := pods.Update(ctx, ready, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := pods.Delete(ctx, "netcost-agent-bbbbb", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "node-c's agent to be Ready", func() bool { return x.Reported("node-c") })
+	waitFor(t, "node-b's agent to go", func() bool { return !x.Reported("node-b") })
+	check("after the changes", map[string]bool{"10.0.2.31": true, "10.0.2.21": true,
+		"10.0.2.30": false, "10.0.2.20": false})
+}
+
+// TestReportedOrder: the agent's own pod may come after the others in a
+// list; its DaemonSet's pods count from then on. Without its own pod
+// (POD_NAME unset), only its node runs the agent.
+func TestReportedOrder(t *testing.T) {
+	x := NewIndex()
+	x.SetPod(PodOf(agentPod("uid-ag-b", "netcost", "netcost-agent", "netcost-agent-bbbbb", "node-b", true)))
+	x.SetSelf(Self{Node: "node-a"})
+	if x.Reported("node-b") || !x.Reported("node-a") || x.Reported("") {
+		t.Errorf("without its own pod: node-b %v, node-a %v, \"\" %v; want false, true, false",
+			x.Reported("node-b"), x.Reported("node-a"), x.Reported(""))
+	}
+	x.SetSelf(Self{Node: "node-a", Namespace: "netcost", Pod: "netcost-agent-aaaaa"})
+	if x.Reported("node-b") {
+		t.Error("node-b runs the agent before the agent knows its own DaemonSet")
+	}
+	x.SetPod(PodOf(agentPod("uid-ag-a", "netcost", "netcost-agent", "netcost-agent-aaaaa", "node-a", false)))
+	if !x.Reported("node-b") {
+		t.Error("node-b does not run the agent once the agent's own pod names its DaemonSet")
+	}
+	// A pod that ended is not counting, whatever its last condition said.
+	done := agentPod("uid-ag-b", "netcost", "netcost-agent", "netcost-agent-bbbbb", "node-b", true)
+	done.Status.Phase = corev1.PodFailed
+	x.SetPod(PodOf(done))
+	if x.Reported("node-b") {
+		t.Error("a failed agent pod still counts as its node's agent")
+	}
+	// One set by SetSelf after the pods arrived finds its DaemonSet among them.
+	y := NewIndex()
+	y.SetPod(PodOf(agentPod("uid-ag-a", "netcost", "netcost-agent", "netcost-agent-aaaaa", "node-a", true)))
+	y.SetPod(PodOf(agentPod("uid-ag-b", "netcost", "netcost-agent", "netcost-agent-bbbbb", "node-b", true)))
+	y.SetSelf(Self{Node: "node-a", Namespace: "netcost", Pod: "netcost-agent-aaaaa"})
+	if !y.Reported("node-b") {
+		t.Error("SetSelf after the pods: node-b does not run the agent")
+	}
+}

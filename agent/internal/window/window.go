@@ -2,7 +2,8 @@
 // one window: one record per local pod, remote, category, direction,
 // protocol and remote port, with the remotes beyond the top K of each local
 // workload folded into one "other" record, so that the bytes published
-// always equal the bytes the kernel counted.
+// always equal the bytes the kernel counted. Reported and unreported
+// remotes fold apart: readers count and price the two differently.
 package window
 
 import (
@@ -58,19 +59,22 @@ func (w *Window) Bytes() uint64 { return w.bytes }
 
 // FoldKey groups the records whose small remotes fold together: the same
 // local workload (or, without one, the same pod and address), category,
-// direction and billed hop.
+// direction, billed hop, and remote_reported.
 type FoldKey struct {
 	ns, workload, pod, ip string
 	cat                   flows.Category
 	dir                   flows.Direction
 	via, viaAZID          string
+	reported              flows.OptBool
 	region, cluster, node string
+	instance              string
 }
 
 // FoldKeyOf returns r's fold group.
 func FoldKeyOf(r *flows.Record) FoldKey {
 	fk := FoldKey{ns: r.LocalNamespace, workload: r.LocalWorkload, cat: r.Category, dir: r.Direction,
-		via: r.Via, viaAZID: r.ViaAZID, region: r.Region, cluster: r.Cluster, node: r.Node}
+		via: r.Via, viaAZID: r.ViaAZID, reported: r.RemoteReportedRaw, region: r.Region, cluster: r.Cluster, node: r.Node,
+		instance: r.NodeInstanceID}
 	if r.LocalWorkload == "" {
 		fk.pod, fk.ip = r.LocalPod, r.LocalIP
 	}
@@ -140,14 +144,14 @@ func selectTop(m []int, k int, cmp func(a, b int) int) (keep, rest []int) {
 	return keep, rest
 }
 
-// Other returns the record that stands for folded remotes: the local end
-// and billed hop of first (the largest of them), remote_ip "other", and no
-// counts yet (the caller adds them, with AddToOther).
+// Other returns the record that stands for folded remotes: the local end,
+// billed hop and remote_reported of first (the largest of them), remote_ip
+// "other", and no counts yet (the caller adds them, with AddToOther).
 func Other(first *flows.Record) flows.Record {
 	o := flows.Record{Schema: flows.SchemaVersion, TS: first.TS, WindowS: first.WindowS,
-		Cluster: first.Cluster, Node: first.Node, Region: first.Region, Direction: first.Direction,
-		Category: first.Category, Protocol: first.Protocol, RemoteIP: flows.OtherIP,
-		Via: first.Via, ViaAZID: first.ViaAZID,
+		Cluster: first.Cluster, Node: first.Node, Region: first.Region, NodeInstanceID: first.NodeInstanceID,
+		Direction: first.Direction, Category: first.Category, Protocol: first.Protocol, RemoteIP: flows.OtherIP,
+		RemoteReportedRaw: first.RemoteReportedRaw, Via: first.Via, ViaAZID: first.ViaAZID,
 		LocalIP: first.LocalIP, LocalNamespace: first.LocalNamespace, LocalWorkload: first.LocalWorkload, LocalWorkloadKind: first.LocalWorkloadKind,
 		LocalAZ: first.LocalAZ, LocalAZID: first.LocalAZID, LocalSubnet: first.LocalSubnet}
 	if first.LocalWorkload == "" {
@@ -169,10 +173,10 @@ func AddToOther(o *flows.Record, bytes, packets uint64, proto flows.Protocol) {
 }
 
 // Records returns the window's records, largest first, keeping for each
-// local workload, category, direction and hop its topK largest remotes and
-// folding the rest into one record whose remote_ip is "other" (topK <= 0
-// keeps everything). The bytes and packets of the result add up to what was
-// added.
+// local workload, category, direction, hop and remote_reported its topK
+// largest remotes and folding the rest into one record whose remote_ip is
+// "other" (topK <= 0 keeps everything). The bytes and packets of the
+// result add up to what was added.
 func (w *Window) Records(topK int) []flows.Record {
 	all := make([]*flows.Record, 0, len(w.recs))
 	for _, r := range w.recs {
@@ -202,7 +206,8 @@ func Sort(recs []flows.Record) {
 	slices.SortFunc(recs, func(a, b flows.Record) int {
 		return cmp.Or(cmp.Compare(b.Bytes, a.Bytes), cmp.Compare(a.LocalPod, b.LocalPod), cmp.Compare(a.RemoteIP, b.RemoteIP),
 			cmp.Compare(a.Category, b.Category), cmp.Compare(a.Direction, b.Direction), cmp.Compare(a.RemotePort, b.RemotePort),
-			cmp.Compare(a.Protocol, b.Protocol), cmp.Compare(a.LocalIP, b.LocalIP))
+			cmp.Compare(a.Protocol, b.Protocol), cmp.Compare(a.LocalIP, b.LocalIP),
+			cmp.Compare(a.RemoteReportedRaw, b.RemoteReportedRaw))
 	})
 }
 

@@ -117,3 +117,34 @@ func TestFoldKeepsBilledHopsApart(t *testing.T) {
 		t.Errorf("bytes by hop %v; want nat-1 %d, vpce-1 %d", byVia, nat, vpce)
 	}
 }
+
+// TestFoldKeepsReportedApart: remotes whose agents report the same bytes
+// (pods on nodes running the agent) and remotes that do not (a database, a
+// Fargate pod) of one workload fold into two "other" records, each with
+// its own remote_reported and its own totals.
+func TestFoldKeepsReportedApart(t *testing.T) {
+	w := New(t0, time.Minute)
+	var want [3]uint64 // by remote_reported
+	for i := range 40 {
+		r := rec("web-1", "web", fmt.Sprintf("10.0.2.%d", i), 5432, flows.InterAZ, flows.Egress, uint64(1000+i))
+		r.NodeInstanceID = "i-0abc123def4567890"
+		r.RemoteReportedRaw = flows.BoolOf(i%2 == 0)
+		w.Add(&r)
+		want[r.RemoteReportedRaw] += r.Bytes
+	}
+	var got [3]uint64
+	others := map[flows.OptBool]int{}
+	for _, r := range w.Records(3) {
+		got[r.RemoteReportedRaw] += r.Bytes
+		if r.RemoteIP == flows.OtherIP {
+			others[r.RemoteReportedRaw]++
+			if r.NodeInstanceID != "i-0abc123def4567890" || r.LocalWorkload != "web" {
+				t.Errorf("other record %+v lacks the node's instance or the workload", r)
+			}
+		}
+	}
+	if got != want || others[flows.BoolTrue] != 1 || others[flows.BoolFalse] != 1 || others[flows.BoolUnset] != 0 {
+		t.Errorf("bytes by remote_reported %v, other records %v; want %v and one other record each for true and false",
+			got, others, want)
+	}
+}

@@ -36,21 +36,14 @@ func (n namer) local(cgroupID uint64) (collect.Names, bool) {
 }
 
 // remote names the pod that has a remote address, its node and the Service it serves, or else the node
-// whose address it is: collect.Collector.Remote.
-func (n namer) remote(ip netip.Addr) (pod collect.Names, node, service string, ok bool) {
+// whose address it is (the node itself, or a host-network pod on it), and whether that node runs the agent:
+// collect.Collector.Remote.
+func (n namer) remote(ip netip.Addr) (collect.RemoteNames, bool) {
 	if n.index == nil {
-		return collect.Names{}, "", "", false
+		return collect.RemoteNames{}, false
 	}
-	p, ok := n.index.PodByIP(ip)
-	if !ok {
-		// The node itself, or a host-network pod on it.
-		if name, ok := n.index.NodeByIP(ip); ok {
-			return collect.Names{}, name, "", true
-		}
-		return collect.Names{}, "", "", false
-	}
-	_, svc, _ := n.index.ServiceOf(ip)
-	return podNames(p), p.Node, svc, true
+	r, ok := n.index.Remote(ip)
+	return collect.RemoteNames{Pod: podNames(r.Pod), Node: r.Node, Service: r.Service, Reported: r.Reported}, ok
 }
 
 func podNames(p kube.Pod) collect.Names {

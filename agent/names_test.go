@@ -58,19 +58,24 @@ func TestNamer(t *testing.T) {
 		}
 	}
 	for _, tt := range []struct {
-		ip            netip.Addr
-		pod           collect.Names
-		node, service string
-		ok            bool
+		ip   netip.Addr
+		want collect.RemoteNames
+		ok   bool
 	}{
-		{podIP, want, "node-2", "web", true},
-		{nodeIP, collect.Names{}, "node-2", "", true},
-		{netip.MustParseAddr("10.0.3.3"), collect.Names{}, "", "", false},
+		{podIP, collect.RemoteNames{Pod: want, Node: "node-2", Service: "web"}, true},
+		{nodeIP, collect.RemoteNames{Node: "node-2"}, true},
+		{netip.MustParseAddr("10.0.3.3"), collect.RemoteNames{}, false},
 	} {
-		pod, node, service, ok := n.remote(tt.ip)
-		if pod != tt.pod || node != tt.node || service != tt.service || ok != tt.ok {
-			t.Errorf("remote(%s) = %+v, %q, %q, %v; want %+v, %q, %q, %v", tt.ip, pod, node, service, ok,
-				tt.pod, tt.node, tt.service, tt.ok)
+		if got, ok := n.remote(tt.ip); got != tt.want || ok != tt.ok {
+			t.Errorf("remote(%s) = %+v, %v; want %+v, %v", tt.ip, got, ok, tt.want, tt.ok)
+		}
+	}
+
+	// Once node-2 is known to run the agent, its pod and address are reported.
+	idx.SetSelf(kube.Self{Node: "node-2"})
+	for _, ip := range []netip.Addr{podIP, nodeIP} {
+		if got, _ := n.remote(ip); !got.Reported {
+			t.Errorf("remote(%s) = %+v; want it reported, on the agent's own node", ip, got)
 		}
 	}
 
@@ -78,7 +83,7 @@ func TestNamer(t *testing.T) {
 	if got, ok := none.local(web); ok {
 		t.Errorf("without an index, local(%d) = %+v, true; want nothing", web, got)
 	}
-	if pod, node, service, ok := none.remote(podIP); ok {
-		t.Errorf("without an index, remote(%s) = %+v, %q, %q, true; want nothing", podIP, pod, node, service)
+	if got, ok := none.remote(podIP); ok {
+		t.Errorf("without an index, remote(%s) = %+v, true; want nothing", podIP, got)
 	}
 }

@@ -22,10 +22,19 @@ type Names struct {
 	Pod, Namespace, Workload, WorkloadKind string
 }
 
+// RemoteNames is what the agent knows of a remote address in the VPC.
+type RemoteNames struct {
+	Pod           Names  // the pod that has the address, if any
+	Node, Service string // the pod's node (or the node whose address it is), and its Service
+	Reported      bool   // the node runs the agent, whose records report the same bytes
+}
+
 // Collector converts deltas. It is not safe for concurrent use.
 type Collector struct {
 	Cluster, Node, Region string
-	NodeIP                netip.Addr
+	InstanceID            string // the node's EC2 instance, if known and valid
+	// NodeIP is the node's address: a remote always reported, by this agent.
+	NodeIP netip.Addr
 	// Classifier places flows; nil (no VPC view yet) classifies everything
 	// UNCLASSIFIED.
 	Classifier *classify.Classifier
@@ -33,8 +42,10 @@ type Collector struct {
 	// (the node's own processes, or a pod not known yet).
 	Names func(cgroupID uint64) (Names, bool)
 	// Remote names a remote address in the VPC: the pod that has it (and
-	// its node) and the Service it serves; nil leaves them empty.
-	Remote func(ip netip.Addr) (pod Names, node, service string, ok bool)
+	// its node), the Service it serves, and whether its node runs the
+	// agent; nil leaves them empty, and remotes other than the node itself
+	// unreported.
+	Remote func(ip netip.Addr) (RemoteNames, bool)
 	Log    *slog.Logger
 
 	locals      map[netip.Addr]classify.Local
@@ -107,10 +118,9 @@ type endKey struct {
 
 // remoteEnd is a remote address as seen from one subnet: classified and named.
 type remoteEnd struct {
-	ip            string
-	res           classify.Result
-	pod           Names
-	node, service string
+	ip    string
+	res   classify.Result
+	names RemoteNames
 }
 
 type remoteKey struct {
@@ -260,11 +270,13 @@ func (c *Collector) remoteEnd(l *localEnd, a netip.Addr) *remoteEnd {
 	if l.subnet.ID != "" {
 		r.res = l.place.Classify(a)
 		if c.Remote != nil && (r.res.Category == flows.IntraAZ || r.res.Category == flows.InterAZ) {
-			if p, node, svc, ok := c.Remote(a); ok {
-				r.pod, r.node, r.service = p, node, svc
+			if n, ok := c.Remote(a); ok {
+				r.names = n
 			}
 		}
 	}
+	// This agent counts its own node's sockets, whatever Kubernetes says.
+	r.names.Reported = r.names.Reported || a.Unmap() == c.NodeIP
 	c.remotes[k] = r
 	return r
 }
@@ -273,20 +285,22 @@ func (c *Collector) remoteEnd(l *localEnd, a netip.Addr) *remoteEnd {
 func (c *Collector) record(e *entry, start time.Time, length time.Duration) flows.Record {
 	l, rm := e.local, e.remote
 	return flows.Record{Schema: flows.SchemaVersion, TS: start, WindowS: int64(length / time.Second),
-		Cluster: c.Cluster, Node: c.Node, Region: c.Region, Direction: e.dir, Protocol: e.proto,
+		Cluster: c.Cluster, Node: c.Node, Region: c.Region, NodeInstanceID: c.InstanceID, Direction: e.dir, Protocol: e.proto,
 		LocalIP: l.ip, LocalPod: l.names.Pod, LocalNamespace: l.names.Namespace, LocalWorkload: l.names.Workload, LocalWorkloadKind: l.names.WorkloadKind,
 		LocalAZ: l.subnet.AZ, LocalAZID: l.subnet.AZID, LocalSubnet: l.subnet.ID,
-		RemoteIP: rm.ip, RemotePort: e.port, RemotePod: rm.pod.Pod, RemoteNamespace: rm.pod.Namespace, RemoteWorkload: rm.pod.Workload,
-		RemoteService: rm.service, RemoteNode: rm.node, RemoteAZ: rm.res.RemoteAZ, RemoteAZID: rm.res.RemoteAZID,
+		RemoteIP: rm.ip, RemotePort: e.port, RemotePod: rm.names.Pod.Pod, RemoteNamespace: rm.names.Pod.Namespace,
+		RemoteWorkload: rm.names.Pod.Workload, RemoteService: rm.names.Service, RemoteNode: rm.names.Node,
+		RemoteAZ: rm.res.RemoteAZ, RemoteAZID: rm.res.RemoteAZID,
+		RemoteReportedRaw: flows.BoolOf(rm.names.Reported), RemoteLB: rm.res.RemoteLB,
 		RemoteAWSService: rm.res.RemoteAWSService, RemoteRegion: rm.res.RemoteRegion,
 		Category: rm.res.Category, Via: rm.res.Via, ViaAZID: rm.res.ViaAZID,
 		Bytes: e.bytes, Packets: e.packets}
 }
 
 // Flush returns the window's records, stamped with its start and length,
-// largest first: for each local workload, category, direction and billed
-// hop the topK largest remotes, and the rest folded into one "other"
-// record (topK <= 0 keeps all). Their bytes add up to every byte added
+// largest first: for each local workload, category, direction, billed hop
+// and remote_reported the topK largest remotes, and the rest folded into
+// one "other" record (topK <= 0 keeps all). Their bytes add up to every byte added
 // since the last Flush, which starts the next window.
 func (c *Collector) Flush(start time.Time, length time.Duration, topK int) []flows.Record {
 	start = start.UTC()
@@ -296,7 +310,8 @@ func (c *Collector) Flush(start time.Time, length time.Duration, topK int) []flo
 		l := e.local
 		r := flows.Record{LocalNamespace: l.names.Namespace, LocalWorkload: l.names.Workload, LocalPod: l.names.Pod, LocalIP: l.ip,
 			Category: e.remote.res.Category, Direction: e.dir, Via: e.remote.res.Via, ViaAZID: e.remote.res.ViaAZID,
-			Region: c.Region, Cluster: c.Cluster, Node: c.Node}
+			RemoteReportedRaw: flows.BoolOf(e.remote.names.Reported), Region: c.Region, Cluster: c.Cluster, Node: c.Node,
+			NodeInstanceID: c.InstanceID}
 		return window.FoldKeyOf(&r)
 	}, func(a, b int) int {
 		x, y := &es[a], &es[b]

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"reflect"
 	"testing"
 	"time"
 
@@ -40,18 +41,20 @@ func TestAddKeepsEveryByte(t *testing.T) {
 		Overflow: []bpf.Overflow{{CgroupID: 7, Dir: bpf.Egress, Bytes: 4000, Packets: 3}},
 		Lost:     map[bpf.Direction]bpf.Overflow{bpf.Ingress: {Dir: bpf.Ingress, Bytes: 9, Packets: 1}},
 	}
-	c := &Collector{Cluster: "shop", Node: "n1", Region: "us-east-1", NodeIP: netip.MustParseAddr("10.0.1.10"), Classifier: classifier(t),
+	c := &Collector{Cluster: "shop", Node: "n1", Region: "us-east-1", InstanceID: "i-0abc123def4567890",
+		NodeIP: netip.MustParseAddr("10.0.1.10"), Classifier: classifier(t),
 		Names: func(id uint64) (Names, bool) {
 			if id == 7 {
 				return Names{Pod: "web-1", Namespace: "shop", Workload: "web", WorkloadKind: "Deployment"}, true
 			}
 			return Names{}, false
 		}}
-	c.Remote = func(ip netip.Addr) (Names, string, string, bool) {
+	c.Remote = func(ip netip.Addr) (RemoteNames, bool) {
 		if ip == netip.MustParseAddr("10.0.2.9") {
-			return Names{Pod: "products-1", Namespace: "shop", Workload: "products"}, "n2", "products", true
+			pod := Names{Pod: "products-1", Namespace: "shop", Workload: "products"}
+			return RemoteNames{Pod: pod, Node: "n2", Service: "products", Reported: true}, true
 		}
-		return Names{}, "", "", false
+		return RemoteNames{}, false
 	}
 	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	c.Add(d)
@@ -60,6 +63,14 @@ func TestAddKeepsEveryByte(t *testing.T) {
 	for _, r := range recs {
 		if r.Category == flows.InterAZ && (r.RemotePod != "products-1" || r.RemoteNode != "n2" || r.RemoteService != "products" || r.LocalPod != "web-1") {
 			t.Errorf("inter-AZ record lacks names: %+v", r)
+		}
+		// Every record says whether its remote reports the bytes too: only
+		// the pod on a node that runs the agent does.
+		if reported, ok := r.RemoteReportedRaw.Get(); !ok || reported != (r.RemotePod == "products-1") {
+			t.Errorf("record to %s: remote_reported %v; want it set, true for products-1 only", r.RemoteIP, r.RemoteReportedRaw)
+		}
+		if r.NodeInstanceID != "i-0abc123def4567890" {
+			t.Errorf("record %+v: node_instance_id %q; want the node's", r, r.NodeInstanceID)
 		}
 	}
 	var total uint64
@@ -126,10 +137,22 @@ func TestFlushFoldsAsTheWindowDoes(t *testing.T) {
 		}
 		return Names{Pod: fmt.Sprintf("p-%d", id), Namespace: "shop", Workload: fmt.Sprintf("w%d", id%3), WorkloadKind: "Deployment"}, true
 	}
+	// Remotes on even addresses are pods on nodes that run the agent.
+	remote := func(ip netip.Addr) (RemoteNames, bool) {
+		b := ip.As4()
+		if b[0] != 10 {
+			return RemoteNames{}, false
+		}
+		pod := Names{Pod: fmt.Sprintf("r-%d", b[3])}
+		return RemoteNames{Pod: pod, Node: fmt.Sprintf("n%d", b[3]%3), Reported: b[3]%2 == 0}, true
+	}
 	start := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	for _, topK := range []int{0, 1, 5, 50} {
-		c := &Collector{Cluster: "c", Node: "n", Region: "us-east-1", NodeIP: netip.MustParseAddr("10.0.1.10"), Classifier: classifier(t), Names: names}
-		ref := &Collector{Cluster: "c", Node: "n", Region: "us-east-1", NodeIP: netip.MustParseAddr("10.0.1.10"), Classifier: classifier(t), Names: names}
+		newCollector := func() *Collector {
+			return &Collector{Cluster: "c", Node: "n", Region: "us-east-1", InstanceID: "i-0abc1234",
+				NodeIP: netip.MustParseAddr("10.0.1.10"), Classifier: classifier(t), Names: names, Remote: remote}
+		}
+		c, ref := newCollector(), newCollector()
 		c.Add(d)
 		c.Add(d)
 		ref.Add(d)
@@ -153,5 +176,71 @@ func TestFlushFoldsAsTheWindowDoes(t *testing.T) {
 		if total != w.Bytes() {
 			t.Errorf("top-K %d: %d bytes; %d added", topK, total, w.Bytes())
 		}
+	}
+}
+
+// TestRemoteReported: without Kubernetes the agent knows no other node's
+// agent, so only its own node's address is reported; a load balancer's
+// interface is named, and unreported.
+func TestRemoteReported(t *testing.T) {
+	p := netip.MustParsePrefix
+	cl, err := classify.New(classify.VPC{Region: "us-east-1", CIDRs: []netip.Prefix{p("10.0.0.0/16")},
+		Subnets: []classify.Subnet{{ID: "subnet-a", CIDR: p("10.0.1.0/24"), AZ: "us-east-1a", AZID: "use1-az1"},
+			{ID: "subnet-b", CIDR: p("10.0.2.0/24"), AZ: "us-east-1b", AZID: "use1-az2"}},
+		LoadBalancers: []classify.LBInterface{{LB: "app/web/50dc6c495c0c9188", AZ: "us-east-1b", AZID: "use1-az2",
+			IPs: []netip.Addr{netip.MustParseAddr("10.0.2.77")}}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ap := netip.MustParseAddrPort
+	flow := func(remote string, bytes uint64) bpf.Flow {
+		return bpf.Flow{CgroupID: 7, Local: ap("10.0.1.5:0"), Remote: ap(remote), Proto: 6, Dir: bpf.Egress,
+			Bytes: bytes, Packets: 1}
+	}
+	d := &bpf.Deltas{Flows: []bpf.Flow{flow("10.0.1.10:10250", 100), flow("10.0.2.9:5432", 200),
+		flow("10.0.2.77:443", 300)}}
+	c := &Collector{Region: "us-east-1", Node: "n1", NodeIP: netip.MustParseAddr("10.0.1.10"), Classifier: cl}
+	c.Add(d)
+	got := map[string]string{}
+	for _, r := range c.Flush(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC), time.Minute, 0) {
+		got[r.RemoteIP] = fmt.Sprintf("%s %v %s", r.Category, r.RemoteReportedRaw, r.RemoteLB)
+	}
+	want := map[string]string{"10.0.1.10": "INTRA_AZ true ", "10.0.2.9": "INTER_AZ false ",
+		"10.0.2.77": "INTER_AZ false app/web/50dc6c495c0c9188"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("records by remote: %v; want %v", got, want)
+	}
+}
+
+// TestFlushFoldsReportedApart: of one workload's remotes beyond the top K,
+// those on nodes that run the agent and those that do not fold into two
+// "other" records.
+func TestFlushFoldsReportedApart(t *testing.T) {
+	d := &bpf.Deltas{}
+	var want [3]uint64
+	for i := range 20 {
+		d.Flows = append(d.Flows, bpf.Flow{CgroupID: 7, Local: netip.MustParseAddrPort("10.0.1.5:0"),
+			Remote: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 2, byte(100 + i)}), 8080), Proto: 6, Dir: bpf.Egress,
+			Bytes: uint64(1000 + i), Packets: 1})
+		want[flows.BoolOf(i%2 == 0)] += uint64(1000 + i)
+	}
+	c := &Collector{Region: "us-east-1", Node: "n1", Classifier: classifier(t),
+		Names: func(uint64) (Names, bool) {
+			return Names{Pod: "web-1", Namespace: "shop", Workload: "web", WorkloadKind: "Deployment"}, true
+		},
+		Remote: func(ip netip.Addr) (RemoteNames, bool) {
+			return RemoteNames{Node: fmt.Sprintf("n%d", ip.As4()[3]%2), Reported: ip.As4()[3]%2 == 0}, true
+		}}
+	c.Add(d)
+	var got [3]uint64
+	others := map[flows.OptBool]int{}
+	for _, r := range c.Flush(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC), time.Minute, 2) {
+		got[r.RemoteReportedRaw] += r.Bytes
+		if r.RemoteIP == flows.OtherIP {
+			others[r.RemoteReportedRaw]++
+		}
+	}
+	if got != want || others[flows.BoolTrue] != 1 || others[flows.BoolFalse] != 1 {
+		t.Errorf("bytes by remote_reported %v, other records %v; want %v, one other record for each", got, others, want)
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/netcost/netcost/agent/internal/vpcview"
 	"github.com/netcost/netcost/bpf"
 	"github.com/netcost/netcost/internal/awscfg"
+	"github.com/netcost/netcost/internal/flows"
 	"github.com/netcost/netcost/internal/ipranges"
 )
 
@@ -102,16 +103,23 @@ func (a *agent) kubeNames(ctx context.Context) *kube.Index {
 	} else {
 		rc, err = rest.InClusterConfig()
 	}
+	const noAPI = "no Kubernetes API: records carry no pod or Service names, " +
+		"and only this node's address is remote_reported"
 	if err != nil {
-		a.log.Warn("no Kubernetes API: records carry no pod or Service names", "error", err)
+		a.log.Warn(noAPI, "error", err)
 		return nil
 	}
 	src, err := kube.NewSources(rc)
 	if err != nil {
-		a.log.Warn("no Kubernetes API: records carry no pod or Service names", "error", err)
+		a.log.Warn(noAPI, "error", err)
 		return nil
 	}
 	idx := kube.NewIndex()
+	idx.SetSelf(kube.Self{Node: a.cfg.node, Namespace: a.cfg.podNS, Pod: a.cfg.podName})
+	if a.cfg.podName == "" {
+		a.log.Warn("no -pod-name (POD_NAME): the agent cannot tell which other nodes run it, " +
+			"and writes their bytes remote_reported false")
+	}
 	synced := make(chan error, 1)
 	// The informers run until ctx ends; Watch returns once they synced.
 	go func() { synced <- kube.Watch(ctx, src, idx, a.log) }()
@@ -124,6 +132,17 @@ func (a *agent) kubeNames(ctx context.Context) *kube.Index {
 		a.log.Warn("Kubernetes names not synced after a minute: counting now; names fill in as they arrive")
 	}
 	return idx
+}
+
+// recordInstance is the node's instance as records name it: none when
+// instance metadata did not answer, or answered what is no EC2 instance ID
+// (readers would refuse the records).
+func (a *agent) recordInstance(id node.Identity) string {
+	if id.InstanceID != "" && !flows.ValidInstanceID(id.InstanceID) {
+		a.log.Warn("instance metadata's instance-id is no EC2 instance ID: records carry none", "instance_id", id.InstanceID)
+		return ""
+	}
+	return id.InstanceID
 }
 
 // loadView reads the VPC view and compiles it.
@@ -166,6 +185,7 @@ func (a *agent) refresh(ctx context.Context, id node.Identity, ranges *ipranges.
 			if ip, err := netip.ParseAddr(id.PrivateIP); err == nil {
 				col.NodeIP = ip
 			}
+			col.InstanceID = a.recordInstance(id)
 			a.log.Info("instance metadata answered", "region", id.Region, "vpc", id.VPCID, "az_id", id.AZID)
 		}
 	}
@@ -318,6 +338,7 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 	if ip, err := netip.ParseAddr(id.PrivateIP); err == nil {
 		col.NodeIP = ip
 	}
+	col.InstanceID = a.recordInstance(id)
 	if col.Region == "" {
 		col.Region = "unknown" // the schema needs a region; prices then fail loudly, not silently
 	}

@@ -45,6 +45,7 @@ func TestFlags(t *testing.T) {
 		{[]string{"-window", "bogus"}, `invalid value "bogus" for flag -window`},
 		{[]string{"-service-cidr", "10.100.0.0/16,bogus"}, `"bogus" is not a CIDR such as 10.100.0.0/16`},
 		{[]string{"-conntrack-netns", "/nonexistent/ns"}, "-conntrack-netns: stat /nonexistent/ns: no such file or directory"},
+		{[]string{"-pod-name", "netcost-agent-x7k2p", "-pod-namespace", ""}, `-pod-namespace "": set both`},
 	} {
 		var stderr bytes.Buffer
 		err := run(t.Context(), tt.args, io.Discard, &stderr)

@@ -94,17 +94,25 @@ func TestEndToEnd(t *testing.T) {
 	vpc.WriteIPRanges(t, rangesFile)
 	imds := vpc.IMDS(t)
 
+	// An internal ALB's interface in AZ2, which the router answers for.
+	const albIP, alb = "10.1.2.50", "app/e2e-alb/0e2e0e2e0e2e0e2e"
+	ec2Endpoint := vpc.WithLoadBalancers(t, moto,
+		testbed.LoadBalancer{Description: "ELB " + alb, InterfaceType: "interface", AZ: "us-east-1b", IP: albIP})
+
 	// The network: pods in their namespaces behind a router namespace that
-	// also owns the public addresses.
-	const public = "203.0.113.10"
+	// also owns the public addresses. node-a (this agent's) and node-b run
+	// the agent; pod-f runs on Fargate, which runs none.
+	const public, fargate = "203.0.113.10", "fargate-ip-10-1-2-30.ec2.internal"
 	var specs []*testbed.Pod
 	for _, p := range []struct{ key, ip, gw, node, svc string }{
 		{"a", "10.1.1.10", "10.1.1.1", "node-a", ""}, {"a2", "10.1.1.11", "10.1.1.1", "node-a", ""},
 		{"b", "10.1.2.20", "10.1.2.1", "node-b", "pod-b"}, {"pub", "10.1.101.5", "10.1.101.1", "node-b", ""},
+		{"f", "10.1.2.30", "10.1.2.1", fargate, ""},
 	} {
-		specs = append(specs, &testbed.Pod{Key: p.key, Name: "pod-" + p.key, Workload: "pod-" + p.key, Hash: "h", Node: p.node, Service: p.svc, IP: p.ip, GW: p.gw})
+		specs = append(specs, &testbed.Pod{Key: p.key, Name: "pod-" + p.key, Workload: "pod-" + p.key, Hash: "h",
+			Node: p.node, Service: p.svc, IP: p.ip, GW: p.gw})
 	}
-	network := testbed.NewNetwork(t, "nce", []string{public, s3IP, "100.64.5.5"}, specs)
+	network := testbed.NewNetwork(t, "nce", []string{public, s3IP, "100.64.5.5", albIP}, specs)
 	pods := network.Pods
 	// Services: kube-proxy DNATs a pod's connection to a ClusterIP in the
 	// node's namespace (here the router's), after the pod's veth.
@@ -114,15 +122,16 @@ func TestEndToEnd(t *testing.T) {
 	// The Kubernetes API: no API server can run here, so a small one serves
 	// the pods and the EndpointSlice from the real types, and client-go's
 	// informers in the agent list and watch it as they would a cluster's.
-	kubeconfig := testbed.KubeAPI(t, t.TempDir(), vpc.NodeIP(), specs)
+	kubeconfig := testbed.KubeAPI(t, t.TempDir(), vpc.NodeIP(), specs, "node-a", "node-b")
 
 	// The agent.
 	bin := buildAgent(t)
 	dir := t.TempDir()
 	agent := exec.Command(bin, "-node", "node-a", "-cluster", "e2e", "-window", "1s", "-drain-interval", "250ms", "-dir", dir, "-top-k", "0",
-		"-imds-endpoint", imds, "-ec2-endpoint", moto, "-ip-ranges-file", rangesFile, "-startup-attempts", "1",
+		"-imds-endpoint", imds, "-ec2-endpoint", ec2Endpoint, "-ip-ranges-file", rangesFile, "-startup-attempts", "1",
 		"-kubeconfig", kubeconfig, "-service-cidr", "10.96.0.0/16", "-conntrack-netns", "/var/run/netns/"+network.Router)
-	agent.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
+	agent.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
+		"POD_NAME="+testbed.AgentPod("node-a"), "POD_NAMESPACE="+testbed.AgentNamespace)
 	var logs strings.Builder
 	agent.Stderr = &logs
 	must(agent.Start())
@@ -144,7 +153,8 @@ func TestEndToEnd(t *testing.T) {
 	pods["a2"].ServeIn(t, "NETCOST_E2E_HELPER", "serve", "tcp", "10.1.1.11:5001")
 	pods["b"].ServeIn(t, "NETCOST_E2E_HELPER", "serve", "tcp", "10.1.2.20:5002", "10.1.2.20:5003")
 	pods["a2"].ServeIn(t, "NETCOST_E2E_HELPER", "serve", "udp", "10.1.1.11:5353")
-	network.Serve(t, "NETCOST_E2E_HELPER", "serve", "tcp", public+":443", s3IP+":443")
+	pods["f"].ServeIn(t, "NETCOST_E2E_HELPER", "serve", "tcp", "10.1.2.30:5004")
+	network.Serve(t, "NETCOST_E2E_HELPER", "serve", "tcp", public+":443", s3IP+":443", albIP+":443")
 	network.Serve(t, "NETCOST_E2E_HELPER", "serve", "udp", "100.64.5.5:8125")
 	type flow struct {
 		from     string
@@ -156,18 +166,22 @@ func TestEndToEnd(t *testing.T) {
 		viaAZID  string
 		remoteAZ string
 		backend  string // the Service's backend, for a ClusterIP: what the records name
+		reported bool   // the remote's node runs the agent
+		lb       string
 	}
 	traffic := []flow{
-		{"a", "tcp", "10.1.1.11:5001", 1 << 20, flows.IntraAZ, "", "", az1, ""},
-		{"a", "tcp", "10.1.2.20:5002", 2 << 20, flows.InterAZ, "", "", az2, ""},
-		{"a", "tcp", public + ":443", 1 << 20, flows.NATGateway, natID, az2, "", ""},
-		{"a", "tcp", s3IP + ":443", 1 << 20, flows.AmazonS3, vpceID, "", "", ""},
-		{"b", "tcp", s3IP + ":443", 1 << 20, flows.AmazonS3, natID, az2, "", ""},
-		{"pub", "tcp", public + ":443", 1 << 20, flows.Internet, "", "", "", ""},
-		{"a", "udp", "100.64.5.5:8125", 200000, flows.Unclassified, "", "", "", ""},
-		{"a", "tcp", "10.96.0.10:80", 1 << 20, flows.InterAZ, "", "", az2, "10.1.2.20:5003"},
-		{"a2", "tcp", "10.96.0.10:80", 1 << 20, flows.InterAZ, "", "", az2, "10.1.2.20:5003"},
-		{"a", "udp", "10.96.0.11:53", 100000, flows.IntraAZ, "", "", az1, "10.1.1.11:5353"},
+		{"a", "tcp", "10.1.1.11:5001", 1 << 20, flows.IntraAZ, "", "", az1, "", true, ""},
+		{"a", "tcp", "10.1.2.20:5002", 2 << 20, flows.InterAZ, "", "", az2, "", true, ""},
+		{"a", "tcp", "10.1.2.30:5004", 1 << 20, flows.InterAZ, "", "", az2, "", false, ""},
+		{"a", "tcp", albIP + ":443", 1 << 20, flows.InterAZ, "", "", az2, "", false, alb},
+		{"a", "tcp", public + ":443", 1 << 20, flows.NATGateway, natID, az2, "", "", false, ""},
+		{"a", "tcp", s3IP + ":443", 1 << 20, flows.AmazonS3, vpceID, "", "", "", false, ""},
+		{"b", "tcp", s3IP + ":443", 1 << 20, flows.AmazonS3, natID, az2, "", "", false, ""},
+		{"pub", "tcp", public + ":443", 1 << 20, flows.Internet, "", "", "", "", false, ""},
+		{"a", "udp", "100.64.5.5:8125", 200000, flows.Unclassified, "", "", "", "", false, ""},
+		{"a", "tcp", "10.96.0.10:80", 1 << 20, flows.InterAZ, "", "", az2, "10.1.2.20:5003", true, ""},
+		{"a2", "tcp", "10.96.0.10:80", 1 << 20, flows.InterAZ, "", "", az2, "10.1.2.20:5003", true, ""},
+		{"a", "udp", "10.96.0.11:53", 100000, flows.IntraAZ, "", "", az1, "10.1.1.11:5353", true, ""},
 	}
 	for _, f := range traffic {
 		cmd, _ := pods[f.from].Start(t, "NETCOST_E2E_HELPER", "send", f.proto, f.to, fmt.Sprint(f.bytes))
@@ -185,8 +199,8 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("agent: %v\n%s", err, logs.String())
 	}
 
-	if !strings.Contains(logs.String(), "Kubernetes names synced") {
-		t.Errorf("the agent did not sync names:\n%s", logs.String())
+	if l := logs.String(); !strings.Contains(l, "Kubernetes names synced") || !strings.Contains(l, `"nodes_with_a_ready_agent":2`) {
+		t.Errorf("the agent did not sync names, or missed the agent's pods on node-a and node-b:\n%s", logs.String())
 	}
 	counted := map[string]uint64{}
 	names := map[string]string{} // local ip > remote -> "localpod/workload remote pod/service"
@@ -194,6 +208,8 @@ func TestEndToEnd(t *testing.T) {
 		cat               flows.Category
 		via, viaAZ, remAZ string
 		localAZ, subnet   string
+		reported          flows.OptBool
+		lb                string
 	}
 	byDest := map[string][]seen{}
 	_, err := flows.Read(ctx, dir, flows.ReadOptions{Workers: 1}, func(_ int, r *flows.Record) error {
@@ -209,9 +225,14 @@ func TestEndToEnd(t *testing.T) {
 		if ours && strings.HasPrefix(r.RemoteIP, "10.96.") {
 			t.Errorf("a record names a ClusterIP, not its backend: %+v", r)
 		}
+		if _, set := r.RemoteReportedRaw.Get(); ours && (!set || r.NodeInstanceID != testbed.InstanceID) {
+			t.Errorf("record %+v: remote_reported %v, node_instance_id %q; want it set, and %s", r, r.RemoteReportedRaw,
+				r.NodeInstanceID, testbed.InstanceID)
+		}
 		if r.Direction == flows.Egress && r.RemotePort != 0 {
 			k := r.LocalIP + ">" + net.JoinHostPort(r.RemoteIP, fmt.Sprint(r.RemotePort))
-			byDest[k] = append(byDest[k], seen{r.Category, r.Via, r.ViaAZID, r.RemoteAZID, r.LocalAZID, r.LocalSubnet})
+			byDest[k] = append(byDest[k], seen{r.Category, r.Via, r.ViaAZID, r.RemoteAZID, r.LocalAZID, r.LocalSubnet,
+				r.RemoteReportedRaw, r.RemoteLB})
 			names[k] = r.LocalNamespace + "/" + r.LocalPod + " " + r.LocalWorkload + "(" + r.LocalWorkloadKind + ") -> " + r.RemoteNamespace + "/" + r.RemotePod + " " + r.RemoteWorkload + " svc=" + r.RemoteService + " node=" + r.RemoteNode
 		}
 		return nil
@@ -229,6 +250,8 @@ func TestEndToEnd(t *testing.T) {
 		"10.1.1.10>10.1.2.20:5003":   "shop/pod-a pod-a(Deployment) -> shop/pod-b pod-b svc=pod-b node=node-b",
 		"10.1.1.11>10.1.2.20:5003":   "shop/pod-a2 pod-a2(Deployment) -> shop/pod-b pod-b svc=pod-b node=node-b",
 		"10.1.1.10>10.1.1.11:5353":   "shop/pod-a pod-a(Deployment) -> shop/pod-a2 pod-a2 svc= node=node-a",
+		"10.1.1.10>10.1.2.30:5004":   "shop/pod-a pod-a(Deployment) -> shop/pod-f pod-f svc= node=" + fargate,
+		"10.1.1.10>10.1.2.50:443":    "shop/pod-a pod-a(Deployment) -> /  svc= node=",
 	} {
 		if names[k] != want {
 			t.Errorf("%s: names %q; want %q", k, names[k], want)
@@ -248,6 +271,9 @@ func TestEndToEnd(t *testing.T) {
 		for _, g := range got {
 			if g.cat != f.cat || g.via != f.via || g.viaAZ != f.viaAZID || g.remAZ != f.remoteAZ {
 				t.Errorf("%s: %s via %q (%q), remote AZ %q; want %s via %q (%q), remote AZ %q", k, g.cat, g.via, g.viaAZ, g.remAZ, f.cat, f.via, f.viaAZID, f.remoteAZ)
+			}
+			if g.reported != flows.BoolOf(f.reported) || g.lb != f.lb {
+				t.Errorf("%s: remote_reported %v, remote_lb %q; want %v, %q", k, g.reported, g.lb, f.reported, f.lb)
 			}
 		}
 	}

@@ -18,6 +18,7 @@ import (
 
 type settings struct {
 	cluster, node   string
+	podName, podNS  string
 	window          time.Duration
 	drainEvery      time.Duration
 	topK            int
@@ -194,9 +195,15 @@ func parseFlags(args []string, stdout io.Writer) (settings, error) {
 	host, _ := os.Hostname()
 	fs.StringVar(&c.cluster, "cluster", env("NETCOST_CLUSTER", ""), "cluster name written in every record (env NETCOST_CLUSTER)")
 	fs.StringVar(&c.node, "node", env("NODE_NAME", host), "this node's name (env NODE_NAME, from the downward API)")
+	fs.StringVar(&c.podName, "pod-name", env("POD_NAME", ""),
+		"this agent's pod, whose DaemonSet's Ready pods tell which nodes run the agent (env POD_NAME, from the downward API)")
+	fs.StringVar(&c.podNS, "pod-namespace", env("POD_NAMESPACE", ""),
+		"this agent's pod's namespace (env POD_NAMESPACE, from the downward API)")
 	fs.DurationVar(&c.window, "window", envDuration("NETCOST_WINDOW", time.Minute), "record window, aligned to the clock (env NETCOST_WINDOW)")
 	fs.DurationVar(&c.drainEvery, "drain-interval", envDuration("NETCOST_DRAIN_INTERVAL", 5*time.Second), "how often the kernel's counts are read (env NETCOST_DRAIN_INTERVAL)")
-	fs.IntVar(&c.topK, "top-k", envInt("NETCOST_TOP_K", 50), "remotes kept per local workload, category and direction; the rest fold into \"other\" (0: all) (env NETCOST_TOP_K)")
+	fs.IntVar(&c.topK, "top-k", envInt("NETCOST_TOP_K", 50),
+		"remotes kept per local workload, category, direction and remote_reported; "+
+			"the rest fold into \"other\" (0: all) (env NETCOST_TOP_K)")
 	fs.UintVar(&c.maxFlows, "max-flows", uint(envInt("NETCOST_MAX_FLOWS", 65536)), "flow map entries per drain; beyond, bytes go to their pod's overflow count (env NETCOST_MAX_FLOWS)")
 	fs.StringVar(&c.sink, "sink", env("NETCOST_SINK", "file"), "where records go: file, cloudwatch or stdout (env NETCOST_SINK)")
 	fs.StringVar(&c.dir, "dir", env("NETCOST_DIR", "/var/lib/netcost/flows"), "directory of the file sink (env NETCOST_DIR)")
@@ -254,6 +261,9 @@ func parseFlags(args []string, stdout io.Writer) (settings, error) {
 		return c, usageError{fmt.Errorf("%s %q: want file, cloudwatch or stdout", c.flag("sink"), c.sink)}
 	case c.node == "":
 		return c, usageError{fmt.Errorf("%s is empty: want this node's name (-node or NODE_NAME)", c.flag("node"))}
+	case (c.podName == "") != (c.podNS == ""):
+		return c, usageError{fmt.Errorf("%s %q, %s %q: set both (POD_NAME and POD_NAMESPACE, from the downward API) "+
+			"or neither", c.flag("pod-name"), c.podName, c.flag("pod-namespace"), c.podNS)}
 	case c.startupAttempts < 1:
 		return c, usageError{fmt.Errorf("%s %d: want at least 1", c.flag("startup-attempts"), c.startupAttempts)}
 	case c.vpcRefresh < time.Second:

@@ -3,6 +3,7 @@ package infra
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"go/ast"
@@ -204,20 +205,21 @@ func agentSource(t *testing.T) map[string]*ast.File {
 }
 
 // envNames are the environment variables the agent reads: the string
-// literals "NETCOST_..." in its code, and the few it takes from elsewhere.
-var envName = regexp.MustCompile(`\bNETCOST_[A-Z0-9_]+`)
+// literals "NETCOST_..." in its code, those a flag's help names, "(env
+// NODE_NAME", and the Go runtime's GOMEMLIMIT.
+var envName = regexp.MustCompile(`\bNETCOST_[A-Z0-9_]+|\(env ([A-Z][A-Z0-9_]*)`)
 
 func envNames(t *testing.T) map[string]bool {
 	t.Helper()
-	names := map[string]bool{"NODE_NAME": true, "GOMEMLIMIT": true}
+	names := map[string]bool{"GOMEMLIMIT": true}
 	for _, f := range agentSource(t) {
 		ast.Inspect(f, func(n ast.Node) bool {
 			if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING {
 				// A name given to env() or os.Getenv, or named in a flag's
 				// help, "(env NETCOST_X)", which checkEnv reads.
 				if s, err := strconv.Unquote(lit.Value); err == nil {
-					for _, n := range envName.FindAllString(s, -1) {
-						names[n] = true
+					for _, m := range envName.FindAllStringSubmatch(s, -1) {
+						names[cmp.Or(m[1], m[0])] = true
 					}
 				}
 			}
@@ -370,8 +372,14 @@ func TestDaemonSet(t *testing.T) {
 					t.Errorf("env %s: the agent reads no such variable", e.Name)
 				}
 			}
-			if e, _ := env(c, "NODE_NAME"); e.ValueFrom == nil || e.ValueFrom.FieldRef == nil || e.ValueFrom.FieldRef.FieldPath != "spec.nodeName" {
-				t.Errorf("NODE_NAME %+v; want it from the downward API's spec.nodeName", e)
+			// The node's name, and the agent's own pod, whose DaemonSet tells
+			// the agent which nodes run it.
+			for name, field := range map[string]string{"NODE_NAME": "spec.nodeName", "POD_NAME": "metadata.name",
+				"POD_NAMESPACE": "metadata.namespace"} {
+				e, _ := env(c, name)
+				if e.ValueFrom == nil || e.ValueFrom.FieldRef == nil || e.ValueFrom.FieldRef.FieldPath != field {
+					t.Errorf("%s %+v; want it from the downward API's %s", name, e, field)
+				}
 			}
 			hostPaths := map[string]string{}
 			for _, v := range pod.Volumes {

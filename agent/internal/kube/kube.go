@@ -557,6 +557,10 @@ func Watch(ctx context.Context, src Sources, x *Index, log *slog.Logger) error {
 	if !cache.WaitForCacheSync(ctx.Done(), pods.HasSynced, slices.HasSynced, nodes.HasSynced) {
 		return fmt.Errorf("syncing pods, EndpointSlices and nodes from the Kubernetes API: %w", context.Cause(ctx))
 	}
-	log.Info("Kubernetes names synced", "pods", len(pods.GetStore().ListKeys()), "endpointslices", len(slices.GetStore().ListKeys()))
+	x.mu.RLock()
+	agents := len(x.agentNodes)
+	x.mu.RUnlock()
+	log.Info("Kubernetes names synced", "pods", len(pods.GetStore().ListKeys()),
+		"endpointslices", len(slices.GetStore().ListKeys()), "nodes_with_a_ready_agent", agents)
 	return nil
 }

@@ -3,20 +3,26 @@
 // route tables, an internet gateway, a NAT gateway, an S3 gateway endpoint),
 // instance metadata of a node in the first AZ, network namespaces as pods in
 // cgroups named like kubelet's behind a router namespace that also owns the
-// "public" addresses, and a Kubernetes API serving those pods from the real
-// types. Everything it makes is undone by the caller's Cleanup functions.
+// "public" addresses, a Kubernetes API serving those pods (and the agent's
+// DaemonSet's) from the real types, and load balancers' interfaces, which
+// moto cannot make, in front of moto's EC2 API. Everything it makes is
+// undone by the caller's Cleanup functions.
 package testbed
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
 	"net/netip"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -142,6 +148,9 @@ func (v *VPC) WriteIPRanges(t T, path string) {
 	}
 }
 
+// InstanceID is the instance of the node IMDS describes.
+const InstanceID = "i-0e2e0e2e0e2e0e2e0"
+
 // IMDS serves the instance metadata of a node in subnet A (AZ1) until the
 // caller's cleanup, and returns its URL.
 func (v *VPC) IMDS(t T) string {
@@ -151,7 +160,7 @@ func (v *VPC) IMDS(t T) string {
 			w.Write([]byte("token"))
 			return
 		}
-		val := map[string]string{"instance-id": "i-0e2e", "placement/region": "us-east-1", "placement/availability-zone": "us-east-1a",
+		val := map[string]string{"instance-id": InstanceID, "placement/region": "us-east-1", "placement/availability-zone": "us-east-1a",
 			"placement/availability-zone-id": v.AZ1, "local-ipv4": v.NodeIP(), "mac": "0e:00:00:00:00:01",
 			"network/interfaces/macs/0e:00:00:00:00:01/vpc-id": v.ID, "network/interfaces/macs/0e:00:00:00:00:01/subnet-id": v.SubnetA,
 		}[strings.TrimPrefix(r.URL.Path, "/latest/meta-data/")]
@@ -380,14 +389,36 @@ func HelperMain(args []string) error {
 	return fmt.Errorf("unknown helper %q", args[0])
 }
 
+// The agent's DaemonSet in the Kubernetes API that KubeAPI serves: its pod
+// on a node is AgentNamespace/AgentPod(node).
+const (
+	AgentNamespace = "netcost"
+	AgentDaemonSet = "netcost-agent"
+)
+
+// AgentPod is the name of the agent's pod on node.
+func AgentPod(node string) string { return AgentDaemonSet + "-" + node }
+
 // KubeAPI serves the pods (and an EndpointSlice for each pod's Service) as
 // the Kubernetes API does for list and watch, until the caller's cleanup,
 // and returns a kubeconfig for it, written in dir. node-a, the agent's,
-// has address nodeIP.
-func KubeAPI(t T, dir, nodeIP string, pods []*Pod) string {
+// has address nodeIP. Each of agentNodes runs a Ready pod of the agent's
+// DaemonSet (host network, no address of its own here).
+func KubeAPI(t T, dir, nodeIP string, pods []*Pod, agentNodes ...string) string {
 	t.Helper()
 	var items []corev1.Pod
 	var eps []discoveryv1.EndpointSlice // one a Service
+	for _, n := range agentNodes {
+		yes := true
+		items = append(items, corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: AgentPod(n), Namespace: AgentNamespace, UID: ktypes.UID("agent-" + n),
+				ResourceVersion: "1", OwnerReferences: []metav1.OwnerReference{
+					{Kind: "DaemonSet", Name: AgentDaemonSet, Controller: &yes, APIVersion: "apps/v1"}}},
+			Spec: corev1.PodSpec{NodeName: n, HostNetwork: true},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning,
+				Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}},
+		})
+	}
 	for _, p := range pods {
 		yes := true
 		items = append(items, corev1.Pod{
@@ -444,4 +475,81 @@ current-context: e2e
 		t.Fatalf("%v", err)
 	}
 	return kc
+}
+
+// LoadBalancer is a load balancer's network interface, as EC2 describes it.
+type LoadBalancer struct {
+	Description   string // "ELB app/NAME/ID", "ELB net/NAME/ID", "ELB NAME"
+	InterfaceType string // interface, network_load_balancer, gateway_load_balancer
+	AZ, IP        string
+}
+
+// WithLoadBalancers returns an EC2 endpoint that is moto's at endpoint,
+// except that the VPC's load balancers' network interfaces, which the
+// agent lists by their "ELB ..." descriptions, are lbs, requester-managed
+// by amazon-elb as EC2 gives them: moto makes no interface for its load
+// balancers, and cannot make one requester-managed. The answer is EC2's
+// query-protocol XML, which the agent's SDK client parses. It serves until
+// the caller's cleanup.
+func (v *VPC) WithLoadBalancers(t T, endpoint string, lbs ...LoadBalancer) string {
+	t.Helper()
+	target, err := url.Parse(endpoint)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	type addr struct {
+		IP      string `xml:"privateIpAddress"`
+		Primary bool   `xml:"primary"`
+	}
+	type eni struct {
+		ID               string `xml:"networkInterfaceId"`
+		VpcID            string `xml:"vpcId"`
+		AZ               string `xml:"availabilityZone"`
+		Description      string `xml:"description"`
+		OwnerID          string `xml:"ownerId"`
+		RequesterID      string `xml:"requesterId"`
+		RequesterManaged bool   `xml:"requesterManaged"`
+		Status           string `xml:"status"`
+		IP               string `xml:"privateIpAddress"`
+		IPs              []addr `xml:"privateIpAddressesSet>item"`
+		Type             string `xml:"interfaceType"`
+	}
+	type answer struct {
+		XMLName   xml.Name `xml:"http://ec2.amazonaws.com/doc/2016-11-15/ DescribeNetworkInterfacesResponse"`
+		RequestID string   `xml:"requestId"`
+		ENIs      []eni    `xml:"networkInterfaceSet>item"`
+	}
+	a := answer{RequestID: "e2e0e2e0-0000-4000-8000-000000000001"}
+	for i, lb := range lbs {
+		a.ENIs = append(a.ENIs, eni{ID: fmt.Sprintf("eni-0e2e0e2e0e2e0%04d", i), VpcID: v.ID, AZ: lb.AZ,
+			Description: lb.Description, OwnerID: "123456789012", RequesterID: "amazon-elb", RequesterManaged: true,
+			Status: "in-use", IP: lb.IP, IPs: []addr{{lb.IP, true}}, Type: lb.InterfaceType})
+	}
+	out, err := xml.Marshal(a)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		q, _ := url.ParseQuery(string(body))
+		filters := map[string]string{}
+		for i := 1; q.Has(fmt.Sprintf("Filter.%d.Name", i)); i++ {
+			filters[q.Get(fmt.Sprintf("Filter.%d.Name", i))] = q.Get(fmt.Sprintf("Filter.%d.Value.1", i))
+		}
+		if q.Get("Action") == "DescribeNetworkInterfaces" && filters["vpc-id"] == v.ID && filters["description"] == "ELB *" {
+			w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
+			w.Write([]byte(xml.Header))
+			w.Write(out)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
 }

@@ -163,7 +163,9 @@ CLI, and the us-east-1 prices.`)
 		{Key: "iu", Name: "image-uploader-8b7c6d5f4-x2x9q", Workload: "image-uploader", Hash: "8b7c6d5f4", Node: "node-b", IP: ip("2.21"), GW: ip("2.1")},
 	}
 	network := testbed.NewNetwork(r, "ncd", []string{public, vpc.S3IP}, pods)
-	kubeconfig := testbed.KubeAPI(r, tmp, vpc.NodeIP(), pods)
+	// One agent counts both simulated nodes' pods here, so the API shows
+	// an agent pod on each: both ends of a pod pair are reported.
+	kubeconfig := testbed.KubeAPI(r, tmp, vpc.NodeIP(), pods, "node-a", "node-b")
 	say("      namespaces ncd-*-%s, cgroups ncd-%s/kubepods.slice/*", network.Suffix, network.Suffix)
 	for _, p := range pods {
 		say("      shop/%-30s %s  %s", p.Name, p.IP, map[string]string{ip("1.1"): vpc.AZ1, ip("2.1"): vpc.AZ2}[p.GW])
@@ -187,7 +189,8 @@ CLI, and the us-east-1 prices.`)
 		// The demo's pods only: not another run's (make demo in a test, the
 		// end-to-end test) on the same machine.
 		"-cgroup-root", network.Cgroup)
-	agent.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
+	agent.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
+		"POD_NAME="+testbed.AgentPod("node-a"), "POD_NAMESPACE="+testbed.AgentNamespace)
 	agent.Stderr = logf
 	// Its own process group: a Ctrl-C reaches the demo, which stops the
 	// agent itself.

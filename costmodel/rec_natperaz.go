@@ -9,7 +9,8 @@ import (
 )
 
 // natPerAZ proposes a NAT gateway in each client AZ whose bytes cross to a
-// NAT in another AZ, where the crossing saved exceeds the new NAT's hours.
+// NAT in another AZ, where the crossing saved exceeds the new NAT's hours
+// and its public IPv4 address.
 // It counts only the crossing bytes that no endpoint proposed before it
 // takes off the NAT, so that the savings do not overlap.
 func (a *Advisor) natPerAZ(prop *proposal) ([]candidate, error) {
@@ -20,7 +21,10 @@ func (a *Advisor) natPerAZ(prop *proposal) ([]candidate, error) {
 		if err != nil {
 			return nil, err
 		}
-		newNAT := HoursPerMonth * p.NATPerHour.USD
+		// A new NAT gateway bills its hours and its Elastic IP's (a public
+		// IPv4 address).
+		natHours, ipv4 := HoursPerMonth*p.NATPerHour.USD, HoursPerMonth*p.PublicIPv4PerHour.USD
+		newNAT := natHours + ipv4
 		made := func(prop *proposal) { prop.perAZ[k] = true }
 		cands = append(cands, candidate{made: made, saving: func(prop *proposal) (float64, func() Recommendation) {
 			var left bytesCost
@@ -33,7 +37,8 @@ func (a *Advisor) natPerAZ(prop *proposal) ([]candidate, error) {
 			saving := cost*prop.month - newNAT
 			return saving, func() Recommendation {
 				subnets := slices.Sorted(maps.Keys(s.subnets))
-				caveats := []string{fmt.Sprintf("savings are net of the new NAT gateway's hourly fee ($%.2f/month)", newNAT),
+				caveats := []string{fmt.Sprintf("savings are net of the new NAT gateway's hourly fee ($%.2f/month) "+
+					"and its public IPv4 address ($%.2f/month)", natHours, ipv4),
 					"the new NAT gateway has a new public IP: update allow-lists that name the old one"}
 				if left.bytes < s.bytes {
 					caveats = append(caveats, fmt.Sprintf("counts only the %s that the endpoints proposed above leave "+

@@ -121,16 +121,23 @@ func internet(az, natAZ string, bytes uint64) flows.Record {
 }
 
 func TestNatPerAZ(t *testing.T) {
-	// 4 GiB/h from az1 through the NAT in az2: 2920 GB/month x $0.01 = $29.20 of
-	// inter-AZ transfer, less a new NAT's 730 h x $0.045 = $32.85: not worth it.
-	if r := find(advise(t, time.Hour, internet("use1-az1", "use1-az2", 4*GB)), NatPerAZ); r != nil {
-		t.Errorf("NatPerAZ at $29.20/month of crossing: %+v; want none (a NAT costs $32.85)", r)
+	// A new NAT gateway costs 730 h x $0.045 = $32.85/month, and its Elastic
+	// IP, a public IPv4 address, 730 h x $0.005 = $3.65: $36.50 in all.
+	// 5 GiB/h from az1 through the NAT in az2: 3650 GB/month x $0.01 =
+	// $36.50 of inter-AZ transfer: not worth it (it was, by $3.65, before
+	// the address was counted).
+	if r := find(advise(t, time.Hour, internet("use1-az1", "use1-az2", 5*GB)), NatPerAZ); r != nil {
+		t.Errorf("NatPerAZ at $36.50/month of crossing: %+v; want none (a NAT and its address cost $36.50)", r)
 	}
-	// 8 GiB/h: $58.40 - $32.85 = $25.55.
+	// 8 GiB/h: $58.40 - $32.85 - $3.65 = $21.90.
 	r := find(advise(t, time.Hour, internet("use1-az1", "use1-az2", 8*GB)), NatPerAZ)
-	if r == nil || !near2(r.MonthlySavingsUSD, 25.55) || !strings.Contains(r.Action, "create-nat-gateway") ||
+	if r == nil || !near2(r.MonthlySavingsUSD, 21.90) || !strings.Contains(r.Action, "create-nat-gateway") ||
 		!strings.Contains(r.Action, "replace-route") {
-		t.Errorf("NatPerAZ = %+v; want $25.55/month with create-nat-gateway and replace-route", r)
+		t.Errorf("NatPerAZ = %+v; want $21.90/month with create-nat-gateway and replace-route", r)
+	}
+	if r != nil && !strings.Contains(strings.Join(r.Caveats, " "),
+		"net of the new NAT gateway's hourly fee ($32.85/month) and its public IPv4 address ($3.65/month)") {
+		t.Errorf("NatPerAZ caveats %q; want the NAT's hours and its address", r.Caveats)
 	}
 	// The same 8 GiB/h to SQS: the interface endpoint takes it off the NAT,
 	// so a NAT per AZ would save nothing more; 8 GiB/h to SQS and 8 to the
@@ -140,8 +147,8 @@ func TestNatPerAZ(t *testing.T) {
 		t.Errorf("SQS through a NAT in another AZ: %+v; want InterfaceEndpoint and no NatPerAZ", recs)
 	}
 	recs = advise(t, time.Hour, sqs("use1-az1", "use1-az2", 8*GB), internet("use1-az1", "use1-az2", 8*GB))
-	if r := find(recs, NatPerAZ); r == nil || !near2(r.MonthlySavingsUSD, 25.55) || r.Evidence.Bytes != 8*GB {
-		t.Errorf("NatPerAZ beside an interface endpoint = %+v; want $25.55 on the internet's 8 GiB", r)
+	if r := find(recs, NatPerAZ); r == nil || !near2(r.MonthlySavingsUSD, 21.90) || r.Evidence.Bytes != 8*GB {
+		t.Errorf("NatPerAZ beside an interface endpoint = %+v; want $21.90 on the internet's 8 GiB", r)
 	}
 }
 

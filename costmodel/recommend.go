@@ -53,6 +53,17 @@ const NeedCompressionRatio = "compression_ratio"
 const OverlapNote = "each saving assumes the ones above it are made, so no byte is saved twice " +
 	"and the total never exceeds the bill of the bytes involved; estimates are not in the total"
 
+// ProjectionWarning warns that monthly figures projected from window rest
+// on less than a day, whose daily cycle they miss; "" for a day or more.
+func ProjectionWarning(window time.Duration) string {
+	if window <= 0 || window >= 24*time.Hour {
+		return ""
+	}
+	return fmt.Sprintf("monthly figures project %s of records onto %d hours (x%.0f), less than a day: "+
+		"they miss the daily cycle; read 24 hours or more before acting on them", window, HoursPerMonth,
+		perMonth(window))
+}
+
 // TotalSavings is the monthly savings of the certain recommendations of a
 // list: estimates are left out.
 func TotalSavings(recs []Recommendation) float64 {

@@ -244,3 +244,21 @@ func TestPreferSameZoneKubernetesVersions(t *testing.T) {
 		}
 	}
 }
+
+// TestProjectionWarning: a window shorter than a day is projected with a
+// warning. A minute is projected x43,800 (730 h x 60), an hour x730.
+func TestProjectionWarning(t *testing.T) {
+	for _, tt := range []struct {
+		window time.Duration
+		want   string
+	}{
+		{time.Minute, "monthly figures project 1m0s of records onto 730 hours (x43800), less than a day"},
+		{time.Hour, "monthly figures project 1h0m0s of records onto 730 hours (x730), less than a day"},
+		{24 * time.Hour, ""},
+		{7 * 24 * time.Hour, ""},
+	} {
+		if got := ProjectionWarning(tt.window); !strings.HasPrefix(got, tt.want) || (tt.want == "") != (got == "") {
+			t.Errorf("ProjectionWarning(%v) = %q; want %q...", tt.window, got, tt.want)
+		}
+	}
+}

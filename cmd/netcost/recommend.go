@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -45,6 +47,9 @@ func runRecommend(ctx context.Context, w io.Writer, m *costmodel.Model, opts que
 	if err != nil {
 		return err
 	}
+	if warn := costmodel.ProjectionWarning(res.Window()); warn != "" && len(res.Recommendations) > 0 {
+		slog.Warn(warn)
+	}
 	if format == "json" {
 		return writeJSON(w, res)
 	}
@@ -54,7 +59,8 @@ func runRecommend(ctx context.Context, w io.Writer, m *costmodel.Model, opts que
 	case "wide":
 		return writeRecommendText(w, res, 0)
 	}
-	t := table{header: []string{"KIND", "TARGET", "MONTHLY SAVINGS USD", "MONTHLY COST USD", "EVIDENCE", "ACTION", "CAVEATS"}}
+	t := table{header: []string{"KIND", "TARGET", "MONTHLY SAVINGS USD", "MONTHLY COST USD", "EVIDENCE", "ACTION", "CAVEATS",
+		"PROJECTED FROM"}}
 	for _, r := range res.Recommendations {
 		save, cost := usd(r.MonthlySavingsUSD), usd(r.MonthlyCostUSD)
 		action := r.Action
@@ -72,10 +78,12 @@ func runRecommend(ctx context.Context, w io.Writer, m *costmodel.Model, opts que
 		case r.Estimate && format != "csv":
 			save += " (estimate)"
 		}
-		t.rows = append(t.rows, []string{r.Kind, r.Target, save, cost, r.Evidence.Detail, action, strings.Join(r.Caveats, "; ")})
+		t.rows = append(t.rows, []string{r.Kind, r.Target, save, cost, r.Evidence.Detail, action,
+			strings.Join(r.Caveats, "; "), projectedFrom(r).String()})
 	}
 	if format != "csv" {
-		t.notes = append([]string{fmt.Sprintf("total: $%s/month", usd(res.TotalSavingsUSD))}, res.Notes...)
+		t.notes = append([]string{fmt.Sprintf("total: $%s/month (from %s)", usd(res.TotalSavingsUSD), res.Window())},
+			res.Notes...)
 		t.notes = append(t.notes, windowNote(res.Start, res.End))
 	}
 	return renderTable(w, format, t)
@@ -123,7 +131,8 @@ func writeRecommendText(w io.Writer, res *query.RecommendResult, width int) erro
 		}
 		fmt.Fprintln(w)
 	}
-	say("", "  ", fmt.Sprintf("total: $%s/month across %d certain recommendation(s)", usd(res.TotalSavingsUSD), certain))
+	say("", "  ", fmt.Sprintf("total: $%s/month (from %s) across %d certain recommendation(s)", usd(res.TotalSavingsUSD),
+		res.Window(), certain))
 	for _, n := range res.Notes {
 		say("note: ", "  ", n)
 	}
@@ -132,17 +141,23 @@ func writeRecommendText(w io.Writer, res *query.RecommendResult, width int) erro
 }
 
 // savingsText says what a recommendation saves, or what an estimate needs
-// for a figure.
+// for a figure, and the window its monthly figures project from.
 func savingsText(r costmodel.Recommendation) string {
+	from := projectedFrom(r)
 	switch {
 	case r.SavingsNeed != "":
-		return fmt.Sprintf("estimate: savings need %s; these bytes cost $%s/month",
-			savingsNeedFlag(r.SavingsNeed), usd(r.MonthlyCostUSD))
+		return fmt.Sprintf("estimate: savings need %s; these bytes cost $%s/month (from %s)",
+			savingsNeedFlag(r.SavingsNeed), usd(r.MonthlyCostUSD), from)
 	case r.Estimate:
-		return fmt.Sprintf("estimate: saves $%s/month of $%s/month, not in the total",
-			usd(r.MonthlySavingsUSD), usd(r.MonthlyCostUSD))
+		return fmt.Sprintf("estimate: saves $%s/month of $%s/month (from %s), not in the total",
+			usd(r.MonthlySavingsUSD), usd(r.MonthlyCostUSD), from)
 	}
-	return fmt.Sprintf("saves $%s/month of $%s/month", usd(r.MonthlySavingsUSD), usd(r.MonthlyCostUSD))
+	return fmt.Sprintf("saves $%s/month of $%s/month (from %s)", usd(r.MonthlySavingsUSD), usd(r.MonthlyCostUSD), from)
+}
+
+// projectedFrom is the window a recommendation's monthly figures project from.
+func projectedFrom(r costmodel.Recommendation) time.Duration {
+	return time.Duration(r.Evidence.WindowS) * time.Second
 }
 
 // savingsNeedFlag is the flag that gives an estimate what it needs.

@@ -83,6 +83,9 @@ var reportCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
+		if warn := rep.ProjectionWarning(); warn != "" {
+			slog.Warn(warn)
+		}
 		msg := rep.Message()
 		if dry {
 			out, err := msg.JSON(true)

@@ -20,6 +20,9 @@ type RecommendResult struct {
 	Notes           []string                   `json:"notes,omitempty"` // the source's caveats, how savings add up
 }
 
+// Window is the window the monthly figures project from.
+func (r *RecommendResult) Window() time.Duration { return time.Duration(r.WindowS) * time.Second }
+
 // Recommend reads every record in the window and proposes changes.
 func Recommend(ctx context.Context, m *costmodel.Model, opts Options, ao costmodel.AdviseOptions) (*RecommendResult, error) {
 	b := NewBatch(m, opts)
@@ -51,6 +54,9 @@ func recommendResult(opts Options, adv *costmodel.Advisor, ao costmodel.AdviseOp
 	res.Recommendations = recs
 	if len(recs) > 0 {
 		res.Notes = append(res.Notes, costmodel.OverlapNote)
+		if w := costmodel.ProjectionWarning(sp.Duration()); w != "" {
+			res.Notes = append(res.Notes, w)
+		}
 	}
 	res.TotalSavingsUSD = round6(res.TotalSavingsUSD)
 	return res, nil

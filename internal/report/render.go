@@ -28,7 +28,7 @@ func (r *Report) Message() Message {
 		summary = fmt.Sprintf("*No flow records in this window* from %s: check that the agents publish there.", escape(cur.Source))
 	}
 	if d := cur.End.Sub(cur.Start); d > 0 && cur.TotalCostUSD > 0 {
-		summary += fmt.Sprintf("\n≈ %s/month at this rate", money(cur.TotalCostUSD*costmodel.HoursPerMonth/d.Hours()))
+		summary += fmt.Sprintf("\n≈ %s/month at this rate (from %s)", money(cur.TotalCostUSD*costmodel.HoursPerMonth/d.Hours()), d)
 	}
 	var fields []string
 	for _, c := range cur.ByCategory {
@@ -41,7 +41,11 @@ func (r *Report) Message() Message {
 	if cur.Skipped > 0 {
 		about += fmt.Sprintf(" · %d bad lines skipped", cur.Skipped)
 	}
-	blocks := []Block{header(escape(title)), section(summary, fields...), contextBlock(about), divider()}
+	blocks := []Block{header(escape(title)), section(summary, fields...), contextBlock(about)}
+	if warn := r.ProjectionWarning(); warn != "" {
+		blocks = append(blocks, contextBlock("⚠ "+strings.ToUpper(warn[:1])+warn[1:]+"."))
+	}
+	blocks = append(blocks, divider())
 
 	blocks = append(blocks, section(topText("Top inter-AZ", "pair", r.InterAZ, func(row costmodel.Row) string {
 		return fmt.Sprintf("%s · %s · %s", money(row.CostUSD), costmodel.HumanBytes(row.Bytes), escape(zones(row.Local.AZID, row.Remote.AZID)))
@@ -58,14 +62,15 @@ func (r *Report) Message() Message {
 	if len(rec.Recommendations) == 0 {
 		blocks = append(blocks, section("*Recommendations*\nNothing to change: no saving above the threshold in this window."))
 	} else {
-		blocks = append(blocks, section(fmt.Sprintf("*Recommendations* · save %s/month in total", money(rec.TotalSavingsUSD))))
+		blocks = append(blocks, section(fmt.Sprintf("*Recommendations* · save %s/month in total (from %s)",
+			money(rec.TotalSavingsUSD), rec.Window())))
 		shown := rec.Recommendations[:min(len(rec.Recommendations), r.Limit)]
 		for i, c := range shown {
 			blocks = append(blocks, section(recommendationText(i+1, c)))
 		}
 		if rest := rec.Recommendations[len(shown):]; len(rest) > 0 {
-			blocks = append(blocks, contextBlock(fmt.Sprintf("…and %d more saving %s/month: `netcost recommend %s`",
-				len(rest), money(costmodel.TotalSavings(rest)), escape(r.queryFlags()))))
+			blocks = append(blocks, contextBlock(fmt.Sprintf("…and %d more saving %s/month (from %s): `netcost recommend %s`",
+				len(rest), money(costmodel.TotalSavings(rest)), rec.Window(), escape(r.queryFlags()))))
 		}
 		blocks = append(blocks, contextBlock("Each saving assumes the ones above it are made, so the total counts "+
 			"no byte twice; estimates are not in it."))
@@ -125,15 +130,16 @@ func hourlyFees(fees []query.HourlyFee) string {
 func recommendationText(i int, c costmodel.Recommendation) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "*%d. %s*: %s\n", i, escape(c.Kind), escape(c.Target))
+	from := time.Duration(c.Evidence.WindowS) * time.Second
 	switch {
 	case c.SavingsNeed != "":
 		fmt.Fprintf(&b, "Estimate: savings need a compression ratio (--compression-ratio, or the stack's "+
-			"CompressionRatio); these bytes cost %s/month", money(c.MonthlyCostUSD))
+			"CompressionRatio); these bytes cost %s/month (from %s)", money(c.MonthlyCostUSD), from)
 	case c.Estimate:
-		fmt.Fprintf(&b, "Estimate: saves %s/month of %s/month, not in the total", money(c.MonthlySavingsUSD),
-			money(c.MonthlyCostUSD))
+		fmt.Fprintf(&b, "Estimate: saves %s/month of %s/month (from %s), not in the total", money(c.MonthlySavingsUSD),
+			money(c.MonthlyCostUSD), from)
 	default:
-		fmt.Fprintf(&b, "Saves *%s/month* of %s/month", money(c.MonthlySavingsUSD), money(c.MonthlyCostUSD))
+		fmt.Fprintf(&b, "Saves *%s/month* of %s/month (from %s)", money(c.MonthlySavingsUSD), money(c.MonthlyCostUSD), from)
 	}
 	fmt.Fprintf(&b, "\n%s", escape(c.Evidence.Detail))
 	if c.Estimate {

@@ -74,3 +74,9 @@ func Build(ctx context.Context, m *costmodel.Model, opts Options) (*Report, erro
 	}
 	return r, nil
 }
+
+// ProjectionWarning warns when the report's monthly figures project from
+// less than a day of records (costmodel.ProjectionWarning); "" otherwise.
+func (r *Report) ProjectionWarning() string {
+	return costmodel.ProjectionWarning(r.Spend.End.Sub(r.Spend.Start))
+}

@@ -79,7 +79,9 @@ func (l *loop) run(ctx context.Context) error {
 func (l *loop) drain(ctx context.Context, now time.Time) error {
 	t0 := time.Now()
 	if err := l.counter.DrainInto(&l.deltas); err != nil {
-		return fmt.Errorf("draining the counter: %w", err)
+		// What the drain read is gone from the kernel: write it with the window in hand before giving up.
+		l.add(true)
+		return errors.Join(fmt.Errorf("draining the counter: %w", err), l.flush(ctx))
 	}
 	l.a.drained(l.counter, &l.deltas, time.Since(t0))
 	l.add(false)

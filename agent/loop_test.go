@@ -67,12 +67,15 @@ func bytesOf(d *bpf.Deltas) uint64 {
 }
 
 // fakeCounter hands out delta(n) at drain n into the caller's buffers, as *bpf.Counter does. After cancelAt
-// drains it cancels the loop's context; a drain after that fails with finalErr when it is set.
+// drains it cancels the loop's context; a drain after that fails with finalErr when it is set. Drain failAt,
+// when set, fails with failErr after handing out its delta.
 type fakeCounter struct {
 	drains   int
 	cancelAt int
 	cancel   context.CancelFunc
 	finalErr error
+	failAt   int
+	failErr  error
 }
 
 func (c *fakeCounter) DrainInto(d *bpf.Deltas) error {
@@ -92,6 +95,9 @@ func (c *fakeCounter) DrainInto(d *bpf.Deltas) error {
 	}
 	if c.drains > c.cancelAt && c.finalErr != nil {
 		return c.finalErr
+	}
+	if c.drains == c.failAt {
+		return c.failErr
 	}
 	return nil
 }
@@ -232,5 +238,32 @@ func TestLoopFinalDrainFails(t *testing.T) {
 	d := delta(1)
 	if want := bytesOf(&d); got != want {
 		t.Errorf("the window holds %d bytes; want the %d the failed drain read", got, want)
+	}
+}
+
+// TestLoopDrainFails: when a periodic drain fails, the loop stops with the error, and every byte drained until
+// then, the failed drain's included, is written first.
+func TestLoopDrainFails(t *testing.T) {
+	failErr := fmt.Errorf("reading the flow map: %w", errors.New("bad fd"))
+	c := &fakeCounter{cancelAt: 1000, failAt: 5, failErr: failErr}
+	out, _, err := runLoop(t, c, 2*time.Millisecond)
+	if !errors.Is(err, failErr) {
+		t.Fatalf("run = %v; want the failed drain's error", err)
+	}
+	if c.drains != c.failAt {
+		t.Fatalf("%d drains; want the loop to stop at the failed drain %d", c.drains, c.failAt)
+	}
+	var got, want uint64
+	for _, w := range out.windows {
+		for _, r := range w.recs {
+			got += r.Bytes
+		}
+	}
+	for n := 1; n <= c.failAt; n++ {
+		d := delta(n)
+		want += bytesOf(&d)
+	}
+	if got != want {
+		t.Errorf("the windows written hold %d bytes; want the %d of the %d drains", got, want, c.failAt)
 	}
 }

@@ -138,7 +138,10 @@ func (l *loop) refreshRanges(ctx context.Context) {
 		return
 	}
 	r, err := l.a.rangesFetcher().Fetch(ctx, l.ranges)
-	if err != nil {
+	switch {
+	case errors.Is(err, ipranges.ErrNotCached):
+		l.a.log.Warn("AWS ip-ranges refreshed but not cached", "error", err)
+	case err != nil:
 		l.a.log.Warn("AWS ip-ranges not refreshed", "error", err)
 	}
 	l.ranges = r // Fetch returns the last ranges when it fails

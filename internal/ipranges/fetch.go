@@ -47,6 +47,9 @@ type Fetcher struct {
 	Client *http.Client // default: one with a 30 s timeout; redirects are followed to https URLs only
 }
 
+// ErrNotCached wraps Fetch's error when the ranges it returns are new but could not be kept in the cache.
+var ErrNotCached = errors.New("the new ip-ranges are in use but not kept in the cache")
+
 // Fetch returns the ranges. If current is not nil and the published
 // syncToken is the same, it returns current without parsing again. Ranges
 // with an error are usable: the error says what was kept, or why the
@@ -115,10 +118,10 @@ func (f *Fetcher) download(ctx context.Context, current *Ranges) (*Ranges, error
 		// that names another file leaves it as it is.
 		err := atomicfile.ReplaceOwn(f.Cache, body, maxDocument, isDocument)
 		if errors.Is(err, atomicfile.ErrForeign) {
-			return r, fmt.Errorf("not keeping the ip-ranges: %w (move it away to keep a copy there)", err)
+			return r, fmt.Errorf("%w: %w (move it away to keep a copy there)", ErrNotCached, err)
 		}
 		if err != nil {
-			return r, fmt.Errorf("keeping the ip-ranges: %w", err)
+			return r, fmt.Errorf("%w: %w", ErrNotCached, err)
 		}
 	}
 	return r, nil

@@ -28,4 +28,9 @@
 // priced records into rows; advisor.go collects what the recommendation
 // rules need, and recommend.go runs one rule per kind, each in a rec_*.go
 // file, with the AWS CLI commands they propose in awscli.go.
+//
+// Recommendations add up: certain changes come first, by savings, each
+// saving assuming the ones above it are made, so that no byte is saved
+// twice; estimates (ReducePayload) follow, with a dollar figure only from
+// a compression ratio the user gives, and are never in a total.
 package costmodel

@@ -176,6 +176,18 @@ func (a *Advisor) Recommend(window time.Duration, opt AdviseOptions) ([]Recommen
 		}
 		cands = append(cands, c...)
 	}
+	prop.choose(cands)
+	slices.SortStableFunc(prop.recs, byRank)
+	if err := a.reducePayload(prop); err != nil {
+		return nil, err
+	}
+	return prop.recs, nil
+}
+
+// choose proposes the candidates one at a time, the one that saves the
+// most given the changes made so far first, until none saves anything
+// (or MinMonthlySavingsUSD).
+func (prop *proposal) choose(cands []candidate) {
 	for len(cands) > 0 {
 		best, bestSaving := -1, 0.0
 		var bestRec Recommendation
@@ -201,11 +213,6 @@ func (a *Advisor) Recommend(window time.Duration, opt AdviseOptions) ([]Recommen
 		prop.recs = append(prop.recs, bestRec)
 		cands = slices.Delete(cands, best, best+1)
 	}
-	slices.SortStableFunc(prop.recs, byRank)
-	if err := a.reducePayload(prop); err != nil {
-		return nil, err
-	}
-	return prop.recs, nil
 }
 
 // sortedKeys returns the keys of m in the order of their names, so that

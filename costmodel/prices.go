@@ -34,11 +34,48 @@ type Prices struct {
 	RegionalNATPerAZHour Price  `json:"regional_nat_per_az_hour"` // per AZ a regional NAT gateway is active in
 	PublicIPv4PerHour    Price  `json:"public_ipv4_per_hour"`     // per public IPv4 address, as every NAT gateway's
 	InternetEgressPerGB  Price  `json:"internet_egress_per_gb"`   // first tier (after the free 100 GB)
-	InterRegionPerGB     Price  `json:"inter_region_per_gb"`      // out to another region
-	EndpointPerGB        Price  `json:"endpoint_per_gb"`          // interface endpoint, first PB
-	EndpointPerAZHour    Price  `json:"endpoint_per_az_hour"`     // interface endpoint, per AZ
-	TGWPerGB             Price  `json:"tgw_per_gb"`               // transit gateway processing
-	TGWAttachmentPerHour Price  `json:"tgw_attachment_per_hour"`
+	// InternetEgressTiers are the tiers past the first, by the monthly
+	// volume (TB of 2^40 bytes, the account's, all services) where each starts.
+	InternetEgressTiers []Tier `json:"internet_egress_tiers,omitempty"`
+	InterRegionPerGB    Price  `json:"inter_region_per_gb"` // out to another region
+	// InterRegionPairs are the destinations whose rate differs from
+	// InterRegionPerGB, such as us-east-1 to us-east-2.
+	InterRegionPairs     map[string]Price `json:"inter_region_pairs,omitempty"`
+	EndpointPerGB        Price            `json:"endpoint_per_gb"`      // interface endpoint, first PB
+	EndpointPerAZHour    Price            `json:"endpoint_per_az_hour"` // interface endpoint, per AZ
+	TGWPerGB             Price            `json:"tgw_per_gb"`           // transit gateway processing
+	TGWAttachmentPerHour Price            `json:"tgw_attachment_per_hour"`
+}
+
+// Tier is a volume tier of a per-GB price: the price of each GB past FromTB
+// in a month.
+type Tier struct {
+	FromTB float64 `json:"from_tb"`
+	Price
+}
+
+// TB is the number of bytes in a terabyte of AWS's volume tiers: its
+// "first 10 TB" are 10,240 GB.
+const TB = 1 << 40
+
+// InternetEgress returns the price of one more GB out to the internet in a
+// month whose volume so far is tbMonth terabytes: the marginal tier.
+func (p *Prices) InternetEgress(tbMonth float64) Price {
+	price := p.InternetEgressPerGB
+	for _, t := range p.InternetEgressTiers {
+		if tbMonth >= t.FromTB {
+			price = t.Price
+		}
+	}
+	return price
+}
+
+// InterRegionTo returns the price of a GB out to region dst.
+func (p *Prices) InterRegionTo(dst string) Price {
+	if pr, ok := p.InterRegionPairs[dst]; ok {
+		return pr
+	}
+	return p.InterRegionPerGB
 }
 
 // Figure names one price of a region for listing and overriding.
@@ -109,14 +146,36 @@ func parseTable(data []byte) (*Table, error) {
 	for name, p := range t.Regions {
 		p.Region = name
 		for _, f := range Figures {
-			if pr := f.Get(p); pr.USD <= 0 {
-				return nil, fmt.Errorf("region %s: %s missing or not positive", name, f.Key)
-			} else if _, ok := t.Sources[pr.Source]; !ok {
-				return nil, fmt.Errorf("region %s: %s cites unknown source %q", name, f.Key, pr.Source)
+			if err := t.checkPrice(*f.Get(p)); err != nil {
+				return nil, fmt.Errorf("region %s: %s %w", name, f.Key, err)
+			}
+		}
+		from := 0.0
+		for _, tier := range p.InternetEgressTiers {
+			if err := t.checkPrice(tier.Price); err != nil || tier.FromTB <= from {
+				return nil, fmt.Errorf("region %s: internet egress tier from %v TB: want tiers in rising order "+
+					"with positive prices and known sources", name, tier.FromTB)
+			}
+			from = tier.FromTB
+		}
+		for dst, pr := range p.InterRegionPairs {
+			if err := t.checkPrice(pr); err != nil {
+				return nil, fmt.Errorf("region %s: inter-region price to %s %w", name, dst, err)
 			}
 		}
 	}
 	return &t, nil
+}
+
+// checkPrice says what is wrong with a figure of the table, if anything.
+func (t *Table) checkPrice(pr Price) error {
+	if pr.USD <= 0 {
+		return errors.New("missing or not positive")
+	}
+	if _, ok := t.Sources[pr.Source]; !ok {
+		return fmt.Errorf("cites unknown source %q", pr.Source)
+	}
+	return nil
 }
 
 // Lookup returns the prices of region.
@@ -133,7 +192,9 @@ func (t *Table) RegionNames() []string { return slices.Sorted(maps.Keys(t.Region
 
 // Override is the format of a price override file: for each region, figures
 // by their JSON key (see Figures) in USD, and an optional source note. A
-// region the embedded table lacks must give every figure.
+// region the embedded table lacks must give every figure. The key
+// inter_region_per_gb:REGION sets the rate to one destination region;
+// internet_egress_per_gb sets the rate of every volume tier.
 //
 //	{"source": "our 2026 private pricing addendum",
 //	 "regions": {"us-east-1": {"nat_per_gb": 0.04}, "mx-central-1": {...}}}
@@ -141,6 +202,9 @@ type Override struct {
 	Source  string                        `json:"source"`
 	Regions map[string]map[string]float64 `json:"regions"`
 }
+
+// pairKeyPrefix starts an override key that prices one inter-region pair.
+const pairKeyPrefix = "inter_region_per_gb:"
 
 // ApplyOverride reads an override file and applies it to t. name labels
 // the file in errors and as the source of the figures it sets.
@@ -180,17 +244,27 @@ func (t *Table) ApplyOverride(r io.Reader, name string) error {
 			}
 		}
 		for _, k := range slices.Sorted(maps.Keys(figs)) {
-			f, ok := byKey[k]
-			if !ok {
-				keys := slices.Sorted(maps.Keys(byKey))
-				return fmt.Errorf("price overrides %s: region %s: unknown figure %q; want one of %s",
-					name, region, k, strings.Join(keys, ", "))
-			}
 			v := figs[k]
 			if v < 0 || v > 10 {
 				return fmt.Errorf("price overrides %s: region %s: %s = %v is not a plausible USD price", name, region, k, v)
 			}
+			if dst, ok := strings.CutPrefix(k, pairKeyPrefix); ok && dst != "" {
+				if p.InterRegionPairs == nil {
+					p.InterRegionPairs = map[string]Price{}
+				}
+				p.InterRegionPairs[dst] = Price{USD: v, Source: srcKey}
+				continue
+			}
+			f, ok := byKey[k]
+			if !ok {
+				keys := append(slices.Sorted(maps.Keys(byKey)), pairKeyPrefix+"REGION")
+				return fmt.Errorf("price overrides %s: region %s: unknown figure %q; want one of %s",
+					name, region, k, strings.Join(keys, ", "))
+			}
 			*f.Get(p) = Price{USD: v, Source: srcKey}
+			if k == "internet_egress_per_gb" {
+				p.InternetEgressTiers = nil // a private rate replaces the list's tiers
+			}
 		}
 		t.Regions[region] = p
 	}

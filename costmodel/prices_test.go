@@ -64,3 +64,52 @@ func TestEmbeddedTable(t *testing.T) {
 		}
 	}
 }
+
+func TestInternetEgressTiers(t *testing.T) {
+	p, _ := DefaultTable().Lookup("us-east-1")
+	// The marginal tier: the price of the next GB once the month has reached
+	// tbMonth terabytes (first 10 TB $0.09, next 40 $0.085, next 100 $0.07,
+	// over 150 $0.05).
+	for _, tt := range []struct{ tb, want float64 }{
+		{0, 0.09}, {9.99, 0.09}, {10, 0.085}, {49, 0.085}, {50, 0.07}, {149.5, 0.07}, {150, 0.05}, {4000, 0.05},
+	} {
+		if got := p.InternetEgress(tt.tb); got.USD != tt.want || !got.IsVerified() {
+			t.Errorf("InternetEgress(%v) = %+v; want %v, verified", tt.tb, got, tt.want)
+		}
+	}
+	tb := DefaultTable()
+	if err := tb.ApplyOverride(strings.NewReader(`{"regions":{"us-east-1":{"internet_egress_per_gb":0.06}}}`),
+		"o.json"); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := tb.Lookup("us-east-1"); p.InternetEgress(200).USD != 0.06 {
+		t.Errorf("after overriding internet_egress_per_gb: InternetEgress(200) = %v; want the override, 0.06",
+			p.InternetEgress(200).USD)
+	}
+}
+
+func TestInterRegionPairs(t *testing.T) {
+	tb := DefaultTable()
+	for _, tt := range []struct {
+		from, to string
+		want     float64
+	}{
+		{"us-east-1", "us-east-2", 0.01}, {"us-east-2", "us-east-1", 0.01}, {"us-east-1", "us-west-2", 0.02},
+		{"us-east-2", "eu-west-1", 0.02}, {"ap-south-1", "us-east-1", 0.086}, {"eu-west-1", "ap-east-1", 0.02},
+	} {
+		p, _ := tb.Lookup(tt.from)
+		if got := p.InterRegionTo(tt.to); got.USD != tt.want || !got.IsVerified() {
+			t.Errorf("%s InterRegionTo(%s) = %+v; want %v, verified", tt.from, tt.to, got, tt.want)
+		}
+	}
+	err := tb.ApplyOverride(strings.NewReader(
+		`{"regions":{"us-west-2":{"inter_region_per_gb:us-west-1":0.015,"inter_region_per_gb":0.018}}}`), "o.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := tb.Lookup("us-west-2")
+	if p.InterRegionTo("us-west-1").USD != 0.015 || p.InterRegionTo("eu-west-1").USD != 0.018 {
+		t.Errorf("after override: to us-west-1 %v, to eu-west-1 %v; want 0.015 and 0.018",
+			p.InterRegionTo("us-west-1").USD, p.InterRegionTo("eu-west-1").USD)
+	}
+}

@@ -82,14 +82,27 @@ func runPrices(w io.Writer, t *costmodel.Table, region, format string) error {
 			tb.header = append(tb.header, "VERIFIED")
 		}
 		used := map[string]bool{}
-		for _, f := range costmodel.Figures {
-			pr := *f.Get(p)
-			row := []string{f.Label, cell(pr), f.Unit, pr.Source}
+		add := func(label string, pr costmodel.Price, unit string) {
+			row := []string{label, cell(pr), unit, pr.Source}
 			if format == "csv" {
 				row = append(row, strconv.FormatBool(pr.IsVerified()))
 			}
 			tb.rows = append(tb.rows, row)
 			used[pr.Source] = true
+		}
+		for _, f := range costmodel.Figures {
+			add(f.Label, *f.Get(p), f.Unit)
+			// The volume tiers and the region pairs follow their figure.
+			switch f.Key {
+			case "internet_egress_per_gb":
+				for _, tier := range p.InternetEgressTiers {
+					add(fmt.Sprintf("Data transfer out to the internet (past %v TB a month)", tier.FromTB), tier.Price, f.Unit)
+				}
+			case "inter_region_per_gb":
+				for _, dst := range slices.Sorted(maps.Keys(p.InterRegionPairs)) {
+					add("Data transfer out to "+dst, p.InterRegionPairs[dst], f.Unit)
+				}
+			}
 		}
 		if format != "csv" {
 			tb.notes = append(tb.notes, fmt.Sprintf("%s, %s; * derived or unverified; a GB is 2^30 bytes", p.Region, p.Name))
@@ -128,7 +141,8 @@ func runPrices(w io.Writer, t *costmodel.Table, region, format string) error {
 		tb.rows = append(tb.rows, row)
 	}
 	if format != "csv" {
-		tb.notes = append(tb.notes, fmt.Sprintf("USD; per GB (2^30 bytes) or per hour; * derived or unverified; as of %s. Sources: netcost prices --region R", t.AsOf))
+		tb.notes = append(tb.notes, fmt.Sprintf("USD; per GB (2^30 bytes) or per hour; * derived or unverified; as of %s. "+
+			"Sources, internet volume tiers and region pairs: netcost prices --region R", t.AsOf))
 	}
 	return renderTable(w, format, tb)
 }

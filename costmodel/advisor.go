@@ -89,7 +89,7 @@ type Advisor struct {
 
 // NewAdvisor returns an empty Advisor.
 func (m *Model) NewAdvisor() *Advisor {
-	return &Advisor{m: &Model{table: m.table}, services: map[svcKey]*svcStats{}, gateway: map[natKey]*natStats{},
+	return &Advisor{m: m.fork(), services: map[svcKey]*svcStats{}, gateway: map[natKey]*natStats{},
 		iface: map[natKey]*natStats{}, crossNAT: map[natKey]*natStats{}, saas: map[natKey]*natStats{},
 		pairs: map[[2]string]*pairStats{}}
 }
@@ -154,7 +154,7 @@ func (a *Advisor) Add(r *flows.Record) error {
 	if err := a.m.checkRegion(r); err != nil {
 		return err // a region without prices is bad input, found early
 	}
-	u := usage(r)
+	u := a.m.usage(r)
 	if r.RemoteService != "" {
 		a.addService(r)
 	}

@@ -35,7 +35,7 @@ type Aggregator struct {
 
 // NewAggregator returns an empty Aggregator grouping at level g.
 func (m *Model) NewAggregator(g GroupBy) *Aggregator {
-	return &Aggregator{m: &Model{table: m.table}, group: g, rows: make(map[rowKey]*acc)}
+	return &Aggregator{m: m.fork(), group: g, rows: make(map[rowKey]*acc)}
 }
 
 // Add prices r and adds it to its row. The record's strings are copied
@@ -73,7 +73,7 @@ func (a *Aggregator) AddRecords(r *flows.Record, n int64) error {
 		ac.rx += r.Bytes
 	}
 	ac.records += n
-	ac.use.add(usage(r))
+	ac.use.add(a.m.usage(r))
 	return nil
 }
 

@@ -45,10 +45,16 @@ type priceCase struct {
 	want Cost
 }
 
-// testPrice checks Price on each case.
+// testPrice checks Price on each case, with the default options.
 func testPrice(t *testing.T, tests []priceCase) {
 	t.Helper()
-	m := New(nil)
+	testPriceWith(t, Options{}, tests)
+}
+
+// testPriceWith checks Price on each case, with options opt.
+func testPriceWith(t *testing.T, opt Options, tests []priceCase) {
+	t.Helper()
+	m := NewWithOptions(nil, opt)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := m.Price(&tt.r)
@@ -56,6 +62,7 @@ func testPrice(t *testing.T, tests []priceCase) {
 				t.Fatal(err)
 			}
 			if !near(got.InterAZ, tt.want.InterAZ) || !near(got.NATProcessing, tt.want.NATProcessing) ||
+				!near(got.Regional, tt.want.Regional) ||
 				!near(got.DataTransferOut, tt.want.DataTransferOut) || !near(got.Processing, tt.want.Processing) {
 				t.Errorf("Price(%s) = %+v; want %+v", tt.name, got, tt.want)
 			}

@@ -1,6 +1,10 @@
 package costmodel
 
-import "github.com/netcost/netcost/internal/flows"
+import (
+	"strings"
+
+	"github.com/netcost/netcost/internal/flows"
+)
 
 // endpointUsage prices what a VPC endpoint on the path processes: an
 // interface endpoint charges for bytes in both directions; gateway
@@ -24,16 +28,20 @@ func (p *Prices) interfaceEndpointFees(bytes uint64, month float64, azs int) (to
 func gatewayCategory(c flows.Category) bool { return c == flows.AmazonS3 || c == flows.AmazonDynamoDB }
 
 // interVPCUsage prices bytes to a peered or transit-gateway-attached VPC. A
-// transit gateway processes the bytes this side sends. Peering is free
-// within one AZ ID; an unknown remote AZ is priced as a crossing, the
-// bill's upper bound.
-func interVPCUsage(r *flows.Record) Usage {
+// transit gateway processes the bytes each attachment sends, on the bill
+// of the attachment's owner: both directions when the other VPC is the
+// account's too (the default), the bytes this side sends when it is not
+// (opt.TGWPeerExternal). Peering is free within one AZ ID; a record that
+// does not say both AZs is priced as a crossing, and marked assumed.
+func interVPCUsage(r *flows.Record, opt Options) Usage {
 	switch {
-	case len(r.Via) > 4 && r.Via[:4] == "tgw-":
-		if r.Direction == flows.Egress {
+	case strings.HasPrefix(r.Via, "tgw-"):
+		if r.Direction == flows.Egress || !opt.TGWPeerExternal {
 			return Usage{TGW: r.Bytes}
 		}
-	case r.RemoteAZID == "" || crossesAZ(r.LocalAZID, r.RemoteAZID):
+	case r.RemoteAZID == "" || r.LocalAZID == "":
+		return Usage{InterAZ: r.Bytes, AssumedCrossing: r.Bytes}
+	case crossesAZ(r.LocalAZID, r.RemoteAZID):
 		return Usage{InterAZ: r.Bytes}
 	}
 	return Usage{}

@@ -36,5 +36,27 @@ func TestPriceNAT(t *testing.T) {
 			Cost{NATProcessing: 0.09, DataTransferOut: 0.04}},
 		{"S3 via NAT: processing only", withAWS(natRec(flows.Egress, flows.AmazonS3, "use1-az1"), "S3", "us-east-1"),
 			Cost{NATProcessing: 0.09}},
+		// A public IPv4 address of EC2 in the region is not an AWS service
+		// endpoint: processing 2 * 0.045 plus $0.01/GB each way, 2 * 0.01
+		// (the old rule called it free after processing).
+		{"NAT to EC2 in the region, out", withAWS(natRec(flows.Egress, flows.NATGateway, "use1-az1"), "EC2", "us-east-1"),
+			Cost{NATProcessing: 0.09, Regional: 0.02}},
+		{"NAT from EC2 in the region, in", withAWS(natRec(flows.Ingress, flows.NATGateway, "use1-az1"), "EC2", "us-east-1"),
+			Cost{NATProcessing: 0.09, Regional: 0.02}},
+		// A NAT whose AZ the record does not say is priced as in another AZ:
+		// 2 * 0.045 + 2 * 0.01 (the old rule: 0.09, the crossing free).
+		{"NAT of unknown AZ", withAWS(natRec(flows.Egress, flows.NATGateway, ""), "AMAZON", "us-east-1"),
+			Cost{NATProcessing: 0.09, InterAZ: 0.02}},
 	})
+}
+
+func TestNATAssumedCrossing(t *testing.T) {
+	m := New(nil)
+	known, unknown := natRec(flows.Egress, flows.NATGateway, "use1-az2"), natRec(flows.Egress, flows.NATGateway, "")
+	if u := m.usage(&known); u.AssumedCrossing != 0 || u.InterAZ != 2*GB {
+		t.Errorf("usage(NAT in use1-az2) = %+v; want 2 GiB crossing, none assumed", u)
+	}
+	if u := m.usage(&unknown); u.AssumedCrossing != 2*GB || u.InterAZ != 2*GB {
+		t.Errorf("usage(NAT of unknown AZ) = %+v; want 2 GiB crossing, all assumed", u)
+	}
 }

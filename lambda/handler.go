@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +28,7 @@ type config struct {
 	window    string // NETCOST_WINDOW, a duration; empty: the previous UTC day
 	limit     int
 	advise    costmodel.AdviseOptions
+	pricing   costmodel.Options // NETCOST_INTERNET_EGRESS_TB_MONTH, NETCOST_TGW_PEER_EXTERNAL
 	secretARN string
 }
 
@@ -75,6 +77,18 @@ func parseConfig(getenv func(string) string) (config, error) {
 		}
 		c.advise.CompressionRatio = r
 	}
+	if v := getenv("NETCOST_INTERNET_EGRESS_TB_MONTH"); v != "" {
+		tb, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(tb >= 0) || math.IsInf(tb, 1) {
+			return config{}, fmt.Errorf("NETCOST_INTERNET_EGRESS_TB_MONTH %q: want the account's monthly internet egress in TB, 0 or more", v)
+		}
+		c.pricing.InternetEgressTBMonth = tb
+	}
+	if v := getenv("NETCOST_TGW_PEER_EXTERNAL"); v != "" {
+		if c.pricing.TGWPeerExternal, err = strconv.ParseBool(v); err != nil {
+			return config{}, fmt.Errorf("NETCOST_TGW_PEER_EXTERNAL %q: want true or false", v)
+		}
+	}
 	if c.secretARN == "" {
 		return config{}, errors.New("SLACK_WEBHOOK_SECRET_ARN is not set: give the ARN of the secret holding the Slack webhook URL")
 	}
@@ -103,7 +117,7 @@ func newHandler(ctx context.Context, getenv func(string) string) (*handler, erro
 	if err != nil {
 		return nil, err
 	}
-	return &handler{cfg: cfg, model: costmodel.New(nil), secrets: secretsmanager.NewFromConfig(aws), now: time.Now,
+	return &handler{cfg: cfg, model: costmodel.NewWithOptions(nil, cfg.pricing), secrets: secretsmanager.NewFromConfig(aws), now: time.Now,
 		post: report.PostOptions{Logger: slog.Default()}}, nil
 }
 

@@ -14,6 +14,8 @@
 //	NETCOST_LIMIT             optional: rows and recommendations listed (default 5)
 //	NETCOST_MIN_SAVINGS       optional: leave out recommendations saving less USD a month (default 1)
 //	NETCOST_COMPRESSION_RATIO optional: the share of the bytes compression removes, measured (0.6): ReducePayload's savings
+//	NETCOST_INTERNET_EGRESS_TB_MONTH  optional: the account's monthly internet egress in TB; internet bytes are priced at its tier (default: the first)
+//	NETCOST_TGW_PEER_EXTERNAL optional: true when the VPCs across the transit gateway are another account's
 //	SLACK_WEBHOOK_SECRET_ARN  the secret holding the webhook URL (the URL itself, or JSON {"webhook_url": "..."})
 //	AWS_REGION                set by Lambda; AWS_ENDPOINT_URL points the SDK at an emulator in tests
 //

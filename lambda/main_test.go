@@ -413,6 +413,10 @@ func TestParseConfig(t *testing.T) {
 		c.source.String() != "file:/tmp" || c.advise.CompressionRatio != 0.6 {
 		t.Errorf("parseConfig: %+v, %v", c, err)
 	}
+	c, err = parseConfig(env("NETCOST_INTERNET_EGRESS_TB_MONTH", "40.5", "NETCOST_TGW_PEER_EXTERNAL", "true"))
+	if err != nil || c.pricing != (costmodel.Options{InternetEgressTBMonth: 40.5, TGWPeerExternal: true}) {
+		t.Errorf("pricing options: %+v, %v", c.pricing, err)
+	}
 	if c, err := parseConfig(env("NETCOST_SOURCE", "nfm", "NETCOST_MONITOR", "eks-prod")); err != nil || c.source.String() != "nfm:eks-prod" {
 		t.Errorf("nfm with a monitor: %v, %v", c.source, err)
 	}
@@ -425,6 +429,9 @@ func TestParseConfig(t *testing.T) {
 		{"NETCOST_COMPRESSION_RATIO", "1"},
 		{"NETCOST_COMPRESSION_RATIO", "60%"},
 		{"NETCOST_WINDOW", "yesterday"},
+		{"NETCOST_INTERNET_EGRESS_TB_MONTH", "-3"},
+		{"NETCOST_INTERNET_EGRESS_TB_MONTH", "lots"},
+		{"NETCOST_TGW_PEER_EXTERNAL", "maybe"},
 	} {
 		if _, err := parseConfig(env(kv...)); err == nil || !strings.Contains(err.Error(), kv[0]) {
 			t.Errorf("%s=%q: %v, want an error naming the variable", kv[0], kv[1], err)

@@ -24,13 +24,17 @@ import (
 var (
 	sourceFlag = &cli.StringFlag{Name: "source", Aliases: []string{"s"}, EnvVars: []string{"NETCOST_SOURCE"},
 		Usage: "where the flow records are: file:PATH (a JSONL file or a directory of them, plain or .gz), cloudwatch[:LOGGROUP] (default log group " + query.DefaultLogGroup + "; with no window flag, the last 24h), or nfm (AWS Network Flow Monitor; see --monitor)"}
-	exactFlag  = &cli.BoolFlag{Name: "exact", Usage: "cloudwatch: read every record (FilterLogEvents) and sum locally instead of asking Logs Insights; for small windows and emulators"}
-	sinceFlag  = &cli.StringFlag{Name: "since", Usage: "window ending now, such as 90m, 24h or 7d (default: all records of a file source)", EnvVars: []string{"NETCOST_WINDOW"}}
-	startFlag  = &cli.StringFlag{Name: "start", Usage: "window start, RFC 3339 or YYYY-MM-DD"}
-	endFlag    = &cli.StringFlag{Name: "end", Usage: "window end (exclusive), RFC 3339 or YYYY-MM-DD (default: now)"}
-	outputFlag = &cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: orList(outputFormats)}
-	strictFlag = &cli.BoolFlag{Name: "strict", Value: true, Usage: "stop at the first bad record; --strict=false skips and counts bad lines"}
-	pricesFlag = &cli.StringFlag{Name: "prices", EnvVars: []string{"NETCOST_PRICES"}, TakesFile: true, Usage: "price override file (JSON) applied over the embedded price table"}
+	exactFlag    = &cli.BoolFlag{Name: "exact", Usage: "cloudwatch: read every record (FilterLogEvents) and sum locally instead of asking Logs Insights; for small windows and emulators"}
+	sinceFlag    = &cli.StringFlag{Name: "since", Usage: "window ending now, such as 90m, 24h or 7d (default: all records of a file source)", EnvVars: []string{"NETCOST_WINDOW"}}
+	startFlag    = &cli.StringFlag{Name: "start", Usage: "window start, RFC 3339 or YYYY-MM-DD"}
+	endFlag      = &cli.StringFlag{Name: "end", Usage: "window end (exclusive), RFC 3339 or YYYY-MM-DD (default: now)"}
+	outputFlag   = &cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: orList(outputFormats)}
+	strictFlag   = &cli.BoolFlag{Name: "strict", Value: true, Usage: "stop at the first bad record; --strict=false skips and counts bad lines"}
+	pricesFlag   = &cli.StringFlag{Name: "prices", EnvVars: []string{"NETCOST_PRICES"}, TakesFile: true, Usage: "price override file (JSON) applied over the embedded price table"}
+	egressTBFlag = &cli.Float64Flag{Name: "internet-egress-tb-month", EnvVars: []string{"NETCOST_INTERNET_EGRESS_TB_MONTH"},
+		Usage: "the account's internet egress in a month, in TB of 2^40 bytes, all services: internet bytes are priced at the tier it reaches, the price of one more GB (default: the first tier, up to 10 TB)"}
+	tgwPeerFlag = &cli.BoolFlag{Name: "tgw-peer-external", EnvVars: []string{"NETCOST_TGW_PEER_EXTERNAL"},
+		Usage: "the VPCs across the transit gateway are another account's: its processing counts on the bytes this side sends only (default: both directions, both attachments the account's)"}
 )
 
 // outputFormats are what -o takes; resolveFormats, what resolve's -o
@@ -71,7 +75,8 @@ func awsOptions(cCtx *cli.Context) (awscfg.Options, error) {
 }
 
 func readFlags() []cli.Flag {
-	return append([]cli.Flag{sourceFlag, exactFlag, sinceFlag, startFlag, endFlag, outputFlag, strictFlag, pricesFlag, monitorFlag, commandLine{}}, awsFlags()...)
+	return append([]cli.Flag{sourceFlag, exactFlag, sinceFlag, startFlag, endFlag, outputFlag, strictFlag, pricesFlag,
+		egressTBFlag, tgwPeerFlag, monitorFlag, commandLine{}}, awsFlags()...)
 }
 
 // sourceOnly are the flags that only some sources read, with the kinds of
@@ -247,8 +252,13 @@ func parseOutput(s string) (string, error) {
 	return "", usagef("-o %q: want %s", s, orList(outputFormats))
 }
 
-// loadModel returns the cost model with the --prices overrides applied.
+// loadModel returns the cost model with the --prices overrides applied,
+// pricing as --internet-egress-tb-month and --tgw-peer-external say.
 func loadModel(cCtx *cli.Context) (*costmodel.Model, error) {
+	tb := cCtx.Float64(egressTBFlag.Name)
+	if !(tb >= 0) || math.IsInf(tb, 1) {
+		return nil, usagef("--internet-egress-tb-month %v: want the account's monthly internet egress in TB, 0 or more", tb)
+	}
 	t := costmodel.DefaultTable()
 	if path := cCtx.String("prices"); path != "" {
 		f, err := os.Open(path)
@@ -260,7 +270,8 @@ func loadModel(cCtx *cli.Context) (*costmodel.Model, error) {
 			return nil, usagef("%v", err)
 		}
 	}
-	return costmodel.New(t), nil
+	return costmodel.NewWithOptions(t, costmodel.Options{InternetEgressTBMonth: tb,
+		TGWPeerExternal: cCtx.Bool(tgwPeerFlag.Name)}), nil
 }
 
 func windowNote(start, end time.Time) string {

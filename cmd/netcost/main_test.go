@@ -416,6 +416,8 @@ func TestBadInput(t *testing.T) {
 		{"bad limit", []string{"top", "-c", "nat", "--limit", "-3", "-s", writeStore(t, good)}, "--limit -3: want 0 (all) or more"},
 		{"negative min-savings", []string{"recommend", "--min-savings", "-5", "-s", writeStore(t, good)}, "--min-savings -5: want USD a month, 0 or more"},
 		{"NaN min-savings", []string{"recommend", "--min-savings", "NaN", "-s", writeStore(t, good)}, "--min-savings NaN: want USD a month, 0 or more"},
+		{"negative egress volume", []string{"top", "-c", "internet", "--internet-egress-tb-month", "-1", "-s", writeStore(t, good)}, "--internet-egress-tb-month -1: want the account's monthly internet egress in TB, 0 or more"},
+		{"NaN egress volume", []string{"recommend", "--internet-egress-tb-month", "NaN", "-s", writeStore(t, good)}, "--internet-egress-tb-month NaN: want"},
 		{"report negative min-savings", []string{"report", "--dry-run", "--min-savings", "-0.5", "-s", writeStore(t, good)}, "--min-savings -0.5: want USD a month, 0 or more"},
 		{"compression ratio of 1", []string{"recommend", "--compression-ratio", "1", "-s", writeStore(t, good)},
 			"--compression-ratio 1: want the share of the bytes compression removes, above 0 and below 1 (0.6 for 60%)"},

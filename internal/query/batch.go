@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"slices"
 
 	"github.com/netcost/netcost/costmodel"
 	"github.com/netcost/netcost/internal/flows"
@@ -106,6 +107,7 @@ func (b *Batch) aggregate(w Window, view *View, g costmodel.GroupBy, finish func
 		if err != nil {
 			return usageError{err}
 		}
+		sp.Notes = append(slices.Clip(sp.Notes), aggs[0].Notes()...) // what the prices assumed
 		return finish(rows, sp)
 	})
 }

@@ -49,10 +49,7 @@ func spendResult(opts Options, rows []costmodel.Row, sp Span) *SpendResult {
 	byCat := map[flows.Category]*CategorySpend{}
 	for _, r := range rows {
 		res.TotalBytes += r.Bytes
-		res.Cost.InterAZ += r.Cost.InterAZ
-		res.Cost.NATProcessing += r.Cost.NATProcessing
-		res.Cost.DataTransferOut += r.Cost.DataTransferOut
-		res.Cost.Processing += r.Cost.Processing
+		res.Cost.Add(r.Cost)
 		c := byCat[r.Category]
 		if c == nil {
 			c = &CategorySpend{Category: r.Category}
@@ -62,8 +59,7 @@ func spendResult(opts Options, rows []costmodel.Row, sp Span) *SpendResult {
 		c.CostUSD += r.CostUSD
 	}
 	res.TotalCostUSD = round6(res.Cost.Total())
-	res.Cost = costmodel.Cost{InterAZ: round6(res.Cost.InterAZ), NATProcessing: round6(res.Cost.NATProcessing),
-		DataTransferOut: round6(res.Cost.DataTransferOut), Processing: round6(res.Cost.Processing)}
+	res.Cost = roundCost(res.Cost)
 	res.ByCategory = []CategorySpend{}
 	for _, c := range byCat {
 		c.CostUSD = round6(c.CostUSD)

@@ -87,8 +87,7 @@ func topResult(m *costmodel.Model, opts TopOptions, rows []costmodel.Row, sp Spa
 	}
 	for i := range rows {
 		r := &rows[i]
-		r.Cost = costmodel.Cost{InterAZ: round6(r.Cost.InterAZ), NATProcessing: round6(r.Cost.NATProcessing),
-			DataTransferOut: round6(r.Cost.DataTransferOut), Processing: round6(r.Cost.Processing)}
+		r.Cost = roundCost(r.Cost)
 		r.CostUSD = round6(r.CostUSD)
 	}
 	res.TotalCostUSD, res.MonthlyUSD = round6(res.TotalCostUSD), round6(res.MonthlyUSD)
@@ -100,6 +99,12 @@ func topResult(m *costmodel.Model, opts TopOptions, rows []costmodel.Row, sp Spa
 		res.Rows = []costmodel.Row{}
 	}
 	return res
+}
+
+// roundCost rounds each line of c with round6.
+func roundCost(c costmodel.Cost) costmodel.Cost {
+	return costmodel.Cost{InterAZ: round6(c.InterAZ), Regional: round6(c.Regional), NATProcessing: round6(c.NATProcessing),
+		DataTransferOut: round6(c.DataTransferOut), Processing: round6(c.Processing)}
 }
 
 // round6 rounds USD to a millionth of a dollar, so that JSON shows 0.8, not

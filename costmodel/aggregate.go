@@ -31,11 +31,12 @@ type Aggregator struct {
 	m     *Model
 	group GroupBy
 	rows  map[rowKey]*acc
+	hops  map[string]*hop // the billed hops with hourly fees, by id
 }
 
 // NewAggregator returns an empty Aggregator grouping at level g.
 func (m *Model) NewAggregator(g GroupBy) *Aggregator {
-	return &Aggregator{m: m.fork(), group: g, rows: make(map[rowKey]*acc)}
+	return &Aggregator{m: m.fork(), group: g, rows: make(map[rowKey]*acc), hops: map[string]*hop{}}
 }
 
 // Add prices r and adds it to its row. The record's strings are copied
@@ -48,6 +49,7 @@ func (a *Aggregator) AddRecords(r *flows.Record, n int64) error {
 	if err := a.m.checkRegion(r); err != nil {
 		return err
 	}
+	a.noteHop(r)
 	if (r.Category == flows.InterAZ || r.Category == flows.IntraAZ) && r.RemoteInCluster() && r.Via == "" {
 		a.joinPair(r, n)
 		return nil
@@ -79,6 +81,7 @@ func (a *Aggregator) AddRecords(r *flows.Record, n int64) error {
 
 // Merge adds b's rows into a. b must not be used afterwards.
 func (a *Aggregator) Merge(b *Aggregator) {
+	mergeHops(a.hops, b.hops)
 	for k, bv := range b.rows {
 		av := a.rows[k]
 		if av == nil {

@@ -74,6 +74,7 @@ func TestNFMTop(t *testing.T) {
 		Notes      []string `json:"notes"`
 		HourlyFees []struct {
 			Resource string  `json:"resource"`
+			What     string  `json:"what"`
 			USD      float64 `json:"usd"`
 		} `json:"hourly_fees"`
 	}
@@ -125,8 +126,9 @@ func TestNFMTop(t *testing.T) {
 		t.Errorf("S3 row = %+v", s3)
 	}
 	if len(res.Notes) != 4 || !strings.Contains(res.Notes[1], "no NAT category") ||
-		!strings.Contains(res.Notes[3], "5.0 GiB priced as crossing AZs") || len(res.HourlyFees) != 1 ||
-		res.HourlyFees[0].Resource != "nat-0a1b2c3d4e5f60718" || !near(res.HourlyFees[0].USD, 0.045*24*7) {
+		!strings.Contains(res.Notes[3], "5.0 GiB priced as crossing AZs") || len(res.HourlyFees) != 2 ||
+		res.HourlyFees[0].Resource != "nat-0a1b2c3d4e5f60718" || !near(res.HourlyFees[0].USD, 0.045*24*7) ||
+		res.HourlyFees[1].What != "public IPv4 address" || !near(res.HourlyFees[1].USD, 0.005*24*7) {
 		t.Errorf("notes %q, hourly fees %+v", res.Notes, res.HourlyFees)
 	}
 	var cats []string

@@ -174,7 +174,12 @@ func makeTopTable(res *query.TopResult, names []naming, raw bool) table {
 		t.notes = append(t.notes, "pod pairs: each crossing byte counted once and priced at both ends (out + in)")
 	}
 	for _, f := range res.HourlyFees {
-		t.notes = append(t.notes, fmt.Sprintf("hourly fee, not in the costs above: %s %s $%s/hour, $%s in the window", f.Resource, paren(f.AZID), strconv.FormatFloat(f.PerHour, 'f', -1, 64), usd(f.USD)))
+		each := ""
+		if f.Count > 1 {
+			each = fmt.Sprintf("%d × ", f.Count)
+		}
+		t.notes = append(t.notes, fmt.Sprintf("hourly fee, not in the costs above: %s: %s$%s/hour, $%s in the window",
+			joinNonEmpty(" ", f.Resource, paren(f.AZID), f.What), each, strconv.FormatFloat(f.PerHour, 'f', -1, 64), usd(f.USD)))
 	}
 	if res.Skipped > 0 {
 		t.notes = append(t.notes, fmt.Sprintf("skipped %d bad lines (--strict=false)", res.Skipped))

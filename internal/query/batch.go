@@ -42,8 +42,8 @@ func (b *Batch) Top(opts TopOptions) *TopResult {
 	res := &TopResult{}
 	view := View(opts.Category)
 	opts.Options.Source = b.opts.Source
-	b.aggregate(opts.Window, &view, opts.GroupBy, func(rows []costmodel.Row, sp Span) error {
-		*res = *topResult(b.m, opts, rows, sp)
+	b.aggregate(opts.Window, &view, opts.GroupBy, func(rows []costmodel.Row, fees []costmodel.Fee, sp Span) error {
+		*res = *topResult(opts, rows, fees, sp)
 		return nil
 	})
 	return res
@@ -53,8 +53,8 @@ func (b *Batch) Top(opts TopOptions) *TopResult {
 func (b *Batch) Spend(w Window) *SpendResult {
 	res := &SpendResult{}
 	// Namespaces keep the rows few; pairs are still joined per pod pair.
-	b.aggregate(w, nil, costmodel.ByNamespace, func(rows []costmodel.Row, sp Span) error {
-		*res = *spendResult(b.opts, rows, sp)
+	b.aggregate(w, nil, costmodel.ByNamespace, func(rows []costmodel.Row, fees []costmodel.Fee, sp Span) error {
+		*res = *spendResult(b.opts, rows, fees, sp)
 		return nil
 	})
 	return res
@@ -91,7 +91,10 @@ func (b *Batch) add(w Window, view *View, begin func(workers int) recordFunc, fi
 
 // aggregate adds a query that prices the records of view (nil: all) in w
 // grouped by g, one aggregator a reading worker, merged at the end.
-func (b *Batch) aggregate(w Window, view *View, g costmodel.GroupBy, finish func([]costmodel.Row, Span) error) {
+// finish gets the rows, and the hourly fees of the hops they pass over
+// the span's hours.
+func (b *Batch) aggregate(w Window, view *View, g costmodel.GroupBy,
+	finish func([]costmodel.Row, []costmodel.Fee, Span) error) {
 	var aggs []*costmodel.Aggregator
 	b.add(w, view, func(workers int) recordFunc {
 		aggs = make([]*costmodel.Aggregator, workers)
@@ -108,6 +111,10 @@ func (b *Batch) aggregate(w Window, view *View, g costmodel.GroupBy, finish func
 			return usageError{err}
 		}
 		sp.Notes = append(slices.Clip(sp.Notes), aggs[0].Notes()...) // what the prices assumed
-		return finish(rows, sp)
+		var fees []costmodel.Fee
+		if h := sp.Duration().Hours(); h > 0 {
+			fees = aggs[0].Fees(h)
+		}
+		return finish(rows, fees, sp)
 	})
 }

@@ -31,6 +31,10 @@ type SpendResult struct {
 	Records      int64           `json:"records"`
 	Skipped      int64           `json:"skipped_lines,omitempty"`
 	Notes        []string        `json:"notes,omitempty"` // the source's caveats
+	// HourlyFees are the hops' fees by the hour, apart from the per-byte
+	// costs above, and FeesUSD their sum for the window.
+	HourlyFees []HourlyFee `json:"hourly_fees,omitempty"`
+	FeesUSD    float64     `json:"hourly_fees_usd,omitempty"`
 }
 
 // Spend prices every record in the window.
@@ -44,8 +48,12 @@ func Spend(ctx context.Context, m *costmodel.Model, opts Options) (*SpendResult,
 }
 
 // spendResult sums the priced rows of every record of a window.
-func spendResult(opts Options, rows []costmodel.Row, sp Span) *SpendResult {
+func spendResult(opts Options, rows []costmodel.Row, fees []costmodel.Fee, sp Span) *SpendResult {
 	res := &SpendResult{Start: sp.Start, End: sp.End, Source: sp.source(opts), Records: sp.Matched, Skipped: sp.Stats.Skipped, Notes: sp.Notes}
+	for _, f := range fees {
+		res.FeesUSD += f.USD
+	}
+	res.HourlyFees, res.FeesUSD = roundFees(fees), round6(res.FeesUSD)
 	byCat := map[flows.Category]*CategorySpend{}
 	for _, r := range rows {
 		res.TotalBytes += r.Bytes

@@ -2,9 +2,7 @@ package query
 
 import (
 	"context"
-	"maps"
 	"math"
-	"slices"
 	"time"
 
 	"github.com/netcost/netcost/costmodel"
@@ -21,12 +19,7 @@ type TopOptions struct {
 
 // HourlyFee is a fixed fee of a billed hop seen in the window, shown beside
 // the per-byte costs and never spread over them.
-type HourlyFee struct {
-	Resource string  `json:"resource"` // nat-...
-	AZID     string  `json:"az_id,omitempty"`
-	PerHour  float64 `json:"usd_per_hour"`
-	USD      float64 `json:"usd"` // for the window
-}
+type HourlyFee = costmodel.Fee
 
 // TopResult is the answer to `netcost top`.
 type TopResult struct {
@@ -59,27 +52,16 @@ func Top(ctx context.Context, m *costmodel.Model, opts TopOptions) (*TopResult, 
 }
 
 // topResult lays out the priced rows of a top query.
-func topResult(m *costmodel.Model, opts TopOptions, rows []costmodel.Row, sp Span) *TopResult {
+func topResult(opts TopOptions, rows []costmodel.Row, fees []costmodel.Fee, sp Span) *TopResult {
 	res := &TopResult{Category: opts.Category, View: opts.Category.CLIName(), Start: sp.Start, End: sp.End,
-		Source: sp.source(opts.Options), GroupBy: opts.GroupBy.String(), Records: sp.Matched, Skipped: sp.Stats.Skipped, Notes: sp.Notes, Span: sp}
-	nats := map[string]costmodel.Row{}
+		Source: sp.source(opts.Options), GroupBy: opts.GroupBy.String(), Records: sp.Matched, Skipped: sp.Stats.Skipped,
+		Notes: sp.Notes, Span: sp, HourlyFees: roundFees(fees)}
 	for _, r := range rows {
 		res.TotalBytes += r.Bytes
 		res.TotalCostUSD += r.CostUSD
-		if len(r.Via) > 4 && r.Via[:4] == "nat-" {
-			nats[r.Via] = r
-		}
 	}
 	if h := sp.Duration().Hours(); h > 0 {
 		res.MonthlyUSD = res.TotalCostUSD * costmodel.HoursPerMonth / h
-		for _, id := range slices.Sorted(maps.Keys(nats)) {
-			fee := HourlyFee{Resource: id, AZID: nats[id].ViaAZID}
-			if p, err := m.Table().Lookup(nats[id].Region); err == nil {
-				fee.PerHour = p.NATPerHour.USD
-				fee.USD = fee.PerHour * h
-			}
-			res.HourlyFees = append(res.HourlyFees, fee)
-		}
 	}
 	if opts.Limit > 0 && len(rows) > opts.Limit {
 		res.OmittedRows = len(rows) - opts.Limit
@@ -91,14 +73,19 @@ func topResult(m *costmodel.Model, opts TopOptions, rows []costmodel.Row, sp Spa
 		r.CostUSD = round6(r.CostUSD)
 	}
 	res.TotalCostUSD, res.MonthlyUSD = round6(res.TotalCostUSD), round6(res.MonthlyUSD)
-	for i := range res.HourlyFees {
-		res.HourlyFees[i].USD = round6(res.HourlyFees[i].USD)
-	}
 	res.Rows = rows
 	if res.Rows == nil {
 		res.Rows = []costmodel.Row{}
 	}
 	return res
+}
+
+// roundFees rounds each fee's dollars with round6.
+func roundFees(fees []costmodel.Fee) []costmodel.Fee {
+	for i := range fees {
+		fees[i].USD = round6(fees[i].USD)
+	}
+	return fees
 }
 
 // roundCost rounds each line of c with round6.

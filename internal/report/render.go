@@ -121,10 +121,17 @@ func hourlyFees(fees []query.HourlyFee) string {
 		return ""
 	}
 	var usd float64
+	nats := map[string]bool{}
 	for _, f := range fees {
 		usd += f.USD
+		nats[f.Resource] = true
 	}
-	return fmt.Sprintf("\n_Plus %s of hourly fees for %d NAT %s, not in the figures above._", money(usd), len(fees), plural(len(fees), "gateway"))
+	their := "its public IPv4 address"
+	if len(nats) > 1 {
+		their = "their public IPv4 addresses"
+	}
+	return fmt.Sprintf("\n_Plus %s of hourly fees for %d NAT %s and %s, not in the figures above._",
+		money(usd), len(nats), plural(len(nats), "gateway"), their)
 }
 
 func recommendationText(i int, c costmodel.Recommendation) string {

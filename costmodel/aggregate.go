@@ -18,8 +18,7 @@ type acc struct {
 	viaAZID       string
 	region        string
 	tx, rx        uint64 // bytes local->remote and remote->local, as reported
-	egressObs     uint64 // pair join: bytes src->dst seen by the sender...
-	ingressObs    uint64 // ...and by the receiver
+	crossed       uint64 // pair join: bytes src->dst, each once (crossingBytes)
 	records       int64
 	use           Usage
 	merged        [3]bool // pair rows: a report from this direction's agent is merged in
@@ -69,10 +68,12 @@ func (a *Aggregator) AddRecords(r *flows.Record, n int64) error {
 		ac.remote.merge(&re)
 		mergeField(&ac.viaAZID, r.ViaAZID)
 	}
+	// A reported remote's bytes in count in its own egress record: a
+	// fold to "other" must not count them twice.
 	if r.Direction == flows.Egress {
 		ac.tx += r.Bytes
 	} else {
-		ac.rx += r.Bytes
+		ac.rx += crossingBytes(r)
 	}
 	ac.records += n
 	ac.use.add(a.m.usage(r))
@@ -92,8 +93,7 @@ func (a *Aggregator) Merge(b *Aggregator) {
 		av.remote.merge(&bv.remote)
 		av.tx += bv.tx
 		av.rx += bv.rx
-		av.egressObs += bv.egressObs
-		av.ingressObs += bv.ingressObs
+		av.crossed += bv.crossed
 		av.records += bv.records
 		av.use.add(bv.use)
 	}

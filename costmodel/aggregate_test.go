@@ -40,8 +40,10 @@ func TestAggregatorPairJoin(t *testing.T) {
 			r.Local.Pod, r.TxBytes, r.RxBytes, r.Remote.Pod)
 	}
 
-	// With only one agent reporting, the bytes still count once at both prices.
+	// A remote whose node runs no agent (a Fargate pod): the one record
+	// counts its bytes once and prices both interfaces.
 	solo := m.NewAggregator(ByWorkload)
+	req.RemoteReportedRaw = flows.BoolFalse
 	if err := solo.Add(&req); err != nil {
 		t.Fatal(err)
 	}
@@ -78,13 +80,16 @@ func TestAggregatorGroupsAndMarksMixedAZ(t *testing.T) {
 }
 
 // TestPairTotalsIndependentOfGrouping: a pair reported only by its sender,
-// another only by its receiver, and a record that lacks the remote's
+// another only by its receiver (their remotes run no agent), and a record
+// that lacks the remote's
 // workload give the same totals at every grouping level, and the same rows
 // whatever the order of the records.
 func TestPairTotalsIndependentOfGrouping(t *testing.T) {
-	a1 := rec(flows.Egress, flows.InterAZ, GB) // graphql-a -> products-b, sender only
+	a1 := rec(flows.Egress, flows.InterAZ, GB) // graphql-a -> products-b, sender only: products-b has no agent
+	a1.RemoteReportedRaw = flows.BoolFalse
 	a2 := mirror(rec(flows.Egress, flows.InterAZ, GB))
 	a2.LocalIP, a2.LocalPod, a2.RemoteIP, a2.RemotePod = "10.0.2.8", "products-c", "10.0.1.6", "graphql-d" // receiver only
+	a2.RemoteReportedRaw = flows.BoolFalse
 	a3 := rec(flows.Egress, flows.InterAZ, GB)
 	a3.LocalIP, a3.LocalPod = "10.0.1.7", "graphql-e"
 	a3.RemoteIP, a3.RemotePod, a3.RemoteWorkload = "10.0.2.9", "products-f", ""
@@ -94,22 +99,11 @@ func TestPairTotalsIndependentOfGrouping(t *testing.T) {
 	var first []Row
 	for _, g := range []GroupBy{ByPod, ByWorkload, ByNamespace} {
 		for _, order := range [][]int{{0, 1, 2, 3}, {3, 2, 1, 0}, {2, 0, 3, 1}} {
-			ag := New(nil).NewAggregator(g)
-			for _, i := range order {
-				if err := ag.Add(&recs[i]); err != nil {
-					t.Fatal(err)
-				}
+			ordered := make([]flows.Record, len(order))
+			for j, i := range order {
+				ordered[j] = recs[i]
 			}
-			rows, err := ag.Rows()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var bytes uint64
-			var usd float64
-			for _, r := range rows {
-				bytes += r.Bytes
-				usd += r.CostUSD
-			}
+			rows, bytes, usd := aggregate(t, g, ordered...)
 			if bytes != 3*GB || !near(usd, 0.06) {
 				t.Errorf("%s, order %v: %d bytes, $%v; want 3 GiB, $0.06", g, order, bytes, usd)
 			}
@@ -197,16 +191,7 @@ func TestGroupedPairsMatchPodPairs(t *testing.T) {
 	}
 	rowsBy := func(g GroupBy) []Row {
 		t.Helper()
-		ag := New(nil).NewAggregator(g)
-		for i := range recs {
-			if err := ag.Add(&recs[i]); err != nil {
-				t.Fatal(err)
-			}
-		}
-		rows, err := ag.Rows()
-		if err != nil {
-			t.Fatal(err)
-		}
+		rows, _, _ := aggregate(t, g, recs...)
 		return rows
 	}
 	pods := rowsBy(ByPod)

@@ -38,6 +38,27 @@ func mirror(r flows.Record) flows.Record {
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
 
+// aggregate adds recs to an aggregator grouping at g, in order, and returns
+// its rows and their totals.
+func aggregate(t *testing.T, g GroupBy, recs ...flows.Record) (rows []Row, bytes uint64, usd float64) {
+	t.Helper()
+	ag := New(nil).NewAggregator(g)
+	for i := range recs {
+		if err := ag.Add(&recs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := ag.Rows()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		bytes += r.Bytes
+		usd += r.CostUSD
+	}
+	return rows, bytes, usd
+}
+
 // priceCase is a record and what Price says it costs.
 type priceCase struct {
 	name string

@@ -5,10 +5,12 @@
 // file when asked), imports only the standard library and internal/flows, and
 // does no I/O of its own beyond that. The billing rules are DESIGN.md's:
 //
-//   - Inter-AZ bytes cost InterAZPerGB at each metered network interface: a
-//     byte between two of the cluster's own nodes is counted once and priced
-//     at both sides (out + in); a byte to a managed endpoint or an unknown
-//     address is priced once.
+//   - Inter-AZ bytes cost InterAZPerGB at each of the account's network
+//     interfaces they cross: a record prices its own interface, and the
+//     remote's when the remote does not report the bytes itself (no agent
+//     on its node). Bytes count once per crossing: egress records, plus
+//     ingress records whose remote is not reported; folding and the join
+//     of a pair's two reports change no figure.
 //   - NAT gateway bytes cost NATPerGB in both directions, plus InterAZPerGB
 //     each way when the NAT sits in another AZ than the node, plus internet
 //     egress on bytes that leave AWS (the inter-region rate to AWS in another

@@ -2,10 +2,31 @@ package costmodel
 
 import "github.com/netcost/netcost/internal/flows"
 
-// interAZUsage prices an INTER_AZ record at its own network interface. A
-// byte between two of the cluster's nodes is billed at the other node too:
-// the Aggregator and the Advisor count that side when they join the pair.
-func interAZUsage(r *flows.Record) Usage { return Usage{InterAZ: r.Bytes} }
+// interAZUsage prices an INTER_AZ record. AWS bills a crossing byte at
+// each of the account's network interfaces it passes, in and out: the
+// record prices its own interface and, when the remote does not report
+// the bytes itself (no agent on its node: RDS, ElastiCache, an instance,
+// a Fargate pod, an interface endpoint's ENI), the
+// remote's too. Summed over every record, a crossing between two agents'
+// nodes is priced out + in, once each, whatever the order of the records
+// and however they were folded.
+func interAZUsage(r *flows.Record) Usage {
+	n := r.Bytes
+	if !r.RemoteReported() {
+		n *= 2
+	}
+	return Usage{InterAZ: n}
+}
+
+// crossingBytes is the part of a record's bytes that counts each byte
+// that crossed once: an egress record's, and an ingress record's whose
+// remote does not report the same bytes as its egress.
+func crossingBytes(r *flows.Record) uint64 {
+	if r.Direction == flows.Egress || !r.RemoteReported() {
+		return r.Bytes
+	}
+	return 0
+}
 
 // pairUsage prices bytes that crossed AZs between two of the cluster's
 // own interfaces, each byte counted once: it is billed where it leaves

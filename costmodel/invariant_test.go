@@ -121,8 +121,12 @@ func randomStore(rnd *rand.Rand) []flows.Record {
 			if az != r.LocalAZID {
 				r.Category = flows.InterAZ
 			}
+			mirrored := rnd.IntN(3) > 0
+			if !mirrored {
+				r.RemoteReportedRaw = flows.BoolFalse // no agent on the remote's node reports these bytes
+			}
 			recs = append(recs, r)
-			if rnd.IntN(3) > 0 {
+			if mirrored {
 				m := r
 				m.Node, m.RemoteNode, m.Direction = r.RemoteNode, r.Node, flows.Egress+flows.Ingress-r.Direction
 				m.LocalIP, m.RemoteIP, m.LocalPod, m.RemotePod = r.RemoteIP, r.LocalIP, r.RemotePod, r.LocalPod

@@ -10,10 +10,12 @@ type pairKey struct {
 }
 
 // joinPair adds a report of bytes between two of the cluster's own ends
-// with no hop between them. Both agents see these bytes: their reports are
-// joined by the two addresses, which both agents agree on even when one of
-// them could not name a pod, keyed by sender and receiver; Rows groups the
-// joined pairs.
+// with no hop between them. Both agents may see these bytes: their reports
+// are joined for display by the two addresses, which both agents agree on
+// even when one of them could not name a pod, keyed by sender and
+// receiver; Rows groups the joined pairs. The join changes no figure: a
+// pair's bytes count each crossing once (crossingBytes) and its dollars
+// are each record's interfaces (interAZUsage), as for any record.
 func (a *Aggregator) joinPair(r *flows.Record, n int64) {
 	k := rowKey{local: ident{ip: r.LocalIP}, remote: ident{ip: r.RemoteIP}, cat: r.Category, pair: true}
 	if r.Direction == flows.Ingress {
@@ -45,10 +47,9 @@ func (a *Aggregator) joinPair(r *flows.Record, n int64) {
 		}
 		mergeField(svc, r.RemoteService)
 	}
-	if r.Direction == flows.Egress {
-		ac.egressObs += r.Bytes
-	} else {
-		ac.ingressObs += r.Bytes
+	ac.crossed += crossingBytes(r)
+	if r.Category == flows.InterAZ {
+		ac.use.add(interAZUsage(r))
 	}
 	ac.records += n
 }
@@ -87,7 +88,7 @@ func (a *Aggregator) podPairs() map[pairKey]*[2]uint64 {
 			f = new([2]uint64)
 			pods[pk] = f
 		}
-		f[way] += max(ac.egressObs, ac.ingressObs)
+		f[way] += ac.crossed
 	}
 	return pods
 }

@@ -50,7 +50,7 @@ func (a *Aggregator) Rows() ([]Row, error) {
 			uses = append(uses, ac.use)
 			continue
 		}
-		crossed := max(ac.egressObs, ac.ingressObs)
+		crossed := ac.crossed
 		send, recv := endpointForGroup(a.group, ac.local), endpointForGroup(a.group, ac.remote)
 		gs, gr := identifyEndpoint(a.group, &send), identifyEndpoint(a.group, &recv)
 		pk, forward := pairKey{gs, gr, k.cat}, true
@@ -83,9 +83,7 @@ func (a *Aggregator) Rows() ([]Row, error) {
 			r.RxBytes += crossed
 		}
 		r.Bytes += crossed
-		if k.cat == flows.InterAZ {
-			uses[i].add(pairUsage(crossed))
-		}
+		uses[i].add(ac.use)
 		r.Records += ac.records
 	}
 	for i := range rows {

@@ -82,3 +82,27 @@ func TestUnknownAZNoted(t *testing.T) {
 		t.Errorf("$%v, notes %q; want $0.11 and a note on 2.0 GiB assumed", usd, notes)
 	}
 }
+
+// TestFoldedPairCLI is issue 14's first example through top: products-b
+// folds its 1 GiB to graphql-a into "other", graphql-a reports it in. The
+// crossing is 1 GiB, billed at both interfaces: 1 * (0.01 + 0.01) = $0.02
+// (it showed 2 GiB and $0.03).
+func TestFoldedPairCLI(t *testing.T) {
+	in := billingRecord("ingress", "INTER_AZ", 1<<30, `"remote_ip":"10.0.2.7","remote_pod":"products-b",`+
+		`"remote_namespace":"shop","remote_az_id":"use1-az2","remote_reported":true`)
+	fold := `{"schema":1,"ts":"2026-11-20T09:00:00Z","window_s":60,"region":"us-east-1","direction":"egress",` +
+		`"category":"INTER_AZ","protocol":"tcp","local_ip":"10.0.2.7","local_pod":"products-b","local_namespace":"shop",` +
+		`"local_az_id":"use1-az2","remote_ip":"other","remote_reported":true,"bytes":1073741824,"packets":1}`
+	var res struct {
+		TotalBytes   uint64  `json:"total_bytes"`
+		TotalCostUSD float64 `json:"total_cost_usd"`
+	}
+	out := mustRun(t, "top", "-o", "json", "-c", "inter-az", "-s", writeStore(t, in, fold))
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.TotalBytes != 1<<30 || !near(res.TotalCostUSD, 0.02) {
+		t.Errorf("top: %d bytes, $%v; want 1 GiB, $0.02", res.TotalBytes, res.TotalCostUSD)
+	}
+}
+

@@ -87,17 +87,20 @@ func TestNFMTop(t *testing.T) {
 		t.Fatalf("top inter-az = %+v", res)
 	}
 	pair, db := res.Rows[0], res.Rows[1]
-	// The pod pair is metered at both nodes; the database once.
+	// NFM reports each flow once, as its sender's bytes: the pod pair is
+	// metered at both nodes, 10 * 0.02 = $0.20, and so is the database's
+	// 4 GiB, at the pod's interface and at its own: 4 * 0.02 = $0.08 (it
+	// was $0.04, one side).
 	if !pair.Pair || pair.Local.Pod != "web-7d4b9c-abcde" || pair.Local.Namespace != "shop" || pair.Local.AZID != "use1-az1" ||
 		pair.Local.Node != "i-0a1b2c3d4e5f60001" || pair.Remote.Pod != "cart-5f6d7e-fghij" || pair.Remote.Service != "cart" ||
 		pair.Remote.AZID != "use1-az2" || pair.Bytes != 10<<30 || !near(pair.CostUSD, 0.20) {
 		t.Errorf("pod pair row = %+v", pair)
 	}
 	if db.Pair || db.Local.Pod != "orders-6c8f9d-klmno" || db.Remote.IP != "10.0.3.30" || db.Remote.Port != 5432 ||
-		db.Remote.AZ != "us-east-1c" || db.Remote.AZID != "" || db.Bytes != 4<<30 || !near(db.CostUSD, 0.04) {
+		db.Remote.AZ != "us-east-1c" || db.Remote.AZID != "" || db.Bytes != 4<<30 || !near(db.CostUSD, 0.08) {
 		t.Errorf("database row = %+v", db)
 	}
-	if !near(res.TotalCostUSD, 0.24) || len(res.Notes) != 1 || !strings.Contains(res.Notes[0], "top contributors only") {
+	if !near(res.TotalCostUSD, 0.28) || len(res.Notes) != 1 || !strings.Contains(res.Notes[0], "top contributors only") {
 		t.Errorf("total $%v, notes %q", res.TotalCostUSD, res.Notes)
 	}
 	if qs := f.Queries(); len(qs) != 1 || qs[0].Category != "INTER_AZ" || qs[0].Monitor != "eks-prod" {

@@ -287,7 +287,7 @@ func via(cs []nfmtypes.TraversedComponent) string {
 
 // record maps a top-contributor row to a record: the local end is the
 // monitored instance (its pod when NFM names one), the value is bytes
-// sent, the window is the query's. Rows with no bytes are dropped.
+// sent, the window is the query's; the remote never reports the bytes. Rows with no bytes are dropped.
 func (n *nfmReader) record(row *nfmtypes.MonitorTopContributorsRow, cat nfmtypes.DestinationCategory, w Window) (flows.Record, bool) {
 	v := aws.ToInt64(row.Value)
 	if v <= 0 {
@@ -306,6 +306,9 @@ func (n *nfmReader) record(row *nfmtypes.MonitorTopContributorsRow, cat nfmtypes
 		Node: aws.ToString(row.LocalInstanceId), LocalIP: aws.ToString(row.LocalIp), LocalSubnet: aws.ToString(row.LocalSubnetId),
 		RemoteIP: cmpOr(aws.ToString(row.RemoteIp), aws.ToString(row.DnatIp)), RemoteNode: aws.ToString(row.RemoteInstanceId),
 		RemoteRegion: aws.ToString(row.RemoteRegion), Via: via(row.TraversedConstructs), Bytes: uint64(v),
+		// NFM counts a flow's bytes once, as its sender's: no row meters
+		// them at the receiver's interface, which the cost model must price.
+		RemoteReportedRaw: flows.BoolFalse,
 	}
 	if row.TargetPort != nil && *row.TargetPort > 0 && *row.TargetPort < 1<<16 {
 		r.RemotePort = uint16(*row.TargetPort)

@@ -49,7 +49,8 @@ func TestNFMRecord(t *testing.T) {
 	want := flows.Record{Schema: 1, TS: nfmWin.Start, WindowS: 86400, Region: "us-east-1", Direction: flows.Egress,
 		Category: flows.Unclassified, Protocol: flows.TCP, Node: "i-0a1b2c3d4e5f60001", LocalIP: "10.0.1.10", LocalPod: "web-1",
 		LocalNamespace: "shop", LocalAZID: "use1-az1", LocalSubnet: "subnet-01", RemoteIP: "52.94.133.131", RemotePort: 443,
-		RemotePod: "api-1", RemoteNamespace: "core", RemoteService: "api", RemoteAZ: "us-east-1b", Via: "nat-0a1b2c3d4e5f60718", Bytes: 1 << 30}
+		RemotePod: "api-1", RemoteNamespace: "core", RemoteService: "api", RemoteAZ: "us-east-1b", Via: "nat-0a1b2c3d4e5f60718", Bytes: 1 << 30,
+		RemoteReportedRaw: flows.BoolFalse}
 	if !ok || !reflect.DeepEqual(got, want) {
 		t.Errorf("record =\n%+v\nwant\n%+v", got, want)
 	}

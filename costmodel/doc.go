@@ -10,7 +10,8 @@
 //     remote's when the remote does not report the bytes itself (no agent
 //     on its node). Bytes count once per crossing: egress records, plus
 //     ingress records whose remote is not reported; folding and the join
-//     of a pair's two reports change no figure.
+//     of a pair's two reports change no figure. Between an ALB or a Classic
+//     LB and its targets nothing is charged.
 //   - NAT gateway bytes cost NATPerGB in both directions, plus InterAZPerGB
 //     each way when the NAT sits in another AZ than the node, plus internet
 //     egress on bytes that leave AWS (the inter-region rate to AWS in another

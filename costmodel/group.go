@@ -53,6 +53,7 @@ type Endpoint struct {
 	Name         string `json:"name,omitempty"`
 	AWSService   string `json:"aws_service,omitempty"`
 	Region       string `json:"region,omitempty"`
+	LB           string `json:"lb,omitempty"` // a load balancer's interface: app/NAME/ID, net/..., gwy/..., classic/NAME
 }
 
 // Several marks an endpoint field whose grouped records disagree.
@@ -87,6 +88,7 @@ func (e *Endpoint) merge(o *Endpoint) {
 	mergeField(&e.Name, o.Name)
 	mergeField(&e.AWSService, o.AWSService)
 	mergeField(&e.Region, o.Region)
+	mergeField(&e.LB, o.LB)
 }
 
 // LocalEndpoint returns the record's local end.
@@ -99,7 +101,7 @@ func LocalEndpoint(r *flows.Record) Endpoint {
 func RemoteEndpoint(r *flows.Record) Endpoint {
 	return Endpoint{IP: r.RemoteIP, Port: r.RemotePort, Pod: r.RemotePod, Namespace: r.RemoteNamespace,
 		Workload: r.RemoteWorkload, Service: r.RemoteService, Node: r.RemoteNode, AZ: r.RemoteAZ, AZID: r.RemoteAZID,
-		Name: r.RemoteName, AWSService: r.RemoteAWSService, Region: r.RemoteRegion}
+		Name: r.RemoteName, AWSService: r.RemoteAWSService, Region: r.RemoteRegion, LB: r.RemoteLB}
 }
 
 // ident identifies an endpoint at a grouping level.
@@ -155,7 +157,7 @@ func clonestr(s string) string { return strings.Clone(s) }
 
 func clone(e Endpoint) Endpoint {
 	for _, p := range []*string{&e.IP, &e.Pod, &e.Namespace, &e.Workload, &e.WorkloadKind, &e.Service, &e.Node,
-		&e.AZ, &e.AZID, &e.Subnet, &e.Name, &e.AWSService, &e.Region} {
+		&e.AZ, &e.AZID, &e.Subnet, &e.Name, &e.AWSService, &e.Region, &e.LB} {
 		*p = clonestr(*p)
 	}
 	return e

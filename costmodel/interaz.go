@@ -6,11 +6,17 @@ import "github.com/netcost/netcost/internal/flows"
 // each of the account's network interfaces it passes, in and out: the
 // record prices its own interface and, when the remote does not report
 // the bytes itself (no agent on its node: RDS, ElastiCache, an instance,
-// a Fargate pod, an interface endpoint's ENI), the
+// a Fargate pod, an interface endpoint's ENI, a load balancer), the
 // remote's too. Summed over every record, a crossing between two agents'
 // nodes is priced out + in, once each, whatever the order of the records
-// and however they were folded.
+// and however they were folded. Between an ALB or a Classic Load Balancer
+// and its targets nothing is charged across AZs; an NLB's or a GWLB's
+// interface is metered like any other (regional data transfer).
 func interAZUsage(r *flows.Record) Usage {
+	switch r.RemoteLBKind() {
+	case flows.LBApplication, flows.LBClassic:
+		return Usage{}
+	}
 	n := r.Bytes
 	if !r.RemoteReported() {
 		n *= 2

@@ -14,6 +14,11 @@ func TestPriceInterAZ(t *testing.T) {
 	rds.RemoteIP, rds.RemotePort = "10.0.2.40", 5432
 	fargate := rec(flows.Egress, flows.InterAZ, 2*GB)
 	fargate.RemoteReportedRaw = flows.BoolFalse
+	lb := func(name string) flows.Record {
+		r := rds
+		r.RemoteLB, r.RemoteReportedRaw = name, flows.BoolFalse
+		return r
+	}
 	testPrice(t, []priceCase{
 		{"intra-az is free", rec(flows.Egress, flows.IntraAZ, 2*GB), Cost{}},
 		// A reported remote prices its own interface: 2 * 0.01.
@@ -22,6 +27,13 @@ func TestPriceInterAZ(t *testing.T) {
 		// (the old rule: 0.02, one side).
 		{"inter-az to RDS, in or out", rds, Cost{InterAZ: 0.04}},
 		{"inter-az to a Fargate pod", fargate, Cost{InterAZ: 0.04}},
+		// An ALB or a Classic LB and its targets: nothing across AZs (the
+		// old rule: 2 * 0.01).
+		{"ALB to its target", lb("app/web/0123456789abcdef"), Cost{}},
+		{"Classic LB to its target", lb("classic/legacy"), Cost{}},
+		// An NLB (cross-zone): regional rates at both interfaces, 2 * 0.02.
+		{"NLB to its target", lb("net/edge/0123456789abcdef"), Cost{InterAZ: 0.04}},
+		{"GWLB to its target", lb("gwy/fw/0123456789abcdef"), Cost{InterAZ: 0.04}},
 	})
 }
 

@@ -106,3 +106,31 @@ func TestFoldedPairCLI(t *testing.T) {
 	}
 }
 
+// TestLoadBalancerNamed: top names a load balancer remote by its kind and
+// name, and prices an ALB's bytes to its targets at nothing across AZs, an
+// NLB's at both interfaces: 2 GiB * (0.01 + 0.01) = $0.04.
+func TestLoadBalancerNamed(t *testing.T) {
+	src := writeStore(t,
+		billingRecord("ingress", "INTER_AZ", 3<<30, `"remote_ip":"10.0.2.50","remote_az_id":"use1-az2",`+
+			`"remote_lb":"app/web/0123456789abcdef","remote_reported":false`),
+		billingRecord("egress", "INTER_AZ", 2<<30, `"remote_ip":"10.0.2.60","remote_az_id":"use1-az2",`+
+			`"remote_lb":"net/edge/0123456789abcdef","remote_reported":false`))
+	var res struct {
+		Rows []struct {
+			Remote  struct{ LB string }
+			CostUSD float64 `json:"cost_usd"`
+		}
+	}
+	out := mustRun(t, "top", "-o", "json", "-c", "inter-az", "-s", src)
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != 2 || res.Rows[0].Remote.LB != "net/edge/0123456789abcdef" || !near(res.Rows[0].CostUSD, 0.04) ||
+		res.Rows[1].Remote.LB != "app/web/0123456789abcdef" || res.Rows[1].CostUSD != 0 {
+		t.Errorf("rows = %+v; want the NLB at $0.04, then the ALB at $0", res.Rows)
+	}
+	table := mustRun(t, "top", "-o", "wide", "-c", "inter-az", "-s", src)
+	if !strings.Contains(table, "nlb:edge") || !strings.Contains(table, "alb:web") {
+		t.Errorf("top's table does not name the load balancers:\n%s", table)
+	}
+}

@@ -75,8 +75,23 @@ func endpointLabel(e costmodel.Endpoint) string {
 		return e.Namespace
 	case e.Node != "":
 		return "node " + e.Node
+	case e.LB != "":
+		return lbLabel(e.LB)
 	}
 	return orDash(e.Name, e.IP)
+}
+
+// lbLabel names a load balancer by its kind and name, as in alb:web, from
+// remote_lb's app/web/ID.
+func lbLabel(lb string) string {
+	kind, rest, _ := strings.Cut(lb, "/")
+	name, _, _ := strings.Cut(rest, "/")
+	short := map[flows.LBKind]string{flows.LBApplication: "alb", flows.LBNetwork: "nlb", flows.LBGateway: "gwlb",
+		flows.LBClassic: "clb"}[flows.LBKind(kind)]
+	if short == "" || name == "" {
+		return lb // "*" when rows merge several
+	}
+	return short + ":" + name
 }
 
 func paren(s string) string {

@@ -36,6 +36,10 @@ type Decoder struct {
 	lastTS []byte
 	lastT  time.Time
 	head   head // the previous line's leading fields
+	// sameHead reports whether the line just decoded began with the
+	// previous line's leading fields, byte for byte: the same agent and
+	// window. Read's tally of copies uses it.
+	sameHead bool
 }
 
 // head remembers the leading fields of the last line in the agent's layout
@@ -157,13 +161,16 @@ func (k *canonKey) at(b []byte) bool {
 // at the first sign of another layout; the generic path then takes over.
 func (d *Decoder) decodeCanonical(line []byte, r *Record) (bool, error) {
 	s := scanner{b: line}
+	h := &d.head
+	d.sameHead = false
 	if !s.consume('{') {
+		h.prefix = h.prefix[:0] // the next line's head is compared with this line's only
 		return false, nil
 	}
 	next := fieldID(0)
 	first := true
-	h := &d.head
 	if n := len(h.prefix); n > 0 && len(line) > n && string(line[:n]) == string(h.prefix) {
+		d.sameHead = true
 		r.Schema, r.TS, r.WindowS = h.schema, h.ts, h.windowS
 		for i, p := range [4]*string{&r.Cluster, &r.Node, &r.Region, &r.NodeInstanceID} {
 			if f := h.strs[i]; f.n >= 0 {

@@ -61,14 +61,16 @@ func (p *print) add(q print) {
 
 // linePrint fingerprints one line by its last 32 bytes.
 func linePrint(l []byte) print {
-	var tail [32]byte
-	copy(tail[32-min(32, len(l)):], l[max(0, len(l)-32):])
-	h := uint64(len(l))
-	for i := 0; i < 32; i += 8 {
-		hi, lo := bits.Mul64(h^binary.LittleEndian.Uint64(tail[i:]), 0x9e3779b97f4a7c15)
-		h = hi ^ lo
+	t := l
+	if len(l) < 32 {
+		var pad [32]byte
+		copy(pad[32-len(l):], l)
+		t = pad[:]
 	}
-	return print{lines: 1, length: uint64(len(l)), hash: h}
+	t = t[len(t)-32:]
+	h1, l1 := bits.Mul64(binary.LittleEndian.Uint64(t)^0x9e3779b97f4a7c15, binary.LittleEndian.Uint64(t[8:])^0xc2b2ae3d27d4eb4f)
+	h2, l2 := bits.Mul64(binary.LittleEndian.Uint64(t[16:])^0x165667b19e3779f9, binary.LittleEndian.Uint64(t[24:])^0xd6e8feb86659fd93)
+	return print{lines: 1, length: uint64(len(l)), hash: (h1 ^ l1) + bits.RotateLeft64(h2^l2, 31)}
 }
 
 // agent names the records of one agent.
@@ -87,6 +89,7 @@ type fileAgent struct {
 	head, tail, all print
 }
 
+// add adds the fingerprint of lines of window ts.
 func (s *fileAgent) add(ts int64, p print) {
 	if s.all.lines == 0 {
 		s.first, s.last = ts, ts
@@ -137,7 +140,12 @@ type tally struct {
 	// cache holds the fileAgents last used, by a hash of the node: a file
 	// of many agents' records mixes a few at a time, and a map look-up for
 	// each line would cost a tenth of the read.
-	cache [512]*fileAgent
+	cache [2048]*fileAgent
+	// The run of lines of one agent's window in hand, added to its
+	// fileAgent when it ends.
+	cur   *fileAgent
+	curTS int64
+	run   print
 }
 
 // nodeSlot is the cache slot of a node: a hash of its first, middle and
@@ -148,7 +156,7 @@ func nodeSlot(node string) int {
 		return n
 	}
 	h := le64(node) ^ bits.RotateLeft64(le64(node[n/2-4:]), 21) ^ bits.RotateLeft64(le64(node[n-8:]), 42)
-	return int((h * 0x9e3779b97f4a7c15) >> 55)
+	return int((h * 0x9e3779b97f4a7c15) >> 53)
 }
 
 func le64(s string) uint64 {
@@ -157,7 +165,17 @@ func le64(s string) uint64 {
 		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
-func (t *tally) add(file int, r *Record, ts int64, line []byte) {
+// add tallies a line of file, r decoded from it with ts, r.TS in Unix
+// nanoseconds. same says that the line began with the previous line's
+// leading fields (Decoder.sameHead): the same agent and window. Call end
+// after a line not tallied, at the end of a block and before merging.
+func (t *tally) add(file int, r *Record, ts int64, line []byte, same bool) {
+	p := linePrint(line)
+	if same && t.cur != nil {
+		t.run.add(p)
+		return
+	}
+	t.end()
 	slot := nodeSlot(r.Node)
 	s := t.cache[slot]
 	if s == nil || s.file != file || s.agent.node != r.Node || s.agent.cluster != r.Cluster ||
@@ -174,10 +192,19 @@ func (t *tally) add(file int, r *Record, ts int64, line []byte) {
 		}
 		t.cache[slot] = s
 	}
-	s.add(ts, linePrint(line))
+	t.cur, t.curTS, t.run = s, ts, p
+}
+
+// end adds the run in hand to its fileAgent.
+func (t *tally) end() {
+	if t.cur != nil {
+		t.cur.add(t.curTS, t.run)
+		t.cur = nil
+	}
 }
 
 func (t *tally) merge(o *tally) {
+	o.end()
 	for k, s := range o.m {
 		if mine := t.m[k]; mine != nil {
 			mine.merge(s)

@@ -559,6 +559,20 @@ func TestReadDedup(t *testing.T) {
 		{name: "no node", files: map[string][]byte{"x.jsonl": agentLines("", 0, 9, 1), "y.jsonl": agentLines("", 0, 9, 1), "z.jsonl": agentLines("", 3, 12, 2)},
 			want: 60, dups: []dup{{"y.jsonl", "x.jsonl", 30, false}}},
 	}
+	// A line in another layout (a leading space) between two lines of one
+	// agent's window: the tally must not take the line after it for the
+	// other agent's, as the decoder's shared head would say.
+	aw := bytes.SplitAfter(agentLines(a, 2, 2, 1), []byte("\n"))
+	bw := append([]byte(" "), agentLines(b, 2, 2, 1)[:len(aw[0])]...)
+	tests = append(tests, struct {
+		name    string
+		files   map[string][]byte
+		links   map[string]string
+		want    int64
+		dups    []dup
+		overlap []string
+	}{name: "mixed layouts", files: map[string][]byte{"x.jsonl": bytes.Join([][]byte{aw[0], aw[1], bw, aw[2]}, nil), "y.jsonl": bw},
+		want: 4, dups: []dup{{"x.jsonl", "y.jsonl", 1, false}}})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()

@@ -391,6 +391,7 @@ func readPass(ctx context.Context, files []string, opts ReadOptions, p *plan, co
 				defer recoverFault(files[blk.file], &err)
 				file = blk.file
 				leaving = p != nil && p.windows[file] != nil
+				t.end() // the decoder's previous line was another block's
 				var decoded int64
 				defer func() { perFile[file] += decoded }()
 				var line int64 // in the block
@@ -424,8 +425,10 @@ func readPass(ctx context.Context, files []string, opts ReadOptions, p *plan, co
 						ts := rec.TS.UnixNano()
 						first, end = min(first, ts), max(end, ts+rec.WindowS*int64(time.Second))
 						if count {
-							t.add(file, &rec, ts, l)
+							t.add(file, &rec, ts, l, dec.sameHead)
 						}
+					} else {
+						t.end()
 					}
 					if err == nil && leaving && p.leaves(file, &rec) { // a layout Skip does not see
 						err, left = ErrSkipped, true

@@ -263,6 +263,9 @@ func scanParts(ctx context.Context, opts Options, parts []*part) ([]Span, error)
 // fields (time, category), before the rest of their line is decoded; a
 // part without a view, which validates everything, turns that off.
 func scanFiles(ctx context.Context, opts Options, parts []*part, workers int) ([]Span, error) {
+	if len(parts) > 64 {
+		return nil, fmt.Errorf("%d queries in one read: 64 at most", len(parts))
+	}
 	reset := func() {
 		for _, p := range parts {
 			p.accs, p.fn = make([]spanAcc, workers), p.begin(workers)
@@ -273,14 +276,18 @@ func scanFiles(ctx context.Context, opts Options, parts []*part, workers int) ([
 	ro := flows.ReadOptions{Lenient: opts.Lenient, Workers: workers, Logger: opts.Logger, Borrow: true, Dedup: true, Reset: reset}
 	if !slices.ContainsFunc(parts, func(p *part) bool { return p.view == nil }) {
 		ro.Skip = func(w int, r *flows.Record) bool {
-			for _, p := range parts {
-				if p.window.contains(r.TS) && p.view.MayMatch(r) {
-					return false
+			var in uint64 // the parts whose window holds r
+			for i, p := range parts {
+				if p.window.contains(r.TS) {
+					if p.view.MayMatch(r) {
+						return false
+					}
+					in |= 1 << i
 				}
 			}
-			for _, p := range parts {
-				if p.window.contains(r.TS) {
-					p.accs[w].note(r) // in the window: it counts for the span
+			for i := 0; in != 0; i, in = i+1, in>>1 {
+				if in&1 != 0 {
+					parts[i].accs[w].note(r) // in the window: it counts for the span
 				}
 			}
 			return true

@@ -29,6 +29,7 @@ import (
 	"github.com/netcost/netcost/internal/awscfg"
 	"github.com/netcost/netcost/internal/flows"
 	"github.com/netcost/netcost/internal/ipranges"
+	"github.com/netcost/netcost/internal/usage"
 )
 
 // agent is the process's state: its settings, logger and metrics (set by serveHealth), and what the conntrack
@@ -268,12 +269,12 @@ func (a *agent) loadRanges(ctx context.Context) (*ipranges.Ranges, error) {
 	}
 	f, err := os.Open(cfg.ipRangesFile)
 	if err != nil {
-		return nil, usageError{fmt.Errorf("%s: %w", cfg.flag("ip-ranges-file"), err)}
+		return nil, usage.Errorf("%s: %w", cfg.flag("ip-ranges-file"), err)
 	}
 	defer f.Close()
 	ranges, err := ipranges.Parse(f)
 	if err != nil {
-		return nil, usageError{fmt.Errorf("%s %s: %w", cfg.flag("ip-ranges-file"), cfg.ipRangesFile, err)}
+		return nil, usage.Errorf("%s %s: %w", cfg.flag("ip-ranges-file"), cfg.ipRangesFile, err)
 	}
 	return ranges, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/netcost/netcost/agent/internal/classify"
 	"github.com/netcost/netcost/internal/flows"
 	"github.com/netcost/netcost/internal/netnstest"
+	"github.com/netcost/netcost/internal/usage"
 )
 
 func TestFlags(t *testing.T) {
@@ -49,7 +50,7 @@ func TestFlags(t *testing.T) {
 	} {
 		var stderr bytes.Buffer
 		err := run(t.Context(), tt.args, io.Discard, &stderr)
-		if err == nil || !strings.Contains(err.Error(), tt.want) || !errors.Is(err, errUsage) {
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !errors.Is(err, usage.Err) {
 			t.Errorf("run(%v) = %v; want a usage error containing %q", tt.args, err, tt.want)
 		}
 		// A flag error is one line, which main prints: nothing else.
@@ -100,7 +101,7 @@ func TestFlagValues(t *testing.T) {
 		{[]string{"-node", "a/b"}, `-node "a/b": want a plain name`},
 	} {
 		_, err := parseFlags(tt.args, io.Discard)
-		if err == nil || !strings.HasPrefix(err.Error(), tt.want) || !errors.Is(err, errUsage) {
+		if err == nil || !strings.HasPrefix(err.Error(), tt.want) || !errors.Is(err, usage.Err) {
 			t.Errorf("parseFlags(%v) = %v; want a usage error starting %q", tt.args, err, tt.want)
 		}
 	}
@@ -146,7 +147,7 @@ func TestTypedNames(t *testing.T) {
 			t.Setenv(k, v)
 		}
 		_, err := parseFlags(tt.args, io.Discard)
-		if err == nil || !strings.HasPrefix(err.Error(), tt.want) || !errors.Is(err, errUsage) {
+		if err == nil || !strings.HasPrefix(err.Error(), tt.want) || !errors.Is(err, usage.Err) {
 			t.Errorf("parseFlags(%v) with %v = %v; want a usage error starting %q", tt.args, tt.env, err, tt.want)
 		}
 		for k := range tt.env {

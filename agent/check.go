@@ -14,6 +14,7 @@ import (
 
 	"github.com/netcost/netcost/bpf"
 	"github.com/netcost/netcost/internal/awscfg"
+	"github.com/netcost/netcost/internal/usage"
 )
 
 // The checks here run before the agent does anything slow or over the
@@ -34,16 +35,16 @@ func checkValues(c *settings) error {
 		awscfg.CheckEndpointURL(c.flag("logs-endpoint"), c.cw.endpoint),
 	} {
 		if err != nil {
-			return usageError{err}
+			return usage.Wrap(err)
 		}
 	}
 	if c.vpcID != "" && !vpcID.MatchString(c.vpcID) {
-		return usageError{fmt.Errorf("%s %q is not a VPC id: want vpc- and 8 or 17 lowercase hex digits, "+
-			"as in vpc-0a1b2c3d4e5f60718", c.flag("vpc-id"), c.vpcID)}
+		return usage.Errorf("%s %q is not a VPC id: want vpc- and 8 or 17 lowercase hex digits, "+
+			"as in vpc-0a1b2c3d4e5f60718", c.flag("vpc-id"), c.vpcID)
 	}
 	if c.sink == "file" && strings.ContainsAny(c.node, `/\`) {
-		return usageError{fmt.Errorf("%s %q: want a plain name, without / (it names the record files)",
-			c.flag("node"), c.node)}
+		return usage.Errorf("%s %q: want a plain name, without / (it names the record files)",
+			c.flag("node"), c.node)
 	}
 	return nil
 }
@@ -68,12 +69,12 @@ func preflight(c *settings) error {
 	}
 	if dir != "" {
 		if err := checkWritable(dir, perm); err != nil {
-			return usageError{fmt.Errorf("%s %s: %w", c.flag(name), dir, err)}
+			return usage.Errorf("%s %s: %w", c.flag(name), dir, err)
 		}
 	}
 	if c.kubeconfig != "" {
 		if _, err := clientcmd.BuildConfigFromFlags("", c.kubeconfig); err != nil {
-			return usageError{fmt.Errorf("%s %s: %w", c.flag("kubeconfig"), c.kubeconfig, err)}
+			return usage.Errorf("%s %s: %w", c.flag("kubeconfig"), c.kubeconfig, err)
 		}
 	}
 	return nil
@@ -123,9 +124,9 @@ func checkCaps() error {
 		if len(missing) > 1 {
 			them, add = "them", add+" and "+strings.TrimPrefix(missing[1], "CAP_")
 		}
-		return usageError{fmt.Errorf("missing %s: the agent needs %s to load and attach its eBPF programs; "+
+		return usage.Errorf("missing %s: the agent needs %s to load and attach its eBPF programs; "+
 			"run it as root, or add %s to the container's securityContext.capabilities",
-			strings.Join(missing, " and "), them, add)}
+			strings.Join(missing, " and "), them, add)
 	}
 	refused := errors.New("the kernel refuses the agent eBPF maps although it holds the capabilities: " +
 		"a user namespace (rootless container), a seccomp profile or an LSM denies bpf(2)")
@@ -139,14 +140,14 @@ func checkCaps() error {
 			fmt.Sscanf(unix.ByteSliceToString(uts.Release[:]), "%d.%d", &major, &minor)
 		}
 		if major < 5 || major == 5 && minor < 11 {
-			return usageError{fmt.Errorf("missing CAP_SYS_RESOURCE: kernel %d.%d charges eBPF maps to RLIMIT_MEMLOCK, "+
+			return usage.Errorf("missing CAP_SYS_RESOURCE: kernel %d.%d charges eBPF maps to RLIMIT_MEMLOCK, "+
 				"which the agent must raise (%v); add SYS_RESOURCE to the container's securityContext.capabilities",
-				major, minor, err)}
+				major, minor, err)
 		}
-		return usageError{refused}
+		return usage.Wrap(refused)
 	}
 	if errors.Is(err, bpf.ErrRefused) {
-		return usageError{refused}
+		return usage.Wrap(refused)
 	}
 	return err
 }
@@ -157,18 +158,18 @@ func checkCgroupRoot(c *settings) error {
 	if c.cgroupRoot == "" {
 		root, err := bpf.FindCgroup2()
 		if err != nil {
-			return usageError{fmt.Errorf("%w: mount the cgroup v2 hierarchy, or set -cgroup-root to it", err)}
+			return usage.Errorf("%w: mount the cgroup v2 hierarchy, or set -cgroup-root to it", err)
 		}
 		c.cgroupRoot = root
 		return nil
 	}
 	var st unix.Statfs_t
 	if err := unix.Statfs(c.cgroupRoot, &st); err != nil {
-		return usageError{fmt.Errorf("%s %s: %w", c.flag("cgroup-root"), c.cgroupRoot, err)}
+		return usage.Errorf("%s %s: %w", c.flag("cgroup-root"), c.cgroupRoot, err)
 	}
 	if st.Type != unix.CGROUP2_SUPER_MAGIC {
-		return usageError{fmt.Errorf("%s %s: not a cgroup v2 directory (want its mount, such as /sys/fs/cgroup)",
-			c.flag("cgroup-root"), c.cgroupRoot)}
+		return usage.Errorf("%s %s: not a cgroup v2 directory (want its mount, such as /sys/fs/cgroup)",
+			c.flag("cgroup-root"), c.cgroupRoot)
 	}
 	return nil
 }

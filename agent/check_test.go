@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/netcost/netcost/internal/netnstest"
+	"github.com/netcost/netcost/internal/usage"
 )
 
 // TestPreflight: the selected sink's directory is created and must be
@@ -44,7 +45,7 @@ func TestPreflight(t *testing.T) {
 			t.Fatalf("parseFlags(%v): %v", tt.args, err)
 		}
 		err = preflight(&c)
-		if err == nil || !strings.HasPrefix(err.Error(), tt.want) || !errors.Is(err, errUsage) {
+		if err == nil || !strings.HasPrefix(err.Error(), tt.want) || !errors.Is(err, usage.Err) {
 			t.Errorf("preflight(%v) = %v; want a usage error starting %q", tt.args, err, tt.want)
 		}
 	}
@@ -58,7 +59,7 @@ func TestPreflight(t *testing.T) {
 		{[]string{"-ip-ranges-file", "/nonexistent.json", "-sink", "stdout"}, "-ip-ranges-file: open /nonexistent.json"},
 	} {
 		err := run(t.Context(), tt.args, io.Discard, io.Discard)
-		if err == nil || !strings.Contains(err.Error(), tt.want) || !errors.Is(err, errUsage) {
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !errors.Is(err, usage.Err) {
 			t.Errorf("run(%v) = %v; want a usage error containing %q", tt.args, err, tt.want)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/netcost/netcost/internal/ipranges"
+	"github.com/netcost/netcost/internal/usage"
 )
 
 type settings struct {
@@ -125,7 +126,7 @@ func checkEnv(fs *flag.FlagSet, names map[string]string) error {
 		names[f.Name] = m[1]
 		// Before the command line is parsed: a flag given there still wins.
 		if perr := f.Value.Set(v); perr != nil {
-			err = usageError{fmt.Errorf("%s=%q (for -%s): %v", m[1], v, f.Name, perr)}
+			err = usage.Errorf("%s=%q (for -%s): %v", m[1], v, f.Name, perr)
 		}
 	})
 	return err
@@ -237,7 +238,7 @@ func parseFlags(args []string, stdout io.Writer) (settings, error) {
 			fs.Usage()
 			return c, err
 		}
-		return c, usageError{fmt.Errorf("%w (netcost-agent -help lists the flags)", retype(err, last, c.names[last]))}
+		return c, usage.Errorf("%w (netcost-agent -help lists the flags)", retype(err, last, c.names[last]))
 	}
 	if c.version {
 		return c, nil
@@ -247,42 +248,42 @@ func parseFlags(args []string, stdout io.Writer) (settings, error) {
 	}
 	switch {
 	case fs.NArg() > 0:
-		return c, usageError{fmt.Errorf("unexpected argument %q (flags start with -)", fs.Arg(0))}
+		return c, usage.Errorf("unexpected argument %q (flags start with -)", fs.Arg(0))
 	case c.window < time.Second || c.window%time.Second != 0:
-		return c, usageError{fmt.Errorf("%s %v: want whole seconds, at least 1s", c.flag("window"), c.window)}
+		return c, usage.Errorf("%s %v: want whole seconds, at least 1s", c.flag("window"), c.window)
 	case c.drainEvery <= 0 || c.drainEvery > c.window:
-		return c, usageError{fmt.Errorf("%s %v: want more than 0 and at most %s (%v)",
-			c.flag("drain-interval"), c.drainEvery, c.flag("window"), c.window)}
+		return c, usage.Errorf("%s %v: want more than 0 and at most %s (%v)",
+			c.flag("drain-interval"), c.drainEvery, c.flag("window"), c.window)
 	case c.topK < 0:
-		return c, usageError{fmt.Errorf("%s %d: want 0 (keep all) or more", c.flag("top-k"), c.topK)}
+		return c, usage.Errorf("%s %d: want 0 (keep all) or more", c.flag("top-k"), c.topK)
 	case c.maxFlows < 16 || c.maxFlows > 1<<24:
-		return c, usageError{fmt.Errorf("%s %d: want 16 to 16777216", c.flag("max-flows"), c.maxFlows)}
+		return c, usage.Errorf("%s %d: want 16 to 16777216", c.flag("max-flows"), c.maxFlows)
 	case c.sink != "file" && c.sink != "stdout" && c.sink != "cloudwatch":
-		return c, usageError{fmt.Errorf("%s %q: want file, cloudwatch or stdout", c.flag("sink"), c.sink)}
+		return c, usage.Errorf("%s %q: want file, cloudwatch or stdout", c.flag("sink"), c.sink)
 	case c.node == "":
-		return c, usageError{fmt.Errorf("%s is empty: want this node's name (-node or NODE_NAME)", c.flag("node"))}
+		return c, usage.Errorf("%s is empty: want this node's name (-node or NODE_NAME)", c.flag("node"))
 	case (c.podName == "") != (c.podNS == ""):
-		return c, usageError{fmt.Errorf("%s %q, %s %q: set both (POD_NAME and POD_NAMESPACE, from the downward API) "+
-			"or neither", c.flag("pod-name"), c.podName, c.flag("pod-namespace"), c.podNS)}
+		return c, usage.Errorf("%s %q, %s %q: set both (POD_NAME and POD_NAMESPACE, from the downward API) "+
+			"or neither", c.flag("pod-name"), c.podName, c.flag("pod-namespace"), c.podNS)
 	case c.startupAttempts < 1:
-		return c, usageError{fmt.Errorf("%s %d: want at least 1", c.flag("startup-attempts"), c.startupAttempts)}
+		return c, usage.Errorf("%s %d: want at least 1", c.flag("startup-attempts"), c.startupAttempts)
 	case c.vpcRefresh < time.Second:
-		return c, usageError{fmt.Errorf("%s %v: want at least 1s", c.flag("vpc-refresh"), c.vpcRefresh)}
+		return c, usage.Errorf("%s %v: want at least 1s", c.flag("vpc-refresh"), c.vpcRefresh)
 	}
 	if c.conntrackNetNS != "" {
 		if _, err := os.Stat(c.conntrackNetNS); err != nil {
-			return c, usageError{fmt.Errorf("%s: %w (want a network namespace file such as /proc/1/ns/net)",
-				c.flag("conntrack-netns"), err)}
+			return c, usage.Errorf("%s: %w (want a network namespace file such as /proc/1/ns/net)",
+				c.flag("conntrack-netns"), err)
 		}
 	}
 	if err := ipranges.CheckURL(c.ipRangesURL); err != nil {
-		return c, usageError{fmt.Errorf("%s %w", c.flag("ip-ranges-url"), err)}
+		return c, usage.Errorf("%s %w", c.flag("ip-ranges-url"), err)
 	}
 	if c.metricsAddr != "" {
 		if _, port, err := net.SplitHostPort(c.metricsAddr); err != nil {
-			return c, usageError{fmt.Errorf("%s %q: want HOST:PORT or :PORT (%v)", c.flag("metrics-addr"), c.metricsAddr, err)}
+			return c, usage.Errorf("%s %q: want HOST:PORT or :PORT (%v)", c.flag("metrics-addr"), c.metricsAddr, err)
 		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-			return c, usageError{fmt.Errorf("%s %q: port %q is not 0 to 65535", c.flag("metrics-addr"), c.metricsAddr, port)}
+			return c, usage.Errorf("%s %q: port %q is not 0 to 65535", c.flag("metrics-addr"), c.metricsAddr, port)
 		}
 	}
 	if err := checkValues(&c); err != nil {

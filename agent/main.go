@@ -18,6 +18,7 @@ import (
 	"syscall"
 
 	"github.com/netcost/netcost/internal/buildinfo"
+	"github.com/netcost/netcost/internal/usage"
 )
 
 func main() {
@@ -27,7 +28,7 @@ func main() {
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		os.Exit(0)
-	case errors.Is(err, errUsage):
+	case errors.Is(err, usage.Err):
 		fmt.Fprintf(os.Stderr, "netcost-agent: %v\n", err)
 		os.Exit(2)
 	case err != nil:
@@ -35,12 +36,6 @@ func main() {
 		os.Exit(1)
 	}
 }
-
-var errUsage = errors.New("usage")
-
-type usageError struct{ error }
-
-func (e usageError) Unwrap() []error { return []error{e.error, errUsage} }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg, err := parseFlags(args, stdout)
@@ -53,7 +48,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(cfg.logLevel)); err != nil {
-		return usageError{fmt.Errorf("%s %q: want debug, info, warn or error", cfg.flag("log-level"), cfg.logLevel)}
+		return usage.Errorf("%s %q: want debug, info, warn or error", cfg.flag("log-level"), cfg.logLevel)
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 	slog.SetDefault(log)

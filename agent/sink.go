@@ -9,6 +9,7 @@ import (
 	"github.com/netcost/netcost/agent/internal/metrics"
 	"github.com/netcost/netcost/agent/internal/sink"
 	"github.com/netcost/netcost/internal/awscfg"
+	"github.com/netcost/netcost/internal/usage"
 )
 
 // cloudWatchSettings are the flags of the CloudWatch sink.
@@ -35,14 +36,14 @@ func checkCloudWatchFlags(c *settings) error {
 		c.cw.logStream = c.node
 	}
 	if err := sink.CheckNames(c.cw.logGroup, c.cw.logStream); err != nil {
-		return usageError{fmt.Errorf("%s or %s: %w", c.flag("log-group"), c.flag("log-stream"), err)}
+		return usage.Errorf("%s or %s: %w", c.flag("log-group"), c.flag("log-stream"), err)
 	}
 	if c.cw.spoolMaxBytes < 1<<20 {
-		return usageError{fmt.Errorf("%s %d: want at least 1048576 (1 MiB)", c.flag("spool-max-bytes"), c.cw.spoolMaxBytes)}
+		return usage.Errorf("%s %d: want at least 1048576 (1 MiB)", c.flag("spool-max-bytes"), c.cw.spoolMaxBytes)
 	}
 	if c.cw.spoolDir == "" {
-		return usageError{fmt.Errorf("%s is empty: the cloudwatch sink needs a directory to spool windows in",
-			c.flag("spool-dir"))}
+		return usage.Errorf("%s is empty: the cloudwatch sink needs a directory to spool windows in",
+			c.flag("spool-dir"))
 	}
 	return nil
 }
@@ -55,8 +56,8 @@ func (a *agent) openSink(ctx context.Context, region string, stdout io.Writer) (
 		return sink.OpenFiles(cfg.dir, cfg.node)
 	case "cloudwatch":
 		if region == "" {
-			return nil, usageError{fmt.Errorf("%s cloudwatch: no region: set -region, or run where instance metadata answers",
-				cfg.flag("sink"))}
+			return nil, usage.Errorf("%s cloudwatch: no region: set -region, or run where instance metadata answers",
+				cfg.flag("sink"))
 		}
 		awsCfg, err := awscfg.Load(ctx, awscfg.Options{Region: region})
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/netcost/netcost/costmodel"
 	"github.com/netcost/netcost/internal/flows"
+	"github.com/netcost/netcost/internal/usage"
 )
 
 // shells are the shells netcost completion writes a script for.
@@ -32,11 +33,11 @@ var completionCommand = &cli.Command{
 		"as _netcost in a directory of $fpath (zsh), or as ~/.config/fish/completions/netcost.fish (fish).",
 	Action: func(cCtx *cli.Context) error {
 		if cCtx.NArg() != 1 {
-			return usagef("completion needs one shell: bash, zsh or fish, as in netcost completion bash")
+			return usage.Errorf("completion needs one shell: bash, zsh or fish, as in netcost completion bash")
 		}
 		shell := cCtx.Args().First()
 		if !slices.Contains(shells, shell) {
-			return usagef("unknown shell %q: want bash, zsh or fish", shell)
+			return usage.Errorf("unknown shell %q: want bash, zsh or fish", shell)
 		}
 		return writeCompletion(cCtx.App.Writer, shell, completionSpec(cCtx.App))
 	},

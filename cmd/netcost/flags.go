@@ -18,6 +18,7 @@ import (
 	"github.com/netcost/netcost/costmodel"
 	"github.com/netcost/netcost/internal/awscfg"
 	"github.com/netcost/netcost/internal/query"
+	"github.com/netcost/netcost/internal/usage"
 )
 
 // Flags shared by the commands that read records.
@@ -139,7 +140,7 @@ func checkSourceOnly(cCtx *cli.Context, src query.Source, given map[string]bool)
 	if n > 1 {
 		them = "them"
 	}
-	return usagef("%s (this is --source %s): leave %s out", b.String(), cCtx.String("source"), them)
+	return usage.Errorf("%s (this is --source %s): leave %s out", b.String(), cCtx.String("source"), them)
 }
 
 // joinAnd lists names as in "--a, --b and --c".
@@ -208,7 +209,7 @@ func commonOptions(cCtx *cli.Context) (query.Options, error) {
 		return query.Options{}, err
 	}
 	if cCtx.Args().Present() {
-		return query.Options{}, usagef("unexpected argument %q: flags start with --, as in --source file:PATH", cCtx.Args().First())
+		return query.Options{}, usage.Errorf("unexpected argument %q: flags start with --, as in --source file:PATH", cCtx.Args().First())
 	}
 	given, err := givenFlags(cCtx)
 	if err != nil {
@@ -224,7 +225,7 @@ func commonOptions(cCtx *cli.Context) (query.Options, error) {
 		case src.Path == "":
 			src.Path = m
 		case src.Path != m && given["monitor"]:
-			return query.Options{}, usagef("--monitor %s and --source %s name two monitors: give one", m, cCtx.String("source"))
+			return query.Options{}, usage.Errorf("--monitor %s and --source %s name two monitors: give one", m, cCtx.String("source"))
 		}
 	}
 	w, err := query.ParseWindow(now().UTC().Truncate(time.Second), cCtx.String("since"), cCtx.String("start"), cCtx.String("end"))
@@ -249,7 +250,7 @@ func parseOutput(s string) (string, error) {
 	case o == "md":
 		return "markdown", nil
 	}
-	return "", usagef("-o %q: want %s", s, orList(outputFormats))
+	return "", usage.Errorf("-o %q: want %s", s, orList(outputFormats))
 }
 
 // loadModel returns the cost model with the --prices overrides applied,
@@ -257,17 +258,17 @@ func parseOutput(s string) (string, error) {
 func loadModel(cCtx *cli.Context) (*costmodel.Model, error) {
 	tb := cCtx.Float64(egressTBFlag.Name)
 	if !(tb >= 0) || math.IsInf(tb, 1) {
-		return nil, usagef("--internet-egress-tb-month %v: want the account's monthly internet egress in TB, 0 or more", tb)
+		return nil, usage.Errorf("--internet-egress-tb-month %v: want the account's monthly internet egress in TB, 0 or more", tb)
 	}
 	t := costmodel.DefaultTable()
 	if path := cCtx.String("prices"); path != "" {
 		f, err := os.Open(path)
 		if err != nil {
-			return nil, usagef("--prices: %v", err)
+			return nil, usage.Errorf("--prices: %v", err)
 		}
 		defer f.Close()
 		if err := t.ApplyOverride(f, path); err != nil {
-			return nil, usagef("%v", err)
+			return nil, usage.Errorf("%v", err)
 		}
 	}
 	return costmodel.NewWithOptions(t, costmodel.Options{InternetEgressTBMonth: tb,
@@ -313,11 +314,11 @@ var compressionRatioFlag = &cli.Float64Flag{Name: "compression-ratio", Usage: "t
 func adviseOptions(cCtx *cli.Context) (costmodel.AdviseOptions, error) {
 	v := cCtx.Float64("min-savings")
 	if !(v >= 0) || math.IsInf(v, 1) {
-		return costmodel.AdviseOptions{}, usagef("--min-savings %v: want USD a month, 0 or more", v)
+		return costmodel.AdviseOptions{}, usage.Errorf("--min-savings %v: want USD a month, 0 or more", v)
 	}
 	ratio := cCtx.Float64("compression-ratio")
 	if cCtx.IsSet("compression-ratio") && !(ratio > 0 && ratio < 1) {
-		return costmodel.AdviseOptions{}, usagef("--compression-ratio %v: want the share of the bytes compression "+
+		return costmodel.AdviseOptions{}, usage.Errorf("--compression-ratio %v: want the share of the bytes compression "+
 			"removes, above 0 and below 1 (0.6 for 60%%)", ratio)
 	}
 	return costmodel.AdviseOptions{MinMonthlySavingsUSD: v, CompressionRatio: ratio}, nil

@@ -27,8 +27,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/netcost/netcost/internal/buildinfo"
-	"github.com/netcost/netcost/internal/query"
 	"github.com/netcost/netcost/internal/safetext"
+	"github.com/netcost/netcost/internal/usage"
 )
 
 func main() {
@@ -47,7 +47,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	var ec cli.ExitCoder
 	switch {
-	case errors.Is(err, query.ErrUsage), errors.Is(err, errUsage):
+	case errors.Is(err, usage.Err):
 		printError(stderr, err)
 		return 2
 	case errors.As(err, &ec):
@@ -73,20 +73,12 @@ func printError(w io.Writer, err error) {
 // logLevels are what --log-level takes.
 var logLevels = []string{"debug", "info", "warn", "error"}
 
-var errUsage = errors.New("usage")
-
-type usageErr struct{ error }
-
-func (e usageErr) Unwrap() []error { return []error{e.error, errUsage} }
-
-func usagef(format string, a ...any) error { return usageErr{fmt.Errorf(format, a...)} }
-
 func onUsageError(cCtx *cli.Context, err error, _ bool) error {
 	flags := cCtx.App.Flags
 	if cCtx.Command != nil {
 		flags = append(slices.Clip(cCtx.Command.Flags), flags...)
 	}
-	return usagef("%s (see --help)", flagError(flags, err.Error()))
+	return usage.Errorf("%s (see --help)", flagError(flags, err.Error()))
 }
 
 func newApp(stdout, stderr io.Writer) *cli.App {
@@ -108,14 +100,14 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Before: func(cCtx *cli.Context) error {
 			var lvl slog.Level
 			if err := lvl.UnmarshalText([]byte(cCtx.String("log-level"))); err != nil {
-				return usagef("--log-level %q: want %s", cCtx.String("log-level"), orList(logLevels))
+				return usage.Errorf("--log-level %q: want %s", cCtx.String("log-level"), orList(logLevels))
 			}
 			slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})))
 			return nil
 		},
 		Action: func(cCtx *cli.Context) error {
 			if cCtx.Args().Present() {
-				return usagef("unknown command %q: want top, resolve, recommend, report, prices or completion (see --help)", cCtx.Args().First())
+				return usage.Errorf("unknown command %q: want top, resolve, recommend, report, prices or completion (see --help)", cCtx.Args().First())
 			}
 			// Bare netcost is a usage error, as bare git is: the help goes
 			// to stderr, exit 2. netcost --help prints it to stdout, exit 0.

@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/netcost/netcost/costmodel"
+	"github.com/netcost/netcost/internal/usage"
 )
 
 var pricesCommand = &cli.Command{
@@ -25,7 +26,7 @@ var pricesCommand = &cli.Command{
 	},
 	Action: func(cCtx *cli.Context) error {
 		if cCtx.Args().Present() {
-			return usagef("unexpected argument %q: give the region as --region %s", cCtx.Args().First(), cCtx.Args().First())
+			return usage.Errorf("unexpected argument %q: give the region as --region %s", cCtx.Args().First(), cCtx.Args().First())
 		}
 		format, err := parseOutput(cCtx.String("output"))
 		if err != nil {
@@ -49,7 +50,7 @@ func runPrices(w io.Writer, t *costmodel.Table, region, format string) error {
 	regions := t.RegionNames()
 	if region != "" {
 		if _, err := t.Lookup(region); err != nil {
-			return usagef("--region: %v", err)
+			return usage.Errorf("--region: %v", err)
 		}
 		regions = []string{region}
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/netcost/netcost/internal/report"
+	"github.com/netcost/netcost/internal/usage"
 )
 
 // reportReadFlags are readFlags without -o, whose window flags say what a
@@ -50,15 +51,15 @@ var reportCommand = &cli.Command{
 	Action: func(cCtx *cli.Context) error {
 		webhook, dry := cCtx.String("slack-webhook"), cCtx.Bool("dry-run")
 		if (webhook == "") == !dry {
-			return usagef("give exactly one of --slack-webhook URL (or SLACK_WEBHOOK_URL) and --dry-run")
+			return usage.Errorf("give exactly one of --slack-webhook URL (or SLACK_WEBHOOK_URL) and --dry-run")
 		}
 		if !dry {
 			if err := report.ValidateWebhook(webhook); err != nil {
-				return usagef("--slack-webhook: %v", err)
+				return usage.Errorf("--slack-webhook: %v", err)
 			}
 		}
 		if cCtx.Int("limit") < 1 {
-			return usagef("--limit %d: want 1 or more", cCtx.Int("limit"))
+			return usage.Errorf("--limit %d: want 1 or more", cCtx.Int("limit"))
 		}
 		advise, err := adviseOptions(cCtx)
 		if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/netcost/netcost/internal/ipranges"
 	"github.com/netcost/netcost/internal/query"
 	"github.com/netcost/netcost/internal/resolve"
+	"github.com/netcost/netcost/internal/usage"
 )
 
 const resolveCategory = "Naming remote addresses:"
@@ -39,7 +40,7 @@ func resolveFlags() []cli.Flag {
 			// records before it builds the resolver.
 			Action: func(_ *cli.Context, url string) error {
 				if err := ipranges.CheckURL(url); err != nil {
-					return usagef("--ip-ranges-url %v", err)
+					return usage.Errorf("--ip-ranges-url %v", err)
 				}
 				return nil
 			}},
@@ -68,16 +69,16 @@ var resolveCommand = &cli.Command{
 	Action: func(cCtx *cli.Context) error {
 		format := strings.ToLower(cCtx.String("output"))
 		if !slices.Contains(resolveFormats, format) {
-			return usagef("-o %q: want %s", cCtx.String("output"), orList(resolveFormats))
+			return usage.Errorf("-o %q: want %s", cCtx.String("output"), orList(resolveFormats))
 		}
 		if !cCtx.Args().Present() {
-			return usagef("resolve needs IP addresses, as in netcost resolve 52.46.151.20")
+			return usage.Errorf("resolve needs IP addresses, as in netcost resolve 52.46.151.20")
 		}
 		var ips []netip.Addr
 		for _, a := range cCtx.Args().Slice() {
 			ip, err := netip.ParseAddr(a)
 			if err != nil {
-				return usagef("%q is not an IP address: give IPv4 or IPv6 addresses, as in netcost resolve 52.46.151.20", a)
+				return usage.Errorf("%q is not an IP address: give IPv4 or IPv6 addresses, as in netcost resolve 52.46.151.20", a)
 			}
 			ips = append(ips, ip)
 		}
@@ -99,16 +100,16 @@ var resolveCommand = &cli.Command{
 // newResolver builds a resolver from the flags; save writes its cache.
 func newResolver(cCtx *cli.Context) (r *resolve.Resolver, save func(), err error) {
 	if d := cCtx.Duration("resolve-timeout"); d <= 0 {
-		return nil, nil, usagef("--resolve-timeout %s: want a positive duration such as 2s", d)
+		return nil, nil, usage.Errorf("--resolve-timeout %s: want a positive duration such as 2s", d)
 	}
 	if p := cCtx.Int("tls-port"); p < 1 || p > 65535 {
-		return nil, nil, usagef("--tls-port %d: want a port from 1 to 65535", p)
+		return nil, nil, usage.Errorf("--tls-port %d: want a port from 1 to 65535", p)
 	}
 	log := slog.Default().With("component", "netcost.resolve")
 	r = &resolve.Resolver{Port: cCtx.Int("tls-port"), Timeout: cCtx.Duration("resolve-timeout"), Logger: log}
 	if s := cCtx.String("dns-server"); s != "" {
 		if _, err := netip.ParseAddrPort(s); err != nil {
-			return nil, nil, usagef("--dns-server %q: want IP:PORT, as in 10.0.0.2:53", s)
+			return nil, nil, usage.Errorf("--dns-server %q: want IP:PORT, as in 10.0.0.2:53", s)
 		}
 		r.DNS = resolve.DNSResolver(s)
 	}
@@ -134,7 +135,7 @@ func checkCacheFlag(cCtx *cli.Context, path string) error {
 		return nil
 	}
 	if _, err := resolve.OpenCache(path, 0, 0); errors.Is(err, resolve.ErrNotCache) {
-		return usagef("--cache %v", err)
+		return usage.Errorf("--cache %v", err)
 	}
 	return nil
 }
@@ -151,13 +152,13 @@ func openCache(cCtx *cli.Context, log *slog.Logger) (*resolve.Cache, error) {
 	if !named {
 		var err error
 		if path, err = resolve.DefaultCachePath(); err != nil {
-			return nil, usagef("%v", err)
+			return nil, usage.Errorf("%v", err)
 		}
 	}
 	c, err := resolve.OpenCache(path, cCtx.Duration("cache-ttl"), 0)
 	switch {
 	case named && errors.Is(err, resolve.ErrNotCache): // checkCacheFlag saw it already, unless the file just appeared
-		return nil, usagef("--cache %v", err)
+		return nil, usage.Errorf("--cache %v", err)
 	case err != nil:
 		log.Warn(err.Error())
 	}
@@ -175,12 +176,12 @@ func loadRanges(cCtx *cli.Context, log *slog.Logger) (*ipranges.Ranges, error) {
 	if path := cCtx.String("ip-ranges-file"); path != "" {
 		f, err := os.Open(path)
 		if err != nil {
-			return nil, usagef("--ip-ranges-file: %v", err)
+			return nil, usage.Errorf("--ip-ranges-file: %v", err)
 		}
 		defer f.Close()
 		r, err := ipranges.Parse(f)
 		if err != nil {
-			return nil, usagef("--ip-ranges-file %s: %v", path, err)
+			return nil, usage.Errorf("--ip-ranges-file %s: %v", path, err)
 		}
 		return r, nil
 	}

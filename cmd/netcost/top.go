@@ -12,6 +12,7 @@ import (
 	"github.com/netcost/netcost/costmodel"
 	"github.com/netcost/netcost/internal/flows"
 	"github.com/netcost/netcost/internal/query"
+	"github.com/netcost/netcost/internal/usage"
 )
 
 var topCommand = &cli.Command{
@@ -29,18 +30,18 @@ var topCommand = &cli.Command{
 	}, append(readFlags(), resolveFlags()...)...),
 	Action: func(cCtx *cli.Context) error {
 		if cCtx.String("category") == "" {
-			return usagef("--category is required, as in --category inter-az (see netcost top --help)")
+			return usage.Errorf("--category is required, as in --category inter-az (see netcost top --help)")
 		}
 		cat, err := flows.ParseCategory(cCtx.String("category"))
 		if err != nil {
-			return usagef("--category: %v", err)
+			return usage.Errorf("--category: %v", err)
 		}
 		g, err := costmodel.ParseGroupBy(cCtx.String("group-by"))
 		if err != nil {
-			return usagef("--group-by: %v", err)
+			return usage.Errorf("--group-by: %v", err)
 		}
 		if cCtx.Int("limit") < 0 {
-			return usagef("--limit %d: want 0 (all) or more", cCtx.Int("limit"))
+			return usage.Errorf("--limit %d: want 0 (all) or more", cCtx.Int("limit"))
 		}
 		format, opts, m, err := readSetup(cCtx)
 		if err != nil {

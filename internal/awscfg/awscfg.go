@@ -25,19 +25,9 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/smithy-go/logging"
+
+	"github.com/netcost/netcost/internal/usage"
 )
-
-// ErrUsage marks errors the user fixes by changing the command line or the
-// environment: a bad flag, a missing region or profile, a resource that does
-// not exist. Callers map it to exit status 2.
-var ErrUsage = errors.New("usage")
-
-type usageError struct{ err error }
-
-func (e usageError) Error() string   { return e.err.Error() }
-func (e usageError) Unwrap() []error { return []error{e.err, ErrUsage} }
-
-func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
 
 // regionName is the shape of AWS region names: us-east-1, ap-southeast-4,
 // us-gov-west-1, eu-isoe-west-1.
@@ -65,7 +55,7 @@ func (o Options) Validate() error {
 // AWS does not have yet passes: new regions appear.
 func CheckRegion(flag, region string) error {
 	if region != "" && !regionName.MatchString(region) {
-		return usagef("%s %q is not a region name: want one like us-east-1 or eu-central-2", flag, region)
+		return usage.Errorf("%s %q is not a region name: want one like us-east-1 or eu-central-2", flag, region)
 	}
 	return nil
 }
@@ -78,13 +68,13 @@ func CheckEndpointURL(flag, endpoint string) error {
 	}
 	u, err := url.Parse(endpoint)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return usagef("%s %q is not a URL: want http(s)://HOST[:PORT], as in http://127.0.0.1:5000", flag, endpoint)
+		return usage.Errorf("%s %q is not a URL: want http(s)://HOST[:PORT], as in http://127.0.0.1:5000", flag, endpoint)
 	}
 	return nil
 }
 
 // Load returns the SDK configuration for o over the default chain. It
-// fails with ErrUsage when no region is known or the profile does not
+// fails with a usage error when no region is known or the profile does not
 // exist. Credentials are resolved lazily, at the first call.
 func Load(ctx context.Context, o Options) (aws.Config, error) {
 	if err := o.Validate(); err != nil {
@@ -105,15 +95,15 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 	if err != nil {
 		var pe config.SharedConfigProfileNotExistError
 		if errors.As(err, &pe) {
-			return aws.Config{}, usagef("AWS profile %q is not in the shared config files (~/.aws/config, ~/.aws/credentials): check --profile or AWS_PROFILE", pe.Profile)
+			return aws.Config{}, usage.Errorf("AWS profile %q is not in the shared config files (~/.aws/config, ~/.aws/credentials): check --profile or AWS_PROFILE", pe.Profile)
 		}
-		return aws.Config{}, usagef("loading the AWS configuration: %v (check AWS_* variables and ~/.aws/config)", err)
+		return aws.Config{}, usage.Errorf("loading the AWS configuration: %v (check AWS_* variables and ~/.aws/config)", err)
 	}
 	if cfg.Region == "" {
-		return aws.Config{}, usagef("no AWS region: set --region or AWS_REGION")
+		return aws.Config{}, usage.Errorf("no AWS region: set --region or AWS_REGION")
 	}
 	if !regionName.MatchString(cfg.Region) {
-		return aws.Config{}, usagef("AWS region %q (from the environment or ~/.aws/config) is not a region name: want one like us-east-1", cfg.Region)
+		return aws.Config{}, usage.Errorf("AWS region %q (from the environment or ~/.aws/config) is not a region name: want one like us-east-1", cfg.Region)
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = awshttp.NewBuildableClient()

@@ -16,6 +16,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+
+	"github.com/netcost/netcost/internal/usage"
 )
 
 // isolate clears the AWS environment so the default chain sees only what
@@ -50,7 +52,7 @@ func TestLoadErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Load(ctx, tc.o)
-			if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, ErrUsage) || strings.Contains(err.Error(), "\n") {
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, usage.Err) || strings.Contains(err.Error(), "\n") {
 				t.Fatalf("Load(%+v) = %v, want one usage line containing %q", tc.o, err, tc.want)
 			}
 		})
@@ -69,7 +71,7 @@ func TestCheckRegion(t *testing.T) {
 	}
 	for _, r := range []string{"mars-1", "hello", "US-EAST-1", "us-east", "us-east-1a", "us east 1", "u-east-1"} {
 		err := CheckRegion("-region", r)
-		if want := fmt.Sprintf("-region %q is not a region name", r); err == nil || !strings.HasPrefix(err.Error(), want) || !errors.Is(err, ErrUsage) {
+		if want := fmt.Sprintf("-region %q is not a region name", r); err == nil || !strings.HasPrefix(err.Error(), want) || !errors.Is(err, usage.Err) {
 			t.Errorf("CheckRegion(%q) = %v; want a usage error starting %q", r, err, want)
 		}
 	}
@@ -155,18 +157,18 @@ func TestExplain(t *testing.T) {
 	} {
 		code = tc.code
 		err := call(srv.URL, true)
-		if err == nil || !strings.Contains(err.Error(), tc.want) || errors.Is(err, ErrUsage) != tc.usage || strings.Contains(err.Error(), "RequestID") {
-			t.Errorf("%s: got %v (usage %v), want %q (usage %v)", tc.code, err, errors.Is(err, ErrUsage), tc.want, tc.usage)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || errors.Is(err, usage.Err) != tc.usage || strings.Contains(err.Error(), "RequestID") {
+			t.Errorf("%s: got %v (usage %v), want %q (usage %v)", tc.code, err, errors.Is(err, usage.Err), tc.want, tc.usage)
 		}
 		var e *Error
 		if !errors.As(err, &e) || e.Err == nil {
 			t.Errorf("%s: the SDK error is not kept in the chain: %#v", tc.code, err)
 		}
 	}
-	if err := call(closed, true); err == nil || !strings.Contains(err.Error(), "cannot reach the endpoint: connection refused") || errors.Is(err, ErrUsage) {
+	if err := call(closed, true); err == nil || !strings.Contains(err.Error(), "cannot reach the endpoint: connection refused") || errors.Is(err, usage.Err) {
 		t.Errorf("closed port: %v", err)
 	}
-	if err := call(srv.URL, false); err == nil || !strings.Contains(err.Error(), "no AWS credentials found") || !errors.Is(err, ErrUsage) {
+	if err := call(srv.URL, false); err == nil || !strings.Contains(err.Error(), "no AWS credentials found") || !errors.Is(err, usage.Err) {
 		t.Errorf("no credentials: %v", err)
 	}
 	if err := Explain(context.Canceled, "x"); err != context.Canceled {

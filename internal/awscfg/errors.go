@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/aws/smithy-go"
+
+	"github.com/netcost/netcost/internal/usage"
 )
 
 // Error is an AWS API error explained in one line. The SDK's error, with
@@ -20,23 +22,23 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Msg }
 
-// Unwrap returns the SDK's error, and ErrUsage when the user fixes it.
+// Unwrap returns the SDK's error, and usage.Err when the user fixes it.
 func (e *Error) Unwrap() []error {
 	if e.Usage {
-		return []error{e.Err, ErrUsage}
+		return []error{e.Err, usage.Err}
 	}
 	return []error{e.Err}
 }
 
-func explained(usage bool, err error, format string, a ...any) error {
-	return &Error{Msg: fmt.Sprintf(format, a...), Usage: usage, Err: err}
+func explained(isUsage bool, err error, format string, a ...any) error {
+	return &Error{Msg: fmt.Sprintf(format, a...), Usage: isUsage, Err: err}
 }
 
 // Explain turns an error from an AWS API call into one line that says what
 // went wrong and how to fix it (an *Error).
 // what names the thing the call was about, such as `log group
 // "/netcost/flows"`; it may be empty. Missing resources and missing or
-// rejected credentials are ErrUsage (exit 2); denied permissions,
+// rejected credentials are usage errors (exit 2); denied permissions,
 // throttling and unreachable endpoints are not. Cancellation passes
 // through unchanged.
 func Explain(err error, what string) error {

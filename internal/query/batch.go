@@ -6,6 +6,7 @@ import (
 
 	"github.com/netcost/netcost/costmodel"
 	"github.com/netcost/netcost/internal/flows"
+	"github.com/netcost/netcost/internal/usage"
 )
 
 // Batch answers several queries over one source together, each in its own
@@ -108,7 +109,7 @@ func (b *Batch) aggregate(w Window, view *View, g costmodel.GroupBy,
 		}
 		rows, err := aggs[0].Rows()
 		if err != nil {
-			return usageError{err}
+			return usage.Wrap(err)
 		}
 		sp.Notes = append(slices.Clip(sp.Notes), aggs[0].Notes()...) // what the prices assumed
 		var fees []costmodel.Fee

@@ -15,6 +15,7 @@ import (
 	"github.com/netcost/netcost/costmodel"
 	"github.com/netcost/netcost/internal/awscfg"
 	"github.com/netcost/netcost/internal/flows"
+	"github.com/netcost/netcost/internal/usage"
 )
 
 // DefaultLogGroup is where the agents publish their records.
@@ -32,7 +33,7 @@ func parseCloudWatch(group string) (Source, error) {
 		group = DefaultLogGroup
 	}
 	if !logGroupName.MatchString(group) {
-		return Source{}, usagef("--source cloudwatch:%s: a log group name is 1 to 512 of A-Z a-z 0-9 _ - / . #, as in cloudwatch:%s", group, DefaultLogGroup)
+		return Source{}, usage.Errorf("--source cloudwatch:%s: a log group name is 1 to 512 of A-Z a-z 0-9 _ - / . #, as in cloudwatch:%s", group, DefaultLogGroup)
 	}
 	return Source{Kind: "cloudwatch", Path: group}, nil
 }
@@ -89,7 +90,7 @@ func (cw *cloudWatchScan) what() string { return "log group " + strconv.Quote(cw
 // says which records it came from.
 func (cw *cloudWatchScan) addError(err error, where string) error {
 	if errors.Is(err, costmodel.ErrUnknownRegion) {
-		return usageError{fmt.Errorf("%s, %s: %w", cw.what(), where, err)}
+		return usage.Errorf("%s, %s: %w", cw.what(), where, err)
 	}
 	return err
 }

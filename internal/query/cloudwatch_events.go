@@ -9,6 +9,7 @@ import (
 
 	"github.com/netcost/netcost/internal/awscfg"
 	"github.com/netcost/netcost/internal/flows"
+	"github.com/netcost/netcost/internal/usage"
 )
 
 // events reads every event of the log group in w with FilterLogEvents,
@@ -45,7 +46,7 @@ func (cw *cloudWatchScan) events(ctx context.Context, w Window, view *View, fn f
 					}
 					continue
 				}
-				return Span{}, usageError{fmt.Errorf("%s, %s: %w (fix the record, or pass --strict=false to skip bad records)", cw.what(), where(), err)}
+				return Span{}, usage.Errorf("%s, %s: %w (fix the record, or pass --strict=false to skip bad records)", cw.what(), where(), err)
 			}
 			if !w.contains(r.TS) {
 				continue

@@ -20,6 +20,7 @@ import (
 	"github.com/netcost/netcost/costmodel"
 	"github.com/netcost/netcost/internal/awscfg"
 	"github.com/netcost/netcost/internal/flows"
+	"github.com/netcost/netcost/internal/usage"
 )
 
 // Logs Insights limits and pacing. Tests lower them.
@@ -337,7 +338,7 @@ func (cw *cloudWatchScan) insights(ctx context.Context, w Window, view *View, fn
 		return Span{}, fmt.Errorf("%s: %w", cw.what(), err)
 	}
 	if err != nil {
-		return Span{}, usageError{fmt.Errorf("%s: %w (fix the agent's records, or pass --strict=false to skip them)", cw.what(), err)}
+		return Span{}, usage.Errorf("%s: %w (fix the agent's records, or pass --strict=false to skip them)", cw.what(), err)
 	}
 	stats := flows.ReadStats{Skipped: skipped, Lines: acc.seen}
 	for i := range groups {
@@ -383,8 +384,8 @@ func (q *insightsRunner) run(ctx context.Context, build func(byteRange) string, 
 	} else {
 		var ok bool
 		if pa, pb, ok = p.split(); !ok {
-			return nil, usageError{fmt.Errorf("%w: Logs Insights returned its limit of %d rows for the records of %d bytes in the second at %s of %s: use --exact to read the records instead",
-				errTooManyGroups, insightsRowLimit, p.Lo, w.Start.Format(time.RFC3339), q.cw.what())}
+			return nil, usage.Errorf("%w: Logs Insights returned its limit of %d rows for the records of %d bytes in the second at %s of %s: use --exact to read the records instead",
+				errTooManyGroups, insightsRowLimit, p.Lo, w.Start.Format(time.RFC3339), q.cw.what())
 		}
 		wa, wb = w, w
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/netcost/netcost/internal/flows"
 	"github.com/netcost/netcost/internal/insightstest"
 	"github.com/netcost/netcost/internal/sample"
+	"github.com/netcost/netcost/internal/usage"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -63,7 +64,7 @@ func TestParseSourceCloudWatch(t *testing.T) {
 			t.Errorf("ParseSource(%q) = %+v, %v", in, s, err)
 		}
 	}
-	if _, err := ParseSource("cloudwatch:/bad group"); err == nil || !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "a log group name is 1 to 512 of") {
+	if _, err := ParseSource("cloudwatch:/bad group"); err == nil || !errors.Is(err, usage.Err) || !strings.Contains(err.Error(), "a log group name is 1 to 512 of") {
 		t.Errorf("bad log group: %v", err)
 	}
 }
@@ -281,11 +282,11 @@ func TestInsightsErrors(t *testing.T) {
 		return err
 	}
 	err := top("/missing")
-	if err == nil || !errors.Is(err, ErrUsage) || err.Error() != `CloudWatch Logs StartQuery: log group "/missing" not found: The specified log group does not exist. (check the name and --region)` {
+	if err == nil || !errors.Is(err, usage.Err) || err.Error() != `CloudWatch Logs StartQuery: log group "/missing" not found: The specified log group does not exist. (check the name and --region)` {
 		t.Errorf("missing log group: %v", err)
 	}
 	srv.Fail = "AccessDeniedException"
-	if err := top(DefaultLogGroup); err == nil || errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "access denied on log group") || !strings.Contains(err.Error(), "logs:StartQuery") {
+	if err := top(DefaultLogGroup); err == nil || errors.Is(err, usage.Err) || !strings.Contains(err.Error(), "access denied on log group") || !strings.Contains(err.Error(), "logs:StartQuery") {
 		t.Errorf("access denied: %v", err)
 	}
 	srv.Fail = ""
@@ -294,7 +295,7 @@ func TestInsightsErrors(t *testing.T) {
 	t.Setenv("AWS_DEFAULT_REGION", "")
 	_, err = Top(context.Background(), costmodel.New(nil), TopOptions{Options: Options{Source: Source{Kind: "cloudwatch", Path: DefaultLogGroup}, Window: w,
 		AWS: awscfg.Options{EndpointURL: srv.URL}}, Category: flows.InterAZ})
-	if err == nil || !errors.Is(err, ErrUsage) || err.Error() != "no AWS region: set --region or AWS_REGION" {
+	if err == nil || !errors.Is(err, usage.Err) || err.Error() != "no AWS region: set --region or AWS_REGION" {
 		t.Errorf("no region: %v", err)
 	}
 }
@@ -375,7 +376,7 @@ func TestInsightsOneSecond(t *testing.T) {
 	insightsRowLimit = 2
 	_, err := Top(context.Background(), costmodel.New(nil), TopOptions{Options: Options{Source: cw, Window: w,
 		AWS: awscfg.Options{Region: "us-east-1", EndpointURL: srv2.URL}}, Category: flows.Internet})
-	if err == nil || !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "records of 100 bytes in the second at") || !strings.Contains(err.Error(), "use --exact to read the records instead") {
+	if err == nil || !errors.Is(err, usage.Err) || !strings.Contains(err.Error(), "records of 100 bytes in the second at") || !strings.Contains(err.Error(), "use --exact to read the records instead") {
 		t.Errorf("got %v", err)
 	}
 }
@@ -476,7 +477,7 @@ func TestInsightsCLIProof(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = c.GetQueryResults(context.Background(), &cloudwatchlogs.GetQueryResultsInput{QueryId: aws.String("nope")})
-	if e := awscfg.Explain(err, ""); e == nil || !errors.Is(e, ErrUsage) || !strings.Contains(e.Error(), "not found: Query does not exist.") {
+	if e := awscfg.Explain(err, ""); e == nil || !errors.Is(e, usage.Err) || !strings.Contains(e.Error(), "not found: Query does not exist.") {
 		t.Errorf("unknown query id: %v", e)
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/netcost/netcost/internal/awscfg"
 	"github.com/netcost/netcost/internal/flows"
+	"github.com/netcost/netcost/internal/usage"
 )
 
 // nfmAPI is what the nfm source calls of Network Flow Monitor: the
@@ -107,13 +108,13 @@ func (n *nfmReader) pickMonitor(ctx context.Context) error {
 		return nil
 	case len(active) > 1:
 		slices.Sort(active)
-		return usagef("--source nfm: %d active Network Flow Monitor monitors in %s (%s): pick one with --monitor NAME",
+		return usage.Errorf("--source nfm: %d active Network Flow Monitor monitors in %s (%s): pick one with --monitor NAME",
 			len(active), n.region, strings.Join(active, ", "))
 	case len(others) > 0:
-		return usagef("--source nfm: no ACTIVE Network Flow Monitor monitor in %s (%s): pass --monitor NAME, or activate one",
+		return usage.Errorf("--source nfm: no ACTIVE Network Flow Monitor monitor in %s (%s): pass --monitor NAME, or activate one",
 			n.region, strings.Join(others, ", "))
 	}
-	return usagef("--source nfm: no Network Flow Monitor monitor in %s: create one for the cluster's VPC (or check --region)", n.region)
+	return usage.Errorf("--source nfm: no Network Flow Monitor monitor in %s: create one for the cluster's VPC (or check --region)", n.region)
 }
 
 // categoriesFor lists the destination categories whose rows the view
@@ -219,7 +220,7 @@ func nfmWindow(w Window, now time.Time) Window {
 func (n *nfmReader) read(ctx context.Context, w Window, mayMatch func(*flows.Record) bool, fn func(*flows.Record) error) error {
 	cats := categoriesFor(mayMatch)
 	if len(cats) == 0 {
-		return usagef("--source nfm: Network Flow Monitor has no category for this view (its destination categories are %s); "+
+		return usage.Errorf("--source nfm: Network Flow Monitor has no category for this view (its destination categories are %s); "+
 			"internet-bound traffic is in unclassified", nfmCategoryList())
 	}
 	if err := n.pickMonitor(ctx); err != nil {

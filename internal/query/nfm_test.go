@@ -18,6 +18,7 @@ import (
 	"github.com/netcost/netcost/internal/awscfg"
 	"github.com/netcost/netcost/internal/flows"
 	"github.com/netcost/netcost/internal/nfmfake"
+	"github.com/netcost/netcost/internal/usage"
 )
 
 // fakeReader is an nfm reader whose SDK client talks to the fake.
@@ -164,7 +165,7 @@ func TestNFMPickMonitor(t *testing.T) {
 		switch {
 		case c.want == "" && err != nil:
 			t.Errorf("after %q, monitor %q: %v", c.add, c.monitor, err)
-		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want) || !errors.Is(err, ErrUsage)):
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want) || !errors.Is(err, usage.Err)):
 			t.Errorf("after %q, monitor %q: %v, want a usage error with %q", c.add, c.monitor, err, c.want)
 		}
 	}
@@ -193,7 +194,7 @@ func TestNFMErrors(t *testing.T) {
 			}
 			continue
 		}
-		if err == nil || err.Error() != c.want || errors.Is(err, ErrUsage) {
+		if err == nil || err.Error() != c.want || errors.Is(err, usage.Err) {
 			t.Errorf("%s %v:\n got %v\nwant %s (not a usage error)", c.op, c.errs, err, c.want)
 		}
 		var ae *awscfg.Error

@@ -13,18 +13,8 @@ import (
 	"github.com/netcost/netcost/costmodel"
 	"github.com/netcost/netcost/internal/awscfg"
 	"github.com/netcost/netcost/internal/flows"
+	"github.com/netcost/netcost/internal/usage"
 )
-
-// ErrUsage marks errors caused by what the user asked for: a bad source,
-// window or input file, or AWS configuration. Callers map it to exit
-// status 2. It is awscfg's, so that AWS errors map the same way.
-var ErrUsage = awscfg.ErrUsage
-
-type usageError struct{ err error }
-
-func (e usageError) Error() string         { return e.err.Error() }
-func (e usageError) Unwrap() []error       { return []error{e.err, ErrUsage} }
-func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
 
 // Source is where records come from.
 type Source struct {
@@ -40,7 +30,7 @@ func ParseSource(s string) (Source, error) {
 	switch kind {
 	case "file":
 		if rest == "" {
-			return Source{}, usagef("--source file: needs a path, as in file:/var/lib/netcost/flows")
+			return Source{}, usage.Errorf("--source file: needs a path, as in file:/var/lib/netcost/flows")
 		}
 		return Source{Kind: "file", Path: rest}, nil
 	case "nfm":
@@ -48,9 +38,9 @@ func ParseSource(s string) (Source, error) {
 	case "cloudwatch":
 		return parseCloudWatch(rest)
 	case "":
-		return Source{}, usagef("--source is required: file:PATH (a JSONL file or a directory of them), cloudwatch[:LOGGROUP] or nfm")
+		return Source{}, usage.Errorf("--source is required: file:PATH (a JSONL file or a directory of them), cloudwatch[:LOGGROUP] or nfm")
 	}
-	return Source{}, usagef("unknown source %q: want file:PATH, cloudwatch[:LOGGROUP] or nfm", s)
+	return Source{}, usage.Errorf("unknown source %q: want file:PATH, cloudwatch[:LOGGROUP] or nfm", s)
 }
 
 // Window is a time range [Start, End). Zero bounds are open: a file source
@@ -64,7 +54,7 @@ type Window struct {
 // YYYY-MM-DD.
 func ParseWindow(now time.Time, since, start, end string) (Window, error) {
 	if since != "" && (start != "" || end != "") {
-		return Window{}, usagef("--since and --start/--end are exclusive: give one or the other")
+		return Window{}, usage.Errorf("--since and --start/--end are exclusive: give one or the other")
 	}
 	if since != "" {
 		d, err := parseDuration(since)
@@ -88,7 +78,7 @@ func ParseWindow(now time.Time, since, start, end string) (Window, error) {
 		w.End = now
 	}
 	if !w.Start.IsZero() && !w.End.IsZero() && !w.End.After(w.Start) {
-		return Window{}, usagef("--end %s is not after --start %s", w.End.Format(time.RFC3339), w.Start.Format(time.RFC3339))
+		return Window{}, usage.Errorf("--end %s is not after --start %s", w.End.Format(time.RFC3339), w.Start.Format(time.RFC3339))
 	}
 	return w, nil
 }
@@ -109,7 +99,7 @@ func parseDuration(s string) (time.Duration, error) {
 		d, err = time.ParseDuration(s)
 	}
 	if err != nil || d <= 0 {
-		return 0, usagef("--since %q is not a positive duration such as 90m, 24h or 7d", s)
+		return 0, usage.Errorf("--since %q is not a positive duration such as 90m, 24h or 7d", s)
 	}
 	return d, nil
 }
@@ -120,7 +110,7 @@ func parseTime(flag, s string) (time.Time, error) {
 			return t.UTC(), nil
 		}
 	}
-	return time.Time{}, usagef("%s %q is not a time: want RFC 3339 (2026-11-21T10:00:00Z) or a date (2026-11-21)", flag, s)
+	return time.Time{}, usage.Errorf("%s %q is not a time: want RFC 3339 (2026-11-21T10:00:00Z) or a date (2026-11-21)", flag, s)
 }
 
 func (w Window) contains(t time.Time) bool {
@@ -247,7 +237,7 @@ func scanParts(ctx context.Context, opts Options, parts []*part) ([]Span, error)
 			fn := p.begin(workers)
 			sps[i], err = scanNFM(ctx, o, match, mayMatch, func(w int, r *flows.Record) error { return fn(w, r, 1) })
 		default:
-			return nil, usagef("source %s is not supported", opts.Source)
+			return nil, usage.Errorf("source %s is not supported", opts.Source)
 		}
 		if err != nil {
 			return nil, err
@@ -314,13 +304,13 @@ func scanFiles(ctx context.Context, opts Options, parts []*part, workers int) ([
 		var fe *flows.FileError
 		switch {
 		case errors.As(err, &fe):
-			return nil, usageError{fmt.Errorf("%w (check --source)", err)}
+			return nil, usage.Errorf("%w (check --source)", err)
 		case errors.As(err, &le):
-			return nil, usageError{fmt.Errorf("%w (fix the record, or pass --strict=false to skip bad lines)", err)}
+			return nil, usage.Errorf("%w (fix the record, or pass --strict=false to skip bad lines)", err)
 		case errors.Is(err, flows.ErrNoFiles), errors.Is(err, costmodel.ErrUnknownRegion):
-			return nil, usageError{err}
+			return nil, usage.Wrap(err)
 		case isPathError(err):
-			return nil, usageError{fmt.Errorf("%w (check --source)", err)}
+			return nil, usage.Errorf("%w (check --source)", err)
 		}
 		return nil, err
 	}
@@ -360,7 +350,7 @@ func scanFiles(ctx context.Context, opts Options, parts []*part, workers int) ([
 func checkOverlaps(overlaps []flows.Overlap, w Window) error {
 	for _, o := range overlaps {
 		if (w.End.IsZero() || o.Start.Before(w.End)) && (w.Start.IsZero() || o.End.After(w.Start)) {
-			return usagef("%s and %s both hold records of node %s from %s to %s, but not the same ones (a partial copy, "+
+			return usage.Errorf("%s and %s both hold records of node %s from %s to %s, but not the same ones (a partial copy, "+
 				"or two agents on one node at once): move the copy out of the store, or leave that time out of the window",
 				o.File, o.Other, o.Node, o.Start.Format(time.RFC3339), o.End.Format(time.RFC3339))
 		}

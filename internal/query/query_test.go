@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/netcost/netcost/internal/usage"
 )
 
 var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
@@ -31,7 +33,7 @@ func TestParseWindow(t *testing.T) {
 	}
 	for _, bad := range [][3]string{{"0h", "", ""}, {"-2h", "", ""}, {"1.5d", "", ""}, {"d", "", ""}, {"soon", "", ""},
 		{"1h", "2026-11-20", ""}, {"", "2026-11-21", "2026-11-21"}, {"", "2026-13-01", ""}, {"", "", "tomorrow"}} {
-		if _, err := ParseWindow(now, bad[0], bad[1], bad[2]); err == nil || !errors.Is(err, ErrUsage) {
+		if _, err := ParseWindow(now, bad[0], bad[1], bad[2]); err == nil || !errors.Is(err, usage.Err) {
 			t.Errorf("ParseWindow(%q) error = %v; want a usage error", bad, err)
 		}
 	}
@@ -48,7 +50,7 @@ func TestParseSource(t *testing.T) {
 	}
 	for in, want := range map[string]string{"": "--source is required", "file:": "needs a path",
 		"http://x": `unknown source "http://x"`} {
-		if _, err := ParseSource(in); err == nil || !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), want) {
+		if _, err := ParseSource(in); err == nil || !errors.Is(err, usage.Err) || !strings.Contains(err.Error(), want) {
 			t.Errorf("ParseSource(%q) error = %v; want a usage error containing %q", in, err, want)
 		}
 	}

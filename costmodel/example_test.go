@@ -37,7 +37,7 @@ func ExampleAggregator() {
 	_ = a.Add(&received)
 	rows, _ := a.Rows()
 	for _, r := range rows {
-		fmt.Printf("%s -> %s: %s, $%.2f\n", r.Local.Workload, r.Remote.Workload, costmodel.HumanBytes(r.Bytes), r.CostUSD)
+		fmt.Printf("%s -> %s: %s, $%.2f\n", r.Local.Workload, r.Remote.Workload, flows.HumanBytes(r.Bytes), r.CostUSD)
 	}
 	// Output: graphql -> products: 5.0 GiB, $0.10
 }

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/netcost/netcost/internal/flows"
 )
 
 // Notes says what the prices of the aggregated records rest on beyond the
@@ -37,7 +39,7 @@ func (a *Aggregator) Notes() []string {
 	if bytes > 0 {
 		notes = append(notes, fmt.Sprintf("%s priced as crossing AZs ($%s) because their records do not say an AZ "+
 			"(a NAT gateway's, or a peered remote's): the likelier bill unless each AZ has its own NAT gateway",
-			HumanBytes(bytes), strconv.FormatFloat(cost, 'f', 2, 64)))
+			flows.HumanBytes(bytes), strconv.FormatFloat(cost, 'f', 2, 64)))
 	}
 	return notes
 }

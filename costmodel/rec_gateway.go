@@ -5,6 +5,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/netcost/netcost/internal/flows"
 )
 
 // gatewayEndpoint proposes a gateway endpoint for S3 or DynamoDB in the
@@ -25,7 +27,7 @@ func (a *Advisor) gatewayEndpoint(prop *proposal) ([]candidate, error) {
 				subnets := slices.Sorted(maps.Keys(s.subnets))
 				name := map[string]string{"s3": "S3", "dynamodb": "DynamoDB"}[k.service]
 				detail := fmt.Sprintf("%s to %s through NAT gateway %s, which charges processing on every byte; "+
-					"a gateway endpoint is free", HumanBytes(s.bytes), name, setString(s.nats))
+					"a gateway endpoint is free", flows.HumanBytes(s.bytes), name, setString(s.nats))
 				return Recommendation{
 					Kind: GatewayEndpoint, Target: fmt.Sprintf("%s in %s (subnets %s)", name, k.region, orUnknown(subnets)),
 					Evidence:       prop.evidence(s.bytes, cost, strings.ToUpper("amazon_"+k.service), detail),

@@ -44,7 +44,7 @@ func (a *Advisor) interfaceEndpoint(prop *proposal) ([]candidate, error) {
 				subnets := slices.Sorted(maps.Keys(s.subnets))
 				detail := fmt.Sprintf("%s to %s through NAT gateway %s; an interface endpoint in %d AZ(s) costs "+
 					"$%.2f/month at this volume and pays off above %.0f GB/month: it saves $%s/GB of NAT charges (%s) "+
-					"and charges $%s/GB", HumanBytes(s.bytes), k.service, setString(s.nats), azs, endpointCost, breakEven,
+					"and charges $%s/GB", flows.HumanBytes(s.bytes), k.service, setString(s.nats), azs, endpointCost, breakEven,
 					perGB(removed), what, perGB(p.EndpointPerGB.USD))
 				return Recommendation{
 					Kind:           InterfaceEndpoint,

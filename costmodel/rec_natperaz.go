@@ -42,10 +42,10 @@ func (a *Advisor) natPerAZ(prop *proposal) ([]candidate, error) {
 					"the new NAT gateway has a new public IP: update allow-lists that name the old one"}
 				if left.bytes < s.bytes {
 					caveats = append(caveats, fmt.Sprintf("counts only the %s that the endpoints proposed above leave "+
-						"on the NAT, of %s crossing in all", HumanBytes(left.bytes), HumanBytes(s.bytes)))
+						"on the NAT, of %s crossing in all", flows.HumanBytes(left.bytes), flows.HumanBytes(s.bytes)))
 				}
 				detail := fmt.Sprintf("%s between %s and NAT gateway %s in %s cross AZs and pay inter-AZ transfer "+
-					"on top of NAT processing", HumanBytes(left.bytes), k.service, k.nat, s.natAZID)
+					"on top of NAT processing", flows.HumanBytes(left.bytes), k.service, k.nat, s.natAZID)
 				return Recommendation{
 					Kind: NatPerAZ, Target: fmt.Sprintf("%s: clients in %s use %s in %s", k.region, k.service, k.nat, s.natAZID),
 					Evidence:       prop.evidence(left.bytes, cost, flows.NATGateway.String(), detail),

@@ -187,13 +187,13 @@ func (a *Advisor) reducePayload(prop *proposal) error {
 		}
 		if f.nat {
 			r.Evidence = prop.evidence(f.bytes, cost, f.cat.String(), fmt.Sprintf("%s between %s and %s through "+
-				"a NAT gateway, billed per byte, that no certain change above removes", HumanBytes(f.bytes), k[0], k[1]))
+				"a NAT gateway, billed per byte, that no certain change above removes", flows.HumanBytes(f.bytes), k[0], k[1]))
 			r.Action = fmt.Sprintf("compress the requests %s sends to %s and ask for compressed responses "+
 				"(Content-Encoding gzip or zstd, where %s accepts it), batch small calls, and drop fields that are "+
 				"not used", k[0], k[1], k[1])
 		} else {
 			r.Evidence = prop.evidence(f.bytes, cost, f.cat.String(), fmt.Sprintf("%s crossing AZs between %s and %s, "+
-				"billed on both sides, that no certain change above removes", HumanBytes(f.bytes), k[0], k[1]))
+				"billed on both sides, that no certain change above removes", flows.HumanBytes(f.bytes), k[0], k[1]))
 			r.Action = fmt.Sprintf("compress what %s and %s exchange (gzip or zstd on HTTP/gRPC), batch small "+
 				"messages, and drop fields that are not used", k[0], k[1])
 		}

@@ -103,7 +103,7 @@ func (a *Advisor) preferSameZone(prop *proposal) error {
 				"so their traffic still crosses; add a replica there to save it too", strings.Join(missing, ", "), k.name))
 		}
 		detail := fmt.Sprintf("%s of inter-AZ traffic to Service %s/%s, billed on both sides; "+
-			"%s of it from zones that have a %s endpoint", HumanBytes(bytes), k.ns, k.name, HumanBytes(saveBytes), k.name)
+			"%s of it from zones that have a %s endpoint", flows.HumanBytes(bytes), k.ns, k.name, flows.HumanBytes(saveBytes), k.name)
 		prop.recs = append(prop.recs, Recommendation{
 			Kind: PreferSameZone, Target: fmt.Sprintf("service %s/%s", k.ns, k.name),
 			Evidence:       prop.evidence(bytes, cost, flows.InterAZ.String(), detail),

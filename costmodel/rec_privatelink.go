@@ -35,7 +35,7 @@ func (a *Advisor) privateLink(prop *proposal) ([]candidate, error) {
 			return saving, func() Recommendation {
 				subnets := slices.Sorted(maps.Keys(s.subnets))
 				detail := fmt.Sprintf("%s to %s over the public internet path (%s)",
-					HumanBytes(s.bytes), sv.Provider, cmp.Or(setString(s.nats), "internet gateway"))
+					flows.HumanBytes(s.bytes), sv.Provider, cmp.Or(setString(s.nats), "internet gateway"))
 				service := fmt.Sprintf("<%s's endpoint service name for %s, from %s>", sv.Provider, k.region, sv.Docs)
 				return Recommendation{
 					Kind: PrivateLink, Target: fmt.Sprintf("%s (%s)", sv.Provider, setString(s.names)),

@@ -1,7 +1,6 @@
 package costmodel
 
 import (
-	"fmt"
 	"math"
 	"math/bits"
 	"strconv"
@@ -16,20 +15,6 @@ const HoursPerMonth = 730
 
 // gb converts bytes to priced gigabytes.
 func gb(bytes uint64) float64 { return float64(bytes) / GB }
-
-// HumanBytes formats a byte count with binary units, as prices count them.
-func HumanBytes(n uint64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := uint64(unit), 0
-	for m := n / unit; m >= unit && exp < 4; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
-}
 
 // perGB formats a per-GB price to a hundredth of a cent, without trailing zeros.
 func perGB(usd float64) string { return strconv.FormatFloat(math.Round(usd*1e4)/1e4, 'f', -1, 64) }

@@ -109,7 +109,7 @@ func makeTopTable(res *query.TopResult, names []naming, raw bool) table {
 		if raw {
 			return strconv.FormatUint(b, 10)
 		}
-		return costmodel.HumanBytes(b)
+		return flows.HumanBytes(b)
 	}
 	money := func(v float64) string {
 		if raw {
@@ -179,7 +179,7 @@ func makeTopTable(res *query.TopResult, names []naming, raw bool) table {
 	}
 	t.narrow = topNarrowing(nat, res.GroupBy == costmodel.ByNamespace.String())
 	t.notes = append(t.notes, fmt.Sprintf("total %s: %s, $%s in the window, $%s/month projected (%d records%s)",
-		res.View, costmodel.HumanBytes(res.TotalBytes), usd(res.TotalCostUSD), usd(res.MonthlyUSD), res.Records, omitted(res.OmittedRows)))
+		res.View, flows.HumanBytes(res.TotalBytes), usd(res.TotalCostUSD), usd(res.MonthlyUSD), res.Records, omitted(res.OmittedRows)))
 	if nat {
 		t.notes = append(t.notes, "MB: 2^20 bytes (AWS bills a GB as 2^30 bytes)")
 	}

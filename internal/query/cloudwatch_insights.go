@@ -17,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/netcost/netcost/costmodel"
 	"github.com/netcost/netcost/internal/awscfg"
 	"github.com/netcost/netcost/internal/flows"
 	"github.com/netcost/netcost/internal/usage"
@@ -475,5 +474,5 @@ func (q *insightsRunner) note(id string, scanned float64, started, completed int
 	}
 	done, all := q.completed, q.started
 	q.mu.Unlock()
-	q.cw.progress.show("Logs Insights on %s: %d of %d queries done, %s scanned", q.cw.what(), done, all, costmodel.HumanBytes(uint64(max(total, 0))))
+	q.cw.progress.show("Logs Insights on %s: %d of %d queries done, %s scanned", q.cw.what(), done, all, flows.HumanBytes(uint64(max(total, 0))))
 }

@@ -33,7 +33,7 @@ func (r *Report) Message() Message {
 	var fields []string
 	for _, c := range cur.ByCategory {
 		if c.CostUSD > 0 {
-			fields = append(fields, fmt.Sprintf("*%s*\n%s · %s", categoryName(c.Category), money(c.CostUSD), costmodel.HumanBytes(c.Bytes)))
+			fields = append(fields, fmt.Sprintf("*%s*\n%s · %s", categoryName(c.Category), money(c.CostUSD), flows.HumanBytes(c.Bytes)))
 		}
 	}
 	about := fmt.Sprintf("%s to %s · %s records from %s", r.Window.Start.Format(time.RFC3339), r.Window.End.Format(time.RFC3339),
@@ -48,14 +48,14 @@ func (r *Report) Message() Message {
 	blocks = append(blocks, divider())
 
 	blocks = append(blocks, section(topText("Top inter-AZ", "pair", r.InterAZ, func(row costmodel.Row) string {
-		return fmt.Sprintf("%s · %s · %s", money(row.CostUSD), costmodel.HumanBytes(row.Bytes), escape(zones(row.Local.AZID, row.Remote.AZID)))
+		return fmt.Sprintf("%s · %s · %s", money(row.CostUSD), flows.HumanBytes(row.Bytes), escape(zones(row.Local.AZID, row.Remote.AZID)))
 	})), divider())
 	blocks = append(blocks, section(topText(natTitle, "talker", r.NAT, func(row costmodel.Row) string {
 		via := row.Via
 		if row.ViaAZID != "" {
 			via += " (" + row.ViaAZID + ")"
 		}
-		return fmt.Sprintf("%s · %s via %s", money(row.CostUSD), costmodel.HumanBytes(row.Bytes), escape(via))
+		return fmt.Sprintf("%s · %s via %s", money(row.CostUSD), flows.HumanBytes(row.Bytes), escape(via))
 	})+hourlyFees(r.NAT.HourlyFees)), divider())
 
 	rec := r.Recommend
@@ -98,7 +98,7 @@ func (r *Report) Message() Message {
 // per row, and how many rows and dollars the list leaves out.
 func topText(title, noun string, res *query.TopResult, detail func(costmodel.Row) string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "*%s* · %s · %s", title, money(res.TotalCostUSD), costmodel.HumanBytes(res.TotalBytes))
+	fmt.Fprintf(&b, "*%s* · %s · %s", title, money(res.TotalCostUSD), flows.HumanBytes(res.TotalBytes))
 	if len(res.Rows) == 0 {
 		b.WriteString("\nNone in this window.")
 		return b.String()

@@ -19,6 +19,7 @@ import (
 	"github.com/netcost/netcost/agent/internal/classify"
 	"github.com/netcost/netcost/internal/flows"
 	"github.com/netcost/netcost/internal/netnstest"
+	"github.com/netcost/netcost/internal/source"
 	"github.com/netcost/netcost/internal/usage"
 )
 
@@ -295,7 +296,7 @@ func TestAgentSmoke(t *testing.T) {
 		t.Fatalf("agent exit: %v\n%s", err, stderr.String())
 	}
 	var toPort uint64
-	_, err = flows.Read(t.Context(), dir, flows.ReadOptions{Workers: 1}, func(_ int, r *flows.Record) error {
+	_, err = source.Read(t.Context(), dir, source.ReadOptions{Workers: 1}, func(_ int, r *flows.Record) error {
 		if r.RemotePort == uint16(port) && r.Direction == flows.Egress {
 			toPort += r.Bytes
 		}

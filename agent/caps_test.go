@@ -19,6 +19,7 @@ import (
 
 	"github.com/netcost/netcost/internal/flows"
 	"github.com/netcost/netcost/internal/netnstest"
+	"github.com/netcost/netcost/internal/source"
 	"github.com/netcost/netcost/internal/syncbuf"
 )
 
@@ -133,7 +134,7 @@ func TestCapabilitiesDropped(t *testing.T) {
 	var sent uint64
 	for deadline := time.Now().Add(20 * time.Second); sent != 20*128; time.Sleep(100 * time.Millisecond) {
 		sent = 0
-		_, err := flows.Read(t.Context(), dir, flows.ReadOptions{Workers: 1}, func(_ int, r *flows.Record) error {
+		_, err := source.Read(t.Context(), dir, source.ReadOptions{Workers: 1}, func(_ int, r *flows.Record) error {
 			if r.Direction == flows.Egress && r.Protocol == flows.UDP && r.RemoteIP == loopbackServer && int(r.RemotePort) == port {
 				sent += r.Bytes
 			}

@@ -21,6 +21,7 @@ import (
 	"github.com/netcost/netcost/internal/flows"
 	"github.com/netcost/netcost/internal/mototest"
 	"github.com/netcost/netcost/internal/netnstest"
+	"github.com/netcost/netcost/internal/source"
 )
 
 // TestAgentCloudWatch runs the built agent twice with -sink cloudwatch and,
@@ -118,7 +119,7 @@ func TestAgentCloudWatch(t *testing.T) {
 		}
 	}
 	var file []flows.Record
-	if _, err := flows.Read(t.Context(), dir, flows.ReadOptions{Workers: 1}, func(_ int, r *flows.Record) error {
+	if _, err := source.Read(t.Context(), dir, source.ReadOptions{Workers: 1}, func(_ int, r *flows.Record) error {
 		file = append(file, *r)
 		return nil
 	}); err != nil {

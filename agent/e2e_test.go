@@ -16,6 +16,7 @@ import (
 	"github.com/netcost/netcost/internal/flows"
 	"github.com/netcost/netcost/internal/mototest"
 	"github.com/netcost/netcost/internal/netnstest"
+	"github.com/netcost/netcost/internal/source"
 )
 
 // The end-to-end test: network namespaces stand in for pods in two AZ
@@ -212,7 +213,7 @@ func TestEndToEnd(t *testing.T) {
 		lb                string
 	}
 	byDest := map[string][]seen{}
-	_, err := flows.Read(ctx, dir, flows.ReadOptions{Workers: 1}, func(_ int, r *flows.Record) error {
+	_, err := source.Read(ctx, dir, source.ReadOptions{Workers: 1}, func(_ int, r *flows.Record) error {
 		ours := false
 		for n, p := range pods {
 			if r.LocalIP == p.IP {

@@ -36,11 +36,13 @@ type Decoder struct {
 	lastTS []byte
 	lastT  time.Time
 	head   head // the previous line's leading fields
-	// sameHead reports whether the line just decoded began with the
-	// previous line's leading fields, byte for byte: the same agent and
-	// window. Read's tally of copies uses it.
-	sameHead bool
+	sameHead bool // see SameHead
 }
+
+// SameHead reports whether the line just decoded began with the previous
+// line's leading fields, byte for byte: the same agent and window. The
+// file store's tally of copies (internal/source) uses it.
+func (d *Decoder) SameHead() bool { return d.sameHead }
 
 // head remembers the leading fields of the last line in the agent's layout
 // (schema through region, and node_instance_id if it follows), which one

@@ -1,7 +1,6 @@
 // Package flows is netcost's shared vocabulary: the schema-1 flow record that
-// agents write and every reader consumes, its categories, strict validation,
-// and a fast streaming reader for JSON Lines files (plain or gzip-compressed)
-// and directories of them.
+// agents write and every reader consumes, its categories, its JSON encoding
+// and strict decoding, and validation.
 //
 // It imports only the standard library and internal/safetext (itself
 // standard library only: the validator rejects the characters the

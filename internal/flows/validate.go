@@ -21,16 +21,6 @@ func fieldErr(field, format string, args ...any) error {
 	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 
-// LineError places a bad record in its file.
-type LineError struct {
-	File string
-	Line int64
-	Err  error
-}
-
-func (e *LineError) Error() string { return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err) }
-func (e *LineError) Unwrap() error { return e.Err }
-
 // ErrBadRecord is matched by errors.Is for every decoding or validation error.
 var ErrBadRecord = errors.New("bad flow record")
 

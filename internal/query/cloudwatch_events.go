@@ -9,6 +9,7 @@ import (
 
 	"github.com/netcost/netcost/internal/awscfg"
 	"github.com/netcost/netcost/internal/flows"
+	"github.com/netcost/netcost/internal/source"
 	"github.com/netcost/netcost/internal/usage"
 )
 
@@ -25,7 +26,7 @@ func (cw *cloudWatchScan) events(ctx context.Context, w Window, view *View, fn f
 	dec := flows.NewDecoder()
 	var (
 		acc   spanAcc
-		stats flows.ReadStats
+		stats source.ReadStats
 		r     flows.Record
 	)
 	for pages.HasMorePages() {

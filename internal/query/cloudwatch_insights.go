@@ -19,6 +19,7 @@ import (
 
 	"github.com/netcost/netcost/internal/awscfg"
 	"github.com/netcost/netcost/internal/flows"
+	"github.com/netcost/netcost/internal/source"
 	"github.com/netcost/netcost/internal/usage"
 )
 
@@ -339,7 +340,7 @@ func (cw *cloudWatchScan) insights(ctx context.Context, w Window, view *View, fn
 	if err != nil {
 		return Span{}, usage.Errorf("%s: %w (fix the agent's records, or pass --strict=false to skip them)", cw.what(), err)
 	}
-	stats := flows.ReadStats{Skipped: skipped, Lines: acc.seen}
+	stats := source.ReadStats{Skipped: skipped, Lines: acc.seen}
 	for i := range groups {
 		gr := &groups[i]
 		acc.matched += gr.n

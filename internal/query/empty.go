@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/netcost/netcost/internal/flows"
+	"github.com/netcost/netcost/internal/source"
 )
 
 // An empty answer says why, as notes: an empty table with no hint looks
@@ -14,7 +15,7 @@ import (
 // store holds no records, or none in the window (and where they are), or
 // none of the view's among the window's. all is what the read saw in the
 // window; stats, the whole store.
-func emptyFileNotes(opts Options, view *View, all spanAcc, stats flows.ReadStats, now time.Time) []string {
+func emptyFileNotes(opts Options, view *View, all spanAcc, stats source.ReadStats, now time.Time) []string {
 	if all.matched > 0 {
 		return nil
 	}

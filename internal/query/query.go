@@ -13,6 +13,7 @@ import (
 	"github.com/netcost/netcost/costmodel"
 	"github.com/netcost/netcost/internal/awscfg"
 	"github.com/netcost/netcost/internal/flows"
+	"github.com/netcost/netcost/internal/source"
 	"github.com/netcost/netcost/internal/usage"
 )
 
@@ -159,7 +160,7 @@ type Options struct {
 // Span is the time the records read actually cover, and what was read.
 type Span struct {
 	Start, End time.Time // the window asked for, or the data's own extent
-	Stats      flows.ReadStats
+	Stats      source.ReadStats
 	Seen       int64 // records in the window, where the source counts them
 	Matched    int64
 	Source     string   // what was read, when the source found out (nfm:MONITOR)
@@ -217,7 +218,7 @@ type part struct {
 // all (a report's five views: the file source's cost is the read); other
 // sources are asked once a query, as they sum or filter on their side.
 func scanParts(ctx context.Context, opts Options, parts []*part) ([]Span, error) {
-	workers := flows.ReadOptions{Workers: opts.Workers}.WorkerCount()
+	workers := source.ReadOptions{Workers: opts.Workers}.WorkerCount()
 	if opts.Source.Kind == "file" {
 		return scanFiles(ctx, opts, parts, workers)
 	}
@@ -263,7 +264,7 @@ func scanFiles(ctx context.Context, opts Options, parts []*part, workers int) ([
 	}
 	reset()
 	// Borrowed records: the aggregators copy the strings they keep.
-	ro := flows.ReadOptions{Lenient: opts.Lenient, Workers: workers, Logger: opts.Logger, Borrow: true, Dedup: true, Reset: reset}
+	ro := source.ReadOptions{Lenient: opts.Lenient, Workers: workers, Logger: opts.Logger, Borrow: true, Dedup: true, Reset: reset}
 	if !slices.ContainsFunc(parts, func(p *part) bool { return p.view == nil }) {
 		ro.Skip = func(w int, r *flows.Record) bool {
 			var in uint64 // the parts whose window holds r
@@ -283,7 +284,7 @@ func scanFiles(ctx context.Context, opts Options, parts []*part, workers int) ([
 			return true
 		}
 	}
-	stats, err := flows.Read(ctx, opts.Source.Path, ro, func(w int, r *flows.Record) error {
+	stats, err := source.Read(ctx, opts.Source.Path, ro, func(w int, r *flows.Record) error {
 		for _, p := range parts {
 			if !p.window.contains(r.TS) {
 				continue
@@ -300,14 +301,14 @@ func scanFiles(ctx context.Context, opts Options, parts []*part, workers int) ([
 		return nil
 	})
 	if err != nil {
-		var le *flows.LineError
-		var fe *flows.FileError
+		var le *source.LineError
+		var fe *source.FileError
 		switch {
 		case errors.As(err, &fe):
 			return nil, usage.Errorf("%w (check --source)", err)
 		case errors.As(err, &le):
 			return nil, usage.Errorf("%w (fix the record, or pass --strict=false to skip bad lines)", err)
-		case errors.Is(err, flows.ErrNoFiles), errors.Is(err, costmodel.ErrUnknownRegion):
+		case errors.Is(err, source.ErrNoFiles), errors.Is(err, costmodel.ErrUnknownRegion):
 			return nil, usage.Wrap(err)
 		case isPathError(err):
 			return nil, usage.Errorf("%w (check --source)", err)
@@ -347,7 +348,7 @@ func scanFiles(ctx context.Context, opts Options, parts []*part, workers int) ([
 
 // checkOverlaps refuses a window that two files hold different records of
 // one agent for: which to count is the user's call.
-func checkOverlaps(overlaps []flows.Overlap, w Window) error {
+func checkOverlaps(overlaps []source.Overlap, w Window) error {
 	for _, o := range overlaps {
 		if (w.End.IsZero() || o.Start.Before(w.End)) && (w.Start.IsZero() || o.End.After(w.Start)) {
 			return usage.Errorf("%s and %s both hold records of node %s from %s to %s, but not the same ones (a partial copy, "+
@@ -362,7 +363,7 @@ func checkOverlaps(overlaps []flows.Overlap, w Window) error {
 const maxDuplicateNotes = 3
 
 // duplicateNotes says which files' records were counted once.
-func duplicateNotes(dups []flows.Duplicate) []string {
+func duplicateNotes(dups []source.Duplicate) []string {
 	var notes []string
 	var total int64
 	for i, d := range dups {
@@ -385,7 +386,7 @@ func duplicateNotes(dups []flows.Duplicate) []string {
 // span is the window w narrowed to the records' own extent: a projection
 // must not spread a day's bytes over a month asked for with --since 30d
 // when the agents ran for a day.
-func (all spanAcc) span(opts Options, w Window, stats flows.ReadStats) Span {
+func (all spanAcc) span(opts Options, w Window, stats source.ReadStats) Span {
 	sp := Span{Start: w.Start, End: w.End, Stats: stats, Seen: all.seen, Matched: all.matched}
 	if all.seen > 0 {
 		if sp.Start.IsZero() || all.first.After(sp.Start) {

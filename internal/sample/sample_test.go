@@ -13,16 +13,17 @@ import (
 	"time"
 
 	"github.com/netcost/netcost/internal/flows"
+	"github.com/netcost/netcost/internal/source"
 )
 
-// readStore reads every record at dir with flows.Read.
-func readStore(t *testing.T, dir string) ([]flows.Record, flows.ReadStats) {
+// readStore reads every record at dir with source.Read.
+func readStore(t *testing.T, dir string) ([]flows.Record, source.ReadStats) {
 	t.Helper()
 	var (
 		mu   sync.Mutex
 		recs []flows.Record
 	)
-	stats, err := flows.Read(context.Background(), dir, flows.ReadOptions{}, func(_ int, r *flows.Record) error {
+	stats, err := source.Read(context.Background(), dir, source.ReadOptions{}, func(_ int, r *flows.Record) error {
 		if err := r.Validate(); err != nil {
 			return err
 		}
@@ -378,7 +379,7 @@ func TestWriteScaledCopies(t *testing.T) {
 		nodes = make(map[string]bool)
 		ips   = make(map[string]string)
 	)
-	stats, err := flows.Read(context.Background(), dir, flows.ReadOptions{}, func(_ int, r *flows.Record) error {
+	stats, err := source.Read(context.Background(), dir, source.ReadOptions{}, func(_ int, r *flows.Record) error {
 		mu.Lock()
 		defer mu.Unlock()
 		nodes[r.Node] = true

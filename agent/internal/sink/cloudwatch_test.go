@@ -26,6 +26,7 @@ import (
 	"github.com/netcost/netcost/internal/flows"
 	"github.com/netcost/netcost/internal/mototest"
 	"github.com/netcost/netcost/internal/sample"
+	"github.com/netcost/netcost/internal/source"
 	"github.com/netcost/netcost/internal/syncbuf"
 )
 
@@ -187,7 +188,7 @@ func TestCloudWatchEqualsFileSink(t *testing.T) {
 	evs := readBack(t, moto)
 	got := decodeAll(t, evs)
 	var want []flows.Record
-	if _, err := flows.Read(t.Context(), dir, flows.ReadOptions{Workers: 1}, func(_ int, r *flows.Record) error {
+	if _, err := source.Read(t.Context(), dir, source.ReadOptions{Workers: 1}, func(_ int, r *flows.Record) error {
 		want = append(want, *r)
 		return nil
 	}); err != nil {

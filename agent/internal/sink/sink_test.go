@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/netcost/netcost/internal/flows"
+	"github.com/netcost/netcost/internal/source"
 )
 
 func window(n int, bytes uint64) []flows.Record {
@@ -44,7 +45,7 @@ func TestFilesRotateAndPrune(t *testing.T) {
 		t.Fatalf("%d files: %v; want the newest 3", len(files), files)
 	}
 	var total atomic.Uint64
-	st, err := flows.Read(t.Context(), dir, flows.ReadOptions{}, func(_ int, r *flows.Record) error { total.Add(r.Bytes); return nil })
+	st, err := source.Read(t.Context(), dir, source.ReadOptions{}, func(_ int, r *flows.Record) error { total.Add(r.Bytes); return nil })
 	if err != nil {
 		t.Fatalf("the files do not read back: %v", err)
 	}

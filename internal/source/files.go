@@ -1,4 +1,4 @@
-package flows
+package source
 
 import (
 	"bytes"
@@ -22,6 +22,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/netcost/netcost/internal/flows"
 )
 
 // ReadOptions control Read.
@@ -33,7 +35,7 @@ type ReadOptions struct {
 	// Skip is given to every worker's Decoder (see Decoder.Skip) with the
 	// worker's index: records it rejects early are counted in
 	// ReadStats.Filtered, not delivered.
-	Skip func(worker int, r *Record) bool
+	Skip func(worker int, r *flows.Record) bool
 	// Borrow hands fn records whose strings alias the read buffer (see
 	// Decoder.Borrow): faster, but fn must copy what it keeps.
 	Borrow bool
@@ -75,6 +77,16 @@ const (
 	blockSize   = 1 << 20 // bytes handed to a worker at once; also the longest line
 	maxWarnings = 5
 )
+
+// LineError places a bad record in its file.
+type LineError struct {
+	File string
+	Line int64
+	Err  error
+}
+
+func (e *LineError) Error() string { return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err) }
+func (e *LineError) Unwrap() error { return e.Err }
 
 // ErrNoFiles is returned when a directory holds no record files.
 var ErrNoFiles = errors.New("no flow record files")
@@ -179,7 +191,7 @@ type block struct {
 	tooLong bool
 }
 
-var errTooLong = fieldErr("record", "line longer than %d bytes", blockSize)
+var errTooLong error = &flows.FieldError{Field: "record", Msg: fmt.Sprintf("line longer than %d bytes", blockSize)}
 
 // bom is the UTF-8 byte order mark some editors put at the start of a file.
 var bom = []byte{0xef, 0xbb, 0xbf}
@@ -221,7 +233,7 @@ func (b block) done(pool *sync.Pool) {
 // A file reached twice under two names (a link) is read once, and
 // opts.Dedup leaves out copies of records in other files too; ReadStats
 // says what was left out.
-func Read(ctx context.Context, path string, opts ReadOptions, fn func(worker int, r *Record) error) (ReadStats, error) {
+func Read(ctx context.Context, path string, opts ReadOptions, fn func(worker int, r *flows.Record) error) (ReadStats, error) {
 	files, err := Files(path)
 	if err != nil {
 		return ReadStats{}, err
@@ -240,13 +252,13 @@ func (o ReadOptions) WorkerCount() int {
 }
 
 // ReadFiles is Read over a list of files.
-func ReadFiles(ctx context.Context, files []string, opts ReadOptions, fn func(worker int, r *Record) error) (ReadStats, error) {
+func ReadFiles(ctx context.Context, files []string, opts ReadOptions, fn func(worker int, r *flows.Record) error) (ReadStats, error) {
 	return readFiles(ctx, files, nil, opts, fn)
 }
 
 // readFiles reads files, once or, to leave out the copies it finds, twice.
 // links are files left out already, as names of one of files.
-func readFiles(ctx context.Context, files []string, links []Duplicate, opts ReadOptions, fn func(worker int, r *Record) error) (ReadStats, error) {
+func readFiles(ctx context.Context, files []string, links []Duplicate, opts ReadOptions, fn func(worker int, r *flows.Record) error) (ReadStats, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -295,7 +307,7 @@ type pass struct {
 
 // readPass reads files but what p leaves out, tallying what each file
 // holds of each agent if count is set.
-func readPass(ctx context.Context, files []string, opts ReadOptions, p *plan, count bool, fn func(worker int, r *Record) error) (pass, error) {
+func readPass(ctx context.Context, files []string, opts ReadOptions, p *plan, count bool, fn func(worker int, r *flows.Record) error) (pass, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -345,14 +357,14 @@ func readPass(ctx context.Context, files []string, opts ReadOptions, p *plan, co
 	for w := range workers {
 		g.Go(func() error {
 			defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-			dec := NewDecoder()
+			dec := flows.NewDecoder()
 			dec.Borrow = opts.Borrow
 			// leaving: the plan leaves records of the block's file out. It
 			// comes first, so that Skip never sees them.
 			var leaving, left bool
 			var file int
 			if opts.Skip != nil || p != nil {
-				dec.Skip = func(r *Record) bool {
+				dec.Skip = func(r *flows.Record) bool {
 					if leaving && p.leaves(file, r) {
 						left = true
 						return true
@@ -360,7 +372,7 @@ func readPass(ctx context.Context, files []string, opts ReadOptions, p *plan, co
 					return opts.Skip != nil && opts.Skip(w, r)
 				}
 			}
-			var rec Record
+			var rec flows.Record
 			var lines, records, skipped, filtered int64
 			first, end := int64(math.MaxInt64), int64(math.MinInt64) // Unix nanoseconds
 			var t tally
@@ -420,20 +432,20 @@ func readPass(ctx context.Context, files []string, opts ReadOptions, p *plan, co
 						left = false
 						err = dec.Decode(l, &rec)
 					}
-					if err == nil || err == ErrSkipped {
+					if err == nil || err == flows.ErrSkipped {
 						decoded++
 						ts := rec.TS.UnixNano()
 						first, end = min(first, ts), max(end, ts+rec.WindowS*int64(time.Second))
 						if count {
-							t.add(file, &rec, ts, l, dec.sameHead)
+							t.add(file, &rec, ts, l, dec.SameHead())
 						}
 					} else {
 						t.end()
 					}
 					if err == nil && leaving && p.leaves(file, &rec) { // a layout Skip does not see
-						err, left = ErrSkipped, true
+						err, left = flows.ErrSkipped, true
 					}
-					if err == ErrSkipped {
+					if err == flows.ErrSkipped {
 						if !left {
 							filtered++
 						}

@@ -1,4 +1,4 @@
-package flows
+package source
 
 import (
 	"cmp"
@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/netcost/netcost/internal/flows"
 )
 
 // Duplicate is a file, or part of one, whose records Read counted once
@@ -167,9 +169,9 @@ func le64(s string) uint64 {
 
 // add tallies a line of file, r decoded from it with ts, r.TS in Unix
 // nanoseconds. same says that the line began with the previous line's
-// leading fields (Decoder.sameHead): the same agent and window. Call end
+// leading fields (Decoder.SameHead): the same agent and window. Call end
 // after a line not tallied, at the end of a block and before merging.
-func (t *tally) add(file int, r *Record, ts int64, line []byte, same bool) {
+func (t *tally) add(file int, r *flows.Record, ts int64, line []byte, same bool) {
 	p := linePrint(line)
 	if same && t.cur != nil {
 		t.run.add(p)
@@ -228,7 +230,7 @@ type plan struct {
 }
 
 // leaves reports whether the plan leaves r, read from file, out.
-func (p *plan) leaves(file int, r *Record) bool {
+func (p *plan) leaves(file int, r *flows.Record) bool {
 	if p == nil || p.windows[file] == nil {
 		return false
 	}

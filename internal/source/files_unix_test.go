@@ -1,6 +1,6 @@
 //go:build unix
 
-package flows
+package source
 
 import (
 	"bytes"
@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/netcost/netcost/internal/flows"
 )
 
 // within runs f and fails the test if it has not returned after d: the
@@ -56,7 +58,7 @@ func TestReadRefusesNonRegular(t *testing.T) {
 		{pipes, filepath.Join(pipes, "b.jsonl"), "a named pipe (FIFO)"},
 	} {
 		err := within(t, 5*time.Second, func() error {
-			_, err := Read(t.Context(), tt.path, ReadOptions{}, func(int, *Record) error { return nil })
+			_, err := Read(t.Context(), tt.path, ReadOptions{}, func(int, *flows.Record) error { return nil })
 			return err
 		})
 		var fe *FileError
@@ -75,7 +77,7 @@ func TestReadStopsInALongLine(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	time.AfterFunc(200*time.Millisecond, cancel)
 	err := within(t, 5*time.Second, func() error {
-		_, err := Read(ctx, path, ReadOptions{Workers: 2}, func(int, *Record) error { return nil })
+		_, err := Read(ctx, path, ReadOptions{Workers: 2}, func(int, *flows.Record) error { return nil })
 		return err
 	})
 	if !errors.Is(err, context.Canceled) {

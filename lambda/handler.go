@@ -18,14 +18,15 @@ import (
 	"github.com/netcost/netcost/internal/awscfg"
 	"github.com/netcost/netcost/internal/query"
 	"github.com/netcost/netcost/internal/report"
+	"github.com/netcost/netcost/internal/source"
 )
 
 // config is the function's environment, parsed.
 type config struct {
-	source    query.Source
+	source    source.Spec
 	exact     bool // cloudwatch: FilterLogEvents instead of Logs Insights
 	cluster   string
-	window    string // NETCOST_WINDOW, a duration; empty: the previous UTC day
+	since     time.Duration // NETCOST_WINDOW: a window ending at the event's time; 0: the previous UTC day
 	limit     int
 	advise    costmodel.AdviseOptions
 	pricing   costmodel.Options // NETCOST_INTERNET_EGRESS_TB_MONTH, NETCOST_TGW_PEER_EXTERNAL
@@ -33,7 +34,7 @@ type config struct {
 }
 
 func parseConfig(getenv func(string) string) (config, error) {
-	c := config{cluster: getenv("NETCOST_CLUSTER"), window: getenv("NETCOST_WINDOW"), secretARN: getenv("SLACK_WEBHOOK_SECRET_ARN"),
+	c := config{cluster: getenv("NETCOST_CLUSTER"), secretARN: getenv("SLACK_WEBHOOK_SECRET_ARN"),
 		limit: report.DefaultLimit, advise: costmodel.AdviseOptions{MinMonthlySavingsUSD: 1}}
 	src := getenv("NETCOST_SOURCE")
 	if src == "" {
@@ -46,12 +47,12 @@ func parseConfig(getenv func(string) string) (config, error) {
 		src += ":" + m
 	}
 	var err error
-	if c.source, err = query.ParseSource(src); err != nil {
-		return config{}, fmt.Errorf("NETCOST_SOURCE: %w", err)
+	if c.source, err = source.Parse(src); err != nil {
+		return config{}, source.Rename(err, "NETCOST_SOURCE")
 	}
-	if c.window != "" {
-		if _, err := query.ParseWindow(time.Now(), c.window, "", ""); err != nil {
-			return config{}, fmt.Errorf("NETCOST_WINDOW: %w", err)
+	if v := getenv("NETCOST_WINDOW"); v != "" {
+		if c.since, err = source.ParseDuration(v); err != nil {
+			return config{}, source.Rename(err, "NETCOST_WINDOW")
 		}
 	}
 	if v := getenv("NETCOST_EXACT"); v != "" {
@@ -139,11 +140,9 @@ func (h *handler) handle(ctx context.Context, ev events.CloudWatchEvent) (*resul
 		at = h.now()
 	}
 	w := report.DefaultWindow(at)
-	if h.cfg.window != "" {
-		var err error
-		if w, err = query.ParseWindow(at.UTC().Truncate(time.Second), h.cfg.window, "", ""); err != nil {
-			return nil, err
-		}
+	if h.cfg.since > 0 {
+		end := at.UTC().Truncate(time.Second)
+		w = source.Window{Start: end.Add(-h.cfg.since), End: end}
 	}
 	webhook, err := h.webhook(ctx)
 	if err != nil {

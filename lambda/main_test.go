@@ -29,6 +29,7 @@ import (
 	"github.com/netcost/netcost/internal/query"
 	"github.com/netcost/netcost/internal/report"
 	"github.com/netcost/netcost/internal/sample"
+	"github.com/netcost/netcost/internal/source"
 	"github.com/netcost/netcost/internal/syncbuf"
 )
 
@@ -259,7 +260,7 @@ func TestBootstrap(t *testing.T) {
 	// Yesterday's hour of the sample cluster and, the day before, half an
 	// hour: records recent enough for CloudWatch (14 days), in moto.
 	today := time.Now().UTC().Truncate(24 * time.Hour)
-	yesterday := query.Window{Start: today.Add(-24 * time.Hour), End: today}
+	yesterday := source.Window{Start: today.Add(-24 * time.Hour), End: today}
 	file := publish(t, moto, "/netcost/flows", map[time.Time]int{yesterday.Start.Add(9 * time.Hour): 60, yesterday.Start.Add(-15 * time.Hour): 30})
 	stdout, stderr := startFunction(t, bootstrap, api.URL, "AWS_ENDPOINT_URL="+moto,
 		"NETCOST_SOURCE=cloudwatch", "NETCOST_LOG_GROUP=/netcost/flows", "NETCOST_EXACT=true", // moto runs no Logs Insights
@@ -282,7 +283,7 @@ func TestBootstrap(t *testing.T) {
 	// figures.
 	t.Setenv("AWS_ACCESS_KEY_ID", "testing")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
-	build := func(src query.Source, o awscfg.Options) *report.Report {
+	build := func(src source.Spec, o awscfg.Options) *report.Report {
 		r, err := report.Build(context.Background(), costmodel.New(nil), report.Options{Cluster: "shop",
 			Options: query.Options{Source: src, Window: yesterday, Exact: src.Kind == "cloudwatch", AWS: o}})
 		if err != nil {
@@ -290,12 +291,12 @@ func TestBootstrap(t *testing.T) {
 		}
 		return r
 	}
-	want := build(query.Source{Kind: "cloudwatch", Path: "/netcost/flows"}, awscfg.Options{Region: region, EndpointURL: moto})
+	want := build(source.Spec{Kind: "cloudwatch", Path: "/netcost/flows"}, awscfg.Options{Region: region, EndpointURL: moto})
 	wantJSON, _ := want.Message().JSON(false)
 	if posts[0] != string(wantJSON) {
 		t.Errorf("posted:\n%s\nwant:\n%s", posts[0], wantJSON)
 	}
-	fromFile := build(query.Source{Kind: "file", Path: file}, awscfg.Options{})
+	fromFile := build(source.Spec{Kind: "file", Path: file}, awscfg.Options{})
 	if want.Spend.Records != fromFile.Spend.Records || want.Spend.TotalCostUSD != fromFile.Spend.TotalCostUSD ||
 		want.PreviousSpend.TotalCostUSD != fromFile.PreviousSpend.TotalCostUSD || want.PreviousSpend.Records == 0 {
 		t.Errorf("from moto: %d records, $%v (before: $%v); from the file: %d records, $%v (before: $%v)", want.Spend.Records, want.Spend.TotalCostUSD,
@@ -409,7 +410,7 @@ func TestParseConfig(t *testing.T) {
 	}
 	c, err := parseConfig(env("NETCOST_CLUSTER", "shop", "NETCOST_LIMIT", "3", "NETCOST_MIN_SAVINGS", "10", "NETCOST_WINDOW", "7d",
 		"NETCOST_COMPRESSION_RATIO", "0.6"))
-	if err != nil || c.cluster != "shop" || c.limit != 3 || c.advise.MinMonthlySavingsUSD != 10 || c.window != "7d" ||
+	if err != nil || c.cluster != "shop" || c.limit != 3 || c.advise.MinMonthlySavingsUSD != 10 || c.since != 7*24*time.Hour ||
 		c.source.String() != "file:/tmp" || c.advise.CompressionRatio != 0.6 {
 		t.Errorf("parseConfig: %+v, %v", c, err)
 	}
@@ -419,6 +420,16 @@ func TestParseConfig(t *testing.T) {
 	}
 	if c, err := parseConfig(env("NETCOST_SOURCE", "nfm", "NETCOST_MONITOR", "eks-prod")); err != nil || c.source.String() != "nfm:eks-prod" {
 		t.Errorf("nfm with a monitor: %v, %v", c.source, err)
+	}
+	// The source's errors name the variable as the user set it, once.
+	for _, tt := range []struct{ name, value, want string }{
+		{"NETCOST_WINDOW", "yesterday", `NETCOST_WINDOW "yesterday": want a positive duration such as 90m, 24h or 7d`},
+		{"NETCOST_SOURCE", "s3:bucket", `NETCOST_SOURCE "s3:bucket": want file:PATH (a JSONL file or a directory of them), ` +
+			`cloudwatch[:LOGGROUP] or nfm[:MONITOR]`},
+	} {
+		if _, err := parseConfig(env(tt.name, tt.value)); err == nil || err.Error() != tt.want {
+			t.Errorf("%s=%q: %v; want %q", tt.name, tt.value, err, tt.want)
+		}
 	}
 	for _, kv := range [][]string{
 		{"SLACK_WEBHOOK_SECRET_ARN", ""},

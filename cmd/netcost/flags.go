@@ -18,13 +18,14 @@ import (
 	"github.com/netcost/netcost/costmodel"
 	"github.com/netcost/netcost/internal/awscfg"
 	"github.com/netcost/netcost/internal/query"
+	"github.com/netcost/netcost/internal/source"
 	"github.com/netcost/netcost/internal/usage"
 )
 
 // Flags shared by the commands that read records.
 var (
 	sourceFlag = &cli.StringFlag{Name: "source", Aliases: []string{"s"}, EnvVars: []string{"NETCOST_SOURCE"},
-		Usage: "where the flow records are: file:PATH (a JSONL file or a directory of them, plain or .gz), cloudwatch[:LOGGROUP] (default log group " + query.DefaultLogGroup + "; with no window flag, the last 24h), or nfm (AWS Network Flow Monitor; see --monitor)"}
+		Usage: "where the flow records are: file:PATH (a JSONL file or a directory of them, plain or .gz), cloudwatch[:LOGGROUP] (default log group " + source.DefaultLogGroup + "; with no window flag, the last 24h), or nfm (AWS Network Flow Monitor; see --monitor)"}
 	exactFlag    = &cli.BoolFlag{Name: "exact", Usage: "cloudwatch: read every record (FilterLogEvents) and sum locally instead of asking Logs Insights; for small windows and emulators"}
 	sinceFlag    = &cli.StringFlag{Name: "since", Usage: "window ending now, such as 90m, 24h or 7d (default: all records of a file source)", EnvVars: []string{"NETCOST_WINDOW"}}
 	startFlag    = &cli.StringFlag{Name: "start", Usage: "window start, RFC 3339 or YYYY-MM-DD"}
@@ -101,7 +102,7 @@ var awsKinds = []string{"cloudwatch", "nfm"}
 // say nothing about it. The same settings from the environment
 // (AWS_REGION, AWS_PROFILE, ...) are not the user's words to this command
 // and pass: people keep them set for every tool.
-func checkSourceOnly(cCtx *cli.Context, src query.Source, given map[string]bool) error {
+func checkSourceOnly(cCtx *cli.Context, src source.Spec, given map[string]bool) error {
 	var sources []string           // as the error says them, in the order of sourceOnly
 	names := map[string][]string{} // sources -> the flags given
 	for _, so := range sourceOnly {
@@ -204,9 +205,9 @@ var now = time.Now // tests pin the clock
 
 // commonOptions turns the shared flags into query options.
 func commonOptions(cCtx *cli.Context) (query.Options, error) {
-	src, err := query.ParseSource(cCtx.String("source"))
+	src, err := source.Parse(cCtx.String("source"))
 	if err != nil {
-		return query.Options{}, err
+		return query.Options{}, source.Rename(err, "--source")
 	}
 	if cCtx.Args().Present() {
 		return query.Options{}, usage.Errorf("unexpected argument %q: flags start with --, as in --source file:PATH", cCtx.Args().First())
@@ -228,7 +229,7 @@ func commonOptions(cCtx *cli.Context) (query.Options, error) {
 			return query.Options{}, usage.Errorf("--monitor %s and --source %s name two monitors: give one", m, cCtx.String("source"))
 		}
 	}
-	w, err := query.ParseWindow(now().UTC().Truncate(time.Second), cCtx.String("since"), cCtx.String("start"), cCtx.String("end"))
+	w, err := parseWindow(now().UTC().Truncate(time.Second), cCtx.String("since"), cCtx.String("start"), cCtx.String("end"))
 	if err != nil {
 		return query.Options{}, err
 	}
@@ -240,6 +241,41 @@ func commonOptions(cCtx *cli.Context) (query.Options, error) {
 	}
 	return query.Options{Source: src, Window: w, Lenient: !cCtx.Bool("strict"), AWS: ao, Exact: cCtx.Bool("exact"), Progress: terminal(cCtx.App.ErrWriter),
 		Logger: slog.Default().With("component", "netcost.read")}, nil
+}
+
+// parseWindow turns --since, or --start and --end, into a window; an open
+// end is now. since is a duration or a number of days such as 7d; start
+// and end are RFC 3339 or YYYY-MM-DD.
+func parseWindow(now time.Time, since, start, end string) (source.Window, error) {
+	if since != "" && (start != "" || end != "") {
+		return source.Window{}, usage.Errorf("--since and --start/--end are exclusive: give one or the other")
+	}
+	if since != "" {
+		d, err := source.ParseDuration(since)
+		if err != nil {
+			return source.Window{}, source.Rename(err, "--since")
+		}
+		return source.Window{Start: now.Add(-d), End: now}, nil
+	}
+	var w source.Window
+	var err error
+	if start != "" {
+		if w.Start, err = source.ParseTime(start); err != nil {
+			return source.Window{}, source.Rename(err, "--start")
+		}
+	}
+	if end != "" {
+		if w.End, err = source.ParseTime(end); err != nil {
+			return source.Window{}, source.Rename(err, "--end")
+		}
+	} else if start != "" {
+		w.End = now
+	}
+	if !w.Start.IsZero() && !w.End.IsZero() && !w.End.After(w.Start) {
+		return source.Window{}, usage.Errorf("--end %s is not after --start %s",
+			w.End.Format(time.RFC3339), w.Start.Format(time.RFC3339))
+	}
+	return w, nil
 }
 
 func parseOutput(s string) (string, error) {

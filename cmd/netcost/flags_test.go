@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"maps"
 	"net"
 	"os"
@@ -8,6 +9,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/netcost/netcost/internal/source"
+	"github.com/netcost/netcost/internal/usage"
 )
 
 // readCommands are the commands that read records, with what each needs
@@ -174,4 +179,39 @@ func closedURL(t *testing.T) string {
 	addr := l.Addr().String()
 	l.Close()
 	return "http://" + addr
+}
+
+func TestParseWindow(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	day := func(d, h int) time.Time { return time.Date(2026, 11, d, h, 0, 0, 0, time.UTC) }
+	tests := []struct {
+		since, start, end string
+		want              source.Window
+	}{
+		{"", "", "", source.Window{}},
+		{"24h", "", "", source.Window{Start: now.Add(-24 * time.Hour), End: now}},
+		{"7d", "", "", source.Window{Start: now.Add(-7 * 24 * time.Hour), End: now}},
+		{"", "2026-11-20", "", source.Window{Start: day(20, 0), End: now}},
+		{"", "2026-11-20T09:00:00Z", "2026-11-20T10:00:00Z", source.Window{Start: day(20, 9), End: day(20, 10)}},
+		{"", "2026-11-20T11:00:00+02:00", "2026-11-20T10:00", source.Window{Start: day(20, 9), End: day(20, 10)}},
+		{"", "", "2026-11-21", source.Window{End: day(21, 0)}},
+	}
+	for _, tt := range tests {
+		got, err := parseWindow(now, tt.since, tt.start, tt.end)
+		if err != nil || !got.Start.Equal(tt.want.Start) || !got.End.Equal(tt.want.End) {
+			t.Errorf("parseWindow(%q, %q, %q) = %v, %v; want %v", tt.since, tt.start, tt.end, got, err, tt.want)
+		}
+	}
+	for _, tt := range []struct{ since, start, end, want string }{
+		{"soon", "", "", `--since "soon": want a positive duration such as 90m, 24h or 7d`},
+		{"1.5d", "", "", `--since "1.5d": want a positive duration such as 90m, 24h or 7d`},
+		{"1h", "2026-11-20", "", "--since and --start/--end are exclusive: give one or the other"},
+		{"", "2026-11-21", "2026-11-21", "--end 2026-11-21T00:00:00Z is not after --start 2026-11-21T00:00:00Z"},
+		{"", "2026-13-01", "", `--start "2026-13-01": want RFC 3339 (2026-11-21T10:00:00Z) or a date (2026-11-21)`},
+		{"", "", "tomorrow", `--end "tomorrow": want RFC 3339 (2026-11-21T10:00:00Z) or a date (2026-11-21)`},
+	} {
+		if _, err := parseWindow(now, tt.since, tt.start, tt.end); err == nil || !errors.Is(err, usage.Err) || err.Error() != tt.want {
+			t.Errorf("parseWindow(%q, %q, %q) error = %v; want a usage error %q", tt.since, tt.start, tt.end, err, tt.want)
+		}
+	}
 }

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/netcost/netcost/internal/insightstest"
-	"github.com/netcost/netcost/internal/query"
 	"github.com/netcost/netcost/internal/report"
+	"github.com/netcost/netcost/internal/source"
 )
 
 // The sample store's second half hour, compared with its first.
@@ -122,11 +122,11 @@ func TestReportCloudWatch(t *testing.T) {
 	insightstest.AWSEnv(t)
 	rr := newRecentRecords(t, 10)
 	srv := insightstest.Start(t)
-	srv.PutRecords(query.DefaultLogGroup, rr.nodes, rr.recs)
+	srv.PutRecords(source.DefaultLogGroup, rr.nodes, rr.recs)
 	args := append([]string{"report", "--dry-run", "--cluster", "shop"}, rr.window...)
 	want := mustRun(t, append(args, "--source", "file:"+rr.file)...)
 	got := mustRun(t, append(args, "--source", "cloudwatch", "--endpoint-url", srv.URL, "--region", "us-east-1")...)
-	if want = strings.ReplaceAll(want, "file:"+rr.file, "cloudwatch:"+query.DefaultLogGroup); got != want {
+	if want = strings.ReplaceAll(want, "file:"+rr.file, "cloudwatch:"+source.DefaultLogGroup); got != want {
 		t.Errorf("report over cloudwatch:\n%s\nover the file:\n%s", got, want)
 	}
 	if len(srv.Queries()) == 0 {
@@ -157,7 +157,7 @@ func TestReportNFM(t *testing.T) {
 	}
 	all := strings.Join(texts, "\n")
 	for _, want := range []string{"records from nfm:eks-prod", "*1. shop/web-7d4b9c-abcde → shop/cart-5f6d7e-fghij*", "→ 52.94.133.131*\n",
-		strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(query.NFMTopOnlyNote)} {
+		strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(source.NFMTopOnlyNote)} {
 		if !strings.Contains(all, want) {
 			t.Errorf("the report over nfm lacks %q:\n%s", want, all)
 		}

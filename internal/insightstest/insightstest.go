@@ -19,6 +19,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -30,6 +31,7 @@ import (
 	"time"
 
 	"github.com/netcost/netcost/internal/flows"
+	"github.com/netcost/netcost/internal/sample"
 )
 
 // Event is one log event.
@@ -458,4 +460,40 @@ func (q *query) match(get func(string) *string) bool {
 func EMF(r *flows.Record) string {
 	meta := fmt.Sprintf(`{"_aws":{"Timestamp":%d,"CloudWatchMetrics":[{"Namespace":"netcost","Dimensions":[["cluster","category"]],"Metrics":[{"Name":"bytes","Unit":"Bytes"}]}]},`, r.TS.UnixMilli())
 	return meta + string(flows.AppendJSON(nil, r)[1:])
+}
+
+// Sample returns three windows of the sample scenario and the nodes that
+// wrote them, for PutRecords and WriteStore, and the windows' extent.
+func Sample(t testing.TB) (recs []flows.Record, nodes []string, start, end time.Time) {
+	t.Helper()
+	opt := sample.DefaultOptions()
+	opt.Windows = 3
+	if err := sample.Generate(opt, func(node string, r *flows.Record) error {
+		if r.RemotePod == "" && r.RemoteNode == "" && r.RemoteIP != flows.OtherIP {
+			// Outside remotes change over time, as a CDN's addresses do, so
+			// that a shorter window has fewer groups.
+			a := netip.MustParseAddr(r.RemoteIP).As4()
+			a[3] += byte(r.TS.Sub(opt.Start) / time.Minute)
+			r.RemoteIP = netip.AddrFrom4(a).String()
+		}
+		recs, nodes = append(recs, *r), append(nodes, node)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return recs, nodes, opt.Start, opt.Start.Add(3 * time.Minute)
+}
+
+// WriteStore writes recs as a file store and returns its path.
+func WriteStore(t testing.TB, recs []flows.Record) string {
+	t.Helper()
+	var b []byte
+	for i := range recs {
+		b = append(flows.AppendJSON(b, &recs[i]), '\n')
+	}
+	path := filepath.Join(t.TempDir(), "flows.jsonl")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

@@ -1,57 +1,97 @@
 package query
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
-	"strings"
 	"testing"
-	"time"
 
+	"github.com/netcost/netcost/costmodel"
+	"github.com/netcost/netcost/internal/awscfg"
+	"github.com/netcost/netcost/internal/flows"
+	"github.com/netcost/netcost/internal/insightstest"
+	"github.com/netcost/netcost/internal/source"
 	"github.com/netcost/netcost/internal/usage"
 )
 
-var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+func topJSON(t *testing.T, opts TopOptions) string {
+	t.Helper()
+	res, err := Top(context.Background(), costmodel.New(nil), opts)
+	if err != nil {
+		t.Fatalf("Top(%s, %s): %v", opts.Source, opts.Category.CLIName(), err)
+	}
+	res.Source = ""
+	b, err := json.MarshalIndent(res, "", " ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
 
-func TestParseWindow(t *testing.T) {
-	tests := []struct {
-		since, start, end string
-		want              Window
-	}{
-		{"", "", "", Window{}},
-		{"24h", "", "", Window{now.Add(-24 * time.Hour), now}},
-		{"7d", "", "", Window{now.Add(-7 * 24 * time.Hour), now}},
-		{"90m", "", "", Window{now.Add(-90 * time.Minute), now}},
-		{"", "2026-11-20", "", Window{time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), now}},
-		{"", "2026-11-20T09:00:00Z", "2026-11-20T10:00:00Z", Window{time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC), time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)}},
-		{"", "2026-11-20T11:00:00+02:00", "2026-11-20T10:00", Window{time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC), time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)}},
-		{"", "", "2026-11-21", Window{End: time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)}},
-	}
-	for _, tt := range tests {
-		got, err := ParseWindow(now, tt.since, tt.start, tt.end)
-		if err != nil || !got.Start.Equal(tt.want.Start) || !got.End.Equal(tt.want.End) {
-			t.Errorf("ParseWindow(%q, %q, %q) = %v, %v; want %v", tt.since, tt.start, tt.end, got, err, tt.want)
+// TestInsightsMatchesFiles runs the whole Insights path (real SDK client,
+// a server speaking the Logs API) and asserts `top` says exactly what the
+// same records say from files, for every view and grouping: the groups
+// Logs Insights sums by hold every field the cost model reads.
+func TestInsightsMatchesFiles(t *testing.T) {
+	insightstest.AWSEnv(t)
+	recs, nodes, start, end := insightstest.Sample(t)
+	srv := insightstest.Start(t)
+	srv.PutRecords(source.DefaultLogGroup, nodes, recs)
+	file := source.Spec{Kind: "file", Path: insightstest.WriteStore(t, recs)}
+	cw := source.Spec{Kind: "cloudwatch", Path: source.DefaultLogGroup}
+	ao := awscfg.Options{Region: "us-east-1", EndpointURL: srv.URL}
+	w := source.Window{Start: start, End: end}
+	for _, c := range flows.Categories {
+		for _, g := range []costmodel.GroupBy{costmodel.ByPod, costmodel.ByWorkload, costmodel.ByNamespace} {
+			want := topJSON(t, TopOptions{Options: Options{Source: file, Window: w}, Category: c, GroupBy: g})
+			got := topJSON(t, TopOptions{Options: Options{Source: cw, Window: w, AWS: ao}, Category: c, GroupBy: g})
+			if got != want {
+				t.Fatalf("%s by %s: Insights differs from files:\n--- insights\n%s\n--- files\n%s", c.CLIName(), g, got, want)
+			}
 		}
 	}
-	for _, bad := range [][3]string{{"0h", "", ""}, {"-2h", "", ""}, {"1.5d", "", ""}, {"d", "", ""}, {"soon", "", ""},
-		{"1h", "2026-11-20", ""}, {"", "2026-11-21", "2026-11-21"}, {"", "2026-13-01", ""}, {"", "", "tomorrow"}} {
-		if _, err := ParseWindow(now, bad[0], bad[1], bad[2]); err == nil || !errors.Is(err, usage.Err) {
-			t.Errorf("ParseWindow(%q) error = %v; want a usage error", bad, err)
+	// A non-trivial view: the NAT view has rows and its records are counted.
+	res, err := Top(context.Background(), costmodel.New(nil), TopOptions{Options: Options{Source: cw, Window: w, AWS: ao},
+		Category: flows.NATGateway})
+	if err != nil || len(res.Rows) == 0 || res.Records == 0 || !res.Start.Equal(w.Start) || !res.End.Equal(w.End) {
+		t.Fatalf("nat view: %v %+v", err, res)
+	}
+	// recommend reads every record: the same advice from both.
+	var advice []string
+	for _, src := range []source.Spec{file, cw} {
+		rec, err := Recommend(context.Background(), costmodel.New(nil), Options{Source: src, Window: w, AWS: ao}, costmodel.AdviseOptions{})
+		if err != nil || len(rec.Recommendations) == 0 {
+			t.Fatalf("recommend from %s: %v %+v", src, err, rec)
 		}
+		rec.Source = ""
+		b, _ := json.Marshal(rec)
+		advice = append(advice, string(b))
+	}
+	if advice[0] != advice[1] {
+		t.Errorf("recommend differs:\n%s\n%s", advice[0], advice[1])
 	}
 }
 
-func TestParseSource(t *testing.T) {
-	if s, err := ParseSource("file:/var/lib/netcost:flows"); err != nil || s.Path != "/var/lib/netcost:flows" || s.String() != "file:/var/lib/netcost:flows" {
-		t.Errorf("ParseSource = %+v, %v", s, err)
+// TestUnknownRegion: records of a region without prices are bad input
+// (exit 2), from a file store and from a log group, where the error says
+// which records.
+func TestUnknownRegion(t *testing.T) {
+	insightstest.AWSEnv(t)
+	recs, nodes, start, end := insightstest.Sample(t)
+	for i := range recs {
+		recs[i].Region = "mars-east-1"
 	}
-	for in, want := range map[string]string{"nfm": "nfm:", "nfm:eks-prod": "nfm:eks-prod"} {
-		if s, err := ParseSource(in); err != nil || s.String() != want {
-			t.Errorf("ParseSource(%q) = %v, %v; want %s", in, s, err, want)
-		}
-	}
-	for in, want := range map[string]string{"": "--source is required", "file:": "needs a path",
-		"http://x": `unknown source "http://x"`} {
-		if _, err := ParseSource(in); err == nil || !errors.Is(err, usage.Err) || !strings.Contains(err.Error(), want) {
-			t.Errorf("ParseSource(%q) error = %v; want a usage error containing %q", in, err, want)
+	srv := insightstest.Start(t)
+	srv.PutRecords(source.DefaultLogGroup, nodes, recs)
+	w := source.Window{Start: start, End: end}
+	for _, opts := range []Options{
+		{Source: source.Spec{Kind: "file", Path: insightstest.WriteStore(t, recs)}, Window: w},
+		{Source: source.Spec{Kind: "cloudwatch", Path: source.DefaultLogGroup}, Window: w,
+			AWS: awscfg.Options{Region: "us-east-1", EndpointURL: srv.URL}},
+	} {
+		_, err := Top(context.Background(), costmodel.New(nil), TopOptions{Options: opts, Category: flows.InterAZ})
+		if !errors.Is(err, costmodel.ErrUnknownRegion) || !errors.Is(err, usage.Err) {
+			t.Errorf("%s: %v; want a usage error for the unknown region", opts.Source, err)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/netcost/netcost/costmodel"
+	"github.com/netcost/netcost/internal/source"
 )
 
 // RecommendResult is the answer to `netcost recommend`.
@@ -34,8 +35,8 @@ func Recommend(ctx context.Context, m *costmodel.Model, opts Options, ao costmod
 }
 
 // recommendResult proposes changes from what the advisors saw.
-func recommendResult(opts Options, adv *costmodel.Advisor, ao costmodel.AdviseOptions, sp Span) (*RecommendResult, error) {
-	res := &RecommendResult{Start: sp.Start, End: sp.End, Source: sp.source(opts), Records: sp.Matched, Notes: sp.Notes,
+func recommendResult(opts Options, adv *costmodel.Advisor, ao costmodel.AdviseOptions, sp source.Span) (*RecommendResult, error) {
+	res := &RecommendResult{Start: sp.Start, End: sp.End, Source: spanSource(sp, opts), Records: sp.Matched, Notes: sp.Notes,
 		Skipped: sp.Stats.Skipped, WindowS: int64(sp.Duration() / time.Second), Recommendations: []costmodel.Recommendation{}}
 	if sp.Matched == 0 {
 		return res, nil

@@ -8,6 +8,7 @@ import (
 
 	"github.com/netcost/netcost/costmodel"
 	"github.com/netcost/netcost/internal/flows"
+	"github.com/netcost/netcost/internal/source"
 )
 
 // CategorySpend is what one record category cost in a window.
@@ -48,8 +49,8 @@ func Spend(ctx context.Context, m *costmodel.Model, opts Options) (*SpendResult,
 }
 
 // spendResult sums the priced rows of every record of a window.
-func spendResult(opts Options, rows []costmodel.Row, fees []costmodel.Fee, sp Span) *SpendResult {
-	res := &SpendResult{Start: sp.Start, End: sp.End, Source: sp.source(opts), Records: sp.Matched, Skipped: sp.Stats.Skipped, Notes: sp.Notes}
+func spendResult(opts Options, rows []costmodel.Row, fees []costmodel.Fee, sp source.Span) *SpendResult {
+	res := &SpendResult{Start: sp.Start, End: sp.End, Source: spanSource(sp, opts), Records: sp.Matched, Skipped: sp.Stats.Skipped, Notes: sp.Notes}
 	for _, f := range fees {
 		res.FeesUSD += f.USD
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/netcost/netcost/costmodel"
 	"github.com/netcost/netcost/internal/flows"
+	"github.com/netcost/netcost/internal/source"
 )
 
 // TopOptions select a top-contributors view.
@@ -38,7 +39,7 @@ type TopResult struct {
 	Records      int64           `json:"records"`
 	Skipped      int64           `json:"skipped_lines,omitempty"`
 	Notes        []string        `json:"notes,omitempty"` // the source's caveats
-	Span         Span            `json:"-"`
+	Span         source.Span     `json:"-"`
 }
 
 // Top computes the top contributors of a category.
@@ -52,9 +53,9 @@ func Top(ctx context.Context, m *costmodel.Model, opts TopOptions) (*TopResult, 
 }
 
 // topResult lays out the priced rows of a top query.
-func topResult(opts TopOptions, rows []costmodel.Row, fees []costmodel.Fee, sp Span) *TopResult {
+func topResult(opts TopOptions, rows []costmodel.Row, fees []costmodel.Fee, sp source.Span) *TopResult {
 	res := &TopResult{Category: opts.Category, View: opts.Category.CLIName(), Start: sp.Start, End: sp.End,
-		Source: sp.source(opts.Options), GroupBy: opts.GroupBy.String(), Records: sp.Matched, Skipped: sp.Stats.Skipped,
+		Source: spanSource(sp, opts.Options), GroupBy: opts.GroupBy.String(), Records: sp.Matched, Skipped: sp.Stats.Skipped,
 		Notes: sp.Notes, Span: sp, HourlyFees: roundFees(fees)}
 	for _, r := range rows {
 		res.TotalBytes += r.Bytes

@@ -9,6 +9,7 @@ import (
 	"github.com/netcost/netcost/costmodel"
 	"github.com/netcost/netcost/internal/flows"
 	"github.com/netcost/netcost/internal/query"
+	"github.com/netcost/netcost/internal/source"
 )
 
 // hugeReport has more of everything than a message holds: a long cluster
@@ -16,7 +17,7 @@ import (
 // a command longer than a text object.
 func hugeReport() *Report {
 	day := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
-	w := query.Window{Start: day, End: day.Add(24 * time.Hour)}
+	w := source.Window{Start: day, End: day.Add(24 * time.Hour)}
 	long := strings.Repeat("very-long-workload-name-", 8)
 	top := func(n int) *query.TopResult {
 		res := &query.TopResult{TotalBytes: 1 << 40, TotalCostUSD: 5000}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/netcost/netcost/costmodel"
 	"github.com/netcost/netcost/internal/query"
+	"github.com/netcost/netcost/internal/source"
 )
 
 // TestBuildReadsTheStoreOnce: a report over a file store opens each of its
@@ -36,7 +37,7 @@ func TestBuildReadsTheStoreOnce(t *testing.T) {
 	if _, err := syscall.InotifyAddWatch(fd, dir, syscall.IN_OPEN); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Build(context.Background(), costmodel.New(nil), Options{Options: query.Options{Source: query.Source{Kind: "file", Path: dir},
+	if _, err := Build(context.Background(), costmodel.New(nil), Options{Options: query.Options{Source: source.Spec{Kind: "file", Path: dir},
 		Window: sampleWindow}}); err != nil {
 		t.Fatal(err)
 	}

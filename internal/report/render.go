@@ -10,6 +10,7 @@ import (
 	"github.com/netcost/netcost/costmodel"
 	"github.com/netcost/netcost/internal/flows"
 	"github.com/netcost/netcost/internal/query"
+	"github.com/netcost/netcost/internal/source"
 )
 
 // Message lays the report out as a Block Kit message that fits Slack's
@@ -247,7 +248,7 @@ func periodName(d time.Duration) string {
 }
 
 // windowLabel is a date for a UTC day, else the window's bounds.
-func windowLabel(w query.Window) string {
+func windowLabel(w source.Window) string {
 	s, e := w.Start.UTC(), w.End.UTC()
 	day := 24 * time.Hour
 	switch {

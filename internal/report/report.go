@@ -8,6 +8,7 @@ import (
 	"github.com/netcost/netcost/costmodel"
 	"github.com/netcost/netcost/internal/flows"
 	"github.com/netcost/netcost/internal/query"
+	"github.com/netcost/netcost/internal/source"
 )
 
 // DefaultLimit is how many pairs, talkers and recommendations a report lists.
@@ -24,8 +25,8 @@ type Options struct {
 // Report is the answer to every query a report makes.
 type Report struct {
 	Cluster  string
-	Window   query.Window // as asked for
-	Previous query.Window // the window of equal length just before
+	Window   source.Window // as asked for
+	Previous source.Window // the window of equal length just before
 	Source   string
 	Limit    int
 
@@ -38,14 +39,14 @@ type Report struct {
 
 // DefaultWindow is the report's window when none is given: the previous
 // full UTC day.
-func DefaultWindow(now time.Time) query.Window {
+func DefaultWindow(now time.Time) source.Window {
 	end := now.UTC().Truncate(24 * time.Hour)
-	return query.Window{Start: end.Add(-24 * time.Hour), End: end}
+	return source.Window{Start: end.Add(-24 * time.Hour), End: end}
 }
 
 // PreviousWindow is the window of equal length that ends where w starts.
-func PreviousWindow(w query.Window) query.Window {
-	return query.Window{Start: w.Start.Add(-w.End.Sub(w.Start)), End: w.Start}
+func PreviousWindow(w source.Window) source.Window {
+	return source.Window{Start: w.Start.Add(-w.End.Sub(w.Start)), End: w.Start}
 }
 
 // Build runs the report's queries: the spend of the window and of the one

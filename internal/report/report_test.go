@@ -16,6 +16,7 @@ import (
 	"github.com/netcost/netcost/costmodel"
 	"github.com/netcost/netcost/internal/flows"
 	"github.com/netcost/netcost/internal/query"
+	"github.com/netcost/netcost/internal/source"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -24,11 +25,11 @@ const store = "../../testdata/store"
 
 // sampleWindow is the second half of the sample store's hour, so that the
 // first half is the previous window.
-var sampleWindow = query.Window{Start: time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC), End: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)}
+var sampleWindow = source.Window{Start: time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC), End: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)}
 
-func buildSample(t *testing.T, w query.Window) *Report {
+func buildSample(t *testing.T, w source.Window) *Report {
 	t.Helper()
-	r, err := Build(context.Background(), costmodel.New(nil), Options{Options: query.Options{Source: query.Source{Kind: "file", Path: store}, Window: w}, Cluster: "shop"})
+	r, err := Build(context.Background(), costmodel.New(nil), Options{Options: query.Options{Source: source.Spec{Kind: "file", Path: store}, Window: w}, Cluster: "shop"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +147,7 @@ func TestFormatting(t *testing.T) {
 		}
 	}
 	day := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
-	for w, want := range map[query.Window]string{
+	for w, want := range map[source.Window]string{
 		{Start: day, End: day.Add(24 * time.Hour)}:                      "2026-11-20",
 		{Start: day.Add(9 * time.Hour), End: day.Add(10 * time.Hour)}:   "2026-11-20 09:00 to 10:00 UTC",
 		{Start: day.Add(12 * time.Hour), End: day.Add(36 * time.Hour)}:  "2026-11-20 12:00 to 2026-11-21 12:00 UTC",
@@ -181,8 +182,8 @@ func roundTrip(t *testing.T, m Message) Message {
 // store's hour (3,960 records read five times).
 func BenchmarkSampleReport(b *testing.B) {
 	m := costmodel.New(nil)
-	w := query.Window{Start: time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)}
-	opts := Options{Options: query.Options{Source: query.Source{Kind: "file", Path: store}, Window: w}, Cluster: "shop"}
+	w := source.Window{Start: time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)}
+	opts := Options{Options: query.Options{Source: source.Spec{Kind: "file", Path: store}, Window: w}, Cluster: "shop"}
 	for b.Loop() {
 		r, err := Build(context.Background(), m, opts)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/netcost/netcost/internal/flows"
 	"github.com/netcost/netcost/internal/query"
 	"github.com/netcost/netcost/internal/safetext"
+	"github.com/netcost/netcost/internal/source"
 )
 
 // strangerReport puts s in every field of a report that comes from
@@ -18,7 +19,7 @@ import (
 // the NAT gateways, the notes and the recommendations built from them.
 func strangerReport(s string) *Report {
 	day := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
-	w := query.Window{Start: day, End: day.Add(24 * time.Hour)}
+	w := source.Window{Start: day, End: day.Add(24 * time.Hour)}
 	spend := &query.SpendResult{Start: w.Start, End: w.End, Source: s, TotalCostUSD: 30, Records: 10, Notes: []string{s, "assumed " + s}}
 	for _, c := range []flows.Category{flows.InterAZ, flows.NATGateway} {
 		spend.ByCategory = append(spend.ByCategory, query.CategorySpend{Category: c, Bytes: 1 << 30, CostUSD: 15})

@@ -1,42 +1,37 @@
-package query
+package source
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"regexp"
+	"log/slog"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 
-	"github.com/netcost/netcost/costmodel"
 	"github.com/netcost/netcost/internal/awscfg"
-	"github.com/netcost/netcost/internal/flows"
-	"github.com/netcost/netcost/internal/usage"
 )
 
-// DefaultLogGroup is where the agents publish their records.
-const DefaultLogGroup = "/netcost/flows"
-
-// CloudWatchDefaultWindow is what a cloudwatch source reads when no window
+// CloudWatchDefaultWindow is what a log group is read over when no window
 // is given: a log group holds months, and Logs Insights bills the bytes it
 // scans.
 const CloudWatchDefaultWindow = 24 * time.Hour
 
-var logGroupName = regexp.MustCompile(`^[A-Za-z0-9_\-/.#]{1,512}$`)
-
-func parseCloudWatch(group string) (Source, error) {
-	if group == "" {
-		group = DefaultLogGroup
-	}
-	if !logGroupName.MatchString(group) {
-		return Source{}, usage.Errorf("--source cloudwatch:%s: a log group name is 1 to 512 of A-Z a-z 0-9 _ - / . #, as in cloudwatch:%s", group, DefaultLogGroup)
-	}
-	return Source{Kind: "cloudwatch", Path: group}, nil
+// LogGroup is a CloudWatch Logs log group the agents publish to. It is
+// read with Logs Insights, which sums the records on AWS's side, or with
+// Exact, every event (FilterLogEvents) as a file store is read.
+type LogGroup struct {
+	Name     string
+	AWS      awscfg.Options
+	Exact    bool
+	Lenient  bool      // skip bad records instead of stopping at the first
+	Progress io.Writer // a terminal, to show how long-running queries advance
+	Logger   *slog.Logger
 }
+
+func (g *LogGroup) String() string { return Spec{Kind: "cloudwatch", Path: g.Name}.String() }
 
 // cloudWatchWindow closes the open bounds of w: the end is now, the start
 // CloudWatchDefaultWindow before the end. Both are whole seconds, as
@@ -52,7 +47,7 @@ func cloudWatchWindow(w Window, now time.Time) Window {
 }
 
 // newLogsClient builds a CloudWatch Logs client from the shared AWS flags.
-var newLogsClient = func(ctx context.Context, o awscfg.Options) (*cloudwatchlogs.Client, error) {
+func newLogsClient(ctx context.Context, o awscfg.Options) (*cloudwatchlogs.Client, error) {
 	cfg, err := awscfg.Load(ctx, o)
 	if err != nil {
 		return nil, err
@@ -60,40 +55,41 @@ var newLogsClient = func(ctx context.Context, o awscfg.Options) (*cloudwatchlogs
 	return cloudwatchlogs.NewFromConfig(cfg), nil
 }
 
-// scanCloudWatch is scan for a log group: Logs Insights sums by default,
-// every event with opts.Exact.
-func scanCloudWatch(ctx context.Context, opts Options, view *View, fn func(worker int, r *flows.Record, n int64) error) (Span, error) {
-	c, err := newLogsClient(ctx, opts.AWS)
+// Read answers the queries one after the other: Logs Insights sums each
+// query's records on its side, so there is no read to share. An error of
+// a query's function comes back saying which records it came from.
+func (g *LogGroup) Read(ctx context.Context, qs []*Query) ([]Span, error) {
+	c, err := newLogsClient(ctx, g.AWS)
 	if err != nil {
-		return Span{}, err
+		return nil, err
 	}
-	w := cloudWatchWindow(opts.Window, time.Now())
-	cw := &cloudWatchScan{c: c, group: opts.Source.Path, opts: opts, progress: newProgress(opts.Progress)}
-	defer cw.progress.done()
-	if opts.Exact {
-		return cw.events(ctx, w, view, fn)
+	sps := make([]Span, len(qs))
+	for i, q := range qs {
+		w := cloudWatchWindow(q.Window, time.Now())
+		cw := &cloudWatchScan{c: c, group: g.Name, lenient: g.Lenient, logger: g.Logger, progress: newProgress(g.Progress)}
+		if g.Exact {
+			sps[i], err = cw.events(ctx, w, q.View, q.Begin(1))
+		} else {
+			sps[i], err = cw.insights(ctx, w, q.View, q.Begin(1))
+		}
+		cw.progress.done()
+		if err != nil {
+			return nil, err
+		}
 	}
-	return cw.insights(ctx, w, view, fn)
+	return sps, nil
 }
 
 type cloudWatchScan struct {
 	c        *cloudwatchlogs.Client
 	group    string
-	opts     Options
+	lenient  bool
+	logger   *slog.Logger
 	progress *progress
 }
 
 // what names the log group in errors.
 func (cw *cloudWatchScan) what() string { return "log group " + strconv.Quote(cw.group) }
-
-// addError turns an error from the aggregation of a record into one that
-// says which records it came from.
-func (cw *cloudWatchScan) addError(err error, where string) error {
-	if errors.Is(err, costmodel.ErrUnknownRegion) {
-		return usage.Errorf("%s, %s: %w", cw.what(), where, err)
-	}
-	return err
-}
 
 // progress shows on a terminal how the queries advance, on one line that
 // it clears when done. A nil *progress shows nothing.
@@ -130,4 +126,10 @@ func (p *progress) done() {
 	if p.shown {
 		fmt.Fprint(p.w, "\r\x1b[K")
 	}
+}
+
+// recordError says which records the error of a query's function came
+// from.
+func (cw *cloudWatchScan) recordError(err error, where string) error {
+	return fmt.Errorf("%s, %s: %w", cw.what(), where, err)
 }

@@ -1,4 +1,4 @@
-package query
+package source
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 
 	"github.com/netcost/netcost/internal/awscfg"
 	"github.com/netcost/netcost/internal/flows"
-	"github.com/netcost/netcost/internal/source"
 	"github.com/netcost/netcost/internal/usage"
 )
 
@@ -19,14 +18,14 @@ import (
 //
 // The events' timestamps pick the pages (an agent stamps each event with
 // its record's ts); the records' own ts then decide, as for files.
-func (cw *cloudWatchScan) events(ctx context.Context, w Window, view *View, fn func(worker int, r *flows.Record, n int64) error) (Span, error) {
+func (cw *cloudWatchScan) events(ctx context.Context, w Window, view *View, fn RecordFunc) (Span, error) {
 	in := &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String(cw.group),
 		StartTime: aws.Int64(w.Start.UnixMilli()), EndTime: aws.Int64(w.End.UnixMilli() - 1)} // EndTime is inclusive
 	pages := cloudwatchlogs.NewFilterLogEventsPaginator(cw.c, in)
 	dec := flows.NewDecoder()
 	var (
 		acc   spanAcc
-		stats source.ReadStats
+		stats ReadStats
 		r     flows.Record
 	)
 	for pages.HasMorePages() {
@@ -40,16 +39,16 @@ func (cw *cloudWatchScan) events(ctx context.Context, w Window, view *View, fn f
 				return fmt.Sprintf("stream %q, event %s", aws.ToString(ev.LogStreamName), aws.ToString(ev.EventId))
 			}
 			if err := dec.Decode([]byte(aws.ToString(ev.Message)), &r); err != nil {
-				if cw.opts.Lenient {
+				if cw.lenient {
 					stats.Skipped++
-					if stats.Skipped <= 5 && cw.opts.Logger != nil {
-						cw.opts.Logger.Warn("skipping a bad flow record", "log_group", cw.group, "where", where(), "err", err)
+					if stats.Skipped <= 5 && cw.logger != nil {
+						cw.logger.Warn("skipping a bad flow record", "log_group", cw.group, "where", where(), "err", err)
 					}
 					continue
 				}
 				return Span{}, usage.Errorf("%s, %s: %w (fix the record, or pass --strict=false to skip bad records)", cw.what(), where(), err)
 			}
-			if !w.contains(r.TS) {
+			if !w.Contains(r.TS) {
 				continue
 			}
 			acc.note(&r)
@@ -59,10 +58,10 @@ func (cw *cloudWatchScan) events(ctx context.Context, w Window, view *View, fn f
 			acc.matched++
 			stats.Records++
 			if err := fn(0, &r, 1); err != nil {
-				return Span{}, cw.addError(err, where())
+				return Span{}, cw.recordError(err, where())
 			}
 		}
 		cw.progress.show("reading %s: %d events", cw.what(), stats.Lines)
 	}
-	return acc.span(cw.opts, w, stats), nil
+	return acc.span(w, stats, cw.logger), nil
 }

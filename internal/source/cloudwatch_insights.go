@@ -1,4 +1,4 @@
-package query
+package source
 
 import (
 	"context"
@@ -19,7 +19,6 @@ import (
 
 	"github.com/netcost/netcost/internal/awscfg"
 	"github.com/netcost/netcost/internal/flows"
-	"github.com/netcost/netcost/internal/source"
 	"github.com/netcost/netcost/internal/usage"
 )
 
@@ -121,9 +120,9 @@ func spanQuery(p byteRange) string {
 	return queryText(p.filter(), fmt.Sprintf("stats count(*) as %s, min(@timestamp) as %s, max(@timestamp) as %s by %s", countField, firstField, lastField, windowsField))
 }
 
-// group is one row of a stats query: n records with rec's fields, their
+// statsGroup is one row of a stats query: n records with rec's fields, their
 // bytes summed in rec.Bytes.
-type group struct {
+type statsGroup struct {
 	rec flows.Record
 	n   int64
 }
@@ -131,7 +130,7 @@ type group struct {
 // parseGroups turns a stats query's rows into records. Rows whose fields
 // are not a valid record are an error, or skipped (and their records
 // counted) when lenient.
-func parseGroups(rows [][]types.ResultField, lenient bool) (groups []group, skipped int64, err error) {
+func parseGroups(rows [][]types.ResultField, lenient bool) (groups []statsGroup, skipped int64, err error) {
 	for _, row := range rows {
 		if !slices.ContainsFunc(row, func(f types.ResultField) bool { return aws.ToString(f.Field) == countField }) {
 			return nil, 0, errNoStats
@@ -149,8 +148,8 @@ func parseGroups(rows [][]types.ResultField, lenient bool) (groups []group, skip
 	return groups, skipped, nil
 }
 
-func parseGroup(row []types.ResultField) (group, error) {
-	g := group{rec: flows.Record{Schema: flows.SchemaVersion, TS: time.Unix(0, 0).UTC(), WindowS: 1, Protocol: flows.TCP}}
+func parseGroup(row []types.ResultField) (statsGroup, error) {
+	g := statsGroup{rec: flows.Record{Schema: flows.SchemaVersion, TS: time.Unix(0, 0).UTC(), WindowS: 1, Protocol: flows.TCP}}
 	r := &g.rec
 	var sum float64
 	var err error
@@ -314,7 +313,7 @@ func parseInsightsTime(v string) (time.Time, error) {
 // insights answers a view with Logs Insights: the stats query for the
 // view's groups and the span query run side by side, each split in time
 // until its answer fits the row limit; fn sees one record per group.
-func (cw *cloudWatchScan) insights(ctx context.Context, w Window, view *View, fn func(worker int, r *flows.Record, n int64) error) (Span, error) {
+func (cw *cloudWatchScan) insights(ctx context.Context, w Window, view *View, fn RecordFunc) (Span, error) {
 	q := &insightsRunner{cw: cw, sem: make(chan struct{}, insightsConcurrent)}
 	var statsRows, spanRows [][]types.ResultField
 	g, gctx := errgroup.WithContext(ctx)
@@ -333,23 +332,23 @@ func (cw *cloudWatchScan) insights(ctx context.Context, w Window, view *View, fn
 	if err != nil {
 		return Span{}, fmt.Errorf("%s: %w", cw.what(), err)
 	}
-	groups, skipped, err := parseGroups(statsRows, cw.opts.Lenient)
+	groups, skipped, err := parseGroups(statsRows, cw.lenient)
 	if errors.Is(err, errNoStats) {
 		return Span{}, fmt.Errorf("%s: %w", cw.what(), err)
 	}
 	if err != nil {
 		return Span{}, usage.Errorf("%s: %w (fix the agent's records, or pass --strict=false to skip them)", cw.what(), err)
 	}
-	stats := source.ReadStats{Skipped: skipped, Lines: acc.seen}
+	stats := ReadStats{Skipped: skipped, Lines: acc.seen}
 	for i := range groups {
 		gr := &groups[i]
 		acc.matched += gr.n
 		stats.Records += gr.n
 		if err := fn(0, &gr.rec, gr.n); err != nil {
-			return Span{}, cw.addError(err, fmt.Sprintf("records of local_ip %s, remote_ip %s", gr.rec.LocalIP, gr.rec.RemoteIP))
+			return Span{}, cw.recordError(err, fmt.Sprintf("records of local_ip %s, remote_ip %s", gr.rec.LocalIP, gr.rec.RemoteIP))
 		}
 	}
-	return acc.span(cw.opts, w, stats), nil
+	return acc.span(w, stats, cw.logger), nil
 }
 
 // insightsRunner runs Logs Insights queries: splits, polls, stops.
@@ -420,8 +419,8 @@ func (q *insightsRunner) once(ctx context.Context, query string, w Window) ([][]
 	stop := func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), insightsStopWait)
 		defer cancel()
-		if _, err := c.StopQuery(sctx, &cloudwatchlogs.StopQueryInput{QueryId: aws.String(id)}); err != nil && q.cw.opts.Logger != nil {
-			q.cw.opts.Logger.Debug("stopping a Logs Insights query", "query_id", id, "err", err)
+		if _, err := c.StopQuery(sctx, &cloudwatchlogs.StopQueryInput{QueryId: aws.String(id)}); err != nil && q.cw.logger != nil {
+			q.cw.logger.Debug("stopping a Logs Insights query", "query_id", id, "err", err)
 		}
 	}
 	delay := insightsPollFirst

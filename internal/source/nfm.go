@@ -1,4 +1,4 @@
-package query
+package source
 
 import (
 	"context"
@@ -349,31 +349,57 @@ func nfmError(err error, what string) error {
 	return awscfg.Explain(err, what)
 }
 
-// scanNFM is scan for the nfm source: Network Flow Monitor's top
-// contributors of the window, as records. The span is the window asked
-// for: NFM says nothing of its data's own extent.
-func scanNFM(ctx context.Context, opts Options, match, mayMatch func(*flows.Record) bool, fn func(worker int, r *flows.Record) error) (Span, error) {
-	cfg, err := awscfg.Load(ctx, opts.AWS)
+// Monitor is an AWS Network Flow Monitor monitor: its top contributors of
+// a window, as records.
+type Monitor struct {
+	Name   string // "" for the region's one ACTIVE monitor
+	AWS    awscfg.Options
+	Logger *slog.Logger
+}
+
+func (m *Monitor) String() string { return Spec{Kind: "nfm", Path: m.Name}.String() }
+
+// Read answers the queries one after the other, each with the queries of
+// the destination categories its view may select. A span is the window
+// asked for: NFM says nothing of its data's own extent.
+func (m *Monitor) Read(ctx context.Context, qs []*Query) ([]Span, error) {
+	cfg, err := awscfg.Load(ctx, m.AWS)
 	if err != nil {
-		return Span{}, err
+		return nil, err
 	}
-	n := newNFMReader(nfm.NewFromConfig(cfg), cfg.Region, opts.Source.Path, opts.Logger)
-	w := nfmWindow(opts.Window, time.Now().UTC().Truncate(time.Second))
+	sps := make([]Span, len(qs))
+	for i, q := range qs {
+		n := newNFMReader(nfm.NewFromConfig(cfg), cfg.Region, m.Name, m.Logger)
+		if sps[i], err = n.answer(ctx, q); err != nil {
+			return nil, err
+		}
+	}
+	return sps, nil
+}
+
+// answer reads the rows of q's window that its view selects.
+func (n *nfmReader) answer(ctx context.Context, q *Query) (Span, error) {
+	var match, mayMatch func(*flows.Record) bool
+	if q.View != nil {
+		match, mayMatch = q.View.Matches, q.View.MayMatch
+	}
+	fn := q.Begin(1)
+	w := nfmWindow(q.Window, time.Now().UTC().Truncate(time.Second))
 	sp := Span{Start: w.Start, End: w.End}
 	nat := false
-	err = n.read(ctx, w, mayMatch, func(r *flows.Record) error {
+	err := n.read(ctx, w, mayMatch, func(r *flows.Record) error {
 		sp.Stats.Records++
 		if match != nil && !match(r) {
 			return nil
 		}
 		sp.Matched++
 		nat = nat || r.ViaNAT()
-		return fn(0, r)
+		return fn(0, r, 1)
 	})
 	if err != nil {
 		return Span{}, err
 	}
-	sp.Source = Source{Kind: "nfm", Path: n.monitor}.String()
+	sp.Source = Spec{Kind: "nfm", Path: n.monitor}.String()
 	sp.Notes = append(sp.Notes, NFMTopOnlyNote)
 	if nat {
 		sp.Notes = append(sp.Notes, NFMNATNote)

@@ -61,6 +61,21 @@ func TestImportRules(t *testing.T) {
 	}
 }
 
+// TestSourceFetchesNeverPrices enforces DESIGN.md's read path: the
+// sources (internal/source) fetch records and never price them, so they
+// never import costmodel; internal/query, over them, does.
+func TestSourceFetchesNeverPrices(t *testing.T) {
+	got := deps(t, "./internal/source/...")
+	if !slices.Contains(got, module+"/internal/source") {
+		t.Fatalf("go list -deps did not list internal/source: %v", got)
+	}
+	for _, d := range got {
+		if d == module+"/costmodel" || strings.HasPrefix(d, module+"/costmodel/") || d == module+"/internal/query" {
+			t.Errorf("internal/source depends on %s; it fetches records and must not price them", d)
+		}
+	}
+}
+
 // TestOnlyBPFImportsCiliumEBPF: the loader in bpf/ is the one place that
 // speaks to the kernel's BPF interface.
 func TestOnlyBPFImportsCiliumEBPF(t *testing.T) {

@@ -67,7 +67,7 @@ func (r *Record) End() time.Time { return r.TS.Add(time.Duration(r.WindowS) * ti
 // ViaNAT reports whether the record's bytes pass a NAT gateway, whatever its category.
 func (r *Record) ViaNAT() bool { return strings.HasPrefix(r.Via, "nat-") }
 
-// ViaGatewayEndpoint reports whether the record's bytes pass a VPC endpoint.
+// ViaEndpoint reports whether the record's bytes pass a VPC endpoint (gateway or interface).
 func (r *Record) ViaEndpoint() bool { return strings.HasPrefix(r.Via, "vpce-") }
 
 // RemoteInCluster reports whether the record names the remote end as one of

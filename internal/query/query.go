@@ -42,7 +42,7 @@ func newReader(opts Options) (reader, error) {
 		return &source.LogGroup{Name: s.Path, AWS: opts.AWS, Exact: opts.Exact, Lenient: opts.Lenient,
 			Progress: opts.Progress, Logger: opts.Logger}, nil
 	case "nfm":
-		return &source.Monitor{Name: s.Path, AWS: opts.AWS, Logger: opts.Logger}, nil
+		return &source.Monitor{Name: s.Path, AWS: opts.AWS, Lenient: opts.Lenient, Logger: opts.Logger}, nil
 	}
 	return nil, usage.Errorf("source %s is not supported", opts.Source)
 }

@@ -61,6 +61,8 @@ type nfmReader struct {
 	region  string // of the client: rows without a localRegion are priced here
 	monitor string // "" until picked
 	logger  *slog.Logger
+	lenient bool  // skip rows that are not valid records instead of stopping
+	skipped int64 // rows skipped
 	// Status polling: the first wait, doubled up to pollMax, and the most
 	// a query may take.
 	pollFirst, pollMax, pollTimeout time.Duration
@@ -237,6 +239,19 @@ func (n *nfmReader) read(ctx context.Context, w Window, mayMatch func(*flows.Rec
 			if !ok {
 				continue
 			}
+			// The same validation as a file's records: a name holding a
+			// control character could steer a terminal, or add a line to
+			// a command a recommendation prints.
+			if err := r.Validate(); err != nil {
+				if !n.lenient {
+					return usage.Errorf("monitor %q, a %s top contributor: %w (pass --strict=false to skip such rows)",
+						n.monitor, cat, err)
+				}
+				if n.skipped++; n.skipped <= 5 {
+					n.logger.Warn("skipping a bad Network Flow Monitor row", "monitor", n.monitor, "category", cat, "err", err)
+				}
+				continue
+			}
 			if err := fn(&r); err != nil {
 				return err
 			}
@@ -352,9 +367,10 @@ func nfmError(err error, what string) error {
 // Monitor is an AWS Network Flow Monitor monitor: its top contributors of
 // a window, as records.
 type Monitor struct {
-	Name   string // "" for the region's one ACTIVE monitor
-	AWS    awscfg.Options
-	Logger *slog.Logger
+	Name    string // "" for the region's one ACTIVE monitor
+	AWS     awscfg.Options
+	Lenient bool // skip rows that are not valid records instead of stopping at the first
+	Logger  *slog.Logger
 }
 
 func (m *Monitor) String() string { return Spec{Kind: "nfm", Path: m.Name}.String() }
@@ -370,6 +386,7 @@ func (m *Monitor) Read(ctx context.Context, qs []*Query) ([]Span, error) {
 	sps := make([]Span, len(qs))
 	for i, q := range qs {
 		n := newNFMReader(nfm.NewFromConfig(cfg), cfg.Region, m.Name, m.Logger)
+		n.lenient = m.Lenient
 		if sps[i], err = n.answer(ctx, q); err != nil {
 			return nil, err
 		}
@@ -399,6 +416,7 @@ func (n *nfmReader) answer(ctx context.Context, q *Query) (Span, error) {
 	if err != nil {
 		return Span{}, err
 	}
+	sp.Stats.Skipped = n.skipped
 	sp.Source = Spec{Kind: "nfm", Path: n.monitor}.String()
 	sp.Notes = append(sp.Notes, NFMTopOnlyNote)
 	if nat {

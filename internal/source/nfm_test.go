@@ -227,3 +227,31 @@ func TestNFMCancel(t *testing.T) {
 		t.Errorf("queries after cancel = %+v, want the one CANCELED", qs)
 	}
 }
+
+// TestNFMValidates: rows go through the validation that a file's records
+// do. A pod name holding a newline, which could add a line inside a
+// command that a recommendation prints, stops the read; lenient, the row
+// is skipped and counted.
+func TestNFMValidates(t *testing.T) {
+	f := nfmfake.Start(t)
+	f.AddMonitor("eks-prod", "ACTIVE")
+	f.AddRows("eks-prod", nfmfake.Row{LocalIP: "10.0.1.1", RemoteIP: "10.0.2.1", DestinationCategory: "INTER_AZ", Value: 100,
+		KubernetesMetadata: &nfmfake.KubernetesMetadata{LocalPodName: "web-1\nkubectl delete ns prod", LocalPodNamespace: "shop"}},
+		nfmfake.Row{LocalIP: "10.0.1.1", RemoteIP: "10.0.2.2", DestinationCategory: "INTER_AZ", Value: 50})
+	v := View(flows.InterAZ)
+	for _, lenient := range []bool{false, true} {
+		n := fakeReader(f, "eks-prod", 0)
+		n.lenient = lenient
+		var got []flows.Record
+		sp, err := n.answer(t.Context(), &Query{Window: nfmWin, View: &v, Begin: func(int) RecordFunc {
+			return func(_ int, r *flows.Record, _ int64) error { got = append(got, *r); return nil }
+		}})
+		switch {
+		case !lenient && (!errors.Is(err, usage.Err) || !strings.Contains(err.Error(), `monitor "eks-prod", a INTER_AZ top contributor: `+
+			`local_pod: "web-1\nkubectl delete ns prod" holds a control character`)):
+			t.Errorf("strict: %v; want a usage error naming the row's bad field", err)
+		case lenient && (err != nil || len(got) != 1 || got[0].Bytes != 50 || sp.Stats.Skipped != 1):
+			t.Errorf("lenient: %v, %d records, %d skipped; want the good row and one skipped", err, len(got), sp.Stats.Skipped)
+		}
+	}
+}

@@ -31,11 +31,11 @@ type Decoder struct {
 	// line's bytes are unchanged. Use Record.Clone to keep a record.
 	Borrow bool
 
-	strs   map[string]string
-	ips    map[string]string // valid addresses only
-	lastTS []byte
-	lastT  time.Time
-	head   head // the previous line's leading fields
+	strs     map[string]string
+	ips      map[string]string // valid addresses only
+	lastTS   []byte
+	lastT    time.Time
+	head     head // the previous line's leading fields
 	sameHead bool // see SameHead
 }
 

@@ -9,7 +9,9 @@
 // `stats` with sum, count(*), min and max of @timestamp, by fields. Any
 // other text is a MalformedQueryException, so that a change in the queries
 // fails the tests that run them here. The request and response shapes are
-// checked against the aws CLI in the tests.
+// checked against the aws CLI in the tests. As Logs Insights does, it
+// shows a JSON boolean as 1 or 0, and leaves a field an event lacks out of
+// its group's row.
 package insightstest
 
 import (
@@ -354,6 +356,12 @@ func (q *query) run(evs []Event, start, end int64) (rows [][]resultField, matche
 			case json.Number:
 				s := v.String()
 				return &s
+			case bool:
+				s := "0" // Logs Insights shows a JSON boolean as 1 or 0
+				if v {
+					s = "1"
+				}
+				return &s
 			}
 			return nil
 		}
@@ -464,10 +472,20 @@ func EMF(r *flows.Record) string {
 
 // Sample returns three windows of the sample scenario and the nodes that
 // wrote them, for PutRecords and WriteStore, and the windows' extent.
+//
+// The fields newer agents write take every state: the first window is an
+// older agent's, without node_instance_id and remote_reported; in the
+// others every record names its node's instance and says remote_reported,
+// false in the last window for the use1-az1 node's remotes on the use1-az2
+// node (as if that node's agent were not Ready), and graphql in use1-az1
+// exchanges bytes with three load balancers in use1-az2 (remote_lb): an
+// ALB, an NLB and a Classic one.
 func Sample(t testing.TB) (recs []flows.Record, nodes []string, start, end time.Time) {
 	t.Helper()
 	opt := sample.DefaultOptions()
 	opt.Windows = 3
+	var graphql *flows.Record // graphql's record in use1-az1, for the load balancers'
+	window := 0
 	if err := sample.Generate(opt, func(node string, r *flows.Record) error {
 		if r.RemotePod == "" && r.RemoteNode == "" && r.RemoteIP != flows.OtherIP {
 			// Outside remotes change over time, as a CDN's addresses do, so
@@ -476,12 +494,52 @@ func Sample(t testing.TB) (recs []flows.Record, nodes []string, start, end time.
 			a[3] += byte(r.TS.Sub(opt.Start) / time.Minute)
 			r.RemoteIP = netip.AddrFrom4(a).String()
 		}
+		if k := int(r.TS.Sub(opt.Start) / time.Minute); k != window {
+			recs, nodes = appendLBRecords(recs, nodes, graphql, window)
+			window = k
+		}
+		if window > 0 {
+			r.NodeInstanceID = sampleInstanceIDs[node]
+			stale := window == 2 && node == sample.NodeAZ1 && r.RemoteNode == sample.NodeAZ2
+			r.RemoteReportedRaw = flows.BoolOf(r.RemoteInCluster() && !stale)
+		}
 		recs, nodes = append(recs, *r), append(nodes, node)
+		if graphql == nil && node == sample.NodeAZ1 && r.LocalWorkload == "graphql" {
+			graphql = new(*r)
+		}
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
+	recs, nodes = appendLBRecords(recs, nodes, graphql, window)
 	return recs, nodes, opt.Start, opt.Start.Add(3 * time.Minute)
+}
+
+// sampleInstanceIDs are the sample nodes' EC2 instances.
+var sampleInstanceIDs = map[string]string{sample.NodeAZ1: "i-0a1b2c3d4e5f60001", sample.NodeAZ2: "i-0a1b2c3d4e5f60002"}
+
+// appendLBRecords appends, for windows after the first, the records of
+// local's pod with three load balancers in use1-az2: requests in,
+// responses out, a different size each.
+func appendLBRecords(recs []flows.Record, nodes []string, local *flows.Record, window int) ([]flows.Record, []string) {
+	if window == 0 || local == nil {
+		return recs, nodes
+	}
+	for i, lb := range []string{"app/web/50dc6c495c0c9188", "net/tcp-in/fe67e401c04c39d7", "classic/legacy-web"} {
+		for _, d := range []flows.Direction{flows.Ingress, flows.Egress} {
+			n := uint64(i+1)<<20 + uint64(window)<<10 + uint64(d)
+			recs = append(recs, flows.Record{Schema: flows.SchemaVersion, TS: local.TS.Add(time.Duration(window) * time.Minute),
+				WindowS: local.WindowS, Cluster: local.Cluster, Node: local.Node, Region: local.Region,
+				NodeInstanceID: sampleInstanceIDs[local.Node], Direction: d, Category: flows.InterAZ, Protocol: flows.TCP,
+				LocalIP: local.LocalIP, LocalPod: local.LocalPod, LocalNamespace: local.LocalNamespace,
+				LocalWorkload: local.LocalWorkload, LocalWorkloadKind: local.LocalWorkloadKind, LocalAZ: local.LocalAZ,
+				LocalAZID: local.LocalAZID, LocalSubnet: local.LocalSubnet,
+				RemoteIP: fmt.Sprintf("10.0.2.%d", 200+i), RemoteAZ: "us-east-1b", RemoteAZID: "use1-az2",
+				RemoteReportedRaw: flows.BoolFalse, RemoteLB: lb, Bytes: n, Packets: n >> 10})
+			nodes = append(nodes, local.Node)
+		}
+	}
+	return recs, nodes
 }
 
 // WriteStore writes recs as a file store and returns its path.

@@ -4,12 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 
 	"github.com/netcost/netcost/costmodel"
 	"github.com/netcost/netcost/internal/awscfg"
 	"github.com/netcost/netcost/internal/flows"
 	"github.com/netcost/netcost/internal/insightstest"
+	"github.com/netcost/netcost/internal/mototest"
 	"github.com/netcost/netcost/internal/source"
 	"github.com/netcost/netcost/internal/usage"
 )
@@ -30,13 +36,28 @@ func topJSON(t *testing.T, opts TopOptions) string {
 
 // TestInsightsMatchesFiles runs the whole Insights path (real SDK client,
 // a server speaking the Logs API) and asserts `top` says exactly what the
-// same records say from files, for every view and grouping: the groups
-// Logs Insights sums by hold every field the cost model reads.
+// same records say from files, and read back from CloudWatch Logs (moto)
+// with --exact, for every view and grouping: the groups Logs Insights
+// sums by hold every field the cost model reads. The records carry
+// remote_reported, remote_lb and node_instance_id in every state.
 func TestInsightsMatchesFiles(t *testing.T) {
 	insightstest.AWSEnv(t)
 	recs, nodes, start, end := insightstest.Sample(t)
+	// CloudWatch Logs takes events of the last 14 days only.
+	shift := time.Now().UTC().Truncate(time.Minute).Add(-10 * time.Minute).Sub(start)
+	for i := range recs {
+		recs[i].TS = recs[i].TS.Add(shift)
+	}
+	start, end = start.Add(shift), end.Add(shift)
 	srv := insightstest.Start(t)
 	srv.PutRecords(source.DefaultLogGroup, nodes, recs)
+	moto := mototest.Start(t)
+	streams := map[string][]types.InputLogEvent{}
+	for i := range recs {
+		streams[nodes[i]] = append(streams[nodes[i]], types.InputLogEvent{Message: aws.String(insightstest.EMF(&recs[i])),
+			Timestamp: aws.Int64(recs[i].TS.UnixMilli())})
+	}
+	mototest.PutLogEvents(t, moto, source.DefaultLogGroup, streams)
 	file := source.Spec{Kind: "file", Path: insightstest.WriteStore(t, recs)}
 	cw := source.Spec{Kind: "cloudwatch", Path: source.DefaultLogGroup}
 	ao := awscfg.Options{Region: "us-east-1", EndpointURL: srv.URL}
@@ -48,7 +69,23 @@ func TestInsightsMatchesFiles(t *testing.T) {
 			if got != want {
 				t.Fatalf("%s by %s: Insights differs from files:\n--- insights\n%s\n--- files\n%s", c.CLIName(), g, got, want)
 			}
+			exact := topJSON(t, TopOptions{Options: Options{Source: cw, Window: w, Exact: true,
+				AWS: awscfg.Options{Region: "us-east-1", EndpointURL: moto}}, Category: c, GroupBy: g})
+			if exact != want {
+				t.Fatalf("%s by %s: --exact differs from files:\n--- exact\n%s\n--- files\n%s", c.CLIName(), g, exact, want)
+			}
 		}
+	}
+	// The new fields change the inter-AZ figures: without them the
+	// records price otherwise.
+	old := slices.Clone(recs)
+	for i := range old {
+		old[i].RemoteReportedRaw, old[i].RemoteLB, old[i].NodeInstanceID = flows.BoolUnset, "", ""
+	}
+	oldFile := source.Spec{Kind: "file", Path: insightstest.WriteStore(t, old)}
+	if topJSON(t, TopOptions{Options: Options{Source: oldFile, Window: w}, Category: flows.InterAZ}) ==
+		topJSON(t, TopOptions{Options: Options{Source: file, Window: w}, Category: flows.InterAZ}) {
+		t.Error("the sample's remote_reported and remote_lb do not change the inter-AZ view")
 	}
 	// A non-trivial view: the NAT view has rows and its records are counted.
 	res, err := Top(context.Background(), costmodel.New(nil), TopOptions{Options: Options{Source: cw, Window: w, AWS: ao},

@@ -33,13 +33,16 @@ var (
 
 // groupFields are the record fields the Logs Insights sums are grouped by:
 // every field the cost model reads, so that one group's synthetic record
-// (its bytes summed) prices and groups exactly as its records would. Left
-// out: the time (the span has its own query), cluster, protocol and
-// packets, which the model does not read.
+// (its bytes summed) prices and groups exactly as its records would, and
+// node_instance_id, which names the node as the bill does. Left out: the
+// time (the span has its own query), cluster, protocol and packets, which
+// the model does not read.
 var groupFields = []string{"region", "direction", "category",
-	"local_ip", "local_pod", "local_namespace", "local_workload", "local_workload_kind", "node", "local_az", "local_az_id", "local_subnet",
+	"local_ip", "local_pod", "local_namespace", "local_workload", "local_workload_kind",
+	"node", "node_instance_id", "local_az", "local_az_id", "local_subnet",
 	"remote_ip", "remote_port", "remote_pod", "remote_namespace", "remote_workload", "remote_service", "remote_node",
-	"remote_az", "remote_az_id", "remote_name", "remote_aws_service", "remote_region", "via", "via_az_id"}
+	"remote_az", "remote_az_id", "remote_name", "remote_reported", "remote_lb", "remote_aws_service", "remote_region",
+	"via", "via_az_id"}
 
 // Result fields of the aggregates.
 const (
@@ -175,6 +178,8 @@ func parseGroup(row []types.ResultField) (statsGroup, error) {
 				p, err = strconv.ParseUint(v, 10, 16)
 			}
 			r.RemotePort = uint16(p)
+		case "remote_reported":
+			r.RemoteReportedRaw, err = parseInsightsBool(name, v)
 		default:
 			if p := stringField(r, name); p != nil {
 				*p = v
@@ -200,6 +205,21 @@ func parseGroup(row []types.ResultField) (statsGroup, error) {
 	return g, nil
 }
 
+// parseInsightsBool parses a JSON boolean as Logs Insights returns it: 1
+// or 0 (true or false also taken). A group of records without the field
+// has no value for it, or an empty one: that is BoolUnset, not false.
+func parseInsightsBool(name, v string) (flows.OptBool, error) {
+	switch v {
+	case "":
+		return flows.BoolUnset, nil
+	case "1", "true":
+		return flows.BoolTrue, nil
+	case "0", "false":
+		return flows.BoolFalse, nil
+	}
+	return flows.BoolUnset, fmt.Errorf("%s %q: want 1 or 0, a JSON true or false", name, v)
+}
+
 // stringField returns the record's string field of that name, or nil.
 func stringField(r *flows.Record, name string) *string {
 	switch name {
@@ -217,6 +237,8 @@ func stringField(r *flows.Record, name string) *string {
 		return &r.LocalWorkloadKind
 	case "node":
 		return &r.Node
+	case "node_instance_id":
+		return &r.NodeInstanceID
 	case "local_az":
 		return &r.LocalAZ
 	case "local_az_id":
@@ -241,6 +263,8 @@ func stringField(r *flows.Record, name string) *string {
 		return &r.RemoteAZID
 	case "remote_name":
 		return &r.RemoteName
+	case "remote_lb":
+		return &r.RemoteLB
 	case "remote_aws_service":
 		return &r.RemoteAWSService
 	case "remote_region":

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -26,9 +27,10 @@ type reader interface {
 // groupSum is the bytes and records of one Logs Insights group.
 type groupSum struct{ bytes, records int64 }
 
-// groupSums reads view's records in w from r and sums them by the fields
-// Logs Insights groups by (groupFields): what a file store and Logs
-// Insights must agree on, for a group's record to price as its records do.
+// groupSums reads view's records in w from r and sums them by every
+// field but those Logs Insights need not group by (notGrouped): what a
+// file store and Logs Insights must agree on, for a group's record to
+// price as its records do.
 func groupSums(t *testing.T, r reader, w Window, view *View) (map[string]groupSum, Span) {
 	t.Helper()
 	var mu sync.Mutex
@@ -52,18 +54,39 @@ func groupSums(t *testing.T, r reader, w Window, view *View) (map[string]groupSu
 	return sums, sps[0]
 }
 
-// groupKey is the values of r's groupFields, as JSON.
+// notGrouped are the record fields the Logs Insights sums leave out: the
+// time, the counts, and what the cost model does not read.
+var notGrouped = []string{"schema", "ts", "window_s", "cluster", "protocol", "bytes", "packets"}
+
+// groupKey is the values of r's fields but notGrouped, as JSON.
 func groupKey(t *testing.T, r *flows.Record) string {
 	var all map[string]any
 	if err := json.Unmarshal(flows.AppendJSON(nil, r), &all); err != nil {
 		t.Fatal(err)
 	}
-	key := map[string]any{}
-	for _, f := range groupFields {
-		key[f] = all[f]
+	for _, f := range notGrouped {
+		delete(all, f)
 	}
-	b, _ := json.Marshal(key)
+	b, _ := json.Marshal(all)
 	return string(b)
+}
+
+// TestGroupFields: Logs Insights groups by every field of a record but
+// notGrouped, so that a field added to the record is added to the query.
+func TestGroupFields(t *testing.T) {
+	var want []string
+	for f := range reflect.TypeFor[flows.Record]().Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if !slices.Contains(notGrouped, name) {
+			want = append(want, name)
+		}
+	}
+	got := slices.Clone(groupFields)
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("groupFields = %v; want %v", got, want)
+	}
 }
 
 // sameAsFiles asserts that the log group answers view in w as the file

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -132,6 +133,9 @@ func TestInsightsBadGroups(t *testing.T) {
 		{append(good[:len(good):len(good)], "sum_bytes", "1.5"), `sum of bytes "1.5" is not a whole number`},
 		{append(good[:len(good):len(good)], "remote_port", "70000"), `remote_port=70000`},
 		{append(good[:len(good):len(good)], "local_ip", "pod-a"), `local_ip: "pod-a" is not an IP address`},
+		{append(good[:len(good):len(good)], "remote_reported", "yes"), `remote_reported "yes": want 1 or 0`},
+		{append(good[:len(good):len(good)], "remote_lb", "alb/web"), `remote_lb: "alb/web" is not a load balancer`},
+		{append(good[:len(good):len(good)], "node_instance_id", "i-xyz"), `node_instance_id: "i-xyz" is not an EC2 instance`},
 	} {
 		_, _, err := parseGroups([][]types.ResultField{row(tc.kv...)}, false)
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "a group of 2 records (") {
@@ -140,6 +144,50 @@ func TestInsightsBadGroups(t *testing.T) {
 		groups, skipped, err := parseGroups([][]types.ResultField{row(tc.kv...), row(good...)}, true)
 		if err != nil || skipped != 2 || len(groups) != 1 || groups[0].rec.Bytes != 100 || groups[0].n != 2 {
 			t.Errorf("lenient %v: %v, %d skipped, %+v", tc.kv, err, skipped, groups)
+		}
+	}
+}
+
+// TestInsightsOptionalFields: a group's remote_reported, remote_lb and
+// node_instance_id come back as the records had them, an absent
+// remote_reported (no field, or no value) apart from a false one.
+func TestInsightsOptionalFields(t *testing.T) {
+	base := []types.ResultField{
+		{Field: aws.String("region"), Value: aws.String("us-east-1")},
+		{Field: aws.String("direction"), Value: aws.String("ingress")},
+		{Field: aws.String("category"), Value: aws.String("INTER_AZ")},
+		{Field: aws.String("local_ip"), Value: aws.String("10.0.1.5")},
+		{Field: aws.String("remote_ip"), Value: aws.String("10.0.2.200")},
+		{Field: aws.String("sum_bytes"), Value: aws.String("100")},
+		{Field: aws.String("records"), Value: aws.String("2")},
+	}
+	for _, tc := range []struct {
+		field, value string // none when field is ""
+		want         func(*flows.Record)
+	}{
+		{"", "", func(*flows.Record) {}},
+		{"remote_reported", "", func(*flows.Record) {}},
+		{"remote_reported", "0", func(r *flows.Record) { r.RemoteReportedRaw = flows.BoolFalse }},
+		{"remote_reported", "1", func(r *flows.Record) { r.RemoteReportedRaw = flows.BoolTrue }},
+		{"remote_reported", "false", func(r *flows.Record) { r.RemoteReportedRaw = flows.BoolFalse }},
+		{"remote_reported", "true", func(r *flows.Record) { r.RemoteReportedRaw = flows.BoolTrue }},
+		{"remote_lb", "app/web/50dc6c495c0c9188", func(r *flows.Record) { r.RemoteLB = "app/web/50dc6c495c0c9188" }},
+		{"remote_lb", "classic/legacy-web", func(r *flows.Record) { r.RemoteLB = "classic/legacy-web" }},
+		{"node_instance_id", "i-0a1b2c3d4e5f60001", func(r *flows.Record) { r.NodeInstanceID = "i-0a1b2c3d4e5f60001" }},
+	} {
+		row := slices.Clone(base)
+		if tc.field != "" {
+			row = append(row, types.ResultField{Field: aws.String(tc.field), Value: aws.String(tc.value)})
+		}
+		groups, _, err := parseGroups([][]types.ResultField{row}, false)
+		if err != nil {
+			t.Fatalf("%s=%q: %v", tc.field, tc.value, err)
+		}
+		want := flows.Record{Schema: 1, TS: time.Unix(0, 0).UTC(), WindowS: 1, Region: "us-east-1", Direction: flows.Ingress,
+			Category: flows.InterAZ, Protocol: flows.TCP, LocalIP: "10.0.1.5", RemoteIP: "10.0.2.200", Bytes: 100}
+		tc.want(&want)
+		if got := groups[0].rec; got != want {
+			t.Errorf("%s=%q: record\n%+v\nwant\n%+v", tc.field, tc.value, got, want)
 		}
 	}
 }

@@ -326,6 +326,9 @@ func (n *nfmReader) record(row *nfmtypes.MonitorTopContributorsRow, cat nfmtypes
 		// them at the receiver's interface, which the cost model must price.
 		RemoteReportedRaw: flows.BoolFalse,
 	}
+	if id := aws.ToString(row.LocalInstanceId); flows.ValidInstanceID(id) {
+		r.NodeInstanceID = id // the node as the bill names it, for reconciling by resource
+	}
 	if row.TargetPort != nil && *row.TargetPort > 0 && *row.TargetPort < 1<<16 {
 		r.RemotePort = uint16(*row.TargetPort)
 	}

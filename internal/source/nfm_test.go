@@ -48,7 +48,8 @@ func TestNFMRecord(t *testing.T) {
 	}
 	got, ok := n.record(&row, nfmtypes.DestinationCategoryUnclassified, nfmWin)
 	want := flows.Record{Schema: 1, TS: nfmWin.Start, WindowS: 86400, Region: "us-east-1", Direction: flows.Egress,
-		Category: flows.Unclassified, Protocol: flows.TCP, Node: "i-0a1b2c3d4e5f60001", LocalIP: "10.0.1.10", LocalPod: "web-1",
+		Category: flows.Unclassified, Protocol: flows.TCP, Node: "i-0a1b2c3d4e5f60001", NodeInstanceID: "i-0a1b2c3d4e5f60001",
+		LocalIP: "10.0.1.10", LocalPod: "web-1",
 		LocalNamespace: "shop", LocalAZID: "use1-az1", LocalSubnet: "subnet-01", RemoteIP: "52.94.133.131", RemotePort: 443,
 		RemotePod: "api-1", RemoteNamespace: "core", RemoteService: "api", RemoteAZ: "us-east-1b", Via: "nat-0a1b2c3d4e5f60718", Bytes: 1 << 30,
 		RemoteReportedRaw: flows.BoolFalse}
@@ -57,6 +58,12 @@ func TestNFMRecord(t *testing.T) {
 	}
 	if err := got.Validate(); err != nil {
 		t.Errorf("mapped record is not a valid record: %v", err)
+	}
+
+	// An instance ID that is not one names the node only.
+	row.LocalInstanceId = aws.String("i-LOCAL")
+	if got, _ = n.record(&row, nfmtypes.DestinationCategoryUnclassified, nfmWin); got.Node != "i-LOCAL" || got.NodeInstanceID != "" {
+		t.Errorf("bad instance ID: node %q, node_instance_id %q; want the node only", got.Node, got.NodeInstanceID)
 	}
 
 	// S3 names its service; the region falls back to the client's; a

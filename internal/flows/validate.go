@@ -1,10 +1,12 @@
 package flows
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/netip"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/netcost/netcost/internal/safetext"
 )
@@ -151,3 +153,21 @@ func checkText(field, v string) error {
 
 // maxQuoted is how many bytes of a bad value an error quotes.
 const maxQuoted = 80
+
+// decodeText decodes a string value that str marked (it holds a
+// backslash, or a byte outside printable ASCII) and rejects it if it holds
+// what no name does (checkText), before and after unescaping: invalid
+// UTF-8, which unescaping would hide, and escaped control characters.
+// changed says that the result is not v's bytes.
+func decodeText(key string, v []byte) (_ []byte, changed bool, err error) {
+	if err := checkText(key, unsafe.String(unsafe.SliceData(v), len(v))); err != nil {
+		return nil, false, err
+	}
+	if bytes.IndexByte(v, '\\') < 0 {
+		return v, false, nil
+	}
+	if v, err = unescape(v); err != nil {
+		return nil, false, fieldErr(key, "%v", err)
+	}
+	return v, true, checkText(key, unsafe.String(unsafe.SliceData(v), len(v)))
+}

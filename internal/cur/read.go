@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/athena"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"golang.org/x/sync/errgroup"
 
@@ -29,28 +30,33 @@ type Options struct {
 	// ByResource sums per resource as well: per NAT gateway, per
 	// instance. It needs an export with resource IDs.
 	ByResource bool
+	// Athena is how to run queries for athena: locations.
+	Athena AthenaOptions
 }
 
-// Reader reads the network lines of a CUR 2.0 from files or S3.
+// Reader reads the network lines of a CUR 2.0 from files, S3 or Athena.
 type Reader struct {
 	s3      s3API
+	athena  athenaAPI
 	log     *slog.Logger
-	workers int // files read at once
+	workers int           // files read at once
+	poll    time.Duration // between GetQueryExecution calls
 }
 
-// NewReader returns a Reader with an S3 client from cfg. With an endpoint
-// URL in cfg (a local emulator) S3 is addressed by path, as emulators need.
-// A nil log discards.
+// NewReader returns a Reader with S3 and Athena clients from cfg. With an
+// endpoint URL in cfg (a local emulator) S3 is addressed by path, as
+// emulators need. A nil log discards.
 func NewReader(cfg aws.Config, log *slog.Logger) *Reader {
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = cfg.BaseEndpoint != nil })
-	return newReader(s3c, log)
+	return newReader(s3c, athena.NewFromConfig(cfg), log)
 }
 
-func newReader(s3c s3API, log *slog.Logger) *Reader {
+func newReader(s3c s3API, ath athenaAPI, log *slog.Logger) *Reader {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Reader{s3: s3c, log: log.With("component", "cur"), workers: min(runtime.GOMAXPROCS(0), 4)}
+	return &Reader{s3: s3c, athena: ath, log: log.With("component", "cur"),
+		workers: min(runtime.GOMAXPROCS(0), 4), poll: time.Second}
 }
 
 // Read reads the bill at loc and sums its network lines within the window.
@@ -78,7 +84,7 @@ func (r *Reader) Read(ctx context.Context, loc Location, o Options) (*Bill, erro
 	case S3:
 		return r.readExport(ctx, b, newS3Store(r.s3, loc), o)
 	case Athena:
-		return nil, usage.Errorf("--cur %s: reading a CUR in Athena is not supported yet", loc)
+		return r.readAthena(ctx, b, loc, o)
 	}
 	return nil, usage.Errorf("--cur: no location")
 }

@@ -22,7 +22,8 @@ const (
 )
 
 // Categories lists every valid category in order.
-var Categories = []Category{IntraAZ, InterAZ, InterVPC, InterRegion, AmazonS3, AmazonDynamoDB, NATGateway, Internet, Unclassified}
+var Categories = []Category{IntraAZ, InterAZ, InterVPC, InterRegion, AmazonS3, AmazonDynamoDB, NATGateway, Internet,
+	Unclassified}
 
 var categoryNames = [...]struct{ record, cli string }{
 	IntraAZ:        {"INTRA_AZ", "intra-az"},

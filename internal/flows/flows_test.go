@@ -106,7 +106,8 @@ func TestDecodeRoundTrip(t *testing.T) {
 
 func TestDecodeAcceptsForeignLayout(t *testing.T) {
 	// Another writer's key order, whitespace, nulls, EMF metadata, unknown keys.
-	line := `  { "_aws": {"Timestamp": 1, "CloudWatchMetrics": [{"Namespace": "netcost", "Dimensions": [["cluster"]], "Metrics": [{"Name": "bytes"}]}]},
+	line := `  { "_aws": {"Timestamp": 1,
+	"CloudWatchMetrics": [{"Namespace": "netcost", "Dimensions": [["cluster"]], "Metrics": [{"Name": "bytes"}]}]},
 	"bytes": 10, "packets": 1, "remote_ip": "52.94.0.1", "local_ip": "10.0.1.5", "protocol": "udp",
 	"category": "NAT_GATEWAY", "direction": "egress", "region": "us-east-1", "window_s": 60,
 	"ts": "2026-11-21T10:00:00.000+00:00", "schema": 1, "remote_pod": null, "future_field": [1, "x", {"y": true}],
@@ -115,7 +116,8 @@ func TestDecodeAcceptsForeignLayout(t *testing.T) {
 	if err := NewDecoder().Decode([]byte(line), &r); err != nil {
 		t.Fatalf("Decode error: %v", err)
 	}
-	if r.Via != "nat-0b2" || r.Bytes != 10 || r.Protocol != UDP || !r.TS.Equal(time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)) {
+	if r.Via != "nat-0b2" || r.Bytes != 10 || r.Protocol != UDP ||
+		!r.TS.Equal(time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)) {
 		t.Errorf("Decode = %+v", r)
 	}
 }
@@ -128,9 +130,12 @@ func TestDecodeErrors(t *testing.T) {
 		{"negative bytes", strings.Replace(base, `"bytes":123456789`, `"bytes":-5`, 1), "bytes: negative value -5"},
 		{"fractional bytes", strings.Replace(base, `"bytes":123456789`, `"bytes":1.5`, 1), "bytes: want an integer"},
 		{"string bytes", strings.Replace(base, `"bytes":123456789`, `"bytes":"12"`, 1), "bytes: want a non-negative integer"},
-		{"huge bytes", strings.Replace(base, `"bytes":123456789`, `"bytes":99999999999999999999999`, 1), "bytes: number too large"},
-		{"bad local ip", strings.Replace(base, `"10.0.1.15"`, `"10.0.1.300"`, 1), `local_ip: "10.0.1.300" is not an IP address`},
-		{"bad remote ip", strings.Replace(base, `"10.0.2.33"`, `"products"`, 1), `remote_ip: "products" is not an IP address`},
+		{"huge bytes", strings.Replace(base, `"bytes":123456789`, `"bytes":99999999999999999999999`, 1),
+			"bytes: number too large"},
+		{"bad local ip", strings.Replace(base, `"10.0.1.15"`, `"10.0.1.300"`, 1),
+			`local_ip: "10.0.1.300" is not an IP address`},
+		{"bad remote ip", strings.Replace(base, `"10.0.2.33"`, `"products"`, 1),
+			`remote_ip: "products" is not an IP address`},
 		{"unknown category", strings.Replace(base, `"INTER_AZ"`, `"inter-az"`, 1), `category: unknown category "inter-az"`},
 		{"bad direction", strings.Replace(base, `"egress"`, `"out"`, 1), `direction: "out" is not egress or ingress`},
 		{"bad protocol", strings.Replace(base, `"tcp"`, `"icmp"`, 1), `protocol: "icmp" is not tcp or udp`},
@@ -139,14 +144,17 @@ func TestDecodeErrors(t *testing.T) {
 		{"bad ts", strings.Replace(base, `2026-11-21T10:00:00Z`, `yesterday`, 1), `ts: "yesterday" is not an RFC 3339 time`},
 		{"feb 30", strings.Replace(base, `2026-11-21T10:00:00Z`, `2026-02-30T10:00:00Z`, 1), `ts: "2026-02-30T10:00:00Z"`},
 		{"zero window", strings.Replace(base, `"window_s":60`, `"window_s":0`, 1), "window_s: must be a positive"},
-		{"port too big", strings.Replace(base, `"remote_port":8080`, `"remote_port":70000`, 1), "remote_port: 70000 is not a port"},
+		{"port too big", strings.Replace(base, `"remote_port":8080`, `"remote_port":70000`, 1),
+			"remote_port: 70000 is not a port"},
 		{"truncated", base[:len(base)/2], "unterminated string"},
 		{"trailing garbage", base + `x`, "unexpected data after the object"},
 		{"array", `[1,2]`, "not a JSON object"},
 		{"not json", `hello`, "not a JSON object"},
 		{"missing remote", strings.Replace(base, `"remote_ip":"10.0.2.33",`, ``, 1), "remote_ip: missing"},
-		{"packets above bytes", strings.Replace(base, `"packets":90000`, `"packets":999999999`, 1), "packets: 999999999 packets"},
-		{"via az without via", strings.Replace(base, `"bytes"`, `"via_az_id":"use1-az2","bytes"`, 1), "via_az_id: set without via"},
+		{"packets above bytes", strings.Replace(base, `"packets":90000`, `"packets":999999999`, 1),
+			"packets: 999999999 packets"},
+		{"via az without via", strings.Replace(base, `"bytes"`, `"via_az_id":"use1-az2","bytes"`, 1),
+			"via_az_id: set without via"},
 		{"no region", strings.Replace(base, `"region":"us-east-1",`, ``, 1), "region: missing"},
 		{"bad escape", strings.Replace(base, `"shop"`, `"sh\xop"`, 1), "invalid escape"},
 		{"control character", strings.Replace(base, `"shop"`, "\"sh\top\"", 1), "control character"},
@@ -167,7 +175,8 @@ func TestDecodeErrors(t *testing.T) {
 		{"reported run on", strings.Replace(base, `"bytes"`, `"remote_reported":truex,"bytes"`, 1), "want ',' or '}'"},
 		{"lb without kind", strings.Replace(base, `"bytes"`, `"remote_lb":"web/50dc6c495c0c9188","bytes"`, 1),
 			`remote_lb: "web/50dc6c495c0c9188" is not a load balancer`},
-		{"lb with the ELB prefix", strings.Replace(base, `"bytes"`, `"remote_lb":"ELB app/web/50dc","bytes"`, 1), "remote_lb"},
+		{"lb with the ELB prefix", strings.Replace(base, `"bytes"`, `"remote_lb":"ELB app/web/50dc","bytes"`, 1),
+			"remote_lb"},
 		{"lb without id", strings.Replace(base, `"bytes"`, `"remote_lb":"net/tcp","bytes"`, 1), "remote_lb"},
 		{"classic lb with id", strings.Replace(base, `"bytes"`, `"remote_lb":"classic/web/50dc","bytes"`, 1), "remote_lb"},
 	}
@@ -191,7 +200,8 @@ func ptr[T any](v T) *T { return &v }
 // whatever one accepts, the other accepts with the same result, and nothing panics.
 func FuzzDecode(f *testing.F) {
 	f.Add(string(AppendJSON(nil, ptr(fakeRecord()))))
-	f.Add(`{"schema":1,"ts":"2026-11-21T10:00:00Z","window_s":60,"region":"r","direction":"egress","category":"INTER_AZ","protocol":"tcp","local_ip":"::1","remote_ip":"other","bytes":1,"packets":1}`)
+	f.Add(`{"schema":1,"ts":"2026-11-21T10:00:00Z","window_s":60,"region":"r","direction":"egress",` +
+		`"category":"INTER_AZ","protocol":"tcp","local_ip":"::1","remote_ip":"other","bytes":1,"packets":1}`)
 	f.Add(`{"a":[{"b":"\"}"}],"schema":1}`)
 	agent := fakeRecord()
 	agent.NodeInstanceID, agent.RemoteReportedRaw = "i-0abc123def4567890", BoolFalse

@@ -76,7 +76,8 @@ func (r *Record) validateNoIPs() error {
 		return fieldErr("direction", "missing or invalid; want egress or ingress")
 	}
 	if !r.Category.valid() {
-		return fieldErr("category", "missing or invalid; want one of INTRA_AZ, INTER_AZ, INTER_VPC, INTER_REGION, AMAZON_S3, AMAZON_DYNAMODB, NAT_GATEWAY, INTERNET, UNCLASSIFIED")
+		return fieldErr("category", "missing or invalid; want one of INTRA_AZ, INTER_AZ, INTER_VPC, INTER_REGION, "+
+			"AMAZON_S3, AMAZON_DYNAMODB, NAT_GATEWAY, INTERNET, UNCLASSIFIED")
 	}
 	if r.Protocol != TCP && r.Protocol != UDP {
 		return fieldErr("protocol", "missing or invalid; want tcp or udp")
@@ -88,7 +89,8 @@ func (r *Record) validateNoIPs() error {
 		return fieldErr("remote_ip", "missing")
 	}
 	if r.Bytes > MaxBytes {
-		return fieldErr("bytes", "%d is more than a record can hold (%d, a PiB): the count is corrupt", r.Bytes, uint64(MaxBytes))
+		return fieldErr("bytes", "%d is more than a record can hold (%d, a PiB): the count is corrupt",
+			r.Bytes, uint64(MaxBytes))
 	}
 	if r.Packets > r.Bytes {
 		return fieldErr("packets", "%d packets cannot carry only %d bytes", r.Packets, r.Bytes)

@@ -46,7 +46,8 @@ func (cw *cloudWatchScan) events(ctx context.Context, w Window, view *View, fn R
 					}
 					continue
 				}
-				return Span{}, usage.Errorf("%s, %s: %w (fix the record, or pass --strict=false to skip bad records)", cw.what(), where(), err)
+				return Span{}, usage.Errorf("%s, %s: %w (fix the record, or pass --strict=false to skip bad records)",
+					cw.what(), where(), err)
 			}
 			if !w.Contains(r.TS) {
 				continue

@@ -120,7 +120,8 @@ func statsQuery(view *View, p byteRange) string {
 // view, as a file source's span does: first and last event per window
 // length, since a window ends window_s after it starts.
 func spanQuery(p byteRange) string {
-	return queryText(p.filter(), fmt.Sprintf("stats count(*) as %s, min(@timestamp) as %s, max(@timestamp) as %s by %s", countField, firstField, lastField, windowsField))
+	return queryText(p.filter(), fmt.Sprintf("stats count(*) as %s, min(@timestamp) as %s, max(@timestamp) as %s by %s",
+		countField, firstField, lastField, windowsField))
 }
 
 // statsGroup is one row of a stats query: n records with rec's fields, their
@@ -152,7 +153,8 @@ func parseGroups(rows [][]types.ResultField, lenient bool) (groups []statsGroup,
 }
 
 func parseGroup(row []types.ResultField) (statsGroup, error) {
-	g := statsGroup{rec: flows.Record{Schema: flows.SchemaVersion, TS: time.Unix(0, 0).UTC(), WindowS: 1, Protocol: flows.TCP}}
+	g := statsGroup{rec: flows.Record{Schema: flows.SchemaVersion, TS: time.Unix(0, 0).UTC(), WindowS: 1,
+		Protocol: flows.TCP}}
 	r := &g.rec
 	var sum float64
 	var err error
@@ -279,7 +281,8 @@ func stringField(r *flows.Record, name string) *string {
 
 // errNoStats is the answer of an endpoint that returns log events for a
 // stats query.
-var errNoStats = errors.New("the Logs Insights answer has no stats fields: the endpoint does not run Logs Insights stats (moto does not): use --exact")
+var errNoStats = errors.New("the Logs Insights answer has no stats fields: " +
+	"the endpoint does not run Logs Insights stats (moto does not): use --exact")
 
 // parseSpan folds the span query's rows into a span accumulator.
 func parseSpan(rows [][]types.ResultField) (spanAcc, error) {
@@ -369,7 +372,8 @@ func (cw *cloudWatchScan) insights(ctx context.Context, w Window, view *View, fn
 		acc.matched += gr.n
 		stats.Records += gr.n
 		if err := fn(0, &gr.rec, gr.n); err != nil {
-			return Span{}, cw.recordError(err, fmt.Sprintf("records of local_ip %s, remote_ip %s", gr.rec.LocalIP, gr.rec.RemoteIP))
+			return Span{}, cw.recordError(err, fmt.Sprintf("records of local_ip %s, remote_ip %s",
+				gr.rec.LocalIP, gr.rec.RemoteIP))
 		}
 	}
 	return acc.span(w, stats, cw.logger), nil
@@ -394,7 +398,8 @@ var errTooManyGroups = errors.New("too many groups")
 // within one second (one agent window's records share their ts), over
 // each half of p, the records' sizes. The parts' rows are merged: a group
 // found in several parts is summed by the caller.
-func (q *insightsRunner) run(ctx context.Context, build func(byteRange) string, w Window, p byteRange) ([][]types.ResultField, error) {
+func (q *insightsRunner) run(ctx context.Context, build func(byteRange) string, w Window,
+	p byteRange) ([][]types.ResultField, error) {
 	rows, err := q.once(ctx, build(p), w)
 	if err != nil || len(rows) < insightsRowLimit {
 		return rows, err
@@ -407,7 +412,8 @@ func (q *insightsRunner) run(ctx context.Context, build func(byteRange) string, 
 	} else {
 		var ok bool
 		if pa, pb, ok = p.split(); !ok {
-			return nil, usage.Errorf("%w: Logs Insights returned its limit of %d rows for the records of %d bytes in the second at %s of %s: use --exact to read the records instead",
+			return nil, usage.Errorf("%w: Logs Insights returned its limit of %d rows for the records of %d bytes "+
+				"in the second at %s of %s: use --exact to read the records instead",
 				errTooManyGroups, insightsRowLimit, p.Lo, w.Start.Format(time.RFC3339), q.cw.what())
 		}
 		wa, wb = w, w
@@ -432,7 +438,8 @@ func (q *insightsRunner) once(ctx context.Context, query string, w Window) ([][]
 		return nil, ctx.Err()
 	}
 	c := q.cw.c
-	out, err := c.StartQuery(ctx, &cloudwatchlogs.StartQueryInput{LogGroupName: aws.String(q.cw.group), QueryString: aws.String(query),
+	out, err := c.StartQuery(ctx, &cloudwatchlogs.StartQueryInput{
+		LogGroupName: aws.String(q.cw.group), QueryString: aws.String(query),
 		StartTime: aws.Int64(w.Start.Unix()), EndTime: aws.Int64(w.End.Unix() - 1), // both inclusive, in seconds
 		Limit: aws.Int32(int32(insightsRowLimit))})
 	if err != nil {
@@ -443,7 +450,8 @@ func (q *insightsRunner) once(ctx context.Context, query string, w Window) ([][]
 	stop := func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), insightsStopWait)
 		defer cancel()
-		if _, err := c.StopQuery(sctx, &cloudwatchlogs.StopQueryInput{QueryId: aws.String(id)}); err != nil && q.cw.logger != nil {
+		_, err := c.StopQuery(sctx, &cloudwatchlogs.StopQueryInput{QueryId: aws.String(id)})
+		if err != nil && q.cw.logger != nil {
 			q.cw.logger.Debug("stopping a Logs Insights query", "query_id", id, "err", err)
 		}
 	}
@@ -498,5 +506,6 @@ func (q *insightsRunner) note(id string, scanned float64, started, completed int
 	}
 	done, all := q.completed, q.started
 	q.mu.Unlock()
-	q.cw.progress.show("Logs Insights on %s: %d of %d queries done, %s scanned", q.cw.what(), done, all, flows.HumanBytes(uint64(max(total, 0))))
+	q.cw.progress.show("Logs Insights on %s: %d of %d queries done, %s scanned", q.cw.what(), done, all,
+		flows.HumanBytes(uint64(max(total, 0))))
 }

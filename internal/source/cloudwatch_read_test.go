@@ -155,7 +155,8 @@ func TestInsightsOneSecond(t *testing.T) {
 		v := View(c)
 		sameAsFiles(t, files, &LogGroup{Name: DefaultLogGroup, AWS: ao}, w, &v)
 	}
-	if !slices.ContainsFunc(srv.Queries(), func(q insightstest.Query) bool { return strings.Contains(q.Text, "filter bytes >= ") }) {
+	split := func(q insightstest.Query) bool { return strings.Contains(q.Text, "filter bytes >= ") }
+	if !slices.ContainsFunc(srv.Queries(), split) {
 		t.Error("no query was split by size")
 	}
 	// Three groups of one size in one second, two rows a query.
@@ -169,7 +170,8 @@ func TestInsightsOneSecond(t *testing.T) {
 	v := View(flows.Internet)
 	g := &LogGroup{Name: DefaultLogGroup, AWS: awscfg.Options{Region: "us-east-1", EndpointURL: srv2.URL}}
 	_, err := g.Read(t.Context(), []*Query{{Window: w, View: &v, Begin: func(int) RecordFunc { return nil }}})
-	if err == nil || !errors.Is(err, usage.Err) || !strings.Contains(err.Error(), "records of 100 bytes in the second at") ||
+	if err == nil || !errors.Is(err, usage.Err) ||
+		!strings.Contains(err.Error(), "records of 100 bytes in the second at") ||
 		!strings.Contains(err.Error(), "use --exact to read the records instead") {
 		t.Errorf("got %v", err)
 	}
@@ -190,8 +192,9 @@ func TestInsightsErrors(t *testing.T) {
 	}
 	ao := awscfg.Options{Region: "us-east-1", EndpointURL: srv.URL}
 	err := read(&LogGroup{Name: "/missing", AWS: ao})
-	if err == nil || !errors.Is(err, usage.Err) || err.Error() != `CloudWatch Logs StartQuery: log group "/missing" not found: `+
-		`The specified log group does not exist. (check the name and --region)` {
+	if err == nil || !errors.Is(err, usage.Err) ||
+		err.Error() != `CloudWatch Logs StartQuery: log group "/missing" not found: `+
+			`The specified log group does not exist. (check the name and --region)` {
 		t.Errorf("missing log group: %v", err)
 	}
 	srv.Fail = "AccessDeniedException"
@@ -240,7 +243,8 @@ func TestInsightsCancel(t *testing.T) {
 	done := make(chan error)
 	go func() {
 		v := View(flows.NATGateway)
-		g := &LogGroup{Name: DefaultLogGroup, AWS: awscfg.Options{Region: "us-east-1", EndpointURL: srv.URL}, Progress: &progress}
+		g := &LogGroup{Name: DefaultLogGroup, AWS: awscfg.Options{Region: "us-east-1", EndpointURL: srv.URL},
+			Progress: &progress}
 		_, err := g.Read(ctx, []*Query{{View: &v, Begin: func(int) RecordFunc { return nil }}})
 		done <- err
 	}()
@@ -262,7 +266,8 @@ func TestInsightsCancel(t *testing.T) {
 			t.Errorf("query %s covers %d s", q.ID, q.EndTime-q.StartTime)
 		}
 	}
-	if p := progress.String(); !strings.Contains(p, "\r\x1b[Knetcost: Logs Insights on log group \"/netcost/flows\": 0 of 2 queries done") ||
+	p := progress.String()
+	if !strings.Contains(p, "\r\x1b[Knetcost: Logs Insights on log group \"/netcost/flows\": 0 of 2 queries done") ||
 		!strings.HasSuffix(p, "\r\x1b[K") {
 		t.Errorf("progress output %q", p)
 	}

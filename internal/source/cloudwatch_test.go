@@ -61,7 +61,8 @@ func TestInsightsQueries(t *testing.T) {
 		v := View(c)
 		fmt.Fprintf(&b, "# top --category %s\n%s\n\n", c.CLIName(), statsQuery(&v, byteRange{}))
 	}
-	fmt.Fprintf(&b, "# recommend (every record)\n%s\n\n# span (every record)\n%s\n", statsQuery(nil, byteRange{}), spanQuery(byteRange{}))
+	fmt.Fprintf(&b, "# recommend (every record)\n%s\n\n# span (every record)\n%s\n",
+		statsQuery(nil, byteRange{}), spanQuery(byteRange{}))
 	// One second's records split by size: [0, 2^50*2) halves to 2^25...
 	nat := View(flows.NATGateway)
 	p := byteRange{}
@@ -111,7 +112,8 @@ func TestInsightsResults(t *testing.T) {
 	}
 	golden(t, "results-nat.golden", out.Bytes())
 	qs := srv.Queries()
-	if len(qs) != 1 || qs[0].StartTime != w.Start.Unix() || qs[0].EndTime != w.End.Unix()-1 || qs[0].Limit != insightsRowLimit || qs[0].Text != statsQuery(&nat, byteRange{}) {
+	if len(qs) != 1 || qs[0].StartTime != w.Start.Unix() || qs[0].EndTime != w.End.Unix()-1 ||
+		qs[0].Limit != insightsRowLimit || qs[0].Text != statsQuery(&nat, byteRange{}) {
 		t.Errorf("StartQuery got %+v", qs)
 	}
 }
@@ -123,12 +125,14 @@ func TestInsightsBadGroups(t *testing.T) {
 		}
 		return r
 	}
-	good := []string{"region", "us-east-1", "direction", "egress", "category", "INTERNET", "local_ip", "10.0.1.5", "remote_ip", "1.2.3.4", "sum_bytes", "100", "records", "2"}
+	good := []string{"region", "us-east-1", "direction", "egress", "category", "INTERNET", "local_ip", "10.0.1.5",
+		"remote_ip", "1.2.3.4", "sum_bytes", "100", "records", "2"}
 	for _, tc := range []struct {
 		kv   []string
 		want string
 	}{
-		{append(good[:len(good):len(good)], "category", "internet"), `category "internet": want a record name such as INTERNET`},
+		{append(good[:len(good):len(good)], "category", "internet"),
+			`category "internet": want a record name such as INTERNET`},
 		{append(good[:len(good):len(good)], "direction", "out"), `unknown direction "out"`},
 		{append(good[:len(good):len(good)], "sum_bytes", "1.5"), `sum of bytes "1.5" is not a whole number`},
 		{append(good[:len(good):len(good)], "remote_port", "70000"), `remote_port=70000`},
@@ -245,11 +249,13 @@ func TestInsightsCLIProof(t *testing.T) {
 	}
 	insightstest.AWSEnv(t)
 	srv := insightstest.Start(t)
-	srv.Put(DefaultLogGroup, insightstest.Event{Stream: "n", Timestamp: time.Unix(1763629200, 0), Message: `{"category":"INTER_AZ","bytes":5}`},
+	srv.Put(DefaultLogGroup,
+		insightstest.Event{Stream: "n", Timestamp: time.Unix(1763629200, 0), Message: `{"category":"INTER_AZ","bytes":5}`},
 		insightstest.Event{Stream: "n", Timestamp: time.Unix(1763629260, 0), Message: `{"category":"INTER_AZ","bytes":7}`})
 	cli := func(args ...string) map[string]any {
 		t.Helper()
-		cmd := exec.Command("aws", append([]string{"logs", "--endpoint-url", srv.URL, "--region", "us-east-1", "--output", "json"}, args...)...)
+		cmd := exec.Command("aws", append([]string{"logs", "--endpoint-url", srv.URL, "--region", "us-east-1",
+			"--output", "json"}, args...)...)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("aws logs %s: %v\n%s", strings.Join(args, " "), err, out)
@@ -261,8 +267,9 @@ func TestInsightsCLIProof(t *testing.T) {
 		return m
 	}
 	v := View(flows.InterAZ)
-	started := cli("start-query", "--log-group-name", DefaultLogGroup, "--start-time", "1763629200", "--end-time", "1763629319",
-		"--limit", "10000", "--query-string", strings.ReplaceAll(statsQuery(&v, byteRange{}), "local_ip, ", ""))
+	started := cli("start-query", "--log-group-name", DefaultLogGroup, "--start-time", "1763629200",
+		"--end-time", "1763629319", "--limit", "10000",
+		"--query-string", strings.ReplaceAll(statsQuery(&v, byteRange{}), "local_ip, ", ""))
 	id, _ := started["queryId"].(string)
 	if id == "" {
 		t.Fatalf("start-query: %v", started)
@@ -272,7 +279,8 @@ func TestInsightsCLIProof(t *testing.T) {
 	}
 	r := cli("get-query-results", "--query-id", id)
 	b, _ := json.Marshal(r["results"])
-	if r["status"] != "Complete" || string(b) != `[[{"field":"category","value":"INTER_AZ"},{"field":"sum_bytes","value":"12"},{"field":"records","value":"2"}]]` {
+	if r["status"] != "Complete" || string(b) != `[[{"field":"category","value":"INTER_AZ"},`+
+		`{"field":"sum_bytes","value":"12"},{"field":"records","value":"2"}]]` {
 		t.Errorf("results: %v", r)
 	}
 	if st, _ := r["statistics"].(map[string]any); st["recordsMatched"] != 2.0 {
@@ -291,7 +299,8 @@ func TestInsightsCLIProof(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = c.GetQueryResults(context.Background(), &cloudwatchlogs.GetQueryResultsInput{QueryId: aws.String("nope")})
-	if e := awscfg.Explain(err, ""); e == nil || !errors.Is(e, usage.Err) || !strings.Contains(e.Error(), "not found: Query does not exist.") {
+	e := awscfg.Explain(err, "")
+	if e == nil || !errors.Is(e, usage.Err) || !strings.Contains(e.Error(), "not found: Query does not exist.") {
 		t.Errorf("unknown query id: %v", e)
 	}
 }

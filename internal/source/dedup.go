@@ -70,8 +70,10 @@ func linePrint(l []byte) print {
 		t = pad[:]
 	}
 	t = t[len(t)-32:]
-	h1, l1 := bits.Mul64(binary.LittleEndian.Uint64(t)^0x9e3779b97f4a7c15, binary.LittleEndian.Uint64(t[8:])^0xc2b2ae3d27d4eb4f)
-	h2, l2 := bits.Mul64(binary.LittleEndian.Uint64(t[16:])^0x165667b19e3779f9, binary.LittleEndian.Uint64(t[24:])^0xd6e8feb86659fd93)
+	h1, l1 := bits.Mul64(binary.LittleEndian.Uint64(t)^0x9e3779b97f4a7c15,
+		binary.LittleEndian.Uint64(t[8:])^0xc2b2ae3d27d4eb4f)
+	h2, l2 := bits.Mul64(binary.LittleEndian.Uint64(t[16:])^0x165667b19e3779f9,
+		binary.LittleEndian.Uint64(t[24:])^0xd6e8feb86659fd93)
 	return print{lines: 1, length: uint64(len(l)), hash: (h1 ^ l1) + bits.RotateLeft64(h2^l2, 31)}
 }
 
@@ -273,8 +275,9 @@ func decide(files []string, t *tally) (*plan, []Duplicate, []Overlap) {
 			return 0
 		}
 		slices.SortFunc(ss, func(x, y *fileAgent) int {
-			return cmp.Or(cmp.Compare(x.first, y.first), cmp.Compare(x.last, y.last), cmp.Compare(agents[x.file], agents[y.file]),
-				cmp.Compare(depth(x), depth(y)), cmp.Compare(gz(x), gz(y)), cmp.Compare(x.file, y.file))
+			return cmp.Or(cmp.Compare(x.first, y.first), cmp.Compare(x.last, y.last),
+				cmp.Compare(agents[x.file], agents[y.file]), cmp.Compare(depth(x), depth(y)), cmp.Compare(gz(x), gz(y)),
+				cmp.Compare(x.file, y.file))
 		})
 		leave := func(s, of *fileAgent, w window, n uint64) {
 			if p.windows[s.file] == nil {
@@ -329,7 +332,9 @@ func decide(files []string, t *tally) (*plan, []Duplicate, []Overlap) {
 	for k, n := range dups {
 		out = append(out, Duplicate{File: files[k[0]], Of: files[k[1]], Records: n})
 	}
-	slices.SortFunc(out, func(a, b Duplicate) int { return cmp.Or(strings.Compare(a.File, b.File), strings.Compare(a.Of, b.Of)) })
+	slices.SortFunc(out, func(a, b Duplicate) int {
+		return cmp.Or(strings.Compare(a.File, b.File), strings.Compare(a.Of, b.Of))
+	})
 	return p, out, overlaps
 }
 

@@ -178,7 +178,8 @@ func checkRegular(name string, st fs.FileInfo) error {
 	case m.IsDir():
 		what = "a directory"
 	}
-	return &FileError{File: name, Err: fmt.Errorf("%s, not a file of records: give JSON Lines files (plain or gzip) or a directory of them", what)}
+	return &FileError{File: name,
+		Err: fmt.Errorf("%s, not a file of records: give JSON Lines files (plain or gzip) or a directory of them", what)}
 }
 
 type block struct {
@@ -233,7 +234,8 @@ func (b block) done(pool *sync.Pool) {
 // A file reached twice under two names (a link) is read once, and
 // opts.Dedup leaves out copies of records in other files too; ReadStats
 // says what was left out.
-func Read(ctx context.Context, path string, opts ReadOptions, fn func(worker int, r *flows.Record) error) (ReadStats, error) {
+func Read(ctx context.Context, path string, opts ReadOptions,
+	fn func(worker int, r *flows.Record) error) (ReadStats, error) {
 	files, err := Files(path)
 	if err != nil {
 		return ReadStats{}, err
@@ -252,13 +254,15 @@ func (o ReadOptions) WorkerCount() int {
 }
 
 // ReadFiles is Read over a list of files.
-func ReadFiles(ctx context.Context, files []string, opts ReadOptions, fn func(worker int, r *flows.Record) error) (ReadStats, error) {
+func ReadFiles(ctx context.Context, files []string, opts ReadOptions,
+	fn func(worker int, r *flows.Record) error) (ReadStats, error) {
 	return readFiles(ctx, files, nil, opts, fn)
 }
 
 // readFiles reads files, once or, to leave out the copies it finds, twice.
 // links are files left out already, as names of one of files.
-func readFiles(ctx context.Context, files []string, links []Duplicate, opts ReadOptions, fn func(worker int, r *flows.Record) error) (ReadStats, error) {
+func readFiles(ctx context.Context, files []string, links []Duplicate, opts ReadOptions,
+	fn func(worker int, r *flows.Record) error) (ReadStats, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -307,7 +311,8 @@ type pass struct {
 
 // readPass reads files but what p leaves out, tallying what each file
 // holds of each agent if count is set.
-func readPass(ctx context.Context, files []string, opts ReadOptions, p *plan, count bool, fn func(worker int, r *flows.Record) error) (pass, error) {
+func readPass(ctx context.Context, files []string, opts ReadOptions, p *plan, count bool,
+	fn func(worker int, r *flows.Record) error) (pass, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

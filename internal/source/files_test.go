@@ -85,10 +85,12 @@ func TestReadDirectory(t *testing.T) {
 		}
 		want := uint64(n) * (n + 1) // two files of 1..n
 		if sum.Load() != want || count.Load() != 2*n || st.Records != 2*n || st.Files != 2 || st.Lines != 2*n {
-			t.Errorf("workers=%d: sum %d count %d stats %+v; want sum %d count %d files 2", workers, sum.Load(), count.Load(), st, want, 2*n)
+			t.Errorf("workers=%d: sum %d count %d stats %+v; want sum %d count %d files 2",
+				workers, sum.Load(), count.Load(), st, want, 2*n)
 		}
 		if ts := testRecord().TS; !st.Start.Equal(ts) || !st.End.Equal(ts.Add(time.Minute)) {
-			t.Errorf("workers=%d: extent %v to %v; want the records' window %v to %v", workers, st.Start, st.End, ts, ts.Add(time.Minute))
+			t.Errorf("workers=%d: extent %v to %v; want the records' window %v to %v",
+				workers, st.Start, st.End, ts, ts.Add(time.Minute))
 		}
 	}
 }
@@ -105,12 +107,14 @@ func TestReadBadLine(t *testing.T) {
 
 	_, err := Read(t.Context(), path, ReadOptions{Workers: 2}, func(int, *flows.Record) error { return nil })
 	var le *LineError
-	if !errors.As(err, &le) || le.Line != badLine || le.File != path || !strings.Contains(err.Error(), "bytes: negative value") {
+	if !errors.As(err, &le) || le.Line != badLine || le.File != path ||
+		!strings.Contains(err.Error(), "bytes: negative value") {
 		t.Fatalf("Read error = %v; want %s:%d: bytes: negative value", err, path, badLine)
 	}
 
 	var count atomic.Int64
-	st, err := Read(t.Context(), path, ReadOptions{Lenient: true}, func(int, *flows.Record) error { count.Add(1); return nil })
+	st, err := Read(t.Context(), path, ReadOptions{Lenient: true},
+		func(int, *flows.Record) error { count.Add(1); return nil })
 	if err != nil || st.Skipped != 1 || st.Records != 49999 || count.Load() != 49999 {
 		t.Errorf("lenient Read = %+v, %v (delivered %d); want 1 skipped, 49999 records", st, err, count.Load())
 	}
@@ -118,6 +122,7 @@ func TestReadBadLine(t *testing.T) {
 
 func TestReadErrors(t *testing.T) {
 	dir := t.TempDir()
+	none := func(int, *flows.Record) error { return nil }
 	if _, err := Read(t.Context(), filepath.Join(dir, "missing"), ReadOptions{}, nil); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing path: error = %v; want ErrNotExist", err)
 	}
@@ -126,28 +131,30 @@ func TestReadErrors(t *testing.T) {
 	}
 	notGz := filepath.Join(dir, "x.jsonl.gz")
 	writeFile(t, notGz, lines(3), false)
-	if _, err := Read(t.Context(), notGz, ReadOptions{}, func(int, *flows.Record) error { return nil }); err == nil || !strings.Contains(err.Error(), "gzip") {
+	if _, err := Read(t.Context(), notGz, ReadOptions{}, none); err == nil || !strings.Contains(err.Error(), "gzip") {
 		t.Errorf("plain file named .gz: error = %v; want a gzip error", err)
 	}
 	long := filepath.Join(dir, "long.jsonl")
 	writeFile(t, long, bytes.Repeat([]byte("x"), 3<<20), false)
-	if _, err := Read(t.Context(), long, ReadOptions{}, func(int, *flows.Record) error { return nil }); err == nil || !strings.Contains(err.Error(), "long.jsonl:1: record: line longer than") {
+	if _, err := Read(t.Context(), long, ReadOptions{}, none); err == nil ||
+		!strings.Contains(err.Error(), "long.jsonl:1: record: line longer than") {
 		t.Errorf("3 MiB line: error = %v; want line 1 too long", err)
 	}
 	empty := filepath.Join(dir, "empty.jsonl.gz")
 	writeFile(t, empty, nil, false)
-	if st, err := Read(t.Context(), empty, ReadOptions{}, func(int, *flows.Record) error { return nil }); err != nil || st.Records != 0 {
+	if st, err := Read(t.Context(), empty, ReadOptions{}, none); err != nil || st.Records != 0 {
 		t.Errorf("empty .gz: %+v, %v; want no records and no error", st, err)
 	}
 	stop := errors.New("stop")
 	ok := filepath.Join(dir, "ok.jsonl")
 	writeFile(t, ok, lines(10), false)
-	if _, err := Read(t.Context(), ok, ReadOptions{}, func(int, *flows.Record) error { return stop }); !errors.Is(err, stop) {
+	stopping := func(int, *flows.Record) error { return stop }
+	if _, err := Read(t.Context(), ok, ReadOptions{}, stopping); !errors.Is(err, stop) {
 		t.Errorf("callback error = %v; want it returned", err)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if _, err := Read(ctx, ok, ReadOptions{}, func(int, *flows.Record) error { return nil }); err != nil && !errors.Is(err, context.Canceled) {
+	if _, err := Read(ctx, ok, ReadOptions{}, none); err != nil && !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: error = %v", err)
 	}
 }
@@ -185,7 +192,8 @@ func TestReadLineNumbers(t *testing.T) {
 		}
 	}
 	var logs bytes.Buffer
-	st, err := Read(t.Context(), dir, ReadOptions{Lenient: true, Logger: slog.New(slog.NewTextHandler(&logs, nil))}, func(int, *flows.Record) error { return nil })
+	st, err := Read(t.Context(), dir, ReadOptions{Lenient: true, Logger: slog.New(slog.NewTextHandler(&logs, nil))},
+		func(int, *flows.Record) error { return nil })
 	if err != nil || st.Skipped != 3 {
 		t.Fatalf("lenient: %+v, %v; want 3 skipped", st, err)
 	}
@@ -254,24 +262,30 @@ func TestReadDedup(t *testing.T) {
 	}{
 		{name: "gzip copy", files: map[string][]byte{"x.jsonl": agentLines(a, 0, 9, 1), "x.jsonl.gz": agentLines(a, 0, 9, 1)},
 			want: 30, dups: []dup{{"x.jsonl.gz", "x.jsonl", 30, false}}},
-		{name: "links", files: map[string][]byte{"x.jsonl": agentLines(a, 0, 9, 1)}, links: map[string]string{"y.jsonl": "x.jsonl", "z.jsonl": "x.jsonl"},
-			want: 30, dups: []dup{{"y.jsonl", "x.jsonl", 30, true}, {"z.jsonl", "x.jsonl", 30, true}}},
-		{name: "restart", files: map[string][]byte{"a-1.jsonl": agentLines(a, 0, 5, 1), "a-2.jsonl": agentLines(a, 5, 9, 2)}, want: 33},
-		{name: "restart within one window", files: map[string][]byte{"a-1.jsonl": agentLines(a, 0, 5, 1), "a-2.jsonl": agentLines(a, 5, 5, 2),
-			"a-3.jsonl": agentLines(a, 5, 9, 3)}, want: 36},
-		{name: "a window copied", files: map[string][]byte{"a-1.jsonl": agentLines(a, 0, 5, 1), "a-2.jsonl": append(agentLines(a, 5, 5, 1), agentLines(a, 6, 9, 2)...)},
-			want: 30, dups: []dup{{"a-2.jsonl", "a-1.jsonl", 3, false}}},
+		{name: "links", files: map[string][]byte{"x.jsonl": agentLines(a, 0, 9, 1)},
+			links: map[string]string{"y.jsonl": "x.jsonl", "z.jsonl": "x.jsonl"}, want: 30,
+			dups: []dup{{"y.jsonl", "x.jsonl", 30, true}, {"z.jsonl", "x.jsonl", 30, true}}},
+		{name: "restart", files: map[string][]byte{"a-1.jsonl": agentLines(a, 0, 5, 1), "a-2.jsonl": agentLines(a, 5, 9, 2)},
+			want: 33},
+		{name: "restart within one window", files: map[string][]byte{"a-1.jsonl": agentLines(a, 0, 5, 1),
+			"a-2.jsonl": agentLines(a, 5, 5, 2), "a-3.jsonl": agentLines(a, 5, 9, 3)}, want: 36},
+		{name: "a window copied", files: map[string][]byte{"a-1.jsonl": agentLines(a, 0, 5, 1),
+			"a-2.jsonl": append(agentLines(a, 5, 5, 1), agentLines(a, 6, 9, 2)...)}, want: 30,
+			dups: []dup{{"a-2.jsonl", "a-1.jsonl", 3, false}}},
 		{name: "concatenated", files: map[string][]byte{"a.jsonl": agentLines(a, 0, 9, 1), "b.jsonl": agentLines(b, 0, 9, 1),
 			"all.jsonl": append(agentLines(a, 0, 9, 1), agentLines(b, 0, 9, 1)...)},
 			want: 60, dups: []dup{{"all.jsonl", "a.jsonl", 30, false}, {"all.jsonl", "b.jsonl", 30, false}}},
-		{name: "copy in a subdirectory", files: map[string][]byte{"a.jsonl": agentLines(a, 0, 9, 1), "old/a.jsonl.gz": agentLines(a, 0, 9, 1),
-			"b.jsonl": agentLines(b, 0, 9, 1)}, want: 60, dups: []dup{{"old/a.jsonl.gz", "a.jsonl", 30, false}}},
-		{name: "partial copy", files: map[string][]byte{"x.jsonl": agentLines(a, 0, 9, 1), "x.jsonl.gz": agentLines(a, 0, 4, 1)},
-			want: 45, overlap: []string{"x.jsonl", "x.jsonl.gz", "10:00", "10:05"}},
-		{name: "two agents at once", files: map[string][]byte{"a-1.jsonl": agentLines(a, 0, 9, 1), "a-2.jsonl": agentLines(a, 3, 12, 2)},
-			want: 60, overlap: []string{"a-1.jsonl", "a-2.jsonl", "10:03", "10:10"}},
-		{name: "no node", files: map[string][]byte{"x.jsonl": agentLines("", 0, 9, 1), "y.jsonl": agentLines("", 0, 9, 1), "z.jsonl": agentLines("", 3, 12, 2)},
-			want: 60, dups: []dup{{"y.jsonl", "x.jsonl", 30, false}}},
+		{name: "copy in a subdirectory", files: map[string][]byte{"a.jsonl": agentLines(a, 0, 9, 1),
+			"old/a.jsonl.gz": agentLines(a, 0, 9, 1), "b.jsonl": agentLines(b, 0, 9, 1)}, want: 60,
+			dups: []dup{{"old/a.jsonl.gz", "a.jsonl", 30, false}}},
+		{name: "partial copy",
+			files: map[string][]byte{"x.jsonl": agentLines(a, 0, 9, 1), "x.jsonl.gz": agentLines(a, 0, 4, 1)}, want: 45,
+			overlap: []string{"x.jsonl", "x.jsonl.gz", "10:00", "10:05"}},
+		{name: "two agents at once",
+			files: map[string][]byte{"a-1.jsonl": agentLines(a, 0, 9, 1), "a-2.jsonl": agentLines(a, 3, 12, 2)}, want: 60,
+			overlap: []string{"a-1.jsonl", "a-2.jsonl", "10:03", "10:10"}},
+		{name: "no node", files: map[string][]byte{"x.jsonl": agentLines("", 0, 9, 1), "y.jsonl": agentLines("", 0, 9, 1),
+			"z.jsonl": agentLines("", 3, 12, 2)}, want: 60, dups: []dup{{"y.jsonl", "x.jsonl", 30, false}}},
 	}
 	// A line in another layout (a leading space) between two lines of one
 	// agent's window: the tally must not take the line after it for the
@@ -285,8 +299,9 @@ func TestReadDedup(t *testing.T) {
 		want    int64
 		dups    []dup
 		overlap []string
-	}{name: "mixed layouts", files: map[string][]byte{"x.jsonl": bytes.Join([][]byte{aw[0], aw[1], bw, aw[2]}, nil), "y.jsonl": bw},
-		want: 4, dups: []dup{{"x.jsonl", "y.jsonl", 1, false}}})
+	}{name: "mixed layouts",
+		files: map[string][]byte{"x.jsonl": bytes.Join([][]byte{aw[0], aw[1], bw, aw[2]}, nil), "y.jsonl": bw}, want: 4,
+		dups: []dup{{"x.jsonl", "y.jsonl", 1, false}}})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -312,16 +327,18 @@ func TestReadDedup(t *testing.T) {
 					dups = append(dups, dup{strings.TrimPrefix(d.File, dir+"/"), strings.TrimPrefix(d.Of, dir+"/"), d.Records, d.Link})
 					left += d.Records
 				}
-				if delivered.Load() != tt.want || st.Records != tt.want || !reflect.DeepEqual(dups, tt.dups) || st.Duplicate != left {
-					t.Errorf("workers %d: delivered %d (stats %d), duplicates %v (%d); want %d, %v", workers, delivered.Load(), st.Records,
-						dups, st.Duplicate, tt.want, tt.dups)
+				if delivered.Load() != tt.want || st.Records != tt.want || !reflect.DeepEqual(dups, tt.dups) ||
+					st.Duplicate != left {
+					t.Errorf("workers %d: delivered %d (stats %d), duplicates %v (%d); want %d, %v",
+						workers, delivered.Load(), st.Records, dups, st.Duplicate, tt.want, tt.dups)
 				}
 				if wantResets := int64(len(tt.dups) - len(tt.links)); min(wantResets, 1) != resets.Load() {
 					t.Errorf("workers %d: %d resets; want a second read only to leave copies out", workers, resets.Load())
 				}
 				var overlap []string
 				for _, o := range st.Overlaps {
-					overlap = append(overlap, filepath.Base(o.File), filepath.Base(o.Other), o.Start.Format("15:04"), o.End.Format("15:04"))
+					overlap = append(overlap, filepath.Base(o.File), filepath.Base(o.Other),
+						o.Start.Format("15:04"), o.End.Format("15:04"))
 					if o.Node != a || o.Cluster != "shop" {
 						t.Errorf("overlap of %s/%s; want shop/%s", o.Cluster, o.Node, a)
 					}

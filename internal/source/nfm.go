@@ -25,10 +25,13 @@ import (
 type nfmAPI interface {
 	nfm.ListMonitorsAPIClient
 	GetMonitor(context.Context, *nfm.GetMonitorInput, ...func(*nfm.Options)) (*nfm.GetMonitorOutput, error)
-	StartQueryMonitorTopContributors(context.Context, *nfm.StartQueryMonitorTopContributorsInput, ...func(*nfm.Options)) (*nfm.StartQueryMonitorTopContributorsOutput, error)
-	GetQueryStatusMonitorTopContributors(context.Context, *nfm.GetQueryStatusMonitorTopContributorsInput, ...func(*nfm.Options)) (*nfm.GetQueryStatusMonitorTopContributorsOutput, error)
+	StartQueryMonitorTopContributors(context.Context, *nfm.StartQueryMonitorTopContributorsInput,
+		...func(*nfm.Options)) (*nfm.StartQueryMonitorTopContributorsOutput, error)
+	GetQueryStatusMonitorTopContributors(context.Context, *nfm.GetQueryStatusMonitorTopContributorsInput,
+		...func(*nfm.Options)) (*nfm.GetQueryStatusMonitorTopContributorsOutput, error)
 	nfm.GetQueryResultsMonitorTopContributorsAPIClient
-	StopQueryMonitorTopContributors(context.Context, *nfm.StopQueryMonitorTopContributorsInput, ...func(*nfm.Options)) (*nfm.StopQueryMonitorTopContributorsOutput, error)
+	StopQueryMonitorTopContributors(context.Context, *nfm.StopQueryMonitorTopContributorsInput,
+		...func(*nfm.Options)) (*nfm.StopQueryMonitorTopContributorsOutput, error)
 }
 
 // NFMDefaultWindow is the window of an nfm query given no --since or
@@ -41,18 +44,21 @@ const nfmLimit = 500
 
 // NFM notes, shown with every answer from the source.
 const (
-	NFMTopOnlyNote = "nfm: Network Flow Monitor keeps top contributors only (at most 500 flows per destination category and window): " +
+	NFMTopOnlyNote = "nfm: Network Flow Monitor keeps top contributors only " +
+		"(at most 500 flows per destination category and window): " +
 		"totals are the sum of those flows, a lower bound of the bill"
-	NFMNATNote = "nfm: Network Flow Monitor has no NAT category: the nat view is every flow whose traversed constructs include " +
-		"a NAT gateway (mostly UNCLASSIFIED ones, which hold the internet-bound traffic); its bytes are counted as sent, an upper bound of internet egress"
+	NFMNATNote = "nfm: Network Flow Monitor has no NAT category: " +
+		"the nat view is every flow whose traversed constructs include a NAT gateway " +
+		"(mostly UNCLASSIFIED ones, which hold the internet-bound traffic); " +
+		"its bytes are counted as sent, an upper bound of internet egress"
 )
 
 // nfmCategories are the destination categories the API knows, each the
 // flows category of the same name.
 var nfmCategories = []nfmtypes.DestinationCategory{
 	nfmtypes.DestinationCategoryIntraAz, nfmtypes.DestinationCategoryInterAz, nfmtypes.DestinationCategoryInterVpc,
-	nfmtypes.DestinationCategoryInterRegion, nfmtypes.DestinationCategoryAmazonS3, nfmtypes.DestinationCategoryAmazonDynamodb,
-	nfmtypes.DestinationCategoryUnclassified,
+	nfmtypes.DestinationCategoryInterRegion, nfmtypes.DestinationCategoryAmazonS3,
+	nfmtypes.DestinationCategoryAmazonDynamodb, nfmtypes.DestinationCategoryUnclassified,
 }
 
 // nfmReader answers views from one monitor's top contributors.
@@ -85,7 +91,8 @@ func (n *nfmReader) pickMonitor(ctx context.Context) error {
 			return nfmError(err, fmt.Sprintf("monitor %q", n.monitor))
 		}
 		if out.MonitorStatus != nfmtypes.MonitorStatusActive {
-			n.logger.Warn("the Network Flow Monitor monitor is not ACTIVE: its data may be partial", "monitor", n.monitor, "status", out.MonitorStatus)
+			n.logger.Warn("the Network Flow Monitor monitor is not ACTIVE: its data may be partial",
+				"monitor", n.monitor, "status", out.MonitorStatus)
 		}
 		return nil
 	}
@@ -113,10 +120,11 @@ func (n *nfmReader) pickMonitor(ctx context.Context) error {
 		return usage.Errorf("--source nfm: %d active Network Flow Monitor monitors in %s (%s): pick one with --monitor NAME",
 			len(active), n.region, strings.Join(active, ", "))
 	case len(others) > 0:
-		return usage.Errorf("--source nfm: no ACTIVE Network Flow Monitor monitor in %s (%s): pass --monitor NAME, or activate one",
-			n.region, strings.Join(others, ", "))
+		return usage.Errorf("--source nfm: no ACTIVE Network Flow Monitor monitor in %s (%s): "+
+			"pass --monitor NAME, or activate one", n.region, strings.Join(others, ", "))
 	}
-	return usage.Errorf("--source nfm: no Network Flow Monitor monitor in %s: create one for the cluster's VPC (or check --region)", n.region)
+	return usage.Errorf("--source nfm: no Network Flow Monitor monitor in %s: "+
+		"create one for the cluster's VPC (or check --region)", n.region)
 }
 
 // categoriesFor lists the destination categories whose rows the view
@@ -138,7 +146,8 @@ func categoriesFor(mayMatch func(*flows.Record) bool) []nfmtypes.DestinationCate
 
 // topContributors runs one query to its end and returns its rows. It
 // stops the query when it gives up on it, cancelled or failed.
-func (n *nfmReader) topContributors(ctx context.Context, cat nfmtypes.DestinationCategory, w Window) (rows []nfmtypes.MonitorTopContributorsRow, err error) {
+func (n *nfmReader) topContributors(ctx context.Context, cat nfmtypes.DestinationCategory,
+	w Window) (rows []nfmtypes.MonitorTopContributorsRow, err error) {
 	start, err := n.api.StartQueryMonitorTopContributors(ctx, &nfm.StartQueryMonitorTopContributorsInput{
 		MonitorName: aws.String(n.monitor), StartTime: aws.Time(w.Start), EndTime: aws.Time(w.End),
 		MetricName: nfmtypes.MonitorMetricDataTransferred, DestinationCategory: cat, Limit: aws.Int32(nfmLimit),
@@ -181,16 +190,17 @@ func (n *nfmReader) topContributors(ctx context.Context, cat nfmtypes.Destinatio
 		}
 		if st.Status == nfmtypes.QueryStatusFailed || st.Status == nfmtypes.QueryStatusCanceled {
 			done = true
-			return nil, fmt.Errorf("the Network Flow Monitor query %s (%s, monitor %q) ended %s: retry, or ask for a smaller window", id, cat, n.monitor, st.Status)
+			return nil, fmt.Errorf("the Network Flow Monitor query %s (%s, monitor %q) ended %s: "+
+				"retry, or ask for a smaller window", id, cat, n.monitor, st.Status)
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("the Network Flow Monitor query %s (%s, monitor %q) is still %s after %s: ask for a smaller window", id, cat, n.monitor, st.Status, n.pollTimeout)
+			return nil, fmt.Errorf("the Network Flow Monitor query %s (%s, monitor %q) is still %s after %s: "+
+				"ask for a smaller window", id, cat, n.monitor, st.Status, n.pollTimeout)
 		}
 	}
 	p := nfm.NewGetQueryResultsMonitorTopContributorsPaginator(n.api, &nfm.GetQueryResultsMonitorTopContributorsInput{
-		MonitorName: aws.String(n.monitor), QueryId: aws.String(id)}, func(o *nfm.GetQueryResultsMonitorTopContributorsPaginatorOptions) {
-		o.StopOnDuplicateToken = true
-	})
+		MonitorName: aws.String(n.monitor), QueryId: aws.String(id)},
+		func(o *nfm.GetQueryResultsMonitorTopContributorsPaginatorOptions) { o.StopOnDuplicateToken = true })
 	for p.HasMorePages() {
 		out, err := p.NextPage(ctx)
 		if err != nil {
@@ -219,11 +229,12 @@ func nfmWindow(w Window, now time.Time) Window {
 
 // read answers a view: a query per destination category the view may
 // select, each row as a record.
-func (n *nfmReader) read(ctx context.Context, w Window, mayMatch func(*flows.Record) bool, fn func(*flows.Record) error) error {
+func (n *nfmReader) read(ctx context.Context, w Window, mayMatch func(*flows.Record) bool,
+	fn func(*flows.Record) error) error {
 	cats := categoriesFor(mayMatch)
 	if len(cats) == 0 {
-		return usage.Errorf("--source nfm: Network Flow Monitor has no category for this view (its destination categories are %s); "+
-			"internet-bound traffic is in unclassified", nfmCategoryList())
+		return usage.Errorf("--source nfm: Network Flow Monitor has no category for this view "+
+			"(its destination categories are %s); internet-bound traffic is in unclassified", nfmCategoryList())
 	}
 	if err := n.pickMonitor(ctx); err != nil {
 		return err
@@ -303,8 +314,10 @@ func via(cs []nfmtypes.TraversedComponent) string {
 
 // record maps a top-contributor row to a record: the local end is the
 // monitored instance (its pod when NFM names one), the value is bytes
-// sent, the window is the query's; the remote never reports the bytes. Rows with no bytes are dropped.
-func (n *nfmReader) record(row *nfmtypes.MonitorTopContributorsRow, cat nfmtypes.DestinationCategory, w Window) (flows.Record, bool) {
+// sent, the window is the query's; the remote never reports the bytes.
+// Rows with no bytes are dropped.
+func (n *nfmReader) record(row *nfmtypes.MonitorTopContributorsRow, cat nfmtypes.DestinationCategory,
+	w Window) (flows.Record, bool) {
 	v := aws.ToInt64(row.Value)
 	if v <= 0 {
 		return flows.Record{}, false
@@ -319,9 +332,10 @@ func (n *nfmReader) record(row *nfmtypes.MonitorTopContributorsRow, cat nfmtypes
 	r := flows.Record{
 		Schema: flows.SchemaVersion, TS: w.Start, WindowS: int64(w.End.Sub(w.Start) / time.Second),
 		Region: cmpOr(aws.ToString(row.LocalRegion), n.region), Direction: flows.Egress, Category: c, Protocol: flows.TCP,
-		Node: aws.ToString(row.LocalInstanceId), LocalIP: aws.ToString(row.LocalIp), LocalSubnet: aws.ToString(row.LocalSubnetId),
-		RemoteIP: cmpOr(aws.ToString(row.RemoteIp), aws.ToString(row.DnatIp)), RemoteNode: aws.ToString(row.RemoteInstanceId),
-		RemoteRegion: aws.ToString(row.RemoteRegion), Via: via(row.TraversedConstructs), Bytes: uint64(v),
+		Node: aws.ToString(row.LocalInstanceId), LocalIP: aws.ToString(row.LocalIp),
+		LocalSubnet: aws.ToString(row.LocalSubnetId), RemoteIP: cmpOr(aws.ToString(row.RemoteIp), aws.ToString(row.DnatIp)),
+		RemoteNode: aws.ToString(row.RemoteInstanceId), RemoteRegion: aws.ToString(row.RemoteRegion),
+		Via: via(row.TraversedConstructs), Bytes: uint64(v),
 		// NFM counts a flow's bytes once, as its sender's: no row meters
 		// them at the receiver's interface, which the cost model must price.
 		RemoteReportedRaw: flows.BoolFalse,
@@ -361,8 +375,9 @@ func cmpOr(a, b string) string {
 func nfmError(err error, what string) error {
 	var ae smithy.APIError
 	if errors.As(err, &ae) && ae.ErrorCode() == "ServiceQuotaExceededException" {
-		return &awscfg.Error{Err: err, Msg: fmt.Sprintf("NetworkFlowMonitor: query quota exceeded (402 ServiceQuotaExceededException: %s): "+
-			"wait for running queries to finish, then retry; Service Quotas can raise the limit", strings.TrimSpace(ae.ErrorMessage()))}
+		return &awscfg.Error{Err: err, Msg: fmt.Sprintf("NetworkFlowMonitor: query quota exceeded "+
+			"(402 ServiceQuotaExceededException: %s): wait for running queries to finish, then retry; "+
+			"Service Quotas can raise the limit", strings.TrimSpace(ae.ErrorMessage()))}
 	}
 	return awscfg.Explain(err, what)
 }

@@ -19,8 +19,9 @@ func BenchmarkNFMRead(b *testing.B) {
 	f.AddMonitor("eks-prod", "ACTIVE")
 	for _, c := range nfmCategories {
 		for i := range nfmLimit {
-			f.AddRows("eks-prod", nfmfake.Row{LocalIP: fmt.Sprintf("10.0.%d.%d", i/250, i%250), LocalInstanceID: "i-0a1b2c3d4e5f60001",
-				LocalAz: "use1-az1", RemoteAz: "use1-az2", RemoteIP: fmt.Sprintf("10.1.%d.%d", i/250, i%250), RemoteInstanceID: "i-0a1b2c3d4e5f60002",
+			f.AddRows("eks-prod", nfmfake.Row{LocalIP: fmt.Sprintf("10.0.%d.%d", i/250, i%250),
+				LocalInstanceID: "i-0a1b2c3d4e5f60001", LocalAz: "use1-az1", RemoteAz: "use1-az2",
+				RemoteIP: fmt.Sprintf("10.1.%d.%d", i/250, i%250), RemoteInstanceID: "i-0a1b2c3d4e5f60002",
 				DestinationCategory: string(c), Value: int64(1000 + i),
 				KubernetesMetadata: &nfmfake.KubernetesMetadata{LocalPodName: fmt.Sprintf("web-%d", i), LocalPodNamespace: "shop",
 					RemotePodName: fmt.Sprintf("api-%d", i), RemotePodNamespace: "shop"}})
@@ -32,7 +33,8 @@ func BenchmarkNFMRead(b *testing.B) {
 		n := fakeReader(f, "eks-prod", 1)
 		agg := m.NewAggregator(costmodel.ByPod)
 		rows := 0
-		if err := n.read(context.Background(), nfmWin, nil, func(r *flows.Record) error { rows++; return agg.Add(r) }); err != nil {
+		add := func(r *flows.Record) error { rows++; return agg.Add(r) }
+		if err := n.read(context.Background(), nfmWin, nil, add); err != nil {
 			b.Fatal(err)
 		}
 		if _, err := agg.Rows(); err != nil || rows != 7*nfmLimit {

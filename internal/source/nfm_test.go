@@ -30,29 +30,30 @@ func fakeReader(f *nfmfake.Fake, monitor string, attempts int) *nfmReader {
 	return n
 }
 
-var nfmWin = Window{Start: time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)}
+var nfmWin = Window{Start: time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC),
+	End: time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)}
 
 func TestNFMRecord(t *testing.T) {
 	n := newNFMReader(nil, "eu-west-1", "m", nil)
 	row := nfmtypes.MonitorTopContributorsRow{
 		LocalIp: aws.String("10.0.1.10"), LocalInstanceId: aws.String("i-0a1b2c3d4e5f60001"), LocalAz: aws.String("use1-az1"),
 		LocalRegion: aws.String("us-east-1"), LocalSubnetId: aws.String("subnet-01"), TargetPort: aws.Int32(443),
-		DestinationCategory: nfmtypes.DestinationCategoryUnclassified, RemoteIp: aws.String("52.94.133.131"), RemoteAz: aws.String("us-east-1b"),
-		Value: aws.Int64(1 << 30),
+		DestinationCategory: nfmtypes.DestinationCategoryUnclassified, RemoteIp: aws.String("52.94.133.131"),
+		RemoteAz: aws.String("us-east-1b"), Value: aws.Int64(1 << 30),
 		TraversedConstructs: []nfmtypes.TraversedComponent{
 			{ComponentId: aws.String("igw-0123"), ComponentType: aws.String("AWS::EC2::InternetGateway")},
 			{ComponentArn: aws.String("arn:aws:ec2:us-east-1:123456789012:natgateway/nat-0a1b2c3d4e5f60718")},
 		},
-		KubernetesMetadata: &nfmtypes.KubernetesMetadata{LocalPodName: aws.String("web-1"), LocalPodNamespace: aws.String("shop"),
-			RemoteServiceName: aws.String("api"), RemotePodName: aws.String("api-1"), RemotePodNamespace: aws.String("core")},
+		KubernetesMetadata: &nfmtypes.KubernetesMetadata{LocalPodName: aws.String("web-1"),
+			LocalPodNamespace: aws.String("shop"), RemoteServiceName: aws.String("api"),
+			RemotePodName: aws.String("api-1"), RemotePodNamespace: aws.String("core")},
 	}
 	got, ok := n.record(&row, nfmtypes.DestinationCategoryUnclassified, nfmWin)
 	want := flows.Record{Schema: 1, TS: nfmWin.Start, WindowS: 86400, Region: "us-east-1", Direction: flows.Egress,
 		Category: flows.Unclassified, Protocol: flows.TCP, Node: "i-0a1b2c3d4e5f60001", NodeInstanceID: "i-0a1b2c3d4e5f60001",
-		LocalIP: "10.0.1.10", LocalPod: "web-1",
-		LocalNamespace: "shop", LocalAZID: "use1-az1", LocalSubnet: "subnet-01", RemoteIP: "52.94.133.131", RemotePort: 443,
-		RemotePod: "api-1", RemoteNamespace: "core", RemoteService: "api", RemoteAZ: "us-east-1b", Via: "nat-0a1b2c3d4e5f60718", Bytes: 1 << 30,
-		RemoteReportedRaw: flows.BoolFalse}
+		LocalIP: "10.0.1.10", LocalPod: "web-1", LocalNamespace: "shop", LocalAZID: "use1-az1", LocalSubnet: "subnet-01",
+		RemoteIP: "52.94.133.131", RemotePort: 443, RemotePod: "api-1", RemoteNamespace: "core", RemoteService: "api",
+		RemoteAZ: "us-east-1b", Via: "nat-0a1b2c3d4e5f60718", Bytes: 1 << 30, RemoteReportedRaw: flows.BoolFalse}
 	if !ok || !reflect.DeepEqual(got, want) {
 		t.Errorf("record =\n%+v\nwant\n%+v", got, want)
 	}
@@ -62,16 +63,18 @@ func TestNFMRecord(t *testing.T) {
 
 	// An instance ID that is not one names the node only.
 	row.LocalInstanceId = aws.String("i-LOCAL")
-	if got, _ = n.record(&row, nfmtypes.DestinationCategoryUnclassified, nfmWin); got.Node != "i-LOCAL" || got.NodeInstanceID != "" {
+	got, _ = n.record(&row, nfmtypes.DestinationCategoryUnclassified, nfmWin)
+	if got.Node != "i-LOCAL" || got.NodeInstanceID != "" {
 		t.Errorf("bad instance ID: node %q, node_instance_id %q; want the node only", got.Node, got.NodeInstanceID)
 	}
 
 	// S3 names its service; the region falls back to the client's; a
 	// gateway endpoint is the hop; no value, no record.
-	row = nfmtypes.MonitorTopContributorsRow{LocalIp: aws.String("10.0.1.10"), RemoteIp: aws.String("3.5.0.1"), Value: aws.Int64(7),
-		TraversedConstructs: []nfmtypes.TraversedComponent{{ComponentId: aws.String("vpce-0123456789")}}}
+	row = nfmtypes.MonitorTopContributorsRow{LocalIp: aws.String("10.0.1.10"), RemoteIp: aws.String("3.5.0.1"),
+		Value: aws.Int64(7), TraversedConstructs: []nfmtypes.TraversedComponent{{ComponentId: aws.String("vpce-0123456789")}}}
 	got, _ = n.record(&row, nfmtypes.DestinationCategoryAmazonS3, nfmWin)
-	if got.Category != flows.AmazonS3 || got.RemoteAWSService != "S3" || got.Region != "eu-west-1" || got.Via != "vpce-0123456789" {
+	if got.Category != flows.AmazonS3 || got.RemoteAWSService != "S3" || got.Region != "eu-west-1" ||
+		got.Via != "vpce-0123456789" {
 		t.Errorf("S3 row = %+v", got)
 	}
 	row.Value = aws.Int64(0)
@@ -103,10 +106,12 @@ func seedFake(t *testing.T) *nfmfake.Fake {
 	f.AddMonitor("eks-prod", "ACTIVE")
 	f.AddMonitor("old", "INACTIVE")
 	for i := range 5 {
-		f.AddRows("eks-prod", nfmfake.Row{LocalIP: "10.0.1.1", RemoteIP: "10.0.2." + string(rune('1'+i)), DestinationCategory: "INTER_AZ", Value: int64(100 + i)})
+		f.AddRows("eks-prod", nfmfake.Row{LocalIP: "10.0.1.1", RemoteIP: "10.0.2." + string(rune('1'+i)),
+			DestinationCategory: "INTER_AZ", Value: int64(100 + i)})
 	}
-	f.AddRows("eks-prod", nfmfake.Row{LocalIP: "10.0.1.1", RemoteIP: "52.94.133.131", DestinationCategory: "UNCLASSIFIED", Value: 9,
-		TraversedConstructs: []nfmfake.TraversedComponent{{ComponentID: "nat-0123456789abcdef0", ComponentType: "AWS::EC2::NatGateway"}}})
+	f.AddRows("eks-prod", nfmfake.Row{LocalIP: "10.0.1.1", RemoteIP: "52.94.133.131", DestinationCategory: "UNCLASSIFIED",
+		Value: 9, TraversedConstructs: []nfmfake.TraversedComponent{{ComponentID: "nat-0123456789abcdef0",
+			ComponentType: "AWS::EC2::NatGateway"}}})
 	return f
 }
 
@@ -144,7 +149,8 @@ func TestNFMRead(t *testing.T) {
 		t.Errorf("a finished query was stopped %d times", c)
 	}
 	var body map[string]any
-	if err := json.Unmarshal(f.CallsOf(nfmfake.StartQuery)[0].Body, &body); err != nil || body["startTime"] != "2026-11-21T00:00:00Z" {
+	err = json.Unmarshal(f.CallsOf(nfmfake.StartQuery)[0].Body, &body)
+	if err != nil || body["startTime"] != "2026-11-21T00:00:00Z" {
 		t.Errorf("start body %v (%v)", body, err)
 	}
 }
@@ -186,9 +192,16 @@ func TestNFMErrors(t *testing.T) {
 		errs []nfmfake.Error
 		want string // "" for success after retries
 	}{
-		{nfmfake.StartQuery, []nfmfake.Error{nfmfake.AccessDenied}, "NetworkFlowMonitor StartQueryMonitorTopContributors: access denied on monitor \"eks-prod\": User: arn:aws:iam::123456789012:user/test is not authorized to perform this action (grant the caller's IAM role networkflowmonitor:StartQueryMonitorTopContributors, or use another --profile)"},
-		{nfmfake.StartQuery, []nfmfake.Error{nfmfake.QuotaExceeded}, "NetworkFlowMonitor: query quota exceeded (402 ServiceQuotaExceededException: You have exceeded the number of concurrent queries): wait for running queries to finish, then retry; Service Quotas can raise the limit"},
-		{nfmfake.GetQueryResults, []nfmfake.Error{nfmfake.Throttling, nfmfake.Throttling, nfmfake.Throttling}, "NetworkFlowMonitor GetQueryResultsMonitorTopContributors: throttled by AWS (ThrottlingException: Rate exceeded): retry later, or ask for a smaller window"},
+		{nfmfake.StartQuery, []nfmfake.Error{nfmfake.AccessDenied}, "NetworkFlowMonitor StartQueryMonitorTopContributors: " +
+			"access denied on monitor \"eks-prod\": User: arn:aws:iam::123456789012:user/test is not authorized to perform " +
+			"this action (grant the caller's IAM role networkflowmonitor:StartQueryMonitorTopContributors, " +
+			"or use another --profile)"},
+		{nfmfake.StartQuery, []nfmfake.Error{nfmfake.QuotaExceeded}, "NetworkFlowMonitor: query quota exceeded " +
+			"(402 ServiceQuotaExceededException: You have exceeded the number of concurrent queries): " +
+			"wait for running queries to finish, then retry; Service Quotas can raise the limit"},
+		{nfmfake.GetQueryResults, []nfmfake.Error{nfmfake.Throttling, nfmfake.Throttling, nfmfake.Throttling},
+			"NetworkFlowMonitor GetQueryResultsMonitorTopContributors: throttled by AWS " +
+				"(ThrottlingException: Rate exceeded): retry later, or ask for a smaller window"},
 		{nfmfake.ListMonitors, []nfmfake.Error{nfmfake.Throttling}, ""},
 	} {
 		f := seedFake(t)
@@ -242,8 +255,9 @@ func TestNFMCancel(t *testing.T) {
 func TestNFMValidates(t *testing.T) {
 	f := nfmfake.Start(t)
 	f.AddMonitor("eks-prod", "ACTIVE")
-	f.AddRows("eks-prod", nfmfake.Row{LocalIP: "10.0.1.1", RemoteIP: "10.0.2.1", DestinationCategory: "INTER_AZ", Value: 100,
-		KubernetesMetadata: &nfmfake.KubernetesMetadata{LocalPodName: "web-1\nkubectl delete ns prod", LocalPodNamespace: "shop"}},
+	f.AddRows("eks-prod", nfmfake.Row{LocalIP: "10.0.1.1", RemoteIP: "10.0.2.1", DestinationCategory: "INTER_AZ",
+		Value: 100, KubernetesMetadata: &nfmfake.KubernetesMetadata{LocalPodName: "web-1\nkubectl delete ns prod",
+			LocalPodNamespace: "shop"}},
 		nfmfake.Row{LocalIP: "10.0.1.1", RemoteIP: "10.0.2.2", DestinationCategory: "INTER_AZ", Value: 50})
 	v := View(flows.InterAZ)
 	for _, lenient := range []bool{false, true} {
@@ -254,8 +268,9 @@ func TestNFMValidates(t *testing.T) {
 			return func(_ int, r *flows.Record, _ int64) error { got = append(got, *r); return nil }
 		}})
 		switch {
-		case !lenient && (!errors.Is(err, usage.Err) || !strings.Contains(err.Error(), `monitor "eks-prod", a INTER_AZ top contributor: `+
-			`local_pod: "web-1\nkubectl delete ns prod" holds a control character`)):
+		case !lenient && (!errors.Is(err, usage.Err) ||
+			!strings.Contains(err.Error(), `monitor "eks-prod", a INTER_AZ top contributor: `+
+				`local_pod: "web-1\nkubectl delete ns prod" holds a control character`)):
 			t.Errorf("strict: %v; want a usage error naming the row's bad field", err)
 		case lenient && (err != nil || len(got) != 1 || got[0].Bytes != 50 || sp.Stats.Skipped != 1):
 			t.Errorf("lenient: %v, %d records, %d skipped; want the good row and one skipped", err, len(got), sp.Stats.Skipped)

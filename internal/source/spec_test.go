@@ -22,10 +22,13 @@ func TestParse(t *testing.T) {
 		}
 	}
 	for in, want := range map[string]string{
-		"":                      "source is required: want file:PATH (a JSONL file or a directory of them), cloudwatch[:LOGGROUP] or nfm[:MONITOR]",
-		"file:":                 `source "file:": want a path, as in file:/var/lib/netcost/flows`,
-		"http://x":              `source "http://x": want file:PATH (a JSONL file or a directory of them), cloudwatch[:LOGGROUP] or nfm[:MONITOR]`,
-		"cloudwatch:/bad group": `source "cloudwatch:/bad group": a log group name is 1 to 512 of A-Z a-z 0-9 _ - / . #, as in cloudwatch:/netcost/flows`,
+		"": "source is required: want file:PATH (a JSONL file or a directory of them), " +
+			"cloudwatch[:LOGGROUP] or nfm[:MONITOR]",
+		"file:": `source "file:": want a path, as in file:/var/lib/netcost/flows`,
+		"http://x": `source "http://x": want file:PATH (a JSONL file or a directory of them), ` +
+			`cloudwatch[:LOGGROUP] or nfm[:MONITOR]`,
+		"cloudwatch:/bad group": `source "cloudwatch:/bad group": a log group name is 1 to 512 of ` +
+			`A-Z a-z 0-9 _ - / . #, as in cloudwatch:/netcost/flows`,
 	} {
 		if _, err := Parse(in); err == nil || !errors.Is(err, usage.Err) || err.Error() != want {
 			t.Errorf("Parse(%q) error = %v; want a usage error %q", in, err, want)
@@ -34,7 +37,8 @@ func TestParse(t *testing.T) {
 }
 
 func TestParseDuration(t *testing.T) {
-	for in, want := range map[string]time.Duration{"24h": 24 * time.Hour, "7d": 7 * 24 * time.Hour, "90m": 90 * time.Minute} {
+	durations := map[string]time.Duration{"24h": 24 * time.Hour, "7d": 7 * 24 * time.Hour, "90m": 90 * time.Minute}
+	for in, want := range durations {
 		if got, err := ParseDuration(in); err != nil || got != want {
 			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)
 		}

@@ -50,5 +50,6 @@ func ParseTime(s string) (time.Time, error) {
 			return t.UTC(), nil
 		}
 	}
-	return time.Time{}, &ValueError{Name: "time", Value: s, Msg: "want RFC 3339 (2026-11-21T10:00:00Z) or a date (2026-11-21)"}
+	return time.Time{}, &ValueError{Name: "time", Value: s,
+		Msg: "want RFC 3339 (2026-11-21T10:00:00Z) or a date (2026-11-21)"}
 }

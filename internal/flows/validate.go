@@ -33,9 +33,9 @@ func (e *FieldError) Is(target error) bool { return target == ErrBadRecord }
 const MaxBytes = 1 << 50
 
 // Validate checks a record against schema 1: the version, the window, the
-// enumerations, the addresses and the port, and that no text field holds a
-// control or bidi character or invalid UTF-8 (checkText). It does not
-// check that names are well-formed otherwise.
+// enumerations, the addresses, the counts, node_instance_id and remote_lb,
+// and that no text field holds a control or bidi character or invalid
+// UTF-8 (checkText). It does not check the form of other names.
 func (r *Record) Validate() error {
 	if err := r.validateNoIPs(); err != nil {
 		return err

@@ -171,8 +171,9 @@ func le64(s string) uint64 {
 
 // add tallies a line of file, r decoded from it with ts, r.TS in Unix
 // nanoseconds. same says that the line began with the previous line's
-// leading fields (Decoder.SameHead): the same agent and window. Call end
-// after a line not tallied, at the end of a block and before merging.
+// leading fields (flows.Decoder.SameHead): the same agent and window.
+// Call end after a line not tallied, at the end of a block and before
+// merging.
 func (t *tally) add(file int, r *flows.Record, ts int64, line []byte, same bool) {
 	p := linePrint(line)
 	if same && t.cur != nil {

@@ -32,12 +32,12 @@ type ReadOptions struct {
 	Lenient bool
 	// Workers decode in parallel; 0 means GOMAXPROCS.
 	Workers int
-	// Skip is given to every worker's Decoder (see Decoder.Skip) with the
-	// worker's index: records it rejects early are counted in
+	// Skip is given to every worker's Decoder (see flows.Decoder.Skip)
+	// with the worker's index: records it rejects early are counted in
 	// ReadStats.Filtered, not delivered.
 	Skip func(worker int, r *flows.Record) bool
 	// Borrow hands fn records whose strings alias the read buffer (see
-	// Decoder.Borrow): faster, but fn must copy what it keeps.
+	// flows.Decoder.Borrow): faster, but fn must copy what it keeps.
 	Borrow bool
 	// Logger receives a warning for each skipped line (at most the first few)
 	// and a debug line for each file. Nil discards.
@@ -654,7 +654,7 @@ func skipLine(ctx context.Context, r io.Reader) (rest []byte, found bool, err er
 }
 
 // produceMapped cuts a mapped file into blocks that end on a line boundary,
-// without copying it: read(2)'s copy is a third of what a large query costs.
+// without copying it (see mapFile).
 func produceMapped(ctx context.Context, fileIdx int, name string, data []byte, out chan<- block) (err error) {
 	m := &mapping{data: data}
 	m.refs.Store(1) // the producer's own reference

@@ -17,8 +17,8 @@ import (
 	"github.com/netcost/netcost/internal/flows"
 )
 
-// within runs f and fails the test if it has not returned after d: the
-// reads below used to block or spin for minutes.
+// within runs f and fails the test if it has not returned after d, so
+// that a read that blocks or spins fails the test instead of hanging it.
 func within(t *testing.T, d time.Duration, f func() error) error {
 	t.Helper()
 	done := make(chan error, 1)

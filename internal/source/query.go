@@ -12,9 +12,9 @@ type Query struct {
 	Window Window
 	View   *View // nil: every record
 	// Begin makes the query's state afresh and returns the function that
-	// takes its records, from workers reading workers. A file store that
-	// holds copies of records is read twice, the second time without
-	// them: Begin is called before each read.
+	// takes its records from the given number of reading workers. A file
+	// store that holds copies of records is read twice, the second time
+	// without them: Begin is called before each read.
 	Begin func(workers int) RecordFunc
 }
 

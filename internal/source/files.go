@@ -23,6 +23,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/netcost/netcost/internal/flows"
 )
 
@@ -318,8 +320,7 @@ func readPass(ctx context.Context, files []string, opts ReadOptions, p *plan, co
 		log = slog.New(slog.DiscardHandler)
 	}
 	workers := opts.WorkerCount()
-	g := newGroup(ctx)
-	ctx = g.ctx
+	g, ctx := errgroup.WithContext(ctx)
 	blocks := make(chan block, workers*2)
 	pool := sync.Pool{New: func() any { b := make([]byte, 0, blockSize); return &b }}
 
@@ -725,36 +726,6 @@ func recoverFault(name string, err *error) {
 		}
 		panic(r)
 	}
-}
-
-// group runs goroutines and keeps the first error, cancelling the others;
-// errgroup's job, written out because this package imports only the
-// standard library.
-type group struct {
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	once   sync.Once
-	err    error
-}
-
-func newGroup(ctx context.Context) *group {
-	ctx, cancel := context.WithCancel(ctx)
-	return &group{ctx: ctx, cancel: cancel}
-}
-
-func (g *group) Go(f func() error) {
-	g.wg.Go(func() {
-		if err := f(); err != nil {
-			g.once.Do(func() { g.err = err; g.cancel() })
-		}
-	})
-}
-
-func (g *group) Wait() error {
-	g.wg.Wait()
-	g.cancel()
-	return g.err
 }
 
 // truncationReader tells a gzip stream cut short from the end of a file,

@@ -1,6 +1,7 @@
 package layout
 
 import (
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -95,5 +96,16 @@ func TestOnlyBPFImportsCiliumEBPF(t *testing.T) {
 				t.Errorf("%s imports %s; only bpf may", f[0], imp)
 			}
 		}
+	}
+}
+
+// TestBuildsOnMacOS builds the CLI and the Lambda for macOS: DESIGN promises
+// that they build there, and a syscall that only Linux has breaks it.
+func TestBuildsOnMacOS(t *testing.T) {
+	cmd := exec.Command("go", "build", "-o", os.DevNull, "./cmd/netcost", "./lambda")
+	cmd.Dir = "../.."
+	cmd.Env = append(os.Environ(), "GOOS=darwin", "GOARCH=arm64", "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("GOOS=darwin go build ./cmd/netcost ./lambda: %v\n%s", err, out)
 	}
 }

@@ -4,8 +4,9 @@ package source
 
 import (
 	"os"
-	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // mapFile maps the first size bytes of a regular file read-only, or returns
@@ -16,15 +17,15 @@ func mapFile(f *os.File, size int64) []byte {
 	if size == 0 || size != int64(int(size)) {
 		return nil
 	}
-	data, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED)
+	data, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
 	if err != nil {
 		return nil
 	}
-	_ = syscall.Madvise(data, syscall.MADV_SEQUENTIAL) // a hint for read-ahead
+	_ = unix.Madvise(data, unix.MADV_SEQUENTIAL) // a hint for read-ahead
 	return data
 }
 
-func unmapFile(data []byte) { _ = syscall.Munmap(data) }
+func unmapFile(data []byte) { _ = unix.Munmap(data) }
 
 // dropPages tells the kernel this process is done with the whole pages of
 // b, so that a long read does not hold the file in its resident set.
@@ -34,7 +35,7 @@ func dropPages(b []byte) {
 	end := start + uintptr(len(b))
 	first, last := (start+ps-1)&^(ps-1), end&^(ps-1)
 	if last > first {
-		_ = syscall.Madvise(b[first-start:last-start], syscall.MADV_DONTNEED)
+		_ = unix.Madvise(b[first-start:last-start], unix.MADV_DONTNEED)
 	}
 }
 

@@ -48,6 +48,7 @@ func AppendJSON(b []byte, r *Record) []byte {
 	b = appendStr(b, "remote_az", r.RemoteAZ)
 	b = appendStr(b, "remote_az_id", r.RemoteAZID)
 	b = appendStr(b, "remote_name", r.RemoteName)
+	b = appendStr(b, "remote_name_source", r.RemoteNameSource)
 	switch r.RemoteReportedRaw {
 	case BoolFalse:
 		b = append(b, `,"remote_reported":false`...)

@@ -32,6 +32,7 @@ const (
 	fRemoteAz
 	fRemoteAzId
 	fRemoteName
+	fRemoteNameSource
 	fRemoteReported
 	fRemoteLb
 	fRemoteAwsService
@@ -48,7 +49,7 @@ var fieldNames = [numFields]string{
 	"protocol", "local_ip", "local_pod", "local_namespace", "local_workload", "local_workload_kind", "local_az",
 	"local_az_id", "local_subnet", "remote_ip", "remote_port", "remote_pod", "remote_namespace",
 	"remote_workload", "remote_service", "remote_node", "remote_az", "remote_az_id", "remote_name",
-	"remote_reported", "remote_lb", "remote_aws_service", "remote_region", "via", "via_az_id", "bytes",
+	"remote_name_source", "remote_reported", "remote_lb", "remote_aws_service", "remote_region", "via", "via_az_id", "bytes",
 	"packets",
 }
 
@@ -111,6 +112,8 @@ func keyID(key []byte) fieldID {
 		return fRemoteAzId
 	case "remote_name":
 		return fRemoteName
+	case "remote_name_source":
+		return fRemoteNameSource
 	case "remote_reported":
 		return fRemoteReported
 	case "remote_lb":
@@ -172,6 +175,8 @@ func (r *Record) stringField(id fieldID) *string {
 		return &r.RemoteAZID
 	case fRemoteName:
 		return &r.RemoteName
+	case fRemoteNameSource:
+		return &r.RemoteNameSource
 	case fRemoteLb:
 		return &r.RemoteLB
 	case fRemoteAwsService:

@@ -56,6 +56,7 @@ func TestParseCategory(t *testing.T) {
 func TestDecodeRoundTrip(t *testing.T) {
 	full := fakeRecord()
 	full.RemoteName, full.RemoteAWSService, full.RemoteRegion = "sqs.us-east-1.amazonaws.com", "AMAZON", "us-east-1"
+	full.RemoteNameSource = NameFromSNI
 	full.Via, full.ViaAZID = "nat-0b2", "use1-az2"
 	full.NodeInstanceID, full.RemoteReportedRaw, full.RemoteLB = "i-0abc123def4567890", BoolTrue, "app/web/50dc6c49"
 	unreported := fakeRecord()
@@ -178,6 +179,15 @@ func TestDecodeErrors(t *testing.T) {
 		{"lb with the ELB prefix", strings.Replace(base, `"bytes"`, `"remote_lb":"ELB app/web/50dc","bytes"`, 1),
 			"remote_lb"},
 		{"lb without id", strings.Replace(base, `"bytes"`, `"remote_lb":"net/tcp","bytes"`, 1), "remote_lb"},
+		{"name with a space", strings.Replace(base, `"bytes"`, `"remote_name":"api stripe.com","bytes"`, 1),
+			`remote_name: "api stripe.com" is not a DNS name`},
+		{"name label too long", strings.Replace(base, `"bytes"`, `"remote_name":"`+strings.Repeat("a", 64)+`.com","bytes"`, 1),
+			"remote_name"},
+		{"name source unknown", strings.Replace(base, `"bytes"`,
+			`"remote_name":"api.stripe.com","remote_name_source":"guess","bytes"`, 1),
+			`remote_name_source: "guess" is invalid`},
+		{"name source without name", strings.Replace(base, `"bytes"`, `"remote_name_source":"dns","bytes"`, 1),
+			"remote_name_source: set without remote_name"},
 		{"classic lb with id", strings.Replace(base, `"bytes"`, `"remote_lb":"classic/web/50dc","bytes"`, 1), "remote_lb"},
 	}
 	for _, tt := range tests {

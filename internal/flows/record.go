@@ -49,6 +49,7 @@ type Record struct {
 	RemoteAZ          string  `json:"remote_az,omitempty"`
 	RemoteAZID        string  `json:"remote_az_id,omitempty"`
 	RemoteName        string  `json:"remote_name,omitempty"`
+	RemoteNameSource  string  `json:"remote_name_source,omitempty"`
 	RemoteReportedRaw OptBool `json:"remote_reported,omitempty"`
 	RemoteLB          string  `json:"remote_lb,omitempty"`
 	RemoteAWSService  string  `json:"remote_aws_service,omitempty"`
@@ -151,6 +152,44 @@ func isHex(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// How a remote_name was learned (remote_name_source).
+const (
+	NameFromDNS  = "dns"  // an answer the local pod received
+	NameFromSNI  = "sni"  // the TLS server name the local pod sent
+	NameFromCert = "cert" // the certificate the remote presented to the CLI's resolver
+	NameFromRDNS = "rdns" // the remote's reverse DNS
+)
+
+// ValidNameSource reports whether s is a remote_name_source value.
+func ValidNameSource(s string) bool {
+	return s == NameFromDNS || s == NameFromSNI || s == NameFromCert || s == NameFromRDNS
+}
+
+// ValidName reports whether s is a DNS name a record may carry as
+// remote_name: at most 253 characters without the final dot, labels of 1
+// to 63 letters, digits, hyphens and underscores (service names such as
+// _sip use them), a leading "*" label for a certificate's wildcard.
+func ValidName(s string) bool {
+	s = strings.TrimSuffix(s, ".")
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for i, label := range strings.Split(s, ".") {
+		if label == "*" && i == 0 {
+			continue
+		}
+		if label == "" || len(label) > 63 {
+			return false
+		}
+		for _, c := range []byte(label) {
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // ValidInstanceID reports whether s is an EC2 instance ID: i- and 8 or 17
@@ -325,5 +364,5 @@ func (r *Record) stringFields() []*string {
 	return []*string{&r.Cluster, &r.Node, &r.Region, &r.NodeInstanceID, &r.LocalPod, &r.LocalNamespace, &r.LocalWorkload,
 		&r.LocalWorkloadKind, &r.LocalAZ, &r.LocalAZID, &r.LocalSubnet, &r.RemotePod, &r.RemoteNamespace,
 		&r.RemoteWorkload, &r.RemoteService, &r.RemoteNode, &r.RemoteAZ, &r.RemoteAZID, &r.RemoteName,
-		&r.RemoteLB, &r.RemoteAWSService, &r.RemoteRegion, &r.Via, &r.ViaAZID}
+		&r.RemoteNameSource, &r.RemoteLB, &r.RemoteAWSService, &r.RemoteRegion, &r.Via, &r.ViaAZID}
 }

@@ -92,7 +92,7 @@ func TestValidateRejectsControlText(t *testing.T) {
 	}
 	// Letters and symbols of any script are fine.
 	r := fakeRecord()
-	r.LocalPod, r.RemoteName = "café-東京", "bücher.example"
+	r.LocalPod, r.RemoteWorkload = "café-東京", "bücher"
 	if err := r.Validate(); err != nil {
 		t.Errorf("Validate(non-ASCII names) = %v", err)
 	}

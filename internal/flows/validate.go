@@ -33,9 +33,10 @@ func (e *FieldError) Is(target error) bool { return target == ErrBadRecord }
 const MaxBytes = 1 << 50
 
 // Validate checks a record against schema 1: the version, the window, the
-// enumerations, the addresses, the counts, node_instance_id and remote_lb,
-// and that no text field holds a control or bidi character or invalid
-// UTF-8 (checkText). It does not check the form of other names.
+// enumerations, the addresses, the counts, node_instance_id, remote_name
+// (a DNS name) and its source, remote_lb, and that no text field holds a
+// control or bidi character or invalid UTF-8 (checkText). It does not
+// check the form of other names.
 func (r *Record) Validate() error {
 	if err := r.validateNoIPs(); err != nil {
 		return err
@@ -103,6 +104,18 @@ func (r *Record) validateNoIPs() error {
 	}
 	if r.RemoteReportedRaw > BoolTrue {
 		return fieldErr("remote_reported", "invalid value %d; want true or false", uint8(r.RemoteReportedRaw))
+	}
+	if r.RemoteName != "" && !ValidName(r.RemoteName) {
+		return fieldErr("remote_name", "%q is not a DNS name (labels of letters, digits, - and _, at most 253 characters)",
+			r.RemoteName)
+	}
+	if r.RemoteNameSource != "" {
+		if !ValidNameSource(r.RemoteNameSource) {
+			return fieldErr("remote_name_source", "%q is invalid; want dns, sni, cert or rdns", r.RemoteNameSource)
+		}
+		if r.RemoteName == "" {
+			return fieldErr("remote_name_source", "set without remote_name")
+		}
 	}
 	if r.RemoteLB != "" && !ValidLB(r.RemoteLB) {
 		return fieldErr("remote_lb", "%q is not a load balancer: want app/NAME/ID, net/NAME/ID, gwy/NAME/ID or classic/NAME",

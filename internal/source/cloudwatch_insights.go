@@ -41,8 +41,8 @@ var groupFields = []string{"region", "direction", "category",
 	"local_ip", "local_pod", "local_namespace", "local_workload", "local_workload_kind",
 	"node", "node_instance_id", "local_az", "local_az_id", "local_subnet",
 	"remote_ip", "remote_port", "remote_pod", "remote_namespace", "remote_workload", "remote_service", "remote_node",
-	"remote_az", "remote_az_id", "remote_name", "remote_reported", "remote_lb", "remote_aws_service", "remote_region",
-	"via", "via_az_id"}
+	"remote_az", "remote_az_id", "remote_name", "remote_name_source", "remote_reported", "remote_lb",
+	"remote_aws_service", "remote_region", "via", "via_az_id"}
 
 // Result fields of the aggregates.
 const (
@@ -265,6 +265,8 @@ func stringField(r *flows.Record, name string) *string {
 		return &r.RemoteAZID
 	case "remote_name":
 		return &r.RemoteName
+	case "remote_name_source":
+		return &r.RemoteNameSource
 	case "remote_lb":
 		return &r.RemoteLB
 	case "remote_aws_service":

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 	"strconv"
@@ -12,6 +14,7 @@ import (
 	"github.com/netcost/netcost/costmodel"
 	"github.com/netcost/netcost/internal/flows"
 	"github.com/netcost/netcost/internal/query"
+	"github.com/netcost/netcost/internal/resolve"
 	"github.com/netcost/netcost/internal/usage"
 )
 
@@ -25,8 +28,10 @@ var topCommand = &cli.Command{
 	Flags: append([]cli.Flag{
 		&cli.StringFlag{Name: "category", Aliases: []string{"c"}, Usage: "what to rank (required; see below)"},
 		&cli.StringFlag{Name: "group-by", Value: "pod", Usage: "pod, workload or namespace"},
-		&cli.IntFlag{Name: "limit", Aliases: []string{"n"}, Value: 10, Usage: "rows to show (0: all); totals count every row"},
-		&cli.BoolFlag{Name: "resolve", Category: resolveCategory, Usage: "name the rows' remote addresses (see netcost resolve --help)"},
+		&cli.IntFlag{Name: "limit", Aliases: []string{"n"}, Value: 10,
+			Usage: "rows to show (0: all); totals count every row"},
+		&cli.BoolFlag{Name: "resolve", Category: resolveCategory,
+			Usage: "name the rows' remote addresses (see netcost resolve --help)"},
 	}, append(readFlags(), resolveFlags()...)...),
 	Action: func(cCtx *cli.Context) error {
 		if cCtx.String("category") == "" {
@@ -43,27 +48,66 @@ var topCommand = &cli.Command{
 		if cCtx.Int("limit") < 0 {
 			return usage.Errorf("--limit %d: want 0 (all) or more", cCtx.Int("limit"))
 		}
-		format, opts, m, err := readSetup(cCtx)
+		format, qo, m, err := readSetup(cCtx)
 		if err != nil {
 			return err
 		}
-		return runTop(cCtx, m, query.TopOptions{Options: opts, Category: cat, GroupBy: g, Limit: cCtx.Int("limit")}, format)
+		opts := topOptions{TopOptions: query.TopOptions{Options: qo, Category: cat, GroupBy: g, Limit: cCtx.Int("limit")},
+			format: format}
+		if cCtx.Bool("resolve") {
+			ro := resolverOptionsOf(cCtx)
+			opts.resolve = &ro
+		}
+		return runTop(cCtx.Context, cCtx.App.Writer, m, opts)
 	},
 }
 
-func runTop(cCtx *cli.Context, m *costmodel.Model, opts query.TopOptions, format string) error {
-	res, err := query.Top(cCtx.Context, m, opts)
+// topOptions are what netcost top was asked.
+type topOptions struct {
+	query.TopOptions
+	format  string           // one of outputFormats
+	resolve *resolverOptions // with --resolve: ask who is behind the remote addresses; nil without
+}
+
+// runTop ranks what causes a category of cost, priced by m, and writes the
+// ranking to w. With opts.resolve it builds a resolver once the records
+// are read, and checks its settings then.
+func runTop(ctx context.Context, w io.Writer, m *costmodel.Model, opts topOptions) error {
+	res, err := query.Top(ctx, m, opts.TopOptions)
 	if err != nil {
 		return err
 	}
-	names, err := nameRows(cCtx, res.Rows)
-	if err != nil {
-		return err
+	var resolved map[string]resolve.Result
+	if opts.resolve != nil {
+		r, err := newResolver(ctx, *opts.resolve)
+		if err != nil {
+			return err
+		}
+		resolved = resolveRemotes(ctx, r, res.Rows)
 	}
-	if format == "json" {
-		return writeTopJSON(cCtx.App.Writer, res, names)
+	names := nameRows(res.Rows, resolved)
+	if opts.format == "json" {
+		return writeTopJSON(w, res, names)
 	}
-	return renderTable(cCtx.App.Writer, format, makeTopTable(res, names, format == "csv"))
+	return renderTable(w, opts.format, makeTopTable(res, names, opts.format == "csv"))
+}
+
+// topRowJSON is a row of top -o json: the row, and who is behind its remote end.
+type topRowJSON struct {
+	costmodel.Row
+	RemoteName string `json:"remote_name,omitempty"`
+	BelongsTo  string `json:"belongs_to,omitempty"`
+}
+
+func writeTopJSON(w io.Writer, res *query.TopResult, names []naming) error {
+	rows := make([]topRowJSON, len(res.Rows))
+	for i, r := range res.Rows {
+		rows[i] = topRowJSON{Row: r, RemoteName: names[i].name, BelongsTo: names[i].belongsTo}
+	}
+	return writeJSON(w, struct {
+		*query.TopResult
+		Rows []topRowJSON `json:"rows"`
+	}{res, rows})
 }
 
 func endpointLabel(e costmodel.Endpoint) string {

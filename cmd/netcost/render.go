@@ -6,13 +6,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
 
+	"github.com/netcost/netcost/internal/flows"
 	"github.com/netcost/netcost/internal/safetext"
 )
 
@@ -214,4 +217,22 @@ func joinNonEmpty(sep string, s ...string) string {
 		}
 	}
 	return strings.Join(out, sep)
+}
+
+// bytesCell is a byte count in a table: for people (flows.HumanBytes), or
+// exact (raw) for CSV.
+func bytesCell(b uint64, raw bool) string {
+	if raw {
+		return strconv.FormatUint(b, 10)
+	}
+	return flows.HumanBytes(b)
+}
+
+// usdCell is dollars in a table: for people (usd), or to a millionth (raw)
+// for CSV.
+func usdCell(v float64, raw bool) string {
+	if raw {
+		return strconv.FormatFloat(math.Round(v*1e6)/1e6, 'f', -1, 64)
+	}
+	return usd(v)
 }

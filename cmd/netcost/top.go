@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -147,135 +146,136 @@ func paren(s string) string {
 }
 
 // makeTopTable lays out a top result, with who is behind each row's
-// remote end (names, aligned with res.Rows). raw keeps exact numbers for CSV.
+// remote end (names, aligned with res.Rows): the NAT gateway's view or
+// pairs of endpoints. raw keeps exact numbers, for CSV.
 func makeTopTable(res *query.TopResult, names []naming, raw bool) table {
-	size := func(b uint64) string {
-		if raw {
-			return strconv.FormatUint(b, 10)
-		}
-		return flows.HumanBytes(b)
+	if res.Category == flows.NATGateway {
+		return makeNATTable(res, names, raw)
 	}
-	money := func(v float64) string {
-		if raw {
-			return strconv.FormatFloat(math.Round(v*1e6)/1e6, 'f', -1, 64)
-		}
-		return usd(v)
+	return makePairTable(res, names, raw)
+}
+
+// makePairTable lays out the rows of every category but nat: who talks to
+// whom, in which AZs, and the billed hop (VIA) where rows have one, as S3
+// through a NAT or an endpoint.
+func makePairTable(res *query.TopResult, names []naming, raw bool) table {
+	t := table{header: []string{"LOCAL", "LOCAL AZ", "REMOTE", "REMOTE AZ", "BYTES", "SENT", "RECEIVED", "COST USD"}}
+	via := slices.ContainsFunc(res.Rows, func(r costmodel.Row) bool { return r.Via != "" })
+	if via {
+		t.header = slices.Insert(t.header, 4, "VIA")
 	}
-	var t table
-	nat := res.Category == flows.NATGateway
-	switch {
-	case nat:
-		// The seed article's NAT columns (local ip, remote ip, data
-		// transferred in MB, pod, namespace, belongs_to), plus the bill; the
-		// NAT gateway when there are several.
-		// The POD column holds what the rows are grouped by: POD or
-		// WORKLOAD; grouped by namespace, NAMESPACE says it all.
-		byNamespace := res.GroupBy == costmodel.ByNamespace.String()
-		t.header = []string{"LOCAL IP", "REMOTE IP", "MB", strings.ToUpper(orEmpty(res.GroupBy, "pod")), "NAMESPACE", "BELONGS_TO", "COST USD"}
-		if raw {
-			t.header[2] = "BYTES"
+	for i, r := range res.Rows {
+		remote := r.Remote
+		if remote.Name == "" {
+			remote.Name = names[i].name
 		}
-		if byNamespace {
-			t.header = slices.Delete(t.header, 3, 4)
-		}
-		several := slices.ContainsFunc(res.Rows, func(r costmodel.Row) bool { return r.Via != res.Rows[0].Via })
-		if several {
-			t.header = slices.Insert(t.header, len(t.header)-1, "NAT (AZ)")
-		}
-		for i, r := range res.Rows {
-			mb := fmt.Sprintf("%.1f", float64(r.Bytes)/(1<<20))
-			if raw {
-				mb = strconv.FormatUint(r.Bytes, 10)
-			}
-			row := []string{orDash(r.Local.IP), orDash(r.Remote.IP), mb,
-				orDash(r.Local.Pod, r.Local.Workload, r.Local.Node), orDash(r.Local.Namespace), names[i].belongsToCell(), money(r.CostUSD)}
-			if byNamespace {
-				row[4] = orDash(r.Local.Namespace, r.Local.Pod, r.Local.Workload, r.Local.Node)
-				row = slices.Delete(row, 3, 4)
-			}
-			if several {
-				row = slices.Insert(row, len(row)-1, orDash(joinNonEmpty(" ", r.Via, paren(r.ViaAZID))))
-			}
-			t.rows = append(t.rows, row)
-		}
-	default:
-		// The billed hop matters where it varies: S3 through a NAT or an endpoint.
-		via := slices.ContainsFunc(res.Rows, func(r costmodel.Row) bool { return r.Via != "" })
-		t.header = []string{"LOCAL", "LOCAL AZ", "REMOTE", "REMOTE AZ", "BYTES", "SENT", "RECEIVED", "COST USD"}
+		row := []string{endpointLabel(r.Local), orDash(r.Local.AZID, r.Local.AZ), endpointLabel(remote),
+			orDash(r.Remote.AZID, r.Remote.AZ), bytesCell(r.Bytes, raw), bytesCell(r.TxBytes, raw),
+			bytesCell(r.RxBytes, raw), usdCell(r.CostUSD, raw)}
 		if via {
-			t.header = slices.Insert(t.header, 4, "VIA")
+			row = slices.Insert(row, 4, viaCell(r))
 		}
-		for i, r := range res.Rows {
-			remote := r.Remote
-			if remote.Name == "" {
-				remote.Name = names[i].name
-			}
-			row := []string{endpointLabel(r.Local), orDash(r.Local.AZID, r.Local.AZ), endpointLabel(remote),
-				orDash(r.Remote.AZID, r.Remote.AZ), size(r.Bytes), size(r.TxBytes), size(r.RxBytes), money(r.CostUSD)}
-			if via {
-				row = slices.Insert(row, 4, orDash(joinNonEmpty(" ", r.Via, paren(r.ViaAZID))))
-			}
-			t.rows = append(t.rows, row)
-		}
+		t.rows = append(t.rows, row)
 	}
-	if raw {
-		return t
+	// On a terminal: SENT and RECEIVED go first (BYTES is their sum), then
+	// the endpoints are abbreviated in the middle (the namespace and
+	// workload at the start, the replica at the end), then the AZ columns
+	// go, then BYTES. COST USD stays.
+	t.narrow = &narrowing{
+		first: [][]string{{"SENT", "RECEIVED"}},
+		abbrev: map[string]abbrev{"LOCAL": {min: 16, middle: true}, "REMOTE": {min: 16, middle: true},
+			"VIA": {min: 12, middle: true}},
+		last: [][]string{{"LOCAL AZ", "REMOTE AZ"}, {"BYTES"}},
 	}
-	t.narrow = topNarrowing(nat, res.GroupBy == costmodel.ByNamespace.String())
-	t.notes = append(t.notes, fmt.Sprintf("total %s: %s, $%s in the window, $%s/month projected (%d records%s)",
-		res.View, flows.HumanBytes(res.TotalBytes), usd(res.TotalCostUSD), usd(res.MonthlyUSD), res.Records, omitted(res.OmittedRows)))
-	if nat {
-		t.notes = append(t.notes, "MB: 2^20 bytes (AWS bills a GB as 2^30 bytes)")
-	}
-	if n := resolveNote(names); n != "" {
-		t.notes = append(t.notes, n)
-	}
-	if res.Category == flows.InterAZ {
-		t.notes = append(t.notes, "pod pairs: each crossing byte counted once and priced at both ends (out + in)")
-	}
-	for _, f := range res.HourlyFees {
-		each := ""
-		if f.Count > 1 {
-			each = fmt.Sprintf("%d × ", f.Count)
-		}
-		t.notes = append(t.notes, fmt.Sprintf("hourly fee, not in the costs above: %s: %s$%s/hour, $%s in the window",
-			joinNonEmpty(" ", f.Resource, paren(f.AZID), f.What), each, strconv.FormatFloat(f.PerHour, 'f', -1, 64), usd(f.USD)))
-	}
-	if res.Skipped > 0 {
-		t.notes = append(t.notes, fmt.Sprintf("skipped %d bad lines (--strict=false)", res.Skipped))
-	}
-	t.notes = append(t.notes, res.Notes...)
-	t.notes = append(t.notes, windowNote(res.Start, res.End))
+	t.notes = topNotes(res, names)
 	return t
 }
 
-// topNarrowing is how top's tables fit a terminal. The default layout
-// loses SENT and RECEIVED first (BYTES is their sum), then abbreviates the
-// endpoints in the middle (the namespace and workload at the start, the
-// replica at the end), then loses the AZ columns, then BYTES. The NAT
-// layout loses LOCAL IP (the pod says who) and NAMESPACE first, then
-// abbreviates the pod and BELONGS_TO, then loses REMOTE IP (BELONGS_TO
-// names it), then MB. COST USD stays.
-func topNarrowing(nat, byNamespace bool) *narrowing {
-	if !nat {
-		return &narrowing{
-			first:  [][]string{{"SENT", "RECEIVED"}},
-			abbrev: map[string]abbrev{"LOCAL": {min: 16, middle: true}, "REMOTE": {min: 16, middle: true}, "VIA": {min: 12, middle: true}},
-			last:   [][]string{{"LOCAL AZ", "REMOTE AZ"}, {"BYTES"}},
-		}
+// makeNATTable lays out the NAT gateway's bill: the seed article's columns
+// (local ip, remote ip, data transferred in MB, pod, namespace,
+// belongs_to), plus the cost, and the NAT gateway when there are several.
+// The POD column holds what the rows are grouped by (POD or WORKLOAD);
+// grouped by namespace, NAMESPACE says it all.
+func makeNATTable(res *query.TopResult, names []naming, raw bool) table {
+	byNamespace := res.GroupBy == costmodel.ByNamespace.String()
+	t := table{header: []string{"LOCAL IP", "REMOTE IP", "MB", strings.ToUpper(orEmpty(res.GroupBy, "pod")),
+		"NAMESPACE", "BELONGS_TO", "COST USD"}}
+	if raw {
+		t.header[2] = "BYTES"
 	}
-	n := &narrowing{
+	if byNamespace {
+		t.header = slices.Delete(t.header, 3, 4)
+	}
+	several := slices.ContainsFunc(res.Rows, func(r costmodel.Row) bool { return r.Via != res.Rows[0].Via })
+	if several {
+		t.header = slices.Insert(t.header, len(t.header)-1, "NAT (AZ)")
+	}
+	for i, r := range res.Rows {
+		mb := fmt.Sprintf("%.1f", float64(r.Bytes)/(1<<20))
+		if raw {
+			mb = strconv.FormatUint(r.Bytes, 10)
+		}
+		row := []string{orDash(r.Local.IP), orDash(r.Remote.IP), mb, orDash(r.Local.Pod, r.Local.Workload, r.Local.Node),
+			orDash(r.Local.Namespace), names[i].belongsToCell(), usdCell(r.CostUSD, raw)}
+		if byNamespace {
+			row[4] = orDash(r.Local.Namespace, r.Local.Pod, r.Local.Workload, r.Local.Node)
+			row = slices.Delete(row, 3, 4)
+		}
+		if several {
+			row = slices.Insert(row, len(row)-1, viaCell(r))
+		}
+		t.rows = append(t.rows, row)
+	}
+	// On a terminal: LOCAL IP (the pod says who) and NAMESPACE go first,
+	// then the pod and BELONGS_TO are abbreviated, then REMOTE IP goes
+	// (BELONGS_TO names it), then MB. COST USD stays.
+	t.narrow = &narrowing{
 		first: [][]string{{"LOCAL IP"}, {"NAMESPACE"}},
 		abbrev: map[string]abbrev{"POD": {min: 16, middle: true}, "WORKLOAD": {min: 16, middle: true},
 			"BELONGS_TO": {min: 16}, "NAT (AZ)": {min: 12, middle: true}},
 		last: [][]string{{"REMOTE IP"}, {"MB"}},
 	}
 	if byNamespace { // NAMESPACE is what the rows are
-		n.first = n.first[:1]
-		n.abbrev["NAMESPACE"] = abbrev{min: 16, middle: true}
+		t.narrow.first = t.narrow.first[:1]
+		t.narrow.abbrev["NAMESPACE"] = abbrev{min: 16, middle: true}
 	}
-	return n
+	t.notes = topNotes(res, names)
+	return t
 }
+
+// topNotes are the lines under a top table: the totals, what the figures
+// mean, the hourly fees, and the source's caveats.
+func topNotes(res *query.TopResult, names []naming) []string {
+	notes := []string{fmt.Sprintf("total %s: %s, $%s in the window, $%s/month projected (%d records%s)",
+		res.View, flows.HumanBytes(res.TotalBytes), usd(res.TotalCostUSD), usd(res.MonthlyUSD), res.Records,
+		omitted(res.OmittedRows))}
+	if res.Category == flows.NATGateway {
+		notes = append(notes, "MB: 2^20 bytes (AWS bills a GB as 2^30 bytes)")
+	}
+	if n := resolveNote(names); n != "" {
+		notes = append(notes, n)
+	}
+	if res.Category == flows.InterAZ {
+		notes = append(notes, "pod pairs: each crossing byte counted once and priced at both ends (out + in)")
+	}
+	for _, f := range res.HourlyFees {
+		each := ""
+		if f.Count > 1 {
+			each = fmt.Sprintf("%d × ", f.Count)
+		}
+		notes = append(notes, fmt.Sprintf("hourly fee, not in the costs above: %s: %s$%s/hour, $%s in the window",
+			joinNonEmpty(" ", f.Resource, paren(f.AZID), f.What), each, strconv.FormatFloat(f.PerHour, 'f', -1, 64),
+			usd(f.USD)))
+	}
+	if res.Skipped > 0 {
+		notes = append(notes, fmt.Sprintf("skipped %d bad lines (--strict=false)", res.Skipped))
+	}
+	notes = append(notes, res.Notes...)
+	return append(notes, windowNote(res.Start, res.End))
+}
+
+// viaCell names a row's billed hop and its AZ, as in nat-0a1 (use1-az1).
+func viaCell(r costmodel.Row) string { return orDash(joinNonEmpty(" ", r.Via, paren(r.ViaAZID))) }
 
 func omitted(n int) string {
 	if n == 0 {

@@ -30,63 +30,76 @@ var recommendCommand = &cli.Command{
 		compressionRatioFlag,
 	}, readFlags()...),
 	Action: func(cCtx *cli.Context) error {
-		ao, err := adviseOptions(cCtx)
+		advise, err := adviseOptions(cCtx)
 		if err != nil {
 			return err
 		}
-		format, opts, m, err := readSetup(cCtx)
+		format, qo, m, err := readSetup(cCtx)
 		if err != nil {
 			return err
 		}
-		return runRecommend(cCtx.Context, cCtx.App.Writer, m, opts, ao, format)
+		return runRecommend(cCtx.Context, cCtx.App.Writer, m, recommendOptions{Options: qo, advise: advise, format: format})
 	},
 }
 
-func runRecommend(ctx context.Context, w io.Writer, m *costmodel.Model, opts query.Options, ao costmodel.AdviseOptions, format string) error {
-	res, err := query.Recommend(ctx, m, opts, ao)
+// recommendOptions are what netcost recommend was asked.
+type recommendOptions struct {
+	query.Options
+	advise costmodel.AdviseOptions
+	format string // one of outputFormats
+}
+
+// runRecommend turns the records into changes, priced by m, and writes
+// them to w: as blocks of text on a terminal (the commands stay whole),
+// else as JSON, CSV or Markdown.
+func runRecommend(ctx context.Context, w io.Writer, m *costmodel.Model, opts recommendOptions) error {
+	res, err := query.Recommend(ctx, m, opts.Options, opts.advise)
 	if err != nil {
 		return err
 	}
 	if warn := costmodel.ProjectionWarning(res.Window()); warn != "" && len(res.Recommendations) > 0 {
 		slog.Warn(warn)
 	}
-	if format == "json" {
+	switch opts.format {
+	case "json":
 		return writeJSON(w, res)
-	}
-	switch format {
 	case "table":
 		return writeRecommendText(w, res, terminalWidth(w))
 	case "wide":
 		return writeRecommendText(w, res, 0)
 	}
-	t := table{header: []string{"KIND", "TARGET", "MONTHLY SAVINGS USD", "MONTHLY COST USD", "EVIDENCE", "ACTION", "CAVEATS",
-		"PROJECTED FROM"}}
+	return renderTable(w, opts.format, makeRecommendTable(res, opts.format == "csv"))
+}
+
+// makeRecommendTable lays out recommendations for CSV and Markdown. raw
+// (CSV) keeps plain numbers and each action on one line.
+func makeRecommendTable(res *query.RecommendResult, raw bool) table {
+	t := table{header: []string{"KIND", "TARGET", "MONTHLY SAVINGS USD", "MONTHLY COST USD", "EVIDENCE", "ACTION",
+		"CAVEATS", "PROJECTED FROM"}}
 	for _, r := range res.Recommendations {
 		save, cost := usd(r.MonthlySavingsUSD), usd(r.MonthlyCostUSD)
 		action := r.Action
-		if format == "csv" {
+		if raw {
 			save, cost = strconv.FormatFloat(r.MonthlySavingsUSD, 'f', 2, 64), strconv.FormatFloat(r.MonthlyCostUSD, 'f', 2, 64)
 			action = strings.ReplaceAll(action, "\n", "; ") // one line, the same commands in the same order
 		} else {
 			action = "`" + strings.ReplaceAll(action, "\n", "` `") + "`"
 		}
 		switch {
-		case r.SavingsNeed != "" && format == "csv":
+		case r.SavingsNeed != "" && raw:
 			save = "" // no figure: not a zero
 		case r.SavingsNeed != "":
 			save = "needs " + savingsNeedFlag(r.SavingsNeed)
-		case r.Estimate && format != "csv":
+		case r.Estimate && !raw:
 			save += " (estimate)"
 		}
 		t.rows = append(t.rows, []string{r.Kind, r.Target, save, cost, r.Evidence.Detail, action,
 			strings.Join(r.Caveats, "; "), projectedFrom(r).String()})
 	}
-	if format != "csv" {
-		t.notes = append([]string{fmt.Sprintf("total: $%s/month (from %s)", usd(res.TotalSavingsUSD), res.Window())},
-			res.Notes...)
-		t.notes = append(t.notes, windowNote(res.Start, res.End))
-	}
-	return renderTable(w, format, t)
+	t.notes = append([]string{fmt.Sprintf("total: $%s/month (from %s)", usd(res.TotalSavingsUSD), res.Window())},
+		res.Notes...)
+	t.notes = append(t.notes, windowNote(res.Start, res.End))
+	return t
 }
 
 // writeRecommendText prints each recommendation as a block: commands are

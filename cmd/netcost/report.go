@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/netcost/netcost/costmodel"
 	"github.com/netcost/netcost/internal/report"
 	"github.com/netcost/netcost/internal/usage"
 )
@@ -49,12 +52,12 @@ var reportCommand = &cli.Command{
 		compressionRatioFlag,
 	),
 	Action: func(cCtx *cli.Context) error {
-		webhook, dry := cCtx.String("slack-webhook"), cCtx.Bool("dry-run")
-		if (webhook == "") == !dry {
+		opts := reportOptions{webhook: cCtx.String("slack-webhook"), dryRun: cCtx.Bool("dry-run")}
+		if (opts.webhook == "") == !opts.dryRun {
 			return usage.Errorf("give exactly one of --slack-webhook URL (or SLACK_WEBHOOK_URL) and --dry-run")
 		}
-		if !dry {
-			if err := report.ValidateWebhook(webhook); err != nil {
+		if !opts.dryRun {
+			if err := report.ValidateWebhook(opts.webhook); err != nil {
 				return usage.Errorf("--slack-webhook: %v", err)
 			}
 		}
@@ -65,41 +68,63 @@ var reportCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		opts, err := commonOptions(cCtx)
+		qo, err := commonOptions(cCtx)
 		if err != nil {
 			return err
 		}
-		switch w := &opts.Window; {
+		switch w := &qo.Window; {
 		case w.Start.IsZero() && w.End.IsZero():
 			*w = report.DefaultWindow(now())
 		case w.Start.IsZero():
 			w.Start = w.End.Add(-24 * time.Hour) // a day, as by default
 		}
+		opts.Options = report.Options{Options: qo, Cluster: cCtx.String("cluster"), Limit: cCtx.Int("limit"),
+			Advise: advise}
 		m, err := loadModel(cCtx)
 		if err != nil {
 			return err
 		}
-		rep, err := report.Build(cCtx.Context, m, report.Options{Options: opts, Cluster: cCtx.String("cluster"), Limit: cCtx.Int("limit"),
-			Advise: advise})
+		deps := reportDeps{model: m, post: report.PostOptions{Logger: slog.Default()}, stderr: cCtx.App.ErrWriter}
+		return runReport(cCtx.Context, cCtx.App.Writer, deps, opts)
+	},
+}
+
+// reportOptions are what netcost report was asked.
+type reportOptions struct {
+	report.Options
+	webhook string // the Slack incoming webhook to post to, unless dryRun
+	dryRun  bool   // print the payload instead of posting it
+}
+
+// reportDeps are what netcost report works with.
+type reportDeps struct {
+	model  *costmodel.Model
+	post   report.PostOptions // how to reach Slack: the HTTP client, retries, logs
+	stderr io.Writer          // for the line that says the report went out
+}
+
+// runReport builds the window's report and posts it to Slack, or with
+// opts.dryRun writes its Block Kit payload to w.
+func runReport(ctx context.Context, w io.Writer, deps reportDeps, opts reportOptions) error {
+	rep, err := report.Build(ctx, deps.model, opts.Options)
+	if err != nil {
+		return err
+	}
+	if warn := rep.ProjectionWarning(); warn != "" {
+		slog.Warn(warn)
+	}
+	msg := rep.Message()
+	if opts.dryRun {
+		out, err := msg.JSON(true)
 		if err != nil {
 			return err
 		}
-		if warn := rep.ProjectionWarning(); warn != "" {
-			slog.Warn(warn)
-		}
-		msg := rep.Message()
-		if dry {
-			out, err := msg.JSON(true)
-			if err != nil {
-				return err
-			}
-			_, err = cCtx.App.Writer.Write(out)
-			return err
-		}
-		if err := report.Post(cCtx.Context, webhook, msg, report.PostOptions{Logger: slog.Default()}); err != nil {
-			return err
-		}
-		fmt.Fprintf(cCtx.App.ErrWriter, "posted the report (%d blocks) to Slack\n", len(msg.Blocks))
-		return nil
-	},
+		_, err = w.Write(out)
+		return err
+	}
+	if err := report.Post(ctx, opts.webhook, msg, deps.post); err != nil {
+		return err
+	}
+	fmt.Fprintf(deps.stderr, "posted the report (%d blocks) to Slack\n", len(msg.Blocks))
+	return nil
 }

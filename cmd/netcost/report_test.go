@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"html"
 	"io"
@@ -13,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netcost/netcost/costmodel"
 	"github.com/netcost/netcost/internal/insightstest"
+	"github.com/netcost/netcost/internal/query"
 	"github.com/netcost/netcost/internal/report"
 	"github.com/netcost/netcost/internal/source"
 )
@@ -233,4 +236,56 @@ func shellWords(t *testing.T, s string) []string {
 		words = append(words, w.String())
 	}
 	return words
+}
+
+// countingTransport counts the requests it carries.
+type countingTransport struct{ n int }
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n++
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// runReport posts through the Slack client its deps give: here one that
+// counts its requests and retries at once, so that a 503 costs no second.
+func TestRunReportRetries(t *testing.T) {
+	var posts []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if posts = append(posts, string(b)); len(posts) == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer srv.Close()
+	start := time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC) // reportWindow
+	opts := reportOptions{webhook: srv.URL + "/services/T0/B0/SECRET", Options: report.Options{Cluster: "shop",
+		Options: query.Options{Source: source.Spec{Kind: "file", Path: store},
+			Window: source.Window{Start: start, End: start.Add(30 * time.Minute)}}}}
+	var stdout, stderr bytes.Buffer
+	tr := &countingTransport{}
+	deps := reportDeps{model: costmodel.New(nil), stderr: &stderr,
+		post: report.PostOptions{Client: &http.Client{Transport: tr}, MinWait: time.Millisecond, MaxWait: time.Millisecond}}
+	if err := runReport(t.Context(), &stdout, deps, opts); err != nil {
+		t.Fatal(err)
+	}
+	if len(posts) != 2 || posts[0] != posts[1] || tr.n != 2 {
+		t.Fatalf("%d posts, %d through the deps' client: want the same payload twice through it, after a 503",
+			len(posts), tr.n)
+	}
+	if stdout.Len() != 0 || !strings.HasPrefix(stderr.String(), "posted the report (") {
+		t.Errorf("stdout %q, stderr %q: want nothing, then the line that says it went out", stdout.String(),
+			stderr.String())
+	}
+	// --dry-run writes what it would have posted.
+	opts.webhook, opts.dryRun = "", true
+	if err := runReport(t.Context(), &stdout, deps, opts); err != nil {
+		t.Fatal(err)
+	}
+	var dry report.Message
+	if err := json.Unmarshal(stdout.Bytes(), &dry); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := dry.JSON(false); string(b) != posts[0] {
+		t.Errorf("dry run:\n%s\nposted:\n%s", b, posts[0])
+	}
 }

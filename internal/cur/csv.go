@@ -1,11 +1,11 @@
 package cur
 
 import (
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
@@ -26,13 +26,11 @@ func readCSV(r io.Reader, name string, byResource bool, add func(*lineItem)) err
 		return usage.Errorf("%s is not a gzip file: %v", name, err)
 	}
 	defer zr.Close()
-	cr := csv.NewReader(zr)
-	cr.ReuseRecord = true
-	header, err := cr.Read()
+	cs := newCSVScanner(zr)
+	header, err := cs.header()
 	if err != nil {
 		return csvError(name, err)
 	}
-	header = append([]string(nil), header...)
 	if len(header) > 0 { // a UTF-8 byte order mark, which spreadsheet tools write
 		header[0] = trimBOM(header[0])
 	}
@@ -40,43 +38,34 @@ func readCSV(r io.Reader, name string, byResource bool, add func(*lineItem)) err
 	if err := checkColumns(name, func(c string) bool { return idx(c) >= 0 }, byResource); err != nil {
 		return err
 	}
-	iType, iUsage, iStart, iEnd := idx(colItemType), idx(colUsageType), idx(colStart), idx(colEnd)
-	iAmount, iCost, iProduct, iCurrency := idx(colAmount), idx(colCost), idx(colProductCode), idx(colCurrency)
-	iResource, iRegion := idx(colResource), idx(colProductRegion)
-	if !byResource {
-		iResource = -1
+	cols := []int{idx(colItemType), idx(colUsageType), idx(colStart), idx(colEnd), idx(colAmount), idx(colCost),
+		idx(colProductCode), idx(colCurrency), -1, idx(colProductRegion)}
+	if byResource {
+		cols[8] = idx(colResource)
 	}
-	field := func(rec []string, i int) string {
-		if i < 0 || i >= len(rec) {
-			return ""
-		}
-		return rec[i]
-	}
+	cs.setWant(cols)
+	f := cs.fields
 	var times timeCache
 	it := lineItem{items: 1}
 	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
+		if err := cs.scan(); err == io.EOF {
 			return nil
-		}
-		if err != nil {
+		} else if err != nil {
 			return csvError(name, err)
 		}
-		it.itemType, it.usageType = field(rec, iType), field(rec, iUsage)
-		it.productCode, it.currency = field(rec, iProduct), field(rec, iCurrency)
-		it.resource, it.productRegion = field(rec, iResource), field(rec, iRegion)
-		if it.start, err = times.parse(field(rec, iStart)); err == nil {
-			it.end, err = times.parse(field(rec, iEnd))
+		it.itemType, it.usageType, it.productCode, it.currency = f[0], f[1], f[6], f[7]
+		it.resource, it.productRegion = f[8], f[9]
+		if it.start, err = times.parse(f[2]); err == nil {
+			it.end, err = times.parse(f[3])
 		}
 		if err == nil {
-			it.amount, err = parseNumber(field(rec, iAmount))
+			it.amount, err = parseNumber(f[4])
 		}
 		if err == nil {
-			it.cost, err = parseNumber(field(rec, iCost))
+			it.cost, err = parseNumber(f[5])
 		}
 		if err != nil {
-			line, _ := cr.FieldPos(0)
-			return usage.Errorf("%s, line %d: %v", name, line, err)
+			return usage.Errorf("%s, record %d: %v", name, cs.record, err)
 		}
 		add(&it)
 	}
@@ -128,7 +117,7 @@ func (c *timeCache) parse(s string) (int64, error) {
 		return 0, err
 	}
 	i := c.n % 2
-	c.s[i], c.ms[i] = s, ms
+	c.s[i], c.ms[i] = strings.Clone(s), ms // s may alias a buffer the next record overwrites
 	c.n++
 	return ms, nil
 }

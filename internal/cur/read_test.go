@@ -1,7 +1,10 @@
 package cur_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -188,6 +191,9 @@ func TestBadInput(t *testing.T) {
 			[]string{"x-00001.snappy.parquet is not a Parquet file"}},
 		{"not gzip", one(curtest.DataFile{Path: "x-00001.csv.gz", Raw: []byte("a,b\n1,2\n")}), window,
 			[]string{"x-00001.csv.gz is not a gzip file"}},
+		{"csv record with a field too many", one(curtest.DataFile{Path: "x-00001.csv.gz",
+			Raw: append(csvOf(t, oct), gzipped(t, "Usage,extra\n")...)}), window,
+			[]string{"x-00001.csv.gz", fmt.Sprintf("record %d: 2 fields, the header 33", len(oct)+2)}},
 		{"euros", one(curtest.DataFile{Path: "x-00001.snappy.parquet", Items: inCurrency(oct, "EUR")}), window,
 			[]string{"is in EUR (24 line items), not USD"}},
 		{"two executions, no manifest", curtest.Export{Name: "x", Files: []curtest.DataFile{
@@ -277,6 +283,39 @@ func legacyCSV(t *testing.T, items []curtest.Item) []byte {
 		t.Fatal(err)
 	}
 	return []byte(b.String())
+}
+
+// csvOf is a CUR 2.0 gzip CSV of items; a test appends bad records to it
+// as another gzip member, which readers of gzip read on.
+func csvOf(t *testing.T, items []curtest.Item) []byte {
+	t.Helper()
+	var b strings.Builder
+	w, err := curtest.NewCSVWriter(&b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		if err := w.Write(it); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return []byte(b.String())
+}
+
+func gzipped(t *testing.T, s string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	if _, err := zw.Write([]byte(s)); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }
 
 func inCurrency(items []curtest.Item, c string) []curtest.Item {

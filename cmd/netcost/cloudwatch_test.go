@@ -193,8 +193,8 @@ func TestTopCloudWatchInsights(t *testing.T) {
 		sameAsFile(t, rr, cw, "--category", cat, "-o", "json", "--limit", "0")
 		sameAsFile(t, rr, cw, "--category", cat, "-o", "table", "--group-by", "namespace")
 	}
-	if n := len(srv.Queries()); n != 8 {
-		t.Errorf("%d Logs Insights queries, want 2 per run", n)
+	if n := len(srv.Queries()); n != 12 {
+		t.Errorf("%d Logs Insights queries, want 3 per run (view, span, count)", n)
 	}
 	srv.Fail = "ThrottlingException"
 	code, _, errs := netcost(t, append(append([]string{"top", "--category", "nat", "--source"}, cw...), rr.window...)...)

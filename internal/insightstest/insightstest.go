@@ -74,6 +74,10 @@ type Server struct {
 	Results []byte
 	// Polled receives each GetQueryResults call's query id, if not nil.
 	Polled chan string
+	// DropMissingBy makes a stats query grouped by fields leave out the
+	// events that lack one of them, as a service that did so would: the
+	// case the client's ungrouped count must catch.
+	DropMissingBy bool
 }
 
 // Start runs a fake until the test ends.
@@ -241,6 +245,7 @@ func (s *Server) results(q *Query) any {
 		return json.RawMessage(s.Results)
 	}
 	pq, _ := parse(q.Text)
+	pq.dropMissing = s.DropMissingBy
 	rows, matched, scanned, bytes := pq.run(s.groups[q.LogGroup], q.StartTime, q.EndTime)
 	if len(rows) > q.Limit {
 		rows = rows[:q.Limit]
@@ -261,6 +266,8 @@ type query struct {
 	filters []cond
 	aggs    []agg
 	by      []string
+
+	dropMissing bool // Server.DropMissingBy
 }
 
 var (
@@ -296,9 +303,9 @@ func parse(text string) (*query, error) {
 				q.filters = append(q.filters, cond{field: m[4], op: "like", re: re})
 			}
 		case strings.HasPrefix(cmd, "stats "):
-			aggs, by, ok := strings.Cut(strings.TrimPrefix(cmd, "stats "), " by ")
-			if !ok || q.aggs != nil {
-				return nil, fmt.Errorf("want one stats ... by ...: %q", cmd)
+			aggs, by, grouped := strings.Cut(strings.TrimPrefix(cmd, "stats "), " by ")
+			if q.aggs != nil {
+				return nil, fmt.Errorf("want one stats command: %q", cmd)
 			}
 			for _, a := range strings.Split(aggs, ",") {
 				m := aggRE.FindStringSubmatch(strings.TrimSpace(a))
@@ -307,7 +314,10 @@ func parse(text string) (*query, error) {
 				}
 				q.aggs = append(q.aggs, agg{m[1], m[2], m[3]})
 			}
-			for _, f := range strings.Split(by, ",") {
+			for f := range strings.SplitSeq(by, ",") {
+				if !grouped {
+					break
+				}
 				if f = strings.TrimSpace(f); !nameRE.MatchString(f) {
 					return nil, fmt.Errorf("bad by field %q", f)
 				}
@@ -371,12 +381,17 @@ func (q *query) run(evs []Event, start, end int64) (rows [][]resultField, matche
 		matched++
 		key := make([]*string, len(q.by))
 		var kb strings.Builder
+		missing := false
 		for i, f := range q.by {
 			key[i] = get(f)
+			missing = missing || key[i] == nil
 			if key[i] != nil {
 				kb.WriteString(strconv.Quote(*key[i]))
 			}
 			kb.WriteByte(0)
+		}
+		if missing && q.dropMissing {
+			continue
 		}
 		a := groups[kb.String()]
 		if a == nil {

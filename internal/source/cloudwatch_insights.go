@@ -124,6 +124,14 @@ func spanQuery(p byteRange) string {
 		countField, firstField, lastField, windowsField))
 }
 
+// countQuery counts a view's records, ungrouped, over the part p of the
+// records: Logs Insights leaves out of a stats ... by query the events that
+// lack a grouped field (records omit empty fields), and this count is the
+// check that the grouped answer holds them all.
+func countQuery(view *View, p byteRange) string {
+	return queryText(viewFilter(view), p.filter(), fmt.Sprintf("stats count(*) as %s", countField))
+}
+
 // statsGroup is one row of a stats query: n records with rec's fields, their
 // bytes summed in rec.Bytes.
 type statsGroup struct {
@@ -326,6 +334,33 @@ func parseSpan(rows [][]types.ResultField) (spanAcc, error) {
 	return acc, nil
 }
 
+// parseCount sums the record counts of a count query's rows.
+func parseCount(rows [][]types.ResultField) (int64, error) {
+	var n int64
+	for _, row := range rows {
+		i := slices.IndexFunc(row, func(f types.ResultField) bool { return aws.ToString(f.Field) == countField })
+		if i < 0 {
+			return 0, errNoStats
+		}
+		v, err := strconv.ParseInt(aws.ToString(row[i].Value), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("a bad count row from Logs Insights: %q", aws.ToString(row[i].Value))
+		}
+		n += v
+	}
+	return n, nil
+}
+
+// missingNote says that the grouped answer holds fewer records than the
+// view matches, or is empty when it holds them all.
+func missingNote(grouped, counted int64) string {
+	if counted <= grouped {
+		return ""
+	}
+	return fmt.Sprintf("Logs Insights grouped %d of the %d records this view matches: the %d others are not in "+
+		"these figures; rerun with --exact to read every record", grouped, counted, counted-grouped)
+}
+
 // parseInsightsTime parses a timestamp as Logs Insights shows it
 // ("2026-11-20 09:00:00.000", UTC) or as milliseconds since the epoch.
 func parseInsightsTime(v string) (time.Time, error) {
@@ -344,13 +379,17 @@ func parseInsightsTime(v string) (time.Time, error) {
 // until its answer fits the row limit; fn sees one record per group.
 func (cw *cloudWatchScan) insights(ctx context.Context, w Window, view *View, fn RecordFunc) (Span, error) {
 	q := &insightsRunner{cw: cw, sem: make(chan struct{}, insightsConcurrent)}
-	var statsRows, spanRows [][]types.ResultField
+	var statsRows, spanRows, countRows [][]types.ResultField
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
 		statsRows, err = q.run(gctx, func(p byteRange) string { return statsQuery(view, p) }, w, byteRange{})
 		return err
 	})
 	g.Go(func() (err error) { spanRows, err = q.run(gctx, spanQuery, w, byteRange{}); return err })
+	g.Go(func() (err error) {
+		countRows, err = q.run(gctx, func(p byteRange) string { return countQuery(view, p) }, w, byteRange{})
+		return err
+	})
 	if err := g.Wait(); err != nil {
 		if ctx.Err() != nil {
 			return Span{}, ctx.Err()
@@ -358,6 +397,10 @@ func (cw *cloudWatchScan) insights(ctx context.Context, w Window, view *View, fn
 		return Span{}, err
 	}
 	acc, err := parseSpan(spanRows)
+	if err != nil {
+		return Span{}, fmt.Errorf("%s: %w", cw.what(), err)
+	}
+	counted, err := parseCount(countRows)
 	if err != nil {
 		return Span{}, fmt.Errorf("%s: %w", cw.what(), err)
 	}
@@ -378,7 +421,15 @@ func (cw *cloudWatchScan) insights(ctx context.Context, w Window, view *View, fn
 				gr.rec.LocalIP, gr.rec.RemoteIP))
 		}
 	}
-	return acc.span(w, stats, cw.logger), nil
+	sp := acc.span(w, stats, cw.logger)
+	if note := missingNote(stats.Records+skipped, counted); note != "" {
+		if cw.logger != nil {
+			cw.logger.Warn("the Logs Insights groups miss records", "log_group", cw.group,
+				"grouped", stats.Records+skipped, "matched", counted)
+		}
+		sp.Notes = append(sp.Notes, note)
+	}
+	return sp, nil
 }
 
 // insightsRunner runs Logs Insights queries: splits, polls, stops.

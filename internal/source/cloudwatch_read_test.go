@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"reflect"
 	"slices"
@@ -98,6 +99,9 @@ func sameAsFiles(t *testing.T, files *Store, group *LogGroup, w Window, view *Vi
 	if !maps.Equal(got, want) {
 		t.Errorf("view %v: Logs Insights has %d groups, files %d; they differ", *view, len(got), len(want))
 	}
+	if len(gotSpan.Notes) != 0 {
+		t.Errorf("view %v: Logs Insights notes %q; want none", *view, gotSpan.Notes)
+	}
 	if !gotSpan.Start.Equal(wantSpan.Start) || !gotSpan.End.Equal(wantSpan.End) || gotSpan.Seen != wantSpan.Seen ||
 		gotSpan.Matched != wantSpan.Matched || gotSpan.Matched == 0 {
 		t.Errorf("view %v: Logs Insights span %+v; files %+v", *view, gotSpan, wantSpan)
@@ -174,6 +178,32 @@ func TestInsightsOneSecond(t *testing.T) {
 		!strings.Contains(err.Error(), "records of 100 bytes in the second at") ||
 		!strings.Contains(err.Error(), "use --exact to read the records instead") {
 		t.Errorf("got %v", err)
+	}
+}
+
+// TestInsightsMissingGroups: a Logs Insights that left out of its groups
+// the events lacking a grouped field would shrink every total silently;
+// the ungrouped count catches it, and the span says how many are missing.
+func TestInsightsMissingGroups(t *testing.T) {
+	insightstest.AWSEnv(t)
+	fastPolls(t)
+	recs, nodes, start, end := insightstest.Sample(t)
+	srv := insightstest.Start(t)
+	srv.PutRecords(DefaultLogGroup, nodes, recs)
+	srv.DropMissingBy = true
+	files := &Store{Path: insightstest.WriteStore(t, recs)}
+	group := &LogGroup{Name: DefaultLogGroup, AWS: awscfg.Options{Region: "us-east-1", EndpointURL: srv.URL}}
+	w := Window{start, end}
+	v := View(flows.NATGateway)
+	_, want := groupSums(t, files, w, &v)
+	_, got := groupSums(t, group, w, &v)
+	if got.Matched >= want.Matched {
+		t.Fatalf("the fake kept %d of %d records: DropMissingBy dropped none", got.Matched, want.Matched)
+	}
+	note := fmt.Sprintf("Logs Insights grouped %d of the %d records this view matches: the %d others are not in "+
+		"these figures; rerun with --exact to read every record", got.Matched, want.Matched, want.Matched-got.Matched)
+	if !slices.Contains(got.Notes, note) {
+		t.Errorf("notes %q; want %q", got.Notes, note)
 	}
 }
 
@@ -254,8 +284,8 @@ func TestInsightsCancel(t *testing.T) {
 		t.Fatalf("got %v, want context.Canceled", err)
 	}
 	qs := srv.Queries()
-	if len(qs) != 2 {
-		t.Fatalf("%d queries started, want 2 (view and span)", len(qs))
+	if len(qs) != 3 {
+		t.Fatalf("%d queries started, want 3 (view, span and count)", len(qs))
 	}
 	for _, q := range qs {
 		if !q.Stopped {

@@ -75,6 +75,7 @@ func TestInsightsQueries(t *testing.T) {
 		p = b2
 	}
 	fmt.Fprintf(&b, "\n# span, records of %+v\n%s\n", p, spanQuery(p))
+	fmt.Fprintf(&b, "\n# count, the check of the groups (nat)\n%s\n", countQuery(&nat, byteRange{}))
 	golden(t, "queries.txt", []byte(b.String()))
 }
 

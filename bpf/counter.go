@@ -13,6 +13,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
 	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
 
@@ -51,6 +52,13 @@ type Config struct {
 	// connection's retransmissions and smoothed RTT (see Counter.Health).
 	// Off, nothing is attached and it costs nothing.
 	TCPHealth bool
+	// Names turns on passive naming: the programs copy the start of DNS
+	// queries and answers (port 53) and TLS ClientHellos to a ring buffer
+	// that ReadNames reads. Off, the verifier drops the capture: no copies.
+	Names bool
+	// NamesRingBytes sizes that ring: a power of two of at least a page
+	// (default 1 MiB).
+	NamesRingBytes int
 	// Grace is how long Drain waits after switching generations before it
 	// reads the old one, so that no program still writes to it (default 5ms;
 	// a program runs for well under a microsecond, without preemption).
@@ -66,6 +74,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Grace == 0 {
 		c.Grace = 5 * time.Millisecond
+	}
+	if c.NamesRingBytes == 0 {
+		c.NamesRingBytes = defaultNamesRing
+	}
+	if err := checkNamesRing(c.NamesRingBytes); err != nil {
+		return c, err
 	}
 	if c.CgroupRoot == "" {
 		root, err := FindCgroup2()
@@ -114,8 +128,9 @@ type Counter struct {
 	cfg   Config
 	ncpu  int
 	gen   uint32
-	eph   uint16         // ephemeral_min as loaded: 0 keeps every port
-	lost  [3]flowFlowVal // totals of the lost array at the last drain
+	eph   uint16          // ephemeral_min as loaded: 0 keeps every port
+	lost  [3]flowFlowVal  // totals of the lost array at the last drain
+	names *ringbuf.Reader // nil unless cfg.Names
 
 	keys []flowFlowKey
 	vals []flowFlowVal
@@ -181,6 +196,9 @@ func load(cfg Config) (*Counter, error) {
 	if err := spec.Variables["ephemeral_min"].Set(ephemeral); err != nil {
 		return nil, fmt.Errorf("setting the ephemeral port range: %w", err)
 	}
+	if err := setNames(spec, cfg); err != nil {
+		return nil, err
+	}
 	ncpu, err := ebpf.PossibleCPU()
 	if err != nil {
 		return nil, fmt.Errorf("counting CPUs: %w", err)
@@ -193,12 +211,20 @@ func load(cfg Config) (*Counter, error) {
 		}
 		return nil, fmt.Errorf("loading the flow programs: %w", err)
 	}
+	if err := c.openNames(); err != nil {
+		c.Close()
+		return nil, err
+	}
 	return c, nil
 }
 
-// Close detaches the programs and frees the maps. Counts not drained are gone.
+// Close detaches the programs and frees the maps; a ReadNames running
+// returns. Counts not drained are gone.
 func (c *Counter) Close() error {
 	var errs []error
+	if c.names != nil {
+		errs = append(errs, c.names.Close())
+	}
 	for _, l := range c.links {
 		errs = append(errs, l.Close())
 	}

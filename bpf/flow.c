@@ -147,6 +147,155 @@ struct {
 	__type(value, __u8);
 } keep_ports SEC(".maps");
 
+// Passive naming: the programs hand user space the start of the payload of
+// DNS queries (egress to port 53), DNS answers (ingress from port 53) and
+// TLS ClientHellos (egress TCP, any port), so that it can name remotes from
+// what the pod itself saw. The programs only recognise and copy; user space
+// parses. See README.md.
+
+enum {
+	NAME_DNS_QUERY = 1,
+	NAME_DNS_ANSWER = 2,
+	NAME_TLS_HELLO = 3,
+};
+
+// NAME_MAX_PAYLOAD bounds the copy: a ClientHello with a post-quantum key
+// share (X25519MLKEM768) is about 1.8 KB, a DNS answer over UDP at most the
+// EDNS size resolvers use (1232 bytes, DNS Flag Day 2020). More is cut and
+// the event says so.
+#define NAME_MAX_PAYLOAD 2048
+
+// name_event heads each ring buffer record; payload_len bytes of payload
+// follow it.
+struct name_event {
+	__u64 cgroup_id;
+	__u64 netns_cookie;
+	__u8 local_addr[16];
+	__u8 remote_addr[16];
+	__u16 local_port;  // as on the wire, even ephemeral ones: user space
+	__u16 remote_port; // matches answers with queries by them
+	__u16 payload_len;
+	__u8 proto;
+	__u8 kind;
+	__u8 truncated; // the packet held more than payload_len bytes of payload
+	__u8 pad[7];
+};
+
+struct name_buf {
+	struct name_event ev;
+	__u8 payload[NAME_MAX_PAYLOAD];
+};
+
+// names_on is set by the loader: 0 (Config.Names off) and the verifier
+// drops every capture branch, so the programs copy nothing.
+volatile const __u8 names_on = 0;
+
+// names_wakeup is how much unread data (bytes) makes a record wake the
+// reader, set by the loader to a quarter of the ring. Below it records are
+// submitted without a wakeup and the reader collects them on its timer: one
+// wakeup per event would cost more than the parsing.
+volatile const __u32 names_wakeup = 1 << 18;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20); // set by the loader
+} names SEC(".maps");
+
+// names_scratch builds an event before it is copied to the ring at its
+// exact size: reserving the bound for every event would fill the ring with
+// the unused tails of 60-byte DNS queries.
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct name_buf);
+} names_scratch SEC(".maps");
+
+// names_lost counts the events the ring had no room for: never silent.
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} names_lost SEC(".maps");
+
+// name_kind says which name event, if any, a packet makes. Most packets
+// decide on their ports and length alone; an egress TCP segment with a
+// payload costs one 6-byte load.
+static __always_inline __u8 name_kind(struct __sk_buff *skb, __u8 dir, __u8 proto, __u16 *ports, __u32 off,
+				      __u32 len)
+{
+	if (len == 0)
+		return 0;
+	if (dir == DIR_EGRESS) {
+		if (ports[1] == 53)
+			return NAME_DNS_QUERY;
+		if (proto != IPPROTO_TCP || len < 6)
+			return 0;
+		// A TLS record header (handshake 0x16, version 3.0 to 3.3 as
+		// ClientHellos write it, 3.4 tolerated, 2-byte length), then the
+		// handshake type: 1, ClientHello.
+		__u8 h[6];
+		if (bpf_skb_load_bytes(skb, off, h, sizeof(h)) < 0)
+			return 0;
+		if (h[0] == 0x16 && h[1] == 0x03 && h[2] <= 0x04 && h[5] == 0x01)
+			return NAME_TLS_HELLO;
+		return 0;
+	}
+	if (ports[0] == 53)
+		return NAME_DNS_ANSWER;
+	return 0;
+}
+
+// capture_name copies the start of the payload (off, len bytes) to the ring.
+static __always_inline void capture_name(struct __sk_buff *skb, struct flow_key *key, __u8 proto, __u16 *ports,
+					 __u32 off, __u32 len)
+{
+	__u8 kind = name_kind(skb, key->dir, proto, ports, off, len);
+	if (!kind)
+		return;
+	__u32 zero = 0;
+	struct name_buf *b = bpf_map_lookup_elem(&names_scratch, &zero);
+	if (!b)
+		return;
+	__u64 n = len; // 64-bit: the helper gets the register the verifier saw tested
+	b->ev.truncated = 0;
+	if (n > NAME_MAX_PAYLOAD) {
+		n = NAME_MAX_PAYLOAD;
+		b->ev.truncated = 1;
+	}
+	// Hide n's range from clang, so that it tests the register the helper
+	// gets and the verifier sees it bounded (clang would test a copy).
+	asm volatile("" : "+r"(n));
+	if (n == 0 || n > NAME_MAX_PAYLOAD)
+		return;
+	if (bpf_skb_load_bytes(skb, off, b->payload, n) < 0)
+		return;
+	b->ev.cgroup_id = key->cgroup_id;
+	b->ev.netns_cookie = key->netns_cookie;
+	__builtin_memcpy(b->ev.local_addr, key->local_addr, 16);
+	__builtin_memcpy(b->ev.remote_addr, key->remote_addr, 16);
+	if (key->dir == DIR_EGRESS) {
+		b->ev.local_port = ports[0];
+		b->ev.remote_port = ports[1];
+	} else {
+		b->ev.local_port = ports[1];
+		b->ev.remote_port = ports[0];
+	}
+	b->ev.payload_len = n;
+	b->ev.proto = proto;
+	b->ev.kind = kind;
+	__u64 size = sizeof(struct name_event) + n;
+	__u64 flags = BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_query(&names, BPF_RB_AVAIL_DATA) + size >= names_wakeup)
+		flags = BPF_RB_FORCE_WAKEUP;
+	if (bpf_ringbuf_output(&names, b, size, flags) < 0) {
+		__u64 *lost = bpf_map_lookup_elem(&names_lost, &zero);
+		if (lost)
+			*lost += 1; // per-CPU: a plain add
+	}
+}
+
 #define MAX_EXT_HEADERS 8
 #define LOOPBACK_IFINDEX 1
 #define LOOPBACK_GSO_MAX 65536
@@ -373,8 +522,11 @@ static __always_inline int count(struct __sk_buff *skb, __u8 dir)
 		key.local_port = ports[1];
 		key.remote_port = ports[0];
 	}
-	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP)
+	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) {
 		translate_nat(skb, &key, proto);
+		if (names_on && skb->len > off + l4len)
+			capture_name(skb, &key, proto, ports, off + l4len, skb->len - off - l4len);
+	}
 	if (ephemeral_min) {
 		if (key.local_port >= ephemeral_min && key.remote_port < ephemeral_min) {
 			struct keep_key kk = {.prefixlen = 128};

@@ -56,6 +56,27 @@ type flowKeepKey struct {
 	Addr      [16]uint8
 }
 
+type flowNameBuf struct {
+	_       structs.HostLayout
+	Ev      flowNameEvent
+	Payload [2048]uint8
+}
+
+type flowNameEvent struct {
+	_           structs.HostLayout
+	CgroupId    uint64
+	NetnsCookie uint64
+	LocalAddr   [16]uint8
+	RemoteAddr  [16]uint8
+	LocalPort   uint16
+	RemotePort  uint16
+	PayloadLen  uint16
+	Proto       uint8
+	Kind        uint8
+	Truncated   uint8
+	Pad         [7]uint8
+}
+
 type flowNatKey struct {
 	_           structs.HostLayout
 	NetnsCookie uint64
@@ -91,6 +112,9 @@ const (
 	flowMapHealth        = "health"
 	flowMapKeepPorts     = "keep_ports"
 	flowMapLost          = "lost"
+	flowMapNames         = "names"
+	flowMapNamesLost     = "names_lost"
+	flowMapNamesScratch  = "names_scratch"
 	flowMapNat           = "nat"
 	flowMapOverflow0     = "overflow0"
 	flowMapOverflow1     = "overflow1"
@@ -98,6 +122,8 @@ const (
 	flowProgCountIngress = "count_ingress"
 	flowProgTcpHealth    = "tcp_health"
 	flowVarEphemeralMin  = "ephemeral_min"
+	flowVarNamesOn       = "names_on"
+	flowVarNamesWakeup   = "names_wakeup"
 )
 
 // loadFlow returns the embedded CollectionSpec for flow.
@@ -151,15 +177,18 @@ type flowProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type flowMapSpecs struct {
-	Ctl       *ebpf.MapSpec `ebpf:"ctl"`
-	Flows0    *ebpf.MapSpec `ebpf:"flows0"`
-	Flows1    *ebpf.MapSpec `ebpf:"flows1"`
-	Health    *ebpf.MapSpec `ebpf:"health"`
-	KeepPorts *ebpf.MapSpec `ebpf:"keep_ports"`
-	Lost      *ebpf.MapSpec `ebpf:"lost"`
-	Nat       *ebpf.MapSpec `ebpf:"nat"`
-	Overflow0 *ebpf.MapSpec `ebpf:"overflow0"`
-	Overflow1 *ebpf.MapSpec `ebpf:"overflow1"`
+	Ctl          *ebpf.MapSpec `ebpf:"ctl"`
+	Flows0       *ebpf.MapSpec `ebpf:"flows0"`
+	Flows1       *ebpf.MapSpec `ebpf:"flows1"`
+	Health       *ebpf.MapSpec `ebpf:"health"`
+	KeepPorts    *ebpf.MapSpec `ebpf:"keep_ports"`
+	Lost         *ebpf.MapSpec `ebpf:"lost"`
+	Names        *ebpf.MapSpec `ebpf:"names"`
+	NamesLost    *ebpf.MapSpec `ebpf:"names_lost"`
+	NamesScratch *ebpf.MapSpec `ebpf:"names_scratch"`
+	Nat          *ebpf.MapSpec `ebpf:"nat"`
+	Overflow0    *ebpf.MapSpec `ebpf:"overflow0"`
+	Overflow1    *ebpf.MapSpec `ebpf:"overflow1"`
 }
 
 // flowVariableSpecs contains global variables before they are loaded into the kernel.
@@ -167,6 +196,8 @@ type flowMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type flowVariableSpecs struct {
 	EphemeralMin *ebpf.VariableSpec `ebpf:"ephemeral_min"`
+	NamesOn      *ebpf.VariableSpec `ebpf:"names_on"`
+	NamesWakeup  *ebpf.VariableSpec `ebpf:"names_wakeup"`
 }
 
 // flowObjects contains all objects after they have been loaded into the kernel.
@@ -189,15 +220,18 @@ func (o *flowObjects) Close() error {
 //
 // It can be passed to loadFlowObjects or ebpf.CollectionSpec.LoadAndAssign.
 type flowMaps struct {
-	Ctl       *ebpf.Map `ebpf:"ctl"`
-	Flows0    *ebpf.Map `ebpf:"flows0"`
-	Flows1    *ebpf.Map `ebpf:"flows1"`
-	Health    *ebpf.Map `ebpf:"health"`
-	KeepPorts *ebpf.Map `ebpf:"keep_ports"`
-	Lost      *ebpf.Map `ebpf:"lost"`
-	Nat       *ebpf.Map `ebpf:"nat"`
-	Overflow0 *ebpf.Map `ebpf:"overflow0"`
-	Overflow1 *ebpf.Map `ebpf:"overflow1"`
+	Ctl          *ebpf.Map `ebpf:"ctl"`
+	Flows0       *ebpf.Map `ebpf:"flows0"`
+	Flows1       *ebpf.Map `ebpf:"flows1"`
+	Health       *ebpf.Map `ebpf:"health"`
+	KeepPorts    *ebpf.Map `ebpf:"keep_ports"`
+	Lost         *ebpf.Map `ebpf:"lost"`
+	Names        *ebpf.Map `ebpf:"names"`
+	NamesLost    *ebpf.Map `ebpf:"names_lost"`
+	NamesScratch *ebpf.Map `ebpf:"names_scratch"`
+	Nat          *ebpf.Map `ebpf:"nat"`
+	Overflow0    *ebpf.Map `ebpf:"overflow0"`
+	Overflow1    *ebpf.Map `ebpf:"overflow1"`
 }
 
 func (m *flowMaps) Close() error {
@@ -208,6 +242,9 @@ func (m *flowMaps) Close() error {
 		m.Health,
 		m.KeepPorts,
 		m.Lost,
+		m.Names,
+		m.NamesLost,
+		m.NamesScratch,
 		m.Nat,
 		m.Overflow0,
 		m.Overflow1,
@@ -219,6 +256,8 @@ func (m *flowMaps) Close() error {
 // It can be passed to loadFlowObjects or ebpf.CollectionSpec.LoadAndAssign.
 type flowVariables struct {
 	EphemeralMin *ebpf.Variable `ebpf:"ephemeral_min"`
+	NamesOn      *ebpf.Variable `ebpf:"names_on"`
+	NamesWakeup  *ebpf.Variable `ebpf:"names_wakeup"`
 }
 
 // flowPrograms contains all programs after they have been loaded into the kernel.

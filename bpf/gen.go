@@ -12,4 +12,4 @@ package bpf
 //   -O2 -g -Wall -Werror  optimised, with BTF, no warnings
 //   -fdebug-prefix-map    keep the checkout's path out of the object, so that
 //                         `make generate` is byte-for-byte reproducible
-//go:generate go tool bpf2go -tags linux -target bpfel -type flow_key -type flow_val -type overflow_key -type health_key -type health_val -type keep_key flow flow.c -- -O2 -g -Wall -Werror -fdebug-prefix-map=${PWD}=.
+//go:generate go tool bpf2go -tags linux -target bpfel -type flow_key -type flow_val -type overflow_key -type health_key -type health_val -type keep_key -type name_event flow flow.c -- -O2 -g -Wall -Werror -fdebug-prefix-map=${PWD}=.

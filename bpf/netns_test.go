@@ -3,6 +3,7 @@
 package bpf
 
 import (
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -103,6 +104,14 @@ func helperMain(args []string) error {
 				return err
 			}
 		}
+		return c.Close()
+	case "tls-client": // ADDR SERVER-NAME: sends a ClientHello, then gives up
+		c, err := net.Dial("tcp", args[1])
+		if err != nil {
+			return err
+		}
+		c.SetDeadline(time.Now().Add(300 * time.Millisecond))
+		tls.Client(c, &tls.Config{ServerName: args[2], InsecureSkipVerify: true}).Handshake()
 		return c.Close()
 	case "udp-spray": // HOST FLOWS SIZE: one datagram to each of FLOWS ports
 		c, err := net.ListenPacket("udp4", ":0")

@@ -1,0 +1,154 @@
+//go:build linux
+
+package bpf
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"time"
+	"unsafe"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/ringbuf"
+)
+
+// defaultNamesRing is the name ring's size: at 5,000 DNS answers, as many
+// queries and 1,000 ClientHellos a second (about 3 MB/s) it holds a third
+// of a second, three poll periods, and the programs wake the reader when a
+// quarter of it is used.
+const defaultNamesRing = 1 << 20
+
+// namesPoll is how often ReadNames collects the events submitted without a
+// wakeup: names are needed at the window's end, seconds later, and one
+// wakeup per event would cost more than parsing it.
+const namesPoll = 100 * time.Millisecond
+
+// errNamesOff is ReadNames' and NamesLost's answer when capture is off.
+var errNamesOff = errors.New("name capture is off: open the Counter with Config.Names")
+
+// checkNamesRing checks a ring size the kernel takes: a power of two, at
+// least a page.
+func checkNamesRing(n int) error {
+	page := os.Getpagesize()
+	if n < page || n&(n-1) != 0 {
+		return fmt.Errorf("NamesRingBytes %d: want a power of two of at least the page size, %d", n, page)
+	}
+	return nil
+}
+
+// ReadNames calls fn for each name event until ctx is done or the Counter is
+// closed; then it returns nil. fn must not keep ev.Payload after it returns:
+// the buffer is reused. One goroutine at a time may call it.
+func (c *Counter) ReadNames(ctx context.Context, fn func(*NameEvent)) error {
+	if c.names == nil {
+		return fmt.Errorf("reading names: %w", errNamesOff)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = c.names.Flush() })
+	defer stop()
+	var (
+		rec ringbuf.Record
+		ev  NameEvent
+	)
+	c.names.SetDeadline(time.Now().Add(namesPoll))
+	for {
+		err := c.names.ReadInto(&rec)
+		switch {
+		case err == nil:
+			if decodeName(rec.RawSample, &ev) {
+				fn(&ev)
+			}
+			continue
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			c.names.SetDeadline(time.Now().Add(namesPoll))
+		case errors.Is(err, ringbuf.ErrFlushed):
+		case errors.Is(err, ringbuf.ErrClosed), errors.Is(err, os.ErrClosed):
+			return nil
+		default:
+			return fmt.Errorf("reading names: %w", err)
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+// decodeName fills ev from a ring record: a name_event header, then its
+// payload. The offsets are the generated type's, so that the layout is
+// written once, in flow.c. It reports false for a record too short for what
+// it claims (the programs never write one).
+func decodeName(b []byte, ev *NameEvent) bool {
+	var h flowNameEvent
+	if len(b) < int(unsafe.Sizeof(h)) {
+		return false
+	}
+	le := binary.LittleEndian
+	n := int(le.Uint16(b[unsafe.Offsetof(h.PayloadLen):]))
+	payload := b[unsafe.Sizeof(h):]
+	if n > len(payload) {
+		return false
+	}
+	local := netip.AddrFrom16([16]byte(b[unsafe.Offsetof(h.LocalAddr):])).Unmap()
+	remote := netip.AddrFrom16([16]byte(b[unsafe.Offsetof(h.RemoteAddr):])).Unmap()
+	*ev = NameEvent{
+		Kind:        NameKind(b[unsafe.Offsetof(h.Kind)]),
+		CgroupID:    le.Uint64(b[unsafe.Offsetof(h.CgroupId):]),
+		NetnsCookie: le.Uint64(b[unsafe.Offsetof(h.NetnsCookie):]),
+		Proto:       b[unsafe.Offsetof(h.Proto)],
+		Local:       netip.AddrPortFrom(local, le.Uint16(b[unsafe.Offsetof(h.LocalPort):])),
+		Remote:      netip.AddrPortFrom(remote, le.Uint16(b[unsafe.Offsetof(h.RemotePort):])),
+		Payload:     payload[:n],
+		Truncated:   b[unsafe.Offsetof(h.Truncated)] != 0,
+	}
+	return true
+}
+
+// NamesLost is how many name events the ring buffer had no room for, since Open.
+func (c *Counter) NamesLost() (uint64, error) {
+	if c.names == nil {
+		return 0, fmt.Errorf("reading lost names: %w", errNamesOff)
+	}
+	vals := make([]uint64, c.ncpu)
+	if err := c.objs.NamesLost.Lookup(uint32(0), &vals); err != nil {
+		return 0, fmt.Errorf("reading lost names: %w", err)
+	}
+	var total uint64
+	for _, v := range vals {
+		total += v
+	}
+	return total, nil
+}
+
+// openNames makes the ring's reader, when capture is on.
+func (c *Counter) openNames() error {
+	if !c.cfg.Names {
+		return nil
+	}
+	r, err := ringbuf.NewReader(c.objs.Names)
+	if err != nil {
+		return fmt.Errorf("opening the name ring: %w", err)
+	}
+	c.names = r
+	return nil
+}
+
+// setNames sizes the ring and sets the load-time switches: capture off
+// leaves the smallest ring, which the programs never write to.
+func setNames(spec *ebpf.CollectionSpec, cfg Config) error {
+	ring := os.Getpagesize()
+	on := uint8(0)
+	if cfg.Names {
+		ring, on = cfg.NamesRingBytes, 1
+	}
+	spec.Maps[flowMapNames].MaxEntries = uint32(ring)
+	if err := spec.Variables[flowVarNamesOn].Set(on); err != nil {
+		return fmt.Errorf("setting name capture: %w", err)
+	}
+	if err := spec.Variables[flowVarNamesWakeup].Set(uint32(ring / 4)); err != nil {
+		return fmt.Errorf("setting the name ring's wakeup: %w", err)
+	}
+	return nil
+}

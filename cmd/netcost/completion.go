@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"slices"
@@ -39,7 +40,7 @@ var completionCommand = &cli.Command{
 		if !slices.Contains(shells, shell) {
 			return usage.Errorf("unknown shell %q: want bash, zsh or fish", shell)
 		}
-		return writeCompletion(cCtx.App.Writer, shell, completionSpec(cCtx.App))
+		return runCompletion(cCtx.Context, cCtx.App.Writer, completionSpec(cCtx.App), shell)
 	},
 }
 
@@ -185,13 +186,15 @@ func firstClause(s string) string {
 	return s
 }
 
-func writeCompletion(w io.Writer, shell string, d compData) error {
+// runCompletion writes to w the completion script of shell (one of
+// shells) for the app that spec describes.
+func runCompletion(_ context.Context, w io.Writer, spec compData, shell string) error {
 	tmpl := template.Must(template.New(shell).Funcs(template.FuncMap{
 		"join": strings.Join,
 		"zsh":  zshQuote,
 		"fish": fishQuote,
 	}).Parse(completionScripts[shell]))
-	if err := tmpl.Execute(w, d); err != nil {
+	if err := tmpl.Execute(w, spec); err != nil {
 		return fmt.Errorf("writing the %s completion script: %w", shell, err)
 	}
 	return nil

@@ -321,18 +321,18 @@ func windowNote(start, end time.Time) string {
 }
 
 // readSetup parses what every command that reads records shares: the
-// output format, the source and window, and the price table.
-func readSetup(cCtx *cli.Context) (format string, opts query.Options, m *costmodel.Model, err error) {
+// output format, the source and window, and the deps with the price table.
+func readSetup(cCtx *cli.Context) (format string, opts query.Options, d deps, err error) {
 	if format, err = parseOutput(cCtx.String("output")); err != nil {
-		return "", query.Options{}, nil, err
+		return "", query.Options{}, deps{}, err
 	}
 	if opts, err = commonOptions(cCtx); err != nil {
-		return "", query.Options{}, nil, err
+		return "", query.Options{}, deps{}, err
 	}
-	if m, err = loadModel(cCtx); err != nil {
-		return "", query.Options{}, nil, err
+	if d, err = loadDeps(cCtx); err != nil {
+		return "", query.Options{}, deps{}, err
 	}
-	return format, opts, m, nil
+	return format, opts, d, nil
 }
 
 // minSavingsFlag is recommend's and report's threshold; adviseOptions reads it.

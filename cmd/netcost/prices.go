@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"maps"
@@ -33,11 +34,11 @@ var pricesCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		m, err := loadModel(cCtx)
+		d, err := loadDeps(cCtx)
 		if err != nil {
 			return err
 		}
-		return runPrices(cCtx.App.Writer, m.Table(), pricesOptions{region: cCtx.String("region"), format: format})
+		return runPrices(cCtx.Context, cCtx.App.Writer, d, pricesOptions{region: cCtx.String("region"), format: format})
 	},
 }
 
@@ -53,9 +54,10 @@ type pricesJSON struct {
 	Sources map[string]costmodel.Source  `json:"sources"`
 }
 
-// runPrices writes price table t to w: one row per region, or with
-// opts.region every figure of that region with its source.
-func runPrices(w io.Writer, t *costmodel.Table, opts pricesOptions) error {
+// runPrices writes d.model's price table to w: one row per region, or
+// with opts.region every figure of that region with its source.
+func runPrices(_ context.Context, w io.Writer, d deps, opts pricesOptions) error {
+	t := d.model.Table()
 	regions := t.RegionNames()
 	if opts.region != "" {
 		if _, err := t.Lookup(opts.region); err != nil {

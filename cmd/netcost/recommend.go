@@ -34,11 +34,12 @@ var recommendCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		format, qo, m, err := readSetup(cCtx)
+		format, qo, d, err := readSetup(cCtx)
 		if err != nil {
 			return err
 		}
-		return runRecommend(cCtx.Context, cCtx.App.Writer, m, recommendOptions{Options: qo, advise: advise, format: format})
+		opts := recommendOptions{Options: qo, advise: advise, format: format}
+		return runRecommend(cCtx.Context, cCtx.App.Writer, d, opts)
 	},
 }
 
@@ -49,11 +50,11 @@ type recommendOptions struct {
 	format string // one of outputFormats
 }
 
-// runRecommend turns the records into changes, priced by m, and writes
+// runRecommend turns the records into changes, priced by d.model, and writes
 // them to w: as blocks of text on a terminal (the commands stay whole),
 // else as JSON, CSV or Markdown.
-func runRecommend(ctx context.Context, w io.Writer, m *costmodel.Model, opts recommendOptions) error {
-	res, err := query.Recommend(ctx, m, opts.Options, opts.advise)
+func runRecommend(ctx context.Context, w io.Writer, d deps, opts recommendOptions) error {
+	res, err := query.Recommend(ctx, d.model, opts.Options, opts.advise)
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/netcost/netcost/costmodel"
 	"github.com/netcost/netcost/internal/report"
 	"github.com/netcost/netcost/internal/usage"
 )
@@ -80,12 +79,11 @@ var reportCommand = &cli.Command{
 		}
 		opts.Options = report.Options{Options: qo, Cluster: cCtx.String("cluster"), Limit: cCtx.Int("limit"),
 			Advise: advise}
-		m, err := loadModel(cCtx)
+		d, err := loadDeps(cCtx)
 		if err != nil {
 			return err
 		}
-		deps := reportDeps{model: m, post: report.PostOptions{Logger: slog.Default()}, stderr: cCtx.App.ErrWriter}
-		return runReport(cCtx.Context, cCtx.App.Writer, deps, opts)
+		return runReport(cCtx.Context, cCtx.App.Writer, d, opts)
 	},
 }
 
@@ -96,17 +94,11 @@ type reportOptions struct {
 	dryRun  bool   // print the payload instead of posting it
 }
 
-// reportDeps are what netcost report works with.
-type reportDeps struct {
-	model  *costmodel.Model
-	post   report.PostOptions // how to reach Slack: the HTTP client, retries, logs
-	stderr io.Writer          // for the line that says the report went out
-}
-
-// runReport builds the window's report and posts it to Slack, or with
-// opts.dryRun writes its Block Kit payload to w.
-func runReport(ctx context.Context, w io.Writer, deps reportDeps, opts reportOptions) error {
-	rep, err := report.Build(ctx, deps.model, opts.Options)
+// runReport builds the window's report, priced by d.model, and posts it to
+// Slack through d.post, or with opts.dryRun writes its Block Kit payload
+// to w.
+func runReport(ctx context.Context, w io.Writer, d deps, opts reportOptions) error {
+	rep, err := report.Build(ctx, d.model, opts.Options)
 	if err != nil {
 		return err
 	}
@@ -122,9 +114,9 @@ func runReport(ctx context.Context, w io.Writer, deps reportDeps, opts reportOpt
 		_, err = w.Write(out)
 		return err
 	}
-	if err := report.Post(ctx, opts.webhook, msg, deps.post); err != nil {
+	if err := report.Post(ctx, opts.webhook, msg, d.post); err != nil {
 		return err
 	}
-	fmt.Fprintf(deps.stderr, "posted the report (%d blocks) to Slack\n", len(msg.Blocks))
+	fmt.Fprintf(d.stderr, "posted the report (%d blocks) to Slack\n", len(msg.Blocks))
 	return nil
 }

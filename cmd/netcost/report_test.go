@@ -263,9 +263,9 @@ func TestRunReportRetries(t *testing.T) {
 			Window: source.Window{Start: start, End: start.Add(30 * time.Minute)}}}}
 	var stdout, stderr bytes.Buffer
 	tr := &countingTransport{}
-	deps := reportDeps{model: costmodel.New(nil), stderr: &stderr,
-		post: report.PostOptions{Client: &http.Client{Transport: tr}, MinWait: time.Millisecond, MaxWait: time.Millisecond}}
-	if err := runReport(t.Context(), &stdout, deps, opts); err != nil {
+	d := deps{model: costmodel.New(nil), stderr: &stderr, post: report.PostOptions{Client: &http.Client{Transport: tr},
+		MinWait: time.Millisecond, MaxWait: time.Millisecond}}
+	if err := runReport(t.Context(), &stdout, d, opts); err != nil {
 		t.Fatal(err)
 	}
 	if len(posts) != 2 || posts[0] != posts[1] || tr.n != 2 {
@@ -278,7 +278,7 @@ func TestRunReportRetries(t *testing.T) {
 	}
 	// --dry-run writes what it would have posted.
 	opts.webhook, opts.dryRun = "", true
-	if err := runReport(t.Context(), &stdout, deps, opts); err != nil {
+	if err := runReport(t.Context(), &stdout, d, opts); err != nil {
 		t.Fatal(err)
 	}
 	var dry report.Message

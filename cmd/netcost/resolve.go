@@ -43,22 +43,25 @@ var resolveCommand = &cli.Command{
 			}
 			opts.ips = append(opts.ips, ip)
 		}
-		r, err := newResolver(cCtx.Context, resolverOptionsOf(cCtx))
-		if err != nil {
-			return err
-		}
-		return runResolve(cCtx.Context, cCtx.App.Writer, r, opts)
+		opts.resolver = resolverOptionsOf(cCtx)
+		return runResolve(cCtx.Context, cCtx.App.Writer, newDeps(cCtx), opts)
 	},
 }
 
 // resolveOptions are what netcost resolve was asked.
 type resolveOptions struct {
-	ips    []netip.Addr
-	format string // one of resolveFormats
+	ips      []netip.Addr
+	format   string // one of resolveFormats
+	resolver resolverOptions
 }
 
-// runResolve says who is behind opts.ips, asking r, and saves r's cache.
-func runResolve(ctx context.Context, w io.Writer, r *resolve.Resolver, opts resolveOptions) error {
+// runResolve says who is behind opts.ips, asking the resolver that
+// d.newResolver builds, and saves its cache.
+func runResolve(ctx context.Context, w io.Writer, d deps, opts resolveOptions) error {
+	r, err := d.newResolver(ctx, opts.resolver)
+	if err != nil {
+		return err
+	}
 	res := r.Resolve(ctx, opts.ips)
 	saveCache(r)
 	if opts.format == "json" {

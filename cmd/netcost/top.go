@@ -47,7 +47,7 @@ var topCommand = &cli.Command{
 		if cCtx.Int("limit") < 0 {
 			return usage.Errorf("--limit %d: want 0 (all) or more", cCtx.Int("limit"))
 		}
-		format, qo, m, err := readSetup(cCtx)
+		format, qo, d, err := readSetup(cCtx)
 		if err != nil {
 			return err
 		}
@@ -57,7 +57,7 @@ var topCommand = &cli.Command{
 			ro := resolverOptionsOf(cCtx)
 			opts.resolve = &ro
 		}
-		return runTop(cCtx.Context, cCtx.App.Writer, m, opts)
+		return runTop(cCtx.Context, cCtx.App.Writer, d, opts)
 	},
 }
 
@@ -68,17 +68,17 @@ type topOptions struct {
 	resolve *resolverOptions // with --resolve: ask who is behind the remote addresses; nil without
 }
 
-// runTop ranks what causes a category of cost, priced by m, and writes the
-// ranking to w. With opts.resolve it builds a resolver once the records
-// are read, and checks its settings then.
-func runTop(ctx context.Context, w io.Writer, m *costmodel.Model, opts topOptions) error {
-	res, err := query.Top(ctx, m, opts.TopOptions)
+// runTop ranks what causes a category of cost, priced by d.model, and
+// writes the ranking to w. With opts.resolve it builds a resolver once the
+// records are read, and checks its settings then.
+func runTop(ctx context.Context, w io.Writer, d deps, opts topOptions) error {
+	res, err := query.Top(ctx, d.model, opts.TopOptions)
 	if err != nil {
 		return err
 	}
 	var resolved map[string]resolve.Result
 	if opts.resolve != nil {
-		r, err := newResolver(ctx, *opts.resolve)
+		r, err := d.newResolver(ctx, *opts.resolve)
 		if err != nil {
 			return err
 		}

@@ -1,6 +1,10 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"io"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -9,6 +13,8 @@ import (
 	"github.com/netcost/netcost/costmodel"
 	"github.com/netcost/netcost/internal/flows"
 	"github.com/netcost/netcost/internal/query"
+	"github.com/netcost/netcost/internal/resolve"
+	"github.com/netcost/netcost/internal/source"
 )
 
 // column returns the cells of t's column named header, or fails.
@@ -193,5 +199,34 @@ func TestMakeTopTableLayout(t *testing.T) {
 		if tb := makeTopTable(topResult(cat, costmodel.ByPod, row), []naming{{}}, false); tb.header[0] != first {
 			t.Errorf("%s: header %q; want it to start with %s", cat, tb.header, first)
 		}
+	}
+}
+
+// runTop builds the resolver through its deps, and only once the records
+// are read: a bad source is the error, not the resolver's settings.
+func TestRunTopBuildsResolverAfterReading(t *testing.T) {
+	errBuilt := errors.New("resolver built")
+	var built []resolverOptions
+	newResolver := func(_ context.Context, o resolverOptions) (*resolve.Resolver, error) {
+		built = append(built, o)
+		return nil, errBuilt
+	}
+	d := deps{model: costmodel.New(nil), newResolver: newResolver}
+	opts := func(path string, ro *resolverOptions) topOptions {
+		return topOptions{TopOptions: query.TopOptions{Category: flows.NATGateway,
+			Options: query.Options{Source: source.Spec{Kind: "file", Path: path}}}, format: "json", resolve: ro}
+	}
+	ro := &resolverOptions{port: 8443}
+	if err := runTop(t.Context(), io.Discard, d, opts(store, nil)); err != nil || len(built) != 0 {
+		t.Fatalf("without --resolve: %v, %d resolvers built; want none", err, len(built))
+	}
+	missing := filepath.Join(t.TempDir(), "missing")
+	if err := runTop(t.Context(), io.Discard, d, opts(missing, ro)); err == nil || errors.Is(err, errBuilt) ||
+		len(built) != 0 {
+		t.Fatalf("missing source: %v, %d resolvers built; want the source's error, none built", err, len(built))
+	}
+	if err := runTop(t.Context(), io.Discard, d, opts(store, ro)); !errors.Is(err, errBuilt) || len(built) != 1 ||
+		built[0] != *ro {
+		t.Fatalf("--resolve: %v, built with %+v; want one built with %+v, its error returned", err, built, *ro)
 	}
 }

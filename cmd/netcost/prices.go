@@ -65,15 +65,13 @@ func runPrices(_ context.Context, w io.Writer, d deps, opts pricesOptions) error
 		}
 		regions = []string{opts.region}
 	}
-	raw := opts.format == "csv"
-	switch {
-	case opts.format == "json":
-		return writeJSON(w, makePricesJSON(t, regions))
-	case opts.region != "":
-		p, _ := t.Lookup(opts.region)
-		return renderTable(w, opts.format, makeRegionPricesTable(t, p, raw))
-	}
-	return renderTable(w, opts.format, makePricesTable(t, regions, raw))
+	return writeResult(w, opts.format, makePricesJSON(t, regions), func(raw bool) table {
+		if opts.region != "" {
+			p, _ := t.Lookup(opts.region)
+			return makeRegionPricesTable(t, p, raw)
+		}
+		return makePricesTable(t, regions, raw)
+	})
 }
 
 // makePricesJSON is prices -o json: the regions' figures and their sources.

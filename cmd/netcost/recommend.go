@@ -62,14 +62,12 @@ func runRecommend(ctx context.Context, w io.Writer, d deps, opts recommendOption
 		slog.Warn(warn)
 	}
 	switch opts.format {
-	case "json":
-		return writeJSON(w, res)
 	case "table":
 		return writeRecommendText(w, res, terminalWidth(w))
 	case "wide":
 		return writeRecommendText(w, res, 0)
 	}
-	return renderTable(w, opts.format, makeRecommendTable(res, opts.format == "csv"))
+	return writeResult(w, opts.format, res, func(raw bool) table { return makeRecommendTable(res, raw) })
 }
 
 // makeRecommendTable lays out recommendations for CSV and Markdown. raw

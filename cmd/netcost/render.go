@@ -175,6 +175,16 @@ func toAny(s []string) []any {
 	return a
 }
 
+// writeResult writes a command's result to w in format (one of
+// outputFormats or resolveFormats): v as JSON, else the table that
+// makeTable lays out, raw (exact numbers, one line a cell) for CSV.
+func writeResult(w io.Writer, format string, v any, makeTable func(raw bool) table) error {
+	if format == "json" {
+		return writeJSON(w, v)
+	}
+	return renderTable(w, format, makeTable(format == "csv"))
+}
+
 // writeJSON writes v as indented JSON, with the characters encoding/json
 // leaves raw (bidi and C1 controls) escaped too (safetext.JSON).
 func writeJSON(w io.Writer, v any) error {

@@ -213,3 +213,39 @@ func FuzzRenderTable(f *testing.F) {
 		}
 	})
 }
+
+// writeResult writes JSON for -o json, else the table, raw for CSV only.
+func TestWriteResult(t *testing.T) {
+	for _, tc := range []struct {
+		format string
+		raw    bool // the table asked for, if any
+		want   string
+	}{
+		{format: "json", want: "{\n  \"n\": 1536\n}\n"},
+		{format: "csv", raw: true, want: "N\n1536\n"},
+		{format: "markdown", want: "|    N    |\n|:--------|\n| 1.5 KiB |\n"},
+		{format: "wide"},
+		{format: "table"},
+	} {
+		var asked []bool
+		var b bytes.Buffer
+		err := writeResult(&b, tc.format, struct {
+			N int `json:"n"`
+		}{1536}, func(raw bool) table {
+			asked = append(asked, raw)
+			return table{header: []string{"N"}, rows: [][]string{{bytesCell(1536, raw)}}}
+		})
+		switch {
+		case err != nil:
+			t.Errorf("-o %s: %v", tc.format, err)
+		case tc.format == "json" && asked != nil:
+			t.Errorf("-o json: a table was laid out (raw %v); want none", asked)
+		case tc.format != "json" && !slices.Equal(asked, []bool{tc.raw}):
+			t.Errorf("-o %s: tables laid out with raw %v; want one, raw %v", tc.format, asked, tc.raw)
+		case tc.want != "" && b.String() != tc.want:
+			t.Errorf("-o %s wrote\n%q; want\n%q", tc.format, b.String(), tc.want)
+		case !strings.Contains(b.String(), "1.5 KiB") && tc.format != "json" && tc.format != "csv":
+			t.Errorf("-o %s wrote\n%s; want the human figure 1.5 KiB", tc.format, b.String())
+		}
+	}
+}

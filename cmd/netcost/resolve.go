@@ -64,12 +64,9 @@ func runResolve(ctx context.Context, w io.Writer, d deps, opts resolveOptions) e
 	}
 	res := r.Resolve(ctx, opts.ips)
 	saveCache(r)
-	if opts.format == "json" {
-		return writeJSON(w, struct {
-			Results []resolve.Result `json:"results"`
-		}{res})
-	}
-	return renderTable(w, opts.format, makeResolveTable(res))
+	return writeResult(w, opts.format, struct {
+		Results []resolve.Result `json:"results"`
+	}{res}, func(bool) table { return makeResolveTable(res) })
 }
 
 // makeResolveTable lays out the answers of netcost resolve.

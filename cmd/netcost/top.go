@@ -85,10 +85,8 @@ func runTop(ctx context.Context, w io.Writer, d deps, opts topOptions) error {
 		resolved = resolveRemotes(ctx, r, res.Rows)
 	}
 	names := nameRows(res.Rows, resolved)
-	if opts.format == "json" {
-		return writeTopJSON(w, res, names)
-	}
-	return renderTable(w, opts.format, makeTopTable(res, names, opts.format == "csv"))
+	return writeResult(w, opts.format, makeTopJSON(res, names),
+		func(raw bool) table { return makeTopTable(res, names, raw) })
 }
 
 // topRowJSON is a row of top -o json: the row, and who is behind its remote end.
@@ -98,15 +96,20 @@ type topRowJSON struct {
 	BelongsTo  string `json:"belongs_to,omitempty"`
 }
 
-func writeTopJSON(w io.Writer, res *query.TopResult, names []naming) error {
+// topResultJSON is top -o json: the result, its rows with their names.
+type topResultJSON struct {
+	*query.TopResult
+	Rows []topRowJSON `json:"rows"`
+}
+
+// makeTopJSON lays out a top result for -o json, with who is behind each
+// row's remote end (names, aligned with res.Rows).
+func makeTopJSON(res *query.TopResult, names []naming) topResultJSON {
 	rows := make([]topRowJSON, len(res.Rows))
 	for i, r := range res.Rows {
 		rows[i] = topRowJSON{Row: r, RemoteName: names[i].name, BelongsTo: names[i].belongsTo}
 	}
-	return writeJSON(w, struct {
-		*query.TopResult
-		Rows []topRowJSON `json:"rows"`
-	}{res, rows})
+	return topResultJSON{res, rows}
 }
 
 func endpointLabel(e costmodel.Endpoint) string {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -292,5 +293,34 @@ func keepResolveFlags(t *testing.T) {
 				t.Cleanup(func() { *sf = saved })
 			}
 		}
+	}
+}
+
+func TestMakeResolveTable(t *testing.T) {
+	at := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	res := []resolve.Result{
+		{IP: "52.46.151.20", Name: "sqs.us-east-1.amazonaws.com", BelongsTo: "Amazon SQS", AWSService: "AMAZON",
+			AWSRegion: "us-east-1", Certificates: []resolve.Certificate{{VerifyError: "x"}, {Verified: true}}},
+		{IP: "185.166.143.10", Name: "api.stripe.com", BelongsTo: "Stripe", Cached: true, ResolvedAt: at,
+			Problems:     []string{"ptr: no answer within 2s"},
+			Certificates: []resolve.Certificate{{VerifyError: "certificate has expired"}}},
+		{IP: "192.0.2.1", BelongsTo: "unknown"},
+	}
+	tb := makeResolveTable(res)
+	for col, want := range map[string][]string{
+		"IP":          {"52.46.151.20", "185.166.143.10", "192.0.2.1"},
+		"BELONGS_TO":  {"Amazon SQS", "Stripe", "unknown"},
+		"NAME":        {"sqs.us-east-1.amazonaws.com", "api.stripe.com", "-"},
+		"CERTIFICATE": {"verified", "unverified: certificate has expired", "-"},
+		"AWS RANGE":   {"AMAZON us-east-1", "-", "-"},
+		"NOTE":        {"-", "cached 2026-11-20T09:00:00Z; ptr: no answer within 2s", "-"},
+	} {
+		if got := column(t, tb, col); !slices.Equal(got, want) {
+			t.Errorf("%s = %q; want %q", col, got, want)
+		}
+	}
+	// On a terminal the certificate's verdict goes first; IP never does.
+	if tb.narrow == nil || len(tb.narrow.first) != 1 || !slices.Equal(tb.narrow.first[0], []string{"CERTIFICATE"}) {
+		t.Errorf("narrowing %+v; want CERTIFICATE to go first", tb.narrow)
 	}
 }

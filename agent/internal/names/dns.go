@@ -1,0 +1,224 @@
+package names
+
+import (
+	"encoding/binary"
+	"errors"
+	"net/netip"
+	"strings"
+	"time"
+
+	"golang.org/x/net/dns/dnsmessage"
+
+	"github.com/netcost/netcost/internal/flows"
+)
+
+// Bounds on what one message may make the table do: a pod's stub resolver asks one question a message, and
+// an answer holds a handful of addresses; more is either hostile or nothing a name table needs.
+const (
+	maxQuestions = 4
+	maxAnswers   = 64
+	maxTCPMsgs   = 4 // DNS messages read from one TCP segment
+)
+
+var (
+	errNotDNS    = errors.New("not a DNS message")
+	errNotQuery  = errors.New("a response where a query was expected")
+	errNotAnswer = errors.New("a query where a response was expected")
+)
+
+// Query is a DNS query a pod sent: its message ID and the names it asked for (lower case, validated).
+type Query struct {
+	ID    uint16
+	Names []string
+}
+
+// Address is a name an answer gave an address, and for how long.
+type Address struct {
+	Addr netip.Addr
+	Name string // the name the pod asked, which led to Addr (through CNAMEs, if any)
+	TTL  time.Duration
+}
+
+// Answer is what a DNS response said of the names its question asked: the message ID, the question, and
+// the addresses it led to. Records about names outside the question's CNAME chain are left out.
+type Answer struct {
+	ID       uint16
+	Question string
+	Addrs    []Address
+}
+
+// splitTCP returns the DNS messages in a TCP segment's payload, each without its 2-byte length; the last
+// may be cut short where the payload was.
+func splitTCP(p []byte) [][]byte {
+	var out [][]byte
+	for len(p) >= 2 && len(out) < maxTCPMsgs {
+		n := int(binary.BigEndian.Uint16(p))
+		p = p[2:]
+		if n == 0 {
+			break
+		}
+		if n > len(p) {
+			n = len(p)
+		}
+		out = append(out, p[:n])
+		p = p[n:]
+	}
+	return out
+}
+
+// ParseQuery reads a DNS query. Names that are not valid DNS names are left out; a query with none left is
+// still returned (the caller then has nothing to remember).
+func ParseQuery(msg []byte) (Query, error) {
+	var p dnsmessage.Parser
+	h, err := p.Start(msg)
+	if err != nil {
+		return Query{}, errors.Join(errNotDNS, err)
+	}
+	if h.Response {
+		return Query{}, errNotQuery
+	}
+	q := Query{ID: h.ID}
+	for range maxQuestions {
+		qu, err := p.Question()
+		if errors.Is(err, dnsmessage.ErrSectionDone) {
+			break
+		}
+		if err != nil {
+			return q, err
+		}
+		if qu.Class != dnsmessage.ClassINET || (qu.Type != dnsmessage.TypeA && qu.Type != dnsmessage.TypeAAAA) {
+			continue // PTR, SRV, TXT...: no address of a remote comes of them
+		}
+		if n, ok := cleanName(qu.Name.String()); ok {
+			q.Names = append(q.Names, n)
+		}
+	}
+	return q, nil
+}
+
+// ParseAnswer reads a DNS response: the first question, and the A and AAAA records of the names it leads
+// to through CNAMEs. A response cut short (by the kernel's bound, or a hostile sender) gives the records
+// read before the cut; compression loops and malformed names end the parse there, as dnsmessage reads them.
+func ParseAnswer(msg []byte) (Answer, error) {
+	var p dnsmessage.Parser
+	h, err := p.Start(msg)
+	if err != nil {
+		return Answer{}, errors.Join(errNotDNS, err)
+	}
+	if !h.Response {
+		return Answer{}, errNotAnswer
+	}
+	a := Answer{ID: h.ID}
+	if h.RCode != dnsmessage.RCodeSuccess {
+		return a, nil
+	}
+	qu, err := p.Question()
+	if err != nil {
+		return a, err // no question (ErrSectionDone included): nothing ties the answer to a query
+	}
+	q, ok := cleanName(qu.Name.String())
+	if !ok {
+		return a, nil
+	}
+	a.Question = q
+	if err := p.SkipAllQuestions(); err != nil {
+		return a, err
+	}
+	type rr struct {
+		owner, target string // target: a CNAME's
+		addr          netip.Addr
+		ttl           uint32
+	}
+	var rrs []rr
+	var perr error
+	for range maxAnswers {
+		h, err := p.AnswerHeader()
+		if err != nil {
+			if !errors.Is(err, dnsmessage.ErrSectionDone) {
+				perr = err
+			}
+			break
+		}
+		owner, ok := cleanName(h.Name.String())
+		if !ok || h.Class != dnsmessage.ClassINET {
+			if err := p.SkipAnswer(); err != nil {
+				perr = err
+				break
+			}
+			continue
+		}
+		r := rr{owner: owner, ttl: h.TTL}
+		switch h.Type {
+		case dnsmessage.TypeA:
+			b, err := p.AResource()
+			if err != nil {
+				perr = err
+				break
+			}
+			r.addr = netip.AddrFrom4(b.A)
+		case dnsmessage.TypeAAAA:
+			b, err := p.AAAAResource()
+			if err != nil {
+				perr = err
+				break
+			}
+			r.addr = netip.AddrFrom16(b.AAAA).Unmap()
+		case dnsmessage.TypeCNAME:
+			b, err := p.CNAMEResource()
+			if err != nil {
+				perr = err
+				break
+			}
+			if r.target, ok = cleanName(b.CNAME.String()); !ok {
+				continue
+			}
+		default:
+			if err := p.SkipAnswer(); err != nil {
+				perr = err
+			}
+		}
+		if perr != nil {
+			break
+		}
+		if r.addr.IsValid() || r.target != "" {
+			rrs = append(rrs, r)
+		}
+	}
+	// Follow the chain from the question: each name it reaches may own addresses. A chain is at most as
+	// long as the records, and a loop adds nothing new.
+	chain := map[string]uint32{q: ^uint32(0)} // name -> the smallest TTL on the way to it
+	for changed := true; changed; {
+		changed = false
+		for _, r := range rrs {
+			ttl, ok := chain[r.owner]
+			if r.target == "" || !ok {
+				continue
+			}
+			if _, seen := chain[r.target]; !seen {
+				chain[r.target] = min(ttl, r.ttl)
+				changed = true
+			}
+		}
+	}
+	for _, r := range rrs {
+		ttl, ok := chain[r.owner]
+		if !r.addr.IsValid() || !ok {
+			continue // an address for a name the pod did not ask
+		}
+		a.Addrs = append(a.Addrs, Address{Addr: r.addr, Name: q, TTL: time.Duration(min(ttl, r.ttl)) * time.Second})
+	}
+	return a, perr
+}
+
+// cleanName lower-cases a name from a packet and drops its final dot; ok is false unless it is a DNS name a
+// record may carry (flows.ValidName), without a wildcard, and not an address.
+func cleanName(s string) (string, bool) {
+	s = strings.ToLower(strings.TrimSuffix(s, "."))
+	if !flows.ValidName(s) || strings.Contains(s, "*") {
+		return "", false
+	}
+	if _, err := netip.ParseAddr(s); err == nil {
+		return "", false
+	}
+	return s, true
+}

@@ -1,0 +1,260 @@
+package names
+
+import (
+	"container/list"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/netcost/netcost/bpf"
+	"github.com/netcost/netcost/internal/flows"
+)
+
+const (
+	// DefaultMaxNames bounds the names kept for all pods together: at most about 400 bytes each (a name of
+	// up to 253 characters, its map and list entries), 32768 names hold at most about 13 MiB.
+	DefaultMaxNames = 32768
+	// maxQueries bounds the queries waiting for their answer, for all pods together.
+	maxQueries = 4096
+	// queryLife is how long a query waits for its answer: longer than any resolver's timeout and retries.
+	queryLife = 30 * time.Second
+	// minLife is the least a name is kept after it was learned, whatever its TTL: programs connect after
+	// the answer, and keep connections and cached answers well past short TTLs.
+	minLife = 5 * time.Minute
+	// useLife is how long a name is kept after a flow last used it: a connection that lives for hours keeps
+	// its name for as long as its bytes are counted.
+	useLife = 10 * time.Minute
+)
+
+// Stats are the table's counts: totals since it was made, and the names kept now.
+type Stats struct {
+	Events        uint64 // events read
+	ParseFailures uint64 // events whose payload was not a DNS message or ClientHello
+	Unasked       uint64 // answers for no query the pod sent, or for a name it did not ask
+	Learned       uint64 // names added or refreshed
+	Evicted       uint64 // names dropped because the table was at its bound
+	Names         int    // names kept now
+}
+
+// Table holds what each pod's remotes are called, by the pod's network namespace (which all its
+// containers share): address -> name, how it was learned, and until when it is kept. Memory is bounded:
+// past its bound, the name least recently learned or used goes. It is safe for concurrent use: one
+// goroutine adds events while the collector looks names up.
+type Table struct {
+	mu      sync.Mutex
+	max     int
+	pods    map[uint64]map[netip.Addr]*list.Element // of *entry
+	lru     list.List                               // front: most recently learned or used
+	queries map[queryKey]query
+	stats   Stats
+}
+
+type entry struct {
+	netns   uint64
+	addr    netip.Addr
+	name    string
+	source  string // flows.NameFromDNS or flows.NameFromSNI
+	expires time.Time
+}
+
+// queryKey ties an answer to its query: the same pod, the same socket (local port) and the same ID.
+type queryKey struct {
+	netns uint64
+	port  uint16
+	id    uint16
+}
+
+type query struct {
+	names   []string
+	expires time.Time
+}
+
+// New returns a table that keeps at most max names (DefaultMaxNames if max <= 0).
+func New(max int) *Table {
+	if max <= 0 {
+		max = DefaultMaxNames
+	}
+	return &Table{max: max, pods: map[uint64]map[netip.Addr]*list.Element{}, queries: map[queryKey]query{}}
+}
+
+// Add reads one event into the table at time now. It keeps nothing of ev.Payload.
+func (t *Table) Add(ev *bpf.NameEvent, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.stats.Events++
+	switch ev.Kind {
+	case bpf.NameDNSQuery:
+		for _, msg := range dnsMessages(ev) {
+			q, err := ParseQuery(msg)
+			if err != nil {
+				t.stats.ParseFailures++
+				continue
+			}
+			t.asked(queryKey{ev.NetnsCookie, ev.Local.Port(), q.ID}, q.Names, now)
+		}
+	case bpf.NameDNSAnswer:
+		for _, msg := range dnsMessages(ev) {
+			a, err := ParseAnswer(msg)
+			if len(a.Addrs) == 0 { // NXDOMAIN, or an answer with no address: nothing to learn
+				if err != nil {
+					t.stats.ParseFailures++
+				}
+				continue
+			}
+			t.answered(queryKey{ev.NetnsCookie, ev.Local.Port(), a.ID}, a, now)
+		}
+	case bpf.NameTLSHello:
+		name, err := ParseClientHello(ev.Payload)
+		if err != nil {
+			t.stats.ParseFailures++
+			return
+		}
+		t.learn(ev.NetnsCookie, ev.Remote.Addr().Unmap(), name, flows.NameFromSNI, now.Add(minLife))
+	default:
+		t.stats.ParseFailures++
+	}
+}
+
+// dnsMessages returns the DNS messages of an event's payload: the datagram, or those in a TCP segment.
+func dnsMessages(ev *bpf.NameEvent) [][]byte {
+	if ev.Proto == 6 {
+		return splitTCP(ev.Payload)
+	}
+	return [][]byte{ev.Payload}
+}
+
+// asked remembers the names a query asked until its answer comes, or for queryLife.
+func (t *Table) asked(k queryKey, names []string, now time.Time) {
+	if len(names) == 0 {
+		return
+	}
+	if len(t.queries) >= maxQueries {
+		for qk, q := range t.queries {
+			if now.After(q.expires) {
+				delete(t.queries, qk)
+			}
+		}
+		if len(t.queries) >= maxQueries {
+			// A flood of queries with no answers: forget an arbitrary one, at worst an answer is not used.
+			for qk := range t.queries {
+				delete(t.queries, qk)
+				break
+			}
+		}
+	}
+	q := t.queries[k]
+	q.names = append(q.names[:0:0], q.names...)
+	for _, n := range names {
+		if len(q.names) < maxQuestions {
+			q.names = append(q.names, n)
+		}
+	}
+	q.expires = now.Add(queryLife)
+	t.queries[k] = q
+}
+
+// answered learns the addresses of an answer to a query the pod sent, for a name it asked. The query is
+// kept until it expires: resolvers ask A and AAAA in turn, or at once, under one ID.
+func (t *Table) answered(k queryKey, a Answer, now time.Time) {
+	q, ok := t.queries[k]
+	if !ok || now.After(q.expires) || !contains(q.names, a.Question) {
+		t.stats.Unasked++
+		return
+	}
+	for _, ad := range a.Addrs {
+		t.learn(k.netns, ad.Addr, ad.Name, flows.NameFromDNS, now.Add(max(ad.TTL, minLife)))
+	}
+}
+
+func contains(names []string, n string) bool {
+	for _, m := range names {
+		if m == n {
+			return true
+		}
+	}
+	return false
+}
+
+// learn sets a pod's name for addr. A name from a TLS server name is not replaced by one from DNS (it
+// names the service; DNS, often the CDN's), only kept longer.
+func (t *Table) learn(netns uint64, addr netip.Addr, name, source string, expires time.Time) {
+	if !addr.IsValid() {
+		return
+	}
+	t.stats.Learned++
+	pod := t.pods[netns]
+	if pod == nil {
+		pod = map[netip.Addr]*list.Element{}
+		t.pods[netns] = pod
+	}
+	if el, ok := pod[addr]; ok {
+		e := el.Value.(*entry)
+		if !(e.source == flows.NameFromSNI && source == flows.NameFromDNS && e.name != name) {
+			e.name, e.source = name, source
+		}
+		if expires.After(e.expires) {
+			e.expires = expires
+		}
+		t.lru.MoveToFront(el)
+		return
+	}
+	for t.lru.Len() >= t.max {
+		t.remove(t.lru.Back())
+		t.stats.Evicted++
+	}
+	pod[addr] = t.lru.PushFront(&entry{netns: netns, addr: addr, name: name, source: source, expires: expires})
+}
+
+func (t *Table) remove(el *list.Element) {
+	e := t.lru.Remove(el).(*entry)
+	pod := t.pods[e.netns]
+	delete(pod, e.addr)
+	if len(pod) == 0 {
+		delete(t.pods, e.netns)
+	}
+}
+
+// Lookup returns the name a pod knows addr by, and how it learned it, at time now. A name looked up is
+// kept at least useLife longer: the flow that asked is alive.
+func (t *Table) Lookup(netns uint64, addr netip.Addr, now time.Time) (name, source string, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	el, ok := t.pods[netns][addr.Unmap()]
+	if !ok {
+		return "", "", false
+	}
+	e := el.Value.(*entry)
+	if keep := now.Add(useLife); keep.After(e.expires) {
+		e.expires = keep
+	}
+	t.lru.MoveToFront(el)
+	return e.name, e.source, true
+}
+
+// Expire drops the names and queries whose time is over at now. The agent calls it after each window's
+// lookups, so that a name in use is never dropped for its age.
+func (t *Table) Expire(now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for el := t.lru.Back(); el != nil; {
+		prev := el.Prev()
+		if now.After(el.Value.(*entry).expires) {
+			t.remove(el)
+		}
+		el = prev
+	}
+	for k, q := range t.queries {
+		if now.After(q.expires) {
+			delete(t.queries, k)
+		}
+	}
+}
+
+// Stats returns the table's counts.
+func (t *Table) Stats() Stats {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := t.stats
+	s.Names = t.lru.Len()
+	return s
+}

@@ -46,7 +46,11 @@ type Collector struct {
 	// agent; nil leaves them empty, and remotes other than the node itself
 	// unreported.
 	Remote func(ip netip.Addr) (RemoteNames, bool)
-	Log    *slog.Logger
+	// RemoteName is the DNS name a pod (by its network namespace) knows a
+	// remote address by, and how it learned it (flows.NameFromDNS or
+	// NameFromSNI); it is asked at Flush, for each flow. nil names none.
+	RemoteName func(netns uint64, ip netip.Addr) (name, source string, ok bool)
+	Log        *slog.Logger
 
 	locals      map[netip.Addr]classify.Local
 	classifier  *classify.Classifier // the one locals were placed with
@@ -96,8 +100,10 @@ func overflowKey(cgroup uint64, dir flows.Direction, kind uint8) pendingKey {
 // entry is one record in the making.
 type entry struct {
 	bytes, packets uint64
+	netns          uint64 // the local end's network namespace, by which names are known
 	local          *localEnd
 	remote         *remoteEnd
+	addr           netip.Addr // the remote's; invalid for overflow and lost counts
 	port           uint16
 	proto          flows.Protocol
 	dir            flows.Direction
@@ -205,8 +211,8 @@ func (c *Collector) Add(d *bpf.Deltas) {
 			continue
 		}
 		l := c.localEnd(cg, f.Local.Addr())
-		c.add(k, entry{bytes: f.Bytes, packets: f.Packets, local: l, remote: c.remoteEnd(l, f.Remote.Addr()),
-			port: f.Remote.Port(), proto: proto, dir: f.Dir})
+		c.add(k, entry{bytes: f.Bytes, packets: f.Packets, netns: f.NetnsCookie, local: l,
+			remote: c.remoteEnd(l, f.Remote.Addr()), addr: f.Remote.Addr(), port: f.Remote.Port(), proto: proto, dir: f.Dir})
 	}
 	// Bytes the flow map could not take: their cgroup and direction are
 	// known, nothing else.
@@ -300,7 +306,8 @@ func (c *Collector) record(e *entry, start time.Time, length time.Duration) flow
 // Flush returns the window's records, stamped with its start and length,
 // largest first: for each local workload, category, direction, billed hop
 // and remote_reported the topK largest remotes, and the rest folded into
-// one "other" record (topK <= 0 keeps all). Their bytes add up to every byte added
+// one "other" record (topK <= 0 keeps all), named where all it folds
+// agree. Their bytes add up to every byte added
 // since the last Flush, which starts the next window.
 func (c *Collector) Flush(start time.Time, length time.Duration, topK int) []flows.Record {
 	start = start.UTC()
@@ -325,16 +332,21 @@ func (c *Collector) Flush(start time.Time, length time.Duration, topK int) []flo
 	out := make([]flows.Record, 0, n)
 	for _, g := range groups {
 		for _, i := range g.Keep {
-			out = append(out, c.record(&es[i], start, length))
+			r := c.record(&es[i], start, length)
+			r.RemoteName, r.RemoteNameSource = c.remoteName(&es[i])
+			out = append(out, r)
 		}
 		if len(g.Rest) == 0 {
 			continue
 		}
 		first := c.record(&es[g.Rest[0]], start, length)
 		o := window.Other(&first)
+		var names window.NameAgreement
 		for _, i := range g.Rest {
 			window.AddToOther(&o, es[i].bytes, es[i].packets, es[i].proto)
+			names.Add(c.remoteName(&es[i]))
 		}
+		names.Set(&o)
 		out = append(out, o)
 	}
 	window.Sort(out)
@@ -344,6 +356,15 @@ func (c *Collector) Flush(start time.Time, length time.Duration, topK int) []flo
 	clear(c.named) // names are looked up again each window
 	c.entries = c.entries[:0]
 	return out
+}
+
+// remoteName is the name the local pod knows e's remote by, if any.
+func (c *Collector) remoteName(e *entry) (name, source string) {
+	if c.RemoteName == nil || !e.addr.IsValid() {
+		return "", ""
+	}
+	name, source, _ = c.RemoteName(e.netns, e.addr)
+	return name, source
 }
 
 // str formats an address once.

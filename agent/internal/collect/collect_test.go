@@ -244,3 +244,51 @@ func TestFlushFoldsReportedApart(t *testing.T) {
 		t.Errorf("bytes by remote_reported %v, other records %v; want %v, one other record for each", got, others, want)
 	}
 }
+
+// TestFlushNamesRemotes: each record's remote gets the name its own pod learned (by network namespace),
+// and the "other" record the name all it folds agree on.
+func TestFlushNamesRemotes(t *testing.T) {
+	ap := netip.MustParseAddrPort
+	flow := func(cgroup, netns uint64, remote string, bytes uint64) bpf.Flow {
+		return bpf.Flow{CgroupID: cgroup, NetnsCookie: netns, Local: ap("10.0.1.5:0"), Remote: ap(remote), Proto: 6,
+			Dir: bpf.Egress, Bytes: bytes, Packets: 1}
+	}
+	d := &bpf.Deltas{Flows: []bpf.Flow{
+		flow(7, 100, "52.94.0.10:443", 9000), // web's pod asked sqs
+		flow(8, 200, "52.94.0.10:443", 8000), // api's pod learned nothing of it
+		// web's small remotes, all one service: folded, named.
+		flow(7, 100, "52.94.1.1:443", 10), flow(7, 100, "52.94.1.2:443", 11), flow(7, 100, "52.94.1.3:443", 12),
+		// api's small remotes, two services: folded, unnamed.
+		flow(8, 200, "52.94.2.1:443", 10), flow(8, 200, "52.94.2.2:443", 11), flow(8, 200, "52.94.2.3:443", 12),
+	}}
+	known := map[uint64]map[string][2]string{
+		100: {"52.94.0.10": {"sqs.us-east-1.amazonaws.com", flows.NameFromDNS},
+			"52.94.1.1": {"s3.amazonaws.com", flows.NameFromSNI}, "52.94.1.2": {"s3.amazonaws.com", flows.NameFromSNI},
+			"52.94.1.3": {"s3.amazonaws.com", flows.NameFromSNI}},
+		200: {"52.94.2.1": {"a.example", flows.NameFromDNS}, "52.94.2.2": {"b.example", flows.NameFromDNS},
+			"52.94.2.3": {"a.example", flows.NameFromDNS}},
+	}
+	c := &Collector{Cluster: "shop", Node: "n1", Region: "us-east-1", Classifier: classifier(t),
+		Names: func(id uint64) (Names, bool) {
+			return Names{Pod: fmt.Sprint("pod-", id), Namespace: "shop", Workload: fmt.Sprint("w", id)}, true
+		},
+		RemoteName: func(netns uint64, ip netip.Addr) (string, string, bool) {
+			n, ok := known[netns][ip.String()]
+			return n[0], n[1], ok
+		}}
+	c.Add(d)
+	got := map[string]string{}
+	for _, r := range c.Flush(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC), time.Minute, 1) {
+		if err := r.Validate(); err != nil {
+			t.Errorf("record %+v: %v", r, err)
+		}
+		got[r.LocalWorkload+" "+r.RemoteIP] = r.RemoteName + "/" + r.RemoteNameSource
+	}
+	want := map[string]string{
+		"w7 52.94.0.10": "sqs.us-east-1.amazonaws.com/dns", "w7 other": "s3.amazonaws.com/sni",
+		"w8 52.94.0.10": "/", "w8 other": "/",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("names by pod and remote = %v; want %v", got, want)
+	}
+}

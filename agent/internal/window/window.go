@@ -172,11 +172,37 @@ func AddToOther(o *flows.Record, bytes, packets uint64, proto flows.Protocol) {
 	}
 }
 
+// NameAgreement collects the remote names of the records an "other" record stands for: it keeps a name
+// only where all of them agree, name and source (a fold of many addresses of one service, say).
+type NameAgreement struct {
+	name, source string
+	n            int
+	mixed        bool
+}
+
+// Add notes one folded member's remote name and its source (both empty when it has none).
+func (a *NameAgreement) Add(name, source string) {
+	switch {
+	case a.n == 0:
+		a.name, a.source = name, source
+	case name != a.name || source != a.source:
+		a.mixed = true
+	}
+	a.n++
+}
+
+// Set gives o the name every member had, if they all had the same.
+func (a *NameAgreement) Set(o *flows.Record) {
+	if !a.mixed && a.name != "" {
+		o.RemoteName, o.RemoteNameSource = a.name, a.source
+	}
+}
+
 // Records returns the window's records, largest first, keeping for each
 // local workload, category, direction, hop and remote_reported its topK
 // largest remotes and folding the rest into one record whose remote_ip is
-// "other" (topK <= 0 keeps everything). The bytes and packets of the
-// result add up to what was added.
+// "other" (topK <= 0 keeps everything), with their remote_name where all
+// agree. The bytes and packets of the result add up to what was added.
 func (w *Window) Records(topK int) []flows.Record {
 	all := make([]*flows.Record, 0, len(w.recs))
 	for _, r := range w.recs {
@@ -192,9 +218,12 @@ func (w *Window) Records(topK int) []flows.Record {
 			continue
 		}
 		o := Other(all[g.Rest[0]])
+		var names NameAgreement
 		for _, i := range g.Rest {
 			AddToOther(&o, all[i].Bytes, all[i].Packets, all[i].Protocol)
+			names.Add(all[i].RemoteName, all[i].RemoteNameSource)
 		}
+		names.Set(&o)
 		out = append(out, o)
 	}
 	Sort(out)

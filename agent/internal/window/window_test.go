@@ -148,3 +148,43 @@ func TestFoldKeepsReportedApart(t *testing.T) {
 			got, others, want)
 	}
 }
+
+// TestFoldKeepsAgreedName: the "other" record keeps the remote name of what it folds only where all agree.
+func TestFoldKeepsAgreedName(t *testing.T) {
+	tests := []struct {
+		name          string
+		names         [][2]string // of the folded records: name, source
+		want, wantSrc string
+	}{
+		{"all agree", [][2]string{{"s3.example", "dns"}, {"s3.example", "dns"}, {"s3.example", "dns"}}, "s3.example", "dns"},
+		{"names differ", [][2]string{{"s3.example", "dns"}, {"s3.example", "dns"}, {"sqs.example", "dns"}}, "", ""},
+		{"sources differ", [][2]string{{"s3.example", "dns"}, {"s3.example", "sni"}, {"s3.example", "dns"}}, "", ""},
+		{"one unnamed", [][2]string{{"s3.example", "dns"}, {"", ""}, {"s3.example", "dns"}}, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := New(t0, time.Minute)
+			big := rec("web-1", "web", "52.0.0.1", 443, flows.NATGateway, flows.Egress, 1000)
+			big.RemoteName, big.RemoteNameSource = "big.example", "sni"
+			w.Add(&big)
+			for i, n := range tt.names {
+				r := rec("web-1", "web", fmt.Sprintf("52.0.1.%d", i), 443, flows.NATGateway, flows.Egress, uint64(10+i))
+				r.RemoteName, r.RemoteNameSource = n[0], n[1]
+				w.Add(&r)
+			}
+			got := w.Records(1)
+			if len(got) != 2 || got[1].RemoteIP != flows.OtherIP {
+				t.Fatalf("Records(1) = %+v; want the largest and other", got)
+			}
+			if got[0].RemoteName != "big.example" {
+				t.Errorf("kept record's name = %q; want big.example", got[0].RemoteName)
+			}
+			if o := got[1]; o.RemoteName != tt.want || o.RemoteNameSource != tt.wantSrc {
+				t.Errorf("other's name = %q/%q; want %q/%q", o.RemoteName, o.RemoteNameSource, tt.want, tt.wantSrc)
+			}
+			if err := got[1].Validate(); err != nil {
+				t.Errorf("other: %v", err)
+			}
+		})
+	}
+}

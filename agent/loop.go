@@ -34,6 +34,7 @@ type loop struct {
 	a        *agent
 	counter  counter
 	services translator // nil without conntrack: ClusterIPs stay as they are
+	names    *learner   // nil with -names=false
 	out      sink.Sink
 	col      *collect.Collector
 	id       node.Identity    // the node as now known
@@ -51,6 +52,10 @@ func (a *agent) newLoop(c counter, services translator, out sink.Sink, col *coll
 // run drains until ctx ends, then drains once more and writes the window in hand.
 func (l *loop) run(ctx context.Context) error {
 	cfg := l.a.cfg
+	if l.names != nil {
+		stop := l.names.start(ctx, l.a.log)
+		defer stop() // after the final window: names read until then are in it
+	}
 	l.start = time.Now().Truncate(cfg.window).UTC()
 	drain := time.NewTicker(cfg.drainEvery)
 	defer drain.Stop()
@@ -121,6 +126,9 @@ func (l *loop) add(final bool) {
 // flush writes the window in hand to the sink, even once ctx is cancelled.
 func (l *loop) flush(ctx context.Context) error {
 	recs := l.col.Flush(l.start, l.a.cfg.window, l.a.cfg.topK)
+	if l.names != nil {
+		l.names.windowDone()
+	}
 	t0 := time.Now()
 	err := l.out.Write(context.WithoutCancel(ctx), recs)
 	l.a.metrics.Published(recs, time.Since(t0), err)

@@ -21,6 +21,9 @@ import (
 // The loop's tests need no root, network or kernel: a fake counter hands out scripted deltas and a sink keeps
 // what it is given.
 
+// podNetns is the network namespace of the pod whose flows delta hands out.
+const podNetns = 77
+
 var (
 	clusterIP = netip.MustParseAddrPort("10.100.0.10:80")
 	backend   = netip.MustParseAddrPort("10.0.2.2:8080")
@@ -35,10 +38,10 @@ func delta(n int) bpf.Deltas {
 	local := netip.MustParseAddrPort("10.0.1.5:0")
 	b := uint64(n)
 	d := bpf.Deltas{Flows: []bpf.Flow{
-		{CgroupID: 7, Local: local, Remote: netip.AddrPortFrom(netip.MustParseAddr("10.0.3.3"), ownPort(n)), Proto: 6,
-			Dir: flows.Egress, Bytes: 1000 + b, Packets: 1},
-		{CgroupID: 7, Local: local, Remote: netip.MustParseAddrPort("10.0.3.4:443"), Proto: 17, Dir: flows.Ingress,
-			Bytes: 10 * b, Packets: 2},
+		{CgroupID: 7, NetnsCookie: podNetns, Local: local, Remote: netip.AddrPortFrom(netip.MustParseAddr("10.0.3.3"),
+			ownPort(n)), Proto: 6, Dir: flows.Egress, Bytes: 1000 + b, Packets: 1},
+		{CgroupID: 7, NetnsCookie: podNetns, Local: local, Remote: netip.MustParseAddrPort("10.0.3.4:443"), Proto: 17,
+			Dir: flows.Ingress, Bytes: 10 * b, Packets: 2},
 		{CgroupID: 7, Local: netip.MustParseAddrPort("10.0.1.5:40000"), Remote: clusterIP, Proto: 6, Dir: flows.Egress,
 			Bytes: 100 + b, Packets: 1},
 	}}
@@ -70,6 +73,7 @@ func bytesOf(d *bpf.Deltas) uint64 {
 // drains it cancels the loop's context; a drain after that fails with finalErr when it is set. Drain failAt,
 // when set, fails with failErr after handing out its delta.
 type fakeCounter struct {
+	gate     chan struct{} // when set, the first drain waits for it to close
 	drains   int
 	cancelAt int
 	cancel   context.CancelFunc
@@ -79,6 +83,9 @@ type fakeCounter struct {
 }
 
 func (c *fakeCounter) DrainInto(d *bpf.Deltas) error {
+	if c.gate != nil && c.drains == 0 {
+		<-c.gate
+	}
 	c.drains++
 	next := delta(c.drains)
 	d.Flows = append(d.Flows[:0], next.Flows...)
@@ -144,7 +151,8 @@ func (s *recordingSink) Close() error { return nil }
 
 // runLoop runs the loop over c, draining every drainEvery, until c cancels it, and returns what it wrote and
 // its error.
-func runLoop(t *testing.T, c *fakeCounter, drainEvery time.Duration) (*recordingSink, *fakeServices, error) {
+func runLoop(t *testing.T, c *fakeCounter, drainEvery time.Duration, opts ...func(*loop)) (*recordingSink,
+	*fakeServices, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
@@ -158,7 +166,11 @@ func runLoop(t *testing.T, c *fakeCounter, drainEvery time.Duration) (*recording
 	out := &recordingSink{counter: c}
 	services := &fakeServices{}
 	col := &collect.Collector{Cluster: "c", Node: "n", Region: "unknown"}
-	err := a.newLoop(c, services, out, col, node.Identity{}, nil).run(ctx)
+	l := a.newLoop(c, services, out, col, node.Identity{}, nil)
+	for _, o := range opts {
+		o(l)
+	}
+	err := l.run(ctx)
 	if ctx.Err() != nil && !errors.Is(context.Cause(ctx), context.Canceled) {
 		t.Fatalf("the loop ran for a minute: %v", context.Cause(ctx))
 	}

@@ -67,6 +67,19 @@ type Metrics struct {
 
 	spool    *watched[SpoolStats]
 	services *watched[ServiceStats]
+	names    *watched[NameStats]
+}
+
+// NameStats is passive naming's state: the name events read from the kernel, what became of them, the
+// names kept now, and the events the kernel's ring buffer had no room for. Counts are totals since the
+// agent started.
+type NameStats struct {
+	Events        uint64
+	ParseFailures uint64
+	Unasked       uint64
+	Evicted       uint64
+	Names         int
+	KernelLost    uint64
 }
 
 // ServiceStats is the translation of Services' ClusterIPs to their
@@ -87,7 +100,8 @@ const namespace = "netcost"
 func New(mapCapacity int) *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry(),
 		spool:    &watched[SpoolStats]{descs: spoolDescs, emit: emitSpool},
-		services: &watched[ServiceStats]{descs: serviceDescs, emit: emitServices}}
+		services: &watched[ServiceStats]{descs: serviceDescs, emit: emitServices},
+		names:    &watched[NameStats]{descs: nameDescs, emit: emitNames}}
 	counter := func(name, help string) prometheus.Counter {
 		return prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help})
 	}
@@ -125,7 +139,7 @@ func New(mapCapacity int) *Metrics {
 		func() float64 { return float64(m.programNanos.Load()) / 1e9 })
 	m.reg.MustRegister(programRuns, programSeconds)
 	m.reg.MustRegister(m.drains, m.drainSeconds, m.flowsDrained, m.mapEntries, capacity, m.overflowBytes, m.lostBytes,
-		m.records, m.bytes, m.publishSeconds, m.publishFailures, m.lastPublish, m.spool, m.services,
+		m.records, m.bytes, m.publishSeconds, m.publishFailures, m.lastPublish, m.spool, m.services, m.names,
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), goCollector(), collectors.NewBuildInfoCollector())
 	// Directions and categories exist from the start, at 0, so that rate()
 	// and alerts see a series before its first byte.
@@ -188,6 +202,35 @@ func (m *Metrics) WatchSpool(stats func() SpoolStats) { m.spool.set(stats) }
 // WatchServices makes every scrape read the ClusterIP translation's state
 // from stats, which must be safe to call from the HTTP server's goroutines.
 func (m *Metrics) WatchServices(stats func() ServiceStats) { m.services.set(stats) }
+
+// WatchNames makes every scrape read passive naming's state from stats, which must be safe to call from
+// the HTTP server's goroutines.
+func (m *Metrics) WatchNames(stats func() NameStats) { m.names.set(stats) }
+
+var (
+	nameEvents = prometheus.NewDesc("netcost_name_events_total",
+		"DNS queries, DNS answers and TLS ClientHellos the agent read from the kernel to name remotes.", nil, nil)
+	nameParseFailures = prometheus.NewDesc("netcost_name_parse_failures_total",
+		"Name events whose payload was no DNS message or ClientHello the agent could read.", nil, nil)
+	nameUnasked = prometheus.NewDesc("netcost_name_answers_unasked_total",
+		"DNS answers dropped because the pod asked no such question.", nil, nil)
+	nameEvicted = prometheus.NewDesc("netcost_name_evicted_total",
+		"Names dropped, least recently used first, because the table was at its bound.", nil, nil)
+	namesKept = prometheus.NewDesc("netcost_names", "Remote names the agent keeps now, for all pods.", nil, nil)
+	nameLost  = prometheus.NewDesc("netcost_name_events_lost_total",
+		"Name events the kernel dropped because the ring buffer was full.", nil, nil)
+)
+
+var nameDescs = []*prometheus.Desc{nameEvents, nameParseFailures, nameUnasked, nameEvicted, namesKept, nameLost}
+
+func emitNames(s NameStats, ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(nameEvents, prometheus.CounterValue, float64(s.Events))
+	ch <- prometheus.MustNewConstMetric(nameParseFailures, prometheus.CounterValue, float64(s.ParseFailures))
+	ch <- prometheus.MustNewConstMetric(nameUnasked, prometheus.CounterValue, float64(s.Unasked))
+	ch <- prometheus.MustNewConstMetric(nameEvicted, prometheus.CounterValue, float64(s.Evicted))
+	ch <- prometheus.MustNewConstMetric(namesKept, prometheus.GaugeValue, float64(s.Names))
+	ch <- prometheus.MustNewConstMetric(nameLost, prometheus.CounterValue, float64(s.KernelLost))
+}
 
 // watched reports, at each scrape, the state a function set later returns
 // (a spooling sink's, the ClusterIP translation's); until then, nothing.

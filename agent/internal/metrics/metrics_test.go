@@ -97,6 +97,9 @@ func TestEndpoints(t *testing.T) {
 	m.WatchServices(func() ServiceStats {
 		return ServiceStats{TranslatedBytes: 1 << 20, UntranslatedBytes: 60, EventsLost: 2, ConnsNotRemembered: 3, Conns: 17}
 	})
+	m.WatchNames(func() NameStats {
+		return NameStats{Events: 900, ParseFailures: 8, Unasked: 5, Evicted: 4, Names: 120, KernelLost: 6}
+	})
 
 	if r := get(t, srv.URL+"/readyz", ""); r.StatusCode != 200 {
 		t.Errorf("/readyz after a drain = %d; want 200", r.StatusCode)
@@ -138,6 +141,12 @@ func TestEndpoints(t *testing.T) {
 		{"netcost_service_translated_bytes_total", nil, 1 << 20},
 		{"netcost_service_untranslated_bytes_total", nil, 60},
 		{"netcost_conntrack_events_lost_total", nil, 2},
+		{"netcost_name_events_total", nil, 900},
+		{"netcost_name_parse_failures_total", nil, 8},
+		{"netcost_name_answers_unasked_total", nil, 5},
+		{"netcost_name_evicted_total", nil, 4},
+		{"netcost_names", nil, 120},
+		{"netcost_name_events_lost_total", nil, 6},
 		{"netcost_conntrack_connections_not_remembered_total", nil, 3},
 		{"netcost_conntrack_connections", nil, 17},
 	}

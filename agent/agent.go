@@ -316,7 +316,7 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 			return err
 		}
 	}
-	counter, err := bpf.Open(bpf.Config{MaxFlows: uint32(cfg.maxFlows), CgroupRoot: root})
+	counter, err := bpf.Open(bpf.Config{MaxFlows: uint32(cfg.maxFlows), CgroupRoot: root, Names: cfg.learnNames})
 	if err != nil {
 		return fmt.Errorf("starting the byte counter: %w", err)
 	}
@@ -344,5 +344,9 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 		col.Region = "unknown" // the schema needs a region; prices then fail loudly, not silently
 	}
 
-	return a.newLoop(counter, services, out, col, id, ranges).run(ctx)
+	l := a.newLoop(counter, services, out, col, id, ranges)
+	if cfg.learnNames {
+		l.names = newLearner(counter, cfg.maxNames, col, a.metrics)
+	}
+	return l.run(ctx)
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/netcost/netcost/agent/internal/classify"
+	"github.com/netcost/netcost/agent/internal/names"
 	"github.com/netcost/netcost/internal/flows"
 	"github.com/netcost/netcost/internal/netnstest"
 	"github.com/netcost/netcost/internal/source"
@@ -32,6 +33,8 @@ func TestFlags(t *testing.T) {
 		{[]string{"-drain-interval", "2m"}, "-drain-interval 2m0s: want more than 0 and at most -window"},
 		{[]string{"-top-k", "-1"}, "-top-k -1"},
 		{[]string{"-max-flows", "3"}, "-max-flows 3"},
+		{[]string{"-max-names", "2"}, "-max-names 2: want 16 to 1048576"},
+		{[]string{"-names=maybe"}, `invalid boolean value "maybe" for -names`},
 		{[]string{"-sink", "s3"}, `-sink "s3": want file, cloudwatch or stdout`},
 		{[]string{"-sink", "cloudwatch", "-log-group", "no spaces"}, `log group "no spaces"`},
 		{[]string{"-sink", "cloudwatch", "-spool-max-bytes", "5"}, "-spool-max-bytes 5: want at least"},
@@ -77,6 +80,16 @@ func TestFlags(t *testing.T) {
 	want := []netip.Prefix{netip.MustParsePrefix("10.100.0.0/16"), netip.MustParsePrefix("fd00:96::/108")}
 	if err != nil || c.topK != 7 || c.window != 10*time.Second || c.sink != "file" || !slices.Equal(c.serviceCIDRs, want) {
 		t.Errorf("settings from the environment = %+v, %v", c, err)
+	}
+	if !c.learnNames || c.maxNames != names.DefaultMaxNames {
+		t.Errorf("names by default: %v, max %d; want on, %d", c.learnNames, c.maxNames, names.DefaultMaxNames)
+	}
+	t.Setenv("NETCOST_NAMES", "false")
+	if c, err := parseFlags(nil, io.Discard); err != nil || c.learnNames {
+		t.Errorf("NETCOST_NAMES=false: names %v, %v; want off", c.learnNames, err)
+	}
+	if c, err := parseFlags([]string{"-names=true"}, io.Discard); err != nil || !c.learnNames {
+		t.Errorf("-names=true with NETCOST_NAMES=false: names %v, %v; want the flag's on", c.learnNames, err)
 	}
 	t.Setenv("NETCOST_SERVICE_CIDR", "") // as the DaemonSet sets it by default: none
 	if c, err := parseFlags(nil, io.Discard); err != nil || len(c.serviceCIDRs) != 0 {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/netcost/netcost/agent/internal/names"
 	"github.com/netcost/netcost/internal/ipranges"
 	"github.com/netcost/netcost/internal/usage"
 )
@@ -40,6 +41,8 @@ type settings struct {
 	metricsAddr     string
 	serviceCIDRs    []netip.Prefix
 	conntrackNetNS  string
+	learnNames      bool // -names
+	maxNames        int
 	version         bool
 
 	// names says how the user gave each flag, for the lines that name it:
@@ -227,6 +230,11 @@ func parseFlags(args []string, stdout io.Writer) (settings, error) {
 	svc := (*prefixList)(&c.serviceCIDRs)
 	fs.Var(svc, "service-cidr", "the cluster's Service CIDRs, comma-separated (EKS: kubernetesNetworkConfig.serviceIpv4Cidr, e.g. 10.100.0.0/16); without, each ClusterIP is learned from conntrack at its first connection (env NETCOST_SERVICE_CIDR)")
 	fs.StringVar(&c.conntrackNetNS, "conntrack-netns", env("NETCOST_CONNTRACK_NETNS", ""), "network namespace file whose conntrack table names Services' backends, e.g. /proc/1/ns/net (needs CAP_SYS_ADMIN; default: the agent's own, the node's with hostNetwork) (env NETCOST_CONNTRACK_NETNS)")
+	fs.BoolVar(&c.learnNames, "names", true, "name remotes from the DNS answers and TLS server names the pods "+
+		"themselves saw (remote_name); -names=false turns it off (env NETCOST_NAMES)")
+	fs.IntVar(&c.maxNames, "max-names", envInt("NETCOST_MAX_NAMES", names.DefaultMaxNames), "remote names kept "+
+		"for all pods together, least recently used dropped first; about 400 bytes each at most "+
+		"(env NETCOST_MAX_NAMES)")
 	fs.StringVar(&c.logLevel, "log-level", env("NETCOST_LOG_LEVEL", "info"), "debug, info, warn or error (env NETCOST_LOG_LEVEL)")
 	fs.BoolVar(&c.version, "version", false, "print the agent's version and exit")
 	// -help and -version answer whatever the environment holds.
@@ -267,6 +275,8 @@ func parseFlags(args []string, stdout io.Writer) (settings, error) {
 			"or neither", c.flag("pod-name"), c.podName, c.flag("pod-namespace"), c.podNS)
 	case c.startupAttempts < 1:
 		return c, usage.Errorf("%s %d: want at least 1", c.flag("startup-attempts"), c.startupAttempts)
+	case c.maxNames < 16 || c.maxNames > 1<<20:
+		return c, usage.Errorf("%s %d: want 16 to 1048576", c.flag("max-names"), c.maxNames)
 	case c.vpcRefresh < time.Second:
 		return c, usage.Errorf("%s %v: want at least 1s", c.flag("vpc-refresh"), c.vpcRefresh)
 	}

@@ -154,7 +154,8 @@ func oddRecords(ts time.Time) []flows.Record {
 	base := flows.Record{Schema: 1, TS: ts, WindowS: 60, Region: "us-east-1", Direction: flows.Egress, Category: flows.Internet,
 		Protocol: flows.UDP, LocalIP: "10.0.1.5", RemoteIP: "2001:db8::1", RemotePort: 53, Bytes: 1 << 40, Packets: 3}
 	a, b, c := base, base, base
-	a.Cluster, a.LocalNamespace, a.LocalPod, a.RemoteName = "prod \"eu\"", "kube-system", "coredns-ü-\\x", "weird\"name</b>&.example.com"
+	a.Cluster, a.LocalNamespace, a.LocalPod = "prod \"eu\"", "kube-system", "coredns-ü-\\x"
+	a.RemoteWorkload, a.RemoteName, a.RemoteNameSource = "weird\"name</b>&", "_dns.example.com", flows.NameFromDNS
 	b.Cluster = "" // neither cluster nor namespace: dimensions [category] only
 	c.Cluster, c.Direction, c.Category, c.Via, c.ViaAZID = "prod", flows.Ingress, flows.NATGateway, "nat-0abc", "use1-az2"
 	return []flows.Record{a, b, c}

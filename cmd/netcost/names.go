@@ -17,10 +17,16 @@ type naming struct {
 }
 
 // resolveRemotes asks r who is behind the rows' remote addresses that are
-// not the cluster's own, and saves r's cache. The answers are keyed by IP.
+// not the cluster's own and that the records do not name already (the
+// agent learns names from what the pod itself saw, which beats what the
+// address says to the user's machine), and saves r's cache. The answers
+// are keyed by IP.
 func resolveRemotes(ctx context.Context, r *resolve.Resolver, rows []costmodel.Row) map[string]resolve.Result {
 	var ips []netip.Addr
 	for _, row := range rows {
+		if row.Remote.Name != "" {
+			continue
+		}
 		if ip, err := netip.ParseAddr(row.Remote.IP); err == nil && !inCluster(row.Remote) {
 			ips = append(ips, ip)
 		}

@@ -199,6 +199,28 @@ func TestTopResolve(t *testing.T) {
 	}
 }
 
+// TestTopResolveAsksOnlyUnnamed: --resolve asks nothing of an address the
+// records name (from the pod's DNS answers or TLS server name), and shows
+// that name, verified by what the pod saw.
+func TestTopResolveAsksOnlyUnnamed(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	ln := rt.Listen(t, "127.0.0.2", 0)
+	srv := rt.Serve(t, ln, rt.Stall)
+	dns := rt.ServeDNS(t, nil)
+	named := strings.Replace(natRecord("127.0.0.2", "sqs.us-east-1.amazonaws.com"), `"remote_port"`,
+		`"remote_name_source":"dns","remote_port"`, 1)
+	cache := filepath.Join(t.TempDir(), "resolve.json")
+	out := mustRun(t, "top", "-c", "nat", "--resolve", "--tls-port", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port),
+		"--dns-server", dns.Addr, "--resolve-timeout", "1s", "--cache", cache, "-s", writeStore(t, named))
+	if srv.Peak() != 0 || dns.Queries.Load() != 0 {
+		t.Errorf("top --resolve asked a named address: %d connections, %d DNS queries; want none", srv.Peak(),
+			dns.Queries.Load())
+	}
+	if want := "Amazon SQS (sqs.us-east-1.amazonaws.com) "; !strings.Contains(out, want) {
+		t.Errorf("table lacks %q:\n%s", want, out)
+	}
+}
+
 // TestTopWithoutResolve: no address is asked, and the table says how to.
 func TestTopWithoutResolve(t *testing.T) {
 	ln := rt.Listen(t, "127.0.0.2", 0)

@@ -187,7 +187,10 @@ func (a *Advisor) addNAT(r *flows.Record, u Usage, saas SaaS, isSaaS bool) {
 	var tagKind, tagName string
 	natOnly := Usage{NAT: u.NAT, InterAZ: u.InterAZ}
 	svc, isvc := gatewayService(r.RemoteAWSService), ""
-	if svc == "" && r.RemoteAWSService != "" {
+	// An AWS name is enough where the pod itself used it (DNS, SNI): an interface endpoint with private DNS
+	// takes the traffic by that name. A certificate's name needs ip-ranges to agree.
+	pods := r.RemoteNameSource == flows.NameFromDNS || r.RemoteNameSource == flows.NameFromSNI
+	if svc == "" && (r.RemoteAWSService != "" || pods) {
 		isvc = InterfaceService(r.RemoteName, r.Region)
 	}
 	switch {

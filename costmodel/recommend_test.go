@@ -262,3 +262,33 @@ func TestProjectionWarning(t *testing.T) {
 		}
 	}
 }
+
+// TestInterfaceEndpointFromName: records the agent named from the pod's own DNS answers or TLS server name
+// (sqs.us-east-1.amazonaws.com) get an InterfaceEndpoint even where ip-ranges said nothing of the address
+// (the agent had none, or the address is new); a name the CLI's resolver read from a certificate does not
+// suffice alone.
+func TestInterfaceEndpointFromName(t *testing.T) {
+	for _, tt := range []struct {
+		source, service string
+		want            bool
+	}{
+		{flows.NameFromDNS, "", true}, {flows.NameFromSNI, "", true}, {flows.NameFromDNS, "AMAZON", true},
+		{flows.NameFromCert, "", false}, {"", "", false},
+	} {
+		a, b := sqs("use1-az1", "use1-az1", GB/2), sqs("use1-az2", "use1-az2", GB/2)
+		for _, r := range []*flows.Record{&a, &b} {
+			r.RemoteNameSource, r.RemoteAWSService = tt.source, tt.service
+			if tt.service == "" {
+				r.RemoteRegion = ""
+			}
+		}
+		r := find(advise(t, time.Hour, a, b), InterfaceEndpoint)
+		if (r != nil) != tt.want {
+			t.Errorf("name from %q, remote_aws_service %q: InterfaceEndpoint %v; want %v", tt.source, tt.service,
+				r != nil, tt.want)
+		}
+		if r != nil && !strings.Contains(r.Action, "com.amazonaws.us-east-1.sqs") {
+			t.Errorf("name from %q: action %s; want the SQS endpoint", tt.source, r.Action)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/netcost/netcost/costmodel"
 	"github.com/netcost/netcost/internal/resolve"
 	rt "github.com/netcost/netcost/internal/resolve/resolvetest"
 )
@@ -345,4 +346,28 @@ func TestMakeResolveTable(t *testing.T) {
 	if tb.narrow == nil || len(tb.narrow.first) != 1 || !slices.Equal(tb.narrow.first[0], []string{"CERTIFICATE"}) {
 		t.Errorf("narrowing %+v; want CERTIFICATE to go first", tb.narrow)
 	}
+}
+
+// TestRecommendFromRecordName: a store whose only hint about a NAT remote is the name the agent learned from
+// the pod's DNS answers (no ip-ranges service, no certificate) gets the SQS interface endpoint.
+func TestRecommendFromRecordName(t *testing.T) {
+	var lines []string
+	for i, az := range []string{"use1-az1", "use1-az2"} {
+		lines = append(lines, fmt.Sprintf(`{"schema":1,"ts":"2026-11-20T09:00:00Z","window_s":3600,"region":"us-east-1",`+
+			`"direction":"egress","category":"NAT_GATEWAY","protocol":"tcp","local_ip":"10.0.%d.9","local_pod":"sender-%d",`+
+			`"local_namespace":"shop","local_workload":"sender","local_az_id":%q,"local_subnet":"subnet-%d",`+
+			`"remote_ip":"52.46.1.%d","remote_port":443,"remote_name":"sqs.us-east-1.amazonaws.com",`+
+			`"remote_name_source":"dns","via":"nat-0123","via_az_id":%q,"bytes":%d,"packets":1000}`,
+			i+1, i, az, i, i+1, az, 1<<30))
+	}
+	var res recJSON
+	if err := json.Unmarshal([]byte(mustRun(t, "recommend", "-o", "json", "-s", writeStore(t, lines...))), &res); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res.Recommendations {
+		if r.Kind == costmodel.InterfaceEndpoint && strings.Contains(r.Action, "com.amazonaws.us-east-1.sqs") {
+			return
+		}
+	}
+	t.Errorf("recommend: no SQS InterfaceEndpoint in %+v", res.Recommendations)
 }

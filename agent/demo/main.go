@@ -33,9 +33,14 @@ import (
 const helperEnv = "NETCOST_DEMO_HELPER"
 
 const (
-	window  = 10 * time.Second
-	public  = "203.0.113.10" // the "SQS-like" queue API on the simulated internet
-	cluster = "demo"
+	window = 10 * time.Second
+	public = "203.0.113.10" // the queue API (SQS) on the simulated internet, AMAZON in ip-ranges
+	// queueHost is its name, which the queue sender resolves through the
+	// DNS server at resolver (the VPC's Amazon DNS address), in the
+	// "internet" namespace: the agent learns the name from the answer.
+	queueHost = "sqs.us-east-1.amazonaws.com"
+	resolver  = "169.254.169.253"
+	cluster   = "demo"
 	// The products Service: its ClusterIP, DNAT'd to its two replicas as
 	// kube-proxy does (iptables in the node's namespace).
 	serviceCIDR = "10.100.0.0/16"
@@ -122,10 +127,10 @@ func run(ctx context.Context, r *runner, agentBin, cliBin string, traffic time.D
 	say(`netcost demo: the real agent (eBPF) and CLI on a simulated cluster on this machine.
 Simulated: the AWS VPC (two AZs, NAT gateway, S3 gateway endpoint) lives in moto_server, a local AWS
 emulator; pods are network namespaces in kubelet-style cgroups; the Kubernetes API and instance metadata
-are small local servers; "the internet" (a queue API, S3) is a local router namespace, which also
-plays the node's namespace, where iptables rules translate the products Service's ClusterIP as kube-proxy's
-do. Real: the agent, its eBPF counting, its reading of conntrack, CloudWatch Logs publishing (to moto), the
-CLI, and the us-east-1 prices.`)
+are small local servers; "the internet" (a queue API, S3, a DNS server) is a local router namespace, which
+also plays the node's namespace, where iptables rules translate the products Service's ClusterIP as
+kube-proxy's do. Real: the agent, its eBPF counting, its reading of conntrack and of the DNS answers the pods
+receive, CloudWatch Logs publishing (to moto), the CLI, and the us-east-1 prices.`)
 
 	tmp, err := os.MkdirTemp("", "netcost-demo-")
 	if err != nil {
@@ -148,7 +153,7 @@ CLI, and the us-east-1 prices.`)
 	r.check()
 	vpc := testbed.NewVPC(ctx, r, endpoint, 20) // 10.20/16: not the end-to-end test's
 	ranges := filepath.Join(tmp, "ip-ranges.json")
-	vpc.WriteIPRanges(r, ranges)
+	vpc.WriteIPRanges(r, ranges, public)
 	imds := vpc.IMDS(r)
 	say("      %s: subnets in %s and %s, NAT gateway %s (in %s), S3 gateway endpoint %s", vpc.ID, vpc.AZ1, vpc.AZ2, vpc.NAT, vpc.AZ2, vpc.S3VPCE)
 
@@ -162,7 +167,7 @@ CLI, and the us-east-1 prices.`)
 		{Key: "pr", Name: "products-5c6b7f9d84-w9h2j", Workload: "products", Hash: "5c6b7f9d84", Node: "node-b", Service: "products", IP: ip("2.20"), GW: ip("2.1")},
 		{Key: "iu", Name: "image-uploader-8b7c6d5f4-x2x9q", Workload: "image-uploader", Hash: "8b7c6d5f4", Node: "node-b", IP: ip("2.21"), GW: ip("2.1")},
 	}
-	network := testbed.NewNetwork(r, "ncd", []string{public, vpc.S3IP}, pods)
+	network := testbed.NewNetwork(r, "ncd", []string{public, vpc.S3IP, resolver}, pods)
 	// One agent counts both simulated nodes' pods here, so the API shows
 	// an agent pod on each: both ends of a pod pair are reported.
 	kubeconfig := testbed.KubeAPI(r, tmp, vpc.NodeIP(), pods, "node-a", "node-b")
@@ -226,29 +231,35 @@ CLI, and the us-east-1 prices.`)
 	say("[4/5] driving traffic for %v:", traffic)
 	say("      checkout (%s) calls the products Service (ClusterIP %s), one replica in each AZ, as kube-proxy spreads it:", vpc.AZ1, productsIP)
 	say("      half its calls stay in %s, half cross to %s (inter-AZ)", vpc.AZ1, vpc.AZ2)
-	say("      order-events (%s) sends to a queue API at %s: through the NAT gateway (in %s)", vpc.AZ1, public, vpc.AZ2)
+	say("      order-events (%s) sends to the queue API %s, which the DNS server at %s resolves to %s:", vpc.AZ1,
+		queueHost, resolver, public)
+	say("      through the NAT gateway (in %s); the agent names it from the DNS answer the pod received", vpc.AZ2)
 	say("      image-uploader (%s) uploads to S3 (%s): through the NAT gateway, no endpoint on its route table", vpc.AZ2, vpc.S3IP)
 	network.Serve(r, helperEnv, "serve", "tcp", public+":443", vpc.S3IP+":443")
+	network.Serve(r, helperEnv, "dns", resolver+":53", queueHost+"="+public)
 	byKey := network.Pods
 	byKey["pa"].ServeIn(r, helperEnv, "serve", "tcp", ip("1.12:8080"))
 	byKey["pr"].ServeIn(r, helperEnv, "serve", "tcp", ip("2.20:8080"))
 	network.ClusterIP(r, "tcp", productsIP, ip("1.12:8080"), ip("2.20:8080"))
 	flows := []struct {
 		from, to string
-		via      string // the Service's ClusterIP the pod calls, which sends each call to one replica
+		via      string // the Service's ClusterIP the pod calls, or the host name it resolves
 		bytes    int
 	}{{"co", ip("1.12:8080"), productsIP, 6 << 20}, {"co", ip("2.20:8080"), productsIP, 6 << 20},
-		{"oe", public + ":443", "", 2 << 20}, {"iu", vpc.S3IP + ":443", "", 3 << 20}}
+		{"oe", public + ":443", queueHost + ":443", 2 << 20}, {"iu", vpc.S3IP + ":443", "", 3 << 20}}
 	tick := time.NewTicker(time.Second)
 	rounds := 0
 	for end := time.Now().Add(traffic); time.Now().Before(end); rounds++ {
 		var cmds []*exec.Cmd
 		for _, f := range flows {
-			to := f.to
+			args := []string{"send", "tcp", f.to, fmt.Sprint(f.bytes)}
 			if f.via != "" {
-				to = f.via
+				args[2] = f.via
 			}
-			cmd, _ := byKey[f.from].Start(r, helperEnv, "send", "tcp", to, fmt.Sprint(f.bytes))
+			if f.via == queueHost+":443" {
+				args = append(args, resolver+":53")
+			}
+			cmd, _ := byKey[f.from].Start(r, helperEnv, args...)
 			cmds = append(cmds, cmd)
 		}
 		for i, cmd := range cmds {
@@ -267,7 +278,10 @@ CLI, and the us-east-1 prices.`)
 	say("      %d rounds: each sent", rounds)
 	for _, f := range flows {
 		via := ""
-		if f.via != "" {
+		switch {
+		case f.via == queueHost+":443":
+			via = " (as " + queueHost + ")"
+		case f.via != "":
 			via = " (through the Service's ClusterIP " + f.via + ")"
 		}
 		say("      %-34s -> %-18s %3d MiB a round%s", byKey[f.from].Name, f.to, f.bytes>>20, via)

@@ -72,10 +72,12 @@ func TestDemo(t *testing.T) {
 		s := out.String()
 		nat := s[strings.Index(s, "top --category nat"):]
 		for what, re := range map[string]string{
-			"the inter-AZ pair":        `(?m)^│ shop/checkout-\S+ +│ use1-az\d+ +│ shop/products-5c6b7f9d84-w9h2j +│ use1-az\d+ +│ [\d.]+ MiB`,
-			"the queue sender's NAT":   `(?m)^│ 10\.20\.1\.11 +│ 203\.0\.113\.10 +│ [\d.]+ +│ order-events-\S+ +│ shop `,
-			"the S3 uploader's NAT":    `(?m)^│ 10\.20\.2\.21 +│ [\d.]+ +│ [\d.]+ +│ image-uploader-\S+ +│ shop +│ Amazon S3`,
-			"the gateway endpoint fix": `GatewayEndpoint +S3 in us-east-1`,
+			"the inter-AZ pair": `(?m)^│ shop/checkout-\S+ +│ use1-az\d+ +│ shop/products-5c6b7f9d84-w9h2j +│ use1-az\d+ +│ [\d.]+ MiB`,
+			"the queue sender's NAT, named from its DNS answer": `(?m)^│ 10\.20\.1\.11 +│ 203\.0\.113\.10 +│ [\d.]+ +│ ` +
+				`order-events-\S+ +│ shop +│ Amazon SQS \(sqs\.us-east-1\.amazonaws\.com\) `,
+			"the interface endpoint fix": `InterfaceEndpoint +com\.amazonaws\.us-east-1\.sqs`,
+			"the S3 uploader's NAT":      `(?m)^│ 10\.20\.2\.21 +│ [\d.]+ +│ [\d.]+ +│ image-uploader-\S+ +│ shop +│ Amazon S3`,
+			"the gateway endpoint fix":   `GatewayEndpoint +S3 in us-east-1`,
 		} {
 			src := s
 			if strings.Contains(what, "NAT") {

@@ -140,10 +140,15 @@ func NewVPC(ctx context.Context, t T, endpoint string, n int) *VPC {
 // NodeIP is the address of the node the agent runs on, in subnet A.
 func (v *VPC) NodeIP() string { return v.Net + "1.2" }
 
-// WriteIPRanges writes an ip-ranges.json naming the VPC's S3 prefix S3.
-func (v *VPC) WriteIPRanges(t T, path string) {
+// WriteIPRanges writes an ip-ranges.json naming the VPC's S3 prefix S3,
+// and the addresses amazon (such as an AWS API's) AMAZON.
+func (v *VPC) WriteIPRanges(t T, path string, amazon ...string) {
 	t.Helper()
-	if err := os.WriteFile(path, []byte(fmt.Sprintf(`{"syncToken":"1","prefixes":[{"ip_prefix":%q,"region":"us-east-1","service":"S3"}]}`, v.S3Prefix)), 0o644); err != nil {
+	prefixes := fmt.Sprintf(`{"ip_prefix":%q,"region":"us-east-1","service":"S3"}`, v.S3Prefix)
+	for _, a := range amazon {
+		prefixes += fmt.Sprintf(`,{"ip_prefix":"%s/32","region":"us-east-1","service":"AMAZON"}`, a)
+	}
+	if err := os.WriteFile(path, []byte(`{"syncToken":"1","prefixes":[`+prefixes+`]}`), 0o644); err != nil {
 		t.Fatalf("%v", err)
 	}
 }
@@ -326,10 +331,14 @@ func (p *Pod) ServeIn(t T, env string, args ...string) {
 }
 
 // HelperMain is the traffic helper a binary runs when started by Start or
-// Serve: "serve PROTO ADDR..." (prints ready, then serves until killed) or
-// "send PROTO ADDR BYTES".
+// Serve: "serve PROTO ADDR..." (prints ready, then serves until killed),
+// "dns ADDR NAME=IP..." (a DNS server on UDP ADDR that knows those names;
+// prints ready) or "send PROTO ADDR BYTES [DNS-SERVER]" (ADDR may name its
+// host, which the DNS server resolves, as a pod's resolver does).
 func HelperMain(args []string) error {
 	switch args[0] {
+	case "dns":
+		return serveDNS(args[1], args[2:])
 	case "serve":
 		for _, a := range args[2:] {
 			if args[1] == "udp" {
@@ -365,7 +374,14 @@ func HelperMain(args []string) error {
 		select {}
 	case "send":
 		n, _ := strconv.Atoi(args[3])
-		c, err := net.Dial(args[1], args[2])
+		to := args[2]
+		if len(args) > 4 {
+			var err error
+			if to, err = lookup(to, args[4]); err != nil {
+				return err
+			}
+		}
+		c, err := net.Dial(args[1], to)
 		if err != nil {
 			return err
 		}

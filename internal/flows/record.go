@@ -176,20 +176,25 @@ func ValidName(s string) bool {
 	if s == "" || len(s) > 253 {
 		return false
 	}
-	for i, label := range strings.Split(s, ".") {
-		if label == "*" && i == 0 {
-			continue
-		}
-		if label == "" || len(label) > 63 {
-			return false
-		}
-		for _, c := range []byte(label) {
-			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+	// Label by label without splitting: the agent checks every name it learns from a packet, and readers
+	// every record's.
+	for first := true; ; first = false {
+		label, rest, more := strings.Cut(s, ".")
+		if !(label == "*" && first) {
+			if label == "" || len(label) > 63 {
 				return false
 			}
+			for _, c := range []byte(label) {
+				if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+					return false
+				}
+			}
 		}
+		if !more {
+			return true
+		}
+		s = rest
 	}
-	return true
 }
 
 // ValidInstanceID reports whether s is an EC2 instance ID: i- and 8 or 17

@@ -99,6 +99,7 @@ func ParseQuery(msg []byte) (Query, error) {
 // ParseAnswer reads a DNS response: the first question, and the A and AAAA records of the names it leads
 // to through CNAMEs. A response cut short (by the kernel's bound, or a hostile sender) gives the records
 // read before the cut; compression loops and malformed names end the parse there, as dnsmessage reads them.
+// Only the question's name is validated and kept: the other names are compared to it and its chain.
 func ParseAnswer(msg []byte) (Answer, error) {
 	var p dnsmessage.Parser
 	h, err := p.Start(msg)
@@ -124,13 +125,17 @@ func ParseAnswer(msg []byte) (Answer, error) {
 	if err := p.SkipAllQuestions(); err != nil {
 		return a, err
 	}
+	// The records, kept on the stack, their names as hashes: a server that could make two names collide
+	// gains nothing, since it answers the pod's question anyway.
 	type rr struct {
-		owner, target string // target: a CNAME's
+		owner, target uint64 // target: a CNAME's; 0 if none
 		addr          netip.Addr
 		ttl           uint32
 	}
-	var rrs []rr
+	var rrBuf [16]rr
+	rrs := rrBuf[:0]
 	var perr error
+	addrs := 0
 	for range maxAnswers {
 		h, err := p.AnswerHeader()
 		if err != nil {
@@ -139,75 +144,92 @@ func ParseAnswer(msg []byte) (Answer, error) {
 			}
 			break
 		}
-		owner, ok := cleanName(h.Name.String())
-		if !ok || h.Class != dnsmessage.ClassINET {
-			if err := p.SkipAnswer(); err != nil {
-				perr = err
-				break
+		r := rr{owner: nameHash(&h.Name), ttl: h.TTL}
+		switch {
+		case h.Class != dnsmessage.ClassINET:
+			err = p.SkipAnswer()
+		case h.Type == dnsmessage.TypeA:
+			var b dnsmessage.AResource
+			if b, err = p.AResource(); err == nil {
+				r.addr = netip.AddrFrom4(b.A)
 			}
-			continue
-		}
-		r := rr{owner: owner, ttl: h.TTL}
-		switch h.Type {
-		case dnsmessage.TypeA:
-			b, err := p.AResource()
-			if err != nil {
-				perr = err
-				break
+		case h.Type == dnsmessage.TypeAAAA:
+			var b dnsmessage.AAAAResource
+			if b, err = p.AAAAResource(); err == nil {
+				r.addr = netip.AddrFrom16(b.AAAA).Unmap()
 			}
-			r.addr = netip.AddrFrom4(b.A)
-		case dnsmessage.TypeAAAA:
-			b, err := p.AAAAResource()
-			if err != nil {
-				perr = err
-				break
-			}
-			r.addr = netip.AddrFrom16(b.AAAA).Unmap()
-		case dnsmessage.TypeCNAME:
-			b, err := p.CNAMEResource()
-			if err != nil {
-				perr = err
-				break
-			}
-			if r.target, ok = cleanName(b.CNAME.String()); !ok {
-				continue
+		case h.Type == dnsmessage.TypeCNAME:
+			var b dnsmessage.CNAMEResource
+			if b, err = p.CNAMEResource(); err == nil {
+				r.target = nameHash(&b.CNAME)
 			}
 		default:
-			if err := p.SkipAnswer(); err != nil {
-				perr = err
-			}
+			err = p.SkipAnswer()
 		}
-		if perr != nil {
+		if err != nil {
+			perr = err
 			break
 		}
-		if r.addr.IsValid() || r.target != "" {
+		if r.addr.IsValid() {
+			addrs++
+		}
+		if r.addr.IsValid() || r.target != 0 {
 			rrs = append(rrs, r)
 		}
 	}
-	// Follow the chain from the question: each name it reaches may own addresses. A chain is at most as
-	// long as the records, and a loop adds nothing new.
-	chain := map[string]uint32{q: ^uint32(0)} // name -> the smallest TTL on the way to it
-	for changed := true; changed; {
+	// Follow the chain from the question: each name it reaches may own addresses. A loop adds nothing new,
+	// and the chain is bounded.
+	type link struct {
+		name uint64
+		ttl  uint32 // the smallest TTL on the way to it
+	}
+	var chainBuf [8]link
+	chain := append(chainBuf[:0], link{nameHash(&qu.Name), ^uint32(0)})
+	in := func(n uint64) (uint32, bool) {
+		for _, l := range chain {
+			if l.name == n {
+				return l.ttl, true
+			}
+		}
+		return 0, false
+	}
+	for changed := true; changed && len(chain) < cap(chainBuf); {
 		changed = false
 		for _, r := range rrs {
-			ttl, ok := chain[r.owner]
-			if r.target == "" || !ok {
+			if r.target == 0 || len(chain) == cap(chainBuf) {
 				continue
 			}
-			if _, seen := chain[r.target]; !seen {
-				chain[r.target] = min(ttl, r.ttl)
+			ttl, ok := in(r.owner)
+			if _, seen := in(r.target); ok && !seen {
+				chain = append(chain, link{r.target, min(ttl, r.ttl)})
 				changed = true
 			}
 		}
 	}
+	if addrs > 0 {
+		a.Addrs = make([]Address, 0, addrs)
+	}
 	for _, r := range rrs {
-		ttl, ok := chain[r.owner]
+		ttl, ok := in(r.owner)
 		if !r.addr.IsValid() || !ok {
 			continue // an address for a name the pod did not ask
 		}
 		a.Addrs = append(a.Addrs, Address{Addr: r.addr, Name: q, TTL: time.Duration(min(ttl, r.ttl)) * time.Second})
 	}
 	return a, perr
+}
+
+// nameHash is a name from a message as DNS compares names (ASCII letters in either case), hashed (FNV-1a);
+// never 0.
+func nameHash(n *dnsmessage.Name) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range n.Data[:n.Length] {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		h = (h ^ uint64(c)) * 1099511628211
+	}
+	return h | 1
 }
 
 // cleanName lower-cases a name from a packet and drops its final dot; ok is false unless it is a DNS name a
@@ -217,7 +239,10 @@ func cleanName(s string) (string, bool) {
 	if !flows.ValidName(s) || strings.Contains(s, "*") {
 		return "", false
 	}
-	if _, err := netip.ParseAddr(s); err == nil {
+	// An address is no name: IPv4 literals end in a numeric label, which no top-level domain is (an IPv6
+	// literal's colons fail ValidName).
+	last := s[strings.LastIndexByte(s, '.')+1:]
+	if strings.Trim(last, "0123456789") == "" {
 		return "", false
 	}
 	return s, true

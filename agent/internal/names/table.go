@@ -82,9 +82,10 @@ func (t *Table) Add(ev *bpf.NameEvent, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.stats.Events++
+	var one [1][]byte // a datagram's one message, without allocating
 	switch ev.Kind {
 	case bpf.NameDNSQuery:
-		for _, msg := range dnsMessages(ev) {
+		for _, msg := range dnsMessages(ev, &one) {
 			q, err := ParseQuery(msg)
 			if err != nil {
 				t.stats.ParseFailures++
@@ -93,7 +94,7 @@ func (t *Table) Add(ev *bpf.NameEvent, now time.Time) {
 			t.asked(queryKey{ev.NetnsCookie, ev.Local.Port(), q.ID}, q.Names, now)
 		}
 	case bpf.NameDNSAnswer:
-		for _, msg := range dnsMessages(ev) {
+		for _, msg := range dnsMessages(ev, &one) {
 			a, err := ParseAnswer(msg)
 			if len(a.Addrs) == 0 { // NXDOMAIN, or an answer with no address: nothing to learn
 				if err != nil {
@@ -116,11 +117,12 @@ func (t *Table) Add(ev *bpf.NameEvent, now time.Time) {
 }
 
 // dnsMessages returns the DNS messages of an event's payload: the datagram, or those in a TCP segment.
-func dnsMessages(ev *bpf.NameEvent) [][]byte {
+func dnsMessages(ev *bpf.NameEvent, one *[1][]byte) [][]byte {
 	if ev.Proto == 6 {
 		return splitTCP(ev.Payload)
 	}
-	return [][]byte{ev.Payload}
+	one[0] = ev.Payload
+	return one[:]
 }
 
 // asked remembers the names a query asked until its answer comes, or for queryLife.

@@ -1,0 +1,45 @@
+package names
+
+import (
+	"fmt"
+	"net/netip"
+	"testing"
+)
+
+// BenchmarkLookup is the collector's cost per flow at a window's end, in a full table (DefaultMaxNames names
+// over 100 pods), half the lookups finding a name.
+func BenchmarkLookup(b *testing.B) {
+	tb := New(0)
+	addr := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}) }
+	for i := range DefaultMaxNames {
+		tb.learn(uint64(i%100), addr(i), fmt.Sprintf("h%d.example.com", i), "dns", t0.Add(minLife))
+	}
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		tb.Lookup(uint64(i%100), addr(i%(2*DefaultMaxNames)), t0)
+		i++
+	}
+}
+
+// BenchmarkAddAnswer is the cost of one DNS answer event (two addresses) whose query the pod sent.
+func BenchmarkAddAnswer(b *testing.B) {
+	tb := New(0)
+	q := queryEvent(podNS, dnsQuery(b, 9, "api.stripe.com."))
+	a := answerEvent(podNS, dnsAnswer(b, 9, "api.stripe.com.", rr{name: "api.stripe.com.", target: "edge.cdn.example.",
+		ttl: 60}, rr{name: "edge.cdn.example.", addr: "198.51.100.7", ttl: 60},
+		rr{name: "edge.cdn.example.", addr: "198.51.100.8", ttl: 60}))
+	tb.Add(q, t0)
+	for b.Loop() {
+		tb.Add(a, t0)
+	}
+}
+
+// BenchmarkAddHello is the cost of one TLS ClientHello event.
+func BenchmarkAddHello(b *testing.B) {
+	tb := New(0)
+	ev := helloEvent(podNS, "192.0.2.1", clientHello(b, "api.stripe.com"))
+	for b.Loop() {
+		tb.Add(ev, t0)
+	}
+}

@@ -116,7 +116,8 @@ func dashed(name string) string {
 
 // goFlagError matches the errors of Go's flag package, which name every
 // flag with one dash (-limit).
-var goFlagError = regexp.MustCompile(`^(flag provided but not defined: |flag needs an argument: |invalid value (".*") for flag |invalid boolean value (".*") for )-([^\s:=]+)(.*)$`)
+var goFlagError = regexp.MustCompile(`^(flag provided but not defined: |flag needs an argument: |` +
+	`invalid value (".*") for flag |invalid boolean value (".*") for )-([^\s:=]+)(.*)$`)
 
 // flagError rewrites an error of Go's flag package to name the flag as
 // users type it, and says what a bad value should look like.

@@ -74,7 +74,8 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"top", "-c", "nat", "-n", "ten"}, `-n "ten": want a whole number (see --help)`},
 		{[]string{"top", "-c", "nat", "--strict=maybe"}, `--strict "maybe": want true or false (see --help)`},
 		{[]string{"recommend", "--min-savings", "lots"}, `--min-savings "lots": want a number (see --help)`},
-		{[]string{"resolve", "--resolve-timeout", "5", "127.0.0.1"}, `--resolve-timeout "5": want a duration such as 90s, 5m or 1h30m`},
+		{[]string{"resolve", "--resolve-timeout", "5", "127.0.0.1"},
+			`--resolve-timeout "5": want a duration such as 90s, 5m or 1h30m`},
 		{[]string{"prices", "-o"}, "flag needs an argument: -o (see --help)"},
 	} {
 		wantUsageError(t, tt.args, tt.want)

@@ -26,7 +26,8 @@ func TestAWSErrorComesFirst(t *testing.T) {
 	defer imds.Close()
 	home := t.TempDir()
 	base := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "AWS_REGION=us-east-1",
-		"AWS_CONFIG_FILE=" + filepath.Join(home, "config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "credentials")}
+		"AWS_CONFIG_FILE=" + filepath.Join(home, "config"), "AWS_SHARED_CREDENTIALS_FILE=" +
+			filepath.Join(home, "credentials")}
 	args := []string{"top", "-c", "inter-az", "--source", "cloudwatch", "--endpoint-url", closedURL(t)}
 	const want = "netcost: CloudWatch Logs StartQuery: no AWS credentials found"
 	for name, env := range map[string][]string{
@@ -47,7 +48,8 @@ func TestAWSErrorComesFirst(t *testing.T) {
 				// The SDK's warning, as a debug log line, and netcost's error last.
 				if code != 2 || !strings.Contains(stderr.String(), `level=DEBUG msg="falling back to IMDSv1`) ||
 					!strings.HasPrefix(lines[len(lines)-1], want) || strings.Contains(stderr.String(), "SDK ") {
-					t.Errorf("exit %d (%v), stderr:\n%s\nwant exit 2, the SDK's warning as a debug line, then %q", code, err, stderr.String(), want)
+					t.Errorf("exit %d (%v), stderr:\n%s\nwant exit 2, the SDK's warning as a debug line, then %q", code, err,
+						stderr.String(), want)
 				}
 				return
 			}

@@ -24,9 +24,11 @@ import (
 func TestAWSFlagsUsage(t *testing.T) {
 	for _, cmd := range readCommands {
 		for _, src := range []string{"cloudwatch", "nfm"} {
-			args := append(append([]string{}, cmd...), "--source", src, "--endpoint-url", "localhost:4566", "--region", "us-east-1", "--profile", "p")
+			args := append(append([]string{}, cmd...), "--source", src, "--endpoint-url", "localhost:4566", "--region",
+				"us-east-1", "--profile", "p")
 			code, out, errs := netcost(t, args...)
-			if code != 2 || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, `--endpoint-url "localhost:4566" is not a URL: want http(s)://HOST[:PORT]`) {
+			if code != 2 || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs,
+				`--endpoint-url "localhost:4566" is not a URL: want http(s)://HOST[:PORT]`) {
 				t.Errorf("netcost %s: exit %d, stdout %q, stderr %q", strings.Join(args, " "), code, out, errs)
 			}
 		}
@@ -61,7 +63,8 @@ func newRecentRecords(t *testing.T, windows int) recentRecords {
 	if err := os.WriteFile(rr.file, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rr.window = []string{"--start", opt.Start.Format(time.RFC3339), "--end", opt.Start.Add(time.Duration(windows) * time.Minute).Format(time.RFC3339)}
+	rr.window = []string{"--start", opt.Start.Format(time.RFC3339), "--end",
+		opt.Start.Add(time.Duration(windows) * time.Minute).Format(time.RFC3339)}
 	return rr
 }
 
@@ -71,8 +74,9 @@ func putToMoto(t *testing.T, endpoint, group string, rr recentRecords, extra ...
 	t.Helper()
 	streams := map[string][]types.InputLogEvent{}
 	for i := range rr.recs {
-		streams[rr.nodes[i]] = append(streams[rr.nodes[i]], types.InputLogEvent{Message: aws.String(insightstest.EMF(&rr.recs[i])),
-			Timestamp: aws.Int64(rr.recs[i].TS.UnixMilli())})
+		streams[rr.nodes[i]] = append(streams[rr.nodes[i]],
+			types.InputLogEvent{Message: aws.String(insightstest.EMF(&rr.recs[i])),
+				Timestamp: aws.Int64(rr.recs[i].TS.UnixMilli())})
 	}
 	if len(extra) > 0 {
 		streams["bad-node"] = extra
@@ -102,7 +106,8 @@ func sameAsFile(t *testing.T, rr recentRecords, cwArgs []string, args ...string)
 		got, want = string(gb), string(wb)
 	}
 	if got != want {
-		t.Fatalf("top %s: cloudwatch (%s) and file differ:\n--- cloudwatch\n%s\n--- file\n%s", strings.Join(args, " "), strings.Join(cwArgs, " "), got, want)
+		t.Fatalf("top %s: cloudwatch (%s) and file differ:\n--- cloudwatch\n%s\n--- file\n%s", strings.Join(args, " "),
+			strings.Join(cwArgs, " "), got, want)
 	}
 	return got
 }
@@ -138,7 +143,8 @@ func testCloudWatchExact(t *testing.T, moto string) {
 // gives one line and exit 2; bad records name their stream and event.
 func testCloudWatchBadInput(t *testing.T, moto string) {
 	rr := newRecentRecords(t, 1)
-	bad := types.InputLogEvent{Message: aws.String(`{"_aws":{},"schema":1,"ts":"` + rr.recs[0].TS.Format(time.RFC3339) + `","window_s":60,"bytes":"many"`),
+	bad := types.InputLogEvent{Message: aws.String(`{"_aws":{},"schema":1,"ts":"` + rr.recs[0].TS.Format(time.RFC3339) +
+		`","window_s":60,"bytes":"many"`),
 		Timestamp: aws.Int64(rr.recs[0].TS.UnixMilli())}
 	putToMoto(t, moto, "/bad/flows", rr, bad)
 	aws := []string{"--endpoint-url", moto, "--region", "us-east-1"}
@@ -146,12 +152,14 @@ func testCloudWatchBadInput(t *testing.T, moto string) {
 		return netcost(t, append(append(append([]string{"top", "--category", "nat"}, rr.window...), aws...), args...)...)
 	}
 	code, out, errs := run("--source", "cloudwatch:/nope", "--exact")
-	if code != 2 || out != "" || errs != "netcost: CloudWatch Logs FilterLogEvents: log group \"/nope\" not found: The specified log group does not exist. (check the name and --region)\n" {
+	if code != 2 || out != "" || errs != "netcost: CloudWatch Logs FilterLogEvents: log group \"/nope\" not found: The "+
+		"specified log group does not exist. (check the name and --region)\n" {
 		t.Errorf("missing log group: exit %d, %q", code, errs)
 	}
 	code, _, errs = run("--source", "cloudwatch:/bad/flows", "--exact")
 	if code != 2 || strings.Count(errs, "\n") != 1 ||
-		!regexp.MustCompile(`^netcost: log group "/bad/flows", stream "bad-node", event \d+: .+ \(fix the record, or pass --strict=false to skip bad records\)\n$`).MatchString(errs) {
+		!regexp.MustCompile(`^netcost: log group "/bad/flows", stream "bad-node", event \d+: .+ `+
+			`\(fix the record, or pass --strict=false to skip bad records\)\n$`).MatchString(errs) {
 		t.Errorf("bad record: exit %d, %q", code, errs)
 	}
 	code, out, _ = run("--source", "cloudwatch:/bad/flows", "--exact", "--strict=false", "-o", "json")
@@ -164,11 +172,13 @@ func testCloudWatchBadInput(t *testing.T, moto string) {
 	}
 	// Insights against an endpoint that does not run stats (moto).
 	code, _, errs = run("--source", "cloudwatch:/bad/flows")
-	if code != 1 || errs != "netcost: log group \"/bad/flows\": the Logs Insights answer has no stats fields: the endpoint does not run Logs Insights stats (moto does not): use --exact\n" {
+	if code != 1 || errs != "netcost: log group \"/bad/flows\": the Logs Insights answer has no stats fields: the "+
+		"endpoint does not run Logs Insights stats (moto does not): use --exact\n" {
 		t.Errorf("insights on moto: exit %d, %q", code, errs)
 	}
 	// No region at all.
-	code, _, errs = netcost(t, append(append([]string{"top", "--category", "nat", "--source", "cloudwatch"}, rr.window...), "--endpoint-url", moto)...)
+	code, _, errs = netcost(t, append(append([]string{"top", "--category", "nat", "--source", "cloudwatch"}, rr.window...),
+		"--endpoint-url", moto)...)
 	if code != 2 || errs != "netcost: no AWS region: set --region or AWS_REGION\n" {
 		t.Errorf("no region: exit %d, %q", code, errs)
 	}
@@ -198,7 +208,8 @@ func TestTopCloudWatchInsights(t *testing.T) {
 	}
 	srv.Fail = "ThrottlingException"
 	code, _, errs := netcost(t, append(append([]string{"top", "--category", "nat", "--source"}, cw...), rr.window...)...)
-	if code != 1 || errs != "netcost: CloudWatch Logs StartQuery: throttled by AWS (ThrottlingException: injected ThrottlingException): retry later, or ask for a smaller window\n" {
+	if code != 1 || errs != "netcost: CloudWatch Logs StartQuery: throttled by AWS (ThrottlingException: injected "+
+		"ThrottlingException): retry later, or ask for a smaller window\n" {
 		t.Errorf("throttled: exit %d, %q", code, errs)
 	}
 }

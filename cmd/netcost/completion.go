@@ -83,7 +83,8 @@ func completionSpec(app *cli.App) compData {
 		if c.Hidden {
 			continue
 		}
-		cc := compCommand{Name: c.Name, Usage: c.Usage, Flags: compFlags(c.Name, withFlags(c.Flags, cli.HelpFlag)), TakesArgs: c.ArgsUsage != ""}
+		cc := compCommand{Name: c.Name, Usage: c.Usage, Flags: compFlags(c.Name, withFlags(c.Flags, cli.HelpFlag)),
+			TakesArgs: c.ArgsUsage != ""}
 		if c.Name == completionName {
 			cc.Args = shells
 		}
@@ -350,7 +351,8 @@ else
 	compdef _netcost netcost
 fi
 {{define "zflag" -}}
-{{- if gt (len .Names) 1}}'({{join .Names " "}})'{ {{- range $i, $n := .Names}}{{if $i}},{{end}}{{$n}}{{if and $.Value (ne (len $n) 2)}}={{end}}{{end -}} }
+{{- if gt (len .Names) 1}}'({{join .Names " "}})'{ {{- range $i, $n := .Names}}
+{{- if $i}},{{end}}{{$n}}{{if and $.Value (ne (len $n) 2)}}={{end}}{{end -}} }
 {{- else}}{{index .Names 0}}{{if and .Value (ne (len (index .Names 0)) 2)}}={{end}}{{end -}}
 '[{{zsh .Usage}}]
 {{- if .Value}}:value:{{if .Values}}({{zsh (join .Values " ")}}){{else if .Files}}_files{{else}} {{end}}{{end}}'

@@ -23,7 +23,8 @@ func shell(t *testing.T, name string) string {
 	path, err := exec.LookPath(name)
 	if err != nil {
 		if os.Getenv("NETCOST_REQUIRE_ROOT") == "1" {
-			t.Fatalf("%s is missing (apt-get install %s, or bash .ci/deps), and NETCOST_REQUIRE_ROOT=1 forbids skipping", name, name)
+			t.Fatalf("%s is missing (apt-get install %s, or bash .ci/deps), and NETCOST_REQUIRE_ROOT=1 forbids "+
+				"skipping", name, name)
 		}
 		t.Skipf("%s is missing (apt-get install %s): its completion script is not run", name, name)
 	}
@@ -40,7 +41,8 @@ func completionScript(t *testing.T, sh string) string {
 	return path
 }
 
-var categoryNames = []string{"intra-az", "inter-az", "inter-vpc", "inter-region", "s3", "dynamodb", "nat", "internet", "unclassified"}
+var categoryNames = []string{"intra-az", "inter-az", "inter-vpc", "inter-region", "s3", "dynamodb", "nat", "internet",
+	"unclassified"}
 
 // TestCompletionBash sources the script in bash and asks its completion
 // function, as bash does on Tab: COMP_WORDS as bash splits the line (at =
@@ -91,8 +93,9 @@ func TestCompletionBash(t *testing.T) {
 		for _, w := range words {
 			quoted = append(quoted, "'"+w+"'")
 		}
-		cmd := exec.Command(bash, "--norc", "--noprofile", "-c", `source "$1" && COMP_WORDS=(`+strings.Join(quoted, " ")+`) && `+
-			`COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _netcost; printf '%s\n' "${COMPREPLY[@]}"`, "bash", script)
+		cmd := exec.Command(bash, "--norc", "--noprofile", "-c",
+			`source "$1" && COMP_WORDS=(`+strings.Join(quoted, " ")+`) && `+
+				`COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _netcost; printf '%s\n' "${COMPREPLY[@]}"`, "bash", script)
 		cmd.Dir = dir
 		out, err := cmd.CombinedOutput()
 		if err != nil {

@@ -70,14 +70,17 @@ func TestDuplicateFiles(t *testing.T) {
 		json.Unmarshal([]byte(mustRun(t, "top", "-c", cat, "-o", "json", "-s", "file:"+store)), &want)
 		json.Unmarshal([]byte(mustRun(t, "top", "-c", cat, "-o", "json", "-s", "file:"+dir)), &got)
 		if got.TotalBytes != want.TotalBytes || got.Records != want.Records || want.TotalBytes == 0 {
-			t.Errorf("top %s over a store with copies: %d bytes in %d records; want the store's %d in %d", cat, got.TotalBytes, got.Records,
-				want.TotalBytes, want.Records)
+			t.Errorf("top %s over a store with copies: %d bytes in %d records; want the store's %d in %d", cat,
+				got.TotalBytes, got.Records, want.TotalBytes, want.Records)
 		}
 		notes := strings.Join(got.Notes, "\n")
 		for _, n := range []string{
-			"ignored 2400 records of " + filepath.Join(dir, plain+".gz") + " as duplicates: " + filepath.Join(dir, plain) + " holds the same",
-			"ignored 1560 records of " + filepath.Join(backup, "az2.jsonl.gz") + " as duplicates: " + filepath.Join(dir, "ip-10-0-2-20.ec2.internal.jsonl.gz") + " holds the same",
-			"ignored " + filepath.Join(dir, "link.jsonl") + " as duplicates (2400 records): it is another name of " + filepath.Join(dir, plain),
+			"ignored 2400 records of " + filepath.Join(dir, plain+".gz") + " as duplicates: " + filepath.Join(dir, plain) +
+				" holds the same",
+			"ignored 1560 records of " + filepath.Join(backup, "az2.jsonl.gz") + " as duplicates: " +
+				filepath.Join(dir, "ip-10-0-2-20.ec2.internal.jsonl.gz") + " holds the same",
+			"ignored " + filepath.Join(dir, "link.jsonl") + " as duplicates (2400 records): it is another name of " +
+				filepath.Join(dir, plain),
 		} {
 			if !strings.Contains(notes, n) {
 				t.Errorf("top %s -o json notes %q; want %q", cat, got.Notes, n)
@@ -98,12 +101,14 @@ func TestPartialCopy(t *testing.T) {
 	dir := copyStore(t)
 	gzipFile(t, filepath.Join(dir, plain), filepath.Join(dir, plain+".gz"), 1000)
 	code, out, errs := netcost(t, "top", "-c", "inter-az", "-s", "file:"+dir)
-	want := filepath.Join(dir, plain) + " and " + filepath.Join(dir, plain+".gz") + " both hold records of node ip-10-0-1-10.ec2.internal from 2026-11-20T09:00:00Z to "
+	want := filepath.Join(dir, plain) + " and " + filepath.Join(dir, plain+".gz") +
+		" both hold records of node ip-10-0-1-10.ec2.internal from 2026-11-20T09:00:00Z to "
 	if code != 2 || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, want) {
 		t.Errorf("exit %d, stdout %q, stderr %q; want 2 and one line saying %q", code, out, errs, want)
 	}
 	// A window the two files do not share both hold is read.
-	if code, _, errs := netcost(t, "top", "-c", "inter-az", "-s", "file:"+dir, "--start", "2026-11-20T09:50:00Z"); code != 0 {
+	if code, _, errs := netcost(t, "top", "-c", "inter-az", "-s", "file:"+dir, "--start",
+		"2026-11-20T09:50:00Z"); code != 0 {
 		t.Errorf("a window after the overlap: exit %d, %s", code, errs)
 	}
 }

@@ -31,7 +31,8 @@ func TestEmptyAnswers(t *testing.T) {
 		{"old window", []string{src, "--start", "2026-11-01", "--end", "2026-11-02"},
 			[]string{"no records between 2026-11-01T00:00:00Z and 2026-11-02T00:00:00Z; " + extent}},
 		{"future window", []string{src, "--start", "2099-01-01", "--end", "2099-01-02"},
-			[]string{"the window is in the future: it is ", "no records between 2099-01-01T00:00:00Z and 2099-01-02T00:00:00Z; " + extent}},
+			[]string{"the window is in the future: it is ", "no records between 2099-01-01T00:00:00Z and " +
+				"2099-01-02T00:00:00Z; " + extent}},
 		{"empty file", []string{"file:" + empty}, []string{"file:" + empty + " holds no flow records"}},
 	}
 	for _, tt := range tests {
@@ -40,7 +41,8 @@ func TestEmptyAnswers(t *testing.T) {
 				Rows  []json.RawMessage `json:"rows"`
 				Notes []string          `json:"notes"`
 			}
-			json.Unmarshal([]byte(mustRun(t, append([]string{"top", "-c", "inter-az", "-o", "json", "-s"}, tt.args...)...)), &top)
+			args := append([]string{"top", "-c", "inter-az", "-o", "json", "-s"}, tt.args...)
+			json.Unmarshal([]byte(mustRun(t, args...)), &top)
 			var rec struct {
 				Notes []string `json:"notes"`
 			}
@@ -83,8 +85,8 @@ func TestEmptyAWSAnswers(t *testing.T) {
 	var top struct {
 		Notes []string `json:"notes"`
 	}
-	json.Unmarshal([]byte(mustRun(t, "top", "-c", "nat", "-o", "json", "-s", "cloudwatch", "--exact", "--endpoint-url", moto,
-		"--region", "us-east-1", "--start", "2026-11-20", "--end", "2026-11-21")), &top)
+	json.Unmarshal([]byte(mustRun(t, "top", "-c", "nat", "-o", "json", "-s", "cloudwatch", "--exact",
+		"--endpoint-url", moto, "--region", "us-east-1", "--start", "2026-11-20", "--end", "2026-11-21")), &top)
 	want := "no records in cloudwatch:/netcost/flows between 2026-11-20T00:00:00Z and 2026-11-21T00:00:00Z: " +
 		"widen the window (such as --since 7d), or check that the agents publish to log group /netcost/flows"
 	if !strings.Contains(strings.Join(top.Notes, "\n"), want) {

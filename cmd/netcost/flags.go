@@ -25,18 +25,27 @@ import (
 // Flags shared by the commands that read records.
 var (
 	sourceFlag = &cli.StringFlag{Name: "source", Aliases: []string{"s"}, EnvVars: []string{"NETCOST_SOURCE"},
-		Usage: "where the flow records are: file:PATH (a JSONL file or a directory of them, plain or .gz), cloudwatch[:LOGGROUP] (default log group " + source.DefaultLogGroup + "; with no window flag, the last 24h), or nfm (AWS Network Flow Monitor; see --monitor)"}
-	exactFlag    = &cli.BoolFlag{Name: "exact", Usage: "cloudwatch: read every record (FilterLogEvents) and sum locally instead of asking Logs Insights; for small windows and emulators"}
-	sinceFlag    = &cli.StringFlag{Name: "since", Usage: "window ending now, such as 90m, 24h or 7d (default: all records of a file source)", EnvVars: []string{"NETCOST_WINDOW"}}
-	startFlag    = &cli.StringFlag{Name: "start", Usage: "window start, RFC 3339 or YYYY-MM-DD"}
-	endFlag      = &cli.StringFlag{Name: "end", Usage: "window end (exclusive), RFC 3339 or YYYY-MM-DD (default: now)"}
-	outputFlag   = &cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: orList(outputFormats)}
-	strictFlag   = &cli.BoolFlag{Name: "strict", Value: true, Usage: "stop at the first bad record; --strict=false skips and counts bad lines"}
-	pricesFlag   = &cli.StringFlag{Name: "prices", EnvVars: []string{"NETCOST_PRICES"}, TakesFile: true, Usage: "price override file (JSON) applied over the embedded price table"}
-	egressTBFlag = &cli.Float64Flag{Name: "internet-egress-tb-month", EnvVars: []string{"NETCOST_INTERNET_EGRESS_TB_MONTH"},
-		Usage: "the account's internet egress in a month, in TB of 2^40 bytes, all services: internet bytes are priced at the tier it reaches, the price of one more GB (default: the first tier, up to 10 TB)"}
+		Usage: "where the flow records are: file:PATH (a JSONL file or a directory of them, plain or .gz), " +
+			"cloudwatch[:LOGGROUP] (default log group " + source.DefaultLogGroup +
+			"; with no window flag, the last 24h), or nfm (AWS Network Flow Monitor; see --monitor)"}
+	exactFlag = &cli.BoolFlag{Name: "exact", Usage: "cloudwatch: read every record (FilterLogEvents) and sum locally " +
+		"instead of asking Logs Insights; for small windows and emulators"}
+	sinceFlag = &cli.StringFlag{Name: "since", EnvVars: []string{"NETCOST_WINDOW"},
+		Usage: "window ending now, such as 90m, 24h or 7d (default: all records of a file source)"}
+	startFlag  = &cli.StringFlag{Name: "start", Usage: "window start, RFC 3339 or YYYY-MM-DD"}
+	endFlag    = &cli.StringFlag{Name: "end", Usage: "window end (exclusive), RFC 3339 or YYYY-MM-DD (default: now)"}
+	outputFlag = &cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: orList(outputFormats)}
+	strictFlag = &cli.BoolFlag{Name: "strict", Value: true,
+		Usage: "stop at the first bad record; --strict=false skips and counts bad lines"}
+	pricesFlag = &cli.StringFlag{Name: "prices", EnvVars: []string{"NETCOST_PRICES"}, TakesFile: true,
+		Usage: "price override file (JSON) applied over the embedded price table"}
+	egressTBFlag = &cli.Float64Flag{Name: "internet-egress-tb-month",
+		EnvVars: []string{"NETCOST_INTERNET_EGRESS_TB_MONTH"},
+		Usage: "the account's internet egress in a month, in TB of 2^40 bytes, all services: internet bytes are priced at " +
+			"the tier it reaches, the price of one more GB (default: the first tier, up to 10 TB)"}
 	tgwPeerFlag = &cli.BoolFlag{Name: "tgw-peer-external", EnvVars: []string{"NETCOST_TGW_PEER_EXTERNAL"},
-		Usage: "the VPCs across the transit gateway are another account's: its processing counts on the bytes this side sends only (default: both directions, both attachments the account's)"}
+		Usage: "the VPCs across the transit gateway are another account's: its processing counts on the bytes this side " +
+			"sends only (default: both directions, both attachments the account's)"}
 )
 
 // outputFormats are what -o takes; resolveFormats, what resolve's -o
@@ -50,9 +59,13 @@ var (
 // SDK's default chain decides (environment, ~/.aws/config, roles). Only
 // --source cloudwatch and nfm read them (checkSourceOnly).
 var (
-	awsRegionFlag   = &cli.StringFlag{Name: "region", EnvVars: []string{"AWS_REGION"}, Category: "AWS", Usage: "cloudwatch, nfm: AWS region of the source (default: the SDK's chain, as AWS_DEFAULT_REGION or the profile's region)"}
-	awsProfileFlag  = &cli.StringFlag{Name: "profile", EnvVars: []string{"AWS_PROFILE"}, Category: "AWS", Usage: "cloudwatch, nfm: named profile of ~/.aws/config and ~/.aws/credentials"}
-	awsEndpointFlag = &cli.StringFlag{Name: "endpoint-url", EnvVars: []string{"AWS_ENDPOINT_URL"}, Category: "AWS", Usage: "cloudwatch, nfm: send AWS API calls to this URL instead, such as a local emulator (http://127.0.0.1:5000)"}
+	awsRegionFlag = &cli.StringFlag{Name: "region", EnvVars: []string{"AWS_REGION"}, Category: "AWS",
+		Usage: "cloudwatch, nfm: AWS region of the source (default: the SDK's chain, as AWS_DEFAULT_REGION or the " +
+			"profile's region)"}
+	awsProfileFlag = &cli.StringFlag{Name: "profile", EnvVars: []string{"AWS_PROFILE"}, Category: "AWS",
+		Usage: "cloudwatch, nfm: named profile of ~/.aws/config and ~/.aws/credentials"}
+	awsEndpointFlag = &cli.StringFlag{Name: "endpoint-url", EnvVars: []string{"AWS_ENDPOINT_URL"}, Category: "AWS",
+		Usage: "cloudwatch, nfm: send AWS API calls to this URL instead, such as a local emulator (http://127.0.0.1:5000)"}
 )
 
 // monitorFlag picks the Network Flow Monitor monitor of --source nfm.
@@ -72,7 +85,8 @@ func terminal(w io.Writer) io.Writer {
 
 // awsOptions reads the shared AWS flags, checked without any AWS call.
 func awsOptions(cCtx *cli.Context) (awscfg.Options, error) {
-	o := awscfg.Options{Region: cCtx.String("region"), Profile: cCtx.String("profile"), EndpointURL: cCtx.String("endpoint-url")}
+	o := awscfg.Options{Region: cCtx.String("region"), Profile: cCtx.String("profile"),
+		EndpointURL: cCtx.String("endpoint-url")}
 	return o, o.Validate()
 }
 
@@ -106,7 +120,8 @@ func checkSourceOnly(cCtx *cli.Context, src source.Spec, given map[string]bool) 
 	var sources []string           // as the error says them, in the order of sourceOnly
 	names := map[string][]string{} // sources -> the flags given
 	for _, so := range sourceOnly {
-		if slices.Contains(so.kinds, src.Kind) || !slices.ContainsFunc(so.flag.Names(), func(n string) bool { return given[n] }) {
+		if slices.Contains(so.kinds, src.Kind) ||
+			!slices.ContainsFunc(so.flag.Names(), func(n string) bool { return given[n] }) {
 			continue
 		}
 		s := "--source " + strings.Join(so.kinds, " or --source ")
@@ -210,7 +225,8 @@ func commonOptions(cCtx *cli.Context) (query.Options, error) {
 		return query.Options{}, source.Rename(err, "--source")
 	}
 	if cCtx.Args().Present() {
-		return query.Options{}, usage.Errorf("unexpected argument %q: flags start with --, as in --source file:PATH", cCtx.Args().First())
+		return query.Options{}, usage.Errorf("unexpected argument %q: flags start with --, as in --source file:PATH",
+			cCtx.Args().First())
 	}
 	given, err := givenFlags(cCtx)
 	if err != nil {
@@ -226,10 +242,12 @@ func commonOptions(cCtx *cli.Context) (query.Options, error) {
 		case src.Path == "":
 			src.Path = m
 		case src.Path != m && given["monitor"]:
-			return query.Options{}, usage.Errorf("--monitor %s and --source %s name two monitors: give one", m, cCtx.String("source"))
+			return query.Options{}, usage.Errorf("--monitor %s and --source %s name two monitors: give one", m,
+				cCtx.String("source"))
 		}
 	}
-	w, err := parseWindow(now().UTC().Truncate(time.Second), cCtx.String("since"), cCtx.String("start"), cCtx.String("end"))
+	w, err := parseWindow(now().UTC().Truncate(time.Second), cCtx.String("since"), cCtx.String("start"),
+		cCtx.String("end"))
 	if err != nil {
 		return query.Options{}, err
 	}
@@ -239,8 +257,8 @@ func commonOptions(cCtx *cli.Context) (query.Options, error) {
 			return query.Options{}, err
 		}
 	}
-	return query.Options{Source: src, Window: w, Lenient: !cCtx.Bool("strict"), AWS: ao, Exact: cCtx.Bool("exact"), Progress: terminal(cCtx.App.ErrWriter),
-		Logger: slog.Default().With("component", "netcost.read")}, nil
+	return query.Options{Source: src, Window: w, Lenient: !cCtx.Bool("strict"), AWS: ao, Exact: cCtx.Bool("exact"),
+		Progress: terminal(cCtx.App.ErrWriter), Logger: slog.Default().With("component", "netcost.read")}, nil
 }
 
 // parseWindow turns --since, or --start and --end, into a window; an open
@@ -294,7 +312,8 @@ func parseOutput(s string) (string, error) {
 func loadModel(cCtx *cli.Context) (*costmodel.Model, error) {
 	tb := cCtx.Float64(egressTBFlag.Name)
 	if !(tb >= 0) || math.IsInf(tb, 1) {
-		return nil, usage.Errorf("--internet-egress-tb-month %v: want the account's monthly internet egress in TB, 0 or more", tb)
+		return nil, usage.Errorf("--internet-egress-tb-month %v: want the account's monthly internet egress in TB, "+
+			"0 or more", tb)
 	}
 	t := costmodel.DefaultTable()
 	if path := cCtx.String("prices"); path != "" {

@@ -30,23 +30,33 @@ func TestSourceOnlyFlagsOnFileSource(t *testing.T) {
 		flags []string
 		want  string // the whole of stderr
 	}{
-		{[]string{"--region", "eu-west-1"}, "--region applies only to --source cloudwatch or --source nfm (this is --source " + src + "): leave it out"},
-		{[]string{"--region=eu-west-1"}, "--region applies only to --source cloudwatch or --source nfm (this is --source " + src + "): leave it out"},
-		{[]string{"--profile", "prod"}, "--profile applies only to --source cloudwatch or --source nfm (this is --source " + src + "): leave it out"},
-		{[]string{"--endpoint-url", "http://127.0.0.1:5000"}, "--endpoint-url applies only to --source cloudwatch or --source nfm (this is --source " + src + "): leave it out"},
+		{[]string{"--region", "eu-west-1"}, "--region applies only to --source cloudwatch or --source nfm (this is " +
+			"--source " + src + "): leave it out"},
+		{[]string{"--region=eu-west-1"}, "--region applies only to --source cloudwatch or --source nfm (this is --source " +
+			src + "): leave it out"},
+		{[]string{"--profile", "prod"}, "--profile applies only to --source cloudwatch or --source nfm (this is --source " +
+			src + "): leave it out"},
+		{[]string{"--endpoint-url", "http://127.0.0.1:5000"}, "--endpoint-url applies only to --source cloudwatch or " +
+			"--source nfm (this is --source " + src + "): leave it out"},
 		// Checked before the value: whatever it is, it does nothing here.
-		{[]string{"--endpoint-url", "localhost:4566"}, "--endpoint-url applies only to --source cloudwatch or --source nfm (this is --source " + src + "): leave it out"},
+		{[]string{"--endpoint-url", "localhost:4566"}, "--endpoint-url applies only to --source cloudwatch or --source nfm " +
+			"(this is --source " + src + "): leave it out"},
 		{[]string{"--exact"}, "--exact applies only to --source cloudwatch (this is --source " + src + "): leave it out"},
-		{[]string{"--monitor", "eks-prod"}, "--monitor applies only to --source nfm (this is --source " + src + "): leave it out"},
-		{[]string{"--profile", "prod", "--region", "eu-west-1"}, "--region and --profile " + aws + " (this is --source " + src + "): leave them out"},
-		{[]string{"--monitor", "m", "--exact", "--endpoint-url", "http://127.0.0.1:5000", "--profile", "p", "--region", "eu-west-1"},
-			"--region, --profile and --endpoint-url " + aws + ", --exact only to --source cloudwatch, --monitor only to --source nfm (this is --source " + src + "): leave them out"},
+		{[]string{"--monitor", "eks-prod"}, "--monitor applies only to --source nfm (this is --source " + src +
+			"): leave it out"},
+		{[]string{"--profile", "prod", "--region", "eu-west-1"}, "--region and --profile " + aws + " (this is --source " +
+			src + "): leave them out"},
+		{[]string{"--monitor", "m", "--exact", "--endpoint-url", "http://127.0.0.1:5000", "--profile", "p", "--region",
+			"eu-west-1"},
+			"--region, --profile and --endpoint-url " + aws + ", --exact only to --source cloudwatch, --monitor only to " +
+				"--source nfm (this is --source " + src + "): leave them out"},
 	} {
 		for _, cmd := range readCommands {
 			args := append(append(append([]string{}, cmd...), "--source", src), tt.flags...)
 			code, out, errs := netcost(t, args...)
 			if want := "netcost: " + tt.want + "\n"; code != 2 || out != "" || errs != want {
-				t.Errorf("netcost %s: exit %d, stdout %q, stderr %q; want exit 2, no stdout, stderr %q", strings.Join(args, " "), code, out, errs, want)
+				t.Errorf("netcost %s: exit %d, stdout %q, stderr %q; want exit 2, no stdout, stderr %q", strings.Join(args, " "),
+					code, out, errs, want)
 			}
 		}
 	}
@@ -60,7 +70,8 @@ func TestSourceOnlyFlagsOnAWSSources(t *testing.T) {
 	keepFlags(t)
 	dir := t.TempDir()
 	config := filepath.Join(dir, "config")
-	if err := os.WriteFile(config, []byte("[profile prod]\nregion = us-east-1\naws_access_key_id = test\naws_secret_access_key = test\n"), 0o600); err != nil {
+	if err := os.WriteFile(config, []byte("[profile prod]\nregion = us-east-1\naws_access_key_id = "+
+		"test\naws_secret_access_key = test\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("AWS_CONFIG_FILE", config)
@@ -76,42 +87,49 @@ func TestSourceOnlyFlagsOnAWSSources(t *testing.T) {
 		{"cloudwatch", []string{"--profile", "prod"}},
 		{"cloudwatch", []string{"--endpoint-url", closed}},
 		{"cloudwatch", []string{"--exact"}},
-		{"cloudwatch:/eks/flows", []string{"--exact", "--region", "eu-west-1", "--profile", "prod", "--endpoint-url", closed}},
+		{"cloudwatch:/eks/flows", []string{"--exact", "--region", "eu-west-1", "--profile", "prod", "--endpoint-url",
+			closed}},
 		{"nfm", []string{"--region", "eu-west-1"}},
 		{"nfm", []string{"--profile", "prod"}},
 		{"nfm", []string{"--endpoint-url", closed}},
 		{"nfm", []string{"--monitor", "eks-prod"}},
-		{"nfm:eks-prod", []string{"--monitor", "eks-prod", "--region", "eu-west-1", "--profile", "prod", "--endpoint-url", closed}},
+		{"nfm:eks-prod", []string{"--monitor", "eks-prod", "--region", "eu-west-1", "--profile", "prod", "--endpoint-url",
+			closed}},
 	} {
 		for _, cmd := range readCommands {
 			args := append(append(append([]string{}, cmd...), "--source", tt.source, "--since", "1h"), tt.flags...)
 			code, out, errs := netcost(t, args...)
 			if code != 1 || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, "cannot reach the endpoint") {
-				t.Errorf("netcost %s: exit %d, stdout %q, stderr %q; want exit 1 and one line: cannot reach the endpoint", strings.Join(args, " "), code, out, errs)
+				t.Errorf("netcost %s: exit %d, stdout %q, stderr %q; want exit 1 and one line: cannot reach the endpoint",
+					strings.Join(args, " "), code, out, errs)
 			}
 		}
 	}
 
 	// A flag for the other AWS source is still an error.
 	for _, tt := range []struct{ source, flag, want string }{
-		{"cloudwatch", "--monitor=eks-prod", "netcost: --monitor applies only to --source nfm (this is --source cloudwatch): leave it out\n"},
+		{"cloudwatch", "--monitor=eks-prod", "netcost: --monitor applies only to --source nfm (this is --source " +
+			"cloudwatch): leave it out\n"},
 		{"nfm", "--exact", "netcost: --exact applies only to --source cloudwatch (this is --source nfm): leave it out\n"},
 	} {
 		code, out, errs := netcost(t, "top", "-c", "nat", "--source", tt.source, tt.flag)
 		if code != 2 || out != "" || errs != tt.want {
-			t.Errorf("--source %s %s: exit %d, stdout %q, stderr %q; want exit 2 and %q", tt.source, tt.flag, code, out, errs, tt.want)
+			t.Errorf("--source %s %s: exit %d, stdout %q, stderr %q; want exit 2 and %q", tt.source, tt.flag, code, out, errs,
+				tt.want)
 		}
 	}
 	// Two different monitors are one too many.
 	code, _, errs := netcost(t, "top", "-c", "nat", "--source", "nfm:eks-prod", "--monitor", "eks-old")
-	if want := "netcost: --monitor eks-old and --source nfm:eks-prod name two monitors: give one\n"; code != 2 || errs != want {
+	if want := "netcost: --monitor eks-old and --source nfm:eks-prod name two monitors: give one\n"; code != 2 ||
+		errs != want {
 		t.Errorf("--source nfm:eks-prod --monitor eks-old: exit %d, stderr %q; want exit 2 and %q", code, errs, want)
 	}
 	// From the environment, a monitor yields to the one --source names.
 	t.Setenv("NETCOST_NFM_MONITOR", "eks-old")
 	code, _, errs = netcost(t, "top", "-c", "nat", "--source", "nfm:eks-prod")
 	if code != 1 || !strings.Contains(errs, "GetMonitor: cannot reach the endpoint") {
-		t.Errorf("NETCOST_NFM_MONITOR=eks-old --source nfm:eks-prod: exit %d, stderr %q; want exit 1: cannot reach the endpoint", code, errs)
+		t.Errorf("NETCOST_NFM_MONITOR=eks-old --source nfm:eks-prod: exit %d, stderr %q; "+
+			"want exit 1: cannot reach the endpoint", code, errs)
 	}
 }
 
@@ -128,7 +146,8 @@ func TestSourceOnlyFlagsFromEnvironment(t *testing.T) {
 	for _, env := range []map[string]string{
 		{"AWS_REGION": "eu-west-1"},
 		{"AWS_PROFILE": "no-such-profile"},
-		{"AWS_REGION": "eu-west-1", "AWS_PROFILE": "prod", "AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "NETCOST_NFM_MONITOR": "eks-prod"},
+		{"AWS_REGION": "eu-west-1", "AWS_PROFILE": "prod", "AWS_ENDPOINT_URL": "http://127.0.0.1:4566",
+			"NETCOST_NFM_MONITOR": "eks-prod"},
 		{"AWS_REGION": "EU (Ireland)", "AWS_ENDPOINT_URL": "localhost:4566"},
 	} {
 		t.Run(strings.Join(slices.Sorted(maps.Keys(env)), ","), func(t *testing.T) {
@@ -140,7 +159,8 @@ func TestSourceOnlyFlagsFromEnvironment(t *testing.T) {
 				args := append(append([]string{}, cmd...), "--source", src)
 				code, out, errs := netcost(t, args...)
 				if errs = withoutProjectionWarning(errs); code != 0 || errs != "" || out != want[i] {
-					t.Errorf("%v netcost %s: exit %d, stderr %q; want exit 0, no stderr and the output without the environment", env, strings.Join(args, " "), code, errs)
+					t.Errorf("%v netcost %s: exit %d, stderr %q; want exit 0, no stderr and the output without the environment", env,
+						strings.Join(args, " "), code, errs)
 				}
 			}
 			// The source itself from the environment, as NETCOST_SOURCE.
@@ -150,9 +170,11 @@ func TestSourceOnlyFlagsFromEnvironment(t *testing.T) {
 			}
 			// The command line still counts with the same name in the environment.
 			args := []string{"top", "-c", "nat", "--region", "eu-west-1", "--profile", "prod"}
-			wantErr := "netcost: --region and --profile apply only to --source cloudwatch or --source nfm (this is --source " + src + "): leave them out\n"
+			wantErr := "netcost: --region and --profile apply only to --source cloudwatch or --source nfm (this is --source " +
+				src + "): leave them out\n"
 			if code, out, errs := netcost(t, args...); code != 2 || out != "" || errs != wantErr {
-				t.Errorf("%v netcost %s: exit %d, stdout %q, stderr %q; want exit 2 and %q", env, strings.Join(args, " "), code, out, errs, wantErr)
+				t.Errorf("%v netcost %s: exit %d, stdout %q, stderr %q; want exit 2 and %q", env, strings.Join(args, " "), code,
+					out, errs, wantErr)
 			}
 		})
 	}
@@ -163,9 +185,11 @@ func TestSourceOnlyFlagsFromEnvironment(t *testing.T) {
 // outlive t.Setenv and leak into later tests.
 func keepFlags(t *testing.T) {
 	t.Helper()
-	region, profile, endpoint, monitor, source := *awsRegionFlag, *awsProfileFlag, *awsEndpointFlag, *monitorFlag, *sourceFlag
+	region, profile, endpoint := *awsRegionFlag, *awsProfileFlag, *awsEndpointFlag
+	monitor, source := *monitorFlag, *sourceFlag
 	t.Cleanup(func() {
-		*awsRegionFlag, *awsProfileFlag, *awsEndpointFlag, *monitorFlag, *sourceFlag = region, profile, endpoint, monitor, source
+		*awsRegionFlag, *awsProfileFlag, *awsEndpointFlag = region, profile, endpoint
+		*monitorFlag, *sourceFlag = monitor, source
 	})
 }
 
@@ -210,7 +234,8 @@ func TestParseWindow(t *testing.T) {
 		{"", "2026-13-01", "", `--start "2026-13-01": want RFC 3339 (2026-11-21T10:00:00Z) or a date (2026-11-21)`},
 		{"", "", "tomorrow", `--end "tomorrow": want RFC 3339 (2026-11-21T10:00:00Z) or a date (2026-11-21)`},
 	} {
-		if _, err := parseWindow(now, tt.since, tt.start, tt.end); err == nil || !errors.Is(err, usage.Err) || err.Error() != tt.want {
+		if _, err := parseWindow(now, tt.since, tt.start, tt.end); err == nil || !errors.Is(err, usage.Err) ||
+			err.Error() != tt.want {
 			t.Errorf("parseWindow(%q, %q, %q) error = %v; want a usage error %q", tt.since, tt.start, tt.end, err, tt.want)
 		}
 	}

@@ -95,7 +95,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		OnUsageError:           onUsageError,
 		ExitErrHandler:         func(*cli.Context, error) {}, // run maps errors to exit codes
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "log-level", Value: "warn", Usage: orList(logLevels) + " (logs go to stderr)", EnvVars: []string{"NETCOST_LOG_LEVEL"}},
+			&cli.StringFlag{Name: "log-level", Value: "warn", Usage: orList(logLevels) + " (logs go to stderr)",
+				EnvVars: []string{"NETCOST_LOG_LEVEL"}},
 		},
 		Before: func(cCtx *cli.Context) error {
 			var lvl slog.Level
@@ -107,14 +108,16 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		},
 		Action: func(cCtx *cli.Context) error {
 			if cCtx.Args().Present() {
-				return usage.Errorf("unknown command %q: want top, resolve, recommend, report, prices or completion (see --help)", cCtx.Args().First())
+				return usage.Errorf("unknown command %q: want top, resolve, recommend, report, prices or completion (see --help)",
+					cCtx.Args().First())
 			}
 			// Bare netcost is a usage error, as bare git is: the help goes
 			// to stderr, exit 2. netcost --help prints it to stdout, exit 0.
 			cli.HelpPrinter(cCtx.App.ErrWriter, cli.AppHelpTemplate, cCtx.App)
 			return cli.Exit("", 2)
 		},
-		Commands: []*cli.Command{topCommand, resolveCommand, recommendCommand, reportCommand, pricesCommand, completionCommand},
+		Commands: []*cli.Command{topCommand, resolveCommand, recommendCommand, reportCommand, pricesCommand,
+			completionCommand},
 	}
 	for _, c := range app.Commands {
 		c.OnUsageError = onUsageError

@@ -48,7 +48,8 @@ func checkGolden(t *testing.T, name string, args ...string) {
 		t.Fatalf("%v (run go test ./cmd/netcost -update)", err)
 	}
 	if got != string(want) {
-		t.Errorf("netcost %s differs from %s (go test ./cmd/netcost -update to accept):\n%s", strings.Join(args, " "), path, got)
+		t.Errorf("netcost %s differs from %s (go test ./cmd/netcost -update to accept):\n%s", strings.Join(args, " "),
+			path, got)
 	}
 }
 
@@ -100,7 +101,8 @@ func TestTopInterAZ(t *testing.T) {
 	tr := truth(t)
 	res := topJSONOf(t, "--category", "inter-az", "--limit", "0")
 	if res.Category != "inter-az" || res.Source != "file:"+store || !res.Start.Equal(tr.Start) || !res.End.Equal(tr.End) {
-		t.Errorf("header = %q %q %v..%v; want inter-az, file:%s, %v..%v", res.Category, res.Source, res.Start, res.End, store, tr.Start, tr.End)
+		t.Errorf("header = %q %q %v..%v; want inter-az, file:%s, %v..%v", res.Category, res.Source, res.Start, res.End, store,
+			tr.Start, tr.End)
 	}
 	if len(res.Rows) != len(tr.InterAZPairs) {
 		t.Fatalf("got %d rows; want one per pod pair: %d", len(res.Rows), len(tr.InterAZPairs))
@@ -114,14 +116,16 @@ func TestTopInterAZ(t *testing.T) {
 		}
 		// Each crossing byte once, although both agents reported it...
 		if r.Bytes != want || r.TxBytes+r.RxBytes != want || !r.Pair {
-			t.Errorf("%s <-> %s: bytes %d (tx %d rx %d); want %d counted once", r.Local.Pod, r.Remote.Pod, r.Bytes, r.TxBytes, r.RxBytes, want)
+			t.Errorf("%s <-> %s: bytes %d (tx %d rx %d); want %d counted once", r.Local.Pod, r.Remote.Pod, r.Bytes, r.TxBytes,
+				r.RxBytes, want)
 		}
 		// ...priced at out + in: $0.01 + $0.01 per GiB.
 		if wantUSD := float64(want) / (1 << 30) * 0.02; !near(r.CostUSD, wantUSD) {
 			t.Errorf("%s <-> %s: cost %v; want %v", r.Local.Pod, r.Remote.Pod, r.CostUSD, wantUSD)
 		}
 		if r.Local.AZID == r.Remote.AZID || r.Local.AZID == "" {
-			t.Errorf("%s <-> %s: AZ IDs %q and %q; want two different AZs", r.Local.Pod, r.Remote.Pod, r.Local.AZID, r.Remote.AZID)
+			t.Errorf("%s <-> %s: AZ IDs %q and %q; want two different AZs", r.Local.Pod, r.Remote.Pod, r.Local.AZID,
+				r.Remote.AZID)
 		}
 		if i > 0 && r.Bytes > res.Rows[i-1].Bytes {
 			t.Errorf("rows not ranked by bytes: %d after %d", r.Bytes, res.Rows[i-1].Bytes)
@@ -134,7 +138,8 @@ func TestTopInterAZ(t *testing.T) {
 	// --limit keeps the totals whole.
 	lim := topJSONOf(t, "--category", "INTER_AZ", "--limit", "1")
 	if len(lim.Rows) != 1 || lim.OmittedRows != len(tr.InterAZPairs)-1 || lim.TotalBytes != total {
-		t.Errorf("--limit 1: %d rows, %d omitted, total %d; want 1, %d, %d", len(lim.Rows), lim.OmittedRows, lim.TotalBytes, len(tr.InterAZPairs)-1, total)
+		t.Errorf("--limit 1: %d rows, %d omitted, total %d; want 1, %d, %d", len(lim.Rows), lim.OmittedRows, lim.TotalBytes,
+			len(tr.InterAZPairs)-1, total)
 	}
 }
 
@@ -208,7 +213,8 @@ func TestTopGroupBy(t *testing.T) {
 		t.Fatalf("by workload: %d rows; want graphql<->products and graphql<->orders", len(res.Rows))
 	}
 	r := res.Rows[0]
-	if r.Local.Workload != "products" || r.Remote.Workload != "graphql" || r.Local.Pod != "" || r.Local.AZID != costmodel.Several || r.Bytes != 40<<30 {
+	if r.Local.Workload != "products" || r.Remote.Workload != "graphql" || r.Local.Pod != "" ||
+		r.Local.AZID != costmodel.Several || r.Bytes != 40<<30 {
 		t.Errorf("top row = %+v; want products <-> graphql, 40 GiB, AZ %q", r, costmodel.Several)
 	}
 	ns := topJSONOf(t, "--category", "inter-az", "--group-by", "namespace")
@@ -222,7 +228,8 @@ func TestTopGroupBy(t *testing.T) {
 	var tx, rx uint64
 	for _, p := range pods.Rows {
 		if p.Local.Namespace != "shop" || p.Remote.Namespace != "shop" {
-			t.Fatalf("pod row %s/%s <-> %s/%s: want shop at both ends", p.Local.Namespace, p.Local.Pod, p.Remote.Namespace, p.Remote.Pod)
+			t.Fatalf("pod row %s/%s <-> %s/%s: want shop at both ends", p.Local.Namespace, p.Local.Pod, p.Remote.Namespace,
+				p.Remote.Pod)
 		}
 		tx, rx = tx+p.TxBytes, rx+p.RxBytes
 	}
@@ -230,8 +237,10 @@ func TestTopGroupBy(t *testing.T) {
 	if rx == 0 || n.TxBytes != tx || n.RxBytes != rx {
 		t.Errorf("shop <-> shop sent %d, received %d; want the pod rows' %d, %d", n.TxBytes, n.RxBytes, tx, rx)
 	}
-	if ns.TotalBytes != pods.TotalBytes || !near(ns.TotalCostUSD, pods.TotalCostUSD) || !near(n.CostUSD, pods.TotalCostUSD) {
-		t.Errorf("by namespace %d bytes, $%v (row $%v); by pod %d bytes, $%v", ns.TotalBytes, ns.TotalCostUSD, n.CostUSD, pods.TotalBytes, pods.TotalCostUSD)
+	if ns.TotalBytes != pods.TotalBytes || !near(ns.TotalCostUSD, pods.TotalCostUSD) ||
+		!near(n.CostUSD, pods.TotalCostUSD) {
+		t.Errorf("by namespace %d bytes, $%v (row $%v); by pod %d bytes, $%v", ns.TotalBytes, ns.TotalCostUSD, n.CostUSD,
+			pods.TotalBytes, pods.TotalCostUSD)
 	}
 }
 
@@ -267,10 +276,13 @@ func TestRecommend(t *testing.T) {
 		t.Errorf("window_s = %d; want 3600", res.WindowS)
 	}
 	want := map[string]struct{ target, action string }{
-		costmodel.PreferSameZone:    {"service shop/products", `kubectl -n shop patch service products --type merge -p '{"spec":{"trafficDistribution":"PreferSameZone"}}'`},
-		costmodel.GatewayEndpoint:   {"S3 in us-east-1", "aws ec2 create-vpc-endpoint --region us-east-1 --vpc-endpoint-type Gateway --service-name com.amazonaws.us-east-1.s3"},
-		costmodel.InterfaceEndpoint: {"com.amazonaws.us-east-1.sqs", "aws ec2 create-vpc-endpoint --region us-east-1 --vpc-endpoint-type Interface --service-name com.amazonaws.us-east-1.sqs"},
-		costmodel.NatPerAZ:          {"clients in use1-az1 use nat-", "aws ec2 create-nat-gateway"},
+		costmodel.PreferSameZone: {"service shop/products",
+			`kubectl -n shop patch service products --type merge -p '{"spec":{"trafficDistribution":"PreferSameZone"}}'`},
+		costmodel.GatewayEndpoint: {"S3 in us-east-1", "aws ec2 create-vpc-endpoint --region us-east-1 " +
+			"--vpc-endpoint-type Gateway --service-name com.amazonaws.us-east-1.s3"},
+		costmodel.InterfaceEndpoint: {"com.amazonaws.us-east-1.sqs", "aws ec2 create-vpc-endpoint --region us-east-1 " +
+			"--vpc-endpoint-type Interface --service-name com.amazonaws.us-east-1.sqs"},
+		costmodel.NatPerAZ: {"clients in use1-az1 use nat-", "aws ec2 create-nat-gateway"},
 	}
 	got := map[string]bool{}
 	for _, r := range res.Recommendations {
@@ -279,8 +291,10 @@ func TestRecommend(t *testing.T) {
 			continue
 		}
 		got[r.Kind] = true
-		if r.MonthlySavingsUSD <= 0 || r.MonthlySavingsUSD > r.MonthlyCostUSD+1e-9 || !strings.Contains(r.Action, w.action) || r.Evidence.WindowS != 3600 {
-			t.Errorf("%s %s: savings %v of %v, action %q; want positive savings within the cost and %q", r.Kind, r.Target, r.MonthlySavingsUSD, r.MonthlyCostUSD, r.Action, w.action)
+		if r.MonthlySavingsUSD <= 0 || r.MonthlySavingsUSD > r.MonthlyCostUSD+1e-9 || !strings.Contains(r.Action, w.action) ||
+			r.Evidence.WindowS != 3600 {
+			t.Errorf("%s %s: savings %v of %v, action %q; want positive savings within the cost and %q", r.Kind, r.Target,
+				r.MonthlySavingsUSD, r.MonthlyCostUSD, r.Action, w.action)
 		}
 	}
 	for k := range want {
@@ -306,8 +320,9 @@ func TestRecommend(t *testing.T) {
 			if !r.Estimate {
 				total += r.MonthlySavingsUSD
 			}
-			if r.Kind == costmodel.ReducePayload && (!r.Estimate || math.Abs(r.MonthlySavingsUSD-ratio*r.MonthlyCostUSD) > 1e-6 ||
-				(ratio == 0) != (r.SavingsNeed == costmodel.NeedCompressionRatio)) {
+			if r.Kind == costmodel.ReducePayload &&
+				(!r.Estimate || math.Abs(r.MonthlySavingsUSD-ratio*r.MonthlyCostUSD) > 1e-6 ||
+					(ratio == 0) != (r.SavingsNeed == costmodel.NeedCompressionRatio)) {
 				t.Errorf("ratio %v: ReducePayload %+v; want an estimate saving %v of its cost", ratio, r, ratio)
 			}
 			if i > 0 && res.Recommendations[i-1].Estimate && !r.Estimate {
@@ -320,7 +335,8 @@ func TestRecommend(t *testing.T) {
 	}
 	checkEstimates(res, 0)
 	var half recJSON
-	if err := json.Unmarshal([]byte(mustRun(t, "recommend", "-o", "json", "--compression-ratio", "0.5", "--source", "file:"+store)), &half); err != nil {
+	if err := json.Unmarshal([]byte(mustRun(t, "recommend", "-o", "json", "--compression-ratio", "0.5", "--source",
+		"file:"+store)), &half); err != nil {
 		t.Fatal(err)
 	}
 	checkEstimates(half, 0.5)
@@ -333,7 +349,8 @@ func TestRecommend(t *testing.T) {
 	// 730 h x $0.045 = $32.85 and its public IPv4 address 730 h x $0.005 =
 	// $3.65: 54.35 - 32.85 - 3.65 = $17.85 (it said $21.50, without the address).
 	for _, r := range res.Recommendations {
-		if r.Kind == costmodel.NatPerAZ && (math.Abs(r.MonthlySavingsUSD-17.85) > 0.005 || math.Abs(r.MonthlyCostUSD-54.35) > 0.005) {
+		if r.Kind == costmodel.NatPerAZ && (math.Abs(r.MonthlySavingsUSD-17.85) > 0.005 ||
+			math.Abs(r.MonthlyCostUSD-54.35) > 0.005) {
 			t.Errorf("NatPerAZ saves %v of %v; want 17.85 of 54.35", r.MonthlySavingsUSD, r.MonthlyCostUSD)
 		}
 	}
@@ -348,10 +365,11 @@ func TestRecommend(t *testing.T) {
 // TestGolden pins the human-readable output.
 func TestGolden(t *testing.T) {
 	for name, args := range map[string][]string{
-		"top-inter-az.golden":         {"top", "--category", "inter-az", "--source", "file:" + store},
-		"top-nat.golden":              {"top", "--category", "nat", "--source", "file:" + store},
-		"top-nat.md.golden":           {"top", "-c", "nat", "-o", "markdown", "--source", "file:" + store},
-		"top-workload.csv.golden":     {"top", "-c", "inter-az", "--group-by", "workload", "-o", "csv", "--source", "file:" + store},
+		"top-inter-az.golden": {"top", "--category", "inter-az", "--source", "file:" + store},
+		"top-nat.golden":      {"top", "--category", "nat", "--source", "file:" + store},
+		"top-nat.md.golden":   {"top", "-c", "nat", "-o", "markdown", "--source", "file:" + store},
+		"top-workload.csv.golden": {"top", "-c", "inter-az", "--group-by", "workload", "-o", "csv", "--source", "file:" +
+			store},
 		"recommend.golden":            {"recommend", "--source", "file:" + store},
 		"recommend.md.golden":         {"recommend", "-o", "markdown", "--source", "file:" + store},
 		"prices-us-east-1.golden":     {"prices", "--region", "us-east-1"},
@@ -375,7 +393,8 @@ func writeStore(t *testing.T, lines ...string) string {
 }
 
 func TestBadInput(t *testing.T) {
-	good := `{"schema":1,"ts":"2026-11-20T09:00:00Z","window_s":60,"region":"us-east-1","direction":"egress","category":"INTER_AZ","protocol":"tcp","local_ip":"10.0.1.5","remote_ip":"10.0.2.5","bytes":100,"packets":1}`
+	good := `{"schema":1,"ts":"2026-11-20T09:00:00Z","window_s":60,"region":"us-east-1","direction":"egress",` +
+		`"category":"INTER_AZ","protocol":"tcp","local_ip":"10.0.1.5","remote_ip":"10.0.2.5","bytes":100,"packets":1}`
 	negative := strings.Replace(good, `"bytes":100`, `"bytes":-100`, 1)
 	badIP := strings.Replace(good, `"10.0.2.5"`, `"10.0.2.500"`, 1)
 	mars := strings.Replace(good, `"us-east-1"`, `"mars-north-1"`, 1)
@@ -391,42 +410,64 @@ func TestBadInput(t *testing.T) {
 		args []string
 		want string // in the one stderr line
 	}{
-		{"unknown category", []string{"top", "-c", "egress", "-s", writeStore(t, good)}, `--category: unknown category "egress": want one of intra-az, inter-az`},
+		{"unknown category", []string{"top", "-c", "egress", "-s", writeStore(t, good)},
+			`--category: unknown category "egress": want one of intra-az, inter-az`},
 		{"no category", []string{"top", "-s", writeStore(t, good)}, "--category is required"},
-		{"bad duration", []string{"top", "-c", "nat", "--since", "yesterday", "-s", writeStore(t, good)}, `--since "yesterday": want a positive duration`},
-		{"negative duration", []string{"top", "-c", "nat", "--since", "-1h", "-s", writeStore(t, good)}, `--since "-1h": want a positive duration`},
-		{"since and start", []string{"top", "-c", "nat", "--since", "1h", "--start", "2026-11-20", "-s", writeStore(t, good)}, "--since and --start/--end are exclusive"},
-		{"end before start", []string{"top", "-c", "nat", "--start", "2026-11-21", "--end", "2026-11-20", "-s", writeStore(t, good)}, "--end 2026-11-20T00:00:00Z is not after --start 2026-11-21T00:00:00Z"},
-		{"bad time", []string{"top", "-c", "nat", "--start", "monday", "-s", writeStore(t, good)}, `--start "monday": want RFC 3339`},
+		{"bad duration", []string{"top", "-c", "nat", "--since", "yesterday", "-s", writeStore(t, good)},
+			`--since "yesterday": want a positive duration`},
+		{"negative duration", []string{"top", "-c", "nat", "--since", "-1h", "-s", writeStore(t, good)},
+			`--since "-1h": want a positive duration`},
+		{"since and start", []string{"top", "-c", "nat", "--since", "1h", "--start", "2026-11-20", "-s", writeStore(t, good)},
+			"--since and --start/--end are exclusive"},
+		{"end before start", []string{"top", "-c", "nat", "--start", "2026-11-21", "--end", "2026-11-20", "-s",
+			writeStore(t, good)}, "--end 2026-11-20T00:00:00Z is not after --start 2026-11-21T00:00:00Z"},
+		{"bad time", []string{"top", "-c", "nat", "--start", "monday", "-s", writeStore(t, good)},
+			`--start "monday": want RFC 3339`},
 		{"no source", []string{"top", "-c", "nat"}, "--source is required"},
 		{"unknown source", []string{"top", "-c", "nat", "-s", "s3://bucket"}, `--source "s3://bucket": want file:PATH`},
-		{"missing source", []string{"top", "-c", "nat", "-s", "file:/nonexistent/flows"}, "no such file or directory (check --source)"},
-		{"unreadable source", []string{"top", "-c", "nat", "-s", "file:" + dangling}, "node.jsonl: opening flow records: open"},
+		{"missing source", []string{"top", "-c", "nat", "-s", "file:/nonexistent/flows"},
+			"no such file or directory (check --source)"},
+		{"unreadable source", []string{"top", "-c", "nat", "-s", "file:" + dangling},
+			"node.jsonl: opening flow records: open"},
 		{"not gzip", []string{"top", "-c", "nat", "-s", "file:" + gz}, "reading gzip header"},
 		{"empty dir", []string{"top", "-c", "nat", "-s", "file:" + t.TempDir()}, "no flow record files"},
 		{"malformed json", []string{"top", "-c", "nat", "-s", writeStore(t, good, `{"schema":1,`)}, `flows.jsonl:2: `},
-		{"negative bytes", []string{"top", "-c", "inter-az", "-s", writeStore(t, good, good, negative)}, "flows.jsonl:3: bytes: negative value -100; want a non-negative integer (fix the record, or pass --strict=false to skip bad lines)"},
-		{"bad ip", []string{"recommend", "-s", writeStore(t, badIP)}, `flows.jsonl:1: remote_ip: "10.0.2.500" is not an IP address`},
-		{"record region unknown", []string{"top", "-c", "inter-az", "-s", writeStore(t, mars)}, `unknown region "mars-north-1"`},
-		{"prices unknown region", []string{"prices", "--region", "mars-north-1"}, `--region: unknown region "mars-north-1": prices are known for af-south-1,`},
+		{"negative bytes", []string{"top", "-c", "inter-az", "-s", writeStore(t, good, good, negative)},
+			"flows.jsonl:3: bytes: negative value -100; want a non-negative integer (fix the record, or pass --strict=false " +
+				"to skip bad lines)"},
+		{"bad ip", []string{"recommend", "-s", writeStore(t, badIP)},
+			`flows.jsonl:1: remote_ip: "10.0.2.500" is not an IP address`},
+		{"record region unknown", []string{"top", "-c", "inter-az", "-s", writeStore(t, mars)},
+			`unknown region "mars-north-1"`},
+		{"prices unknown region", []string{"prices", "--region", "mars-north-1"},
+			`--region: unknown region "mars-north-1": prices are known for af-south-1,`},
 		{"bad price override", []string{"prices", "--prices", prices}, `unknown figure "nat_per_tb"`},
 		{"missing price override", []string{"prices", "--prices", "/nonexistent.json"}, "--prices: open /nonexistent.json"},
 		{"bad output", []string{"prices", "-o", "yaml"}, `-o "yaml": want table, wide, json, csv or markdown`},
-		{"bad group", []string{"top", "-c", "nat", "--group-by", "node", "-s", writeStore(t, good)}, `--group-by: unknown grouping "node"`},
-		{"bad limit", []string{"top", "-c", "nat", "--limit", "-3", "-s", writeStore(t, good)}, "--limit -3: want 0 (all) or more"},
-		{"negative min-savings", []string{"recommend", "--min-savings", "-5", "-s", writeStore(t, good)}, "--min-savings -5: want USD a month, 0 or more"},
-		{"NaN min-savings", []string{"recommend", "--min-savings", "NaN", "-s", writeStore(t, good)}, "--min-savings NaN: want USD a month, 0 or more"},
-		{"negative egress volume", []string{"top", "-c", "internet", "--internet-egress-tb-month", "-1", "-s", writeStore(t, good)}, "--internet-egress-tb-month -1: want the account's monthly internet egress in TB, 0 or more"},
-		{"NaN egress volume", []string{"recommend", "--internet-egress-tb-month", "NaN", "-s", writeStore(t, good)}, "--internet-egress-tb-month NaN: want"},
-		{"report negative min-savings", []string{"report", "--dry-run", "--min-savings", "-0.5", "-s", writeStore(t, good)}, "--min-savings -0.5: want USD a month, 0 or more"},
+		{"bad group", []string{"top", "-c", "nat", "--group-by", "node", "-s", writeStore(t, good)},
+			`--group-by: unknown grouping "node"`},
+		{"bad limit", []string{"top", "-c", "nat", "--limit", "-3", "-s", writeStore(t, good)},
+			"--limit -3: want 0 (all) or more"},
+		{"negative min-savings", []string{"recommend", "--min-savings", "-5", "-s", writeStore(t, good)},
+			"--min-savings -5: want USD a month, 0 or more"},
+		{"NaN min-savings", []string{"recommend", "--min-savings", "NaN", "-s", writeStore(t, good)},
+			"--min-savings NaN: want USD a month, 0 or more"},
+		{"negative egress volume", []string{"top", "-c", "internet", "--internet-egress-tb-month", "-1", "-s",
+			writeStore(t, good)}, "--internet-egress-tb-month -1: want the account's monthly internet egress in TB, 0 or more"},
+		{"NaN egress volume", []string{"recommend", "--internet-egress-tb-month", "NaN", "-s", writeStore(t, good)},
+			"--internet-egress-tb-month NaN: want"},
+		{"report negative min-savings", []string{"report", "--dry-run", "--min-savings", "-0.5", "-s", writeStore(t, good)},
+			"--min-savings -0.5: want USD a month, 0 or more"},
 		{"compression ratio of 1", []string{"recommend", "--compression-ratio", "1", "-s", writeStore(t, good)},
 			"--compression-ratio 1: want the share of the bytes compression removes, above 0 and below 1 (0.6 for 60%)"},
-		{"report compression ratio of 0", []string{"report", "--dry-run", "--compression-ratio", "0", "-s", writeStore(t, good)},
+		{"report compression ratio of 0", []string{"report", "--dry-run", "--compression-ratio", "0", "-s",
+			writeStore(t, good)},
 			"--compression-ratio 0: want the share of the bytes compression removes, above 0 and below 1 (0.6 for 60%)"},
 		{"unknown flag", []string{"top", "--categroy", "nat"}, "flag provided but not defined: --categroy (see --help)"},
 		{"unknown command", []string{"topp"}, `unknown command "topp"`},
 		{"extra argument", []string{"top", "-c", "nat", "-s", writeStore(t, good), "extra"}, `unexpected argument "extra"`},
-		{"prices positional region", []string{"prices", "us-east-1"}, `unexpected argument "us-east-1": give the region as --region us-east-1`},
+		{"prices positional region", []string{"prices", "us-east-1"},
+			`unexpected argument "us-east-1": give the region as --region us-east-1`},
 		{"bad log level", []string{"--log-level", "loud", "prices"}, `--log-level "loud"`},
 	}
 	for _, tt := range tests {
@@ -452,26 +493,31 @@ func TestBadInput(t *testing.T) {
 // and the others only as far as the fields that exclude them; recommend
 // reads, and so validates, everything.
 func TestSelectiveValidation(t *testing.T) {
-	good := `{"schema":1,"ts":"2026-11-20T09:00:00Z","window_s":60,"region":"us-east-1","direction":"egress","category":"INTER_AZ","protocol":"tcp","local_ip":"10.0.1.5","remote_ip":"10.0.2.5","bytes":100,"packets":1}`
+	good := `{"schema":1,"ts":"2026-11-20T09:00:00Z","window_s":60,"region":"us-east-1","direction":"egress",` +
+		`"category":"INTER_AZ","protocol":"tcp","local_ip":"10.0.1.5","remote_ip":"10.0.2.5","bytes":100,"packets":1}`
 	intra := strings.Replace(strings.Replace(good, "INTER_AZ", "INTRA_AZ", 1), `"bytes":100`, `"bytes":-100`, 1)
 	src := writeStore(t, good, intra)
 	if code, _, errs := netcost(t, "top", "-c", "inter-az", "-s", src); code != 0 {
 		t.Errorf("top inter-az over a bad INTRA_AZ record: exit %d %s; want 0", code, errs)
 	}
-	if code, _, errs := netcost(t, "top", "-c", "intra-az", "-s", src); code != 2 || !strings.Contains(errs, "flows.jsonl:2: bytes: negative value") {
+	if code, _, errs := netcost(t, "top", "-c", "intra-az", "-s", src); code != 2 ||
+		!strings.Contains(errs, "flows.jsonl:2: bytes: negative value") {
 		t.Errorf("top intra-az: exit %d %q; want 2 and the bad line", code, errs)
 	}
-	if code, _, errs := netcost(t, "recommend", "-s", src); code != 2 || !strings.Contains(errs, "flows.jsonl:2: bytes: negative value") {
+	if code, _, errs := netcost(t, "recommend", "-s", src); code != 2 ||
+		!strings.Contains(errs, "flows.jsonl:2: bytes: negative value") {
 		t.Errorf("recommend: exit %d %q; want 2 and the bad line", code, errs)
 	}
 	// A line that is not JSON at all is caught by every query.
-	if code, _, errs := netcost(t, "top", "-c", "inter-az", "-s", writeStore(t, good, "{oops")); code != 2 || !strings.Contains(errs, "flows.jsonl:2:") {
+	if code, _, errs := netcost(t, "top", "-c", "inter-az", "-s", writeStore(t, good, "{oops")); code != 2 ||
+		!strings.Contains(errs, "flows.jsonl:2:") {
 		t.Errorf("top over a broken line: exit %d %q; want 2", code, errs)
 	}
 }
 
 func TestLenient(t *testing.T) {
-	good := `{"schema":1,"ts":"2026-11-20T09:00:00Z","window_s":60,"region":"us-east-1","direction":"egress","category":"INTER_AZ","protocol":"tcp","local_ip":"10.0.1.5","remote_ip":"10.0.2.5","bytes":1073741824,"packets":1}`
+	good := `{"schema":1,"ts":"2026-11-20T09:00:00Z","window_s":60,"region":"us-east-1","direction":"egress",` +
+		`"category":"INTER_AZ","protocol":"tcp","local_ip":"10.0.1.5","remote_ip":"10.0.2.5","bytes":1073741824,"packets":1}`
 	src := writeStore(t, good, "garbage", strings.Replace(good, "1073741824", "-1", 1), good)
 	code, out, errs := netcost(t, "top", "-c", "inter-az", "-o", "json", "--strict=false", "-s", src)
 	if code != 0 {
@@ -483,7 +529,8 @@ func TestLenient(t *testing.T) {
 	}
 	json.Unmarshal([]byte(out), &res)
 	if res.TotalBytes != 2<<30 || res.Skipped != 2 || !strings.Contains(errs, "skipped bad flow records") {
-		t.Errorf("lenient: total %d skipped %d stderr %q; want 2 GiB, 2 skipped, a warning", res.TotalBytes, res.Skipped, errs)
+		t.Errorf("lenient: total %d skipped %d stderr %q; want 2 GiB, 2 skipped, a warning",
+			res.TotalBytes, res.Skipped, errs)
 	}
 }
 
@@ -503,7 +550,8 @@ func TestGzipAndDirectorySources(t *testing.T) {
 	var plain bytes.Buffer
 	plain.ReadFrom(zr)
 	os.WriteFile(filepath.Join(dir, "b.jsonl"), plain.Bytes(), 0o644)
-	one := mustRun(t, "top", "-c", "intra-az", "-o", "json", "-s", "file:"+filepath.Join(store, "ip-10-0-2-20.ec2.internal.jsonl.gz"))
+	one := mustRun(t, "top", "-c", "intra-az", "-o", "json", "-s", "file:"+filepath.Join(store,
+		"ip-10-0-2-20.ec2.internal.jsonl.gz"))
 	two := mustRun(t, "top", "-c", "intra-az", "-o", "json", "-s", "file:"+dir)
 	re := regexp.MustCompile(`"source": "[^"]*"`)
 	if re.ReplaceAllString(one, "") != re.ReplaceAllString(two, "") {
@@ -570,7 +618,8 @@ func TestLayoutIndependence(t *testing.T) {
 		t.Fatal(err)
 	}
 	re := regexp.MustCompile(`"source": "[^"]*"`)
-	for _, args := range [][]string{{"top", "-c", "nat", "-o", "json"}, {"top", "-c", "inter-az", "-o", "json", "--group-by", "workload"}, {"recommend", "-o", "json"}} {
+	for _, args := range [][]string{{"top", "-c", "nat", "-o", "json"},
+		{"top", "-c", "inter-az", "-o", "json", "--group-by", "workload"}, {"recommend", "-o", "json"}} {
 		agent := mustRun(t, append(args, "-s", "file:"+store)...)
 		sorted := mustRun(t, append(args, "-s", "file:"+dir)...)
 		if re.ReplaceAllString(agent, "") != re.ReplaceAllString(sorted, "") {
@@ -612,7 +661,8 @@ func TestHelp(t *testing.T) {
 	for _, args := range [][]string{{"--help"}, {"-h"}, {"top", "--help"}, {"resolve", "1.2.3.4", "--help"}} {
 		code, out, errs := netcost(t, args...)
 		if code != 0 || errs != "" || !strings.Contains(out, "USAGE:") {
-			t.Errorf("netcost %s: exit %d, stdout %q, stderr %q; want exit 0 and the help on stdout", strings.Join(args, " "), code, out, errs)
+			t.Errorf("netcost %s: exit %d, stdout %q, stderr %q; want exit 0 and the help on stdout",
+				strings.Join(args, " "), code, out, errs)
 		}
 	}
 }

@@ -22,7 +22,8 @@ var pricesCommand = &cli.Command{
 		"(VERIFIED, or derived_or_unverified listing the figures), to keep the numbers plain. Override any figure\n" +
 		"with --prices FILE.",
 	Flags: []cli.Flag{
-		&cli.StringFlag{Name: "region", Aliases: []string{"r"}, EnvVars: []string{"NETCOST_REGION"}, Usage: "one region (default: every region, one row each)"},
+		&cli.StringFlag{Name: "region", Aliases: []string{"r"}, EnvVars: []string{"NETCOST_REGION"},
+			Usage: "one region (default: every region, one row each)"},
 		outputFlag, pricesFlag,
 	},
 	Action: func(cCtx *cli.Context) error {

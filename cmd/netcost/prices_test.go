@@ -46,7 +46,8 @@ func TestMakeRegionPricesTable(t *testing.T) {
 	if got := column(t, tb, "USD")[1]; got != "0.05*" {
 		t.Errorf("the derived NAT figure = %q; want 0.05*", got)
 	}
-	want := []string{"bb-test-1, Test B; * derived or unverified; a GB is 2^30 bytes", "S1: one. example.com/1 (2026-11-01)",
+	want := []string{"bb-test-1, Test B; * derived or unverified; a GB is 2^30 bytes",
+		"S1: one. example.com/1 (2026-11-01)",
 		"S2: two. example.com/2 (2026-11-02)"}
 	if !slices.Equal(tb.notes, want) {
 		t.Errorf("notes = %q; want %q", tb.notes, want)

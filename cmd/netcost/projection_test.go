@@ -90,6 +90,7 @@ func TestRecommendShortWindow(t *testing.T) {
 	code, out, errs = netcost(t, "recommend", "-s", writeStore(t, day...))
 	if code != 0 || errs != "" || strings.Contains(out, "less than a day") ||
 		!strings.Contains(out, "saves $32.85/month of $32.85/month (from 24h0m0s)") {
-		t.Errorf("recommend over a day: exit %d, stderr %q, out\n%s\nwant $32.85 from 24h0m0s and no warning", code, errs, out)
+		t.Errorf("recommend over a day: exit %d, stderr %q, out\n%s\nwant $32.85 from 24h0m0s and no warning",
+			code, errs, out)
 	}
 }

@@ -109,7 +109,8 @@ func TestTablesFitTerminal(t *testing.T) {
 			piped := mustRun(t, c.args...)
 			_, wide := onTerminal(t, size.cols, size.rows, false, append(c.args, "-o", "wide")...)
 			if wide != piped {
-				t.Errorf("%s -o wide on a terminal differs from its output through a pipe:\n%s\nthrough a pipe:\n%s", what, wide, piped)
+				t.Errorf("%s -o wide on a terminal differs from its output through a pipe:\n%s\nthrough a pipe:\n%s",
+					what, wide, piped)
 			}
 			if size.cols == 80 && c.dropped != "" && (strings.Contains(got, c.dropped) || !strings.Contains(wide, c.dropped)) {
 				t.Errorf("%s on 80 columns: want %s left out, and back with -o wide:\n%s", what, c.dropped, got)
@@ -150,7 +151,8 @@ func TestRecommendFitsTerminal(t *testing.T) {
 // TestHelpFitsTerminal: help wraps at a terminal's width, on stdout for
 // --help and on stderr for bare netcost, and keeps its lines elsewhere.
 func TestHelpFitsTerminal(t *testing.T) {
-	for _, args := range [][]string{{"--help"}, {"top", "--help"}, {"resolve", "--help"}, {"report", "--help"}, {"completion", "--help"}, {}} {
+	for _, args := range [][]string{{"--help"}, {"top", "--help"}, {"resolve", "--help"}, {"report", "--help"},
+		{"completion", "--help"}, {}} {
 		code, got := onTerminal(t, 80, 24, true, args...)
 		what := "netcost " + strings.Join(args, " ")
 		if want := map[bool]int{true: 2, false: 0}[len(args) == 0]; code != want || !strings.Contains(got, "USAGE:") {
@@ -160,7 +162,8 @@ func TestHelpFitsTerminal(t *testing.T) {
 	}
 	// Through a pipe the lines stay whole: a flag's usage on its line.
 	out := mustRun(t, "top", "--help")
-	if !regexp.MustCompile(`(?m)^ +--exact +cloudwatch: .* for small windows and emulators \(default: false\)$`).MatchString(out) {
+	exact := regexp.MustCompile(`(?m)^ +--exact +cloudwatch: .* for small windows and emulators \(default: false\)$`)
+	if !exact.MatchString(out) {
 		t.Errorf("netcost top --help through a pipe lost its long lines:\n%s", out)
 	}
 }

@@ -84,7 +84,8 @@ func renderTable(w io.Writer, format string, t table) error {
 
 // safe is t with every header, cell and note passed through safeCell.
 func (t table) safe(format string) table {
-	out := table{header: safeCells(format, t.header), rows: make([][]string, len(t.rows)), notes: make([]string, len(t.notes))}
+	out := table{header: safeCells(format, t.header), rows: make([][]string, len(t.rows)),
+		notes: make([]string, len(t.notes))}
 	for i, r := range t.rows {
 		out.rows[i] = safeCells(format, r)
 	}

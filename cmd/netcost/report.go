@@ -18,7 +18,8 @@ import (
 func reportReadFlags() []cli.Flag {
 	since, end := *sinceFlag, *endFlag
 	since.Usage = "window ending now, such as 24h or 7d (default: the previous full UTC day)"
-	end.Usage = "window end (exclusive), RFC 3339 or YYYY-MM-DD; alone, the report covers the day before it (default: the previous full UTC day)"
+	end.Usage = "window end (exclusive), RFC 3339 or YYYY-MM-DD; alone, the report covers the day before it (default: " +
+		"the previous full UTC day)"
 	var flags []cli.Flag
 	for _, f := range readFlags() {
 		switch f {
@@ -43,10 +44,12 @@ var reportCommand = &cli.Command{
 		"message. The default window is the previous full UTC day. The webhook URL is a secret: prefer\n" +
 		"SLACK_WEBHOOK_URL in the environment to the flag, which other users can see in the process list.",
 	Flags: append(reportReadFlags(),
-		&cli.StringFlag{Name: "slack-webhook", EnvVars: []string{"SLACK_WEBHOOK_URL"}, Usage: "Slack incoming webhook URL to post to"},
+		&cli.StringFlag{Name: "slack-webhook", EnvVars: []string{"SLACK_WEBHOOK_URL"},
+			Usage: "Slack incoming webhook URL to post to"},
 		&cli.BoolFlag{Name: "dry-run", Usage: "print the Block Kit JSON payload instead of posting it"},
 		&cli.StringFlag{Name: "cluster", EnvVars: []string{"NETCOST_CLUSTER"}, Usage: "cluster name for the report's title"},
-		&cli.IntFlag{Name: "limit", Aliases: []string{"n"}, Value: report.DefaultLimit, Usage: "pairs, talkers and recommendations listed (1 or more)"},
+		&cli.IntFlag{Name: "limit", Aliases: []string{"n"}, Value: report.DefaultLimit,
+			Usage: "pairs, talkers and recommendations listed (1 or more)"},
 		minSavingsFlag("leave out recommendations saving less than this many USD a month"),
 		compressionRatioFlag,
 	),

@@ -25,7 +25,8 @@ import (
 var reportWindow = []string{"--start", "2026-11-20T09:30:00Z", "--end", "2026-11-20T10:00:00Z"}
 
 func TestReportDryRun(t *testing.T) {
-	out := mustRun(t, append([]string{"report", "--dry-run", "--source", "file:" + store, "--cluster", "shop"}, reportWindow...)...)
+	out := mustRun(t, append([]string{"report", "--dry-run", "--source", "file:" + store, "--cluster", "shop"},
+		reportWindow...)...)
 	// The same pipeline as internal/report's golden message.
 	want, err := os.ReadFile("../../internal/report/testdata/sample.json")
 	if err != nil {
@@ -78,7 +79,8 @@ func TestReportUsage(t *testing.T) {
 	} {
 		code, out, errs := netcost(t, args...)
 		if code != 2 || out != "" || strings.Count(errs, "\n") != 1 || strings.Contains(errs, "SECRET") {
-			t.Errorf("%v: exit %d, stdout %q, stderr %q: want 2 and one line that does not quote the webhook", args[1:], code, out, errs)
+			t.Errorf("%v: exit %d, stdout %q, stderr %q: want 2 and one line that does not quote the webhook", args[1:], code,
+				out, errs)
 		}
 	}
 }
@@ -94,7 +96,8 @@ func TestReportPosts(t *testing.T) {
 	}))
 	defer srv.Close()
 	hook := srv.URL + "/services/T0/B0/SECRET"
-	args := append([]string{"report", "--source", "file:" + store, "--cluster", "shop", "--slack-webhook", hook}, reportWindow...)
+	args := append([]string{"report", "--source", "file:" + store, "--cluster", "shop", "--slack-webhook", hook},
+		reportWindow...)
 	code, out, errs := netcost(t, args...)
 	if code != 0 || len(got) != 1 || out != "" || strings.Contains(errs, "SECRET") {
 		t.Fatalf("exit %d after %d posts, stdout %q, stderr %q", code, len(got), out, errs)
@@ -103,7 +106,8 @@ func TestReportPosts(t *testing.T) {
 	if err := json.Unmarshal([]byte(got[0]), &posted); err != nil {
 		t.Fatal(err)
 	}
-	if err := json.Unmarshal([]byte(mustRun(t, append([]string{"report", "--dry-run", "--source", "file:" + store, "--cluster", "shop"}, reportWindow...)...)), &dry); err != nil {
+	if err := json.Unmarshal([]byte(mustRun(t, append([]string{"report", "--dry-run", "--source", "file:" + store,
+		"--cluster", "shop"}, reportWindow...)...)), &dry); err != nil {
 		t.Fatal(err)
 	}
 	a, _ := posted.JSON(false)
@@ -114,7 +118,8 @@ func TestReportPosts(t *testing.T) {
 
 	status, body = http.StatusNotFound, "no_service"
 	code, _, errs = netcost(t, args...)
-	if errs = withoutProjectionWarning(errs); code != 1 || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, "404 Not Found: no_service") || strings.Contains(errs, "SECRET") {
+	if errs = withoutProjectionWarning(errs); code != 1 || strings.Count(errs, "\n") != 1 ||
+		!strings.Contains(errs, "404 Not Found: no_service") || strings.Contains(errs, "SECRET") {
 		t.Errorf("webhook gone: exit %d, stderr %q: want 1 and the status and Slack's reason without the URL", code, errs)
 	}
 }
@@ -141,7 +146,8 @@ func TestReportCloudWatch(t *testing.T) {
 // names the monitor it read and carries the source's caveats.
 func TestReportNFM(t *testing.T) {
 	f := nfmFake(t)
-	out := mustRun(t, "report", "--dry-run", "--source", "nfm", "--endpoint-url", f.URL, "--region", "us-east-1", "--start", "2026-11-14", "--end", "2026-11-21")
+	out := mustRun(t, "report", "--dry-run", "--source", "nfm", "--endpoint-url", f.URL, "--region", "us-east-1",
+		"--start", "2026-11-14", "--end", "2026-11-21")
 	var m report.Message
 	if err := json.Unmarshal([]byte(out), &m); err != nil {
 		t.Fatal(err)
@@ -159,8 +165,8 @@ func TestReportNFM(t *testing.T) {
 		}
 	}
 	all := strings.Join(texts, "\n")
-	for _, want := range []string{"records from nfm:eks-prod", "*1. shop/web-7d4b9c-abcde → shop/cart-5f6d7e-fghij*", "→ 52.94.133.131*\n",
-		strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(source.NFMTopOnlyNote)} {
+	for _, want := range []string{"records from nfm:eks-prod", "*1. shop/web-7d4b9c-abcde → shop/cart-5f6d7e-fghij*",
+		"→ 52.94.133.131*\n", strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(source.NFMTopOnlyNote)} {
 		if !strings.Contains(all, want) {
 			t.Errorf("the report over nfm lacks %q:\n%s", want, all)
 		}
@@ -175,7 +181,8 @@ func TestReportCommandsRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	var m report.Message
-	if err := json.Unmarshal([]byte(mustRun(t, append([]string{"report", "--dry-run", "--source", "file:" + dir}, reportWindow...)...)), &m); err != nil {
+	if err := json.Unmarshal([]byte(mustRun(t, append([]string{"report", "--dry-run", "--source", "file:" + dir},
+		reportWindow...)...)), &m); err != nil {
 		t.Fatal(err)
 	}
 	var cmds [][]string

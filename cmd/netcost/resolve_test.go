@@ -39,8 +39,9 @@ func resolveEnv(t *testing.T) []string {
 	rt.Serve(t, lns[2], rt.Stall)
 	dns := rt.ServeDNS(t, map[string]string{"127.0.0.5": "ec2-3-210-1-1.compute-1.amazonaws.com"})
 	ranges := filepath.Join(t.TempDir(), "ip-ranges.json")
-	os.WriteFile(ranges, []byte(`{"syncToken":"1","prefixes":[{"ip_prefix":"127.0.0.6/32","region":"us-east-1","service":"S3"},`+
-		`{"ip_prefix":"127.0.0.5/32","region":"us-east-1","service":"EC2"}]}`), 0o644)
+	os.WriteFile(ranges,
+		[]byte(`{"syncToken":"1","prefixes":[{"ip_prefix":"127.0.0.6/32","region":"us-east-1","service":"S3"},`+
+			`{"ip_prefix":"127.0.0.5/32","region":"us-east-1","service":"EC2"}]}`), 0o644)
 	return []string{"--tls-port", strconv.Itoa(port), "--dns-server", dns.Addr, "--ip-ranges-file", ranges,
 		"--resolve-timeout", "1s", "--cache", filepath.Join(t.TempDir(), "resolve.json")}
 }
@@ -49,7 +50,8 @@ func TestResolveCommand(t *testing.T) {
 	env := resolveEnv(t)
 	ips := []string{"127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6"}
 	var out struct{ Results []resolve.Result }
-	if err := json.Unmarshal([]byte(mustRun(t, append(append([]string{"resolve", "-o", "json"}, env...), ips...)...)), &out); err != nil {
+	if err := json.Unmarshal([]byte(mustRun(t, append(append([]string{"resolve", "-o", "json"}, env...), ips...)...)),
+		&out); err != nil {
 		t.Fatal(err)
 	}
 	want := []struct{ name, belongs, problem string }{
@@ -70,7 +72,8 @@ func TestResolveCommand(t *testing.T) {
 		}
 	}
 	// The test CA is not among the system's roots: read, named, not verified.
-	if c := out.Results[0].Certificates; len(c) != 1 || c[0].Verified || !strings.Contains(c[0].VerifyError, "unknown authority") {
+	if c := out.Results[0].Certificates; len(c) != 1 || c[0].Verified ||
+		!strings.Contains(c[0].VerifyError, "unknown authority") {
 		t.Errorf("certificate from the test CA: %+v", c)
 	}
 	if c := out.Results[1].Certificates; len(c) != 1 || !strings.Contains(c[0].VerifyError, "expired") {
@@ -80,7 +83,8 @@ func TestResolveCommand(t *testing.T) {
 	// Again, as a table: from the cache (the stalled address included: it
 	// answered nothing within its time, which is an answer for an hour).
 	table := mustRun(t, append(append([]string{"resolve"}, env...), ips...)...)
-	for _, s := range []string{"BELONGS_TO", "│ 127.0.0.2 │ Amazon SQS", "sqs.us-east-1.amazonaws.com", "unverified: unknown authority",
+	for _, s := range []string{"BELONGS_TO", "│ 127.0.0.2 │ Amazon SQS", "sqs.us-east-1.amazonaws.com",
+		"unverified: unknown authority",
 		"│ 127.0.0.4 │ unknown", "tls: no answer within 1s", "EC2 us-east-1", "cached 20"} {
 		if !strings.Contains(table, s) {
 			t.Errorf("table lacks %q:\n%s", s, table)
@@ -91,7 +95,8 @@ func TestResolveCommand(t *testing.T) {
 func TestResolveBadInput(t *testing.T) {
 	env := resolveEnv(t)
 	bad := filepath.Join(t.TempDir(), "bad.json")
-	os.WriteFile(bad, []byte(`{"syncToken":"1","prefixes":[{"ip_prefix":"1.2.3.0/33","region":"r","service":"S3"}]}`), 0o644)
+	os.WriteFile(bad,
+		[]byte(`{"syncToken":"1","prefixes":[{"ip_prefix":"1.2.3.0/33","region":"r","service":"S3"}]}`), 0o644)
 	for _, tt := range []struct {
 		args []string
 		want string
@@ -105,9 +110,11 @@ func TestResolveBadInput(t *testing.T) {
 		{[]string{"resolve", "--tls-port", "0", "127.0.0.2"}, "--tls-port 0: want a port from 1 to 65535"},
 		{[]string{"resolve", "--resolve-timeout", "0s", "127.0.0.2"}, "--resolve-timeout 0s: want a positive duration"},
 		{[]string{"resolve", "--dns-server", "localhost", "127.0.0.2"}, `--dns-server "localhost": want IP:PORT`},
-		{[]string{"resolve", "--ip-ranges-file", "/nonexistent.json", "127.0.0.2"}, "--ip-ranges-file: open /nonexistent.json"},
+		{[]string{"resolve", "--ip-ranges-file", "/nonexistent.json", "127.0.0.2"},
+			"--ip-ranges-file: open /nonexistent.json"},
 		{[]string{"resolve", "--ip-ranges-file", bad, "127.0.0.2"}, `prefixes[0]: "1.2.3.0/33" is not a prefix`},
-		{append([]string{"top", "-c", "nat", "--resolve", "--tls-port", "70000"}, "-s", writeStore(t, natRecord("127.0.0.2", ""))), "--tls-port 70000"},
+		{append([]string{"top", "-c", "nat", "--resolve", "--tls-port", "70000"}, "-s",
+			writeStore(t, natRecord("127.0.0.2", ""))), "--tls-port 70000"},
 	} {
 		args := tt.args
 		if args[0] == "resolve" {
@@ -130,10 +137,11 @@ func wantUsageError(t *testing.T, args []string, want string) {
 }
 
 func natRecord(remoteIP, remoteName string) string {
+	// The bytes differ by address, for a stable order.
 	return fmt.Sprintf(`{"schema":1,"ts":"2026-11-20T09:00:00Z","window_s":60,"region":"us-east-1","direction":"egress",`+
-		`"category":"NAT_GATEWAY","protocol":"tcp","local_ip":"10.0.1.101","local_pod":"sqs-sender-1","local_namespace":"shop",`+
-		`"local_az_id":"use1-az1","remote_ip":%q,"remote_port":443,"remote_name":%q,"via":"nat-0123","via_az_id":"use1-az1",`+
-		`"bytes":%d,"packets":1000}`, remoteIP, remoteName, 1<<20+len(remoteIP)) // distinct sizes: a stable order
+		`"category":"NAT_GATEWAY","protocol":"tcp","local_ip":"10.0.1.101","local_pod":"sqs-sender-1",`+
+		`"local_namespace":"shop","local_az_id":"use1-az1","remote_ip":%q,"remote_port":443,"remote_name":%q,`+
+		`"via":"nat-0123","via_az_id":"use1-az1","bytes":%d,"packets":1000}`, remoteIP, remoteName, 1<<20+len(remoteIP))
 }
 
 // TestTopResolve: top --resolve names the NAT rows' remotes that the
@@ -186,10 +194,12 @@ func TestTopResolve(t *testing.T) {
 			header = append(header, cell)
 		}
 	}
-	if want := []string{"LOCAL IP", "REMOTE IP", "MB", "POD", "NAMESPACE", "BELONGS_TO", "COST USD"}; !slices.Equal(header, want) {
-		t.Errorf("NAT table columns %q; want %q", header, want)
+	wantHeader := []string{"LOCAL IP", "REMOTE IP", "MB", "POD", "NAMESPACE", "BELONGS_TO", "COST USD"}
+	if !slices.Equal(header, wantHeader) {
+		t.Errorf("NAT table columns %q; want %q", header, wantHeader)
 	}
-	for _, s := range []string{"Amazon SQS (sqs.us-east-1.amazonaws.com, unverified)", "Stripe (api.stripe.com, unverified)", "│ unknown ",
+	for _, s := range []string{"Amazon SQS (sqs.us-east-1.amazonaws.com, unverified)",
+		"Stripe (api.stripe.com, unverified)", "│ unknown ",
 		"Datadog (agent-intake.logs.datadoghq.com) "} {
 		if !strings.Contains(table, s) {
 			t.Errorf("table lacks %q:\n%s", s, table)
@@ -250,7 +260,8 @@ func TestResolveHelp(t *testing.T) {
 func TestIPRangesURL(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	src := writeStore(t, natRecord("127.0.0.2", ""))
-	for _, url := range []string{"file:///etc/passwd", "ftp://example.com/ip-ranges.json", "http://ip-ranges.amazonaws.com/ip-ranges.json", "garbage"} {
+	for _, url := range []string{"file:///etc/passwd", "ftp://example.com/ip-ranges.json",
+		"http://ip-ranges.amazonaws.com/ip-ranges.json", "garbage"} {
 		want := fmt.Sprintf("--ip-ranges-url %q is not an https URL", url)
 		wantUsageError(t, []string{"resolve", "--ip-ranges-url", url, "127.0.0.2"}, want)
 		wantUsageError(t, []string{"top", "-c", "nat", "-s", src, "--resolve", "--ip-ranges-url", url}, want)
@@ -273,18 +284,22 @@ func TestResolveCacheLeavesOtherFilesAlone(t *testing.T) {
 	if err := os.WriteFile(bashrc, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	want := "--cache " + bashrc + ": not a netcost resolve cache; it is left as it is (name another file, or pass --no-cache)"
+	want := "--cache " + bashrc + ": not a netcost resolve cache; it is left as it is " +
+		"(name another file, or pass --no-cache)"
 	src := writeStore(t, natRecord("127.0.0.2", ""))
 	wantUsageError(t, append(append([]string{"resolve"}, env...), "--cache", bashrc, "127.0.0.5"), want)
 	wantUsageError(t, []string{"top", "-c", "nat", "-s", src, "--resolve", "--cache", bashrc}, want)
-	noCacheFlag := slices.DeleteFunc(slices.Clone(env), func(s string) bool { return s == "--cache" || strings.HasSuffix(s, "resolve.json") })
+	noCacheFlag := slices.DeleteFunc(slices.Clone(env), func(s string) bool {
+		return s == "--cache" || strings.HasSuffix(s, "resolve.json")
+	})
 	t.Run("NETCOST_RESOLVE_CACHE", func(t *testing.T) {
 		keepResolveFlags(t)
 		t.Setenv("NETCOST_RESOLVE_CACHE", bashrc)
 		wantUsageError(t, append(append([]string{"resolve"}, noCacheFlag...), "127.0.0.5"), want)
 	})
 	// --no-cache: the file is not used, so not judged.
-	if code, _, errs := netcost(t, append(append([]string{"resolve", "--no-cache"}, env...), "--cache", bashrc, "127.0.0.5")...); code != 0 {
+	if code, _, errs := netcost(t, append(append([]string{"resolve", "--no-cache"}, env...), "--cache", bashrc,
+		"127.0.0.5")...); code != 0 {
 		t.Errorf("--no-cache with --cache %s: exit %d, %s", bashrc, code, errs)
 	}
 
@@ -295,7 +310,8 @@ func TestResolveCacheLeavesOtherFilesAlone(t *testing.T) {
 	code, out, errs := netcost(t, append(append([]string{"resolve", "-o", "json"}, noCacheFlag...), "127.0.0.5")...)
 	if code != 0 || !strings.Contains(out, "ec2-3-210-1-1.compute-1.amazonaws.com") ||
 		strings.Count(errs, "not a netcost resolve cache") != 1 || !strings.Contains(errs, def) {
-		t.Errorf("default cache holding another file: exit %d, stdout %s, stderr %s; want the answer and one warning", code, out, errs)
+		t.Errorf("default cache holding another file: exit %d, stdout %s, stderr %s; want the answer and one warning", code,
+			out, errs)
 	}
 	for _, p := range []string{bashrc, def} {
 		if got, _ := os.ReadFile(p); string(got) != content {
@@ -361,7 +377,8 @@ func TestRecommendFromRecordName(t *testing.T) {
 			i+1, i, az, i, i+1, az, 1<<30))
 	}
 	var res recJSON
-	if err := json.Unmarshal([]byte(mustRun(t, "recommend", "-o", "json", "-s", writeStore(t, lines...))), &res); err != nil {
+	out := mustRun(t, "recommend", "-o", "json", "-s", writeStore(t, lines...))
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range res.Recommendations {

@@ -48,7 +48,8 @@ func TestNonRegularSource(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatalf("netcost top -s file:%s still running after 5 s", tt.path)
 		}
-		if code != 2 || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, tt.want) || !strings.Contains(errs, "(check --source)") {
+		if code != 2 || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, tt.want) ||
+			!strings.Contains(errs, "(check --source)") {
 			t.Errorf("file:%s: exit %d, stdout %q, stderr %q; want 2 and one line saying %q", tt.path, code, out, errs, tt.want)
 		}
 	}

@@ -55,7 +55,8 @@ func TestResolveEscapesCertificates(t *testing.T) {
 	}
 	assertSafe(t, "resolve stdout", out)
 	assertSafe(t, "resolve stderr", errs)
-	for _, want := range []string{`\x1b]0;pwned\x07\x1b[31m\x0d\x0a\x00\u202eevil.example`, `\x1b]0;pwned\x07\x1b[31m\x0d\x0a\x00san.example`} {
+	for _, want := range []string{`\x1b]0;pwned\x07\x1b[31m\x0d\x0a\x00\u202eevil.example`,
+		`\x1b]0;pwned\x07\x1b[31m\x0d\x0a\x00san.example`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the table lacks %q:\n%s", want, out)
 		}
@@ -76,7 +77,8 @@ func TestResolveEscapesCertificates(t *testing.T) {
 	}
 	// Go's resolver drops PTR answers that are not host names: a
 	// hostile one names nothing, and the note says why.
-	if r := res.Results[2]; len(r.PTR) != 0 || r.Name != "" || !strings.Contains(strings.Join(r.Problems, "; "), "invalid names") {
+	if r := res.Results[2]; len(r.PTR) != 0 || r.Name != "" || !strings.Contains(strings.Join(r.Problems, "; "),
+		"invalid names") {
 		t.Errorf("hostile PTR answer: %+v; want no name and a problem saying the answer was invalid", r)
 	}
 }
@@ -117,7 +119,8 @@ func TestTopResolveEscapesCertificates(t *testing.T) {
 		case "csv":
 			recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
 			if err != nil || len(recs) != 1+len(strangerIPs) || strings.Count(out, "\n") != len(recs) {
-				t.Errorf("-o csv: %d records on %d lines, %v; want %d, one a line:\n%s", len(recs), strings.Count(out, "\n"), err, 1+len(strangerIPs), out)
+				t.Errorf("-o csv: %d records on %d lines, %v; want %d, one a line:\n%s", len(recs), strings.Count(out, "\n"), err,
+					1+len(strangerIPs), out)
 			}
 			fallthrough
 		default:
@@ -136,9 +139,11 @@ func TestSlackReplyEscaped(t *testing.T) {
 		w.Write([]byte("invalid_blocks\x1b]0;pwned\a\x1b[31m\u202e\r\nforged line\x00"))
 	}))
 	defer srv.Close()
-	code, out, errs := netcost(t, append([]string{"report", "--source", "file:" + store, "--slack-webhook", srv.URL + "/services/T/B/SECRET"},
+	code, out, errs := netcost(t, append([]string{"report", "--source", "file:" + store, "--slack-webhook", srv.URL +
+		"/services/T/B/SECRET"},
 		reportWindow...)...)
-	want := `netcost: Slack webhook answered 400 Bad Request: invalid_blocks\x1b]0;pwned\x07\x1b[31m\u202e forged line\x00` + "\n"
+	want := `netcost: Slack webhook answered 400 Bad Request: ` +
+		`invalid_blocks\x1b]0;pwned\x07\x1b[31m\u202e forged line\x00` + "\n"
 	if errs = withoutProjectionWarning(errs); code != 1 || out != "" || errs != want {
 		t.Errorf("exit %d, stdout %q, stderr %q; want 1 and %q", code, out, errs, want)
 	}
@@ -148,7 +153,8 @@ func TestSlackReplyEscaped(t *testing.T) {
 // holds no control or bidi character.
 func TestErrorLineEscaped(t *testing.T) {
 	code, out, errs := netcost(t, "top", "-c", "nat", "-s", "file:/nonexistent/\x1b]0;pwned\a\u202e\n.jsonl")
-	if code == 0 || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, `\x1b]0;pwned\x07\u202e\x0a.jsonl`) {
+	if code == 0 || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs,
+		`\x1b]0;pwned\x07\u202e\x0a.jsonl`) {
 		t.Errorf("exit %d, stdout %q, stderr %q; want one line quoting the path escaped", code, out, errs)
 	}
 	assertSafe(t, "stderr", errs)
@@ -187,7 +193,8 @@ func TestRecommendTextEscapes(t *testing.T) {
 		// from validated records, which hold no newline.
 		name := strings.ReplaceAll(h, "\n", "")
 		res.Recommendations = append(res.Recommendations, costmodel.Recommendation{Kind: h, Target: h,
-			Action: "kubectl -n " + name + " patch\naws ec2 " + name, Evidence: costmodel.Evidence{Detail: h}, Caveats: []string{h}})
+			Action: "kubectl -n " + name + " patch\naws ec2 " +
+				name, Evidence: costmodel.Evidence{Detail: h}, Caveats: []string{h}})
 	}
 	var b strings.Builder
 	if err := writeRecommendText(&b, res, 40); err != nil { // wrapped, as on a terminal
@@ -225,8 +232,10 @@ func TestRecordControlTextRejected(t *testing.T) {
 		}
 		assertSafe(t, "stderr", errs)
 		code, out, errs = netcost(t, "top", "-c", "nat", "--strict=false", "-s", src)
-		if code != 0 || !strings.Contains(out, "skipped 1 bad lines") || !strings.Contains(errs, "flows.jsonl:2: local_pod: ") {
-			t.Errorf("%q --strict=false: exit %d, stdout %q, stderr %q; want the line skipped with a warning", tt.name, code, out, errs)
+		if code != 0 || !strings.Contains(out, "skipped 1 bad lines") ||
+			!strings.Contains(errs, "flows.jsonl:2: local_pod: ") {
+			t.Errorf("%q --strict=false: exit %d, stdout %q, stderr %q; want the line skipped with a warning", tt.name, code,
+				out, errs)
 		}
 		assertSafe(t, "stdout", out)
 		assertSafe(t, "stderr", errs)

@@ -112,7 +112,8 @@ func TestMakePairTable(t *testing.T) {
 }
 
 func TestMakeNATTable(t *testing.T) {
-	sender := costmodel.Row{Local: costmodel.Endpoint{IP: "10.0.1.101", Namespace: "shop", Pod: "sqs-sender-84b6d5f7c9-t5wzr",
+	sender := costmodel.Row{Local: costmodel.Endpoint{IP: "10.0.1.101", Namespace: "shop",
+		Pod:      "sqs-sender-84b6d5f7c9-t5wzr",
 		Workload: "sqs-sender"}, Remote: costmodel.Endpoint{IP: "52.46.151.20"}, Via: "nat-0a1", ViaAZID: "use1-az1",
 		Bytes: 6400 << 20, CostUSD: 0.34}
 	node := costmodel.Row{Local: costmodel.Endpoint{IP: "10.0.2.7", Node: "ip-10-0-2-7"}, Remote: costmodel.Endpoint{

@@ -13,7 +13,8 @@ func TestVersion(t *testing.T) {
 	for _, arg := range []string{"--version", "-v"} {
 		code, out, errs := netcost(t, arg)
 		if code != 0 || errs != "" || !strings.HasPrefix(out, "netcost version ") || strings.Count(out, "\n") != 1 {
-			t.Errorf("netcost %s: exit %d, stdout %q, stderr %q; want exit 0 and one line netcost version ...", arg, code, out, errs)
+			t.Errorf("netcost %s: exit %d, stdout %q, stderr %q; want exit 0 and one line netcost version ...",
+				arg, code, out, errs)
 		}
 	}
 }

@@ -358,7 +358,8 @@ func wrapHelp(help string, width int) string {
 		end, wide := i+1, textWidth(line) > width
 		for ; end < len(lines); end++ {
 			next := lines[end]
-			if strings.TrimSpace(next) == "" || len(next)-len(strings.TrimLeft(next, " ")) != indent || helpColumn.MatchString(next) {
+			if strings.TrimSpace(next) == "" || len(next)-len(strings.TrimLeft(next, " ")) != indent ||
+				helpColumn.MatchString(next) {
 				break
 			}
 			wide = wide || textWidth(next) > width

@@ -40,7 +40,8 @@ func TestAbbreviate(t *testing.T) {
 // escaped cell's start and end around the ellipsis: no escape, character
 // or cluster is split.
 func FuzzAbbreviate(f *testing.F) {
-	for _, s := range []string{"shop/products-5c6b7f9d84-kq7lz", "a\x1b[31mred", "日本語", "🇯🇵🇫🇷", "e\u0301te\u0301", "\xff\xfe", "\u202e"} {
+	for _, s := range []string{"shop/products-5c6b7f9d84-kq7lz", "a\x1b[31mred", "日本語", "🇯🇵🇫🇷", "e\u0301te\u0301",
+		"\xff\xfe", "\u202e"} {
 		f.Add(s, 8, true)
 	}
 	f.Fuzz(func(t *testing.T, s string, width int, middle bool) {
@@ -86,7 +87,8 @@ func TestFit(t *testing.T) {
 			{"shop/products-5c6b7f9d84-kq7lz", "use1-az1", "something long here", "20.0 GiB", "0.40"},
 			{"shop/orders-6f8d9c7b5-m4n8p", "use1-az2", "more", "3.0 GiB", "0.06"},
 		},
-		notes: []string{"window: 2026-11-20T09:00:00Z to 2026-11-20T10:00:00Z (1h0m0s); monthly figures extrapolate this window to 730 hours"},
+		notes: []string{"window: 2026-11-20T09:00:00Z to 2026-11-20T10:00:00Z (1h0m0s); monthly figures extrapolate this " +
+			"window to 730 hours"},
 		narrow: &narrowing{
 			first:  [][]string{{"EXTRA"}},
 			abbrev: map[string]abbrev{"NAME": {min: 12, middle: true}},

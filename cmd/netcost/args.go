@@ -75,6 +75,7 @@ func reorderArgs(app *cli.App, args []string) []string {
 	return append(out, positional...)
 }
 
+// isFlag: argument a is a flag (-x, --x, --x=v); "-" (stdin) and "--" (the end of flags) are not.
 func isFlag(a string) bool { return len(a) > 1 && a[0] == '-' && a != "--" }
 
 // flagName is the name in a flag argument: "limit" in --limit=5 or -limit.
@@ -86,6 +87,7 @@ func flagName(a string) string {
 	return name
 }
 
+// lookupFlag returns the flag among flags that argument a names, or nil.
 func lookupFlag(flags []cli.Flag, a string) cli.Flag {
 	name := flagName(a)
 	for _, f := range flags {

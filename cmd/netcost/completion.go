@@ -124,6 +124,8 @@ func withFlags(flags []cli.Flag, more ...cli.Flag) []cli.Flag {
 	return out
 }
 
+// compFlags describes command cmd's visible flags for the scripts: their
+// names, first usage clause, and the values or files they take.
 func compFlags(cmd string, flags []cli.Flag) []compFlag {
 	var out []compFlag
 	for _, f := range flags {

@@ -90,6 +90,8 @@ func awsOptions(cCtx *cli.Context) (awscfg.Options, error) {
 	return o, o.Validate()
 }
 
+// readFlags are the flags of the commands that read records: the source,
+// window, output, pricing and AWS flags.
 func readFlags() []cli.Flag {
 	return append([]cli.Flag{sourceFlag, exactFlag, sinceFlag, startFlag, endFlag, outputFlag, strictFlag, pricesFlag,
 		egressTBFlag, tgwPeerFlag, monitorFlag, commandLine{}}, awsFlags()...)
@@ -165,6 +167,7 @@ func joinAnd(names []string) string { return joinLast(names, " and ") }
 // orList lists choices as in "table, json or csv".
 func orList(choices []string) string { return joinLast(choices, " or ") }
 
+// joinLast joins s with commas, and last before its last element.
 func joinLast(s []string, last string) string {
 	if len(s) == 1 {
 		return s[0]
@@ -296,6 +299,7 @@ func parseWindow(now time.Time, since, start, end string) (source.Window, error)
 	return w, nil
 }
 
+// parseOutput checks -o: one of outputFormats, any case, or md for markdown.
 func parseOutput(s string) (string, error) {
 	o := strings.ToLower(s)
 	switch {
@@ -330,6 +334,8 @@ func loadModel(cCtx *cli.Context) (*costmodel.Model, error) {
 		TGWPeerExternal: cCtx.Bool(tgwPeerFlag.Name)}), nil
 }
 
+// windowNote is the line under a table that says the window the figures
+// cover and how monthly figures are projected from it.
 func windowNote(start, end time.Time) string {
 	if start.IsZero() || end.IsZero() {
 		return "window: no records"

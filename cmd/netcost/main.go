@@ -8,6 +8,7 @@
 //	netcost recommend --source file:PATH
 //	netcost report --source file:PATH [--slack-webhook URL | --dry-run]
 //	netcost prices [--region us-east-1]
+//	netcost completion bash|zsh|fish
 //
 // Results go to stdout, logs to stderr. Exit status: 0 ok, 2 bad usage or
 // bad input (one line on stderr says what and how to fix it), 1 otherwise.
@@ -73,6 +74,8 @@ func printError(w io.Writer, err error) {
 // logLevels are what --log-level takes.
 var logLevels = []string{"debug", "info", "warn", "error"}
 
+// onUsageError turns urfave/cli's flag parsing errors into usage errors
+// that name the flag as typed (flagError) and point to --help.
 func onUsageError(cCtx *cli.Context, err error, _ bool) error {
 	flags := cCtx.App.Flags
 	if cCtx.Command != nil {
@@ -81,6 +84,8 @@ func onUsageError(cCtx *cli.Context, err error, _ bool) error {
 	return usage.Errorf("%s (see --help)", flagError(flags, err.Error()))
 }
 
+// newApp builds the CLI, writing results to stdout and help, errors and
+// logs to stderr.
 func newApp(stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
 		Name:  "netcost",

@@ -95,6 +95,7 @@ func (t table) safe(format string) table {
 	return out
 }
 
+// safeCells is safeCell over a row of cells.
 func safeCells(format string, cells []string) []string {
 	out := make([]string, len(cells))
 	for i, c := range cells {
@@ -155,6 +156,7 @@ func isFormula(s string) bool {
 // fraction, an optional exponent.
 var number = regexp.MustCompile(`^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$`)
 
+// fill hands t's header and rows to tablewriter and renders them.
 func fill(tbl *tablewriter.Table, t table) error {
 	tbl.Header(toAny(t.header)...)
 	for _, r := range t.rows {
@@ -168,6 +170,7 @@ func fill(tbl *tablewriter.Table, t table) error {
 	return nil
 }
 
+// toAny converts cells to the []any that tablewriter takes.
 func toAny(s []string) []any {
 	a := make([]any, len(s))
 	for i, v := range s {
@@ -201,6 +204,8 @@ func writeJSON(w io.Writer, v any) error {
 	return nil
 }
 
+// usd formats dollars for people: cents, or four decimals below a cent
+// so that small costs do not show as 0.00.
 func usd(v float64) string {
 	switch {
 	case v == 0:
@@ -211,6 +216,7 @@ func usd(v float64) string {
 	return fmt.Sprintf("%.2f", v)
 }
 
+// orDash returns the first of s that is not empty, else "-" for an empty cell.
 func orDash(s ...string) string {
 	for _, v := range s {
 		if v != "" {
@@ -220,6 +226,7 @@ func orDash(s ...string) string {
 	return "-"
 }
 
+// joinNonEmpty joins the strings of s that are not empty with sep.
 func joinNonEmpty(sep string, s ...string) string {
 	var out []string
 	for _, v := range s {

@@ -92,6 +92,8 @@ func makeResolveTable(res []resolve.Result) table {
 	return t
 }
 
+// certificateCell is the CERTIFICATE cell: verified if any certificate
+// read verified, else why the first did not; "-" if none was read.
 func certificateCell(cs []resolve.Certificate) string {
 	if len(cs) == 0 {
 		return "-"

@@ -112,6 +112,9 @@ func makeTopJSON(res *query.TopResult, names []naming) topResultJSON {
 	return topResultJSON{res, rows}
 }
 
+// endpointLabel names an endpoint in a table: namespace/pod or
+// namespace/workload, the namespace, the node, the load balancer, else
+// its name or IP.
 func endpointLabel(e costmodel.Endpoint) string {
 	switch {
 	case e.Pod != "":
@@ -141,6 +144,7 @@ func lbLabel(lb string) string {
 	return short + ":" + name
 }
 
+// paren puts s in parentheses; an empty s stays empty.
 func paren(s string) string {
 	if s == "" {
 		return ""
@@ -280,6 +284,7 @@ func topNotes(res *query.TopResult, names []naming) []string {
 // viaCell names a row's billed hop and its AZ, as in nat-0a1 (use1-az1).
 func viaCell(r costmodel.Row) string { return orDash(joinNonEmpty(" ", r.Via, paren(r.ViaAZID))) }
 
+// omitted is the totals note's mention of the rows --limit left out.
 func omitted(n int) string {
 	if n == 0 {
 		return ""

@@ -311,6 +311,7 @@ func wrapText(s string, width int, first, indent string) []string {
 	return append(lines, line)
 }
 
+// init makes every help text fit the terminal it goes to (fitHelp).
 func init() { cli.HelpPrinter = fitHelp(cli.HelpPrinter) }
 
 // fitHelp wraps print, urfave/cli's help printer, so that help on a

@@ -77,43 +77,61 @@ func New(max int) *Table {
 	return &Table{max: max, pods: map[uint64]map[netip.Addr]*list.Element{}, queries: map[queryKey]query{}}
 }
 
-// Add reads one event into the table at time now. It keeps nothing of ev.Payload.
+// Add reads one event into the table at time now. It keeps nothing of ev.Payload. It parses before it
+// takes the table's lock, so that the collector's lookups do not wait for parsing.
 func (t *Table) Add(ev *bpf.NameEvent, now time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.stats.Events++
 	var one [1][]byte // a datagram's one message, without allocating
+	var failures uint64
 	switch ev.Kind {
 	case bpf.NameDNSQuery:
+		var qs [maxTCPMsgs]Query
+		n := 0
 		for _, msg := range dnsMessages(ev, &one) {
 			q, err := ParseQuery(msg)
 			if err != nil {
-				t.stats.ParseFailures++
+				failures++
 				continue
 			}
+			qs[n] = q
+			n++
+		}
+		t.mu.Lock()
+		for _, q := range qs[:n] {
 			t.asked(queryKey{ev.NetnsCookie, ev.Local.Port(), q.ID}, q.Names, now)
 		}
 	case bpf.NameDNSAnswer:
+		var as [maxTCPMsgs]Answer
+		n := 0
 		for _, msg := range dnsMessages(ev, &one) {
 			a, err := ParseAnswer(msg)
 			if len(a.Addrs) == 0 { // NXDOMAIN, or an answer with no address: nothing to learn
 				if err != nil {
-					t.stats.ParseFailures++
+					failures++
 				}
 				continue
 			}
+			as[n] = a
+			n++
+		}
+		t.mu.Lock()
+		for _, a := range as[:n] {
 			t.answered(queryKey{ev.NetnsCookie, ev.Local.Port(), a.ID}, a, now)
 		}
 	case bpf.NameTLSHello:
 		name, err := ParseClientHello(ev.Payload)
+		t.mu.Lock()
 		if err != nil {
-			t.stats.ParseFailures++
-			return
+			failures++
+			break
 		}
 		t.learn(ev.NetnsCookie, ev.Remote.Addr().Unmap(), name, flows.NameFromSNI, now.Add(minLife))
 	default:
-		t.stats.ParseFailures++
+		t.mu.Lock()
+		failures++
 	}
+	t.stats.Events++
+	t.stats.ParseFailures += failures
+	t.mu.Unlock()
 }
 
 // dnsMessages returns the DNS messages of an event's payload: the datagram, or those in a TCP segment.

@@ -170,3 +170,30 @@ func TestTableQueryFlood(t *testing.T) {
 		t.Errorf("%d queries waiting; want at most %d", n, maxQueries)
 	}
 }
+
+// TestTableConcurrent: the reader goroutine adds events while the collector looks names up and expires them
+// (run with -race).
+func TestTableConcurrent(t *testing.T) {
+	tb := New(64)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 2000 {
+			tb.Add(helloEvent(podNS, fmt.Sprintf("192.0.2.%d", i%200), sniHello("h.example", nil, nil)), t0)
+		}
+	}()
+	for i := 0; ; i++ {
+		select {
+		case <-done:
+			if s := tb.Stats(); s.Events != 2000 || s.Names > 64 {
+				t.Errorf("Stats = %+v; want 2000 events, at most 64 names", s)
+			}
+			return
+		default:
+		}
+		tb.Lookup(podNS, netip.MustParseAddr(fmt.Sprintf("192.0.2.%d", i%200)), t0)
+		if i%100 == 0 {
+			tb.Expire(t0)
+		}
+	}
+}

@@ -85,8 +85,7 @@ func TestUnknownAZNoted(t *testing.T) {
 
 // TestFoldedPairCLI is issue 14's first example through top: products-b
 // folds its 1 GiB to graphql-a into "other", graphql-a reports it in. The
-// crossing is 1 GiB, billed at both interfaces: 1 * (0.01 + 0.01) = $0.02
-// (it showed 2 GiB and $0.03).
+// crossing is 1 GiB, billed at both interfaces: 1 * (0.01 + 0.01) = $0.02.
 func TestFoldedPairCLI(t *testing.T) {
 	in := billingRecord("ingress", "INTER_AZ", 1<<30, `"remote_ip":"10.0.2.7","remote_pod":"products-b",`+
 		`"remote_namespace":"shop","remote_az_id":"use1-az2","remote_reported":true`)

@@ -46,8 +46,8 @@ func gzipFile(t *testing.T, from, to string, n int) {
 }
 
 // TestDuplicateFiles: a gzip copy of a file beside it, a link to a file and
-// a copy of the store inside itself used to double every figure. They are
-// counted once, and the notes say which records were left out.
+// a copy of the store inside itself are counted once, not twice, and the
+// notes say which records were left out.
 func TestDuplicateFiles(t *testing.T) {
 	plain := "ip-10-0-1-10.ec2.internal.jsonl"
 	dir := copyStore(t)

@@ -100,8 +100,7 @@ func TestNFMTop(t *testing.T) {
 	pair, db := res.Rows[0], res.Rows[1]
 	// NFM reports each flow once, as its sender's bytes: the pod pair is
 	// metered at both nodes, 10 * 0.02 = $0.20, and so is the database's
-	// 4 GiB, at the pod's interface and at its own: 4 * 0.02 = $0.08 (it
-	// was $0.04, one side).
+	// 4 GiB, at the pod's interface and at its own: 4 * 0.02 = $0.08.
 	if !pair.Pair || pair.Local.Pod != "web-7d4b9c-abcde" || pair.Local.Namespace != "shop" ||
 		pair.Local.AZID != "use1-az1" || pair.Local.Node != "i-0a1b2c3d4e5f60001" || pair.Remote.Pod != "cart-5f6d7e-fghij" ||
 		pair.Remote.Service != "cart" || pair.Remote.AZID != "use1-az2" || pair.Bytes != 10<<30 ||

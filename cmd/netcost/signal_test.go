@@ -25,8 +25,8 @@ func TestMain(m *testing.M) {
 }
 
 // TestNonRegularSource: a named pipe with no writer and a device are
-// refused with one line and exit 2 at once; they used to block in open,
-// deaf to SIGTERM, or read /dev/zero for ten minutes.
+// refused with one line and exit 2 at once: opening the pipe would block,
+// deaf to SIGTERM, and a device such as /dev/zero never ends.
 func TestNonRegularSource(t *testing.T) {
 	fifo := filepath.Join(t.TempDir(), "flows.jsonl")
 	if err := syscall.Mkfifo(fifo, 0o644); err != nil {

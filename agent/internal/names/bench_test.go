@@ -43,3 +43,12 @@ func BenchmarkAddHello(b *testing.B) {
 		tb.Add(ev, t0)
 	}
 }
+
+// BenchmarkAddQuery is the cost of one DNS query event.
+func BenchmarkAddQuery(b *testing.B) {
+	tb := New(0)
+	q := queryEvent(podNS, dnsQuery(b, 9, "api.stripe.com."))
+	for b.Loop() {
+		tb.Add(q, t0)
+	}
+}

@@ -241,9 +241,10 @@ func cleanName(s string) (string, bool) {
 	}
 	// An address is no name: IPv4 literals end in a numeric label, which no top-level domain is (an IPv6
 	// literal's colons fail ValidName).
-	last := s[strings.LastIndexByte(s, '.')+1:]
-	if strings.Trim(last, "0123456789") == "" {
-		return "", false
+	for _, c := range []byte(s[strings.LastIndexByte(s, '.')+1:]) {
+		if c < '0' || c > '9' {
+			return s, true
+		}
 	}
-	return s, true
+	return "", false
 }

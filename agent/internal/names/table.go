@@ -162,10 +162,13 @@ func (t *Table) asked(k queryKey, names []string, now time.Time) {
 			}
 		}
 	}
-	q := t.queries[k]
-	q.names = append(q.names[:0:0], q.names...)
+	// names is the caller's own (ParseQuery's): kept as it is for a new query.
+	q, ok := t.queries[k]
+	if !ok {
+		q.names = names[:min(len(names), maxQuestions)]
+	}
 	for _, n := range names {
-		if len(q.names) < maxQuestions {
+		if ok && len(q.names) < maxQuestions && !contains(q.names, n) {
 			q.names = append(q.names, n)
 		}
 	}

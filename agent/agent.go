@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -254,18 +255,23 @@ func (a *agent) rangesFetcher() *ipranges.Fetcher {
 	return &ipranges.Fetcher{URL: a.cfg.ipRangesURL, Cache: a.cfg.ipRangesCache}
 }
 
-// loadRanges reads AWS ip-ranges from -ip-ranges-file, or else downloads them; without them (nil) the agent runs.
-func (a *agent) loadRanges(ctx context.Context) (*ipranges.Ranges, error) {
+// fetchRanges downloads AWS ip-ranges as -ip-ranges-url says; without them (nil) the agent runs.
+func (a *agent) fetchRanges(ctx context.Context) *ipranges.Ranges {
+	if a.cfg.ipRangesURL == "" {
+		return nil
+	}
+	ranges, err := a.rangesFetcher().Fetch(ctx, nil)
+	if err != nil {
+		a.log.Warn("AWS ip-ranges", "error", err) // with or without a cached copy, the agent runs
+	}
+	return ranges
+}
+
+// loadRanges reads AWS ip-ranges from -ip-ranges-file; without the flag it returns nil, for fetchRanges.
+func (a *agent) loadRanges() (*ipranges.Ranges, error) {
 	cfg := a.cfg
 	if cfg.ipRangesFile == "" {
-		if cfg.ipRangesURL == "" {
-			return nil, nil
-		}
-		ranges, err := a.rangesFetcher().Fetch(ctx, nil)
-		if err != nil {
-			a.log.Warn("AWS ip-ranges", "error", err) // with or without a cached copy, the agent runs
-		}
-		return ranges, nil
+		return nil, nil
 	}
 	f, err := os.Open(cfg.ipRangesFile)
 	if err != nil {
@@ -279,8 +285,10 @@ func (a *agent) loadRanges(ctx context.Context) (*ipranges.Ranges, error) {
 	return ranges, nil
 }
 
-// run wires the real parts (the health server, the VPC view, the sink, the eBPF counter, conntrack and
-// Kubernetes names) and runs the loop until ctx ends.
+// run wires the real parts and runs the loop until ctx ends: the health server and the eBPF counter (and
+// conntrack) first, so that counting starts at once; the sink too, unless it waits for the node's region;
+// then learn asks the network for the rest (instance metadata, the VPC view, Kubernetes names) while the
+// loop runs.
 func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 	cfg := a.cfg
 	stopHealth, err := a.serveHealth()
@@ -288,26 +296,18 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 		return err
 	}
 	defer stopHealth()
-	ranges, err := a.loadRanges(ctx)
+	ranges, err := a.loadRanges()
 	if err != nil {
 		return err
 	}
-	id := a.identify(ctx)
-	var cl *classify.Classifier
-	if err := retry(ctx, cfg.startupAttempts, func() error {
-		var err error
-		cl, err = a.loadView(ctx, id, ranges)
-		return err
-	}); err != nil {
-		a.log.Error("no VPC view: records are UNCLASSIFIED until it loads", "error", err)
+	// A sink that needs nothing of the network opens now: its errors are the user's to fix, said at once.
+	var out sink.Sink // file, cloudwatch or stdout: see sink.go; nil until learn opens it
+	if cfg.sink != "cloudwatch" || cfg.region != "" {
+		if out, err = a.openSink(ctx, cfg.region, stdout); err != nil {
+			return err
+		}
+		defer out.Close()
 	}
-
-	var out sink.Sink // file, cloudwatch or stdout: see sink.go
-	out, err = a.openSink(ctx, id.Region, stdout)
-	if err != nil {
-		return err
-	}
-	defer out.Close()
 
 	root := cfg.cgroupRoot
 	if root == "" {
@@ -321,7 +321,6 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 		return fmt.Errorf("starting the byte counter: %w", err)
 	}
 	defer counter.Close()
-	a.known(cl, id)
 	// Before the capabilities go: it needs CAP_NET_ADMIN once. It follows
 	// the table until the final drain is translated (Close, deferred).
 	var services translator // nil, not a nil *conntrack.Table, without conntrack
@@ -330,23 +329,22 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 		services = t
 	}
 	a.dropPrivileges()
-	a.log.Info("counting", "node", cfg.node, "region", id.Region, "vpc", id.VPCID, "az_id", id.AZID, "cgroup_root", root,
-		"window", cfg.window)
+	a.log.Info("counting", "node", cfg.node, "cgroup_root", root, "window", cfg.window)
 
-	n := namer{paths: cgroups.NewResolver(root), index: a.kubeNames(ctx)}
-	col := &collect.Collector{Cluster: cfg.cluster, Node: cfg.node, Region: id.Region, Classifier: cl, Log: a.log,
-		Names: n.local, Remote: n.remote}
-	if ip, err := netip.ParseAddr(id.PrivateIP); err == nil {
-		col.NodeIP = ip
-	}
-	col.InstanceID = a.recordInstance(id)
-	if col.Region == "" {
-		col.Region = "unknown" // the schema needs a region; prices then fail loudly, not silently
-	}
-
-	l := a.newLoop(counter, services, out, col, id, ranges)
+	n := &namer{paths: cgroups.NewResolver(root)} // its index comes from learn
+	col := &collect.Collector{Cluster: cfg.cluster, Node: cfg.node, Region: cmp.Or(cfg.region, "unknown"), Log: a.log,
+		Names:  func(cgroup uint64) (collect.Names, bool) { return n.local(cgroup) },
+		Remote: func(ip netip.Addr) (collect.RemoteNames, bool) { return n.remote(ip) }}
+	learnt := make(chan learnt, learning)
+	go a.learn(ctx, ranges, out == nil, stdout, learnt) // returns once it has sent, or soon after ctx ends
+	l := a.newLoop(counter, services, out, col, node.Identity{}, ranges)
+	l.learnt, l.namer = learnt, n
 	if cfg.learnNames {
 		l.names = newLearner(counter, cfg.maxNames, col, a.metrics)
 	}
-	return l.run(ctx)
+	err = l.run(ctx)
+	if out == nil && l.out != nil {
+		err = errors.Join(err, l.out.Close())
+	}
+	return err
 }

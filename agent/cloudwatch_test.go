@@ -173,7 +173,7 @@ type runningAgent struct {
 	logs *syncBuffer // caps_test.go
 }
 
-// startAgent starts the built agent and waits until it counts.
+// startAgent starts the built agent and waits until it counts, classifies and names.
 func startAgent(t *testing.T, bin string, args ...string) *runningAgent {
 	t.Helper()
 	a := &runningAgent{cmd: exec.Command(bin, args...), logs: &syncBuffer{}}
@@ -183,9 +183,9 @@ func startAgent(t *testing.T, bin string, args ...string) *runningAgent {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.cmd.Process.Kill(); a.cmd.Wait() })
-	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(a.logs.String(), `"msg":"counting"`); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(a.logs.String(), `"msg":"naming"`); time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("the agent did not start counting:\n%s", a.logs.String())
+			t.Fatalf("the agent did not start counting and naming:\n%s", a.logs.String())
 		}
 	}
 	return a

@@ -137,7 +137,7 @@ func TestEndToEnd(t *testing.T) {
 	agent.Stderr = &logs
 	must(agent.Start())
 	t.Cleanup(func() { agent.Process.Kill(); agent.Wait() })
-	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(logs.String(), `"msg":"counting"`); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(logs.String(), `"msg":"naming"`); time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the agent did not start:\n%s", logs.String())
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/netcost/netcost/agent/internal/collect"
@@ -11,6 +12,7 @@ import (
 	"github.com/netcost/netcost/agent/internal/node"
 	"github.com/netcost/netcost/agent/internal/sink"
 	"github.com/netcost/netcost/bpf"
+	"github.com/netcost/netcost/internal/flows"
 	"github.com/netcost/netcost/internal/ipranges"
 )
 
@@ -41,6 +43,14 @@ type loop struct {
 	ranges   *ipranges.Ranges // compiled into the VPC view at its next refresh
 	deltas   bpf.Deltas       // reused by every drain
 	start    time.Time        // of the window in hand
+
+	// learnt brings what learn finds out after the programs attached (nil once all of it came, and in
+	// tests): until then the loop drains only at the end of a window, and writes what it cannot yet
+	// (without a sink) into held.
+	learnt  <-chan learnt
+	waiting int    // learnt values still to come
+	namer   *namer // gets the Kubernetes index
+	held    [][]flows.Record
 }
 
 // newLoop takes the loop's parts as interfaces so that tests can pass fakes; agent.run wires the real ones.
@@ -63,20 +73,76 @@ func (l *loop) run(ctx context.Context) error {
 	defer refresh.Stop()
 	daily := time.NewTicker(24 * time.Hour)
 	defer daily.Stop()
+	if l.learnt != nil {
+		l.waiting = learning
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return l.stop(ctx)
+		case v := <-l.learnt:
+			if err := l.adopt(ctx, v); err != nil {
+				l.learnt = nil // the sink did not open: there is nothing to wait for
+				return errors.Join(err, l.stop(ctx))
+			}
 		case <-daily.C:
-			l.refreshRanges(ctx)
+			if l.learnt == nil {
+				l.refreshRanges(ctx)
+			}
 		case <-refresh.C:
-			l.id = l.a.refresh(ctx, l.id, l.ranges, l.col)
+			if l.learnt == nil { // learn is still asking instance metadata and EC2
+				l.id = l.a.refresh(ctx, l.id, l.ranges, l.col)
+			}
 		case now := <-drain.C:
+			// Until learn is done the kernel keeps the counts, which are then named and classified; the
+			// window's end does not wait.
+			if l.learnt != nil && now.Sub(l.start) < cfg.window {
+				continue
+			}
 			if err := l.drain(ctx, now); err != nil {
 				return err
 			}
 		}
 	}
+}
+
+// adopt puts what learn found out to use: the node's identity, AWS ip-ranges, the VPC view and the sink, or
+// the Kubernetes names. It writes the windows held for want of a sink, and returns learn's error, if any.
+func (l *loop) adopt(ctx context.Context, v learnt) error {
+	if l.waiting--; l.waiting == 0 {
+		l.learnt = nil
+	}
+	if v.names {
+		l.namer.index = v.index
+		l.a.log.Info("naming", "kubernetes", v.index != nil)
+		return nil
+	}
+	if v.err != nil {
+		return v.err
+	}
+	l.id, l.ranges = v.id, v.ranges
+	if l.id.Region != "" {
+		l.col.Region = l.id.Region
+	}
+	if ip, err := netip.ParseAddr(l.id.PrivateIP); err == nil {
+		l.col.NodeIP = ip
+	}
+	l.col.InstanceID = l.a.recordInstance(l.id)
+	l.col.Classifier = v.vpc
+	l.a.known(v.vpc, l.id)
+	l.a.log.Info("classifying", "region", l.id.Region, "vpc", l.id.VPCID, "az_id", l.id.AZID,
+		"vpc_view", v.vpc != nil)
+	if v.out == nil {
+		return nil
+	}
+	l.out = v.out
+	for len(l.held) > 0 {
+		if err := l.write(ctx, l.held[0]); err != nil {
+			return err
+		}
+		l.held = l.held[1:]
+	}
+	return nil
 }
 
 // drain adds what the kernel counted since the last drain to the window in hand, and writes the window once it
@@ -111,7 +177,21 @@ func (l *loop) stop(ctx context.Context) error {
 		l.a.log.Info("conntrack: Service flows", "translated_bytes", s.TranslatedBytes, "untranslated_bytes",
 			s.UntranslatedBytes, "events_lost", s.EventsLost, "connections", s.Conns)
 	}
-	return errors.Join(err, l.flush(ctx))
+	err = errors.Join(err, l.flush(ctx))
+	// Without a sink yet (a CloudWatch sink waiting for the node's region), learn may still bring one: it
+	// ends soon after ctx.
+	for timeout := time.After(5 * time.Second); l.out == nil && l.learnt != nil; {
+		select {
+		case v := <-l.learnt:
+			err = errors.Join(err, l.adopt(ctx, v))
+		case <-timeout:
+			l.learnt = nil
+		}
+	}
+	if len(l.held) > 0 {
+		l.a.log.Error("windows counted but not written: the sink never opened", "windows", len(l.held))
+	}
+	return err
 }
 
 // add translates the drained deltas and adds them to the window in hand; final lets no flow wait for its
@@ -123,19 +203,28 @@ func (l *loop) add(final bool) {
 	l.col.Add(&l.deltas)
 }
 
-// flush writes the window in hand to the sink, even once ctx is cancelled.
+// flush writes the window in hand to the sink, even once ctx is cancelled, or holds it until there is one.
 func (l *loop) flush(ctx context.Context) error {
 	recs := l.col.Flush(l.start, l.a.cfg.window, l.a.cfg.topK)
 	if l.names != nil {
 		l.names.windowDone()
 	}
+	if l.out == nil {
+		l.held = append(l.held, recs)
+		return nil
+	}
+	return l.write(ctx, recs)
+}
+
+// write writes one window's records to the sink.
+func (l *loop) write(ctx context.Context, recs []flows.Record) error {
 	t0 := time.Now()
 	err := l.out.Write(context.WithoutCancel(ctx), recs)
 	l.a.metrics.Published(recs, time.Since(t0), err)
 	if err != nil {
-		return fmt.Errorf("writing the window of %s: %w", l.start.Format(time.RFC3339), err)
+		return fmt.Errorf("writing a window of %d records: %w", len(recs), err)
 	}
-	l.a.log.Debug("window written", "start", l.start, "records", len(recs))
+	l.a.log.Debug("window written", "records", len(recs))
 	return nil
 }
 

@@ -215,7 +215,7 @@ receive, CloudWatch Logs publishing (to moto), the CLI, and the us-east-1 prices
 		}
 		logf.Close()
 	})
-	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(readFile(agentLog), `"msg":"counting"`); time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(readFile(agentLog), `"msg":"naming"`); time.Sleep(100 * time.Millisecond) {
 		r.check()
 		select {
 		case err := <-agentDone:

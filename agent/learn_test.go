@@ -108,7 +108,8 @@ func TestLoopNamesRemotes(t *testing.T) {
 			}
 		}
 	}
-	want := map[string]string{"10.0.3.4": "queue.example/" + flows.NameFromDNS, "10.0.3.3": "api.example/" + flows.NameFromSNI}
+	want := map[string]string{"10.0.3.4": "queue.example/" + flows.NameFromDNS,
+		"10.0.3.3": "api.example/" + flows.NameFromSNI}
 	for ip, w := range want {
 		if named[ip] != w {
 			t.Errorf("records to %s are named %q; want %q", ip, named[ip], w)

@@ -272,7 +272,7 @@ type query struct {
 
 var (
 	condRE = regexp.MustCompile(`^([A-Za-z_@][A-Za-z0-9_]*) (=|!=) "([^"]*)"$|^([A-Za-z_@][A-Za-z0-9_]*) like /(.*)/$|^([A-Za-z_@][A-Za-z0-9_]*) (>=|<) ([0-9]+)$`)
-	aggRE  = regexp.MustCompile(`^(sum|count|min|max)\(([A-Za-z_@*][A-Za-z0-9_]*)\) as ([A-Za-z_][A-Za-z0-9_]*)$`)
+	aggRE  = regexp.MustCompile(`^(sum|count_distinct|count|min|max)\(([A-Za-z_@*][A-Za-z0-9_]*)\) as ([A-Za-z_][A-Za-z0-9_]*)$`)
 	nameRE = regexp.MustCompile(`^[A-Za-z_@][A-Za-z0-9_]*$`)
 )
 
@@ -336,9 +336,10 @@ func parse(text string) (*query, error) {
 // run evaluates the query over the events in [start, end] (seconds).
 func (q *query) run(evs []Event, start, end int64) (rows [][]resultField, matched, scanned, bytes int) {
 	type acc struct {
-		key  []*string
-		vals []float64
-		seen []bool
+		key      []*string
+		vals     []float64
+		seen     []bool
+		distinct []map[string]bool // count_distinct's values, by aggregate
 	}
 	groups := map[string]*acc{}
 	var order []string
@@ -409,6 +410,17 @@ func (q *query) run(evs []Event, start, end int64) (rows [][]resultField, matche
 			if p == nil {
 				continue
 			}
+			if ag.fn == "count_distinct" { // exact, as Logs Insights is while the values are few
+				if a.distinct == nil {
+					a.distinct = make([]map[string]bool, len(q.aggs))
+				}
+				if a.distinct[i] == nil {
+					a.distinct[i] = map[string]bool{}
+				}
+				a.distinct[i][*p] = true
+				a.vals[i], a.seen[i] = float64(len(a.distinct[i])), true
+				continue
+			}
 			v, err := strconv.ParseFloat(*p, 64)
 			if err != nil {
 				continue
@@ -439,7 +451,7 @@ func (q *query) run(evs []Event, start, end int64) (rows [][]resultField, matche
 				continue
 			}
 			v := strconv.FormatFloat(a.vals[i], 'f', -1, 64)
-			if ag.arg == "@timestamp" {
+			if ag.arg == "@timestamp" && ag.fn != "count_distinct" {
 				v = time.UnixMilli(int64(a.vals[i])).UTC().Format("2006-01-02 15:04:05.000")
 			}
 			row = append(row, resultField{ag.as, v})

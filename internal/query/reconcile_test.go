@@ -20,6 +20,16 @@ import (
 // its bill from an export on disk in format.
 func reconcileDay(t *testing.T, format string, byResource bool) *ReconcileResult {
 	t.Helper()
+	return reconcileBill(t, format, ReconcileOptions{Options: Options{Source: source.Spec{Kind: "file",
+		Path: insightstest.WriteStore(t, curtest.DayRecords())}, Window: source.Window{Start: curtest.DayStart,
+		End: curtest.DayEnd}}, ByResource: byResource})
+}
+
+// reconcileBill reconciles the records opts says against curtest's day's bill, from an export on disk in
+// format.
+func reconcileBill(t *testing.T, format string, opts ReconcileOptions) *ReconcileResult {
+	t.Helper()
+	byResource := opts.ByResource
 	dir := t.TempDir()
 	objs, err := curtest.DayExport(format).Objects("bucket", "")
 	if err != nil {
@@ -35,8 +45,6 @@ func reconcileDay(t *testing.T, format string, byResource bool) *ReconcileResult
 	read := func(ctx context.Context, start, end time.Time) (*cur.Bill, error) {
 		return cur.NewReader(aws.Config{}, nil).Read(ctx, loc, cur.Options{Start: start, End: end, ByResource: byResource})
 	}
-	opts := ReconcileOptions{Options: Options{Source: source.Spec{Kind: "file", Path: insightstest.WriteStore(t,
-		curtest.DayRecords())}, Window: source.Window{Start: curtest.DayStart, End: curtest.DayEnd}}, ByResource: byResource}
 	res, err := Reconcile(context.Background(), nil, costmodel.Options{}, read, opts)
 	if err != nil {
 		t.Fatal(err)

@@ -51,6 +51,8 @@ const (
 	firstField   = "first"
 	lastField    = "last"
 	windowsField = "window_s"
+	nodeField    = "node"
+	distinctTS   = "windows" // a node's windows: the distinct timestamps of its events
 )
 
 // viewFilter is the Logs Insights filter of a view, the same selection as
@@ -117,11 +119,14 @@ func statsQuery(view *View, p byteRange) string {
 }
 
 // spanQuery finds the extent of every record in the window, whatever the
-// view, as a file source's span does: first and last event per window
-// length, since a window ends window_s after it starts.
+// view, as a file source's span does, per node and window length (a window
+// ends window_s after it starts): its first and last event, and how many
+// windows it has records for (an agent stamps a window's events with its
+// start), which tells the node's holes; one row per node, in one scan.
 func spanQuery(p byteRange) string {
-	return queryText(p.filter(), fmt.Sprintf("stats count(*) as %s, min(@timestamp) as %s, max(@timestamp) as %s by %s",
-		countField, firstField, lastField, windowsField))
+	return queryText(p.filter(), fmt.Sprintf("stats count(*) as %s, min(@timestamp) as %s, max(@timestamp) as %s, "+
+		"count_distinct(@timestamp) as %s by %s, %s", countField, firstField, lastField, distinctTS, nodeField,
+		windowsField))
 }
 
 // countQuery counts a view's records, ungrouped, over the part p of the
@@ -301,8 +306,9 @@ func parseSpan(rows [][]types.ResultField) (spanAcc, error) {
 		if !slices.ContainsFunc(row, func(f types.ResultField) bool { return aws.ToString(f.Field) == countField }) {
 			return spanAcc{}, errNoStats
 		}
-		var n, windowS int64
+		var n, windowS, windows int64
 		var first, last time.Time
+		var node string
 		var err error
 		for _, f := range row {
 			v := aws.ToString(f.Value)
@@ -311,6 +317,10 @@ func parseSpan(rows [][]types.ResultField) (spanAcc, error) {
 				n, err = strconv.ParseInt(v, 10, 64)
 			case windowsField:
 				windowS, _ = strconv.ParseInt(v, 10, 64) // a bad window_s: no end to take
+			case distinctTS:
+				windows, err = strconv.ParseInt(v, 10, 64)
+			case nodeField:
+				node = v
 			case firstField:
 				first, err = parseInsightsTime(v)
 			case lastField:
@@ -323,13 +333,17 @@ func parseSpan(rows [][]types.ResultField) (spanAcc, error) {
 		if n == 0 || first.IsZero() {
 			continue
 		}
+		window := time.Duration(max(windowS, 0)) * time.Second
 		if acc.first.IsZero() || first.Before(acc.first) {
 			acc.first = first
 		}
-		if e := last.Add(time.Duration(max(windowS, 0)) * time.Second); e.After(acc.last) {
+		if e := last.Add(window); e.After(acc.last) {
 			acc.last = e
 		}
 		acc.seen += n
+		if node != "" && window > 0 {
+			acc.nodes.counted(node, first, last.Add(window), window, time.Duration(windows)*window)
+		}
 	}
 	return acc, nil
 }

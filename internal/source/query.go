@@ -42,21 +42,25 @@ type spanAcc struct {
 	first, last time.Time
 	seen        int64 // records in the window
 	matched     int64 // of which the view selected
+	nodes       nodeSpans
 }
 
 func (a *spanAcc) note(r *flows.Record) {
 	if a.first.IsZero() || r.TS.Before(a.first) {
 		a.first = r.TS
 	}
-	if e := r.End(); e.After(a.last) {
+	e := r.End()
+	if e.After(a.last) {
 		a.last = e
 	}
 	a.seen++
+	a.nodes.note(r.Node, r.TS, e)
 }
 
 // span is the window w narrowed to the records' own extent: a projection
 // must not spread a day's bytes over a month asked for with --since 30d
-// when the agents ran for a day. A logger warns of the lines skipped.
+// when the agents ran for a day. Its notes say which nodes had no records
+// for a while in it. A logger warns of the lines skipped.
 func (all spanAcc) span(w Window, stats ReadStats, log *slog.Logger) Span {
 	sp := Span{Start: w.Start, End: w.End, Stats: stats, Seen: all.seen, Matched: all.matched}
 	if all.seen > 0 {
@@ -67,6 +71,7 @@ func (all spanAcc) span(w Window, stats ReadStats, log *slog.Logger) Span {
 			sp.End = all.last
 		}
 	}
+	sp.Notes = all.nodes.gapNotes(sp.Start, sp.End)
 	if stats.Skipped > 0 && log != nil {
 		log.Warn("skipped bad flow records", "count", stats.Skipped, "lines", stats.Lines)
 	}

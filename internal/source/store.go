@@ -100,6 +100,7 @@ func (s *Store) Read(ctx context.Context, qs []*Query) ([]Span, error) {
 		for _, a := range q.accs {
 			all.seen += a.seen
 			all.matched += a.matched
+			all.nodes.merge(&a.nodes)
 			if a.seen == 0 {
 				continue
 			}

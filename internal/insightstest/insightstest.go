@@ -272,7 +272,8 @@ type query struct {
 
 var (
 	condRE = regexp.MustCompile(`^([A-Za-z_@][A-Za-z0-9_]*) (=|!=) "([^"]*)"$|^([A-Za-z_@][A-Za-z0-9_]*) like /(.*)/$|^([A-Za-z_@][A-Za-z0-9_]*) (>=|<) ([0-9]+)$`)
-	aggRE  = regexp.MustCompile(`^(sum|count_distinct|count|min|max)\(([A-Za-z_@*][A-Za-z0-9_]*)\) as ([A-Za-z_][A-Za-z0-9_]*)$`)
+	aggRE  = regexp.MustCompile(`^(sum|count_distinct|count|min|max)\(([A-Za-z_@*][A-Za-z0-9_]*)\) ` +
+		`as ([A-Za-z_][A-Za-z0-9_]*)$`)
 	nameRE = regexp.MustCompile(`^[A-Za-z_@][A-Za-z0-9_]*$`)
 )
 

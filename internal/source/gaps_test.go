@@ -71,7 +71,8 @@ func TestGapNotes(t *testing.T) {
 	recs, by := gapRecords(nodes, down)
 	files, insights := readNotes(t, recs, by, Window{gapStart, gapStart.Add(6 * time.Hour)})
 	const tail = ": its agent was not running or the node was down; these figures do not cover it then"
-	if want := []string{"node ip-10-0-1-5: no records for 2h10m of the 6h read (03:00-05:10 UTC)" + tail}; !slices.Equal(files, want) {
+	want := []string{"node ip-10-0-1-5: no records for 2h10m of the 6h read (03:00-05:10 UTC)" + tail}
+	if !slices.Equal(files, want) {
 		t.Errorf("file store notes:\n%s\nwant\n%s", strings.Join(files, "\n"), strings.Join(want, "\n"))
 	}
 	if want := []string{"node ip-10-0-1-5: no records for 2h10m of the 6h read (in windows between 00:00 and " +
@@ -97,7 +98,8 @@ func TestGapNotesEnds(t *testing.T) {
 	})
 	files, insights := readNotes(t, recs, by, Window{gapStart, gapStart.Add(6 * time.Hour)})
 	for _, notes := range [][]string{files, insights} {
-		if len(notes) != 2 || !strings.HasPrefix(notes[0], "node early: no records for 1h of the 6h read (05:00-06:00 UTC)") ||
+		if len(notes) != 2 ||
+			!strings.HasPrefix(notes[0], "node early: no records for 1h of the 6h read (05:00-06:00 UTC)") ||
 			!strings.HasPrefix(notes[1], "node late: no records for 30m of the 6h read (00:00-00:30 UTC)") {
 			t.Errorf("notes:\n%s\nwant early's hour at the end, then late's half hour at the start", strings.Join(notes, "\n"))
 		}
@@ -124,7 +126,8 @@ func TestGapNotesBounded(t *testing.T) {
 	if len(notes) != maxGapNotes+1 {
 		t.Fatalf("%d notes; want %d and a sum:\n%s", len(notes), maxGapNotes, strings.Join(notes, "\n"))
 	}
-	if want := "node n7: no records for 1h20m of the 24h read (00:00-00:10, 01:00-01:10, 02:00-02:10, and 5 more UTC)"; !strings.HasPrefix(notes[0], want) {
+	want := "node n7: no records for 1h20m of the 24h read (00:00-00:10, 01:00-01:10, 02:00-02:10, and 5 more UTC)"
+	if !strings.HasPrefix(notes[0], want) {
 		t.Errorf("first note %q; want it to start %q", notes[0], want)
 	}
 	if want := "3 more nodes have no records for 1h in all"; notes[maxGapNotes] != want {

@@ -191,10 +191,8 @@ struct name_buf {
 volatile const __u8 names_on = 0;
 
 // names_wakeup is how much unread data (bytes) makes a record wake the
-// reader, set by the loader to a quarter of the ring. Below it records are
-// submitted without a wakeup and the reader collects them on its timer: one
-// wakeup per event would cost more than the parsing.
-volatile const __u32 names_wakeup = 1 << 18;
+// reader: half the ring, set by the loader.
+volatile const __u32 names_wakeup = 1 << 19;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -285,6 +283,9 @@ static __always_inline void capture_name(struct __sk_buff *skb, struct flow_key 
 	b->ev.payload_len = n;
 	b->ev.proto = proto;
 	b->ev.kind = kind;
+	// No wakeup unless the ring is half full: the reader reads on a timer
+	// (see ReadNames), and a wakeup per event would cost more than the
+	// events.
 	__u64 size = sizeof(struct name_event) + n;
 	__u64 flags = BPF_RB_NO_WAKEUP;
 	if (bpf_ringbuf_query(&names, BPF_RB_AVAIL_DATA) + size >= names_wakeup)

@@ -11,7 +11,8 @@
 # (budget <= 2%), and from one more run with kernel.bpf_stats_enabled=1 the
 # ns per program run (the sysctl is restored afterwards).
 # RATE caps the client's connections/s in all (default: no cap).
-# Usage: [RUNS=3] [SECS=10] [CONNS=64] [RATE=0] [MAX_FLOWS=65536] [INTERVAL=1s] bench/churn/run.sh
+# NAMES=1 runs flowcount with name capture on (-names).
+# Usage: [RUNS=3] [SECS=10] [CONNS=64] [RATE=0] [MAX_FLOWS=65536] [INTERVAL=1s] [NAMES=1] bench/churn/run.sh
 # Exits 1 if a count differs from the wire.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -41,6 +41,7 @@ type options struct {
 	maxFlows uint
 	interval time.Duration
 	bpfStats bool
+	names    bool // capture and read name events
 	// serviceCIDR goes into the programs' keep_ports trie, as the agent
 	// puts a cluster's there: every packet from an ephemeral port to a
 	// service port then pays the trie lookup it pays on a node.
@@ -77,9 +78,10 @@ func parseFlags(args []string) (options, error) {
 	fs.UintVar(&o.maxFlows, "max-flows", 65536, "flows each map generation holds between drains")
 	fs.DurationVar(&o.interval, "interval", time.Second, "time between drains")
 	fs.BoolVar(&o.bpfStats, "bpf-stats", false, "set kernel.bpf_stats_enabled=1 while running and report ns per program run")
+	fs.BoolVar(&o.names, "names", false, "capture name events (DNS, TLS ClientHellos) and read them, as the agent does")
 	fs.StringVar(&o.serviceCIDR, "service-cidr", "10.100.0.0/16", "a Service CIDR to put in the keep_ports trie, as the agent does (empty: none)")
 	if err := fs.Parse(args); err != nil {
-		return o, fmt.Errorf("%w: %v (flags: -max-flows N, -interval D, -bpf-stats, -service-cidr CIDR)", errUsage, err)
+		return o, fmt.Errorf("%w: %v (flags: -max-flows N, -interval D, -bpf-stats, -names, -service-cidr CIDR)", errUsage, err)
 	}
 	if fs.NArg() != 0 {
 		return o, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
@@ -150,6 +152,34 @@ type Report struct {
 	CPU         CPU       `json:"cpu"`
 	SinceAttach CPU       `json:"since_attach"`
 	BPFStats    *BPFStats `json:"bpf_stats,omitempty"`
+	// Names is what -names read, and what the ring had no room for.
+	Names *NameCounts `json:"names,omitempty"`
+}
+
+// NameCounts counts name events by kind, and their payload bytes.
+type NameCounts struct {
+	DNSQueries   uint64 `json:"dns_queries"`
+	DNSAnswers   uint64 `json:"dns_answers"`
+	TLSHellos    uint64 `json:"tls_hellos"`
+	PayloadBytes uint64 `json:"payload_bytes"`
+	Truncated    uint64 `json:"truncated"`
+	Lost         uint64 `json:"lost"`
+}
+
+// add counts one event: the agent's reader would parse it here.
+func (n *NameCounts) add(ev *bpf.NameEvent) {
+	switch ev.Kind {
+	case bpf.NameDNSQuery:
+		n.DNSQueries++
+	case bpf.NameDNSAnswer:
+		n.DNSAnswers++
+	case bpf.NameTLSHello:
+		n.TLSHellos++
+	}
+	n.PayloadBytes += uint64(len(ev.Payload))
+	if ev.Truncated {
+		n.Truncated++
+	}
 }
 
 const bpfStatsSysctl = "/proc/sys/kernel/bpf_stats_enabled"
@@ -170,7 +200,7 @@ func run(ctx context.Context, log *slog.Logger, w io.Writer, opts options) (err 
 			}
 		}()
 	}
-	c, err := bpf.Open(bpf.Config{MaxFlows: uint32(opts.maxFlows)})
+	c, err := bpf.Open(bpf.Config{MaxFlows: uint32(opts.maxFlows), Names: opts.names})
 	if err != nil {
 		return fmt.Errorf("opening the flow counters: %w", err)
 	}
@@ -188,6 +218,22 @@ func run(ctx context.Context, log *slog.Logger, w io.Writer, opts options) (err 
 	log.Info("attached", "max_flows", opts.maxFlows, "interval", opts.interval, "bpf_stats", opts.bpfStats)
 
 	r := &Report{Cgroups: map[string]*DirTotals{}}
+	// The name reader runs until the last drain, then its counts go in the report.
+	stopNames := func() error { return nil }
+	if opts.names {
+		names := &NameCounts{}
+		rctx, stop := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- c.ReadNames(rctx, names.add) }()
+		stopNames = func() error {
+			stop()
+			err := <-done
+			lost, lerr := c.NamesLost()
+			names.Lost = lost
+			r.Names = names
+			return errors.Join(err, lerr)
+		}
+	}
 	a := &totals{cgroups: map[uint64]*DirTotals{}, r: r}
 	tick := time.NewTicker(opts.interval)
 	defer tick.Stop()
@@ -200,6 +246,9 @@ func run(ctx context.Context, log *slog.Logger, w io.Writer, opts options) (err 
 		if err := a.drain(c); err != nil {
 			return err
 		}
+	}
+	if err := stopNames(); err != nil {
+		return fmt.Errorf("reading names: %w", err)
 	}
 	if opts.bpfStats {
 		runs, total, err := c.ProgramStats()

@@ -173,12 +173,13 @@ bpf_others() {
 }
 
 # agent_start OUT LOG ARGS... starts flowcount ($FLOWCOUNT) writing its
-# report to OUT and its log to LOG, and waits until it is attached.
+# report to OUT and its log to LOG, and waits until it is attached. With
+# NAMES=1 it captures and reads name events too (-names), as the agent does.
 AGENT_PID=
 agent_start() {
 	local out=$1 log=$2 i
 	shift 2
-	"$FLOWCOUNT" "$@" >"$out" 2>"$log" &
+	"$FLOWCOUNT" "$@" ${NAMES:+-names} >"$out" 2>"$log" &
 	AGENT_PID=$!
 	start_bg "$AGENT_PID"
 	for ((i = 0; i < 300; i++)); do

@@ -7,7 +7,8 @@
 # their ratio (budget >= 0.97), flowcount's CPU, and from one more run with
 # kernel.bpf_stats_enabled=1 the ns per program run and what it counted
 # against the veth's own counters. The sysctl is restored afterwards.
-# Usage: [PAIRS=5] [SECS=5] bench/overhead/run.sh
+# NAMES=1 runs flowcount with name capture on (-names).
+# Usage: [PAIRS=5] [SECS=5] [NAMES=1] bench/overhead/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 pairs=${PAIRS:-5}

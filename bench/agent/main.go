@@ -1,5 +1,8 @@
 // Command spray keeps N UDP flows active: every second it sends one small
 // datagram to each of N destination ports of one address, for a duration.
+// -to may list prefixes instead (10.203.2.0/24,52.84.0.0/16): the flows
+// then go round the prefixes, each to the next address of its prefix, so
+// that there are as many remotes as the prefixes hold (up to N).
 // With -port, the N flows are N sockets (N ephemeral ports) sending to one
 // address and port instead: a node's pods querying a Service (DNS), each
 // query its own connection, as conntrack and the agent see it.
@@ -8,15 +11,18 @@
 package main
 
 import (
+	"encoding/binary"
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
+	"strings"
 	"time"
 )
 
 func main() {
-	to := flag.String("to", "", "destination address")
+	to := flag.String("to", "", "destination address, or prefixes separated by commas")
 	n := flag.Int("flows", 50000, "active flows (distinct destination ports, from 10000 up)")
 	d := flag.Duration("duration", 30*time.Second, "how long")
 	port := flag.Int("port", 0, "send from N sockets to this one port instead")
@@ -39,16 +45,48 @@ func main() {
 		fmt.Fprintln(os.Stderr, "spray:", err)
 		os.Exit(1)
 	}
-	ip := net.ParseIP(*to)
+	dsts, err := targets(*to, *n)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "spray:", err)
+		os.Exit(2)
+	}
 	buf := make([]byte, 64)
 	end := time.Now().Add(*d)
 	for time.Now().Before(end) {
 		start := time.Now()
-		for p := range *n {
-			c.WriteTo(buf, &net.UDPAddr{IP: ip, Port: 10000 + p}) // a full socket buffer drops some: fine
+		for _, a := range dsts {
+			c.WriteTo(buf, a) // a full socket buffer drops some: fine
 		}
 		time.Sleep(time.Second - time.Since(start))
 	}
+}
+
+// targets spreads n flows over the addresses of the prefixes in to (an
+// address alone is a one-address prefix): flow p goes to prefix p mod P,
+// to its next address, and to port 10000 up once the prefix has no more.
+func targets(to string, n int) ([]*net.UDPAddr, error) {
+	var ps []netip.Prefix
+	for _, f := range strings.Split(to, ",") {
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil || !a.Is4() {
+				return nil, fmt.Errorf("-to: %q is neither an IPv4 address nor a prefix", f)
+			}
+			p = netip.PrefixFrom(a, 32)
+		}
+		ps = append(ps, p.Masked())
+	}
+	out := make([]*net.UDPAddr, n)
+	for i := range n {
+		p, k := ps[i%len(ps)], i/len(ps)
+		size := 1 << (32 - p.Bits())
+		b := p.Addr().As4()
+		v := binary.BigEndian.Uint32(b[:]) + uint32(k%size)
+		binary.BigEndian.PutUint32(b[:], v)
+		out[i] = &net.UDPAddr{IP: net.IP(b[:]), Port: 10000 + k/size}
+	}
+	return out, nil
 }
 
 // sockets sends one datagram a second from each of n sockets to to:port.

@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
 # bench/agent: the built agent's CPU and peak RSS while N UDP flows stay
 # active (default 50,000), for SECS seconds, in a network namespace pair.
-# No VPC view here (no instance metadata): every flow is UNCLASSIFIED, so
-# classification's cost is not in these figures (see BenchmarkWindow50k).
+# No VPC view by default (no instance metadata): every flow is UNCLASSIFIED,
+# so classification's cost is not in these figures (see BenchmarkWindow50k).
+# VPC=1: the agent reads a VPC view from moto_server (two AZs, a NAT gateway,
+# an S3 gateway endpoint; agent/internal/testbed/cmd/benchvpc) and an
+# ip-ranges.json of the real one's size, the sender sits in the node's
+# subnet, and the N flows go round three prefixes: the other AZ's subnet,
+# CloudFront and the internet (both through the NAT gateway), so that every
+# flow is classified and the remotes number about 33,000 (VPC_TO sets other
+# prefixes or addresses, such as 10.203.2.10,52.84.0.10,185.166.0.10: three
+# remotes, as many ports each).
+# AGENT_FLAGS adds flags to the agent's (such as -names=true).
 # SERVICES=1: the N flows go from N sockets to a ClusterIP that the second
 # namespace DNATs as kube-proxy does; the agent follows that namespace's
 # conntrack table and translates each flow to the backend.
@@ -17,7 +26,23 @@ BENCH_TMP=$(mktemp -d)
 go build -o "$BENCH_TMP/agent" ./agent
 go build -o "$BENCH_TMP/spray" ./bench/agent
 netns_setup
-svc_flags=() spray_flags=(-to "$ADDR_B")
+svc_flags=() spray_flags=(-to "$ADDR_B") vpc_flags=()
+if [ -n "${VPC:-}" ]; then
+	go build -o "$BENCH_TMP/benchvpc" ./agent/internal/testbed/cmd/benchvpc
+	"$BENCH_TMP/benchvpc" -net 203 -ranges "$BENCH_TMP/ip-ranges.json" >"$BENCH_TMP/vpc.out" 2>"$BENCH_TMP/vpc.log" &
+	BENCH_PIDS+=($!)
+	for _ in $(seq 300); do
+		[ -s "$BENCH_TMP/vpc.out" ] && break
+		sleep 0.1
+	done
+	[ -s "$BENCH_TMP/vpc.out" ] || die "no VPC view from moto_server: $(tail -3 "$BENCH_TMP/vpc.log")"
+	read -ra vpc_flags <"$BENCH_TMP/vpc.out"
+	# The sender is a pod in the node's subnet (10.203.1.0/24, AZ 1).
+	ip -n "$NS_A" addr add 10.203.1.10/24 dev "$IF_A"
+	ip -n "$NS_A" route add default via "$ADDR_B" src 10.203.1.10
+	spray_flags=(-to "${VPC_TO:-10.203.2.0/24,52.84.0.0/16,185.166.0.0/16}")
+	export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
+fi
 if [ -n "${SERVICES:-}" ]; then
 	need iptables
 	ip -n "$NS_A" route add 10.96.0.0/16 via "$ADDR_B" dev "$IF_A"
@@ -29,7 +54,7 @@ if [ -n "${SERVICES:-}" ]; then
 	spray_flags=(-to 10.96.0.10 -port 53)
 fi
 GODEBUG=${AGENT_GODEBUG:-} "$BENCH_TMP/agent" -node bench -window "${WINDOW:-60s}" -drain-interval "${DRAIN:-5s}" -dir "$BENCH_TMP/flows" -top-k 50 \
-	-imds-endpoint http://127.0.0.1:1 -startup-attempts 1 -ip-ranges-url "" -log-level info -metrics-addr 127.0.0.1:0 "${svc_flags[@]}" 2>"$BENCH_TMP/agent.log" &
+	-imds-endpoint http://127.0.0.1:1 -startup-attempts 1 -ip-ranges-url "" -log-level info -metrics-addr 127.0.0.1:0 "${svc_flags[@]}" "${vpc_flags[@]}" ${AGENT_FLAGS:-} 2>"$BENCH_TMP/agent.log" &
 agent=$!
 BENCH_PIDS+=("$agent")
 # Measure from the first drain on: loading the programs (about 0.4 s of
@@ -84,6 +109,16 @@ if t0 - bt0 > 1:
 print(f"agent at {int(flows)} active flows for {t1 - t0:.0f} s: CPU {cpu(c0, c1):.2f}% of a core ({cpu(s0, s1):.2f}% in the kernel), "
       f"peak RSS {hwm / 1024:.1f} MiB (now {rss / 1024:.1f} MiB), {int(records)} records written")
 PY
+if [ -n "${VPC:-}" ]; then
+	cat "$BENCH_TMP"/flows/*.jsonl | python3 -c '
+import collections, json, sys
+c = collections.Counter()
+for line in sys.stdin:
+    r = json.loads(line)
+    if r.get("local_ip") == "10.203.1.10":
+        c[r["category"]] += 1
+print("the sender\x27s records by category:", ", ".join(f"{k} {v}" for k, v in sorted(c.items())))'
+fi
 if [ -n "${SERVICES:-}" ]; then
 	cat "$BENCH_TMP"/flows/*.jsonl | python3 -c '
 import json, sys

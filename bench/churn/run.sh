@@ -48,11 +48,7 @@ echo "veth $NS_A/$IF_A -> $NS_B/$IF_B; $runs pairs of ${secs}s, $conns connectio
 
 (in_cgroup "$CG_BASE/server" "$NS_B" "$CHURN" server "$ADDR_B:7000") >"$BENCH_TMP/server.out" 2>"$BENCH_TMP/server.log" &
 start_bg $!
-for ((i = 0; i < 100; i++)); do
-	grep -qx ready "$BENCH_TMP/server.out" && break
-	sleep 0.1
-done
-((i < 100)) || { cat "$BENCH_TMP/server.log" >&2; die "churn server did not start"; }
+wait_ready "$BENCH_TMP/server.out" "$BENCH_TMP/server.log" "churn server"
 
 # client_run OUT runs the churn client in its cgroup and namespace.
 client_run() {

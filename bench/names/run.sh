@@ -43,11 +43,7 @@ echo "veth $NS_A/$IF_A -> $NS_B/$IF_B; $runs pairs of ${secs}s: $dns DNS lookups
 
 (in_cgroup "$CG_BASE/server" "$NS_B" "$NAMESGEN" server "$ADDR_B") >"$BENCH_TMP/server.out" 2>"$BENCH_TMP/server.log" &
 start_bg $!
-for ((i = 0; i < 100; i++)); do
-	grep -qx ready "$BENCH_TMP/server.out" && break
-	sleep 0.1
-done
-((i < 100)) || { cat "$BENCH_TMP/server.log" >&2; die "names server did not start"; }
+wait_ready "$BENCH_TMP/server.out" "$BENCH_TMP/server.log" "names server"
 
 # run_side NAME [FLOWCOUNT-ARGS...] runs the client with flowcount attached.
 run_side() {

@@ -172,6 +172,18 @@ bpf_others() {
 	echo $((n - $1))
 }
 
+# wait_ready OUT LOG WHAT waits until a server prints "ready" to OUT, and
+# stops the benchmark with its LOG if it does not within 10 s.
+wait_ready() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		grep -qx ready "$1" && return 0
+		sleep 0.1
+	done
+	cat "$2" >&2
+	die "$3 did not start"
+}
+
 # agent_start OUT LOG ARGS... starts flowcount ($FLOWCOUNT) writing its
 # report to OUT and its log to LOG, and waits until it is attached. With
 # NAMES=1 it captures and reads name events too (-names), as the agent does.

@@ -7,7 +7,7 @@ BENCH_RECORDS ?= 10000000
 # where no repository is found, as in a source tarball.
 BUILDVCS := -buildvcs=auto
 
-.PHONY: help all deps build demo image test lint generate bench bench-go bench-top bench-overhead bench-churn sample fmt clean build-ReportFunction
+.PHONY: help all deps build demo image test lint generate kube-assets bench bench-go bench-top bench-overhead bench-churn sample fmt clean build-ReportFunction
 
 .DEFAULT_GOAL := all
 
@@ -63,6 +63,34 @@ lint: ## gofmt, go vet and staticcheck
 # deps: install what is missing (as root; see .ci/deps).
 deps: ## install the Debian packages the tests need (root)
 	@bash .ci/deps
+
+# kube-assets: the kube-apiserver the tests run the agent's informers and the
+# manifests against, built through the Go module proxy at the version pinned
+# in tools/kube/go.mod (k8s.io/kubernetes, its staging modules pinned by
+# replace directives), and etcd from Debian's etcd-server (see .ci/deps).
+# The build takes minutes, so its binary is kept in $(KUBE_CACHE) under the
+# version and a hash of tools/kube, where a fresh clone finds it again.
+KUBE_VERSION := $(shell awk '$$1 == "k8s.io/kubernetes" { print $$2 }' tools/kube/go.mod)
+KUBE_CACHE   ?= $(HOME)/.cache/netcost/kube
+KUBE_BUILD   := $(KUBE_CACHE)/$(KUBE_VERSION)-$(shell cat tools/kube/go.mod tools/kube/go.sum | sha256sum | cut -c1-12)
+KUBE_LDFLAGS := -s -w -X k8s.io/component-base/version.gitVersion=$(KUBE_VERSION) \
+	-X k8s.io/component-base/version.gitMajor=$(word 1,$(subst ., ,$(KUBE_VERSION:v%=%))) \
+	-X k8s.io/component-base/version.gitMinor=$(word 2,$(subst ., ,$(KUBE_VERSION:v%=%))) \
+	-X k8s.io/component-base/version.gitTreeState=clean
+
+kube-assets: ## build bin/kube/kube-apiserver at the pinned version (minutes, once) and link etcd
+	@mkdir -p bin/kube "$(KUBE_BUILD)"
+	@if [ ! -x "$(KUBE_BUILD)/kube-apiserver" ]; then \
+	  echo "building kube-apiserver $(KUBE_VERSION) into $(KUBE_BUILD) (minutes; once) ..."; \
+	  cd tools/kube && CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(KUBE_LDFLAGS)' \
+	    -o "$(KUBE_BUILD)/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver && \
+	  mv "$(KUBE_BUILD)/kube-apiserver.tmp" "$(KUBE_BUILD)/kube-apiserver" || exit 1; \
+	fi
+	@ln -sf "$(KUBE_BUILD)/kube-apiserver" bin/kube/kube-apiserver
+	@e=$$(command -v etcd || true); \
+	  if [ -z "$$e" ]; then echo "make kube-assets: etcd is missing: apt-get install etcd-server (or make deps)" >&2; exit 1; fi; \
+	  ln -sf "$$e" bin/kube/etcd
+	@bin/kube/kube-apiserver --version
 
 # test: lint, then every test. Root-only tests run when root; with
 # NETCOST_REQUIRE_ROOT=1 (CI) they fail instead of skipping.

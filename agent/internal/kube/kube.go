@@ -8,15 +8,19 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -452,16 +456,53 @@ func NewSources(rc *rest.Config) (Sources, error) {
 	}, nil
 }
 
-// informer returns a trimmed informer over lw whose events go to h.
-func informer(lw cache.ListerWatcher, obj runtime.Object, h cache.ResourceEventHandlerFuncs) (cache.SharedIndexInformer, error) {
+// resource is what an informer lists, for the lines that say it is denied.
+type resource struct {
+	name, group string // endpointslices, discovery.k8s.io ("" for core)
+	lost        string // what records lack while the agent may not list it
+}
+
+// informer returns a trimmed informer over lw whose events go to h, and a
+// flag that is set once the API has denied it a list or watch.
+func informer(lw cache.ListerWatcher, obj runtime.Object, res resource, h cache.ResourceEventHandlerFuncs,
+	log *slog.Logger) (cache.SharedIndexInformer, *atomic.Bool, error) {
 	inf := cache.NewSharedIndexInformerWithOptions(lw, obj, cache.SharedIndexInformerOptions{ResyncPeriod: 10 * time.Minute})
 	if err := inf.SetTransform(trim); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if _, err := inf.AddEventHandler(h); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return inf, nil
+	denied := new(atomic.Bool)
+	var lastWarn time.Time // the handler runs on the reflector's goroutine only
+	err := inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
+		switch {
+		case apierrors.IsForbidden(err):
+			// The reflector keeps retrying (names come back once RBAC
+			// allows it); saying so at every retry would bury the fix.
+			if !denied.Swap(true) {
+				group := res.group
+				if group == "" {
+					group = "core"
+				}
+				log.Warn(fmt.Sprintf("the Kubernetes API denies the agent listing %s: %s; "+
+					"grant get, list and watch on %s %s (see infra/agent/rbac.yaml)", res.name, res.lost, group, res.name),
+					"error", err)
+			}
+		case apierrors.IsResourceExpired(err), apierrors.IsGone(err),
+			errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+			// The informer lists again or resumes by itself.
+		default:
+			if time.Since(lastWarn) > time.Minute {
+				lastWarn = time.Now()
+				log.Warn("listing or watching "+res.name+" (retrying)", "error", err)
+			}
+		}
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return inf, denied, nil
 }
 
 // deleted unwraps the object of a delete event.
@@ -483,15 +524,16 @@ func Watch(ctx context.Context, src Sources, x *Index, log *slog.Logger) error {
 			x.SetPod(PodOf(p))
 		}
 	}
-	pods, err := informer(src.Pods, &corev1.Pod{}, cache.ResourceEventHandlerFuncs{
-		AddFunc:    onPod,
-		UpdateFunc: func(_, obj any) { onPod(obj) },
-		DeleteFunc: func(obj any) {
-			if p, ok := deleted(obj).(*corev1.Pod); ok {
-				x.DeletePod(string(p.UID))
-			}
-		},
-	})
+	pods, podsDenied, err := informer(src.Pods, &corev1.Pod{},
+		resource{name: "pods", lost: "records carry no pod or workload names"}, cache.ResourceEventHandlerFuncs{
+			AddFunc:    onPod,
+			UpdateFunc: func(_, obj any) { onPod(obj) },
+			DeleteFunc: func(obj any) {
+				if p, ok := deleted(obj).(*corev1.Pod); ok {
+					x.DeletePod(string(p.UID))
+				}
+			},
+		}, log)
 	if err != nil {
 		return fmt.Errorf("watching pods: %w", err)
 	}
@@ -514,15 +556,17 @@ func Watch(ctx context.Context, src Sources, x *Index, log *slog.Logger) error {
 		}
 		x.SetSlice(s.Namespace+"/"+s.Name, s.Namespace+"/"+svc, ips)
 	}
-	slices, err := informer(src.Slices, &discoveryv1.EndpointSlice{}, cache.ResourceEventHandlerFuncs{
-		AddFunc:    onSlice,
-		UpdateFunc: func(_, obj any) { onSlice(obj) },
-		DeleteFunc: func(obj any) {
-			if s, ok := deleted(obj).(*discoveryv1.EndpointSlice); ok {
-				x.DeleteSlice(s.Namespace + "/" + s.Name)
-			}
-		},
-	})
+	slices, slicesDenied, err := informer(src.Slices, &discoveryv1.EndpointSlice{},
+		resource{name: "endpointslices", group: "discovery.k8s.io", lost: "records carry no Service names"},
+		cache.ResourceEventHandlerFuncs{
+			AddFunc:    onSlice,
+			UpdateFunc: func(_, obj any) { onSlice(obj) },
+			DeleteFunc: func(obj any) {
+				if s, ok := deleted(obj).(*discoveryv1.EndpointSlice); ok {
+					x.DeleteSlice(s.Namespace + "/" + s.Name)
+				}
+			},
+		}, log)
 	if err != nil {
 		return fmt.Errorf("watching EndpointSlices: %w", err)
 	}
@@ -539,22 +583,29 @@ func Watch(ctx context.Context, src Sources, x *Index, log *slog.Logger) error {
 		}
 		x.SetNode(n.Name, ips)
 	}
-	nodes, err := informer(src.Nodes, &corev1.Node{}, cache.ResourceEventHandlerFuncs{
-		AddFunc:    onNode,
-		UpdateFunc: func(_, obj any) { onNode(obj) },
-		DeleteFunc: func(obj any) {
-			if n, ok := deleted(obj).(*corev1.Node); ok {
-				x.DeleteNode(n.Name)
-			}
-		},
-	})
+	nodes, nodesDenied, err := informer(src.Nodes, &corev1.Node{},
+		resource{name: "nodes", lost: "node addresses (and host-network pods) go unnamed"}, cache.ResourceEventHandlerFuncs{
+			AddFunc:    onNode,
+			UpdateFunc: func(_, obj any) { onNode(obj) },
+			DeleteFunc: func(obj any) {
+				if n, ok := deleted(obj).(*corev1.Node); ok {
+					x.DeleteNode(n.Name)
+				}
+			},
+		}, log)
 	if err != nil {
 		return fmt.Errorf("watching nodes: %w", err)
 	}
 	for _, inf := range []cache.SharedIndexInformer{pods, slices, nodes} {
 		go inf.RunWithContext(ctx)
 	}
-	if !cache.WaitForCacheSync(ctx.Done(), pods.HasSynced, slices.HasSynced, nodes.HasSynced) {
+	// A resource the API denies holds up no sync: the agent names what it
+	// may read.
+	ready := func(inf cache.SharedIndexInformer, denied *atomic.Bool) cache.InformerSynced {
+		return func() bool { return inf.HasSynced() || denied.Load() }
+	}
+	if !cache.WaitForCacheSync(ctx.Done(),
+		ready(pods, podsDenied), ready(slices, slicesDenied), ready(nodes, nodesDenied)) {
 		return fmt.Errorf("syncing pods, EndpointSlices and nodes from the Kubernetes API: %w", context.Cause(ctx))
 	}
 	x.mu.RLock()

@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"log/slog"
 	"net/netip"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
@@ -19,6 +21,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/netcost/netcost/internal/kubetest"
+	"github.com/netcost/netcost/internal/syncbuf"
 )
 
 // cluster is a real API server the tests create objects in, as
@@ -395,6 +398,66 @@ func TestWatchRestart(t *testing.T) {
 	waitFor(t, "the changes after the restart", func() bool {
 		_, svc, ok := x.ServiceOf(netip.MustParseAddr("10.0.1.16"))
 		return slices.Equal(names(x), want) && ok && svc == "web"
+	})
+}
+
+// TestWatchDenied: the agent's ServiceAccount may list pods and nodes but
+// not EndpointSlices. Watch returns at once rather than waiting for a sync
+// that cannot come, says so in one line however often the informer
+// retries, and names pods all the same; once RBAC allows EndpointSlices,
+// Service names arrive without a restart.
+func TestWatchDenied(t *testing.T) {
+	c := startCluster(t)
+	ctx := t.Context()
+	c.CreatePod(pod("", "web-1", "10.0.1.15", time.Now(), nil, ""))
+	c.applySlice(slice("web-x", "web", "10.0.1.15"))
+	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "netcost-agent"}, Rules: []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"pods", "nodes"}, Verbs: []string{"get", "list", "watch"}}}}
+	rbac := c.Client.RbacV1()
+	if _, err := rbac.ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	binding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "netcost-agent"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "netcost-agent"},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: "netcost-agent", Namespace: "netcost"}}}
+	if _, err := rbac.ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var logs syncbuf.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	x := NewIndex()
+	synced := make(chan error, 1)
+	src := sources(t, c.ServiceAccount("netcost", "netcost-agent"))
+	go func() { synced <- Watch(ctx, src, x, log) }()
+	select {
+	case err := <-synced:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Watch did not return in 30s: the denied EndpointSlices hold up the sync")
+	}
+	if p, ok := x.PodByIP(netip.MustParseAddr("10.0.1.15")); !ok || p.Name != "web-1" {
+		t.Errorf("PodByIP(10.0.1.15) = %+v, %v; want web-1 (pods are allowed)", p, ok)
+	}
+	time.Sleep(4 * time.Second) // the informer retries the denied list meanwhile
+	const line = "the Kubernetes API denies the agent listing endpointslices: records carry no Service names; " +
+		"grant get, list and watch on discovery.k8s.io endpointslices (see infra/agent/rbac.yaml)"
+	if n := strings.Count(logs.String(), line); n != 1 {
+		t.Errorf("the denial was logged %d times; want once, as %q. Logs:\n%s", n, line, logs.String())
+	}
+	if n := strings.Count(logs.String(), "level=WARN"); n != 1 {
+		t.Errorf("%d warnings; want the one. Logs:\n%s", n, logs.String())
+	}
+
+	role.Rules = append(role.Rules, rbacv1.PolicyRule{APIGroups: []string{"discovery.k8s.io"},
+		Resources: []string{"endpointslices"}, Verbs: []string{"get", "list", "watch"}})
+	if _, err := rbac.ClusterRoles().Update(ctx, role, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "Service names once RBAC allows them", func() bool {
+		_, svc, ok := x.ServiceOf(netip.MustParseAddr("10.0.1.15"))
+		return ok && svc == "web"
 	})
 }
 

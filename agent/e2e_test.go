@@ -113,17 +113,17 @@ func TestEndToEnd(t *testing.T) {
 		specs = append(specs, &testbed.Pod{Key: p.key, Name: "pod-" + p.key, Workload: "pod-" + p.key, Hash: "h",
 			Node: p.node, Service: p.svc, IP: p.ip, GW: p.gw})
 	}
+	// The Kubernetes API: a real API server holds the pods and the
+	// EndpointSlice, and the agent's informers list and watch it as its
+	// ServiceAccount, with the rights infra/agent/rbac.yaml gives it. The
+	// server names the pods' UIDs, which name their cgroups below.
+	_, kubeconfig := kubeAPI(t, vpc.NodeIP(), specs, "node-a", "node-b")
 	network := testbed.NewNetwork(t, "nce", []string{public, s3IP, "100.64.5.5", albIP}, specs)
 	pods := network.Pods
 	// Services: kube-proxy DNATs a pod's connection to a ClusterIP in the
 	// node's namespace (here the router's), after the pod's veth.
 	network.ClusterIP(t, "tcp", "10.96.0.10:80", "10.1.2.20:5003")
 	network.ClusterIP(t, "udp", "10.96.0.11:53", "10.1.1.11:5353")
-
-	// The Kubernetes API: no API server can run here, so a small one serves
-	// the pods and the EndpointSlice from the real types, and client-go's
-	// informers in the agent list and watch it as they would a cluster's.
-	kubeconfig := testbed.KubeAPI(t, t.TempDir(), vpc.NodeIP(), specs, "node-a", "node-b")
 
 	// The agent.
 	bin := buildAgent(t)

@@ -256,7 +256,9 @@ func NewNetwork(t T, prefix string, public []string, pods []*Pod) *Network {
 		run("ip", "-n", n.Router, "neigh", "add", p.IP, "lladdr", podMAC, "dev", rdev, "nud", "permanent")
 		// Unique on the machine: another run's agent must not take these
 		// cgroups for its own pods.
-		p.UID = fmt.Sprintf("%s00-0000-4000-8000-%012d", s, i+1)
+		if p.UID == "" { // else the API server named it
+			p.UID = fmt.Sprintf("%s00-0000-4000-8000-%012d", s, i+1)
+		}
 		p.Cgroup = filepath.Join(base, "kubepods-pod"+strings.ReplaceAll(p.UID, "-", "_")+".slice")
 		if err := os.MkdirAll(p.Cgroup, 0o755); err != nil {
 			t.Fatalf("%v", err)
@@ -415,13 +417,18 @@ const (
 // AgentPod is the name of the agent's pod on node.
 func AgentPod(node string) string { return AgentDaemonSet + "-" + node }
 
-// KubeAPI serves the pods (and an EndpointSlice for each pod's Service) as
-// the Kubernetes API does for list and watch, until the caller's cleanup,
-// and returns a kubeconfig for it, written in dir. node-a, the agent's,
-// has address nodeIP. Each of agentNodes runs a Ready pod of the agent's
-// DaemonSet (host network, no address of its own here).
-func KubeAPI(t T, dir, nodeIP string, pods []*Pod, agentNodes ...string) string {
-	t.Helper()
+// Objects are what the Kubernetes API holds for a test network.
+type Objects struct {
+	Pods   []corev1.Pod
+	Slices []discoveryv1.EndpointSlice // one a Service
+	Nodes  []corev1.Node
+}
+
+// KubeObjects returns the pods (and an EndpointSlice for each pod's
+// Service) and node-a, the agent's, with address nodeIP. Each of
+// agentNodes runs a Ready pod of the agent's DaemonSet (host network, no
+// address of its own here).
+func KubeObjects(nodeIP string, pods []*Pod, agentNodes ...string) Objects {
 	var items []corev1.Pod
 	var eps []discoveryv1.EndpointSlice // one a Service
 	for _, n := range agentNodes {
@@ -429,7 +436,7 @@ func KubeAPI(t T, dir, nodeIP string, pods []*Pod, agentNodes ...string) string 
 		items = append(items, corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: AgentPod(n), Namespace: AgentNamespace, UID: ktypes.UID("agent-" + n),
 				ResourceVersion: "1", OwnerReferences: []metav1.OwnerReference{
-					{Kind: "DaemonSet", Name: AgentDaemonSet, Controller: &yes, APIVersion: "apps/v1"}}},
+					{Kind: "DaemonSet", Name: AgentDaemonSet, Controller: &yes, APIVersion: "apps/v1", UID: "agent-ds"}}},
 			Spec: corev1.PodSpec{NodeName: n, HostNetwork: true},
 			Status: corev1.PodStatus{Phase: corev1.PodRunning,
 				Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}},
@@ -439,8 +446,9 @@ func KubeAPI(t T, dir, nodeIP string, pods []*Pod, agentNodes ...string) string 
 		yes := true
 		items = append(items, corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: "shop", UID: ktypes.UID(p.UID), ResourceVersion: "1",
-				Labels:          map[string]string{"pod-template-hash": p.Hash},
-				OwnerReferences: []metav1.OwnerReference{{Kind: "ReplicaSet", Name: p.Workload + "-" + p.Hash, Controller: &yes, APIVersion: "apps/v1"}}},
+				Labels: map[string]string{"pod-template-hash": p.Hash},
+				OwnerReferences: []metav1.OwnerReference{{Kind: "ReplicaSet", Name: p.Workload + "-" + p.Hash, Controller: &yes,
+					APIVersion: "apps/v1", UID: ktypes.UID("rs-" + p.Workload)}}},
 			Spec:   corev1.PodSpec{NodeName: p.Node},
 			Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: p.IP, PodIPs: []corev1.PodIP{{IP: p.IP}}},
 		})
@@ -455,9 +463,22 @@ func KubeAPI(t T, dir, nodeIP string, pods []*Pod, agentNodes ...string) string 
 		}
 		eps[i].Endpoints = append(eps[i].Endpoints, discoveryv1.Endpoint{Addresses: []string{p.IP}, NodeName: &p.Node})
 	}
-	podList := corev1.PodList{TypeMeta: metav1.TypeMeta{Kind: "PodList", APIVersion: "v1"}, ListMeta: metav1.ListMeta{ResourceVersion: "1"}, Items: items}
-	sliceList := discoveryv1.EndpointSliceList{TypeMeta: metav1.TypeMeta{Kind: "EndpointSliceList", APIVersion: "discovery.k8s.io/v1"},
-		ListMeta: metav1.ListMeta{ResourceVersion: "1"}, Items: eps}
+	nodes := []corev1.Node{{ObjectMeta: metav1.ObjectMeta{Name: "node-a", ResourceVersion: "1"},
+		Status: corev1.NodeStatus{Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: nodeIP}}}}}
+	return Objects{Pods: items, Slices: eps, Nodes: nodes}
+}
+
+// KubeAPI serves KubeObjects as the Kubernetes API does for list and
+// watch, until the caller's cleanup, and returns a kubeconfig for it,
+// written in dir. It is for agent/demo, which a user runs without building
+// a kube-apiserver (make kube-assets, minutes); tests run the real one.
+func KubeAPI(t T, dir, nodeIP string, pods []*Pod, agentNodes ...string) string {
+	t.Helper()
+	objs := KubeObjects(nodeIP, pods, agentNodes...)
+	podList := corev1.PodList{TypeMeta: metav1.TypeMeta{Kind: "PodList", APIVersion: "v1"},
+		ListMeta: metav1.ListMeta{ResourceVersion: "1"}, Items: objs.Pods}
+	sliceList := discoveryv1.EndpointSliceList{TypeMeta: metav1.TypeMeta{Kind: "EndpointSliceList",
+		APIVersion: "discovery.k8s.io/v1"}, ListMeta: metav1.ListMeta{ResourceVersion: "1"}, Items: objs.Slices}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		if r.URL.Query().Get("watch") == "true" {
@@ -472,9 +493,8 @@ func KubeAPI(t T, dir, nodeIP string, pods []*Pod, agentNodes ...string) string 
 		case "/apis/discovery.k8s.io/v1/endpointslices":
 			json.NewEncoder(w).Encode(sliceList)
 		case "/api/v1/nodes":
-			json.NewEncoder(w).Encode(corev1.NodeList{TypeMeta: metav1.TypeMeta{Kind: "NodeList", APIVersion: "v1"}, ListMeta: metav1.ListMeta{ResourceVersion: "1"},
-				Items: []corev1.Node{{ObjectMeta: metav1.ObjectMeta{Name: "node-a", ResourceVersion: "1"},
-					Status: corev1.NodeStatus{Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: nodeIP}}}}}})
+			json.NewEncoder(w).Encode(corev1.NodeList{TypeMeta: metav1.TypeMeta{Kind: "NodeList", APIVersion: "v1"},
+				ListMeta: metav1.ListMeta{ResourceVersion: "1"}, Items: objs.Nodes})
 		default:
 			http.NotFound(w, r)
 		}

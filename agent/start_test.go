@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net"
 	"os"
@@ -51,9 +50,11 @@ func stallingServer(t *testing.T) string {
 	return "http://" + ln.Addr().String()
 }
 
-// TestAttachFirst: with instance metadata stalling (and no EC2 or Kubernetes API), the agent counts a
-// second after its process starts: traffic that starts then, and is over before instance metadata gives
-// up, is in the records to the byte of the veth.
+// TestAttachFirst: with instance metadata stalling (and no EC2 or Kubernetes API), the agent attaches its
+// programs and counts before it has heard from instance metadata: traffic that starts once it says
+// "counting", and is over while instance metadata still has not answered, is in the records to the byte of
+// the veth. How soon "counting" comes is logged, not asserted (loading the programs is the verifier's CPU
+// work, and a timed assertion fails on a loaded machine): docs/benchmarks.md has the figure.
 func TestAttachFirst(t *testing.T) {
 	netnstest.RequireRoot(t, "the test loads eBPF and builds namespaces")
 	bin := buildAgent(t)
@@ -78,7 +79,13 @@ func TestAttachFirst(t *testing.T) {
 	started := time.Now()
 	t.Cleanup(func() { agent.Process.Kill(); agent.Wait() })
 
-	time.Sleep(time.Second - time.Since(started))
+	for !strings.Contains(logs.String(), `"msg":"counting"`) {
+		if time.Since(started) > time.Minute {
+			t.Fatalf("no \"counting\" a minute after the start:\n%s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("counting began %v after the process started", time.Since(started).Round(time.Millisecond))
 	send, _ := a.Start(t, "NETCOST_E2E_HELPER", "send", "tcp", b.IP+":5001", "4000000")
 	if err := send.Wait(); err != nil {
 		t.Fatalf("sending: %v", err)
@@ -106,17 +113,8 @@ func TestAttachFirst(t *testing.T) {
 		t.Fatalf("reading the records: %v\n%s", err, logs.String())
 	}
 	if counted != wire {
-		// Loading the programs is CPU work (the verifier's): on a machine loaded far beyond its cores it can
-		// take longer than the second; say how long it took.
-		attached := "never"
-		for line := range strings.Lines(logs.String()) {
-			var l struct{ Time time.Time }
-			if strings.Contains(line, `"msg":"counting"`) && json.Unmarshal([]byte(line), &l) == nil {
-				attached = l.Time.Sub(started).Round(time.Millisecond).String() + " after the start"
-			}
-		}
-		t.Errorf("records hold %d bytes of pod a; its veth carried %d from 1s after the agent started to %v "+
-			"(counting began %s):\n%s", counted, wire, took, attached, logs.String())
+		t.Errorf("records hold %d bytes of pod a; its veth carried %d from \"counting\" to %v:\n%s",
+			counted, wire, took, logs.String())
 	}
 }
 

@@ -335,12 +335,19 @@ func (p *Pod) ServeIn(t T, env string, args ...string) {
 // HelperMain is the traffic helper a binary runs when started by Start or
 // Serve: "serve PROTO ADDR..." (prints ready, then serves until killed),
 // "dns ADDR NAME=IP..." (a DNS server on UDP ADDR that knows those names;
-// prints ready) or "send PROTO ADDR BYTES [DNS-SERVER]" (ADDR may name its
-// host, which the DNS server resolves, as a pod's resolver does).
+// prints ready), "send PROTO ADDR BYTES [DNS-SERVER]" (ADDR may name its
+// host, which the DNS server resolves, as a pod's resolver does, or else
+// the system resolver), "tlsserve ADDR CERT-NAME" (prints ready) or
+// "tls ADDR SNI BYTES".
 func HelperMain(args []string) error {
 	switch args[0] {
 	case "dns":
 		return serveDNS(args[1], args[2:])
+	case "tlsserve":
+		return serveTLS(args[1], args[2])
+	case "tls":
+		n, _ := strconv.Atoi(args[3])
+		return sendTLS(args[1], args[2], n)
 	case "serve":
 		for _, a := range args[2:] {
 			if args[1] == "udp" {

@@ -57,8 +57,8 @@ func TestCompletionBash(t *testing.T) {
 		words []string // the last is the word under the cursor
 		want  []string
 	}{
-		{[]string{""}, []string{"top", "resolve", "recommend", "report", "prices", "completion"}},
-		{[]string{"re"}, []string{"resolve", "recommend", "report"}},
+		{[]string{""}, []string{"top", "resolve", "recommend", "report", "reconcile", "prices", "completion"}},
+		{[]string{"re"}, []string{"resolve", "recommend", "report", "reconcile"}},
 		{[]string{"--"}, []string{"--log-level", "--help", "--version"}},
 		{[]string{"--log-level", ""}, []string{"debug", "info", "warn", "error"}},
 		{[]string{"--log-level", "debug", "pr"}, []string{"prices"}},
@@ -174,8 +174,8 @@ type shellCase struct {
 // shellCases are lines typed before Tab, and what completing them offers,
 // for the shells whose completion runs from a whole line.
 var shellCases = []shellCase{
-	{"netcost ", []string{"top", "resolve", "recommend", "report", "prices", "completion"}},
-	{"netcost re", []string{"resolve", "recommend", "report"}},
+	{"netcost ", []string{"top", "resolve", "recommend", "report", "reconcile", "prices", "completion"}},
+	{"netcost re", []string{"resolve", "recommend", "report", "reconcile"}},
 	{"netcost --log-level ", []string{"debug", "info", "warn", "error"}},
 	{"netcost top --category ", categoryNames},
 	{"netcost top -c inter-", []string{"inter-az", "inter-vpc", "inter-region"}},

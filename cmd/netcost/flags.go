@@ -17,6 +17,7 @@ import (
 
 	"github.com/netcost/netcost/costmodel"
 	"github.com/netcost/netcost/internal/awscfg"
+	"github.com/netcost/netcost/internal/cur"
 	"github.com/netcost/netcost/internal/query"
 	"github.com/netcost/netcost/internal/source"
 	"github.com/netcost/netcost/internal/usage"
@@ -234,6 +235,13 @@ func commonOptions(cCtx *cli.Context) (query.Options, error) {
 	given, err := givenFlags(cCtx)
 	if err != nil {
 		return query.Options{}, err
+	}
+	if loc, err := cur.ParseLocation(cCtx.String("cur")); err == nil && loc.Kind != cur.File {
+		for _, f := range awsFlags() { // reconcile reads the bill from AWS with them
+			for _, n := range f.Names() {
+				delete(given, n)
+			}
+		}
 	}
 	if err := checkSourceOnly(cCtx, src, given); err != nil {
 		return query.Options{}, err

@@ -121,8 +121,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			cli.HelpPrinter(cCtx.App.ErrWriter, cli.AppHelpTemplate, cCtx.App)
 			return cli.Exit("", 2)
 		},
-		Commands: []*cli.Command{topCommand, resolveCommand, recommendCommand, reportCommand, pricesCommand,
-			completionCommand},
+		Commands: []*cli.Command{topCommand, resolveCommand, recommendCommand, reportCommand, reconcileCommand,
+			pricesCommand, completionCommand},
 	}
 	for _, c := range app.Commands {
 		c.OnUsageError = onUsageError

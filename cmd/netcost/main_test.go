@@ -36,7 +36,13 @@ func netcost(t *testing.T, args ...string) (code int, stdout, stderr string) {
 // testdata/name (go test ./cmd/netcost -update rewrites it).
 func checkGolden(t *testing.T, name string, args ...string) {
 	t.Helper()
-	got := mustRun(t, args...)
+	compareGolden(t, name, mustRun(t, args...), args...)
+}
+
+// compareGolden compares got, the output of netcost args, with
+// testdata/name (-update rewrites it).
+func compareGolden(t *testing.T, name, got string, args ...string) {
+	t.Helper()
 	path := filepath.Join("testdata", name)
 	if *update {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/netcost/netcost/internal/cur/curtest"
+	"github.com/netcost/netcost/internal/insightstest"
+	"github.com/netcost/netcost/internal/mototest"
+)
+
+// reconcileFixture writes curtest's day (records and a Parquet export)
+// and returns the flags that reconcile it, and the temporary folders to
+// leave out of golden files.
+func reconcileFixture(t *testing.T, format string) (args []string, dirs []string) {
+	t.Helper()
+	dir := t.TempDir()
+	objs, err := curtest.DayExport(format).Objects("bucket", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := curtest.WriteDir(dir, objs); err != nil {
+		t.Fatal(err)
+	}
+	store := insightstest.WriteStore(t, curtest.DayRecords())
+	return []string{"reconcile", "--cur", "file:" + dir, "--source", "file:" + store, "--start", "2026-11-20",
+		"--end", "2026-11-21"}, []string{dir, store}
+}
+
+// runReconcileGolden runs reconcile with extra flags and compares its
+// output, temporary folders named by placeholders, with testdata/name.
+func runReconcileGolden(t *testing.T, name string, extra ...string) {
+	t.Helper()
+	args, dirs := reconcileFixture(t, ".snappy.parquet")
+	args = append(args, extra...)
+	out := mustRun(t, args...)
+	out = strings.ReplaceAll(out, dirs[0], "CUR")
+	out = strings.ReplaceAll(out, dirs[1], "STORE")
+	compareGolden(t, name, out, args...)
+}
+
+func TestReconcileGolden(t *testing.T) {
+	runReconcileGolden(t, "reconcile.golden", "-o", "wide")
+	runReconcileGolden(t, "reconcile.json.golden", "-o", "json")
+	runReconcileGolden(t, "reconcile-resource.golden", "-o", "wide", "--by", "resource")
+	runReconcileGolden(t, "reconcile.csv.golden", "-o", "csv")
+}
+
+// TestReconcileJSONContract checks the JSON fields DESIGN.md names, from
+// the CSV export this time.
+func TestReconcileJSONContract(t *testing.T) {
+	args, _ := reconcileFixture(t, ".csv.gz")
+	out := mustRun(t, append(args, "-o", "json")...)
+	var m map[string]any
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"start", "end", "source", "cur", "rows", "total_billed_usd", "total_measured_usd",
+		"coverage"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("reconcile -o json has no %q", k)
+		}
+	}
+	row := m["rows"].([]any)[0].(map[string]any)
+	for _, k := range []string{"region", "line", "billed_gb", "billed_usd", "measured_gb", "measured_usd", "coverage"} {
+		if _, ok := row[k]; !ok {
+			t.Errorf("reconcile -o json's rows have no %q", k)
+		}
+	}
+	if m["total_billed_usd"] != 2.3 || m["total_measured_usd"] != 2.12 {
+		t.Errorf("totals %v and %v, want 2.3 and 2.12", m["total_billed_usd"], m["total_measured_usd"])
+	}
+}
+
+// writeExport writes e under a new folder and returns file:FOLDER.
+func writeExport(t *testing.T, e curtest.Export) string {
+	t.Helper()
+	dir := t.TempDir()
+	objs, err := e.Objects("bucket", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := curtest.WriteDir(dir, objs); err != nil {
+		t.Fatal(err)
+	}
+	return "file:" + dir
+}
+
+// csvBytes is items as a gzip CSV data file with header's columns.
+func csvBytes(t *testing.T, items []curtest.Item, header []string) []byte {
+	t.Helper()
+	var b strings.Builder
+	w, err := curtest.NewCSVWriter(&b, nil, header...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		if err := w.Write(it); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return []byte(b.String())
+}
+
+// TestReconcileBadInput: each mistake is one line on stderr, exit 2,
+// nothing on stdout.
+func TestReconcileBadInput(t *testing.T) {
+	store := insightstest.WriteStore(t, curtest.DayRecords())
+	one := func(f curtest.DataFile) string {
+		f.Period = "2026-11"
+		return writeExport(t, curtest.Export{Name: "x", Files: []curtest.DataFile{f}})
+	}
+	euros := curtest.DayItems()
+	for i := range euros {
+		euros[i].Currency = "EUR"
+	}
+	day := []string{"--start", "2026-11-20", "--end", "2026-11-21", "--source", "file:" + store}
+	for _, c := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"no --cur", day, []string{"reconcile needs the bill: --cur file:PATH"}},
+		{"bad --cur", append([]string{"--cur", "ftp://x"}, day...),
+			[]string{"--cur", "file:PATH, s3://BUCKET/PREFIX or athena:DATABASE.TABLE"}},
+		{"bad --by", append([]string{"--cur", "file:/x", "--by", "pod"}, day...),
+			[]string{`--by "pod": want line or resource`}},
+		{"missing columns", append([]string{"--cur", one(curtest.DataFile{Path: "x-00001.snappy.parquet",
+			Items: curtest.DayItems(), Omit: []string{"line_item_usage_amount", "line_item_currency_code"}})}, day...),
+			[]string{"is not a CUR 2.0 data file", "line_item_usage_amount, line_item_currency_code"}},
+		{"legacy", append([]string{"--cur", one(curtest.DataFile{Path: "x-00001.csv.gz",
+			Raw: csvBytes(t, curtest.DayItems(), curtest.LegacyHeader())})}, day...),
+			[]string{"is a legacy Cost and Usage Report", "lineItem/UsageType"}},
+		{"euros", append([]string{"--cur", one(curtest.DataFile{Path: "x-00001.snappy.parquet", Items: euros})}, day...),
+			[]string{"is in EUR", "not USD"}},
+		{"window outside the bill", []string{"--cur", writeExport(t, curtest.DayExport(".csv.gz")), "--source",
+			"file:" + store, "--start", "2026-09-01", "--end", "2026-09-02"},
+			[]string{"holds no billing period in the window", "it holds 2026-11"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, errs := netcost(t, append([]string{"reconcile"}, c.args...)...)
+			if code != 2 || out != "" || strings.Count(errs, "\n") != 1 {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want 2, nothing, one line", code, out, errs)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(errs, w) {
+					t.Errorf("stderr %q does not say %q", errs, w)
+				}
+			}
+		})
+	}
+}
+
+// TestReconcileEscapes: a resource ID in the bill goes out escaped, as
+// every name from outside does.
+func TestReconcileEscapes(t *testing.T) {
+	items := curtest.DayItems()
+	items[2].ResourceID = "i-0ddd\x1b]8;;http://evil\x07\u202e"
+	cur := writeExport(t, curtest.Export{Name: "x", Files: []curtest.DataFile{{Period: "2026-11",
+		Path: "x-00001.snappy.parquet", Items: items}}})
+	store := insightstest.WriteStore(t, curtest.DayRecords())
+	for _, o := range []string{"wide", "json", "csv", "markdown"} {
+		out := mustRun(t, "reconcile", "--cur", cur, "--source", "file:"+store, "--start", "2026-11-20", "--end",
+			"2026-11-21", "--by", "resource", "-o", o)
+		if strings.ContainsAny(out, "\x1b\x07\u202e") {
+			t.Errorf("-o %s: a control character of the bill's resource ID went out raw:\n%q", o, out)
+		}
+		if !strings.Contains(out, "i-0ddd") {
+			t.Errorf("-o %s: the resource is not shown:\n%s", o, out)
+		}
+	}
+}
+
+// TestReconcileS3 reads the bill from moto's S3 with the AWS flags, which
+// a file source of records would refuse without a CUR in AWS.
+func TestReconcileS3(t *testing.T) {
+	endpoint := mototest.Start(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	objs, err := curtest.DayExport(".snappy.parquet").Objects("bills", "cur")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mototest.PutObjects(t, endpoint, "bills", "cur", objs)
+	store := insightstest.WriteStore(t, curtest.DayRecords())
+	out := mustRun(t, "reconcile", "--cur", "s3://bills/cur", "--endpoint-url", endpoint, "--region", "us-east-1",
+		"--source", "file:"+store, "--start", "2026-11-20", "--end", "2026-11-21", "-o", "json")
+	var res struct {
+		CUR              string  `json:"cur"`
+		TotalBilledUSD   float64 `json:"total_billed_usd"`
+		TotalMeasuredUSD float64 `json:"total_measured_usd"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.CUR != "s3://bills/cur" || res.TotalBilledUSD != 2.3 || res.TotalMeasuredUSD != 2.12 {
+		t.Errorf("from S3: cur %q, billed %v, measured %v; want s3://bills/cur, 2.3, 2.12", res.CUR, res.TotalBilledUSD,
+			res.TotalMeasuredUSD)
+	}
+	// The same flags with the bill on disk do nothing: refused, as for
+	// other commands.
+	code, _, errs := netcost(t, "reconcile", "--cur", writeExport(t, curtest.DayExport(".csv.gz")), "--endpoint-url",
+		endpoint, "--source", "file:"+store, "--start", "2026-11-20", "--end", "2026-11-21")
+	if code != 2 || !strings.Contains(errs, "--endpoint-url applies only to --source cloudwatch") {
+		t.Errorf("--endpoint-url with a file CUR and source: exit %d, %q; want 2, refused", code, errs)
+	}
+}

@@ -12,10 +12,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/netcost/netcost/costmodel"
 	"github.com/netcost/netcost/internal/awscfg"
+	"github.com/netcost/netcost/internal/cur"
 	"github.com/netcost/netcost/internal/query"
 	"github.com/netcost/netcost/internal/report"
 	"github.com/netcost/netcost/internal/source"
@@ -31,6 +33,10 @@ type config struct {
 	advise    costmodel.AdviseOptions
 	pricing   costmodel.Options // NETCOST_INTERNET_EGRESS_TB_MONTH, NETCOST_TGW_PEER_EXTERNAL
 	secretARN string
+	// cur is the bill (NETCOST_CUR), whose coverage the report states;
+	// Kind 0 without one. athena runs its queries for athena: locations.
+	cur    cur.Location
+	athena cur.AthenaOptions
 }
 
 func parseConfig(getenv func(string) string) (config, error) {
@@ -90,6 +96,13 @@ func parseConfig(getenv func(string) string) (config, error) {
 			return config{}, fmt.Errorf("NETCOST_TGW_PEER_EXTERNAL %q: want true or false", v)
 		}
 	}
+	if v := getenv("NETCOST_CUR"); v != "" {
+		if c.cur, err = cur.ParseLocation(v); err != nil {
+			return config{}, fmt.Errorf("NETCOST_CUR: %w", err)
+		}
+		c.athena = cur.AthenaOptions{Workgroup: getenv("NETCOST_CUR_ATHENA_WORKGROUP"),
+			OutputLocation: getenv("NETCOST_CUR_ATHENA_OUTPUT")}
+	}
 	if c.secretARN == "" {
 		return config{}, errors.New("SLACK_WEBHOOK_SECRET_ARN is not set: give the ARN of the secret holding the Slack webhook URL")
 	}
@@ -104,6 +117,7 @@ type secretGetter interface {
 type handler struct {
 	cfg     config
 	model   *costmodel.Model
+	aws     aws.Config // for the bill in S3 or Athena
 	secrets secretGetter
 	now     func() time.Time
 	post    report.PostOptions
@@ -114,12 +128,12 @@ func newHandler(ctx context.Context, getenv func(string) string) (*handler, erro
 	if err != nil {
 		return nil, err
 	}
-	aws, err := awscfg.Load(ctx, awscfg.Options{}) // AWS_REGION, and AWS_ENDPOINT_URL in tests, through the SDK's chain
+	ac, err := awscfg.Load(ctx, awscfg.Options{}) // AWS_REGION, and AWS_ENDPOINT_URL in tests, through the SDK's chain
 	if err != nil {
 		return nil, err
 	}
-	return &handler{cfg: cfg, model: costmodel.NewWithOptions(nil, cfg.pricing), secrets: secretsmanager.NewFromConfig(aws), now: time.Now,
-		post: report.PostOptions{Logger: slog.Default()}}, nil
+	return &handler{cfg: cfg, model: costmodel.NewWithOptions(nil, cfg.pricing), aws: ac,
+		secrets: secretsmanager.NewFromConfig(ac), now: time.Now, post: report.PostOptions{Logger: slog.Default()}}, nil
 }
 
 // result is what an invocation returns: what was posted, without the URL.
@@ -130,6 +144,7 @@ type result struct {
 	TotalCostUSD    float64   `json:"total_cost_usd"`
 	Recommendations int       `json:"recommendations"`
 	Blocks          int       `json:"blocks"`
+	Coverage        string    `json:"coverage,omitempty"` // the line on the bill, with NETCOST_CUR
 }
 
 // handle builds and posts the report for the window that ends at the
@@ -154,9 +169,12 @@ func (h *handler) handle(ctx context.Context, ev events.CloudWatchEvent) (*resul
 	if err != nil {
 		return nil, fmt.Errorf("building the report for %s to %s: %w", w.Start.Format(time.RFC3339), w.End.Format(time.RFC3339), err)
 	}
+	if h.cfg.cur.Kind != 0 {
+		rep.Coverage = h.coverage(ctx, at)
+	}
 	msg := rep.Message()
 	res := &result{Start: w.Start, End: w.End, Records: rep.Spend.Records, TotalCostUSD: rep.Spend.TotalCostUSD,
-		Recommendations: len(rep.Recommend.Recommendations), Blocks: len(msg.Blocks)}
+		Recommendations: len(rep.Recommend.Recommendations), Blocks: len(msg.Blocks), Coverage: rep.Coverage}
 	slog.InfoContext(ctx, "report built", "start", res.Start, "end", res.End, "source", h.cfg.source.String(),
 		"records", res.Records, "total_cost_usd", res.TotalCostUSD, "blocks", res.Blocks)
 	if err := report.Post(ctx, webhook, msg, h.post); err != nil {
@@ -164,6 +182,26 @@ func (h *handler) handle(ctx context.Context, ev events.CloudWatchEvent) (*resul
 	}
 	slog.InfoContext(ctx, "report posted to Slack")
 	return res, nil
+}
+
+// coverage reconciles the last day the bill surely holds whole, the UTC
+// day before the report's default one (AWS refreshes a CUR up to a day
+// late), and returns the verdict, or why the bill could not be read: the
+// report goes out either way.
+func (h *handler) coverage(ctx context.Context, at time.Time) string {
+	w := report.DefaultWindow(at.Add(-24 * time.Hour))
+	read := func(ctx context.Context, start, end time.Time) (*cur.Bill, error) {
+		return cur.NewReader(h.aws, slog.Default()).Read(ctx, h.cfg.cur, cur.Options{Start: start, End: end,
+			Athena: h.cfg.athena})
+	}
+	opts := query.ReconcileOptions{Options: query.Options{Source: h.cfg.source, Exact: h.cfg.exact, Window: w,
+		Logger: slog.Default()}}
+	res, err := query.Reconcile(ctx, h.model.Table(), h.model.Options(), read, opts)
+	if err != nil {
+		slog.WarnContext(ctx, "reconciling with the bill", "cur", h.cfg.cur.String(), "error", err)
+		return fmt.Sprintf("the bill of %s could not be read: %v", w.Start.Format(time.DateOnly), err)
+	}
+	return fmt.Sprintf("%s (billed $%.2f, measured $%.2f)", res.Verdict, res.TotalBilledUSD, res.TotalMeasuredUSD)
 }
 
 // webhook reads the Slack webhook URL from its secret: the URL itself, or

@@ -16,6 +16,9 @@
 //	NETCOST_COMPRESSION_RATIO optional: the share of the bytes compression removes, measured (0.6): ReducePayload's savings
 //	NETCOST_INTERNET_EGRESS_TB_MONTH  optional: the account's monthly internet egress in TB; internet bytes are priced at its tier (default: the first)
 //	NETCOST_TGW_PEER_EXTERNAL optional: true when the VPCs across the transit gateway are another account's
+//	NETCOST_CUR               optional: the bill, a CUR 2.0 export (s3://BUCKET/PREFIX or athena:DATABASE.TABLE): the
+//	                          report says how much of the day before's bill the records explain (docs/reconcile.md)
+//	NETCOST_CUR_ATHENA_WORKGROUP, NETCOST_CUR_ATHENA_OUTPUT  optional, athena: the workgroup and s3:// results folder
 //	SLACK_WEBHOOK_SECRET_ARN  the secret holding the webhook URL (the URL itself, or JSON {"webhook_url": "..."})
 //	AWS_REGION                set by Lambda; AWS_ENDPOINT_URL points the SDK at an emulator in tests
 //

@@ -23,6 +23,7 @@ import (
 
 	"github.com/netcost/netcost/costmodel"
 	"github.com/netcost/netcost/internal/awscfg"
+	"github.com/netcost/netcost/internal/cur/curtest"
 	"github.com/netcost/netcost/internal/flows"
 	"github.com/netcost/netcost/internal/insightstest"
 	"github.com/netcost/netcost/internal/mototest"
@@ -446,6 +447,65 @@ func TestParseConfig(t *testing.T) {
 	} {
 		if _, err := parseConfig(env(kv...)); err == nil || !strings.Contains(err.Error(), kv[0]) {
 			t.Errorf("%s=%q: %v, want an error naming the variable", kv[0], kv[1], err)
+		}
+	}
+}
+
+// TestBootstrapCoverage: with NETCOST_CUR, the report says how much of the
+// bill of the day before its own the records explain, reading the bill
+// from moto's S3; a bill that cannot be read is said, and the report
+// still goes out.
+func TestBootstrapCoverage(t *testing.T) {
+	bootstrap := buildBootstrap(t)
+	moto := mototest.Start(t)
+	sink := &slackSink{status: http.StatusOK, body: "ok"}
+	slack := httptest.NewServer(sink)
+	t.Cleanup(slack.Close)
+	arn := createSecret(t, secretsClient(moto), "netcost/slack-webhook", slack.URL+secretPath)
+	objs, err := curtest.DayExport(".snappy.parquet").Objects("bills", "cur")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mototest.PutObjects(t, moto, "bills", "cur", objs)
+	store := insightstest.WriteStore(t, curtest.DayRecords())
+	// 08:00 two days after curtest's day: the report of the day after
+	// it, the bill of curtest's day.
+	at := curtest.DayEnd.Add(32 * time.Hour)
+	event := `{"version":"0","id":"cdc73f9d-aea9-11e3-9d5a-835b769c0d9c","detail-type":"Scheduled Event",` +
+		`"source":"aws.events","account":"123456789012","time":"` + at.Format(time.RFC3339) + `","region":"us-east-1",` +
+		`"resources":["arn:aws:events:us-east-1:123456789012:rule/netcost-report"],"detail":{}}`
+	for _, c := range []struct{ cur, want string }{
+		{"s3://bills/cur", "Bill: netcost explains 86% of the inter-AZ bill of 2026-11-20; 14% comes from interfaces " +
+			"no agent reports (billed $2.30, measured $2.12)"},
+		{"s3://bills/nothing", "Bill: the bill of 2026-11-20 could not be read: "},
+	} {
+		rt := &runtimeAPI{t: t, events: make(chan invocation), results: make(chan outcome, 1)}
+		api := httptest.NewServer(rt)
+		t.Cleanup(api.Close)
+		stdout, stderr := startFunction(t, bootstrap, api.URL, "AWS_ENDPOINT_URL="+moto, "NETCOST_SOURCE=file:"+store,
+			"NETCOST_CUR="+c.cur, "NETCOST_CLUSTER=shop", "SLACK_WEBHOOK_SECRET_ARN="+arn)
+		o := rt.invoke("req-1", event)
+		if o.kind != "response" {
+			t.Fatalf("%s: %s %s\nstdout:\n%s\nstderr:\n%s", c.cur, o.kind, o.body, stdout.String(), stderr.String())
+		}
+		posts := sink.take()
+		if len(posts) != 1 {
+			t.Fatalf("%s: %d posts to Slack, want 1", c.cur, len(posts))
+		}
+		var posted report.Message
+		if err := json.Unmarshal([]byte(posts[0]), &posted); err != nil {
+			t.Fatal(err)
+		}
+		var line string
+		for _, b := range posted.Blocks {
+			for _, e := range b.Elements {
+				if strings.HasPrefix(e.Text, "Bill: ") {
+					line = e.Text
+				}
+			}
+		}
+		if !strings.HasPrefix(line, c.want) {
+			t.Errorf("%s: coverage line %q, want %q", c.cur, line, c.want)
 		}
 	}
 }

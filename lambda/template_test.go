@@ -178,11 +178,21 @@ func TestTemplateContract(t *testing.T) {
 	// Least privilege: each statement's actions and resources.
 	stmts := props.get("Policies").Content[0]
 	want := map[string]string{
-		"ReadFlowRecords":       "[logs:StartQuery logs:FilterLogEvents] !GetAtt FlowLogGroup.Arn",
-		"FollowInsightsQueries": "[logs:GetQueryResults logs:StopQuery] *",
-		"ReadWebhookSecret":     "secretsmanager:GetSecretValue !Ref SlackWebhookSecretArn",
-		"QueryFlowMonitor":      "[networkflowmonitor:GetMonitor networkflowmonitor:StartQueryMonitorTopContributors networkflowmonitor:GetQueryStatusMonitorTopContributors networkflowmonitor:GetQueryResultsMonitorTopContributors networkflowmonitor:StopQueryMonitorTopContributors]",
-		"FindFlowMonitor":       "networkflowmonitor:ListMonitors *",
+		"ReadFlowRecords":        "[logs:StartQuery logs:FilterLogEvents] !GetAtt FlowLogGroup.Arn",
+		"FollowInsightsQueries":  "[logs:GetQueryResults logs:StopQuery] *",
+		"ReadWebhookSecret":      "secretsmanager:GetSecretValue !Ref SlackWebhookSecretArn",
+		"QueryFlowMonitor":       "[networkflowmonitor:GetMonitor networkflowmonitor:StartQueryMonitorTopContributors networkflowmonitor:GetQueryStatusMonitorTopContributors networkflowmonitor:GetQueryResultsMonitorTopContributors networkflowmonitor:StopQueryMonitorTopContributors]",
+		"FindFlowMonitor":        "networkflowmonitor:ListMonitors *",
+		"ListCostAndUsageReport": "s3:ListBucket !Sub arn:${AWS::Partition}:s3:::${CostAndUsageReportBucket}",
+		"ReadCostAndUsageReport": "s3:GetObject !Sub arn:${AWS::Partition}:s3:::${CostAndUsageReportBucket}/*",
+		"QueryCostAndUsageReport": "[athena:StartQueryExecution athena:GetQueryExecution athena:GetQueryResults " +
+			"athena:StopQueryExecution] !Sub arn:${AWS::Partition}:athena:${AWS::Region}:${AWS::AccountId}:workgroup/${AthenaWorkgroup}",
+		"ReadCostAndUsageReportTable": "[glue:GetDatabase glue:GetTable glue:GetPartitions] " +
+			"[!Sub arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:catalog " +
+			"[arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:database/${Database} ] " +
+			"[arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:table/${Database}/${Table} ]]",
+		"WriteAthenaResults": "[s3:GetBucketLocation s3:GetObject s3:PutObject s3:AbortMultipartUpload] " +
+			"[!Sub arn:${AWS::Partition}:s3:::${AthenaResultsBucket} !Sub arn:${AWS::Partition}:s3:::${AthenaResultsBucket}/netcost/*]",
 	}
 	seen := 0
 	for _, s := range (node{stmts}).get("Statement").Content {
@@ -198,7 +208,9 @@ func TestTemplateContract(t *testing.T) {
 		if want[sid] != got || st.get("Effect").str() != "Allow" {
 			t.Errorf("statement %s: %q, want %q", sid, got, want[sid])
 		}
-		if strings.Contains(got, ":*") || strings.Contains(got, ":Put") || strings.Contains(got, ":Delete") {
+		// Athena writes a query's results as its caller: only under netcost/.
+		put := sid == "WriteAthenaResults" && strings.Contains(got, "/netcost/*")
+		if strings.Contains(got, ":*") || strings.Contains(got, ":Put") && !put || strings.Contains(got, ":Delete") {
 			t.Errorf("statement %s grants too much: %s", sid, got)
 		}
 		seen++

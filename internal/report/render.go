@@ -43,6 +43,9 @@ func (r *Report) Message() Message {
 		about += fmt.Sprintf(" · %d bad lines skipped", cur.Skipped)
 	}
 	blocks := []Block{header(escape(title)), section(summary, fields...), contextBlock(about)}
+	if r.Coverage != "" {
+		blocks = append(blocks, contextBlock("Bill: "+escape(r.Coverage)))
+	}
 	if warn := r.ProjectionWarning(); warn != "" {
 		blocks = append(blocks, contextBlock("⚠ "+strings.ToUpper(warn[:1])+warn[1:]+"."))
 	}

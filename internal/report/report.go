@@ -35,6 +35,10 @@ type Report struct {
 	InterAZ       *query.TopResult // by workload
 	NAT           *query.TopResult // by workload: the NAT gateway's bill
 	Recommend     *query.RecommendResult
+	// Coverage is a line on how much of the bill the records explain
+	// (netcost reconcile's verdict), or why the bill could not be read;
+	// empty without a bill.
+	Coverage string
 }
 
 // DefaultWindow is the report's window when none is given: the previous

@@ -252,3 +252,27 @@ func TestNATFigures(t *testing.T) {
 		}
 	}
 }
+
+// TestCoverageLine: with a bill, the report says under its summary how
+// much of the bill the records explain, escaped like every name.
+func TestCoverageLine(t *testing.T) {
+	r := buildSample(t, sampleWindow)
+	r.Coverage = "netcost explains 86% of the inter-AZ bill of 2026-11-20 <!channel>"
+	msg := r.Message()
+	if err := Check(msg); err != nil {
+		t.Fatal(err)
+	}
+	b := msg.Blocks[3]
+	if b.Type != blockContext || len(b.Elements) != 1 ||
+		b.Elements[0].Text != "Bill: netcost explains 86% of the inter-AZ bill of 2026-11-20 &lt;!channel&gt;" {
+		t.Errorf("block 3: %+v; want the coverage line, escaped", b)
+	}
+	r.Coverage = ""
+	for _, b := range r.Message().Blocks {
+		for _, e := range b.Elements {
+			if strings.HasPrefix(e.Text, "Bill: ") {
+				t.Errorf("a coverage line without a bill: %q", e.Text)
+			}
+		}
+	}
+}

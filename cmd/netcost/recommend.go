@@ -28,7 +28,7 @@ var recommendCommand = &cli.Command{
 	Flags: append([]cli.Flag{
 		minSavingsFlag("hide recommendations saving less than this many USD a month"),
 		compressionRatioFlag,
-	}, readFlags()...),
+	}, append(readFlags(), curFlags()...)...),
 	Action: func(cCtx *cli.Context) error {
 		advise, err := adviseOptions(cCtx)
 		if err != nil {
@@ -36,6 +36,9 @@ var recommendCommand = &cli.Command{
 		}
 		format, qo, d, err := readSetup(cCtx)
 		if err != nil {
+			return err
+		}
+		if err := egressTierFromBill(cCtx, qo.Window, &d); err != nil {
 			return err
 		}
 		opts := recommendOptions{Options: qo, advise: advise, format: format}

@@ -11,9 +11,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/urfave/cli/v2"
 
+	"github.com/netcost/netcost/costmodel"
 	"github.com/netcost/netcost/internal/awscfg"
 	"github.com/netcost/netcost/internal/cur"
 	"github.com/netcost/netcost/internal/query"
+	"github.com/netcost/netcost/internal/source"
 	"github.com/netcost/netcost/internal/usage"
 )
 
@@ -21,6 +23,16 @@ import (
 var curFlag = &cli.StringFlag{Name: "cur", EnvVars: []string{"NETCOST_CUR"}, Usage: "the bill: a Cost and Usage " +
 	"Report 2.0 export of AWS Data Exports, as file:PATH, s3://BUCKET/PREFIX or athena:DATABASE.TABLE " +
 	"(see docs/reconcile.md)"}
+
+// curFlags are the flags that find the bill: reconcile's, and top's and
+// recommend's, which price internet bytes at the tier the bill reaches.
+func curFlags() []cli.Flag {
+	return []cli.Flag{curFlag,
+		&cli.StringFlag{Name: "athena-workgroup", Usage: "athena: the workgroup that runs the query (default: primary)"},
+		&cli.StringFlag{Name: "athena-output",
+			Usage: "athena: s3:// folder for the query's results (default: the workgroup's)"},
+	}
+}
 
 var reconcileCommand = &cli.Command{
 	Name:  "reconcile",
@@ -31,12 +43,9 @@ var reconcileCommand = &cli.Command{
 		"credits, refunds and taxes are shown apart. --by resource compares per NAT gateway and per instance\n" +
 		"(the records' node_instance_id): an instance billed with nothing measured runs no agent.\n" +
 		"Internet bytes are priced at the egress tier the bill's own monthly volume reaches.",
-	Flags: append([]cli.Flag{curFlag,
-		&cli.StringFlag{Name: "by", Value: "line", Usage: "line, or resource (needs an export with resource IDs)"},
-		&cli.StringFlag{Name: "athena-workgroup", Usage: "athena: the workgroup that runs the query (default: primary)"},
-		&cli.StringFlag{Name: "athena-output",
-			Usage: "athena: s3:// folder for the query's results (default: the workgroup's)"},
-	}, readFlags()...),
+	Flags: append(append(curFlags(),
+		&cli.StringFlag{Name: "by", Value: "line", Usage: "line, or resource (needs an export with resource IDs)"}),
+		readFlags()...),
 	Action: func(cCtx *cli.Context) error {
 		ro, err := reconcileFlags(cCtx)
 		if err != nil {
@@ -54,10 +63,68 @@ var reconcileCommand = &cli.Command{
 // reconcileOptions are what netcost reconcile was asked.
 type reconcileOptions struct {
 	query.ReconcileOptions
-	cur    cur.Location
+	billFlags
+	format string // one of outputFormats
+}
+
+// billFlags are where the bill is and how to reach it.
+type billFlags struct {
+	cur    cur.Location // Kind 0: no --cur
 	athena cur.AthenaOptions
 	aws    awscfg.Options // for a CUR in S3 or Athena
-	format string         // one of outputFormats
+}
+
+// parseBillFlags reads --cur and the flags that reach it.
+func parseBillFlags(cCtx *cli.Context) (billFlags, error) {
+	var b billFlags
+	if cCtx.String("cur") == "" {
+		return b, nil
+	}
+	var err error
+	if b.cur, err = cur.ParseLocation(cCtx.String("cur")); err != nil {
+		return b, err
+	}
+	b.athena = cur.AthenaOptions{Workgroup: cCtx.String("athena-workgroup"), OutputLocation: cCtx.String("athena-output")}
+	if b.cur.Kind != cur.File {
+		if b.aws, err = awsOptions(cCtx); err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
+// read reads the bill over [start, end).
+func (b billFlags) read(ctx context.Context, start, end time.Time, byResource bool) (*cur.Bill, error) {
+	var cfg aws.Config
+	if b.cur.Kind != cur.File {
+		var err error
+		if cfg, err = awscfg.Load(ctx, b.aws); err != nil {
+			return nil, err
+		}
+	}
+	log := slog.Default().With("component", "netcost.cur")
+	return cur.NewReader(cfg, log).Read(ctx, b.cur, cur.Options{Start: start, End: end, ByResource: byResource,
+		Athena: b.athena})
+}
+
+// egressTierFromBill prices d's internet bytes at the egress tier that
+// the bill's internet-out volume of the window's month reaches, when top
+// or recommend is given --cur and no --internet-egress-tb-month.
+func egressTierFromBill(cCtx *cli.Context, w source.Window, d *deps) error {
+	b, err := parseBillFlags(cCtx)
+	if err != nil || b.cur.Kind == 0 || cCtx.IsSet(egressTBFlag.Name) {
+		return err
+	}
+	bill, err := b.read(cCtx.Context, w.Start, w.End, false)
+	if err != nil {
+		return err
+	}
+	gb, period := bill.EgressGB("")
+	o := d.model.Options()
+	o.InternetEgressTBMonth = gb / 1024
+	d.model = costmodel.NewWithOptions(d.model.Table(), o)
+	slog.Info("internet egress tier from the bill", "billing_period", period, "internet_out_tb", o.InternetEgressTBMonth)
+	return nil
 }
 
 // reconcileFlags reads reconcile's own flags, before the shared ones.
@@ -67,23 +134,16 @@ func reconcileFlags(cCtx *cli.Context) (reconcileOptions, error) {
 		return ro, usage.Errorf("reconcile needs the bill: --cur file:PATH, s3://BUCKET/PREFIX or athena:DATABASE.TABLE " +
 			"(a Cost and Usage Report 2.0 export; see docs/reconcile.md)")
 	}
-	loc, err := cur.ParseLocation(cCtx.String("cur"))
-	if err != nil {
+	var err error
+	if ro.billFlags, err = parseBillFlags(cCtx); err != nil {
 		return ro, err
 	}
-	ro.cur = loc
 	switch by := cCtx.String("by"); by {
 	case "line":
 	case "resource":
 		ro.ByResource = true
 	default:
 		return ro, usage.Errorf("--by %q: want line or resource", by)
-	}
-	ro.athena = cur.AthenaOptions{Workgroup: cCtx.String("athena-workgroup"), OutputLocation: cCtx.String("athena-output")}
-	if loc.Kind != cur.File {
-		if ro.aws, err = awsOptions(cCtx); err != nil {
-			return ro, err
-		}
 	}
 	return ro, nil
 }
@@ -92,16 +152,7 @@ func reconcileFlags(cCtx *cli.Context) (reconcileOptions, error) {
 // writes them side by side to w.
 func runReconcile(ctx context.Context, w io.Writer, d deps, opts reconcileOptions) error {
 	read := func(ctx context.Context, start, end time.Time) (*cur.Bill, error) {
-		var cfg aws.Config
-		if opts.cur.Kind != cur.File {
-			var err error
-			if cfg, err = awscfg.Load(ctx, opts.aws); err != nil {
-				return nil, err
-			}
-		}
-		log := slog.Default().With("component", "netcost.cur")
-		return cur.NewReader(cfg, log).Read(ctx, opts.cur, cur.Options{Start: start, End: end,
-			ByResource: opts.ByResource, Athena: opts.athena})
+		return opts.read(ctx, start, end, opts.ByResource)
 	}
 	res, err := query.Reconcile(ctx, d.model.Table(), d.model.Options(), read, opts.ReconcileOptions)
 	if err != nil {

@@ -209,3 +209,46 @@ func TestReconcileS3(t *testing.T) {
 		t.Errorf("--endpoint-url with a file CUR and source: exit %d, %q; want 2, refused", code, errs)
 	}
 }
+
+// TestEgressTierFromBill: given --cur, top prices internet bytes at the
+// tier the bill's internet-out of the month reaches: 20 TB more in
+// November puts the NAT record's 4 GiB out at $0.085 (10-50 TB) instead of
+// the first tier's $0.09. The NAT view is then 4 GiB processed at $0.045,
+// 4 across AZs at $0.01 and 4 out: $0.18 + $0.04 + $0.34 = $0.56, against
+// $0.58 without the bill. --internet-egress-tb-month still wins.
+func TestEgressTierFromBill(t *testing.T) {
+	items := curtest.DayItems()
+	big := items[6] // the NAT's internet out
+	big.Start, big.End, big.Amount, big.Cost = curtest.DayStart.AddDate(0, 0, -15),
+		curtest.DayStart.AddDate(0, 0, -14), 20*1024, 20*1024*0.09
+	cur := writeExport(t, curtest.Export{Name: "x", Files: []curtest.DataFile{{Period: "2026-11",
+		Path: "x-00001.snappy.parquet", Items: append(items, big)}}})
+	store := insightstest.WriteStore(t, curtest.DayRecords())
+	total := func(extra ...string) float64 {
+		var res struct {
+			Total float64 `json:"total_cost_usd"`
+		}
+		out := mustRun(t, append([]string{"top", "-c", "nat", "-o", "json", "--source", "file:" + store, "--start",
+			"2026-11-20", "--end", "2026-11-21"}, extra...)...)
+		if err := json.Unmarshal([]byte(out), &res); err != nil {
+			t.Fatal(err)
+		}
+		return res.Total
+	}
+	for _, c := range []struct {
+		args []string
+		want float64
+	}{
+		{nil, 0.58},
+		{[]string{"--cur", cur}, 0.56},
+		{[]string{"--cur", cur, "--internet-egress-tb-month", "0"}, 0.58},
+	} {
+		if got := total(c.args...); !near(got, c.want) {
+			t.Errorf("top -c nat %v: $%v, want $%v", c.args, got, c.want)
+		}
+	}
+	code, _, errs := netcost(t, "recommend", "--source", "file:"+store, "--cur", "file:/nowhere")
+	if code != 2 || !strings.Contains(errs, "/nowhere: no such file or directory") {
+		t.Errorf("recommend with a --cur that is not there: exit %d, %q; want 2 and the path", code, errs)
+	}
+}

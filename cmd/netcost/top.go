@@ -31,7 +31,7 @@ var topCommand = &cli.Command{
 			Usage: "rows to show (0: all); totals count every row"},
 		&cli.BoolFlag{Name: "resolve", Category: resolveCategory,
 			Usage: "name the rows' remote addresses (see netcost resolve --help)"},
-	}, append(readFlags(), resolveFlags()...)...),
+	}, append(append(readFlags(), resolveFlags()...), curFlags()...)...),
 	Action: func(cCtx *cli.Context) error {
 		if cCtx.String("category") == "" {
 			return usage.Errorf("--category is required, as in --category inter-az (see netcost top --help)")
@@ -49,6 +49,9 @@ var topCommand = &cli.Command{
 		}
 		format, qo, d, err := readSetup(cCtx)
 		if err != nil {
+			return err
+		}
+		if err := egressTierFromBill(cCtx, qo.Window, &d); err != nil {
 			return err
 		}
 		opts := topOptions{TopOptions: query.TopOptions{Options: qo, Category: cat, GroupBy: g, Limit: cCtx.Int("limit")},

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/netcost/netcost/costmodel"
+	"github.com/netcost/netcost/internal/awscfg"
 	"github.com/netcost/netcost/internal/cur"
 	"github.com/netcost/netcost/internal/cur/curtest"
 	"github.com/netcost/netcost/internal/insightstest"
@@ -137,5 +138,37 @@ func TestReconcileByResource(t *testing.T) {
 	if res.TotalBilledUSD != 2.30 || res.TotalMeasuredUSD != 2.12 {
 		t.Errorf("totals by resource: billed %v, measured %v; want those by line, 2.30 and 2.12", res.TotalBilledUSD,
 			res.TotalMeasuredUSD)
+	}
+}
+
+// TestReconcileFromLogsInsights: the records summed by Logs Insights (the
+// cloudwatch source's default) reconcile as the same records from files,
+// by line and by resource: the groups keep via and node_instance_id.
+func TestReconcileFromLogsInsights(t *testing.T) {
+	insightstest.AWSEnv(t)
+	srv := insightstest.Start(t)
+	recs := curtest.DayRecords()
+	var nodes []string
+	for _, r := range recs {
+		nodes = append(nodes, r.Node)
+	}
+	srv.PutRecords(source.DefaultLogGroup, nodes, recs)
+	cw := source.Spec{Kind: "cloudwatch", Path: source.DefaultLogGroup}
+	ao := awscfg.Options{Region: "us-east-1", EndpointURL: srv.URL}
+	for _, byResource := range []bool{false, true} {
+		logs := reconcileBill(t, ".csv.gz", ReconcileOptions{Options: Options{Source: cw, AWS: ao,
+			Window: source.Window{Start: curtest.DayStart, End: curtest.DayEnd}}, ByResource: byResource})
+		files := reconcileDay(t, ".csv.gz", byResource)
+		var want, got []string
+		for _, r := range files.Rows {
+			want = append(want, rowText(r))
+		}
+		for _, r := range logs.Rows {
+			got = append(got, rowText(r))
+		}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") || logs.Verdict != files.Verdict {
+			t.Errorf("by resource %v: from Logs Insights\n%s\n%s\nfrom files\n%s\n%s", byResource,
+				strings.Join(got, "\n"), logs.Verdict, strings.Join(want, "\n"), files.Verdict)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/netcost/netcost/internal/cur/curtest"
 	"github.com/netcost/netcost/internal/insightstest"
 	"github.com/netcost/netcost/internal/mototest"
+	"github.com/netcost/netcost/internal/query"
 )
 
 // reconcileFixture writes curtest's day (records and a Parquet export)
@@ -250,5 +251,36 @@ func TestEgressTierFromBill(t *testing.T) {
 	code, _, errs := netcost(t, "recommend", "--source", "file:"+store, "--cur", "file:/nowhere")
 	if code != 2 || !strings.Contains(errs, "/nowhere: no such file or directory") {
 		t.Errorf("recommend with a --cur that is not there: exit %d, %q; want 2 and the path", code, errs)
+	}
+}
+
+// TestMakeReconcileTable: units by line for people, plain numbers in
+// columns of their own for CSV, and no coverage where nothing is billed.
+func TestMakeReconcileTable(t *testing.T) {
+	half := 0.5
+	res := &query.ReconcileResult{Rows: []query.ReconcileRow{
+		{Region: "us-east-1", Line: "vpc-endpoint", BilledGB: 30, BilledHours: 3, BilledUSD: 0.33, MeasuredGB: 15,
+			MeasuredHours: 1.5, MeasuredUSD: 0.165, Coverage: &half},
+		{Region: "us-east-1", Line: "public-ipv4", Resource: "nat-0abc", MeasuredHours: 24, MeasuredUSD: 0.12},
+	}}
+	for _, c := range []struct {
+		raw        bool
+		byResource bool
+		want       []string
+	}{
+		{false, false, []string{"us-east-1|vpc-endpoint|30.00 GB + 3.00 h|0.33|15.00 GB + 1.50 h|0.17|50%",
+			"us-east-1|public-ipv4|0.00 h|0.00|24.00 h|0.12|-"}},
+		{true, true, []string{"us-east-1|vpc-endpoint|-|30|3|0.33|15|1.5|0.165|0.5",
+			"us-east-1|public-ipv4|nat-0abc|0|0|0|0|24|0.12|"}},
+	} {
+		tbl := makeReconcileTable(res, c.byResource, c.raw)
+		for i, row := range tbl.rows {
+			if got := strings.Join(row, "|"); got != c.want[i] {
+				t.Errorf("raw %v, by resource %v, row %d: %s, want %s", c.raw, c.byResource, i, got, c.want[i])
+			}
+		}
+		if len(tbl.header) != len(tbl.rows[0]) {
+			t.Errorf("raw %v, by resource %v: %d columns, %d cells", c.raw, c.byResource, len(tbl.header), len(tbl.rows[0]))
+		}
 	}
 }

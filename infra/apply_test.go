@@ -7,7 +7,8 @@ import (
 	"github.com/netcost/netcost/internal/kubetest"
 )
 
-// TestApplyDryRun sends every kustomization's output through a real API
+// TestApplyDryRun sends every kustomization's output, and the chart's,
+// through a real API
 // server as a server-side apply with dryRun=All: admission, defaulting and
 // validation judge the objects as a cluster would, beyond what a strict
 // decode sees. A DaemonSet whose selector misses its pods' labels decodes
@@ -17,6 +18,18 @@ func TestApplyDryRun(t *testing.T) {
 	for _, k := range kustomizations {
 		if err := s.ApplyDryRun(t.Context(), render(t, k)); err != nil {
 			t.Errorf("kustomize %s, applied with dryRun=All:\n%v", k, err)
+		}
+	}
+	// The chart, with each kustomization's values, as `helm install
+	// --create-namespace` sends it: the namespace first.
+	for _, k := range kustomizations {
+		manifest, _, err := renderChart(t, chartValues[k])
+		if err != nil {
+			t.Fatalf("rendering the chart with %s's values: %v", k, err)
+		}
+		doc := "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: netcost\n" + manifest
+		if err := s.ApplyDryRun(t.Context(), []byte(doc)); err != nil {
+			t.Errorf("the chart with %s's values, applied with dryRun=All:\n%v", k, err)
 		}
 	}
 

@@ -26,6 +26,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 )
@@ -466,7 +467,8 @@ type resource struct {
 // flag that is set once the API has denied it a list or watch.
 func informer(lw cache.ListerWatcher, obj runtime.Object, res resource, h cache.ResourceEventHandlerFuncs,
 	log *slog.Logger) (cache.SharedIndexInformer, *atomic.Bool, error) {
-	inf := cache.NewSharedIndexInformerWithOptions(lw, obj, cache.SharedIndexInformerOptions{ResyncPeriod: 10 * time.Minute})
+	inf := cache.NewSharedIndexInformerWithOptions(listThenWatch{lw}, obj,
+		cache.SharedIndexInformerOptions{ResyncPeriod: 10 * time.Minute})
 	if err := inf.SetTransform(trim); err != nil {
 		return nil, nil, err
 	}
@@ -504,6 +506,34 @@ func informer(lw cache.ListerWatcher, obj runtime.Object, res resource, h cache.
 	}
 	return inf, denied, nil
 }
+
+// listThenWatch keeps an informer on a LIST and then a WATCH, as client-go
+// did before v0.35 made streaming lists (its WatchListClient feature) the
+// default: a streaming list waits for a bookmark that a server, or a test's
+// source, which ignores sendInitialEvents never sends.
+type listThenWatch struct{ lw cache.ListerWatcher }
+
+// List and Watch complete cache.ListerWatcher; the reflector calls the
+// WithContext forms.
+func (l listThenWatch) List(o metav1.ListOptions) (runtime.Object, error) {
+	return l.ListWithContext(context.Background(), o)
+}
+
+func (l listThenWatch) Watch(o metav1.ListOptions) (watch.Interface, error) {
+	return l.WatchWithContext(context.Background(), o)
+}
+
+func (l listThenWatch) ListWithContext(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+	return cache.ToListerWithContext(l.lw).ListWithContext(ctx, o)
+}
+
+func (l listThenWatch) WatchWithContext(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+	return cache.ToWatcherWithContext(l.lw).WatchWithContext(ctx, o)
+}
+
+// IsWatchListSemanticsUnSupported tells client-go's reflector to list, not
+// to stream the initial list.
+func (listThenWatch) IsWatchListSemanticsUnSupported() bool { return true }
 
 // deleted unwraps the object of a delete event.
 func deleted(obj any) any {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"os"
 	"path"
 	"reflect"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	chartutil "helm.sh/helm/v4/pkg/chart/common/util"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	"helm.sh/helm/v4/pkg/engine"
+	"helm.sh/helm/v4/pkg/strvals"
 )
 
 // chartDir is the agent's Helm chart.
@@ -90,9 +92,11 @@ func TestChartMatchesKustomize(t *testing.T) {
 				t.Errorf("chart DaemonSet %s/%s; kustomize's %s/%s", gds.Namespace, gds.Name, wds.Namespace, wds.Name)
 			}
 			if !reflect.DeepEqual(gds.Spec, wds.Spec) {
-				t.Errorf("the chart's DaemonSet spec differs from kustomize's:\nchart: %s\nkustomize: %s", toJSON(t, gds.Spec), toJSON(t, wds.Spec))
+				t.Errorf("the chart's DaemonSet spec differs from kustomize's:\nchart: %s\nkustomize: %s", toJSON(t, gds.Spec),
+					toJSON(t, wds.Spec))
 			}
-			for _, pair := range [][2]map[string]string{{gds.Labels, wds.Labels}, {got.serviceAccounts[0].Labels, want.serviceAccounts[0].Labels},
+			for _, pair := range [][2]map[string]string{{gds.Labels, wds.Labels}, {got.serviceAccounts[0].Labels,
+				want.serviceAccounts[0].Labels},
 				{got.roles[0].Labels, want.roles[0].Labels}, {got.bindings[0].Labels, want.bindings[0].Labels}} {
 				for key, v := range pair[1] {
 					if pair[0][key] != v {
@@ -101,14 +105,17 @@ func TestChartMatchesKustomize(t *testing.T) {
 				}
 			}
 			gsa, wsa := got.serviceAccounts[0], want.serviceAccounts[0]
-			if len(got.serviceAccounts) != 1 || gsa.Name != wsa.Name || gsa.Namespace != wsa.Namespace || !maps.Equal(gsa.Annotations, wsa.Annotations) {
+			if len(got.serviceAccounts) != 1 || gsa.Name != wsa.Name || gsa.Namespace != wsa.Namespace ||
+				!maps.Equal(gsa.Annotations, wsa.Annotations) {
 				t.Errorf("chart service accounts %+v; kustomize's %+v", got.serviceAccounts, want.serviceAccounts)
 			}
-			if len(got.roles) != 1 || got.roles[0].Name != want.roles[0].Name || !reflect.DeepEqual(got.roles[0].Rules, want.roles[0].Rules) {
+			if len(got.roles) != 1 || got.roles[0].Name != want.roles[0].Name ||
+				!reflect.DeepEqual(got.roles[0].Rules, want.roles[0].Rules) {
 				t.Errorf("chart ClusterRoles %+v; kustomize's %+v", got.roles, want.roles)
 			}
 			if len(got.bindings) != 1 || got.bindings[0].Name != want.bindings[0].Name ||
-				!reflect.DeepEqual(got.bindings[0].RoleRef, want.bindings[0].RoleRef) || !reflect.DeepEqual(got.bindings[0].Subjects, want.bindings[0].Subjects) {
+				!reflect.DeepEqual(got.bindings[0].RoleRef, want.bindings[0].RoleRef) ||
+				!reflect.DeepEqual(got.bindings[0].Subjects, want.bindings[0].Subjects) {
 				t.Errorf("chart bindings %+v; kustomize's %+v", got.bindings, want.bindings)
 			}
 		})
@@ -158,7 +165,9 @@ func TestChartValuesTypo(t *testing.T) {
 // make the association.
 func TestChartValues(t *testing.T) {
 	o, notes := mustRenderChart(t, map[string]any{"sink": "cloudwatch", "cluster": "prod-east", "region": "us-east-2",
-		"serviceCIDR": "172.20.0.0/16", "image": map[string]any{"repository": "111122223333.dkr.ecr.us-east-2.amazonaws.com/netcost-agent", "tag": "v0.1.0"},
+		"serviceCIDR": "172.20.0.0/16",
+		"image": map[string]any{"repository": "111122223333.dkr.ecr.us-east-2.amazonaws.com/netcost-agent",
+			"tag": "v0.1.0"},
 		"metrics":   map[string]any{"port": 9110},
 		"iam":       map[string]any{"mode": "podIdentity", "roleArn": "arn:aws:iam::111122223333:role/netcost-agent"},
 		"resources": map[string]any{"limits": map[string]any{"memory": "256Mi"}}})
@@ -166,16 +175,19 @@ func TestChartValues(t *testing.T) {
 	if c.Image != "111122223333.dkr.ecr.us-east-2.amazonaws.com/netcost-agent:v0.1.0" {
 		t.Errorf("image %q", c.Image)
 	}
-	for name, want := range map[string]string{"NETCOST_CLUSTER": "prod-east", "NETCOST_SINK": "cloudwatch", "AWS_REGION": "us-east-2",
+	for name, want := range map[string]string{"NETCOST_CLUSTER": "prod-east", "NETCOST_SINK": "cloudwatch",
+		"AWS_REGION":        "us-east-2",
 		"NETCOST_LOG_GROUP": "/netcost/flows", "NETCOST_SERVICE_CIDR": "172.20.0.0/16"} {
 		if e, _ := env(c, name); e.Value != want {
 			t.Errorf("%s=%q; want %q", name, e.Value, want)
 		}
 	}
-	if addr := expandEnv(c, "NETCOST_METRICS_ADDR", map[string]string{"status.hostIP": "10.0.1.5"}); addr != "[10.0.1.5]:9110" {
+	addr := expandEnv(c, "NETCOST_METRICS_ADDR", map[string]string{"status.hostIP": "10.0.1.5"})
+	if addr != "[10.0.1.5]:9110" {
 		t.Errorf("NETCOST_METRICS_ADDR on a node at 10.0.1.5 is %q; want [10.0.1.5]:9110", addr)
 	}
-	if len(c.Ports) != 1 || c.Ports[0].ContainerPort != 9110 || ds.Spec.Template.Annotations["prometheus.io/port"] != "9110" {
+	if len(c.Ports) != 1 || c.Ports[0].ContainerPort != 9110 ||
+		ds.Spec.Template.Annotations["prometheus.io/port"] != "9110" {
 		t.Errorf("ports %+v, annotations %v; want 9110 in both", c.Ports, ds.Spec.Template.Annotations)
 	}
 	if lim := c.Resources.Limits.Memory().String(); lim != "256Mi" || c.Resources.Requests.Memory().String() != "64Mi" {
@@ -203,3 +215,59 @@ func TestChartValues(t *testing.T) {
 	}
 }
 
+// TestInstallDocsHelm installs the chart as docs/install-eks.md says, its
+// --set flags and all (and the IRSA flags it adds): the values pass the
+// schema, and the image, cluster and Service CIDR they set are the
+// DaemonSet's.
+func TestInstallDocsHelm(t *testing.T) {
+	doc, err := os.ReadFile("../docs/install-eks.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc),
+		"   helm install netcost-agent infra/helm/netcost-agent --namespace netcost --create-namespace \\\n")
+	if !ok {
+		t.Fatal("docs/install-eks.md has no `helm install netcost-agent infra/helm/netcost-agent --namespace netcost` line")
+	}
+	var cmd strings.Builder
+	for line := range strings.Lines(rest) {
+		cmd.WriteString(strings.TrimSuffix(strings.TrimSpace(line), "\\"))
+		if !strings.HasSuffix(strings.TrimSpace(line), "\\") {
+			break
+		}
+	}
+	_, irsa, ok := strings.Cut(string(doc), "With IRSA, add `")
+	irsa, _, ok2 := strings.Cut(irsa, "`")
+	if !ok || !ok2 {
+		t.Fatal("docs/install-eks.md does not say which flags IRSA adds")
+	}
+	repo, cluster := "111122223333.dkr.ecr.us-east-1.amazonaws.com/netcost-agent", "prod-east"
+	subst := strings.NewReplacer("$REPO", repo, "$CLUSTER", cluster, "$SERVICE_CIDR", "172.20.0.0/16", "$ACCOUNT",
+		"111122223333")
+	for _, flags := range []string{cmd.String(), cmd.String() + " " + irsa} {
+		vals := map[string]any{}
+		args := strings.Fields(subst.Replace(flags))
+		for i, a := range args {
+			if a == "--set" && i+1 < len(args) {
+				if err := strvals.ParseInto(args[i+1], vals); err != nil {
+					t.Fatalf("--set %s: %v", args[i+1], err)
+				}
+			}
+		}
+		o, _ := mustRenderChart(t, vals)
+		_, c := container(t, o)
+		if c.Image != repo+":v0.1.0" {
+			t.Errorf("the documented install gives image %q; want %q", c.Image, repo+":v0.1.0")
+		}
+		for name, want := range map[string]string{"NETCOST_CLUSTER": cluster, "NETCOST_SINK": "cloudwatch",
+			"NETCOST_SERVICE_CIDR": "172.20.0.0/16"} {
+			if e, _ := env(c, name); e.Value != want {
+				t.Errorf("the documented install gives %s=%q; want %q", name, e.Value, want)
+			}
+		}
+		arn := o.serviceAccounts[0].Annotations["eks.amazonaws.com/role-arn"]
+		if strings.Contains(flags, "irsa") != (arn != "") {
+			t.Errorf("flags %q annotate the service account with role %q", flags, arn)
+		}
+	}
+}

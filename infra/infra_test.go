@@ -278,6 +278,14 @@ func TestDaemonSet(t *testing.T) {
 			}) {
 				t.Errorf("tolerations %+v do not tolerate every taint", pod.Tolerations)
 			}
+			// But not Fargate's nodes, which run no DaemonSet pod: every
+			// term of the required node affinity keeps them out.
+			if a := pod.Affinity; a == nil || a.NodeAffinity == nil ||
+				a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution == nil ||
+				!notFargate(a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms) {
+				t.Errorf("affinity %+v does not keep the agent off Fargate's nodes "+
+					"(eks.amazonaws.com/compute-type NotIn [fargate])", pod.Affinity)
+			}
 			if !pod.HostNetwork || pod.DNSPolicy != corev1.DNSClusterFirstWithHostNet {
 				t.Errorf("hostNetwork %v, dnsPolicy %q; want the node's network with cluster DNS", pod.HostNetwork, pod.DNSPolicy)
 			}
@@ -412,6 +420,19 @@ func TestDaemonSet(t *testing.T) {
 			}
 		})
 	}
+}
+
+// notFargate reports whether every node selector term excludes nodes
+// labelled eks.amazonaws.com/compute-type=fargate.
+func notFargate(terms []corev1.NodeSelectorTerm) bool {
+	for _, term := range terms {
+		if !slices.ContainsFunc(term.MatchExpressions, func(r corev1.NodeSelectorRequirement) bool {
+			return r.Key == "eks.amazonaws.com/compute-type" && r.Operator == corev1.NodeSelectorOpNotIn && slices.Contains(r.Values, "fargate")
+		}) {
+			return false
+		}
+	}
+	return len(terms) > 0
 }
 
 // kubeResources are the resources the agent's informers watch, read from

@@ -333,8 +333,9 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 
 	n := &namer{paths: cgroups.NewResolver(root)} // its index comes from learn
 	col := &collect.Collector{Cluster: cfg.cluster, Node: cfg.node, Region: cmp.Or(cfg.region, "unknown"), Log: a.log,
-		Names:  func(cgroup uint64) (collect.Names, bool) { return n.local(cgroup) },
-		Remote: func(ip netip.Addr) (collect.RemoteNames, bool) { return n.remote(ip) }}
+		Names:        func(cgroup uint64) (collect.Names, bool) { return n.local(cgroup) },
+		Remote:       func(ip netip.Addr) (collect.RemoteNames, bool) { return n.remote(ip) },
+		ExternalSNAT: cfg.externalSNAT}
 	learnt := make(chan learnt, learning)
 	go a.learn(ctx, ranges, out == nil, stdout, learnt) // returns once it has sent, or soon after ctx ends
 	l := a.newLoop(counter, services, out, col, node.Identity{}, ranges)

@@ -130,7 +130,10 @@ func TestEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	agent := exec.Command(bin, "-node", "node-a", "-cluster", "e2e", "-window", "1s", "-drain-interval", "250ms", "-dir", dir, "-top-k", "0",
 		"-imds-endpoint", imds, "-ec2-endpoint", ec2Endpoint, "-ip-ranges-file", rangesFile, "-startup-attempts", "1",
-		"-kubeconfig", kubeconfig, "-service-cidr", "10.96.0.0/16", "-conntrack-netns", "/var/run/netns/"+network.Router)
+		"-kubeconfig", kubeconfig, "-service-cidr", "10.96.0.0/16", "-conntrack-netns", "/var/run/netns/"+network.Router,
+		// The test's pods sit in all three subnets and no VPC CNI translates
+		// their addresses to the node's: each pod's own subnet routes it.
+		"-external-snat")
 	agent.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
 		"POD_NAME="+testbed.AgentPod("node-a"), "POD_NAMESPACE="+testbed.AgentNamespace)
 	var logs strings.Builder

@@ -42,6 +42,7 @@ type settings struct {
 	serviceCIDRs    []netip.Prefix
 	conntrackNetNS  string
 	learnNames      bool // -names
+	externalSNAT    bool
 	maxNames        int
 	version         bool
 
@@ -235,6 +236,9 @@ func parseFlags(args []string, stdout io.Writer) (settings, error) {
 	fs.IntVar(&c.maxNames, "max-names", envInt("NETCOST_MAX_NAMES", names.DefaultMaxNames), "remote names kept "+
 		"for all pods together, least recently used dropped first; about 400 bytes each at most "+
 		"(env NETCOST_MAX_NAMES)")
+	fs.BoolVar(&c.externalSNAT, "external-snat", false, "pods' IPv4 flows out of the VPC leave with the pods' own "+
+		"addresses, through their own subnets' routes, as with the VPC CNI's AWS_VPC_K8S_CNI_EXTERNALSNAT=true; "+
+		"by default with the node's, through its subnet's routes (env NETCOST_EXTERNAL_SNAT)")
 	fs.StringVar(&c.logLevel, "log-level", env("NETCOST_LOG_LEVEL", "info"), "debug, info, warn or error (env NETCOST_LOG_LEVEL)")
 	fs.BoolVar(&c.version, "version", false, "print the agent's version and exit")
 	// -help and -version answer whatever the environment holds.

@@ -168,7 +168,7 @@ func TestChartValues(t *testing.T) {
 		"serviceCIDR": "172.20.0.0/16",
 		"image": map[string]any{"repository": "111122223333.dkr.ecr.us-east-2.amazonaws.com/netcost-agent",
 			"tag": "v0.1.0"},
-		"metrics":   map[string]any{"port": 9110},
+		"metrics": map[string]any{"port": 9110}, "externalSNAT": true,
 		"iam":       map[string]any{"mode": "podIdentity", "roleArn": "arn:aws:iam::111122223333:role/netcost-agent"},
 		"resources": map[string]any{"limits": map[string]any{"memory": "256Mi"}}})
 	ds, c := container(t, o)
@@ -176,8 +176,8 @@ func TestChartValues(t *testing.T) {
 		t.Errorf("image %q", c.Image)
 	}
 	for name, want := range map[string]string{"NETCOST_CLUSTER": "prod-east", "NETCOST_SINK": "cloudwatch",
-		"AWS_REGION":        "us-east-2",
-		"NETCOST_LOG_GROUP": "/netcost/flows", "NETCOST_SERVICE_CIDR": "172.20.0.0/16"} {
+		"AWS_REGION": "us-east-2", "NETCOST_LOG_GROUP": "/netcost/flows", "NETCOST_SERVICE_CIDR": "172.20.0.0/16",
+		"NETCOST_EXTERNAL_SNAT": "true"} {
 		if e, _ := env(c, name); e.Value != want {
 			t.Errorf("%s=%q; want %q", name, e.Value, want)
 		}

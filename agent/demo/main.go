@@ -193,7 +193,10 @@ receive, CloudWatch Logs publishing (to moto), the CLI, and the us-east-1 prices
 		"-service-cidr", serviceCIDR, "-conntrack-netns", "/var/run/netns/"+network.Router,
 		// The demo's pods only: not another run's (make demo in a test, the
 		// end-to-end test) on the same machine.
-		"-cgroup-root", network.Cgroup)
+		"-cgroup-root", network.Cgroup,
+		// No VPC CNI translates the pods' addresses to the node's here: each
+		// pod's subnet routes it, as the image uploader's through the NAT.
+		"-external-snat")
 	agent.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
 		"POD_NAME="+testbed.AgentPod("node-a"), "POD_NAMESPACE="+testbed.AgentNamespace)
 	agent.Stderr = logf

@@ -145,6 +145,7 @@ type iface struct {
 type Local struct {
 	c      *Classifier
 	subnet *subnet
+	egress *subnet // whose routes take its flows out of the VPC; nil: its own subnet's
 }
 
 // New compiles a VPC view. ranges may be nil (no AWS service names: public
@@ -269,6 +270,20 @@ func (l Local) Subnet() Subnet {
 	return l.subnet.Subnet
 }
 
+// SNATTo returns l with its flows to addresses outside the VPC leaving as
+// node's do. The VPC CNI translates a pod's IPv4 source address to its
+// node's primary address for such destinations (its default,
+// AWS_VPC_K8S_CNI_EXTERNALSNAT=false), so the route table of the node's
+// subnet decides where they go, not that of the pod's: with custom
+// networking the pods' subnets may have no route out at all. Flows within
+// the VPC keep l's own subnet and AZ.
+func (l Local) SNATTo(node Local) Local {
+	if l.subnet != nil && node.subnet != nil && node.subnet != l.subnet {
+		l.egress = node.subnet
+	}
+	return l
+}
+
 // Classify says how the bytes between the local address and remote are billed.
 func (l Local) Classify(remote netip.Addr) Result {
 	c := l.c
@@ -298,11 +313,15 @@ func (l Local) Classify(remote netip.Addr) Result {
 		r.Category = flows.Unclassified // a VPC address in no known subnet
 		return r
 	}
-	if l.subnet.routes == nil {
+	routes := l.subnet.routes
+	if l.egress != nil {
+		routes = l.egress.routes
+	}
+	if routes == nil {
 		r.Category = flows.Unclassified
 		return r
 	}
-	t, ok := l.subnet.routes.Lookup(remote)
+	t, ok := routes.Lookup(remote)
 	if !ok {
 		r.Category = flows.Unclassified
 		return r

@@ -35,6 +35,10 @@ type Collector struct {
 	InstanceID            string // the node's EC2 instance, if known and valid
 	// NodeIP is the node's address: a remote always reported, by this agent.
 	NodeIP netip.Addr
+	// ExternalSNAT says pods' IPv4 flows out of the VPC leave with their own
+	// addresses (AWS_VPC_K8S_CNI_EXTERNALSNAT=true), through their own
+	// subnets' routes; false, the VPC CNI's default, with the node's.
+	ExternalSNAT bool
 	// Classifier places flows; nil (no VPC view yet) classifies everything
 	// UNCLASSIFIED.
 	Classifier *classify.Classifier
@@ -139,6 +143,15 @@ type remoteKey struct {
 // so they are left out of the records, and counted here.
 func (c *Collector) Skipped() uint64 { return c.skipped }
 
+// ipv6EgressV4 is where the VPC CNI of an IPv6 cluster gives each pod an
+// IPv4 address, which it translates to its node's primary address: the
+// pods' way to IPv4 destinations. Their flows are placed at the node.
+var ipv6EgressV4 = netip.MustParsePrefix("169.254.172.0/22")
+
+// local places a local address in its subnet, with the VPC CNI's source
+// NAT in mind: a pod's IPv4 flows out of the VPC take its node's routes
+// (classify.Local.SNATTo), and an IPv6 cluster's pods' IPv4 flows are the
+// node's.
 func (c *Collector) local(a netip.Addr) (classify.Local, bool) {
 	if c.Classifier == nil {
 		return classify.Local{}, false
@@ -150,6 +163,13 @@ func (c *Collector) local(a netip.Addr) (classify.Local, bool) {
 		return l, l.Subnet().ID != ""
 	}
 	l, ok := c.Classifier.Local(a)
+	node, nodeOK := c.Classifier.Local(c.NodeIP)
+	switch {
+	case nodeOK && !ok && ipv6EgressV4.Contains(a):
+		l, ok = node, true
+	case nodeOK && ok && !c.ExternalSNAT && a.Is4() && c.NodeIP.Is4():
+		l = l.SNATTo(node)
+	}
 	if len(c.locals) < 1<<16 {
 		c.locals[a] = l
 	}

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -290,5 +291,64 @@ func TestFlushNamesRemotes(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("names by pod and remote = %v; want %v", got, want)
+	}
+}
+
+// TestSNATToNode: the VPC CNI translates a pod's IPv4 source to its node's
+// address for destinations outside the VPC, so the node's subnet's routes
+// decide them: a pod in a custom-networking subnet with no route out goes
+// through the node's NAT gateway, and an IPv6 cluster's pod, on its
+// 169.254.172.0/22 address for IPv4, is placed at the node. Flows within
+// the VPC keep the pod's own subnet.
+func TestSNATToNode(t *testing.T) {
+	p := netip.MustParsePrefix
+	cl, err := classify.New(classify.VPC{Region: "us-east-1", CIDRs: []netip.Prefix{p("10.0.0.0/16"), p("100.64.0.0/16")},
+		Subnets: []classify.Subnet{{ID: "subnet-a", CIDR: p("10.0.1.0/24"), AZ: "us-east-1a", AZID: "use1-az1"},
+			{ID: "subnet-b", CIDR: p("10.0.2.0/24"), AZ: "us-east-1b", AZID: "use1-az2"},
+			{ID: "subnet-pods-b", CIDR: p("100.64.32.0/19"), AZ: "us-east-1b", AZID: "use1-az2"}},
+		RouteTables: []classify.RouteTable{
+			{ID: "rtb-main", Main: true, Routes: []classify.Route{{Dest: p("0.0.0.0/0"), Target: "nat-a"}}},
+			{ID: "rtb-pods", Subnets: []string{"subnet-pods-b"}}},
+		NATGateways: []classify.NATGateway{{ID: "nat-a", SubnetID: "subnet-a"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ap := netip.MustParseAddrPort
+	flow := func(local, remote string) bpf.Flow {
+		return bpf.Flow{CgroupID: 7, Local: ap(local), Remote: ap(remote), Proto: 6, Dir: bpf.Egress, Bytes: 100, Packets: 1}
+	}
+	d := &bpf.Deltas{Flows: []bpf.Flow{flow("100.64.32.9:0", "185.166.143.10:443"), flow("100.64.32.9:0", "10.0.1.20:443"),
+		flow("169.254.172.3:0", "185.166.143.10:443"), flow("10.0.2.9:0", "185.166.143.10:443")}}
+	got := map[string]string{}
+	for _, node := range []string{"10.0.2.5", "", "external 10.0.2.5"} {
+		c := &Collector{Region: "us-east-1", Node: "n1", Classifier: cl}
+		if ip, external := strings.CutPrefix(node, "external "); ip != "" {
+			c.NodeIP, c.ExternalSNAT = netip.MustParseAddr(ip), external
+		}
+		c.Add(d)
+		for _, r := range c.Flush(time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC), time.Minute, 0) {
+			got[node+" "+r.LocalIP+" "+r.RemoteIP] = fmt.Sprintf("%s %s %s %s", r.Category, r.LocalSubnet, r.LocalAZID, r.Via)
+		}
+	}
+	want := map[string]string{
+		"10.0.2.5 100.64.32.9 185.166.143.10":   "NAT_GATEWAY subnet-pods-b use1-az2 nat-a", // the node's routes
+		"10.0.2.5 100.64.32.9 10.0.1.20":        "INTER_AZ subnet-pods-b use1-az2 ",
+		"10.0.2.5 169.254.172.3 185.166.143.10": "NAT_GATEWAY subnet-b use1-az2 nat-a", // the node's
+		"10.0.2.5 10.0.2.9 185.166.143.10":      "NAT_GATEWAY subnet-b use1-az2 nat-a",
+		// Without the node's address, each subnet's own routes, and no
+		// place for the link-local address.
+		" 100.64.32.9 185.166.143.10":   "UNCLASSIFIED subnet-pods-b use1-az2 ",
+		" 100.64.32.9 10.0.1.20":        "INTER_AZ subnet-pods-b use1-az2 ",
+		" 169.254.172.3 185.166.143.10": "UNCLASSIFIED   ",
+		" 10.0.2.9 185.166.143.10":      "NAT_GATEWAY subnet-b use1-az2 nat-a",
+		// With the CNI's external SNAT, the pods' own routes; an IPv6
+		// cluster's IPv4 egress is the node's all the same.
+		"external 10.0.2.5 100.64.32.9 185.166.143.10":   "UNCLASSIFIED subnet-pods-b use1-az2 ",
+		"external 10.0.2.5 100.64.32.9 10.0.1.20":        "INTER_AZ subnet-pods-b use1-az2 ",
+		"external 10.0.2.5 169.254.172.3 185.166.143.10": "NAT_GATEWAY subnet-b use1-az2 nat-a",
+		"external 10.0.2.5 10.0.2.9 185.166.143.10":      "NAT_GATEWAY subnet-b use1-az2 nat-a",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("records by node, local and remote:\n%v\nwant\n%v", got, want)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -131,6 +132,9 @@ type Counter struct {
 	eph   uint16          // ephemeral_min as loaded: 0 keeps every port
 	lost  [3]flowFlowVal  // totals of the lost array at the last drain
 	names *ringbuf.Reader // nil unless cfg.Names
+
+	flushMu      sync.Mutex
+	flushWaiting []chan struct{} // FlushNames calls that ReadNames has yet to answer
 
 	keys []flowFlowKey
 	vals []flowFlowVal

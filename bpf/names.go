@@ -88,6 +88,18 @@ func (c *Counter) ReadNames(ctx context.Context, fn func(*NameEvent)) error {
 			c.names.SetDeadline(now.Add(nextPoll(read, now.Sub(last), c.cfg.NamesRingBytes)))
 			read, last = 0, now
 		case errors.Is(err, ringbuf.ErrFlushed):
+			// Everything in the ring when FlushNames asked is read once the
+			// ring is read again now: then its callers may go on.
+			c.flushMu.Lock()
+			waiting := c.flushWaiting
+			c.flushWaiting = nil
+			c.flushMu.Unlock()
+			if err := c.readNow(&rec, &ev, fn); err != nil {
+				return err
+			}
+			for _, ch := range waiting {
+				close(ch)
+			}
 		case errors.Is(err, ringbuf.ErrClosed), errors.Is(err, os.ErrClosed):
 			return nil
 		default:
@@ -96,6 +108,50 @@ func (c *Counter) ReadNames(ctx context.Context, fn func(*NameEvent)) error {
 		if ctx.Err() != nil {
 			return nil
 		}
+	}
+}
+
+// readNow hands fn what the ring holds now, and keeps ReadNames' deadline.
+func (c *Counter) readNow(rec *ringbuf.Record, ev *NameEvent, fn func(*NameEvent)) error {
+	c.names.SetDeadline(time.Unix(1, 0))
+	defer c.names.SetDeadline(time.Now().Add(namesPollMin))
+	for {
+		err := c.names.ReadInto(rec)
+		switch {
+		case err == nil:
+			if decodeName(rec.RawSample, ev) {
+				fn(ev)
+			}
+		case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, ringbuf.ErrFlushed):
+			return nil
+		case errors.Is(err, ringbuf.ErrClosed), errors.Is(err, os.ErrClosed):
+			return nil
+		default:
+			return fmt.Errorf("reading names: %w", err)
+		}
+	}
+}
+
+// FlushNames returns once ReadNames has handed its fn every event the ring
+// held when FlushNames was called, so that a window's end sees the names
+// its flows' packets brought, or when ctx is done first (as it will be if
+// no ReadNames runs). ReadNames otherwise reads up to a second late.
+func (c *Counter) FlushNames(ctx context.Context) error {
+	if c.names == nil {
+		return fmt.Errorf("flushing names: %w", errNamesOff)
+	}
+	ch := make(chan struct{})
+	c.flushMu.Lock()
+	c.flushWaiting = append(c.flushWaiting, ch)
+	c.flushMu.Unlock()
+	if err := c.names.Flush(); err != nil {
+		return fmt.Errorf("flushing names: %w", err)
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("flushing names: %w", ctx.Err())
 	}
 }
 

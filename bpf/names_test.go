@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -400,6 +401,41 @@ func TestReadNames(t *testing.T) {
 		}
 	case <-time.After(2 * time.Second):
 		t.Fatal("ReadNames did not return after Close")
+	}
+}
+
+// TestFlushNames: FlushNames returns once ReadNames has handed over every
+// event in the ring, long before its next read was due.
+func TestFlushNames(t *testing.T) {
+	c := loadNames(t, true, 0)
+	var got atomic.Int64
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.ReadNames(ctx, func(*NameEvent) { got.Add(1) }) }()
+	time.Sleep(50 * time.Millisecond) // ReadNames read the empty ring and sleeps for a second
+	frame := p4(17, "10.96.0.10", "10.0.0.1", udpP(53, 40000, dnsMessage(100)))
+	for i := range 3 {
+		if _, err := c.objs.CountIngress.Run(&ebpf.RunOptions{Data: frame, Repeat: 5}); err != nil {
+			t.Fatal(err)
+		}
+		fctx, fcancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		err := c.FlushNames(fctx)
+		fcancel()
+		if err != nil {
+			t.Fatalf("FlushNames %d: %v", i, err)
+		}
+		if n := got.Load(); n != int64(5*(i+1)) {
+			t.Errorf("after FlushNames %d: %d events handed over; want %d", i, n, 5*(i+1))
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	fctx, fcancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer fcancel()
+	if err := c.FlushNames(fctx); err == nil {
+		t.Error("FlushNames without a ReadNames returned nil; want its context's error")
 	}
 }
 

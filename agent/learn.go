@@ -17,7 +17,20 @@ import (
 // Config.Names.
 type nameReader interface {
 	ReadNames(ctx context.Context, fn func(*bpf.NameEvent)) error
+	FlushNames(ctx context.Context) error
 	NamesLost() (uint64, error)
+}
+
+// catchUpWait bounds how long a window's end waits for the reader to hand over the events in the ring: it
+// reads them in well under a millisecond, but a window is never held up for a stuck reader.
+const catchUpWait = 200 * time.Millisecond
+
+// catchUp hands the table the events the ring holds now: the reader reads up to a second late, and a
+// window's end looks the names of its flows up.
+func (l *learner) catchUp(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), catchUpWait)
+	defer cancel()
+	l.r.FlushNames(ctx) // late: the flows keep the names learned so far
 }
 
 // learner names remotes from what the pods saw: a goroutine reads the kernel's name events into the table,

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/netip"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,6 +35,9 @@ func (f *fakeNames) ReadNames(ctx context.Context, fn func(*bpf.NameEvent)) erro
 }
 
 func (f *fakeNames) NamesLost() (uint64, error) { return f.lost, nil }
+
+// FlushNames has nothing to wait for: the fake hands its events out at once.
+func (f *fakeNames) FlushNames(context.Context) error { return nil }
 
 // dnsMsg builds a DNS query (answer invalid) or a response that gives name the address answer.
 func dnsMsg(t *testing.T, id uint16, name string, answer netip.Addr) []byte {
@@ -118,5 +122,60 @@ func TestLoopNamesRemotes(t *testing.T) {
 	s := l.names.stats()
 	if s.Events != 4 || s.ParseFailures != 1 || s.Names != 2 || s.KernelLost != 3 {
 		t.Errorf("name stats = %+v; want 4 events, 1 parse failure, 2 names, 3 lost in the kernel", s)
+	}
+}
+
+// lateNames holds its events until FlushNames, as the ring holds what ReadNames has yet to read.
+type lateNames struct {
+	fakeNames
+	mu sync.Mutex
+	fn func(*bpf.NameEvent)
+}
+
+func (f *lateNames) ReadNames(ctx context.Context, fn func(*bpf.NameEvent)) error {
+	f.mu.Lock()
+	f.fn = fn
+	f.mu.Unlock()
+	close(f.fed)
+	<-ctx.Done()
+	return nil
+}
+
+func (f *lateNames) FlushNames(context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, ev := range f.events {
+		f.fn(ev)
+	}
+	f.events = nil
+	return nil
+}
+
+// TestLoopCatchesUpNames: a window's end has the reader hand over what the ring holds before it looks names
+// up, so that a name read late (the reader reads up to a second apart) still names its window's flows.
+func TestLoopCatchesUpNames(t *testing.T) {
+	pod := netip.MustParseAddrPort("10.0.1.5:41000")
+	dns := netip.MustParseAddrPort("10.100.0.10:53")
+	nr := &lateNames{fakeNames: fakeNames{fed: make(chan struct{}), events: []*bpf.NameEvent{
+		{Kind: bpf.NameDNSQuery, NetnsCookie: podNetns, Proto: 17, Local: pod, Remote: dns,
+			Payload: dnsMsg(t, 5, "queue.example.", netip.Addr{})},
+		{Kind: bpf.NameDNSAnswer, NetnsCookie: podNetns, Proto: 17, Local: pod, Remote: dns,
+			Payload: dnsMsg(t, 5, "queue.example.", netip.MustParseAddr("10.0.3.4"))},
+	}}}
+	c := &fakeCounter{cancelAt: 5, gate: nr.fed}
+	out, _, err := runLoop(t, c, 2*time.Millisecond, func(lp *loop) {
+		lp.names = newLearner(nr, 0, lp.col, nil)
+	})
+	if err != nil {
+		t.Fatalf("run = %v", err)
+	}
+	named := false
+	for _, w := range out.windows {
+		for _, r := range w.recs {
+			named = named || r.RemoteIP == "10.0.3.4" && r.RemoteName == "queue.example"
+		}
+	}
+	if !named {
+		t.Error("no record to 10.0.3.4 is named queue.example: the window's end did not catch up with the reader")
 	}
 }

@@ -205,6 +205,9 @@ func (l *loop) add(final bool) {
 
 // flush writes the window in hand to the sink, even once ctx is cancelled, or holds it until there is one.
 func (l *loop) flush(ctx context.Context) error {
+	if l.names != nil {
+		l.names.catchUp(ctx)
+	}
 	recs := l.col.Flush(l.start, l.a.cfg.window, l.a.cfg.topK)
 	if l.names != nil {
 		l.names.windowDone()

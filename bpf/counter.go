@@ -64,6 +64,11 @@ type Config struct {
 	// reads the old one, so that no program still writes to it (default 5ms;
 	// a program runs for well under a microsecond, without preemption).
 	Grace time.Duration
+	// PinPath is a directory on a bpf filesystem where the links and the
+	// maps are pinned, so that the kernel keeps counting while no process
+	// holds them and a later Open adopts them (see pin.go). Empty: nothing
+	// is pinned and Close detaches the programs.
+	PinPath string
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -128,10 +133,18 @@ type Counter struct {
 	links []link.Link
 	cfg   Config
 	ncpu  int
-	gen   uint32
+	gen   uint32          // the generation the programs write to
+	epoch uint64          // ctl[1]: generation switches so far
 	eph   uint16          // ephemeral_min as loaded: 0 keeps every port
-	lost  [3]flowFlowVal  // totals of the lost array at the last drain
 	names *ringbuf.Reader // nil unless cfg.Names
+	pin   *pinned         // nil unless cfg.PinPath
+
+	// pending says the generation the programs left holds counts that
+	// Swap read and Release has not yet removed; pendFlows and pendOvf are
+	// their keys.
+	pending   bool
+	pendFlows []flowFlowKey
+	pendOvf   []flowOverflowKey
 
 	flushMu      sync.Mutex
 	flushWaiting []chan struct{} // FlushNames calls that ReadNames has yet to answer
@@ -147,7 +160,10 @@ func Open(cfg Config) (_ *Counter, err error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := load(cfg)
+	if cfg.PinPath != "" {
+		return openPinned(cfg)
+	}
+	c, err := load(cfg, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -176,14 +192,12 @@ func Open(cfg Config) (_ *Counter, err error) {
 	return c, nil
 }
 
-// load loads the programs and maps without attaching them.
-func load(cfg Config) (*Counter, error) {
-	if err := rlimit.RemoveMemlock(); err != nil {
-		return nil, fmt.Errorf("removing the memlock rlimit: %w", err)
-	}
+// flowSpec is the embedded collection with its maps sized and its
+// constants set as cfg says.
+func flowSpec(cfg Config) (*ebpf.CollectionSpec, uint16, error) {
 	spec, err := loadFlow()
 	if err != nil {
-		return nil, fmt.Errorf("reading the embedded BPF object: %w", err)
+		return nil, 0, fmt.Errorf("reading the embedded BPF object: %w", err)
 	}
 	for _, name := range []string{flowMapFlows0, flowMapFlows1} {
 		spec.Maps[name].MaxEntries = cfg.MaxFlows
@@ -198,9 +212,22 @@ func load(cfg Config) (*Counter, error) {
 		ephemeral = ephemeralMin()
 	}
 	if err := spec.Variables["ephemeral_min"].Set(ephemeral); err != nil {
-		return nil, fmt.Errorf("setting the ephemeral port range: %w", err)
+		return nil, 0, fmt.Errorf("setting the ephemeral port range: %w", err)
 	}
 	if err := setNames(spec, cfg); err != nil {
+		return nil, 0, err
+	}
+	return spec, ephemeral, nil
+}
+
+// load loads the programs and maps without attaching them; the maps in
+// replace (pinned ones) are used instead of new ones.
+func load(cfg Config, replace map[string]*ebpf.Map) (*Counter, error) {
+	if err := rlimit.RemoveMemlock(); err != nil {
+		return nil, fmt.Errorf("removing the memlock rlimit: %w", err)
+	}
+	spec, ephemeral, err := flowSpec(cfg)
+	if err != nil {
 		return nil, err
 	}
 	ncpu, err := ebpf.PossibleCPU()
@@ -208,7 +235,7 @@ func load(cfg Config) (*Counter, error) {
 		return nil, fmt.Errorf("counting CPUs: %w", err)
 	}
 	c := &Counter{cfg: cfg, ncpu: ncpu, eph: ephemeral}
-	if err := spec.LoadAndAssign(&c.objs, nil); err != nil {
+	if err := spec.LoadAndAssign(&c.objs, &ebpf.CollectionOptions{MapReplacements: replace}); err != nil {
 		var ve *ebpf.VerifierError
 		if errors.As(err, &ve) {
 			return nil, fmt.Errorf("loading the flow programs: %+v", ve)
@@ -219,21 +246,45 @@ func load(cfg Config) (*Counter, error) {
 		c.Close()
 		return nil, err
 	}
+	if err := c.readCtl(); err != nil {
+		c.Close()
+		return nil, err
+	}
 	return c, nil
 }
 
-// Close detaches the programs and frees the maps; a ReadNames running
-// returns. Counts not drained are gone.
+// readCtl learns the generation the programs write to and the epoch: 0 in
+// new maps, what the last process left in pinned ones.
+func (c *Counter) readCtl() error {
+	var gen, epoch uint32 // ctl's values are 32 bits: a switch a second lasts 136 years
+	if err := c.objs.Ctl.Lookup(uint32(0), &gen); err != nil {
+		return fmt.Errorf("reading the map generation: %w", err)
+	}
+	if err := c.objs.Ctl.Lookup(uint32(1), &epoch); err != nil {
+		return fmt.Errorf("reading the epoch: %w", err)
+	}
+	c.gen, c.epoch = gen&1, uint64(epoch)
+	return nil
+}
+
+// Close frees what this process holds; a ReadNames running returns.
+// Unpinned, it detaches the programs and the counts not drained are gone;
+// pinned, the programs keep counting into the pinned maps for the next Open.
 func (c *Counter) Close() error {
 	var errs []error
 	if c.names != nil {
 		errs = append(errs, c.names.Close())
+		c.names = nil
 	}
 	for _, l := range c.links {
 		errs = append(errs, l.Close())
 	}
 	c.links = nil
 	errs = append(errs, c.objs.Close())
+	if c.pin != nil {
+		errs = append(errs, c.pin.close())
+		c.pin = nil
+	}
 	return errors.Join(errs...)
 }
 
@@ -253,125 +304,216 @@ func (c *Counter) Drain() (*Deltas, error) {
 // 50k flows every few seconds keeps one set of buffers instead of making
 // new garbage each time. What d held before is gone.
 func (c *Counter) DrainInto(d *Deltas) error {
+	if _, err := c.Swap(d); err != nil {
+		return err
+	}
+	return c.Release()
+}
+
+// Mark names a set of counts: those of the generation that the epoch-th
+// switch of the maps of a pinned layout left. A window written with its
+// Mark lets a later process tell whether counts it finds in the kernel are
+// already written (see Recover).
+type Mark struct {
+	Layout string // the layout's directory under PinPath; empty unpinned
+	Epoch  uint64
+}
+
+// Swap switches the programs to the other generation of maps, waits
+// cfg.Grace, and reads the generation they left into d, leaving its counts
+// in the kernel until Release: a process that dies before it wrote them
+// loses nothing, the next one finds them (Recover). It returns their Mark.
+// What d held before is gone.
+func (c *Counter) Swap(d *Deltas) (Mark, error) {
+	resetDeltas(d)
+	if c.pending {
+		return Mark{}, errors.New("switching map generations: the last switch's counts are not released")
+	}
+	old := c.gen
+	next := 1 - old
+	// The epoch first: a process that dies between the two writes leaves an
+	// epoch no window names on an empty generation, never counts under an
+	// epoch a window already names.
+	if err := c.objs.Ctl.Put(uint32(1), uint32(c.epoch+1)); err != nil {
+		return Mark{}, fmt.Errorf("numbering map generations: %w", err)
+	}
+	c.epoch++
+	if err := c.objs.Ctl.Put(uint32(0), next); err != nil {
+		return Mark{}, fmt.Errorf("switching map generations: %w", err)
+	}
+	c.gen = next
+	c.pending = true
+	time.Sleep(c.cfg.Grace)
+	if err := c.readGen(old, d); err != nil {
+		return Mark{}, err
+	}
+	return c.mark(), nil
+}
+
+// mark is the Mark of the generation the programs left.
+func (c *Counter) mark() Mark {
+	m := Mark{Epoch: c.epoch}
+	if c.pin != nil {
+		m.Layout = c.pin.layout
+	}
+	return m
+}
+
+func resetDeltas(d *Deltas) {
 	d.Flows, d.Overflow = d.Flows[:0], d.Overflow[:0]
 	if d.Lost == nil {
 		d.Lost = map[Direction]Overflow{}
 	}
 	clear(d.Lost)
-	old := c.gen
-	next := 1 - old
-	if err := c.objs.Ctl.Put(uint32(0), next); err != nil {
-		return fmt.Errorf("switching map generations: %w", err)
-	}
-	c.gen = next
-	time.Sleep(c.cfg.Grace)
+}
 
-	flows, ovf := c.objs.Flows0, c.objs.Overflow0
-	if old == 1 {
-		flows, ovf = c.objs.Flows1, c.objs.Overflow1
+// genMaps returns generation gen's maps and its first index in lost.
+func (c *Counter) genMaps(gen uint32) (flows, ovf *ebpf.Map, lostBase uint32) {
+	if gen == 1 {
+		return c.objs.Flows1, c.objs.Overflow1, 3
 	}
-	if err := c.drainFlows(flows, d); err != nil {
+	return c.objs.Flows0, c.objs.Overflow0, 0
+}
+
+// readGen reads generation gen, which no program writes to, into d and
+// remembers its keys for Release.
+func (c *Counter) readGen(gen uint32, d *Deltas) error {
+	flows, ovf, lostBase := c.genMaps(gen)
+	var err error
+	if c.pendFlows, err = c.readFlows(flows, d, c.pendFlows[:0]); err != nil {
 		return err
 	}
-	if err := c.drainOverflow(ovf, d); err != nil {
+	if c.pendOvf, err = readOverflow(ovf, d, c.pendOvf[:0]); err != nil {
 		return err
 	}
-	return c.drainLost(d)
+	return c.readLost(c.objs.Lost, lostBase, d)
+}
+
+// Release removes from the kernel the counts the last Swap read: call it
+// once they are written.
+func (c *Counter) Release() error {
+	if !c.pending {
+		return nil
+	}
+	flows, ovf, lostBase := c.genMaps(1 - c.gen)
+	if err := deleteKeys(flows, c.pendFlows); err != nil {
+		return fmt.Errorf("emptying flows: %w", err)
+	}
+	if err := deleteKeys(ovf, c.pendOvf); err != nil {
+		return fmt.Errorf("emptying overflow: %w", err)
+	}
+	zero := make([]flowFlowVal, c.ncpu)
+	for _, dir := range []Direction{Egress, Ingress} {
+		if err := c.objs.Lost.Put(lostBase+uint32(dir), zero); err != nil {
+			return fmt.Errorf("emptying lost counts: %w", err)
+		}
+	}
+	c.pending = false
+	c.pendFlows, c.pendOvf = c.pendFlows[:0], c.pendOvf[:0]
+	return nil
+}
+
+// deleteKeys deletes keys from m, in batches where the kernel can.
+func deleteKeys[K any](m *ebpf.Map, keys []K) error {
+	for len(keys) > 0 {
+		n := min(len(keys), batch)
+		_, err := m.BatchDelete(keys[:n], nil)
+		if errors.Is(err, ebpf.ErrNotSupported) {
+			for i := range keys {
+				if err := m.Delete(&keys[i]); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+					return err
+				}
+			}
+			return nil
+		}
+		if err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return err
+		}
+		keys = keys[n:]
+	}
+	return nil
 }
 
 const batch = 4096
 
-func (c *Counter) drainFlows(m *ebpf.Map, d *Deltas) error {
+// readFlows appends m's flows to d and their keys to keys, without
+// removing them.
+func (c *Counter) readFlows(m *ebpf.Map, d *Deltas, keys []flowFlowKey) ([]flowFlowKey, error) {
 	if cap(c.keys) < batch {
 		c.keys = make([]flowFlowKey, batch)
 		c.vals = make([]flowFlowVal, batch)
 	}
 	var cursor ebpf.MapBatchCursor
 	for {
-		n, err := m.BatchLookupAndDelete(&cursor, c.keys[:batch], c.vals[:batch], nil)
+		n, err := m.BatchLookup(&cursor, c.keys[:batch], c.vals[:batch], nil)
 		for i := range n {
 			f := flowFromKey(&c.keys[i])
 			f.Bytes, f.Packets = c.vals[i].Bytes, c.vals[i].Packets
 			d.Flows = append(d.Flows, f)
 		}
+		keys = append(keys, c.keys[:n]...)
 		if errors.Is(err, ebpf.ErrKeyNotExist) {
-			return nil
+			return keys, nil
 		}
 		if errors.Is(err, ebpf.ErrNotSupported) {
-			return c.drainFlowsOneByOne(m, d)
+			return readFlowsOneByOne(m, d, keys)
 		}
 		if err != nil {
-			return fmt.Errorf("draining flows: %w", err)
+			return keys, fmt.Errorf("reading flows: %w", err)
 		}
 	}
 }
 
-// drainFlowsOneByOne is for kernels without batch operations on hashes (before 5.6).
-func (c *Counter) drainFlowsOneByOne(m *ebpf.Map, d *Deltas) error {
+// readFlowsOneByOne is for kernels without batch operations on hashes (before 5.6).
+func readFlowsOneByOne(m *ebpf.Map, d *Deltas, keys []flowFlowKey) ([]flowFlowKey, error) {
 	var k flowFlowKey
 	var v flowFlowVal
-	var keys []flowFlowKey
 	it := m.Iterate()
 	for it.Next(&k, &v) {
 		keys = append(keys, k)
-	}
-	if err := it.Err(); err != nil {
-		return fmt.Errorf("listing flows: %w", err)
-	}
-	for i := range keys {
-		if err := m.LookupAndDelete(&keys[i], &v); err != nil {
-			if errors.Is(err, ebpf.ErrKeyNotExist) {
-				continue
-			}
-			return fmt.Errorf("draining flows: %w", err)
-		}
-		f := flowFromKey(&keys[i])
+		f := flowFromKey(&k)
 		f.Bytes, f.Packets = v.Bytes, v.Packets
 		d.Flows = append(d.Flows, f)
 	}
-	return nil
+	if err := it.Err(); err != nil {
+		return keys, fmt.Errorf("reading flows: %w", err)
+	}
+	return keys, nil
 }
 
-func (c *Counter) drainOverflow(m *ebpf.Map, d *Deltas) error {
+// readOverflow appends m's overflow counts to d and their keys to keys.
+func readOverflow(m *ebpf.Map, d *Deltas, keys []flowOverflowKey) ([]flowOverflowKey, error) {
 	var k flowOverflowKey
 	var v flowFlowVal
-	var keys []flowOverflowKey
 	it := m.Iterate()
 	for it.Next(&k, &v) {
 		keys = append(keys, k)
+		d.Overflow = append(d.Overflow, Overflow{CgroupID: k.CgroupId, Dir: Direction(k.Dir), Bytes: v.Bytes,
+			Packets: v.Packets})
 	}
 	if err := it.Err(); err != nil {
-		return fmt.Errorf("listing overflow: %w", err)
+		return keys, fmt.Errorf("reading overflow: %w", err)
 	}
-	for i := range keys {
-		if err := m.LookupAndDelete(&keys[i], &v); err != nil {
-			if errors.Is(err, ebpf.ErrKeyNotExist) {
-				continue
-			}
-			return fmt.Errorf("draining overflow: %w", err)
-		}
-		o := Overflow{CgroupID: keys[i].CgroupId, Dir: Direction(keys[i].Dir), Bytes: v.Bytes, Packets: v.Packets}
-		d.Overflow = append(d.Overflow, o)
-	}
-	return nil
+	return keys, nil
 }
 
-func (c *Counter) drainLost(d *Deltas) error {
+// readLost adds the lost counts of the generation whose entries start at
+// base to d.
+func (c *Counter) readLost(m *ebpf.Map, base uint32, d *Deltas) error {
 	vals := make([]flowFlowVal, c.ncpu)
 	for _, dir := range []Direction{Egress, Ingress} {
-		if err := c.objs.Lost.Lookup(uint32(dir), &vals); err != nil {
+		if err := m.Lookup(base+uint32(dir), &vals); err != nil {
 			return fmt.Errorf("reading lost counts: %w", err)
 		}
-		var total flowFlowVal
+		l := d.Lost[dir]
 		for _, v := range vals {
-			total.Bytes += v.Bytes
-			total.Packets += v.Packets
+			l.Bytes += v.Bytes
+			l.Packets += v.Packets
 		}
-		prev := c.lost[dir]
-		if total.Bytes != prev.Bytes || total.Packets != prev.Packets {
-			d.Lost[dir] = Overflow{Dir: dir, Bytes: total.Bytes - prev.Bytes, Packets: total.Packets - prev.Packets}
+		if l.Bytes != 0 || l.Packets != 0 {
+			l.Dir = dir
+			d.Lost[dir] = l
 		}
-		c.lost[dir] = total
 	}
 	return nil
 }

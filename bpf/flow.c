@@ -75,19 +75,23 @@ struct overflow_map {
 struct overflow_map overflow0 SEC(".maps");
 struct overflow_map overflow1 SEC(".maps");
 
-// ctl[0] is the generation the programs write to (0 or 1).
+// ctl[0] is the generation the programs write to (0 or 1; 2 once a newer
+// layout of the maps took over). ctl[1] is user space's: the epoch, how many
+// times the generations were switched, which names the counts of the
+// generation the programs left in the window that accounts for them.
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, __u32);
 } ctl SEC(".maps");
 
-// lost[dir] counts what neither map could take: 0 unless the overflow map,
-// sized for every cgroup on the node, is full too.
+// lost[gen*3+dir] counts what neither map of generation gen could take: 0
+// unless the overflow map, sized for every cgroup on the node, is full too.
+// Per generation, like the maps, so that user space empties it with them.
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 3);
+	__uint(max_entries, 6);
 	__type(key, __u32);
 	__type(value, struct flow_val);
 } lost SEC(".maps");
@@ -310,7 +314,8 @@ static __always_inline void add(struct flow_val *v, __u64 bytes, __u64 packets)
 	__sync_fetch_and_add(&v->packets, packets);
 }
 
-static __always_inline void record(void *flows, void *overflow, struct flow_key *key, __u64 bytes, __u64 packets)
+static __always_inline void record(void *flows, void *overflow, __u32 lost_base, struct flow_key *key, __u64 bytes,
+				   __u64 packets)
 {
 	struct flow_val *v = bpf_map_lookup_elem(flows, key);
 	if (v) {
@@ -337,7 +342,7 @@ static __always_inline void record(void *flows, void *overflow, struct flow_key 
 		add(v, bytes, packets);
 		return;
 	}
-	__u32 d = key->dir; // lost is per-CPU: a plain add
+	__u32 d = lost_base + key->dir; // lost is per-CPU: a plain add
 	v = bpf_map_lookup_elem(&lost, &d);
 	if (v) {
 		v->bytes += bytes;
@@ -554,9 +559,9 @@ parsed:
 		__u32 zero = 0;
 		__u32 *gen = bpf_map_lookup_elem(&ctl, &zero);
 		if (gen && *gen == 1)
-			record(&flows1, &overflow1, &key, bytes, segs);
+			record(&flows1, &overflow1, 3, &key, bytes, segs);
 		else
-			record(&flows0, &overflow0, &key, bytes, segs);
+			record(&flows0, &overflow0, 0, &key, bytes, segs);
 	}
 	return 1; // always let the packet through
 }

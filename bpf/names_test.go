@@ -35,7 +35,7 @@ func loadNames(t *testing.T, names bool, ring int) *Counter {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := load(cfg)
+	c, err := load(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -559,7 +559,7 @@ func BenchmarkReadNames(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c, err := load(cfg)
+	c, err := load(cfg, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

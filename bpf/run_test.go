@@ -135,7 +135,7 @@ func ext6(next byte, rest ...byte) []byte {
 func TestProgRun(t *testing.T) {
 	netnstest.RequireRoot(t, "this test loads eBPF programs")
 	cfg, _ := Config{MaxFlows: 1024, MaxCgroups: 16, CgroupRoot: "unused"}.withDefaults()
-	c, err := load(cfg)
+	c, err := load(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +238,7 @@ func TestProgRun(t *testing.T) {
 func TestKeepEphemeralPorts(t *testing.T) {
 	netnstest.RequireRoot(t, "this test loads eBPF programs")
 	cfg, _ := Config{MaxFlows: 16, MaxCgroups: 4, CgroupRoot: "unused", KeepEphemeralPorts: true}.withDefaults()
-	c, err := load(cfg)
+	c, err := load(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +260,7 @@ func TestKeepEphemeralPorts(t *testing.T) {
 func TestKeepPorts(t *testing.T) {
 	netnstest.RequireRoot(t, "this test loads eBPF programs")
 	cfg, _ := Config{MaxFlows: 64, MaxCgroups: 4, CgroupRoot: "unused"}.withDefaults()
-	c, err := load(cfg)
+	c, err := load(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,7 +369,7 @@ func TestConcurrentAdds(t *testing.T) {
 	const size = 20 + 8 + 10
 	for _, maxFlows := range []uint32{1024, 1} {
 		cfg, _ := Config{MaxFlows: maxFlows, MaxCgroups: 16, CgroupRoot: "unused"}.withDefaults()
-		c, err := load(cfg)
+		c, err := load(cfg, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -202,8 +202,36 @@ func (c *CloudWatch) poke() {
 // is dropped and counted (see Stats); Write returns an error only for
 // records it cannot encode.
 func (c *CloudWatch) Write(_ context.Context, recs []flows.Record) error {
-	if len(recs) == 0 {
+	_, err := c.write(recs, nil)
+	return err
+}
+
+// WriteMarked is Write, with m in the window's file, and then in the
+// spool's commit file, which outlives the window once it is published.
+// A window the spool keeps in memory only (its disk failed) is not
+// committed: the kernel's counts stay the ones to write.
+func (c *CloudWatch) WriteMarked(_ context.Context, recs []flows.Record, m Mark) error {
+	e, err := c.write(recs, &m)
+	if err != nil {
+		return err
+	}
+	if e != nil && e.name == "" {
 		return nil
+	}
+	if e == nil && len(recs) == 0 && m == c.spool.lastMark() {
+		return nil
+	}
+	return c.spool.committed(e, m)
+}
+
+// Committed returns the Mark of the last window written.
+func (c *CloudWatch) Committed() Mark { return c.spool.lastMark() }
+
+// write spools a window, with m in its header when given; it returns the
+// spool's entry, nil when there were no records or the window was dropped.
+func (c *CloudWatch) write(recs []flows.Record, m *Mark) (*spoolEntry, error) {
+	if len(recs) == 0 {
+		return nil, nil
 	}
 	// Events go in timestamp order, as PutLogEvents wants; an agent's
 	// window has one timestamp, so this is usually the identity.
@@ -213,9 +241,10 @@ func (c *CloudWatch) Write(_ context.Context, recs []flows.Record) error {
 	}
 	slices.SortStableFunc(order, func(a, b int32) int { return recs[a].TS.Compare(recs[b].TS) })
 	wid := c.run + "." + strconv.FormatUint(c.windows.Add(1), 10)
-	head := spoolHeader{WindowID: wid, Events: len(recs), FirstMS: recs[order[0]].TS.UnixMilli(), LastMS: recs[order[len(order)-1]].TS.UnixMilli()}
+	head := spoolHeader{WindowID: wid, Events: len(recs), FirstMS: recs[order[0]].TS.UnixMilli(),
+		LastMS: recs[order[len(order)-1]].TS.UnixMilli(), Mark: m}
 	var buf []byte
-	_, err := c.spool.add(head, func(w io.Writer) error {
+	e, err := c.spool.add(head, func(w io.Writer) error {
 		for seq, i := range order {
 			r := &recs[i]
 			buf = strconv.AppendInt(buf[:0], r.TS.UnixMilli(), 10)
@@ -227,10 +256,10 @@ func (c *CloudWatch) Write(_ context.Context, recs []flows.Record) error {
 		return nil
 	})
 	if err != nil && !errors.Is(err, errOverflow) {
-		return fmt.Errorf("spooling a window: %w", err)
+		return nil, fmt.Errorf("spooling a window: %w", err)
 	}
 	c.poke()
-	return nil
+	return e, nil
 }
 
 // Close publishes what it can within the close timeout and stops; the rest

@@ -55,6 +55,10 @@ func (s *Writer) Close() error { return s.w.Flush() }
 // directory, starting a new file when the current one passes MaxBytes, and
 // keeping the newest MaxFiles. Each window is written whole and synced to
 // disk before Write returns, so a crash loses at most the window in hand.
+// After each window PREFIX.commit names the file, its size and the window's
+// Mark: at open, what a crash left past that size (a window cut short, or
+// written but not committed) is removed, its counts being still in the
+// kernel for the agent to write again.
 type Files struct {
 	Dir      string
 	Prefix   string // such as the node name
@@ -65,6 +69,15 @@ type Files struct {
 	f    *os.File
 	size int64
 	buf  []byte
+	last filesCommit // as PREFIX.commit says now
+}
+
+// filesCommit is PREFIX.commit: the windows up to Size bytes of File (and
+// all of the files before it) are written, the last under Mark.
+type filesCommit struct {
+	File string `json:"file,omitempty"`
+	Size int64  `json:"size"`
+	Mark
 }
 
 // OpenFiles creates dir if needed and returns a Files sink.
@@ -75,13 +88,80 @@ func OpenFiles(dir, prefix string) (*Files, error) {
 	if prefix == "" || strings.ContainsAny(prefix, `/\`) {
 		return nil, fmt.Errorf("record file prefix %q: want a plain name, such as the node's", prefix)
 	}
-	return &Files{Dir: dir, Prefix: prefix, MaxBytes: 64 << 20, MaxFiles: 48, now: time.Now}, nil
+	s := &Files{Dir: dir, Prefix: prefix, MaxBytes: 64 << 20, MaxFiles: 48, now: time.Now}
+	if err := s.recoverCommit(); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
-// Write appends the records of one window and syncs the file.
-func (s *Files) Write(_ context.Context, recs []flows.Record) error {
-	if len(recs) == 0 {
+func (s *Files) commitPath() string { return filepath.Join(s.Dir, s.Prefix+".commit") }
+
+// recoverCommit reads PREFIX.commit and removes what was written after it.
+// Without one (a new directory, or an agent that wrote none), everything
+// there is taken as written.
+func (s *Files) recoverCommit() error {
+	var c filesCommit
+	found, err := readCommit(s.commitPath(), &c)
+	if err != nil {
+		return err
+	}
+	matches, err := filepath.Glob(filepath.Join(s.Dir, s.Prefix+"-*.jsonl"))
+	if err != nil {
+		return fmt.Errorf("listing record files: %w", err)
+	}
+	slices.Sort(matches)
+	if !found {
+		if len(matches) > 0 {
+			newest := matches[len(matches)-1]
+			st, err := os.Stat(newest)
+			if err != nil {
+				return fmt.Errorf("checking %s: %w", newest, err)
+			}
+			c.File, c.Size = filepath.Base(newest), st.Size()
+		}
+		s.last = c
 		return nil
+	}
+	s.last = c
+	for _, path := range matches {
+		size := int64(0)
+		switch name := filepath.Base(path); {
+		case name < c.File:
+			continue
+		case name == c.File:
+			size = c.Size
+		}
+		st, err := os.Stat(path)
+		if err != nil {
+			return fmt.Errorf("checking %s: %w", path, err)
+		}
+		if st.Size() <= size {
+			continue
+		}
+		if err := os.Truncate(path, size); err != nil {
+			return fmt.Errorf("removing the unwritten window at the end of %s: %w", path, err)
+		}
+	}
+	return nil
+}
+
+// Committed returns the Mark of the last window written.
+func (s *Files) Committed() Mark { return s.last.Mark }
+
+// Write appends the records of one window and syncs the file.
+func (s *Files) Write(ctx context.Context, recs []flows.Record) error {
+	return s.WriteMarked(ctx, recs, s.last.Mark)
+}
+
+// WriteMarked appends the records of one window, syncs the file, and then
+// commits them with m.
+func (s *Files) WriteMarked(_ context.Context, recs []flows.Record, m Mark) error {
+	if len(recs) == 0 {
+		if m == s.last.Mark {
+			return nil
+		}
+		return s.commit(m)
 	}
 	if s.f == nil || s.size >= s.MaxBytes {
 		if err := s.rotate(); err != nil {
@@ -100,6 +180,21 @@ func (s *Files) Write(_ context.Context, recs []flows.Record) error {
 	if err := s.f.Sync(); err != nil {
 		return fmt.Errorf("syncing %s: %w", s.f.Name(), err)
 	}
+	return s.commit(m)
+}
+
+// commit writes PREFIX.commit: the current file's windows are written, the
+// last under m.
+func (s *Files) commit(m Mark) error {
+	c := s.last
+	c.Mark = m
+	if s.f != nil {
+		c.File, c.Size = filepath.Base(s.f.Name()), s.size
+	}
+	if err := writeCommit(s.commitPath(), c); err != nil {
+		return err
+	}
+	s.last = c
 	return nil
 }
 

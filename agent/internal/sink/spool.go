@@ -38,7 +38,19 @@ type spool struct {
 	bytes    int64
 	last     uint64 // order of the newest entry
 	overflow overflowStats
+	commit   spoolCommit // the last window written, as the commit file or the newest entry says
 }
+
+// spoolCommit is the spool's commit file: the window of order Order (or,
+// for a window without records, the spool as it was then) is written,
+// under Mark. It outlives the window files, which go once published; a
+// newer window file's header wins over it (a crash between the two).
+type spoolCommit struct {
+	Order uint64 `json:"order"`
+	Mark  Mark   `json:"mark"`
+}
+
+const spoolCommitFile = "commit"
 
 type overflowStats struct {
 	windows, events, bytes uint64
@@ -50,6 +62,7 @@ type spoolHeader struct {
 	Events   int    `json:"events"`
 	FirstMS  int64  `json:"first_ms"`
 	LastMS   int64  `json:"last_ms"`
+	Mark     *Mark  `json:"mark,omitempty"` // the kernel's counts the window accounts for
 }
 
 type spoolEntry struct {
@@ -109,7 +122,40 @@ func openSpool(dir string, maxBytes int64, log *slog.Logger) (*spool, error) {
 		}
 	}
 	slices.SortFunc(s.entries, func(a, b *spoolEntry) int { return cmpUint(a.order, b.order) })
+	if _, err := readCommit(filepath.Join(dir, spoolCommitFile), &s.commit); err != nil {
+		return nil, err
+	}
+	for _, e := range s.entries {
+		if e.head.Mark != nil && e.order > s.commit.Order {
+			s.commit = spoolCommit{Order: e.order, Mark: *e.head.Mark}
+		}
+	}
 	return s, nil
+}
+
+// committed records that the window e (nil: a window without records) is
+// written under m.
+func (s *spool) committed(e *spoolEntry, m Mark) error {
+	s.mu.Lock()
+	c := spoolCommit{Order: s.last, Mark: m}
+	if e != nil {
+		c.Order = e.order
+	}
+	s.mu.Unlock()
+	if err := writeCommit(filepath.Join(s.dir, spoolCommitFile), c); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.commit = c
+	s.mu.Unlock()
+	return nil
+}
+
+// lastMark is the Mark of the last window written.
+func (s *spool) lastMark() Mark {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.commit.Mark
 }
 
 func cmpUint(a, b uint64) int {

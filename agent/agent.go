@@ -316,9 +316,9 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 			return err
 		}
 	}
-	counter, err := bpf.Open(bpf.Config{MaxFlows: uint32(cfg.maxFlows), CgroupRoot: root, Names: cfg.learnNames})
+	counter, err := a.openCounter(root)
 	if err != nil {
-		return fmt.Errorf("starting the byte counter: %w", err)
+		return err
 	}
 	defer counter.Close()
 	// Before the capabilities go: it needs CAP_NET_ADMIN once. It follows

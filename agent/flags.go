@@ -18,6 +18,10 @@ import (
 	"github.com/netcost/netcost/internal/usage"
 )
 
+// defaultBPFFS is where the agent pins: the host's bpf filesystem, which
+// the DaemonSet mounts.
+const defaultBPFFS = "/sys/fs/bpf/netcost"
+
 type settings struct {
 	cluster, node   string
 	podName, podNS  string
@@ -44,6 +48,8 @@ type settings struct {
 	learnNames      bool // -names
 	externalSNAT    bool
 	maxNames        int
+	bpffs           string
+	uninstall       bool
 	version         bool
 
 	// names says how the user gave each flag, for the lines that name it:
@@ -205,11 +211,12 @@ func parseFlags(args []string, stdout io.Writer) (settings, error) {
 	fs.StringVar(&c.podNS, "pod-namespace", env("POD_NAMESPACE", ""),
 		"this agent's pod's namespace (env POD_NAMESPACE, from the downward API)")
 	fs.DurationVar(&c.window, "window", envDuration("NETCOST_WINDOW", time.Minute), "record window, aligned to the clock (env NETCOST_WINDOW)")
-	fs.DurationVar(&c.drainEvery, "drain-interval", envDuration("NETCOST_DRAIN_INTERVAL", 5*time.Second), "how often the kernel's counts are read (env NETCOST_DRAIN_INTERVAL)")
+	fs.DurationVar(&c.drainEvery, "drain-interval", envDuration("NETCOST_DRAIN_INTERVAL", 5*time.Second), "how often the agent looks whether a window is due; the kernel's counts are read once a window "+
+		"(env NETCOST_DRAIN_INTERVAL)")
 	fs.IntVar(&c.topK, "top-k", envInt("NETCOST_TOP_K", 50),
 		"remotes kept per local workload, category, direction and remote_reported; "+
 			"the rest fold into \"other\" (0: all) (env NETCOST_TOP_K)")
-	fs.UintVar(&c.maxFlows, "max-flows", uint(envInt("NETCOST_MAX_FLOWS", 65536)), "flow map entries per drain; beyond, bytes go to their pod's overflow count (env NETCOST_MAX_FLOWS)")
+	fs.UintVar(&c.maxFlows, "max-flows", uint(envInt("NETCOST_MAX_FLOWS", 65536)), "flow map entries per window; beyond, bytes go to their pod's overflow count (env NETCOST_MAX_FLOWS)")
 	fs.StringVar(&c.sink, "sink", env("NETCOST_SINK", "file"), "where records go: file, cloudwatch or stdout (env NETCOST_SINK)")
 	fs.StringVar(&c.dir, "dir", env("NETCOST_DIR", "/var/lib/netcost/flows"), "directory of the file sink (env NETCOST_DIR)")
 	cloudWatchFlags(fs, &c)
@@ -239,6 +246,11 @@ func parseFlags(args []string, stdout io.Writer) (settings, error) {
 	fs.BoolVar(&c.externalSNAT, "external-snat", false, "pods' IPv4 flows out of the VPC leave with the pods' own "+
 		"addresses, through their own subnets' routes, as with the VPC CNI's AWS_VPC_K8S_CNI_EXTERNALSNAT=true; "+
 		"by default with the node's, through its subnet's routes (env NETCOST_EXTERNAL_SNAT)")
+	fs.StringVar(&c.bpffs, "bpffs", env("NETCOST_BPFFS", defaultBPFFS), "directory on a bpf filesystem where the "+
+		"programs' links and maps are pinned, so that the kernel counts while no agent runs and a restart or a "+
+		"crash loses nothing; empty: nothing pinned (env NETCOST_BPFFS)")
+	fs.BoolVar(&c.uninstall, "uninstall", false, "detach the programs pinned under -bpffs, remove the pins, and "+
+		"exit: after the DaemonSet is deleted (docs/install-eks.md)")
 	fs.StringVar(&c.logLevel, "log-level", env("NETCOST_LOG_LEVEL", "info"), "debug, info, warn or error (env NETCOST_LOG_LEVEL)")
 	fs.BoolVar(&c.version, "version", false, "print the agent's version and exit")
 	// -help and -version answer whatever the environment holds.
@@ -261,6 +273,9 @@ func parseFlags(args []string, stdout io.Writer) (settings, error) {
 	switch {
 	case fs.NArg() > 0:
 		return c, usage.Errorf("unexpected argument %q (flags start with -)", fs.Arg(0))
+	case c.uninstall && c.bpffs == "":
+		return c, usage.Errorf("-uninstall with an empty %s: want the directory the agent pinned in (default %s)",
+			c.flag("bpffs"), defaultBPFFS)
 	case c.window < time.Second || c.window%time.Second != 0:
 		return c, usage.Errorf("%s %v: want whole seconds, at least 1s", c.flag("window"), c.window)
 	case c.drainEvery <= 0 || c.drainEvery > c.window:

@@ -12,13 +12,14 @@ import (
 	"github.com/netcost/netcost/agent/internal/node"
 	"github.com/netcost/netcost/agent/internal/sink"
 	"github.com/netcost/netcost/bpf"
-	"github.com/netcost/netcost/internal/flows"
 	"github.com/netcost/netcost/internal/ipranges"
 )
 
 // counter is what the loop needs of the kernel's byte counter, a *bpf.Counter.
 type counter interface {
-	DrainInto(d *bpf.Deltas) error
+	Swap(d *bpf.Deltas) (bpf.Mark, error)
+	Release() error
+	Recover(committed bpf.Mark, write func(d *bpf.Deltas, m bpf.Mark) error) error
 	EphemeralMin() uint16
 	ProgramStats() (runs uint64, total time.Duration, err error)
 }
@@ -29,9 +30,11 @@ type translator interface {
 	Stats() conntrack.Stats
 }
 
-// loop is the agent at work. Every -drain-interval it drains the counter, translates ClusterIPs and adds the
-// deltas to the window in hand (the collector names, classifies and folds them), and it writes each window to
-// the sink; it also refreshes the VPC view and AWS ip-ranges.
+// loop is the agent at work. At each window's end (seen within -drain-interval) it switches the counter's
+// map generations, translates ClusterIPs in what the kernel counted, hands it to the collector (which names,
+// classifies and folds), writes the window with its Mark, and only then lets the kernel forget the counts:
+// whatever stops the agent, a count is in the kernel or on disk (docs/agent.md). It also refreshes the VPC
+// view and AWS ip-ranges.
 type loop struct {
 	a        *agent
 	counter  counter
@@ -41,16 +44,15 @@ type loop struct {
 	col      *collect.Collector
 	id       node.Identity    // the node as now known
 	ranges   *ipranges.Ranges // compiled into the VPC view at its next refresh
-	deltas   bpf.Deltas       // reused by every drain
+	deltas   bpf.Deltas       // reused by every switch
 	start    time.Time        // of the window in hand
 
 	// learnt brings what learn finds out after the programs attached (nil once all of it came, and in
-	// tests): until then the loop drains only at the end of a window, and writes what it cannot yet
-	// (without a sink) into held.
+	// tests). Without a sink yet the kernel keeps its counts: the loop switches generations only once there
+	// is one to write them to, and has written what an earlier agent left.
 	learnt  <-chan learnt
 	waiting int    // learnt values still to come
 	namer   *namer // gets the Kubernetes index
-	held    [][]flows.Record
 }
 
 // newLoop takes the loop's parts as interfaces so that tests can pass fakes; agent.run wires the real ones.
@@ -59,7 +61,8 @@ func (a *agent) newLoop(c counter, services translator, out sink.Sink, col *coll
 	return &loop{a: a, counter: c, services: services, out: out, col: col, id: id, ranges: ranges}
 }
 
-// run drains until ctx ends, then drains once more and writes the window in hand.
+// run writes what an earlier agent left in the kernel once it has a sink, then a window at each window's end
+// until ctx ends, and then the window in hand.
 func (l *loop) run(ctx context.Context) error {
 	cfg := l.a.cfg
 	if l.names != nil {
@@ -75,6 +78,11 @@ func (l *loop) run(ctx context.Context) error {
 	defer daily.Stop()
 	if l.learnt != nil {
 		l.waiting = learning
+	}
+	if l.out != nil {
+		if err := l.recover(ctx); err != nil {
+			return err
+		}
 	}
 	for {
 		select {
@@ -94,11 +102,6 @@ func (l *loop) run(ctx context.Context) error {
 				l.id = l.a.refresh(ctx, l.id, l.ranges, l.col)
 			}
 		case now := <-drain.C:
-			// Until learn is done the kernel keeps the counts, which are then named and classified; the
-			// window's end does not wait.
-			if l.learnt != nil && now.Sub(l.start) < cfg.window {
-				continue
-			}
 			if err := l.drain(ctx, now); err != nil {
 				return err
 			}
@@ -107,7 +110,8 @@ func (l *loop) run(ctx context.Context) error {
 }
 
 // adopt puts what learn found out to use: the node's identity, AWS ip-ranges, the VPC view and the sink, or
-// the Kubernetes names. It writes the windows held for want of a sink, and returns learn's error, if any.
+// the Kubernetes names. With the sink it writes what an earlier agent left, and it returns learn's error, if
+// any.
 func (l *loop) adopt(ctx context.Context, v learnt) error {
 	if l.waiting--; l.waiting == 0 {
 		l.learnt = nil
@@ -136,48 +140,28 @@ func (l *loop) adopt(ctx context.Context, v learnt) error {
 		return nil
 	}
 	l.out = v.out
-	for len(l.held) > 0 {
-		if err := l.write(ctx, l.held[0]); err != nil {
-			return err
-		}
-		l.held = l.held[1:]
-	}
-	return nil
+	return l.recover(ctx)
 }
 
-// drain adds what the kernel counted since the last drain to the window in hand, and writes the window once it
-// is -window old.
+// drain writes the window in hand once it is -window old. Without a sink yet the kernel keeps the counts, to
+// be written at the first window's end that has one (named and classified with what learn found by then).
 func (l *loop) drain(ctx context.Context, now time.Time) error {
-	t0 := time.Now()
-	if err := l.counter.DrainInto(&l.deltas); err != nil {
-		// What the drain read is gone from the kernel: write it with the window in hand before giving up.
-		l.add(true)
-		return errors.Join(fmt.Errorf("draining the counter: %w", err), l.flush(ctx))
-	}
-	l.a.drained(l.counter, &l.deltas, time.Since(t0))
-	l.add(false)
 	if now.Sub(l.start) < l.a.cfg.window {
 		return nil
 	}
-	if err := l.flush(ctx); err != nil {
-		return err
+	if l.out != nil {
+		if err := l.commit(ctx); err != nil {
+			return err
+		}
 	}
 	l.start = now.Truncate(l.a.cfg.window).UTC()
 	return nil
 }
 
-// stop drains one last time and writes the window in hand, so that a clean shutdown loses nothing counted.
-// It does so even when the drain fails: what the drain read is gone from the kernel, and flows held for
-// translation are in hand.
+// stop writes the window in hand, so that a clean shutdown leaves nothing in the kernel that a later agent
+// would have to write.
 func (l *loop) stop(ctx context.Context) error {
-	err := l.counter.DrainInto(&l.deltas)
-	l.add(true)
-	if l.services != nil {
-		s := l.services.Stats()
-		l.a.log.Info("conntrack: Service flows", "translated_bytes", s.TranslatedBytes, "untranslated_bytes",
-			s.UntranslatedBytes, "events_lost", s.EventsLost, "connections", s.Conns)
-	}
-	err = errors.Join(err, l.flush(ctx))
+	var err error
 	// Without a sink yet (a CloudWatch sink waiting for the node's region), learn may still bring one: it
 	// ends soon after ctx.
 	for timeout := time.After(5 * time.Second); l.out == nil && l.learnt != nil; {
@@ -188,23 +172,70 @@ func (l *loop) stop(ctx context.Context) error {
 			l.learnt = nil
 		}
 	}
-	if len(l.held) > 0 {
-		l.a.log.Error("windows counted but not written: the sink never opened", "windows", len(l.held))
+	if l.out != nil {
+		err = errors.Join(err, l.commit(ctx))
+	} else {
+		l.a.log.Error("the sink never opened: what the kernel counted stays there, for the next agent if pinned")
+	}
+	if l.services != nil {
+		s := l.services.Stats()
+		l.a.log.Info("conntrack: Service flows", "translated_bytes", s.TranslatedBytes, "untranslated_bytes",
+			s.UntranslatedBytes, "events_lost", s.EventsLost, "connections", s.Conns)
 	}
 	return err
 }
 
-// add translates the drained deltas and adds them to the window in hand; final lets no flow wait for its
-// conntrack event.
-func (l *loop) add(final bool) {
-	if l.services != nil {
-		l.services.Translate(&l.deltas, l.counter.EphemeralMin(), final)
+// commit switches the counter's generations, writes what the generation left holds as the window in hand,
+// and then lets the kernel forget it. When the switch or the write fails, the counts stay in the kernel:
+// nothing is released, and (pinned) the next agent writes them.
+func (l *loop) commit(ctx context.Context) error {
+	t0 := time.Now()
+	m, err := l.counter.Swap(&l.deltas)
+	if err != nil {
+		return fmt.Errorf("draining the counter: %w", err)
 	}
-	l.col.Add(&l.deltas)
+	l.a.drained(l.counter, &l.deltas, time.Since(t0))
+	l.add(&l.deltas)
+	if err := l.flush(ctx, m); err != nil {
+		return err
+	}
+	if err := l.counter.Release(); err != nil {
+		return fmt.Errorf("releasing the written counts: %w", err)
+	}
+	return nil
 }
 
-// flush writes the window in hand to the sink, even once ctx is cancelled, or holds it until there is one.
-func (l *loop) flush(ctx context.Context) error {
+// recover writes, each as a window of its own, the counts an earlier agent left in the pinned maps that the
+// sink's last window does not account for.
+func (l *loop) recover(ctx context.Context) error {
+	var committed bpf.Mark
+	if m, ok := l.out.(sink.Marked); ok {
+		c := m.Committed()
+		committed = bpf.Mark{Layout: c.Layout, Epoch: c.Epoch}
+	}
+	err := l.counter.Recover(committed, func(d *bpf.Deltas, m bpf.Mark) error {
+		l.a.log.Info("writing what the kernel counted before this agent and no window holds", "layout", m.Layout,
+			"epoch", m.Epoch, "flows", len(d.Flows))
+		l.add(d)
+		return l.flush(ctx, m)
+	})
+	if err != nil {
+		return fmt.Errorf("recovering the pinned counts: %w", err)
+	}
+	return nil
+}
+
+// add translates d and adds it to the window in hand. No flow waits for its conntrack event: the kernel
+// forgets these counts once the window is written, and a flow held in memory would die with the process.
+func (l *loop) add(d *bpf.Deltas) {
+	if l.services != nil {
+		l.services.Translate(d, l.counter.EphemeralMin(), true)
+	}
+	l.col.Add(d)
+}
+
+// flush writes the window in hand to the sink, with m when the sink keeps marks, even once ctx is cancelled.
+func (l *loop) flush(ctx context.Context, m bpf.Mark) error {
 	if l.names != nil {
 		l.names.catchUp(ctx)
 	}
@@ -212,22 +243,18 @@ func (l *loop) flush(ctx context.Context) error {
 	if l.names != nil {
 		l.names.windowDone()
 	}
-	if l.out == nil {
-		l.held = append(l.held, recs)
-		return nil
-	}
-	return l.write(ctx, recs)
-}
-
-// write writes one window's records to the sink.
-func (l *loop) write(ctx context.Context, recs []flows.Record) error {
 	t0 := time.Now()
-	err := l.out.Write(context.WithoutCancel(ctx), recs)
+	var err error
+	if marked, ok := l.out.(sink.Marked); ok {
+		err = marked.WriteMarked(context.WithoutCancel(ctx), recs, sink.Mark{Layout: m.Layout, Epoch: m.Epoch})
+	} else {
+		err = l.out.Write(context.WithoutCancel(ctx), recs)
+	}
 	l.a.metrics.Published(recs, time.Since(t0), err)
 	if err != nil {
-		return fmt.Errorf("writing a window of %d records: %w", len(recs), err)
+		return fmt.Errorf("writing the window of %s: %w", l.start.Format(time.RFC3339), err)
 	}
-	l.a.log.Debug("window written", "records", len(recs))
+	l.a.log.Debug("window written", "start", l.start, "records", len(recs))
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/netcost/netcost/agent/internal/conntrack"
 	"github.com/netcost/netcost/agent/internal/metrics"
 	"github.com/netcost/netcost/agent/internal/node"
+	"github.com/netcost/netcost/agent/internal/sink"
 	"github.com/netcost/netcost/bpf"
 	"github.com/netcost/netcost/internal/flows"
 )
@@ -69,25 +70,42 @@ func bytesOf(d *bpf.Deltas) uint64 {
 	return n
 }
 
-// fakeCounter hands out delta(n) at drain n into the caller's buffers, as *bpf.Counter does. After cancelAt
-// drains it cancels the loop's context; a drain after that fails with finalErr when it is set. Drain failAt,
-// when set, fails with failErr after handing out its delta.
+// fakeCounter hands out delta(n) at switch n into the caller's buffers, as *bpf.Counter does, under the Mark
+// {fake n}. After cancelAt switches it cancels the loop's context; a switch after that fails with finalErr when
+// it is set. Switch failAt, when set, fails with failErr. Recover hands pending to write, under {old i}.
 type fakeCounter struct {
-	gate     chan struct{} // when set, the first drain waits for it to close
-	drains   int
+	gate     chan struct{} // when set, the first switch waits for it to close
+	t        *testing.T
+	out      *recordingSink
+	swaps    int
+	released int // the last switch released
 	cancelAt int
 	cancel   context.CancelFunc
 	finalErr error
 	failAt   int
 	failErr  error
+	pending  []bpf.Deltas
+	recover  []bpf.Mark // the committed Marks Recover was given
 }
 
-func (c *fakeCounter) DrainInto(d *bpf.Deltas) error {
-	if c.gate != nil && c.drains == 0 {
+func (c *fakeCounter) Swap(d *bpf.Deltas) (bpf.Mark, error) {
+	if c.released != c.swaps {
+		c.t.Errorf("switch %d before switch %d was released", c.swaps+1, c.swaps)
+	}
+	if c.gate != nil && c.swaps == 0 {
 		<-c.gate
 	}
-	c.drains++
-	next := delta(c.drains)
+	c.swaps++
+	if c.swaps == c.cancelAt {
+		c.cancel()
+	}
+	if c.swaps > c.cancelAt && c.finalErr != nil {
+		return bpf.Mark{}, c.finalErr
+	}
+	if c.swaps == c.failAt {
+		return bpf.Mark{}, c.failErr
+	}
+	next := delta(c.swaps)
 	d.Flows = append(d.Flows[:0], next.Flows...)
 	d.Overflow = append(d.Overflow[:0], next.Overflow...)
 	if d.Lost == nil {
@@ -97,14 +115,25 @@ func (c *fakeCounter) DrainInto(d *bpf.Deltas) error {
 	for dir, o := range next.Lost {
 		d.Lost[dir] = o
 	}
-	if c.drains == c.cancelAt {
-		c.cancel()
+	return bpf.Mark{Layout: "fake", Epoch: uint64(c.swaps)}, nil
+}
+
+// Release checks that the window of the switch it releases is written.
+func (c *fakeCounter) Release() error {
+	want := sink.Mark{Layout: "fake", Epoch: uint64(c.swaps)}
+	if n := len(c.out.windows); n == 0 || c.out.windows[n-1].mark != want {
+		c.t.Errorf("switch %d released before its window was written", c.swaps)
 	}
-	if c.drains > c.cancelAt && c.finalErr != nil {
-		return c.finalErr
-	}
-	if c.drains == c.failAt {
-		return c.failErr
+	c.released = c.swaps
+	return nil
+}
+
+func (c *fakeCounter) Recover(committed bpf.Mark, write func(*bpf.Deltas, bpf.Mark) error) error {
+	c.recover = append(c.recover, committed)
+	for i := range c.pending {
+		if err := write(&c.pending[i], bpf.Mark{Layout: "old", Epoch: uint64(i + 1)}); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -130,40 +159,51 @@ func (s *fakeServices) Translate(d *bpf.Deltas, eph uint16, final bool) {
 
 func (s *fakeServices) Stats() conntrack.Stats { return conntrack.Stats{} }
 
-// window is what the sink was given in one Write, and how many drains the counter had made by then.
+// window is what the sink was given in one write, and how many switches the counter had made by then.
 type window struct {
-	drains int
-	recs   []flows.Record
+	swaps int
+	recs  []flows.Record
+	mark  sink.Mark
 }
 
-// recordingSink keeps every window written to it.
+// recordingSink keeps every window written to it; it starts with committed as its last Mark.
 type recordingSink struct {
-	counter *fakeCounter
-	windows []window
+	counter   *fakeCounter
+	windows   []window
+	committed sink.Mark
 }
 
-func (s *recordingSink) Write(_ context.Context, recs []flows.Record) error {
-	s.windows = append(s.windows, window{s.counter.drains, slices.Clone(recs)})
+func (s *recordingSink) Write(ctx context.Context, recs []flows.Record) error {
+	s.counter.t.Error("Write called; want WriteMarked")
 	return nil
 }
 
+func (s *recordingSink) WriteMarked(_ context.Context, recs []flows.Record, m sink.Mark) error {
+	s.windows = append(s.windows, window{s.counter.swaps, slices.Clone(recs), m})
+	s.committed = m
+	return nil
+}
+
+func (s *recordingSink) Committed() sink.Mark { return s.committed }
+
 func (s *recordingSink) Close() error { return nil }
 
-// runLoop runs the loop over c, draining every drainEvery, until c cancels it, and returns what it wrote and
-// its error.
+// runLoop runs the loop over c, checking for a window's end every drainEvery, until c cancels it, and returns
+// what it wrote and its error.
 func runLoop(t *testing.T, c *fakeCounter, drainEvery time.Duration, opts ...func(*loop)) (*recordingSink,
 	*fakeServices, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	c.cancel = cancel
+	c.t, c.cancel = t, cancel
 	if c.cancelAt == 0 {
 		cancel()
 	}
 	a := newAgent(settings{cluster: "c", node: "n", window: 30 * time.Millisecond, drainEvery: drainEvery,
 		vpcRefresh: time.Hour}, slog.New(slog.DiscardHandler))
 	a.metrics = metrics.New(16)
-	out := &recordingSink{counter: c}
+	out := &recordingSink{counter: c, committed: sink.Mark{Layout: "old", Epoch: 7}}
+	c.out = out
 	services := &fakeServices{}
 	col := &collect.Collector{Cluster: "c", Node: "n", Region: "unknown"}
 	l := a.newLoop(c, services, out, col, node.Identity{}, nil)
@@ -177,105 +217,91 @@ func runLoop(t *testing.T, c *fakeCounter, drainEvery time.Duration, opts ...fun
 	return out, services, err
 }
 
-// TestLoop: every byte drained, including at the final drain on shutdown, is in exactly one record, in the
-// window written after its drain; ClusterIPs are translated before the bytes are added.
+func windowBytes(w window) uint64 {
+	var n uint64
+	for _, r := range w.recs {
+		n += r.Bytes
+	}
+	return n
+}
+
+// TestLoop: the loop switches the counter's generations once a window, at its end and at shutdown, however
+// often it checks; each window holds exactly what its switch read, translated, under the switch's Mark; and a
+// switch's counts are released only once its window is written.
 func TestLoop(t *testing.T) {
-	c := &fakeCounter{cancelAt: 40}
+	c := &fakeCounter{cancelAt: 5}
+	start := time.Now()
 	out, services, err := runLoop(t, c, 2*time.Millisecond)
 	if err != nil {
 		t.Fatalf("run = %v; want nil after the context ended", err)
 	}
-	if c.drains <= c.cancelAt {
-		t.Fatalf("%d drains; want a final drain after the %dth, which ended the context", c.drains, c.cancelAt)
+	if c.swaps != c.cancelAt+1 || c.released != c.swaps {
+		t.Fatalf("%d switches, the last released %d; want the %d that ended the context and a final one, all "+
+			"released", c.swaps, c.released, c.cancelAt)
 	}
-	if len(out.windows) < 3 {
-		t.Fatalf("%d windows written over %d drains of 2ms in windows of 30ms; want at least 3", len(out.windows),
-			c.drains)
+	if max := int(time.Since(start)/(30*time.Millisecond)) + 2; c.swaps > max {
+		t.Errorf("%d switches in %v of 30ms windows checked every 2ms; want one a window", c.swaps, time.Since(start))
 	}
-	if last := out.windows[len(out.windows)-1].drains; last != c.drains {
-		t.Errorf("the last window was written after drain %d; want after the final drain %d", last, c.drains)
+	if want := slices.Repeat([]bool{true}, c.swaps); !slices.Equal(services.finals, want) {
+		t.Errorf("Translate's final flags = %v; want true at every switch: no flow may wait in memory",
+			services.finals)
 	}
-	if want := append(slices.Repeat([]bool{false}, c.drains-1), true); !slices.Equal(services.finals, want) {
-		t.Errorf("Translate's final flags = %v; want false at each drain and true at the last", services.finals)
+	if len(out.windows) != c.swaps {
+		t.Fatalf("%d windows for %d switches; want one each", len(out.windows), c.swaps)
 	}
-	prev := 0
 	for i, w := range out.windows {
-		var want, got uint64
-		for n := prev + 1; n <= w.drains; n++ {
-			d := delta(n)
-			want += bytesOf(&d)
+		d := delta(i + 1)
+		if got, want := windowBytes(w), bytesOf(&d); got != want || w.swaps != i+1 {
+			t.Errorf("window %d, written after switch %d: %d bytes; want switch %d's %d", i, w.swaps, got, i+1, want)
 		}
-		ports := map[uint16]uint64{}
+		if want := (sink.Mark{Layout: "fake", Epoch: uint64(i + 1)}); w.mark != want {
+			t.Errorf("window %d: Mark %+v; want %+v", i, w.mark, want)
+		}
 		for _, r := range w.recs {
-			got += r.Bytes
-			ports[r.RemotePort] += r.Bytes
 			if r.RemoteIP == clusterIP.Addr().String() {
 				t.Errorf("window %d: record %+v names the ClusterIP; want it translated to %s", i, r, backend)
 			}
 		}
-		if got != want {
-			t.Errorf("window %d (drains %d to %d): records hold %d bytes; want the %d drained", i, prev+1, w.drains,
-				got, want)
-		}
-		for n := prev + 1; n <= w.drains; n++ {
-			if want := delta(n).Flows[0].Bytes; ports[ownPort(n)] != want {
-				t.Errorf("window %d: drain %d's own flow has %d bytes in records; want %d", i, n, ports[ownPort(n)],
-					want)
-			}
-		}
-		prev = w.drains
-	}
-	if t.Failed() {
-		for i, w := range out.windows {
-			t.Logf("window %d: after drain %d: %d records", i, w.drains, len(w.recs))
-		}
 	}
 }
 
-// TestLoopFinalDrainFails: when the final drain fails, what it read is still written, and the error returned.
-func TestLoopFinalDrainFails(t *testing.T) {
-	finalErr := fmt.Errorf("reading the flow map: %w", errors.New("bad fd"))
-	c := &fakeCounter{finalErr: finalErr}
-	out, _, err := runLoop(t, c, time.Hour) // cancelled before it starts: the final drain is the only one
-	if !errors.Is(err, finalErr) {
-		t.Fatalf("run = %v; want the final drain's error", err)
+// TestLoopRecovers: before its first switch the loop asks the counter for what an earlier agent left, with
+// the sink's last Mark, and writes each set as a window under its own Mark.
+func TestLoopRecovers(t *testing.T) {
+	c := &fakeCounter{pending: []bpf.Deltas{delta(100), delta(200)}}
+	out, _, err := runLoop(t, c, time.Hour) // cancelled before it starts: the final switch is the only one
+	if err != nil {
+		t.Fatal(err)
 	}
-	if c.drains != 1 || len(out.windows) != 1 {
-		t.Fatalf("%d drains, %d windows written; want the final drain and its window", c.drains, len(out.windows))
+	if want := (bpf.Mark{Layout: "old", Epoch: 7}); len(c.recover) != 1 || c.recover[0] != want {
+		t.Errorf("Recover given %v; want the sink's last Mark %v once", c.recover, want)
 	}
-	var got uint64
-	for _, r := range out.windows[0].recs {
-		got += r.Bytes
+	if len(out.windows) != 3 {
+		t.Fatalf("%d windows; want the 2 recovered and the final one", len(out.windows))
 	}
-	d := delta(1)
-	if want := bytesOf(&d); got != want {
-		t.Errorf("the window holds %d bytes; want the %d the failed drain read", got, want)
-	}
-}
-
-// TestLoopDrainFails: when a periodic drain fails, the loop stops with the error, and every byte drained until
-// then, the failed drain's included, is written first.
-func TestLoopDrainFails(t *testing.T) {
-	failErr := fmt.Errorf("reading the flow map: %w", errors.New("bad fd"))
-	c := &fakeCounter{cancelAt: 1000, failAt: 5, failErr: failErr}
-	out, _, err := runLoop(t, c, 2*time.Millisecond)
-	if !errors.Is(err, failErr) {
-		t.Fatalf("run = %v; want the failed drain's error", err)
-	}
-	if c.drains != c.failAt {
-		t.Fatalf("%d drains; want the loop to stop at the failed drain %d", c.drains, c.failAt)
-	}
-	var got, want uint64
-	for _, w := range out.windows {
-		for _, r := range w.recs {
-			got += r.Bytes
-		}
-	}
-	for n := 1; n <= c.failAt; n++ {
+	for i, n := range []int{100, 200} {
 		d := delta(n)
-		want += bytesOf(&d)
+		w := out.windows[i]
+		if got := windowBytes(w); got != bytesOf(&d) || w.swaps != 0 || w.mark != (sink.Mark{Layout: "old",
+			Epoch: uint64(i + 1)}) {
+			t.Errorf("window %d: %d bytes under %+v after %d switches; want %d under {old %d} before any",
+				i, got, w.mark, w.swaps, bytesOf(&d), i+1)
+		}
 	}
-	if got != want {
-		t.Errorf("the windows written hold %d bytes; want the %d of the %d drains", got, want, c.failAt)
+}
+
+// TestLoopSwapFails: when a switch fails, at a window's end or at shutdown, the loop stops with its error,
+// writes nothing more and releases nothing more: the counts stay in the kernel for the next agent.
+func TestLoopSwapFails(t *testing.T) {
+	failErr := fmt.Errorf("reading the flow map: %w", errors.New("bad fd"))
+	for _, c := range []*fakeCounter{{cancelAt: 1000, failAt: 3, failErr: failErr}, {cancelAt: 2, finalErr: failErr}} {
+		out, _, err := runLoop(t, c, 2*time.Millisecond)
+		if !errors.Is(err, failErr) {
+			t.Fatalf("run = %v; want the failed switch's error", err)
+		}
+		if len(out.windows) != c.swaps-1 || c.released != c.swaps-1 {
+			t.Errorf("%d windows written, switch %d released, after %d switches; want all but the failed one",
+				len(out.windows), c.released, c.swaps)
+		}
 	}
 }

@@ -52,6 +52,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 	slog.SetDefault(log)
+	if cfg.uninstall {
+		return uninstall(cfg, log)
+	}
 	if err := preflight(&cfg); err != nil {
 		return err
 	}

@@ -118,15 +118,15 @@ func TestAttachFirst(t *testing.T) {
 	}
 }
 
-// timedCounter notes when each drain came.
+// timedCounter notes when each switch came.
 type timedCounter struct {
 	*fakeCounter
 	times []time.Time
 }
 
-func (c *timedCounter) DrainInto(d *bpf.Deltas) error {
+func (c *timedCounter) Swap(d *bpf.Deltas) (bpf.Mark, error) {
 	c.times = append(c.times, time.Now())
-	return c.fakeCounter.DrainInto(d)
+	return c.fakeCounter.Swap(d)
 }
 
 // learningLoop is a loop over c, draining every 2ms in windows of window, whose learn sends on the returned
@@ -138,6 +138,7 @@ func learningLoop(t *testing.T, c *fakeCounter, window time.Duration, out *recor
 		vpcRefresh: time.Hour}, slog.New(slog.DiscardHandler))
 	a.metrics = metrics.New(16)
 	tc := &timedCounter{fakeCounter: c}
+	c.t, c.out = t, out
 	ch := make(chan learnt, learning)
 	var s sink.Sink
 	if out != nil {
@@ -148,18 +149,19 @@ func learningLoop(t *testing.T, c *fakeCounter, window time.Duration, out *recor
 	return l, ch, tc
 }
 
-// TestLoopWaitsToLearn: until learn has said what it found, the kernel keeps the counts (no drain), so
-// that they are classified and named with what it found; the windows held for want of a sink are written
-// once it comes with the node's region.
+// TestLoopWaitsToLearn: until learn brings a sink, the kernel keeps the counts (no switch, window ends
+// included), so that they are classified and named with what it found; then the loop writes what an earlier
+// agent left, and at each window's end a window holding everything counted since.
 func TestLoopWaitsToLearn(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	c := &fakeCounter{cancelAt: 5, cancel: cancel}
+	c := &fakeCounter{cancelAt: 3, cancel: cancel, pending: []bpf.Deltas{delta(100)}}
 	out := &recordingSink{counter: c}
-	l, ch, tc := learningLoop(t, c, time.Hour, nil)
+	l, ch, tc := learningLoop(t, c, 30*time.Millisecond, nil)
+	c.out = out
 	sent := make(chan time.Time, 1)
 	go func() {
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // three windows' ends
 		sent <- time.Now()
 		ch <- learnt{id: node.Identity{Region: "eu-west-1"}, out: out}
 		ch <- learnt{names: true}
@@ -168,29 +170,30 @@ func TestLoopWaitsToLearn(t *testing.T) {
 		t.Fatalf("run = %v", err)
 	}
 	at := <-sent
-	if tc.times[0].Before(at) {
-		t.Errorf("the first drain came %v before learn's answer; want none before", at.Sub(tc.times[0]))
+	if len(tc.times) == 0 || tc.times[0].Before(at) {
+		t.Fatalf("switches at %v; want none before learn's sink at %v", tc.times, at)
 	}
-	var got, want uint64
-	for _, w := range out.windows {
+	if len(c.recover) != 1 || len(out.windows) != c.swaps+1 || out.windows[0].mark.Layout != "old" {
+		t.Fatalf("Recover called %d times, %d windows for %d switches; want once, then a window each after the "+
+			"recovered one", len(c.recover), len(out.windows), c.swaps)
+	}
+	for i, w := range out.windows {
+		d := delta(i)
+		if i == 0 {
+			d = delta(100)
+		}
+		if got := windowBytes(w); got != bytesOf(&d) {
+			t.Errorf("window %d: %d bytes; want %d", i, got, bytesOf(&d))
+		}
 		for _, r := range w.recs {
-			got += r.Bytes
 			if r.Region != "eu-west-1" {
 				t.Errorf("record %+v: region %q; want learn's eu-west-1", r, r.Region)
 			}
 		}
 	}
-	for n := 1; n <= c.drains; n++ {
-		d := delta(n)
-		want += bytesOf(&d)
-	}
-	if len(out.windows) != 1 || got != want {
-		t.Errorf("%d windows of %d bytes; want the one window in hand, with the %d bytes of %d drains",
-			len(out.windows), got, want, c.drains)
-	}
 }
 
-// TestLoopWindowEndDoesNotWait: while learn is still asking, the loop drains at each window's end only,
+// TestLoopWindowEndDoesNotWait: while learn is still asking, a loop with a sink switches at each window's end
 // and writes the window.
 func TestLoopWindowEndDoesNotWait(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
@@ -201,14 +204,13 @@ func TestLoopWindowEndDoesNotWait(t *testing.T) {
 	if err := l.run(ctx); err != nil {
 		t.Fatalf("run = %v", err)
 	}
-	if len(out.windows) != c.drains {
-		t.Errorf("%d windows written over %d drains; want a drain per window while learn asks", len(out.windows),
-			c.drains)
+	if len(out.windows) != c.swaps {
+		t.Errorf("%d windows written over %d switches; want one each while learn asks", len(out.windows), c.swaps)
 	}
 	for i, w := range out.windows {
-		if w.drains != i+1 || len(w.recs) == 0 {
-			t.Errorf("window %d: written after drain %d, %d records; want after drain %d, with its records", i,
-				w.drains, len(w.recs), i+1)
+		if w.swaps != i+1 || len(w.recs) == 0 {
+			t.Errorf("window %d: written after switch %d, %d records; want after switch %d, with its records", i,
+				w.swaps, len(w.recs), i+1)
 		}
 	}
 }

@@ -337,8 +337,8 @@ func (p *Pod) ServeIn(t T, env string, args ...string) {
 // "dns ADDR NAME=IP..." (a DNS server on UDP ADDR that knows those names;
 // prints ready), "send PROTO ADDR BYTES [DNS-SERVER]" (ADDR may name its
 // host, which the DNS server resolves, as a pod's resolver does, or else
-// the system resolver), "tlsserve ADDR CERT-NAME" (prints ready) or
-// "tls ADDR SNI BYTES".
+// the system resolver), "tlsserve ADDR CERT-NAME" (prints ready),
+// "tls ADDR SNI BYTES" or "stream tcp ADDR DURATION".
 func HelperMain(args []string) error {
 	switch args[0] {
 	case "dns":
@@ -381,6 +381,24 @@ func HelperMain(args []string) error {
 		}
 		fmt.Println("ready")
 		select {}
+	case "stream": // tcp ADDR DURATION: a steady stream, 64 KiB every 5ms
+		d, err := time.ParseDuration(args[3])
+		if err != nil {
+			return err
+		}
+		c, err := net.Dial(args[1], args[2])
+		if err != nil {
+			return err
+		}
+		buf := make([]byte, 64<<10)
+		for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+			if _, err := c.Write(buf); err != nil {
+				return err
+			}
+		}
+		c.(*net.TCPConn).CloseWrite()
+		io.Copy(io.Discard, c)
+		return c.Close()
 	case "send":
 		n, _ := strconv.Atoi(args[3])
 		to := args[2]

@@ -406,6 +406,10 @@ func TestDaemonSet(t *testing.T) {
 			if m := mounted["/var/lib/netcost"]; m.MountPath != "/var/lib/netcost" || m.ReadOnly {
 				t.Errorf("/var/lib/netcost (records, spool, ip-ranges cache) is not a writable host mount: %+v", m)
 			}
+			if m := mounted["/sys/fs/bpf"]; m.MountPath != "/sys/fs/bpf" || m.ReadOnly {
+				t.Errorf("the host's /sys/fs/bpf is not mounted writable at /sys/fs/bpf, where the agent pins its "+
+					"counters (-bpffs): %+v", m)
+			}
 
 			if k != "agent" {
 				if e, _ := env(c, "NETCOST_SINK"); e.Value != "cloudwatch" {
@@ -433,6 +437,46 @@ func notFargate(terms []corev1.NodeSelectorTerm) bool {
 		}
 	}
 	return len(terms) > 0
+}
+
+// TestUninstallManifest: agent/uninstall.yaml, applied once the DaemonSet is
+// deleted, runs the agent's image with -uninstall on every node, with the
+// host's bpf filesystem where the agent pins, and the agent's capabilities.
+func TestUninstallManifest(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("agent", "uninstall.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := decode(t, doc)
+	ds, _ := container(t, o)
+	_, agent := container(t, decode(t, render(t, "agent")))
+	pod := ds.Spec.Template.Spec
+	if len(pod.InitContainers) != 1 {
+		t.Fatalf("%d init containers; want the one that uninstalls", len(pod.InitContainers))
+	}
+	c := pod.InitContainers[0]
+	if c.Image != agent.Image || !slices.Equal(c.Args, []string{"-uninstall"}) {
+		t.Errorf("init container %s %v; want the agent's image %s with -uninstall", c.Image, c.Args, agent.Image)
+	}
+	if !slices.Equal(c.SecurityContext.Capabilities.Add, agent.SecurityContext.Capabilities.Add) {
+		t.Errorf("capabilities %v; want the agent's %v", c.SecurityContext.Capabilities.Add,
+			agent.SecurityContext.Capabilities.Add)
+	}
+	if !slices.ContainsFunc(pod.Tolerations, func(tl corev1.Toleration) bool {
+		return tl.Key == "" && tl.Operator == corev1.TolerationOpExists && tl.Effect == ""
+	}) {
+		t.Errorf("tolerations %+v do not tolerate every taint: a node would keep the programs", pod.Tolerations)
+	}
+	paths := map[string]string{}
+	for _, v := range pod.Volumes {
+		if v.HostPath != nil {
+			paths[v.Name] = v.HostPath.Path
+		}
+	}
+	if len(c.VolumeMounts) != 1 || paths[c.VolumeMounts[0].Name] != "/sys/fs/bpf" ||
+		c.VolumeMounts[0].MountPath != "/sys/fs/bpf" || c.VolumeMounts[0].ReadOnly {
+		t.Errorf("mounts %+v; want the host's /sys/fs/bpf, writable, at /sys/fs/bpf", c.VolumeMounts)
+	}
 }
 
 // kubeResources are the resources the agent's informers watch, read from

@@ -115,10 +115,10 @@ func withRowLimit(t *testing.T, limit int) {
 	t.Cleanup(func() { insightsRowLimit = old })
 }
 
-// TestInsightsSplitMatchesFiles: with a row limit above the groups of one
-// window and below those of three, the window is split and the halves'
-// rows merged into the same sums as the records from files.
-func TestInsightsSplitMatchesFiles(t *testing.T) {
+// sampleEverywhere puts insightstest's sample records in a Logs Insights
+// fake and in a file store, and returns both and the records' window.
+func sampleEverywhere(t *testing.T) (*insightstest.Server, *Store, *LogGroup, Window) {
+	t.Helper()
 	insightstest.AWSEnv(t)
 	fastPolls(t)
 	recs, nodes, start, end := insightstest.Sample(t)
@@ -126,7 +126,14 @@ func TestInsightsSplitMatchesFiles(t *testing.T) {
 	srv.PutRecords(DefaultLogGroup, nodes, recs)
 	files := &Store{Path: insightstest.WriteStore(t, recs)}
 	group := &LogGroup{Name: DefaultLogGroup, AWS: awscfg.Options{Region: "us-east-1", EndpointURL: srv.URL}}
-	w := Window{start, end}
+	return srv, files, group, Window{start, end}
+}
+
+// TestInsightsSplitMatchesFiles: with a row limit above the groups of one
+// window and below those of three, the window is split and the halves'
+// rows merged into the same sums as the records from files.
+func TestInsightsSplitMatchesFiles(t *testing.T) {
+	srv, files, group, w := sampleEverywhere(t)
 	for _, c := range []flows.Category{flows.NATGateway, flows.AmazonS3, flows.AmazonDynamoDB, flows.InterAZ} {
 		v := View(c)
 		sameAsFiles(t, files, group, w, &v) // the limit of the API: no split
@@ -185,15 +192,8 @@ func TestInsightsOneSecond(t *testing.T) {
 // the events lacking a grouped field would shrink every total silently;
 // the ungrouped count catches it, and the span says how many are missing.
 func TestInsightsMissingGroups(t *testing.T) {
-	insightstest.AWSEnv(t)
-	fastPolls(t)
-	recs, nodes, start, end := insightstest.Sample(t)
-	srv := insightstest.Start(t)
-	srv.PutRecords(DefaultLogGroup, nodes, recs)
+	srv, files, group, w := sampleEverywhere(t)
 	srv.DropMissingBy = true
-	files := &Store{Path: insightstest.WriteStore(t, recs)}
-	group := &LogGroup{Name: DefaultLogGroup, AWS: awscfg.Options{Region: "us-east-1", EndpointURL: srv.URL}}
-	w := Window{start, end}
 	v := View(flows.NATGateway)
 	_, want := groupSums(t, files, w, &v)
 	_, got := groupSums(t, group, w, &v)

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"net/netip"
 	"testing"
+	"time"
+
+	"github.com/netcost/netcost/bpf"
 )
 
 // BenchmarkLookup is the collector's cost per flow at a window's end, in a full table (DefaultMaxNames names
@@ -50,5 +53,38 @@ func BenchmarkAddQuery(b *testing.B) {
 	q := queryEvent(podNS, dnsQuery(b, 9, "api.stripe.com."))
 	for b.Loop() {
 		tb.Add(q, t0)
+	}
+}
+
+// BenchmarkStream is the budget's mix, per DNS lookup: its query and its answer (a CNAME and an address, as
+// bench/names sends), each from a new socket and ID as a stub resolver sends them, and a TLS ClientHello
+// every fifth lookup (5,000 lookups and 1,000 hellos a second).
+func BenchmarkStream(b *testing.B) {
+	tb := New(0)
+	hello := helloEvent(podNS, "192.0.2.1", clientHello(b, "api.stripe.com"))
+	var qs, as []*bpf.NameEvent
+	for i := range 1 << 15 {
+		id := uint16(i * 7919)
+		q := queryEvent(podNS, dnsQuery(b, id, "www.example.com."))
+		a := answerEvent(podNS, dnsAnswer(b, id, "www.example.com.", rr{name: "www.example.com.",
+			target: "d111111abcdef8.cloudfront.net.", ttl: 300}, rr{name: "d111111abcdef8.cloudfront.net.",
+			addr: "52.84.150.7", ttl: 300}))
+		q.Local = netip.AddrPortFrom(podLocal.Addr(), uint16(32768+i))
+		a.Local = q.Local
+		qs, as = append(qs, q), append(as, a)
+	}
+	now := t0
+	i := 0
+	for b.Loop() {
+		tb.Add(qs[i%len(qs)], now)
+		tb.Add(as[i%len(as)], now)
+		if i%5 == 0 {
+			tb.Add(hello, now)
+		}
+		i++
+		now = now.Add(200 * time.Microsecond) // 5,000 lookups a second
+	}
+	if s := tb.Stats(); s.Unasked != 0 {
+		b.Fatalf("%d answers unasked; want none", s.Unasked)
 	}
 }

@@ -26,10 +26,13 @@ var (
 	errNotAnswer = errors.New("a query where a response was expected")
 )
 
-// Query is a DNS query a pod sent: its message ID and the names it asked for (lower case, validated).
+// Query is a DNS query a pod sent: its message ID and the names it asked for, as hashes (nameHash): an
+// answer is matched to it by its question's hash, and only the answer's name, if used, is validated and kept.
+// Hashes keep a query's cost to no allocation at thousands of lookups a second.
 type Query struct {
 	ID    uint16
-	Names []string
+	Names [maxQuestions]uint64
+	N     int // names in Names
 }
 
 // Address is a name an answer gave an address, and for how long.
@@ -45,6 +48,7 @@ type Answer struct {
 	ID       uint16
 	Question string
 	Addrs    []Address
+	asked    uint64 // the question's nameHash, which its query holds
 }
 
 // splitTCP returns the DNS messages in a TCP segment's payload, each without its 2-byte length; the last
@@ -66,8 +70,8 @@ func splitTCP(p []byte) [][]byte {
 	return out
 }
 
-// ParseQuery reads a DNS query. Names that are not valid DNS names are left out; a query with none left is
-// still returned (the caller then has nothing to remember).
+// ParseQuery reads a DNS query: the names of its A and AAAA questions. A query with none is still returned
+// (the caller then has nothing to remember).
 func ParseQuery(msg []byte) (Query, error) {
 	var p dnsmessage.Parser
 	h, err := p.Start(msg)
@@ -89,9 +93,8 @@ func ParseQuery(msg []byte) (Query, error) {
 		if qu.Class != dnsmessage.ClassINET || (qu.Type != dnsmessage.TypeA && qu.Type != dnsmessage.TypeAAAA) {
 			continue // PTR, SRV, TXT...: no address of a remote comes of them
 		}
-		if n, ok := cleanName(qu.Name.String()); ok {
-			q.Names = append(q.Names, n)
-		}
+		q.Names[q.N] = nameHash(&qu.Name)
+		q.N++
 	}
 	return q, nil
 }
@@ -121,7 +124,7 @@ func ParseAnswer(msg []byte) (Answer, error) {
 	if !ok {
 		return a, nil
 	}
-	a.Question = q
+	a.Question, a.asked = q, nameHash(&qu.Name)
 	if err := p.SkipAllQuestions(); err != nil {
 		return a, err
 	}
@@ -184,7 +187,7 @@ func ParseAnswer(msg []byte) (Answer, error) {
 		ttl  uint32 // the smallest TTL on the way to it
 	}
 	var chainBuf [8]link
-	chain := append(chainBuf[:0], link{nameHash(&qu.Name), ^uint32(0)})
+	chain := append(chainBuf[:0], link{a.asked, ^uint32(0)})
 	in := func(n uint64) (uint32, bool) {
 		for _, l := range chain {
 			if l.name == n {

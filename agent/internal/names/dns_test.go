@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/dns/dnsmessage"
+
 	"github.com/netcost/netcost/internal/flows"
 )
 
@@ -15,12 +17,23 @@ func TestParseQuery(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ParseQuery = %v", err)
 	}
-	if q.ID != 7 || !slices.Equal(q.Names, []string{"api.stripe.com"}) {
-		t.Errorf("ParseQuery = %+v; want ID 7, names [api.stripe.com] (lower case, the invalid name left out)", q)
+	// The invalid name is kept as a hash: no answer's name is used unless it is valid itself.
+	want := []uint64{hashName(t, "api.stripe.com."), hashName(t, "bad\x1bname.example.")}
+	if q.ID != 7 || !slices.Equal(q.Names[:q.N], want) {
+		t.Errorf("ParseQuery = %+v; want ID 7, names %v (as DNS compares them: case aside)", q, want)
 	}
 	if _, err := ParseQuery(dnsAnswer(t, 7, "a.example.")); err == nil {
 		t.Error("ParseQuery(a response) = nil error; want one")
 	}
+}
+
+// hashName is nameHash of a name given as text.
+func hashName(t *testing.T, s string) uint64 {
+	n, err := dnsmessage.NewName(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nameHash(&n)
 }
 
 func TestParseAnswer(t *testing.T) {

@@ -26,9 +26,8 @@ func FuzzParseDNS(f *testing.F) {
 	f.Add(loop)
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		for _, m := range append(splitTCP(msg), msg) {
-			q, _ := ParseQuery(m)
-			for _, n := range q.Names {
-				checkName(t, n)
+			if q, _ := ParseQuery(m); q.N > maxQuestions {
+				t.Fatalf("%d questions from one query; want at most %d", q.N, maxQuestions)
 			}
 			a, _ := ParseAnswer(m)
 			if a.Question != "" {

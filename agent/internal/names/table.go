@@ -3,6 +3,7 @@ package names
 import (
 	"container/list"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -14,8 +15,9 @@ const (
 	// DefaultMaxNames bounds the names kept for all pods together: at most about 400 bytes each (a name of
 	// up to 253 characters, its map and list entries), 32768 names hold at most about 13 MiB.
 	DefaultMaxNames = 32768
-	// maxQueries bounds the queries waiting for their answer, for all pods together.
-	maxQueries = 4096
+	// maxQueries bounds the queries waiting for their answer, for all pods together: past it the oldest
+	// goes, so that at 5,000 lookups a second an answer may come 1.6 s after its query.
+	maxQueries = 8192
 	// queryLife is how long a query waits for its answer: longer than any resolver's timeout and retries.
 	queryLife = 30 * time.Second
 	// minLife is the least a name is kept after it was learned, whatever its TTL: programs connect after
@@ -46,7 +48,10 @@ type Table struct {
 	pods    map[uint64]map[netip.Addr]*list.Element // of *entry
 	lru     list.List                               // front: most recently learned or used
 	queries map[queryKey]query
-	stats   Stats
+	// asks holds the queries in the order they were asked, which is the order their time ends in (each
+	// lives queryLife); a query asked again is in it twice, and only its last ask counts.
+	asks  []ask
+	stats Stats
 }
 
 type entry struct {
@@ -65,7 +70,13 @@ type queryKey struct {
 }
 
 type query struct {
-	names   []string
+	names   [maxQuestions]uint64 // nameHash of each
+	n       int
+	expires time.Time
+}
+
+type ask struct {
+	k       queryKey
 	expires time.Time
 }
 
@@ -97,7 +108,7 @@ func (t *Table) Add(ev *bpf.NameEvent, now time.Time) {
 		}
 		t.mu.Lock()
 		for _, q := range qs[:n] {
-			t.asked(queryKey{ev.NetnsCookie, ev.Local.Port(), q.ID}, q.Names, now)
+			t.asked(queryKey{ev.NetnsCookie, ev.Local.Port(), q.ID}, q.Names[:q.N], now)
 		}
 	case bpf.NameDNSAnswer:
 		var as [maxTCPMsgs]Answer
@@ -143,59 +154,52 @@ func dnsMessages(ev *bpf.NameEvent, one *[1][]byte) [][]byte {
 	return one[:]
 }
 
-// asked remembers the names a query asked until its answer comes, or for queryLife.
-func (t *Table) asked(k queryKey, names []string, now time.Time) {
+// asked remembers the names a query asked until its answer comes, or for queryLife. At its bound the table
+// forgets the query asked longest ago: its answer is the likeliest to have come.
+func (t *Table) asked(k queryKey, names []uint64, now time.Time) {
 	if len(names) == 0 {
 		return
 	}
-	if len(t.queries) >= maxQueries {
-		for qk, q := range t.queries {
-			if now.After(q.expires) {
-				delete(t.queries, qk)
-			}
-		}
-		if len(t.queries) >= maxQueries {
-			// A flood of queries with no answers: forget an arbitrary one, at worst an answer is not used.
-			for qk := range t.queries {
-				delete(t.queries, qk)
-				break
-			}
-		}
-	}
-	// names is the caller's own (ParseQuery's): kept as it is for a new query.
 	q, ok := t.queries[k]
 	if !ok {
-		q.names = names[:min(len(names), maxQuestions)]
+		for len(t.queries) >= maxQueries {
+			t.forgetOldest()
+		}
 	}
 	for _, n := range names {
-		if ok && len(q.names) < maxQuestions && !contains(q.names, n) {
-			q.names = append(q.names, n)
+		if q.n < maxQuestions && !slices.Contains(q.names[:q.n], n) {
+			q.names[q.n] = n
+			q.n++
 		}
 	}
 	q.expires = now.Add(queryLife)
 	t.queries[k] = q
+	if len(t.asks) >= 2*maxQueries { // asked again and again: the stale asks go first
+		t.forgetOldest()
+	}
+	t.asks = append(t.asks, ask{k, q.expires})
+}
+
+// forgetOldest drops the oldest ask, and its query unless it was asked again since.
+func (t *Table) forgetOldest() {
+	a := t.asks[0]
+	t.asks = t.asks[1:]
+	if q, ok := t.queries[a.k]; ok && q.expires.Equal(a.expires) {
+		delete(t.queries, a.k)
+	}
 }
 
 // answered learns the addresses of an answer to a query the pod sent, for a name it asked. The query is
 // kept until it expires: resolvers ask A and AAAA in turn, or at once, under one ID.
 func (t *Table) answered(k queryKey, a Answer, now time.Time) {
 	q, ok := t.queries[k]
-	if !ok || now.After(q.expires) || !contains(q.names, a.Question) {
+	if !ok || now.After(q.expires) || !slices.Contains(q.names[:q.n], a.asked) {
 		t.stats.Unasked++
 		return
 	}
 	for _, ad := range a.Addrs {
 		t.learn(k.netns, ad.Addr, ad.Name, flows.NameFromDNS, now.Add(max(ad.TTL, minLife)))
 	}
-}
-
-func contains(names []string, n string) bool {
-	for _, m := range names {
-		if m == n {
-			return true
-		}
-	}
-	return false
 }
 
 // learn sets a pod's name for addr. A name from a TLS server name is not replaced by one from DNS (it
@@ -266,10 +270,8 @@ func (t *Table) Expire(now time.Time) {
 		}
 		el = prev
 	}
-	for k, q := range t.queries {
-		if now.After(q.expires) {
-			delete(t.queries, k)
-		}
+	for len(t.asks) > 0 && now.After(t.asks[0].expires) {
+		t.forgetOldest()
 	}
 }
 

@@ -161,13 +161,32 @@ func TestTableBound(t *testing.T) {
 	}
 }
 
+// TestTableQueryFlood: past its bound the table forgets the oldest queries, and still answers the newest.
 func TestTableQueryFlood(t *testing.T) {
 	tb := New(0)
-	for i := range maxQueries + 100 {
-		tb.Add(queryEvent(podNS, dnsQuery(t, uint16(i), "a.example.")), t0)
+	const n = maxQueries + 100
+	ev := func(kind bpf.NameKind, i int, msg []byte) *bpf.NameEvent {
+		return &bpf.NameEvent{Kind: kind, NetnsCookie: podNS, Proto: 17, Remote: resolver, Payload: msg,
+			Local: netip.AddrPortFrom(podLocal.Addr(), uint16(1024+i))}
+	}
+	now := t0
+	for i := range n {
+		tb.Add(ev(bpf.NameDNSQuery, i, dnsQuery(t, uint16(i), "a.example.")), now)
+		now = now.Add(time.Microsecond)
 	}
 	if n := len(tb.queries); n > maxQueries {
 		t.Errorf("%d queries waiting; want at most %d", n, maxQueries)
+	}
+	for i := n - maxQueries; i < n; i++ {
+		a := dnsAnswer(t, uint16(i), "a.example.", rr{name: "a.example.", addr: "192.0.2.1", ttl: 60})
+		tb.Add(ev(bpf.NameDNSAnswer, i, a), now)
+	}
+	if s := tb.Stats(); s.Unasked != 0 {
+		t.Errorf("Stats.Unasked = %d after answers to the newest %d queries; want 0", s.Unasked, maxQueries)
+	}
+	tb.Add(ev(bpf.NameDNSAnswer, 0, dnsAnswer(t, 0, "a.example.", rr{name: "a.example.", addr: "192.0.2.1"})), now)
+	if s := tb.Stats(); s.Unasked != 1 {
+		t.Errorf("Stats.Unasked = %d after an answer to the oldest query; want 1: forgotten", s.Unasked)
 	}
 }
 

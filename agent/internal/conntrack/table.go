@@ -422,9 +422,33 @@ func (t *Table) keepPorts(p netip.Prefix) error {
 func (t *Table) Translate(d *bpf.Deltas, eph uint16, final bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	now := time.Now()
-	secs := now.Unix()
+	t.translate(d, eph, final)
+	t.drained()
+}
+
+// TranslateBatch is Translate, with nothing waiting, for a part of a drain
+// handed over in batches: call Drained once the last is translated.
+func (t *Table) TranslateBatch(d *bpf.Deltas, eph uint16) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.translate(d, eph, true)
+}
+
+// Drained ends a drain handed over in batches: a connection destroyed
+// before the previous drain is forgotten, its last bytes translated.
+func (t *Table) Drained() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.drained()
+}
+
+func (t *Table) drained() {
 	t.drains++
+	t.forget()
+}
+
+func (t *Table) translate(d *bpf.Deltas, eph uint16, final bool) {
+	secs := time.Now().Unix()
 	if len(t.conns) == 0 && len(t.dsts) == 0 && len(t.cfg.Prefixes) == 0 && len(t.held) == 0 {
 		return // no Service seen yet
 	}
@@ -464,7 +488,6 @@ func (t *Table) Translate(d *bpf.Deltas, eph uint16, final bool) {
 		out = append(out, dropEphemeral(f, eph))
 	}
 	d.Flows = out
-	t.forget()
 }
 
 // dropEphemeral keys f as the counter keys flows it keeps no port of: an

@@ -181,6 +181,27 @@ func TestTranslate(t *testing.T) {
 	}
 }
 
+// TestTranslateBatches: a drain handed over in batches forgets a destroyed
+// connection only at its end (Drained), however many batches came before:
+// a later batch still holds the connection's last bytes.
+func TestTranslateBatches(t *testing.T) {
+	tb := newTable(Config{})
+	tb.apply(event{conn: dnat(6, "10.1.1.10:40000", "10.96.0.10:80", "10.1.2.20:8080")})
+	tb.apply(event{conn: dnat(6, "10.1.1.10:40000", "10.96.0.10:80", "10.1.2.20:8080"), destroy: true})
+	tb.Drained() // the drain during which it ended
+	for i := range 5 {
+		d := &bpf.Deltas{Flows: []bpf.Flow{flow(6, bpf.Egress, "10.1.1.10:40000", "10.96.0.10:80", uint64(i+1))}}
+		tb.TranslateBatch(d, 32768)
+		if want := flow(6, bpf.Egress, "10.1.1.10:0", "10.1.2.20:8080", uint64(i+1)); d.Flows[0] != want {
+			t.Fatalf("batch %d of the drain after the connection ended: %v; want %v", i, d.Flows[0], want)
+		}
+	}
+	tb.Drained()
+	if _, ok := tb.lookup(orig("10.1.1.10:40000")); ok {
+		t.Error("an ended connection is remembered once the drain after its end is done")
+	}
+}
+
 func TestBounds(t *testing.T) {
 	tb := newTable(Config{MaxConns: 2, Idle: time.Minute})
 	conn := func(port int) event {

@@ -72,7 +72,8 @@ type Collector struct {
 	remotes  map[remoteKey]*remoteEnd
 	named    map[uint64]named // this window's cgroup names
 	ipString map[netip.Addr]string
-	other    remoteEnd // the remote of overflow and lost counts
+	results  map[classify.Result]*classify.Result // one copy of each, for every remote classified alike
+	other    remoteEnd                            // the remote of overflow and lost counts
 }
 
 type named struct {
@@ -101,13 +102,12 @@ func overflowKey(cgroup uint64, dir flows.Direction, kind uint8) pendingKey {
 	return pendingKey{cgroup: cgroup, meta: uint64(dir)<<8 | uint64(kind)}
 }
 
-// entry is one record in the making.
+// entry is one record in the making: 48 bytes, for there is one a flow.
 type entry struct {
 	bytes, packets uint64
 	netns          uint64 // the local end's network namespace, by which names are known
 	local          *localEnd
 	remote         *remoteEnd
-	addr           netip.Addr // the remote's; invalid for overflow and lost counts
 	port           uint16
 	proto          flows.Protocol
 	dir            flows.Direction
@@ -126,11 +126,25 @@ type endKey struct {
 	addr   netip.Addr // invalid for overflow and lost counts
 }
 
-// remoteEnd is a remote address as seen from one subnet: classified and named.
+// remoteEnd is a remote address as seen from one subnet: classified and named. A window may hold tens of
+// thousands (one per address a node's pods talk to), so what most share is shared: 64 bytes each.
 type remoteEnd struct {
-	ip    string
-	res   classify.Result
-	names RemoteNames
+	addr     netip.Addr // invalid for overflow and lost counts
+	ip       string
+	res      *classify.Result // shared by the remotes classified alike
+	names    *RemoteNames     // nil: not a pod's, or not known
+	reported bool             // the bytes are also reported by the agent of the remote's node
+}
+
+// noNames is a remote's names when it has none.
+var noNames RemoteNames
+
+// remoteNames returns what is known of r in the VPC.
+func (r *remoteEnd) remoteNames() *RemoteNames {
+	if r.names == nil {
+		return &noNames
+	}
+	return r.names
 }
 
 type remoteKey struct {
@@ -199,7 +213,7 @@ func (c *Collector) Add(d *bpf.Deltas) {
 		c.pending = map[pendingKey]int32{}
 		c.ends = map[endKey]*localEnd{}
 		c.remotes = map[remoteKey]*remoteEnd{}
-		c.other = remoteEnd{ip: flows.OtherIP, res: classify.Result{Category: flows.Unclassified}}
+		c.other = remoteEnd{ip: flows.OtherIP, res: c.result(classify.Result{Category: flows.Unclassified})}
 	}
 	for i := range d.Flows {
 		f := &d.Flows[i]
@@ -232,7 +246,7 @@ func (c *Collector) Add(d *bpf.Deltas) {
 		}
 		l := c.localEnd(cg, f.Local.Addr())
 		c.add(k, entry{bytes: f.Bytes, packets: f.Packets, netns: f.NetnsCookie, local: l,
-			remote: c.remoteEnd(l, f.Remote.Addr()), addr: f.Remote.Addr(), port: f.Remote.Port(), proto: proto, dir: f.Dir})
+			remote: c.remoteEnd(l, f.Remote.Addr()), port: f.Remote.Port(), proto: proto, dir: f.Dir})
 	}
 	// Bytes the flow map could not take: their cgroup and direction are
 	// known, nothing else.
@@ -292,32 +306,49 @@ func (c *Collector) remoteEnd(l *localEnd, a netip.Addr) *remoteEnd {
 	if r, ok := c.remotes[k]; ok {
 		return r
 	}
-	r := &remoteEnd{ip: c.str(a), res: classify.Result{Category: flows.Unclassified}}
+	res := classify.Result{Category: flows.Unclassified}
+	// Not c.str: a remote is formatted once a window anyway, and a cache of tens of thousands would stay.
+	r := &remoteEnd{addr: a, ip: a.String()}
 	if l.subnet.ID != "" {
-		r.res = l.place.Classify(a)
-		if c.Remote != nil && (r.res.Category == flows.IntraAZ || r.res.Category == flows.InterAZ) {
+		res = l.place.Classify(a)
+		if c.Remote != nil && (res.Category == flows.IntraAZ || res.Category == flows.InterAZ) {
 			if n, ok := c.Remote(a); ok {
-				r.names = n
+				r.names = &n
 			}
 		}
 	}
+	r.res = c.result(res)
 	// This agent counts its own node's sockets, whatever Kubernetes says.
-	r.names.Reported = r.names.Reported || a.Unmap() == c.NodeIP
+	r.reported = r.remoteNames().Reported || a.Unmap() == c.NodeIP
 	c.remotes[k] = r
 	return r
 }
 
+// result returns the one copy of res: a window's remotes are classified alike by the thousand.
+func (c *Collector) result(res classify.Result) *classify.Result {
+	if p, ok := c.results[res]; ok {
+		return p
+	}
+	if c.results == nil || len(c.results) >= 1<<12 {
+		c.results = map[classify.Result]*classify.Result{}
+	}
+	p := new(classify.Result) // not &res, which would put every res on the heap
+	*p = res
+	c.results[res] = p
+	return p
+}
+
 // record makes an entry's record.
 func (c *Collector) record(e *entry, start time.Time, length time.Duration) flows.Record {
-	l, rm := e.local, e.remote
+	l, rm, rn := e.local, e.remote, e.remote.remoteNames()
 	return flows.Record{Schema: flows.SchemaVersion, TS: start, WindowS: int64(length / time.Second),
 		Cluster: c.Cluster, Node: c.Node, Region: c.Region, NodeInstanceID: c.InstanceID, Direction: e.dir, Protocol: e.proto,
 		LocalIP: l.ip, LocalPod: l.names.Pod, LocalNamespace: l.names.Namespace, LocalWorkload: l.names.Workload, LocalWorkloadKind: l.names.WorkloadKind,
 		LocalAZ: l.subnet.AZ, LocalAZID: l.subnet.AZID, LocalSubnet: l.subnet.ID,
-		RemoteIP: rm.ip, RemotePort: e.port, RemotePod: rm.names.Pod.Pod, RemoteNamespace: rm.names.Pod.Namespace,
-		RemoteWorkload: rm.names.Pod.Workload, RemoteService: rm.names.Service, RemoteNode: rm.names.Node,
+		RemoteIP: rm.ip, RemotePort: e.port, RemotePod: rn.Pod.Pod, RemoteNamespace: rn.Pod.Namespace,
+		RemoteWorkload: rn.Pod.Workload, RemoteService: rn.Service, RemoteNode: rn.Node,
 		RemoteAZ: rm.res.RemoteAZ, RemoteAZID: rm.res.RemoteAZID,
-		RemoteReportedRaw: flows.BoolOf(rm.names.Reported), RemoteLB: rm.res.RemoteLB,
+		RemoteReportedRaw: flows.BoolOf(rm.reported), RemoteLB: rm.res.RemoteLB,
 		RemoteAWSService: rm.res.RemoteAWSService, RemoteRegion: rm.res.RemoteRegion,
 		Category: rm.res.Category, Via: rm.res.Via, ViaAZID: rm.res.ViaAZID,
 		Bytes: e.bytes, Packets: e.packets}
@@ -337,7 +368,7 @@ func (c *Collector) Flush(start time.Time, length time.Duration, topK int) []flo
 		l := e.local
 		r := flows.Record{LocalNamespace: l.names.Namespace, LocalWorkload: l.names.Workload, LocalPod: l.names.Pod, LocalIP: l.ip,
 			Category: e.remote.res.Category, Direction: e.dir, Via: e.remote.res.Via, ViaAZID: e.remote.res.ViaAZID,
-			RemoteReportedRaw: flows.BoolOf(e.remote.names.Reported), Region: c.Region, Cluster: c.Cluster, Node: c.Node,
+			RemoteReportedRaw: flows.BoolOf(e.remote.reported), Region: c.Region, Cluster: c.Cluster, Node: c.Node,
 			NodeInstanceID: c.InstanceID}
 		return window.FoldKeyOf(&r)
 	}, func(a, b int) int {
@@ -380,10 +411,10 @@ func (c *Collector) Flush(start time.Time, length time.Duration, topK int) []flo
 
 // remoteName is the name the local pod knows e's remote by, if any.
 func (c *Collector) remoteName(e *entry) (name, source string) {
-	if c.RemoteName == nil || !e.addr.IsValid() {
+	if c.RemoteName == nil || !e.remote.addr.IsValid() {
 		return "", ""
 	}
-	name, source, _ = c.RemoteName(e.netns, e.addr)
+	name, source, _ = c.RemoteName(e.netns, e.remote.addr)
 	return name, source
 }
 

@@ -32,19 +32,30 @@ func (a *agent) serveHealth() (stop func(), err error) {
 	}, nil
 }
 
-// drained records a drain of c that took took.
-func (a *agent) drained(c counter, d *bpf.Deltas, took time.Duration) {
-	m := metrics.Drain{Flows: len(d.Flows), Took: took, Overflow: map[flows.Direction]uint64{},
-		Lost: map[flows.Direction]uint64{}}
-	var err error
-	if m.ProgramRuns, m.ProgramTime, err = c.ProgramStats(); err != nil {
-		a.log.Debug("no program statistics", "error", err)
-	}
+// drainStats adds up a switch's batches for /metrics.
+type drainStats metrics.Drain
+
+func newDrainStats() *drainStats {
+	return &drainStats{Overflow: map[flows.Direction]uint64{}, Lost: map[flows.Direction]uint64{}}
+}
+
+func (m *drainStats) add(d *bpf.Deltas) {
+	m.Flows += len(d.Flows)
 	for _, o := range d.Overflow {
 		m.Overflow[o.Dir] += o.Bytes
 	}
 	for dir, o := range d.Lost {
 		m.Lost[dir] += o.Bytes
+	}
+}
+
+// drained records a drain of c, added up in st, that took took (the switch, and the collector's work on it).
+func (a *agent) drained(c counter, st *drainStats, took time.Duration) {
+	m := metrics.Drain(*st)
+	m.Took = took
+	var err error
+	if m.ProgramRuns, m.ProgramTime, err = c.ProgramStats(); err != nil {
+		a.log.Debug("no program statistics", "error", err)
 	}
 	a.metrics.Drained(m)
 }

@@ -17,16 +17,18 @@ import (
 
 // counter is what the loop needs of the kernel's byte counter, a *bpf.Counter.
 type counter interface {
-	Swap(d *bpf.Deltas) (bpf.Mark, error)
+	Swap(add func(*bpf.Deltas)) (bpf.Mark, error)
 	Release() error
-	Recover(committed bpf.Mark, write func(d *bpf.Deltas, m bpf.Mark) error) error
+	Recover(committed bpf.Mark, add func(*bpf.Deltas), write func(bpf.Mark) error) error
 	EphemeralMin() uint16
 	ProgramStats() (runs uint64, total time.Duration, err error)
 }
 
-// translator puts the backend in place of a Service's ClusterIP in drained flows: a *conntrack.Table.
+// translator puts the backend in place of a Service's ClusterIP in drained flows, a batch at a time, each
+// switch's ended by Drained: a *conntrack.Table.
 type translator interface {
-	Translate(d *bpf.Deltas, eph uint16, final bool)
+	TranslateBatch(d *bpf.Deltas, eph uint16)
+	Drained()
 	Stats() conntrack.Stats
 }
 
@@ -44,7 +46,6 @@ type loop struct {
 	col      *collect.Collector
 	id       node.Identity    // the node as now known
 	ranges   *ipranges.Ranges // compiled into the VPC view at its next refresh
-	deltas   bpf.Deltas       // reused by every switch
 	start    time.Time        // of the window in hand
 
 	// learnt brings what learn finds out after the programs attached (nil once all of it came, and in
@@ -190,12 +191,16 @@ func (l *loop) stop(ctx context.Context) error {
 // nothing is released, and (pinned) the next agent writes them.
 func (l *loop) commit(ctx context.Context) error {
 	t0 := time.Now()
-	m, err := l.counter.Swap(&l.deltas)
+	st := newDrainStats()
+	m, err := l.counter.Swap(func(d *bpf.Deltas) {
+		st.add(d)
+		l.add(d)
+	})
+	l.drained()
 	if err != nil {
 		return fmt.Errorf("draining the counter: %w", err)
 	}
-	l.a.drained(l.counter, &l.deltas, time.Since(t0))
-	l.add(&l.deltas)
+	l.a.drained(l.counter, st, time.Since(t0))
 	if err := l.flush(ctx, m); err != nil {
 		return err
 	}
@@ -213,10 +218,15 @@ func (l *loop) recover(ctx context.Context) error {
 		c := m.Committed()
 		committed = bpf.Mark{Layout: c.Layout, Epoch: c.Epoch}
 	}
-	err := l.counter.Recover(committed, func(d *bpf.Deltas, m bpf.Mark) error {
-		l.a.log.Info("writing what the kernel counted before this agent and no window holds", "layout", m.Layout,
-			"epoch", m.Epoch, "flows", len(d.Flows))
+	st := newDrainStats()
+	err := l.counter.Recover(committed, func(d *bpf.Deltas) {
+		st.add(d)
 		l.add(d)
+	}, func(m bpf.Mark) error {
+		l.drained()
+		l.a.log.Info("writing what the kernel counted before this agent and no window holds", "layout", m.Layout,
+			"epoch", m.Epoch, "flows", st.Flows)
+		st = newDrainStats()
 		return l.flush(ctx, m)
 	})
 	if err != nil {
@@ -225,13 +235,21 @@ func (l *loop) recover(ctx context.Context) error {
 	return nil
 }
 
-// add translates d and adds it to the window in hand. No flow waits for its conntrack event: the kernel
-// forgets these counts once the window is written, and a flow held in memory would die with the process.
+// add translates a batch of a switch's counts and adds it to the window in hand. No flow waits for its
+// conntrack event: the kernel forgets these counts once the window is written, and a flow held in memory
+// would die with the process.
 func (l *loop) add(d *bpf.Deltas) {
 	if l.services != nil {
-		l.services.Translate(d, l.counter.EphemeralMin(), true)
+		l.services.TranslateBatch(d, l.counter.EphemeralMin())
 	}
 	l.col.Add(d)
+}
+
+// drained ends a switch's batches.
+func (l *loop) drained() {
+	if l.services != nil {
+		l.services.Drained()
+	}
 }
 
 // flush writes the window in hand to the sink, with m when the sink keeps marks, even once ctx is cancelled.

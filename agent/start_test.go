@@ -124,9 +124,9 @@ type timedCounter struct {
 	times []time.Time
 }
 
-func (c *timedCounter) Swap(d *bpf.Deltas) (bpf.Mark, error) {
+func (c *timedCounter) Swap(add func(*bpf.Deltas)) (bpf.Mark, error) {
 	c.times = append(c.times, time.Now())
-	return c.fakeCounter.Swap(d)
+	return c.fakeCounter.Swap(add)
 }
 
 // learningLoop is a loop over c, draining every 2ms in windows of window, whose learn sends on the returned

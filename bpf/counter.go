@@ -140,17 +140,15 @@ type Counter struct {
 	pin   *pinned         // nil unless cfg.PinPath
 
 	// pending says the generation the programs left holds counts that
-	// Swap read and Release has not yet removed; pendFlows and pendOvf are
-	// their keys.
-	pending   bool
-	pendFlows []flowFlowKey
-	pendOvf   []flowOverflowKey
+	// Swap read and Release has not yet removed.
+	pending bool
 
 	flushMu      sync.Mutex
 	flushWaiting []chan struct{} // FlushNames calls that ReadNames has yet to answer
 
-	keys []flowFlowKey
-	vals []flowFlowVal
+	keys  []flowFlowKey // a batch of flows as the kernel hands them
+	vals  []flowFlowVal
+	batch Deltas // what Swap hands on
 }
 
 // Open loads the programs with the maps sized by cfg and attaches them at
@@ -300,14 +298,29 @@ func (c *Counter) Drain() (*Deltas, error) {
 	return d, nil
 }
 
-// DrainInto is Drain into d, whose slices it reuses: an agent draining
-// 50k flows every few seconds keeps one set of buffers instead of making
-// new garbage each time. What d held before is gone.
+// DrainInto is Drain into d, whose slices it reuses. What d held before is
+// gone. It holds a whole drain at once: the agent hands Swap's batches
+// straight on instead.
 func (c *Counter) DrainInto(d *Deltas) error {
-	if _, err := c.Swap(d); err != nil {
+	resetDeltas(d)
+	if _, err := c.Swap(func(b *Deltas) { d.append(b) }); err != nil {
 		return err
 	}
 	return c.Release()
+}
+
+// append adds b's counts to d's.
+func (d *Deltas) append(b *Deltas) {
+	d.Flows = append(d.Flows, b.Flows...)
+	d.Overflow = append(d.Overflow, b.Overflow...)
+	if d.Lost == nil {
+		d.Lost = map[Direction]Overflow{}
+	}
+	for dir, o := range b.Lost {
+		l := d.Lost[dir]
+		l.Dir, l.Bytes, l.Packets = dir, l.Bytes+o.Bytes, l.Packets+o.Packets
+		d.Lost[dir] = l
+	}
 }
 
 // Mark names a set of counts: those of the generation that the epoch-th
@@ -320,12 +333,15 @@ type Mark struct {
 }
 
 // Swap switches the programs to the other generation of maps, waits
-// cfg.Grace, and reads the generation they left into d, leaving its counts
+// cfg.Grace, and hands the generation they left to add, leaving its counts
 // in the kernel until Release: a process that dies before it wrote them
 // loses nothing, the next one finds them (Recover). It returns their Mark.
-// What d held before is gone.
-func (c *Counter) Swap(d *Deltas) (Mark, error) {
-	resetDeltas(d)
+//
+// add gets the counts in batches of at most 4,096 flows, the overflow and
+// lost counts in the last, and never an empty one; it must not keep the
+// batch, whose buffers are reused. A window of 50,000 flows is never held
+// here whole: the caller folds each batch into what it keeps.
+func (c *Counter) Swap(add func(*Deltas)) (Mark, error) {
 	if c.pending {
 		return Mark{}, errors.New("switching map generations: the last switch's counts are not released")
 	}
@@ -344,7 +360,8 @@ func (c *Counter) Swap(d *Deltas) (Mark, error) {
 	c.gen = next
 	c.pending = true
 	time.Sleep(c.cfg.Grace)
-	if err := c.readGen(old, d); err != nil {
+	flows, ovf, lostBase := c.genMaps(old)
+	if _, err := c.readGen(flows, ovf, c.objs.Lost, lostBase, add); err != nil {
 		return Mark{}, err
 	}
 	return c.mark(), nil
@@ -375,31 +392,42 @@ func (c *Counter) genMaps(gen uint32) (flows, ovf *ebpf.Map, lostBase uint32) {
 	return c.objs.Flows0, c.objs.Overflow0, 0
 }
 
-// readGen reads generation gen, which no program writes to, into d and
-// remembers its keys for Release.
-func (c *Counter) readGen(gen uint32, d *Deltas) error {
-	flows, ovf, lostBase := c.genMaps(gen)
-	var err error
-	if c.pendFlows, err = c.readFlows(flows, d, c.pendFlows[:0]); err != nil {
-		return err
+// readGen hands the counts of a generation no program writes to (its flow
+// and overflow maps, and lost's entries from lostBase) to add, in batches,
+// and says whether there were any.
+func (c *Counter) readGen(flows, ovf, lost *ebpf.Map, lostBase uint32, add func(*Deltas)) (bool, error) {
+	some, err := c.readFlows(flows, add)
+	if err != nil {
+		return some, err
 	}
-	if c.pendOvf, err = readOverflow(ovf, d, c.pendOvf[:0]); err != nil {
-		return err
+	d := &c.batch
+	resetDeltas(d)
+	if err := readOverflow(ovf, d); err != nil {
+		return some, err
 	}
-	return c.readLost(c.objs.Lost, lostBase, d)
+	if err := c.readLost(lost, lostBase, d); err != nil {
+		return some, err
+	}
+	if len(d.Overflow) > 0 || len(d.Lost) > 0 {
+		add(d)
+		some = true
+	}
+	return some, nil
 }
 
 // Release removes from the kernel the counts the last Swap read: call it
-// once they are written.
+// once they are written. No program writes to that generation after Swap's
+// grace, so it empties the generation whole rather than keep a copy of
+// every key it read (56 bytes a flow) for a window's length.
 func (c *Counter) Release() error {
 	if !c.pending {
 		return nil
 	}
 	flows, ovf, lostBase := c.genMaps(1 - c.gen)
-	if err := deleteKeys(flows, c.pendFlows); err != nil {
+	if err := c.emptyFlows(flows); err != nil {
 		return fmt.Errorf("emptying flows: %w", err)
 	}
-	if err := deleteKeys(ovf, c.pendOvf); err != nil {
+	if err := emptyMap(ovf, make([]flowOverflowKey, 0, 64)); err != nil {
 		return fmt.Errorf("emptying overflow: %w", err)
 	}
 	zero := make([]flowFlowVal, c.ncpu)
@@ -409,8 +437,64 @@ func (c *Counter) Release() error {
 		}
 	}
 	c.pending = false
-	c.pendFlows, c.pendOvf = c.pendFlows[:0], c.pendOvf[:0]
 	return nil
+}
+
+const batch = 4096
+
+// buffers returns the batch buffers for the flow maps, made on first use.
+func (c *Counter) buffers() ([]flowFlowKey, []flowFlowVal) {
+	if c.keys == nil {
+		c.keys = make([]flowFlowKey, batch)
+		c.vals = make([]flowFlowVal, batch)
+	}
+	return c.keys, c.vals
+}
+
+// emptyFlows deletes every flow of m, a batch at a time.
+func (c *Counter) emptyFlows(m *ebpf.Map) error {
+	keys, vals := c.buffers()
+	var cursor ebpf.MapBatchCursor
+	for {
+		// The cursor walks the hash's buckets: deleting what it has passed
+		// does not disturb it.
+		n, err := m.BatchLookup(&cursor, keys, vals, nil)
+		if errors.Is(err, ebpf.ErrNotSupported) {
+			return emptyMap(m, keys[:0])
+		}
+		if err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return err
+		}
+		if err := deleteKeys(m, keys[:n]); err != nil {
+			return err
+		}
+		if err != nil { // ErrKeyNotExist: the last batch
+			return nil
+		}
+	}
+}
+
+// emptyMap deletes every key of m, gathering up to cap(buf) keys before
+// deleting them, for maps or kernels without batch lookups.
+func emptyMap[K any](m *ebpf.Map, buf []K) error {
+	for {
+		buf = buf[:0]
+		var k K
+		it := m.Iterate()
+		var v flowFlowVal
+		for len(buf) < cap(buf) && it.Next(&k, &v) {
+			buf = append(buf, k)
+		}
+		if err := it.Err(); err != nil {
+			return err
+		}
+		if len(buf) == 0 {
+			return nil
+		}
+		if err := deleteKeys(m, buf); err != nil {
+			return err
+		}
+	}
 }
 
 // deleteKeys deletes keys from m, in batches where the kernel can.
@@ -434,67 +518,78 @@ func deleteKeys[K any](m *ebpf.Map, keys []K) error {
 	return nil
 }
 
-const batch = 4096
-
-// readFlows appends m's flows to d and their keys to keys, without
-// removing them.
-func (c *Counter) readFlows(m *ebpf.Map, d *Deltas, keys []flowFlowKey) ([]flowFlowKey, error) {
-	if cap(c.keys) < batch {
-		c.keys = make([]flowFlowKey, batch)
-		c.vals = make([]flowFlowVal, batch)
-	}
+// readFlows hands m's flows to add, a batch at a time, without removing
+// them, and says whether there were any.
+func (c *Counter) readFlows(m *ebpf.Map, add func(*Deltas)) (bool, error) {
+	keys, vals := c.buffers()
+	d := &c.batch
 	var cursor ebpf.MapBatchCursor
+	some := false
 	for {
-		n, err := m.BatchLookup(&cursor, c.keys[:batch], c.vals[:batch], nil)
-		for i := range n {
-			f := flowFromKey(&c.keys[i])
-			f.Bytes, f.Packets = c.vals[i].Bytes, c.vals[i].Packets
-			d.Flows = append(d.Flows, f)
-		}
-		keys = append(keys, c.keys[:n]...)
-		if errors.Is(err, ebpf.ErrKeyNotExist) {
-			return keys, nil
-		}
+		n, err := m.BatchLookup(&cursor, keys, vals, nil)
 		if errors.Is(err, ebpf.ErrNotSupported) {
-			return readFlowsOneByOne(m, d, keys)
+			return c.readFlowsOneByOne(m, add)
+		}
+		if n > 0 {
+			resetDeltas(d)
+			for i := range n {
+				f := flowFromKey(&keys[i])
+				f.Bytes, f.Packets = vals[i].Bytes, vals[i].Packets
+				d.Flows = append(d.Flows, f)
+			}
+			add(d)
+			some = true
+		}
+		if errors.Is(err, ebpf.ErrKeyNotExist) {
+			return some, nil
 		}
 		if err != nil {
-			return keys, fmt.Errorf("reading flows: %w", err)
+			return some, fmt.Errorf("reading flows: %w", err)
 		}
 	}
 }
 
 // readFlowsOneByOne is for kernels without batch operations on hashes (before 5.6).
-func readFlowsOneByOne(m *ebpf.Map, d *Deltas, keys []flowFlowKey) ([]flowFlowKey, error) {
+func (c *Counter) readFlowsOneByOne(m *ebpf.Map, add func(*Deltas)) (bool, error) {
 	var k flowFlowKey
 	var v flowFlowVal
+	d := &c.batch
+	resetDeltas(d)
+	some := false
 	it := m.Iterate()
 	for it.Next(&k, &v) {
-		keys = append(keys, k)
 		f := flowFromKey(&k)
 		f.Bytes, f.Packets = v.Bytes, v.Packets
 		d.Flows = append(d.Flows, f)
+		if len(d.Flows) == batch {
+			add(d)
+			resetDeltas(d)
+			some = true
+		}
 	}
 	if err := it.Err(); err != nil {
-		return keys, fmt.Errorf("reading flows: %w", err)
+		return some, fmt.Errorf("reading flows: %w", err)
 	}
-	return keys, nil
+	if len(d.Flows) > 0 {
+		add(d)
+		some = true
+	}
+	return some, nil
 }
 
-// readOverflow appends m's overflow counts to d and their keys to keys.
-func readOverflow(m *ebpf.Map, d *Deltas, keys []flowOverflowKey) ([]flowOverflowKey, error) {
+// readOverflow appends m's overflow counts to d.
+func readOverflow(m *ebpf.Map, d *Deltas) error {
 	var k flowOverflowKey
 	var v flowFlowVal
 	it := m.Iterate()
 	for it.Next(&k, &v) {
-		keys = append(keys, k)
 		d.Overflow = append(d.Overflow, Overflow{CgroupID: k.CgroupId, Dir: Direction(k.Dir), Bytes: v.Bytes,
 			Packets: v.Packets})
 	}
 	if err := it.Err(); err != nil {
-		return keys, fmt.Errorf("reading overflow: %w", err)
+		return fmt.Errorf("reading overflow: %w", err)
 	}
-	return keys, nil
+	return nil
 }
 
 // readLost adds the lost counts of the generation whose entries start at

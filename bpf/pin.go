@@ -389,43 +389,38 @@ func covers(committed, m Mark) bool {
 	return committed.Layout == m.Layout && committed.Epoch >= m.Epoch
 }
 
-func (d *Deltas) empty() bool { return len(d.Flows) == 0 && len(d.Overflow) == 0 && len(d.Lost) == 0 }
-
-// Recover hands write the counts the pinned maps hold from before this
+// Recover hands add the counts the pinned maps hold from before this
 // process that committed (the Mark of the last window written) does not
-// account for, with the Mark to write them under, and removes them from the
-// kernel once write returned nil: an older layout's maps whole, and the
-// generation the last process switched away from and did not release (it
-// died before its window was written). Call it after Open, before the
-// first Swap; unpinned, it does nothing.
-func (c *Counter) Recover(committed Mark, write func(d *Deltas, m Mark) error) error {
+// account for, in batches as Swap does, then calls write with the Mark to
+// write them under, and removes them from the kernel once write returned
+// nil: an older layout's maps whole, and the generation the last process
+// switched away from and did not release (it died before its window was
+// written). write is called only after counts were added. Call it after
+// Open, before the first Swap; unpinned, it does nothing.
+func (c *Counter) Recover(committed Mark, add func(*Deltas), write func(Mark) error) error {
 	if c.pin == nil {
 		return nil
 	}
-	d := &Deltas{}
 	for len(c.pin.retired) > 0 {
 		r := c.pin.retired[0]
 		m := Mark{Layout: r.layout, Epoch: r.epoch}
 		if !covers(committed, m) {
-			resetDeltas(d)
+			some := false
 			for gen := range uint32(2) {
 				// The generation switched away from before the retirement
 				// may be in a window already.
 				if gen != r.active && covers(committed, Mark{Layout: r.layout, Epoch: r.epoch - 1}) {
 					continue
 				}
-				if _, err := c.readFlows(r.maps[fmt.Sprintf("flows%d", gen)], d, nil); err != nil {
+				read, err := c.readGen(r.maps[fmt.Sprintf("flows%d", gen)], r.maps[fmt.Sprintf("overflow%d", gen)],
+					r.maps[flowMapLost], gen*3, add)
+				if err != nil {
 					return err
 				}
-				if _, err := readOverflow(r.maps[fmt.Sprintf("overflow%d", gen)], d, nil); err != nil {
-					return err
-				}
-				if err := c.readLost(r.maps[flowMapLost], gen*3, d); err != nil {
-					return err
-				}
+				some = some || read
 			}
-			if !d.empty() {
-				if err := write(d, m); err != nil {
+			if some {
+				if err := write(m); err != nil {
 					return err
 				}
 			}
@@ -439,14 +434,17 @@ func (c *Counter) Recover(committed Mark, write func(d *Deltas, m Mark) error) e
 	if !c.pin.adopted {
 		return nil
 	}
-	resetDeltas(d)
 	c.pending = true
-	if err := c.readGen(1-c.gen, d); err != nil {
-		return err
-	}
-	if m := c.mark(); !d.empty() && !covers(committed, m) {
-		if err := write(d, m); err != nil {
+	if m := c.mark(); !covers(committed, m) {
+		flows, ovf, lostBase := c.genMaps(1 - c.gen)
+		some, err := c.readGen(flows, ovf, c.objs.Lost, lostBase, add)
+		if err != nil {
 			return err
+		}
+		if some {
+			if err := write(m); err != nil {
+				return err
+			}
 		}
 	}
 	return c.Release()

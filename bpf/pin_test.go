@@ -128,14 +128,14 @@ func TestPinnedCountingOutlivesTheProcess(t *testing.T) {
 	if !c2.Pinned().Adopted {
 		t.Fatalf("second Open: %+v; want the pinned maps adopted", c2.Pinned())
 	}
-	if err := c2.Recover(Mark{}, func(d *Deltas, m Mark) error {
+	if err := recoverAll(c2, Mark{}, func(d *Deltas, m Mark) error {
 		t.Errorf("Recover wrote %+v under %+v; nothing was switched away from", d, m)
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
 	var d Deltas
-	m, err := c2.Swap(&d)
+	m, err := swapInto(c2, &d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestPinnedCountingOutlivesTheProcess(t *testing.T) {
 	c3 := mustOpen(t, cfg)
 	var wrote []Mark
 	var again uint64
-	if err := c3.Recover(Mark{Layout: m.Layout, Epoch: m.Epoch - 1}, func(d *Deltas, m Mark) error {
+	if err := recoverAll(c3, Mark{Layout: m.Layout, Epoch: m.Epoch - 1}, func(d *Deltas, m Mark) error {
 		wrote = append(wrote, m)
 		again += bytesOf(d, ids1[0], ids1[1], ids2[0], ids2[1])
 		return nil
@@ -165,7 +165,7 @@ func TestPinnedCountingOutlivesTheProcess(t *testing.T) {
 	// Released: a later process finds nothing more, even with no Mark.
 	c3.Close()
 	c4 := mustOpen(t, cfg)
-	if err := c4.Recover(Mark{}, func(d *Deltas, m Mark) error {
+	if err := recoverAll(c4, Mark{}, func(d *Deltas, m Mark) error {
 		if b := bytesOf(d, ids1[0], ids1[1], ids2[0], ids2[1]); b != 0 {
 			t.Errorf("Recover after a release wrote %d bytes of the test's again under %+v", b, m)
 		}
@@ -176,13 +176,13 @@ func TestPinnedCountingOutlivesTheProcess(t *testing.T) {
 
 	// Written before the crash: a Mark that covers the switch forgets it.
 	ids3, _ := exchange(t, n, base, "written", "5103")
-	m, err = c4.Swap(&d)
+	m, err = swapInto(c4, &d)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c4.Close()
 	c5 := mustOpen(t, cfg)
-	if err := c5.Recover(m, func(d *Deltas, _ Mark) error {
+	if err := recoverAll(c5, m, func(d *Deltas, _ Mark) error {
 		if b := bytesOf(d, ids3[:]...); b != 0 {
 			t.Errorf("Recover wrote %d bytes a window already holds", b)
 		}
@@ -219,7 +219,7 @@ func TestPinnedLayoutChange(t *testing.T) {
 	c1 := mustOpen(t, cfg)
 	ids1, wire1 := exchange(t, n, base, "old", "5111")
 	var d Deltas
-	if _, err := c1.Swap(&d); err != nil { // one generation switched away from, one in use
+	if _, err := swapInto(c1, &d); err != nil { // one generation switched away from, one in use
 		t.Fatal(err)
 	}
 	if b := bytesOf(&d, ids1[:]...); b != wire1 {
@@ -240,7 +240,7 @@ func TestPinnedLayoutChange(t *testing.T) {
 	var marks []Mark
 	// The window of the first switch was written before c1 stopped: its
 	// counts are not written again, those after it are.
-	if err := c2.Recover(Mark{Layout: old, Epoch: 1}, func(d *Deltas, m Mark) error {
+	if err := recoverAll(c2, Mark{Layout: old, Epoch: 1}, func(d *Deltas, m Mark) error {
 		marks = append(marks, m)
 		got += bytesOf(d, ids2[:]...)
 		if b := bytesOf(d, ids1[:]...); b != 0 {
@@ -259,7 +259,7 @@ func TestPinnedLayoutChange(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(cfg.PinPath, old)); !os.IsNotExist(err) {
 		t.Errorf("the old layout's directory: %v; want it removed", err)
 	}
-	if _, err := c2.Swap(&d); err != nil {
+	if _, err := swapInto(c2, &d); err != nil {
 		t.Fatal(err)
 	}
 	if b := bytesOf(&d, ids3[:]...); b != wire3 {
@@ -278,4 +278,21 @@ func TestPinPathNotBPFFS(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "not on a bpf filesystem") {
 		t.Errorf("Open with a pin directory on tmpfs: %v; want ErrNotBPFFS", err)
 	}
+}
+
+// swapInto is Swap into d, whose counts it replaces, without Release.
+func swapInto(c *Counter, d *Deltas) (Mark, error) {
+	resetDeltas(d)
+	return c.Swap(func(b *Deltas) { d.append(b) })
+}
+
+// recoverAll is Recover with write given each window's counts whole.
+func recoverAll(c *Counter, committed Mark, write func(d *Deltas, m Mark) error) error {
+	var d Deltas
+	resetDeltas(&d)
+	return c.Recover(committed, func(b *Deltas) { d.append(b) }, func(m Mark) error {
+		err := write(&d, m)
+		resetDeltas(&d)
+		return err
+	})
 }

@@ -419,3 +419,86 @@ func TestConcurrentAdds(t *testing.T) {
 		}
 	}
 }
+
+// TestSwapInBatches: Swap hands a generation of 10,000 flows on in batches
+// of at most 4,096, never an empty one, the overflow in the last, every
+// byte once; the counts stay in the kernel until Release empties the
+// generation whole.
+func TestSwapInBatches(t *testing.T) {
+	netnstest.RequireRoot(t, "this test loads eBPF programs")
+	const maxFlows, sent = 9000, 10_000
+	cfg, _ := Config{MaxFlows: maxFlows, MaxCgroups: 4, CgroupRoot: "unused"}.withDefaults()
+	c, err := load(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const size = 20 + 8 + 10
+	for i := range sent {
+		dst := fmt.Sprintf("10.1.%d.%d", i/250, i%250+1)
+		if _, err := c.objs.CountEgress.Run(&ebpf.RunOptions{Data: packet(0x0800, ipv4(17, "10.0.0.1", dst, 0, udp(40000, 53, 10)))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var sizes []int
+	var flows, bytes uint64
+	overflowAt := -1
+	m, err := c.Swap(func(b *Deltas) {
+		if len(b.Flows) == 0 && len(b.Overflow) == 0 && len(b.Lost) == 0 {
+			t.Error("Swap handed on an empty batch")
+		}
+		if len(b.Overflow) > 0 {
+			overflowAt = len(sizes)
+		}
+		sizes = append(sizes, len(b.Flows))
+		for _, f := range b.Flows {
+			flows, bytes = flows+1, bytes+f.Bytes
+		}
+		for _, o := range b.Overflow {
+			bytes += o.Bytes
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Epoch != 1 {
+		t.Errorf("the first switch's Mark: %+v; want epoch 1", m)
+	}
+	for _, n := range sizes {
+		if n > batch {
+			t.Errorf("a batch of %d flows; want at most %d", n, batch)
+		}
+	}
+	if flows != maxFlows || bytes != sent*size || overflowAt != len(sizes)-1 {
+		t.Errorf("batches %v (overflow in %d): %d flows, %d bytes; want %d flows, %d bytes, the overflow last",
+			sizes, overflowAt, flows, bytes, maxFlows, sent*size)
+	}
+	old, oldOvf, _ := c.genMaps(1 - c.gen)
+	if n := count(t, old) + count(t, oldOvf); n != maxFlows+1 {
+		t.Errorf("before Release the generation left holds %d entries; want %d, until they are written", n, maxFlows+1)
+	}
+	if err := c.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, old) + count(t, oldOvf); n != 0 {
+		t.Errorf("after Release the generation left holds %d entries; want none", n)
+	}
+	if _, err := c.Swap(func(b *Deltas) { t.Errorf("the second switch handed on %+v; nothing was sent", b) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// count is how many keys m holds.
+func count(t *testing.T, m *ebpf.Map) int {
+	t.Helper()
+	n := 0
+	var k, v []byte
+	it := m.Iterate()
+	for it.Next(&k, &v) {
+		n++
+	}
+	if err := it.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

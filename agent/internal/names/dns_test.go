@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/net/dns/dnsmessage"
-
 	"github.com/netcost/netcost/internal/flows"
 )
 
@@ -18,7 +16,7 @@ func TestParseQuery(t *testing.T) {
 		t.Fatalf("ParseQuery = %v", err)
 	}
 	// The invalid name is kept as a hash: no answer's name is used unless it is valid itself.
-	want := []uint64{hashName(t, "api.stripe.com."), hashName(t, "bad\x1bname.example.")}
+	want := []uint64{questionKey(hashOf(t, "api.stripe.com."), typeA), questionKey(hashOf(t, "bad\x1bname.example."), typeA)}
 	if q.ID != 7 || !slices.Equal(q.Names[:q.N], want) {
 		t.Errorf("ParseQuery = %+v; want ID 7, names %v (as DNS compares them: case aside)", q, want)
 	}
@@ -27,13 +25,18 @@ func TestParseQuery(t *testing.T) {
 	}
 }
 
-// hashName is nameHash of a name given as text.
-func hashName(t *testing.T, s string) uint64 {
-	n, err := dnsmessage.NewName(s)
+// hashOf is hashName of a name given as text.
+func hashOf(t *testing.T, s string) uint64 {
+	var wire []byte
+	for _, l := range strings.Split(strings.TrimSuffix(s, "."), ".") {
+		wire = append(append(wire, byte(len(l))), l...)
+	}
+	var buf [maxWire]byte
+	_, n, err := readName(append(wire, 0), 0, &buf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return nameHash(&n)
+	return hashName(buf[:n])
 }
 
 func TestParseAnswer(t *testing.T) {

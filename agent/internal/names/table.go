@@ -44,14 +44,19 @@ type Stats struct {
 // goroutine adds events while the collector looks names up.
 type Table struct {
 	mu      sync.Mutex
+	answer  answer        // the DNS parser's scratch
+	sni     [maxWire]byte // the TLS parser's
 	max     int
 	pods    map[uint64]map[netip.Addr]*list.Element // of *entry
 	lru     list.List                               // front: most recently learned or used
 	queries map[queryKey]query
 	// asks holds the queries in the order they were asked, which is the order their time ends in (each
-	// lives queryLife); a query asked again is in it twice, and only its last ask counts.
-	asks  []ask
-	stats Stats
+	// lives queryLife from then): a ring from asks[first], asked long. An ask whose query was answered, or
+	// asked again since, is stale: its seq is not its query's.
+	asks         [maxQueries]ask
+	first, asked int
+	seq          uint32
+	stats        Stats
 }
 
 type entry struct {
@@ -62,22 +67,27 @@ type entry struct {
 	expires time.Time
 }
 
-// queryKey ties an answer to its query: the same pod, the same socket (local port) and the same ID.
+// queryKey ties an answer to its query: the same pod, the same socket (local port) and the same ID. Its
+// fields fill its 16 bytes, so that maps hash and compare it as a block.
 type queryKey struct {
-	netns uint64
-	port  uint16
-	id    uint16
+	netns  uint64
+	portID uint64 // local port << 16 | message ID
+}
+
+func newQueryKey(ev *bpf.NameEvent, id uint16) queryKey {
+	return queryKey{ev.NetnsCookie, uint64(ev.Local.Port())<<16 | uint64(id)}
 }
 
 type query struct {
-	names   [maxQuestions]uint64 // nameHash of each
-	n       int
-	expires time.Time
+	questions [maxQuestions]uint64 // the questions not answered yet (questionKey)
+	n         uint8
+	seq       uint32 // its ask's
+	expires   time.Time
 }
 
 type ask struct {
-	k       queryKey
-	expires time.Time
+	k   queryKey
+	seq uint32
 }
 
 // New returns a table that keeps at most max names (DefaultMaxNames if max <= 0).
@@ -88,61 +98,43 @@ func New(max int) *Table {
 	return &Table{max: max, pods: map[uint64]map[netip.Addr]*list.Element{}, queries: map[queryKey]query{}}
 }
 
-// Add reads one event into the table at time now. It keeps nothing of ev.Payload. It parses before it
-// takes the table's lock, so that the collector's lookups do not wait for parsing.
+// Add reads one event into the table at time now. It keeps nothing of ev.Payload. It parses under the
+// table's lock, into the table's scratch: a window's lookups wait at most a parse, well under a microsecond.
 func (t *Table) Add(ev *bpf.NameEvent, now time.Time) {
 	var one [1][]byte // a datagram's one message, without allocating
-	var failures uint64
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.stats.Events++
 	switch ev.Kind {
 	case bpf.NameDNSQuery:
-		var qs [maxTCPMsgs]Query
-		n := 0
 		for _, msg := range dnsMessages(ev, &one) {
 			q, err := ParseQuery(msg)
 			if err != nil {
-				failures++
+				t.stats.ParseFailures++
 				continue
 			}
-			qs[n] = q
-			n++
-		}
-		t.mu.Lock()
-		for _, q := range qs[:n] {
-			t.asked(queryKey{ev.NetnsCookie, ev.Local.Port(), q.ID}, q.Names[:q.N], now)
+			t.ask(newQueryKey(ev, q.ID), q.Names[:q.N], now)
 		}
 	case bpf.NameDNSAnswer:
-		var as [maxTCPMsgs]Answer
-		n := 0
 		for _, msg := range dnsMessages(ev, &one) {
-			a, err := ParseAnswer(msg)
-			if len(a.Addrs) == 0 { // NXDOMAIN, or an answer with no address: nothing to learn
-				if err != nil {
-					failures++
-				}
-				continue
+			// An error after some records still gives them.
+			if err := parseAnswer(msg, &t.answer); err != nil && t.answer.n == 0 {
+				t.stats.ParseFailures++
 			}
-			as[n] = a
-			n++
-		}
-		t.mu.Lock()
-		for _, a := range as[:n] {
-			t.answered(queryKey{ev.NetnsCookie, ev.Local.Port(), a.ID}, a, now)
+			if t.answer.key != 0 {
+				t.answered(newQueryKey(ev, t.answer.id), &t.answer, now)
+			}
 		}
 	case bpf.NameTLSHello:
-		name, err := ParseClientHello(ev.Payload)
-		t.mu.Lock()
+		name, err := serverName(&t.sni, ev.Payload)
 		if err != nil {
-			failures++
-			break
+			t.stats.ParseFailures++
+			return
 		}
 		t.learn(ev.NetnsCookie, ev.Remote.Addr().Unmap(), name, flows.NameFromSNI, now.Add(minLife))
 	default:
-		t.mu.Lock()
-		failures++
+		t.stats.ParseFailures++
 	}
-	t.stats.Events++
-	t.stats.ParseFailures += failures
-	t.mu.Unlock()
 }
 
 // dnsMessages returns the DNS messages of an event's payload: the datagram, or those in a TCP segment.
@@ -154,57 +146,72 @@ func dnsMessages(ev *bpf.NameEvent, one *[1][]byte) [][]byte {
 	return one[:]
 }
 
-// asked remembers the names a query asked until its answer comes, or for queryLife. At its bound the table
+// ask remembers the questions of a query until they are answered, or for queryLife. At its bound the table
 // forgets the query asked longest ago: its answer is the likeliest to have come.
-func (t *Table) asked(k queryKey, names []uint64, now time.Time) {
-	if len(names) == 0 {
+func (t *Table) ask(k queryKey, questions []uint64, now time.Time) {
+	if len(questions) == 0 {
 		return
 	}
 	q, ok := t.queries[k]
-	if !ok {
-		for len(t.queries) >= maxQueries {
+	if !ok || now.After(q.expires) {
+		if t.asked == maxQueries {
 			t.forgetOldest()
 		}
+		t.seq++
+		q = query{seq: t.seq, expires: now.Add(queryLife)}
+		t.asks[(t.first+t.asked)%maxQueries] = ask{k, t.seq}
+		t.asked++
 	}
-	for _, n := range names {
-		if q.n < maxQuestions && !slices.Contains(q.names[:q.n], n) {
-			q.names[q.n] = n
+	for _, n := range questions {
+		if int(q.n) < maxQuestions && !slices.Contains(q.questions[:q.n], n) {
+			q.questions[q.n] = n
 			q.n++
 		}
 	}
-	q.expires = now.Add(queryLife)
 	t.queries[k] = q
-	if len(t.asks) >= 2*maxQueries { // asked again and again: the stale asks go first
-		t.forgetOldest()
-	}
-	t.asks = append(t.asks, ask{k, q.expires})
 }
 
-// forgetOldest drops the oldest ask, and its query unless it was asked again since.
+// forgetOldest forgets the oldest ask, and its query if the ask is its own.
 func (t *Table) forgetOldest() {
-	a := t.asks[0]
-	t.asks = t.asks[1:]
-	if q, ok := t.queries[a.k]; ok && q.expires.Equal(a.expires) {
+	a := t.asks[t.first]
+	if q, ok := t.queries[a.k]; ok && q.seq == a.seq {
 		delete(t.queries, a.k)
 	}
+	t.first = (t.first + 1) % maxQueries
+	t.asked--
 }
 
-// answered learns the addresses of an answer to a query the pod sent, for a name it asked. The query is
-// kept until it expires: resolvers ask A and AAAA in turn, or at once, under one ID.
-func (t *Table) answered(k queryKey, a Answer, now time.Time) {
+// answered learns the addresses of an answer to a query the pod sent, for a question it asked. The question
+// is then answered: resolvers ask A and AAAA in turn, or at once, under one ID, and the query goes once all
+// its questions have their answer.
+func (t *Table) answered(k queryKey, a *answer, now time.Time) {
 	q, ok := t.queries[k]
-	if !ok || now.After(q.expires) || !slices.Contains(q.names[:q.n], a.asked) {
-		t.stats.Unasked++
+	i := -1
+	if ok && !now.After(q.expires) {
+		i = slices.Index(q.questions[:q.n], a.key)
+	}
+	if i < 0 {
+		if a.n > 0 {
+			t.stats.Unasked++
+		}
 		return
 	}
-	for _, ad := range a.Addrs {
-		t.learn(k.netns, ad.Addr, ad.Name, flows.NameFromDNS, now.Add(max(ad.TTL, minLife)))
+	if q.n--; q.n == 0 {
+		delete(t.queries, k)
+	} else {
+		q.questions[i] = q.questions[q.n]
+		t.queries[k] = q
+	}
+	for _, ad := range a.addrs[:a.n] {
+		ttl := time.Duration(ad.ttl) * time.Second
+		t.learn(k.netns, ad.addr, a.question(), flows.NameFromDNS, now.Add(max(ttl, minLife)))
 	}
 }
 
 // learn sets a pod's name for addr. A name from a TLS server name is not replaced by one from DNS (it
-// names the service; DNS, often the CDN's), only kept longer.
-func (t *Table) learn(netns uint64, addr netip.Addr, name, source string, expires time.Time) {
+// names the service; DNS, often the CDN's), only kept longer. name is the parser's: a string is made of it
+// only for a name the table does not hold yet.
+func (t *Table) learn(netns uint64, addr netip.Addr, name []byte, source string, expires time.Time) {
 	if !addr.IsValid() {
 		return
 	}
@@ -216,8 +223,11 @@ func (t *Table) learn(netns uint64, addr netip.Addr, name, source string, expire
 	}
 	if el, ok := pod[addr]; ok {
 		e := el.Value.(*entry)
-		if !(e.source == flows.NameFromSNI && source == flows.NameFromDNS && e.name != name) {
-			e.name, e.source = name, source
+		switch {
+		case e.name == string(name):
+			e.source = source
+		case !(e.source == flows.NameFromSNI && source == flows.NameFromDNS):
+			e.name, e.source = string(name), source
 		}
 		if expires.After(e.expires) {
 			e.expires = expires
@@ -229,7 +239,7 @@ func (t *Table) learn(netns uint64, addr netip.Addr, name, source string, expire
 		t.remove(t.lru.Back())
 		t.stats.Evicted++
 	}
-	pod[addr] = t.lru.PushFront(&entry{netns: netns, addr: addr, name: name, source: source, expires: expires})
+	pod[addr] = t.lru.PushFront(&entry{netns: netns, addr: addr, name: string(name), source: source, expires: expires})
 }
 
 func (t *Table) remove(el *list.Element) {
@@ -270,7 +280,11 @@ func (t *Table) Expire(now time.Time) {
 		}
 		el = prev
 	}
-	for len(t.asks) > 0 && now.After(t.asks[0].expires) {
+	for t.asked > 0 {
+		a := t.asks[t.first]
+		if q, ok := t.queries[a.k]; ok && q.seq == a.seq && !now.After(q.expires) {
+			break
+		}
 		t.forgetOldest()
 	}
 }

@@ -75,6 +75,43 @@ func TestTableLearnsWhatThePodAsked(t *testing.T) {
 	}
 }
 
+// TestTableAnswerSettlesItsQuestion: a query asking A and AAAA under one ID waits for both answers; each
+// question is used once, and a failed answer settles its question too.
+func TestTableAnswerSettlesItsQuestion(t *testing.T) {
+	tb := New(0)
+	q := dnsQuery(t, 5, "a.example.")
+	q6 := append([]byte(nil), q...)
+	q6[len(q6)-3] = typeAAAA // the question's type
+	tb.Add(queryEvent(podNS, q), t0)
+	tb.Add(queryEvent(podNS, q6), t0)
+	v4 := dnsAnswer(t, 5, "a.example.", rr{name: "a.example.", addr: "192.0.2.1", ttl: 60})
+	tb.Add(answerEvent(podNS, v4), t0)
+	tb.Add(answerEvent(podNS, v4), t0) // again: its question was answered
+	if s := tb.Stats(); s.Unasked != 1 || len(tb.queries) != 1 {
+		t.Errorf("after two answers to A: Stats.Unasked = %d, %d queries waiting; want 1 and 1 (the AAAA question)",
+			s.Unasked, len(tb.queries))
+	}
+	v6 := dnsAnswer(t, 5, "a.example.", rr{name: "a.example.", addr: "2001:db8::1", ttl: 60})
+	v6[len("a.example.")+12+2] = typeAAAA // the question's type
+	tb.Add(answerEvent(podNS, v6), t0)
+	for _, addr := range []string{"192.0.2.1", "2001:db8::1"} {
+		if got := lookup(tb, podNS, addr, t0); got != "a.example/dns" {
+			t.Errorf("Lookup(%s) = %q; want a.example/dns", addr, got)
+		}
+	}
+	if len(tb.queries) != 0 {
+		t.Errorf("%d queries waiting after both answers; want none", len(tb.queries))
+	}
+	// NXDOMAIN answers the question: nothing waits.
+	tb.Add(queryEvent(podNS, dnsQuery(t, 6, "gone.example.")), t0)
+	nx := dnsAnswer(t, 6, "gone.example.")
+	nx[3] |= 3 // RCODE NXDOMAIN
+	tb.Add(answerEvent(podNS, nx), t0)
+	if len(tb.queries) != 0 {
+		t.Errorf("%d queries waiting after NXDOMAIN; want none", len(tb.queries))
+	}
+}
+
 func TestTableDNSOverTCP(t *testing.T) {
 	tb := New(0)
 	q := queryEvent(podNS, overTCP(dnsQuery(t, 3, "a.example.")))

@@ -48,24 +48,33 @@ func (r *reader) vector(n int) reader {
 	return reader{b: r.bytes(l)}
 }
 
+var errBadSNI = errors.New("server_name is not a DNS name")
+
 // ParseClientHello returns the server_name (SNI) of a TLS ClientHello at the start of a TCP stream, lower
 // case and validated. hello may stop anywhere (the first segment of a ClientHello larger than one, or the
 // kernel's bound): the name is found if its extension lies in the bytes given.
 func ParseClientHello(hello []byte) (string, error) {
+	var buf [maxWire]byte
+	name, err := serverName(&buf, hello)
+	return string(name), err
+}
+
+// serverName is ParseClientHello's name, written in buf: no allocation.
+func serverName(buf *[maxWire]byte, hello []byte) ([]byte, error) {
 	r := reader{b: hello}
 	// The record: handshake (22), a version of 3.x, and its length; the handshake may go on in later
 	// records, of which only this one's bytes are read.
 	if r.uint(1) != 22 || r.uint(1) != 3 {
-		return "", errNotHello
+		return nil, errNotHello
 	}
 	r.bytes(1)
 	rec := r.vector(2)
 	if r.short && len(rec.b) == 0 {
-		return "", errNotHello
+		return nil, errNotHello
 	}
 	// The handshake message: client_hello (1) and its 3-byte length.
 	if rec.uint(1) != 1 {
-		return "", errNotHello
+		return nil, errNotHello
 	}
 	body := rec.vector(3)
 	body.bytes(2 + 32) // client_version, random
@@ -87,18 +96,18 @@ func ParseClientHello(hello []byte) (string, error) {
 			kind := list.uint(1)
 			name := list.vector(2)
 			if name.short {
-				return "", errNoSNI // cut short: a part of a name is no name
+				return nil, errNoSNI // cut short: a part of a name is no name
 			}
 			if kind != 0 { // host_name
 				continue
 			}
-			n, ok := cleanName(string(name.b))
+			n, ok := lowerName(buf, name.b)
 			if !ok {
-				return "", errors.New("server_name is not a DNS name")
+				return nil, errBadSNI
 			}
 			return n, nil
 		}
-		return "", errNoSNI
+		return nil, errNoSNI
 	}
-	return "", errNoSNI
+	return nil, errNoSNI
 }

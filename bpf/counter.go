@@ -14,7 +14,6 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
-	"github.com/cilium/ebpf/ringbuf"
 	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
 
@@ -133,11 +132,11 @@ type Counter struct {
 	links []link.Link
 	cfg   Config
 	ncpu  int
-	gen   uint32          // the generation the programs write to
-	epoch uint64          // ctl[1]: generation switches so far
-	eph   uint16          // ephemeral_min as loaded: 0 keeps every port
-	names *ringbuf.Reader // nil unless cfg.Names
-	pin   *pinned         // nil unless cfg.PinPath
+	gen   uint32    // the generation the programs write to
+	epoch uint64    // ctl[1]: generation switches so far
+	eph   uint16    // ephemeral_min as loaded: 0 keeps every port
+	names *nameRing // nil unless cfg.Names
+	pin   *pinned   // nil unless cfg.PinPath
 
 	// pending says the generation the programs left holds counts that
 	// Swap read and Release has not yet removed.

@@ -1,6 +1,9 @@
 package bpf
 
-import "net/netip"
+import (
+	"net/netip"
+	"time"
+)
 
 // NameKind says what a NameEvent's payload holds.
 type NameKind uint8
@@ -30,4 +33,7 @@ type NameEvent struct {
 	Remote      netip.AddrPort
 	Payload     []byte
 	Truncated   bool
+	// Read is when the reader took the event from the ring, one clock reading for all it took at once: the
+	// time for whoever needs one, with no clock read per event.
+	Read time.Time
 }

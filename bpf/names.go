@@ -13,7 +13,6 @@ import (
 	"unsafe"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/ringbuf"
 )
 
 // defaultNamesRing is the name ring's size: at 5,000 DNS answers, as many
@@ -60,75 +59,51 @@ func checkNamesRing(n int) error {
 
 // ReadNames calls fn for each name event until ctx is done or the Counter is
 // closed; then it returns nil. fn must not keep ev.Payload after it returns:
-// the buffer is reused. One goroutine at a time may call it.
+// the ring's space is reused. One goroutine at a time may call it.
 func (c *Counter) ReadNames(ctx context.Context, fn func(*NameEvent)) error {
 	if c.names == nil {
 		return fmt.Errorf("reading names: %w", errNamesOff)
 	}
-	stop := context.AfterFunc(ctx, func() { _ = c.names.Flush() })
+	r := c.names
+	stop := context.AfterFunc(ctx, r.poke)
 	defer stop()
-	var (
-		rec  ringbuf.Record
-		ev   NameEvent
-		read int
-	)
+	var ev NameEvent
 	last := time.Now()
-	c.names.SetDeadline(last) // read what is there now
+	deadline := last // read what is there now
 	for {
-		err := c.names.ReadInto(&rec)
-		switch {
-		case err == nil:
-			read += len(rec.RawSample)
-			if decodeName(rec.RawSample, &ev) {
-				fn(&ev)
+		// Ask again before each wait, at a quarter full: a wakeup the programs
+		// sent while the ring was read is one the poller may have dropped.
+		if err := r.wait(deadline, c.cfg.NamesRingBytes/4); err != nil {
+			if errors.Is(err, errRingClosed) {
+				return nil
 			}
-			continue
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			now := time.Now()
-			c.names.SetDeadline(now.Add(nextPoll(read, now.Sub(last), c.cfg.NamesRingBytes)))
-			read, last = 0, now
-		case errors.Is(err, ringbuf.ErrFlushed):
-			// Everything in the ring when FlushNames asked is read once the
-			// ring is read again now: then its callers may go on.
-			c.flushMu.Lock()
-			waiting := c.flushWaiting
-			c.flushWaiting = nil
-			c.flushMu.Unlock()
-			if err := c.readNow(&rec, &ev, fn); err != nil {
-				return err
-			}
-			for _, ch := range waiting {
-				close(ch)
-			}
-		case errors.Is(err, ringbuf.ErrClosed), errors.Is(err, os.ErrClosed):
-			return nil
-		default:
 			return fmt.Errorf("reading names: %w", err)
 		}
 		if ctx.Err() != nil {
 			return nil
 		}
-	}
-}
-
-// readNow hands fn what the ring holds now, and keeps ReadNames' deadline.
-func (c *Counter) readNow(rec *ringbuf.Record, ev *NameEvent, fn func(*NameEvent)) error {
-	c.names.SetDeadline(time.Unix(1, 0))
-	defer c.names.SetDeadline(time.Now().Add(namesPollMin))
-	for {
-		err := c.names.ReadInto(rec)
-		switch {
-		case err == nil:
-			if decodeName(rec.RawSample, ev) {
-				fn(ev)
+		// Everything in the ring when FlushNames asked is read below: then its
+		// callers may go on. One that asks meanwhile pokes again.
+		r.poked.Store(false)
+		c.flushMu.Lock()
+		waiting := c.flushWaiting
+		c.flushWaiting = nil
+		c.flushMu.Unlock()
+		now := time.Now()
+		read, err := r.read(func(b []byte) {
+			if decodeName(b, &ev) {
+				ev.Read = now
+				fn(&ev)
 			}
-		case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, ringbuf.ErrFlushed):
-			return nil
-		case errors.Is(err, ringbuf.ErrClosed), errors.Is(err, os.ErrClosed):
-			return nil
-		default:
-			return fmt.Errorf("reading names: %w", err)
+		})
+		if err != nil {
+			return nil // closed while reading
 		}
+		for _, ch := range waiting {
+			close(ch)
+		}
+		deadline = now.Add(nextPoll(read, now.Sub(last), c.cfg.NamesRingBytes))
+		last = now
 	}
 }
 
@@ -144,9 +119,7 @@ func (c *Counter) FlushNames(ctx context.Context) error {
 	c.flushMu.Lock()
 	c.flushWaiting = append(c.flushWaiting, ch)
 	c.flushMu.Unlock()
-	if err := c.names.Flush(); err != nil {
-		return fmt.Errorf("flushing names: %w", err)
-	}
+	c.names.poke()
 	select {
 	case <-ch:
 		return nil
@@ -206,7 +179,7 @@ func (c *Counter) openNames() error {
 	if !c.cfg.Names {
 		return nil
 	}
-	r, err := ringbuf.NewReader(c.objs.Names)
+	r, err := newNameRing(c.objs.Names)
 	if err != nil {
 		return fmt.Errorf("opening the name ring: %w", err)
 	}

@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -20,7 +19,6 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/ringbuf"
 	"golang.org/x/sys/unix"
 
 	"github.com/netcost/netcost/internal/netnstest"
@@ -44,26 +42,21 @@ func loadNames(t *testing.T, names bool, ring int) *Counter {
 }
 
 // pendingNames returns the events in the ring now, copied.
-func pendingNames(t *testing.T, r *ringbuf.Reader) []NameEvent {
+func pendingNames(t *testing.T, r *nameRing) []NameEvent {
 	t.Helper()
 	var out []NameEvent
-	var rec ringbuf.Record
-	r.SetDeadline(time.Now())
-	for {
-		err := r.ReadInto(&rec)
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	_, err := r.read(func(b []byte) {
 		var ev NameEvent
-		if !decodeName(rec.RawSample, &ev) {
-			t.Fatalf("undecodable record of %d bytes", len(rec.RawSample))
+		if !decodeName(b, &ev) {
+			t.Fatalf("undecodable record of %d bytes", len(b))
 		}
 		ev.Payload = slices.Clone(ev.Payload)
 		out = append(out, ev)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
+	return out
 }
 
 // dnsMessage is a DNS message of n bytes: a header with id 0x1234, then
@@ -299,7 +292,7 @@ func TestNamesOff(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r, err := ringbuf.NewReader(c.objs.Names)
+	r, err := newNameRing(c.objs.Names)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,6 +349,7 @@ func TestReadNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	before := time.Now()
 	got := make(chan NameEvent, 10)
 	done := make(chan error, 1)
 	go func() {
@@ -370,6 +364,9 @@ func TestReadNames(t *testing.T) {
 		case ev := <-got:
 			if ev.Kind != NameDNSAnswer || ev.Remote != netip.MustParseAddrPort("[fd00:10:96::a]:53") || len(ev.Payload) != 60 {
 				t.Errorf("event %+v; want a 60-byte answer from [fd00:10:96::a]:53", ev)
+			}
+			if ev.Read.Before(before) || ev.Read.After(time.Now()) {
+				t.Errorf("event read at %v; want between %v and now", ev.Read, before)
 			}
 		case <-time.After(3 * time.Second):
 			t.Fatal("no event within 3s; want one within the longest poll period, 1s")
@@ -415,8 +412,11 @@ func TestFlushNames(t *testing.T) {
 	time.Sleep(50 * time.Millisecond) // ReadNames read the empty ring and sleeps for a second
 	frame := p4(17, "10.96.0.10", "10.0.0.1", udpP(53, 40000, dnsMessage(100)))
 	for i := range 3 {
-		if _, err := c.objs.CountIngress.Run(&ebpf.RunOptions{Data: frame, Repeat: 5}); err != nil {
-			t.Fatal(err)
+		// One run at a time: a run of several repeats that a signal interrupts is run again whole.
+		for range 5 {
+			if _, err := c.objs.CountIngress.Run(&ebpf.RunOptions{Data: frame}); err != nil {
+				t.Fatal(err)
+			}
 		}
 		fctx, fcancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		err := c.FlushNames(fctx)
@@ -569,7 +569,6 @@ func BenchmarkReadNames(b *testing.B) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	var (
-		rec   ringbuf.Record
 		ev    NameEvent
 		cpu   time.Duration
 		n     int
@@ -581,13 +580,13 @@ func BenchmarkReadNames(b *testing.B) {
 				b.Fatal(err)
 			}
 			cpu -= threadCPU(b)
-			for range perRound {
-				if err := c.names.ReadInto(&rec); err != nil {
-					b.Fatal(err)
-				}
-				if decodeName(rec.RawSample, &ev) {
+			read, err := c.names.read(func(rec []byte) {
+				if decodeName(rec, &ev) {
 					bytes += len(ev.Payload)
 				}
+			})
+			if err != nil || read != perRound*376 {
+				b.Fatalf("read %d bytes, %v; want %d", read, err, perRound*376)
 			}
 			cpu += threadCPU(b)
 		}

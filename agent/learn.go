@@ -59,7 +59,7 @@ func (l *learner) start(ctx context.Context, log *slog.Logger) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		err := l.r.ReadNames(ctx, func(ev *bpf.NameEvent) { l.table.Add(ev, time.Now()) })
+		err := l.r.ReadNames(ctx, func(ev *bpf.NameEvent) { l.table.Add(ev, ev.Read) })
 		if err != nil {
 			log.Warn("name events stopped: remotes get no new names", "error", err)
 		}

@@ -25,6 +25,7 @@ type fakeNames struct {
 
 func (f *fakeNames) ReadNames(ctx context.Context, fn func(*bpf.NameEvent)) error {
 	for _, ev := range f.events {
+		ev.Read = time.Now() // as the reader stamps each read
 		fn(ev)
 		clear(ev.Payload) // the kernel's buffer is reused: the table must have kept nothing of it
 	}
@@ -145,6 +146,7 @@ func (f *lateNames) FlushNames(context.Context) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, ev := range f.events {
+		ev.Read = time.Now()
 		f.fn(ev)
 	}
 	f.events = nil

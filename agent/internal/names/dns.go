@@ -202,6 +202,12 @@ type answer struct {
 	name  [maxWire]byte // the question as text from name[1], lower case, without the final dot
 	nameN int           // the question's length in name from name[1]; 0 if no record may carry it
 	wire  [maxWire]byte // readName's scratch
+	// seen holds the first names read and where: answers name their records' owners by a pointer to one.
+	seen [4]struct {
+		off  int
+		hash uint64
+	}
+	nseen int
 	addrs [maxAnswers]struct {
 		addr netip.Addr
 		ttl  uint32 // the smallest on the way from the question
@@ -233,9 +239,37 @@ func ParseAnswer(msg []byte) (Answer, error) {
 // question is the answer's question as text, or nothing if no record may carry it.
 func (a *answer) question() []byte { return a.name[1 : 1+a.nameN] }
 
+// hashAt reads the name at off in msg and returns the offset after it and its hash. A name that is only a
+// pointer to one read before is not read again.
+func (a *answer) hashAt(msg []byte, off int) (next int, hash uint64, err error) {
+	if off+1 < len(msg) && msg[off]&0xc0 == 0xc0 {
+		to := int(msg[off]&0x3f)<<8 | int(msg[off+1])
+		for _, s := range a.seen[:a.nseen] {
+			if s.off == to {
+				return off + 2, s.hash, nil
+			}
+		}
+	}
+	next, n, err := readName(msg, off, &a.wire)
+	if err != nil {
+		return 0, 0, err
+	}
+	hash = hashName(a.wire[:n])
+	a.saw(off, hash)
+	return next, hash, nil
+}
+
+// saw remembers that the name at off has hash, while there is room.
+func (a *answer) saw(off int, hash uint64) {
+	if a.nseen < len(a.seen) {
+		a.seen[a.nseen].off, a.seen[a.nseen].hash = off, hash
+		a.nseen++
+	}
+}
+
 // parseAnswer is ParseAnswer into a.
 func parseAnswer(msg []byte, a *answer) error {
-	a.id, a.key, a.nameN, a.n = 0, 0, 0, 0
+	a.id, a.key, a.nameN, a.n, a.nseen = 0, 0, 0, 0, 0
 	if len(msg) < 12 {
 		return errNotDNS
 	}
@@ -261,6 +295,7 @@ func parseAnswer(msg []byte, a *answer) error {
 	}
 	asked := hashName(a.name[:n])
 	a.key = questionKey(asked, be.Uint16(msg[next:]))
+	a.saw(12, asked)
 	if text, ok := nameText(a.name[:n]); failed || !ok || !validName(text) {
 		return nil
 	}
@@ -278,7 +313,7 @@ func parseAnswer(msg []byte, a *answer) error {
 	rrs := a.rrs[:0]
 	var perr error
 	for range min(records, maxAnswers) {
-		next, n, err := readName(msg, off, &a.wire)
+		next, owner, err := a.hashAt(msg, off)
 		if err != nil {
 			perr = err
 			break
@@ -298,16 +333,14 @@ func parseAnswer(msg []byte, a *answer) error {
 		}
 		rrs = rrs[:len(rrs)+1]
 		r := &rrs[len(rrs)-1]
-		r.owner, r.target, r.addr, r.ttl = hashName(a.wire[:n]), 0, netip.Addr{}, ttl
+		r.owner, r.target, r.addr, r.ttl = owner, 0, netip.Addr{}, ttl
 		switch rd := msg[data:off]; {
 		case typ == typeA && len(rd) == 4:
 			r.addr = netip.AddrFrom4([4]byte(rd))
 		case typ == typeAAAA && len(rd) == 16:
 			r.addr = netip.AddrFrom16([16]byte(rd)).Unmap()
 		case typ == typeCNAME:
-			if _, n, err = readName(msg[:off], data, &a.wire); err == nil { // the name ends within the record
-				r.target = hashName(a.wire[:n])
-			}
+			_, r.target, err = a.hashAt(msg[:off], data) // the name ends within the record
 		default:
 			err = errBadRecord
 		}

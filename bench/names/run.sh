@@ -17,8 +17,11 @@
 # capture: the kernel's share, charged to the processes that send and
 # receive, not to the agent.
 # PERF=DIR records each names-on agent's profile over the client's run with
-# perf (DIR/N-on.perf.data; `perf report -i FILE --no-children`).
-# Usage: [RUNS=3] [SECS=30] [WINDOW=10] [DNS=5000] [TLS=1000] [PERF=DIR] bench/names/run.sh
+# perf at PERF_FREQ samples a second (default 499; DIR/N-on.perf.data, read
+# with `perf report -i FILE --children`): perf adds to the CPU it profiles.
+# AGENT_BIN runs that agent binary instead of building ./agent (an older one).
+# Usage: [RUNS=3] [SECS=30] [WINDOW=10] [DNS=5000] [TLS=1000] [PERF=DIR]
+#        [PERF_FREQ=499] [AGENT_BIN=FILE] bench/names/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs=${RUNS:-3}
@@ -45,15 +48,26 @@ BENCH_RESTORE_STATS=$(sysctl -n kernel.bpf_stats_enabled)
 AGENT=$BENCH_TMP/agent
 FLOWCOUNT=$BENCH_TMP/flowcount
 NAMESGEN=$BENCH_TMP/names
-go build -o "$AGENT" ./agent
+if [ -n "${AGENT_BIN:-}" ]; then
+	[ -x "$AGENT_BIN" ] || die "AGENT_BIN $AGENT_BIN is not an executable file"
+	cp "$AGENT_BIN" "$AGENT"
+else
+	go build -o "$AGENT" ./agent
+fi
 go build -o "$FLOWCOUNT" ./bench/flowcount
 go build -o "$NAMESGEN" ./bench/names
 unset NAMES # agent_start's switch: this script passes -names itself
 
 netns_setup
+# The client closes 1,000 TCP connections a second, and each port it used
+# waits 60 s in TIME_WAIT: reuse them, or the 28,000 ephemeral ports run out
+# within the first side and every later side runs short of its rate.
+ip netns exec "$NS_A" sysctl -qw net.ipv4.tcp_tw_reuse=1
 cgroup_setup client server
-echo "machine: $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), $(uname -r), $(go version | cut -d' ' -f3)"
-echo "veth $NS_A/$IF_A -> $NS_B/$IF_B; $runs pairs of ${secs}s, ${window}s windows: $dns DNS lookups/s and $tls TLS connections/s"
+model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+echo "machine: $(nproc) CPUs ($model), $(uname -r), $(go version | cut -d' ' -f3)"
+echo "veth $NS_A/$IF_A -> $NS_B/$IF_B; $runs pairs of ${secs}s, ${window}s windows:" \
+	"$dns DNS lookups/s and $tls TLS connections/s"
 echo "start $(date -u +%H:%M:%S) UTC, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 (in_cgroup "$CG_BASE/server" "$NS_B" "$NAMESGEN" server "$ADDR_B") >"$BENCH_TMP/server.out" 2>"$BENCH_TMP/server.log" &
@@ -101,7 +115,7 @@ agent_side() {
 	load=$(cut -d' ' -f1 /proc/loadavg)
 	local perf=
 	if [ -n "${PERF:-}" ] && [ "$on" = true ]; then
-		perf record -q -F 499 -g -p "$pid" -o "$PERF/$1.perf.data" 2>"$n.perf.log" &
+		perf record -q -F ${PERF_FREQ:-499} -g -p "$pid" -o "$PERF/$1.perf.data" 2>"$n.perf.log" &
 		perf=$!
 		sleep 0.5
 	fi
@@ -199,7 +213,8 @@ off = [cpu(n) for n in names if n.endswith("-off")]
 on = [cpu(n) for n in names if n.endswith("-on")]
 pairs = [cpu(n.replace("-off", "-on")) - cpu(n) for n in names if n.endswith("-off")]
 lost = sum(agent(n)["lost"] for n in names if n.endswith("-on"))
-print(f"\nmedian agent CPU: -names=false {statistics.median(off):.3f}%, names on {statistics.median(on):.3f}% of a core")
+print(f"\nmedian agent CPU: -names=false {statistics.median(off):.3f}%, "
+      f"names on {statistics.median(on):.3f}% of a core")
 print(f"names cost the agent {statistics.median(pairs):.3f}% of a core more "
       f"(median of pairs: {' '.join(f'{p:.3f}' for p in pairs)}; budget <= 0.5)")
 print(f"events lost in all runs: {lost:.0f} (budget 0)")

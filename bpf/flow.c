@@ -195,7 +195,7 @@ struct name_buf {
 volatile const __u8 names_on = 0;
 
 // names_wakeup is how much unread data (bytes) makes a record wake the
-// reader: half the ring, set by the loader.
+// reader: three quarters of the ring, set by the loader.
 volatile const __u32 names_wakeup = 1 << 19;
 
 struct {
@@ -287,7 +287,7 @@ static __always_inline void capture_name(struct __sk_buff *skb, struct flow_key 
 	b->ev.payload_len = n;
 	b->ev.proto = proto;
 	b->ev.kind = kind;
-	// No wakeup unless the ring is half full: the reader reads on a timer
+	// No wakeup unless the ring is names_wakeup full: the reader reads on a timer
 	// (see ReadNames), and a wakeup per event would cost more than the
 	// events.
 	__u64 size = sizeof(struct name_event) + n;

@@ -17,18 +17,19 @@ import (
 
 // defaultNamesRing is the name ring's size: at 5,000 DNS answers, as many
 // queries and 1,000 ClientHellos a second (about 3 MB/s) it holds a third
-// of a second, three poll periods.
+// of a second, which ReadNames reads every quarter of a second.
 const defaultNamesRing = 1 << 20
 
 // ReadNames reads the ring as seldom as it can: names are needed at the
-// window's end, seconds later, and each time the process wakes, the Go
-// runtime's monitor thread polls for a millisecond or so after it; on this
-// machine (a paravirtualised 2-vCPU VM) reading ten times a second cost
-// 0.35% of a core with no event at all (bench/names). It sleeps until the
-// ring, filling as fast as since the last read, would be half full (a
-// second when idle, about 170 ms at the budget's 3 MB/s with the default
+// window's end, seconds later, and on this machine (a paravirtualised 2-vCPU
+// VM) each wakeup of the agent costs about a third of a millisecond of CPU
+// (bench/names: a ring four times larger, read a quarter as often, took
+// 0.13% of a core less at the budget's rate). It sleeps until the ring,
+// filling as fast as since the last read, would be three quarters full (a
+// second when idle, about 250 ms at the budget's 3 MB/s with the default
 // ring, at least namesPollMin), and the programs wake it sooner only when
-// the ring is half full: a burst after an idle second does not overflow it.
+// the ring is three quarters full (namesWakeAt): a burst after an idle
+// second has a quarter of the ring to fill while the reader wakes.
 const (
 	namesPollMax = time.Second
 	namesPollMin = 10 * time.Millisecond
@@ -40,9 +41,12 @@ func nextPoll(read int, since time.Duration, ring int) time.Duration {
 	if read <= 0 || since <= 0 {
 		return namesPollMax
 	}
-	d := time.Duration(float64(since) * float64(ring/2) / float64(read))
+	d := time.Duration(float64(since) * float64(namesWakeAt(ring)) / float64(read))
 	return min(max(d, namesPollMin), namesPollMax)
 }
+
+// namesWakeAt is how full a ring of ring bytes is when ReadNames reads it.
+func namesWakeAt(ring int) int { return ring / 4 * 3 }
 
 // errNamesOff is ReadNames' and NamesLost's answer when capture is off.
 var errNamesOff = errors.New("name capture is off: open the Counter with Config.Names")
@@ -196,7 +200,7 @@ func setNames(spec *ebpf.CollectionSpec, cfg Config) error {
 		ring, on = cfg.NamesRingBytes, 1
 	}
 	spec.Maps[flowMapNames].MaxEntries = uint32(ring)
-	if err := spec.Variables[flowVarNamesWakeup].Set(uint32(ring / 2)); err != nil {
+	if err := spec.Variables[flowVarNamesWakeup].Set(uint32(namesWakeAt(ring))); err != nil {
 		return fmt.Errorf("setting the name ring's wakeup: %w", err)
 	}
 	if err := spec.Variables[flowVarNamesOn].Set(on); err != nil {

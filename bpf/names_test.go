@@ -439,8 +439,8 @@ func TestFlushNames(t *testing.T) {
 	}
 }
 
-// TestNextPoll: the reader reads when the ring would be half full at the
-// last read's rate, between 10 ms and a second.
+// TestNextPoll: the reader reads when the ring would be three quarters full
+// at the last read's rate, between 10 ms and a second.
 func TestNextPoll(t *testing.T) {
 	for _, tt := range []struct {
 		read  int
@@ -448,10 +448,10 @@ func TestNextPoll(t *testing.T) {
 		want  time.Duration
 	}{
 		{0, time.Second, time.Second},                               // idle
-		{3 << 20, time.Second, 166666666},                           // 3 MiB/s into 1 MiB: half of it in 1/6 s
+		{3 << 20, time.Second, 250 * time.Millisecond},              // 3 MiB/s into 1 MiB: 3/4 of it in 1/4 s
 		{1 << 10, time.Second, time.Second},                         // slow: at most a second
 		{1 << 20, time.Millisecond, 10 * time.Millisecond},          // a burst: at least 10 ms
-		{512 << 10, 200 * time.Millisecond, 200 * time.Millisecond}, // steady at half a ring
+		{768 << 10, 200 * time.Millisecond, 200 * time.Millisecond}, // steady at 3/4 of a ring
 	} {
 		if got := nextPoll(tt.read, tt.since, 1<<20); got != tt.want {
 			t.Errorf("nextPoll(%d bytes in %v) = %v; want %v", tt.read, tt.since, got, tt.want)

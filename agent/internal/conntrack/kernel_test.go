@@ -108,7 +108,7 @@ func TestKernel(t *testing.T) {
 			Remote: netip.AddrPortFrom(netip.AddrFrom16(k.dst).Unmap(), k.dport), Proto: k.proto, Dir: bpf.Egress, Bytes: 1})
 	}
 	tb.mu.Unlock()
-	tb.Translate(&d, 32768, false)
+	drain(tb, &d, 32768)
 	for _, f := range d.Flows {
 		if f.Remote.Addr().String() != s.IP || f.Local.Port() != 0 {
 			t.Errorf("flow %v -> %v; want the server's address, the client's port dropped", f.Local, f.Remote)
@@ -142,11 +142,11 @@ func TestKernel(t *testing.T) {
 			t.Errorf("no destroy event handled for %v, made after Open", k)
 		}
 	}
-	tb.Translate(&bpf.Deltas{}, 32768, false)
+	drain(tb, &bpf.Deltas{}, 32768)
 	if n := tb.Stats().Conns; n != len(after)+1 {
 		t.Errorf("%d connections remembered one drain after the flush; want all %d still (their last bytes may be in the next drain)", n, len(after)+1)
 	}
-	tb.Translate(&bpf.Deltas{}, 32768, false)
+	drain(tb, &bpf.Deltas{}, 32768)
 	now := keys(tb)
 	for _, k := range after {
 		if slices.Contains(now, k) == ended[k] {

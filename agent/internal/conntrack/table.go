@@ -70,7 +70,6 @@ type Table struct {
 	gen     uint32              // numbers the connections, to tell a tuple's reuse
 	dsts    map[netip.Addr]bool // Service addresses learned: the counter keeps their ports
 	gone    []goneConn          // destroyed, to forget once their last bytes are drained
-	held    []bpf.Flow          // flows to a Service not found yet: tried again at the next drain
 	drains  uint64
 	evicted time.Time // when a full table last made room
 	stats   Stats
@@ -412,26 +411,17 @@ func (t *Table) keepPorts(p netip.Prefix) error {
 	return t.cfg.KeepPorts(p)
 }
 
-// Translate puts the backend in place of a Service address in d's flows,
-// per connection, and then drops the ephemeral port (below eph, a port is
-// a service's; 0 keeps every port) as the counter does for other flows. A
-// flow to a Service whose connection is not known yet (its event may be
-// on its way) waits for the next call, once; then it is passed on as it
-// is, and its bytes show as the Service address's. With final set (the
-// agent stops), nothing waits.
-func (t *Table) Translate(d *bpf.Deltas, eph uint16, final bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.translate(d, eph, final)
-	t.drained()
-}
-
-// TranslateBatch is Translate, with nothing waiting, for a part of a drain
-// handed over in batches: call Drained once the last is translated.
+// TranslateBatch puts the backend in place of a Service address in the
+// flows of a batch of a drain, per connection, and then drops the
+// ephemeral port (below eph, a port is a service's; 0 keeps every port) as
+// the counter does for other flows. A flow to a Service whose connection
+// is not known (its event came late or was lost) is passed on as it is,
+// port dropped, and its bytes show as the Service address's. Call Drained
+// once the drain's last batch is translated.
 func (t *Table) TranslateBatch(d *bpf.Deltas, eph uint16) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.translate(d, eph, true)
+	t.translate(d, eph)
 }
 
 // Drained ends a drain handed over in batches: a connection destroyed
@@ -439,22 +429,15 @@ func (t *Table) TranslateBatch(d *bpf.Deltas, eph uint16) {
 func (t *Table) Drained() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.drained()
-}
-
-func (t *Table) drained() {
 	t.drains++
 	t.forget()
 }
 
-func (t *Table) translate(d *bpf.Deltas, eph uint16, final bool) {
+func (t *Table) translate(d *bpf.Deltas, eph uint16) {
 	secs := time.Now().Unix()
-	if len(t.conns) == 0 && len(t.dsts) == 0 && len(t.cfg.Prefixes) == 0 && len(t.held) == 0 {
+	if len(t.conns) == 0 && len(t.dsts) == 0 && len(t.cfg.Prefixes) == 0 {
 		return // no Service seen yet
 	}
-	fresh := len(d.Flows) // then the flows held at the last call
-	d.Flows = append(d.Flows, t.held...)
-	t.held = t.held[:0]
 	out := d.Flows[:0]
 	for i := range d.Flows {
 		f := d.Flows[i]
@@ -477,13 +460,9 @@ func (t *Table) translate(d *bpf.Deltas, eph uint16, final bool) {
 			out = append(out, f) // not a Service
 			continue
 		}
-		// A Service's, unknown: its connection's event may be on its way,
-		// unless the counter dropped the port (before it learned the
+		// A Service's, unknown: its connection's event came late or was
+		// lost, or the counter dropped the port (before it learned the
 		// address), which leaves nothing to look up.
-		if !final && i < fresh && f.Local.Port() != 0 {
-			t.held = append(t.held, f)
-			continue
-		}
 		t.stats.UntranslatedBytes += f.Bytes
 		out = append(out, dropEphemeral(f, eph))
 	}

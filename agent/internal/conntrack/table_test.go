@@ -96,6 +96,13 @@ func flow(proto uint8, dir bpf.Direction, local, remote string, bytes uint64) bp
 	return bpf.Flow{CgroupID: 7, Local: netip.MustParseAddrPort(local), Remote: netip.MustParseAddrPort(remote), Proto: proto, Dir: dir, Bytes: bytes}
 }
 
+// drain translates d as one drain of a single batch, as the agent hands
+// over each switch's counts.
+func drain(tb *Table, d *bpf.Deltas, eph uint16) {
+	tb.TranslateBatch(d, eph)
+	tb.Drained()
+}
+
 func TestTranslate(t *testing.T) {
 	var kept []netip.Prefix
 	tb := newTable(Config{
@@ -115,18 +122,20 @@ func TestTranslate(t *testing.T) {
 		flow(6, bpf.Ingress, "10.1.1.10:40000", "10.96.0.10:80", 1000),
 		flow(6, bpf.Egress, "10.1.1.10:40001", "10.96.0.10:80", 200),
 		flow(17, bpf.Egress, "10.1.1.10:40002", "10.100.0.10:53", 300),
-		flow(6, bpf.Egress, "10.1.1.10:40009", "10.96.0.10:80", 400),  // not known yet: held once
-		flow(6, bpf.Egress, "10.1.1.10:40010", "10.100.0.11:80", 500), // in the Service CIDR, not known: held once
+		flow(6, bpf.Egress, "10.1.1.10:40009", "10.96.0.10:80", 400),  // not known yet: as it is, port dropped
+		flow(6, bpf.Egress, "10.1.1.10:40010", "10.100.0.11:80", 500), // in the Service CIDR, not known: likewise
 		flow(6, bpf.Egress, "10.1.1.10:0", "10.1.2.20:8080", 600),     // a pod's own flow: as it is
 		flow(1, bpf.Egress, "10.1.1.10:0", "10.96.0.10:0", 700),       // ICMP: as it is
 		flow(6, bpf.Egress, "10.1.1.10:0", "10.96.0.10:80", 50),       // port dropped before the address was learned: untranslatable
 	}}
-	tb.Translate(d, 32768, false)
+	drain(tb, d, 32768)
 	want := []bpf.Flow{
 		flow(6, bpf.Egress, "10.1.1.10:0", "10.1.2.20:8080", 100),
 		flow(6, bpf.Ingress, "10.1.1.10:0", "10.1.2.20:8080", 1000),
 		flow(6, bpf.Egress, "10.1.1.10:0", "10.1.3.30:8080", 200),
 		flow(17, bpf.Egress, "10.1.1.10:0", "10.1.2.20:5353", 300),
+		flow(6, bpf.Egress, "10.1.1.10:0", "10.96.0.10:80", 400),
+		flow(6, bpf.Egress, "10.1.1.10:0", "10.100.0.11:80", 500),
 		flow(6, bpf.Egress, "10.1.1.10:0", "10.1.2.20:8080", 600),
 		flow(1, bpf.Egress, "10.1.1.10:0", "10.96.0.10:0", 700),
 		flow(6, bpf.Egress, "10.1.1.10:0", "10.96.0.10:80", 50),
@@ -134,20 +143,21 @@ func TestTranslate(t *testing.T) {
 	if !slices.Equal(d.Flows, want) {
 		t.Errorf("first drain:\n got %v\nwant %v", d.Flows, want)
 	}
-	// The held connection's event arrives: its flow is translated at the
-	// next drain; the other is passed on untranslated, port dropped.
+	// The late connection's event arrives: its flows of the next drain are
+	// translated; nothing of the first drain comes back.
 	tb.apply(event{conn: dnat(6, "10.1.1.10:40009", "10.96.0.10:80", "10.1.3.30:8080")})
-	d.Flows = append(d.Flows[:0], flow(6, bpf.Egress, "10.1.1.10:40000", "10.96.0.10:80", 1))
-	tb.Translate(d, 32768, false)
+	d.Flows = append(d.Flows[:0],
+		flow(6, bpf.Egress, "10.1.1.10:40000", "10.96.0.10:80", 1),
+		flow(6, bpf.Egress, "10.1.1.10:40009", "10.96.0.10:80", 4))
+	drain(tb, d, 32768)
 	want = []bpf.Flow{
 		flow(6, bpf.Egress, "10.1.1.10:0", "10.1.2.20:8080", 1),
-		flow(6, bpf.Egress, "10.1.1.10:0", "10.1.3.30:8080", 400),
-		flow(6, bpf.Egress, "10.1.1.10:0", "10.100.0.11:80", 500),
+		flow(6, bpf.Egress, "10.1.1.10:0", "10.1.3.30:8080", 4),
 	}
 	if !slices.Equal(d.Flows, want) {
 		t.Errorf("second drain:\n got %v\nwant %v", d.Flows, want)
 	}
-	if s := tb.Stats(); s.TranslatedBytes != 100+1000+200+300+1+400 || s.UntranslatedBytes != 500+50 || s.Conns != 4 {
+	if s := tb.Stats(); s.TranslatedBytes != 100+1000+200+300+1+4 || s.UntranslatedBytes != 400+500+50 || s.Conns != 4 {
 		t.Errorf("stats %+v", s)
 	}
 
@@ -155,11 +165,11 @@ func TestTranslate(t *testing.T) {
 	// done, not before: its last bytes are translated.
 	tb.apply(event{conn: dnat(6, "10.1.1.10:40000", "10.96.0.10:80", "10.1.2.20:8080"), destroy: true})
 	d.Flows = append(d.Flows[:0], flow(6, bpf.Egress, "10.1.1.10:40000", "10.96.0.10:80", 2))
-	tb.Translate(d, 32768, false)
+	drain(tb, d, 32768)
 	if d.Flows[0].Remote != netip.MustParseAddrPort("10.1.2.20:8080") {
 		t.Errorf("the last bytes of an ended connection went to %v", d.Flows[0].Remote)
 	}
-	tb.Translate(d, 32768, false)
+	drain(tb, d, 32768)
 	if _, ok := tb.lookup(orig("10.1.1.10:40000")); ok {
 		t.Error("an ended connection is remembered two drains later")
 	}
@@ -167,17 +177,25 @@ func TestTranslate(t *testing.T) {
 	// keeps the new one.
 	tb.apply(event{conn: dnat(6, "10.1.1.10:40001", "10.96.0.10:80", "10.1.3.30:8080"), destroy: true})
 	tb.apply(event{conn: dnat(6, "10.1.1.10:40001", "10.96.0.10:80", "10.1.4.40:8080")})
-	tb.Translate(&bpf.Deltas{}, 32768, false)
-	tb.Translate(&bpf.Deltas{}, 32768, false)
+	drain(tb, &bpf.Deltas{}, 32768)
+	drain(tb, &bpf.Deltas{}, 32768)
 	if b, ok := tb.lookup(orig("10.1.1.10:40001")); !ok || b != netip.MustParseAddrPort("10.1.4.40:8080") {
 		t.Errorf("a reused tuple: %v %v; want the new connection's backend", b, ok)
 	}
 
-	// With final set (the agent stops) nothing is held.
+	// An unknown connection's flow is passed on in its own drain, port
+	// dropped: nothing is kept for the next.
+	untranslated := tb.Stats().UntranslatedBytes
 	d.Flows = append(d.Flows[:0], flow(6, bpf.Egress, "10.1.1.10:40020", "10.96.0.10:80", 9))
-	tb.Translate(d, 32768, true)
-	if len(d.Flows) != 1 || d.Flows[0].Local.Port() != 0 || len(tb.held) != 0 {
-		t.Errorf("final drain: %v, %d held; want the flow passed on, port dropped", d.Flows, len(tb.held))
+	drain(tb, d, 32768)
+	if len(d.Flows) != 1 || d.Flows[0].Local.Port() != 0 || tb.Stats().UntranslatedBytes != untranslated+9 {
+		t.Errorf("an unknown connection's drain: %v, %d untranslated bytes; want the flow passed on, port dropped, 9 more",
+			d.Flows, tb.Stats().UntranslatedBytes-untranslated)
+	}
+	next := &bpf.Deltas{}
+	drain(tb, next, 32768)
+	if len(next.Flows) != 0 {
+		t.Errorf("the next drain: %v; want nothing kept from the last", next.Flows)
 	}
 }
 
@@ -270,7 +288,7 @@ func BenchmarkTranslate50k(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		d.Flows = append(d.Flows[:0], fl...)
-		tb.Translate(d, 10000, false)
+		drain(tb, d, 10000)
 	}
 	if d.Flows[0].Remote.Addr().String() != "10.1.2.20" {
 		b.Fatalf("not translated: %v", d.Flows[0])

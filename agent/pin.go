@@ -46,7 +46,7 @@ func (a *agent) openCounter(root string) (*bpf.Counter, error) {
 // uninstall detaches and unpins what the agent pinned under -bpffs.
 func uninstall(cfg settings, log *slog.Logger) error {
 	if err := bpf.Uninstall(cfg.bpffs); err != nil {
-		if errors.Is(err, bpf.ErrNotBPFFS) {
+		if errors.Is(err, bpf.ErrNotBPFFS) || errors.Is(err, bpf.ErrNotOurs) {
 			return usage.Errorf("%s %s: %w", cfg.flag("bpffs"), cfg.bpffs, err)
 		}
 		return fmt.Errorf("uninstalling: %w", err)

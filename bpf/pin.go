@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"unsafe"
 
@@ -40,6 +42,13 @@ const retiredGen = 2
 
 // ErrNotBPFFS says that PinPath is not on a bpf filesystem.
 var ErrNotBPFFS = errors.New("not on a bpf filesystem")
+
+// ErrNotOurs says that a directory given to Uninstall holds entries netcost
+// does not make: another tool's pins, which it must not remove.
+var ErrNotOurs = errors.New("holds entries netcost did not make")
+
+// pinnedLinks are the names linkPinned pins in PINPATH/links.
+var pinnedLinks = []string{flowProgCountEgress, flowProgCountIngress, flowProgTcpHealth}
 
 // pinnedMaps are the maps a layout directory holds: the counts and the
 // state the programs keep. The name ring and its scratch space are made
@@ -452,7 +461,9 @@ func (c *Counter) Recover(committed Mark, add func(*Deltas), write func(Mark) er
 
 // Uninstall detaches the programs pinned under dir and removes the pins
 // and directories there: counts no window wrote are gone. A dir that does
-// not exist is nothing to do.
+// not exist is nothing to do; one holding entries netcost does not make
+// (the bpf filesystem's root, with other tools' pins) is refused with
+// ErrNotOurs before anything is touched.
 func Uninstall(dir string) error {
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -462,11 +473,11 @@ func Uninstall(dir string) error {
 		return err
 	}
 	defer p.close()
-	links := filepath.Join(dir, "links")
-	ents, err := os.ReadDir(links)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("listing the pinned links: %w", err)
+	ents, err := checkOurs(dir)
+	if err != nil {
+		return err
 	}
+	links := filepath.Join(dir, "links")
 	for _, e := range ents {
 		if err := unpinLink(filepath.Join(links, e.Name())); err != nil {
 			return err
@@ -476,4 +487,50 @@ func Uninstall(dir string) error {
 		return fmt.Errorf("removing the pinned maps: %w", err)
 	}
 	return nil
+}
+
+// checkOurs returns the entries of dir/links, after checking that dir
+// holds only what openPinned makes: the links directory, with the links
+// linkPinned pins, and layout directories.
+func checkOurs(dir string) ([]os.DirEntry, error) {
+	top, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("listing the pin directory: %w", err)
+	}
+	var foreign []string
+	var links []os.DirEntry
+	for _, e := range top {
+		switch {
+		case e.Name() == "links" && e.IsDir():
+			links, err = os.ReadDir(filepath.Join(dir, "links"))
+			if err != nil {
+				return nil, fmt.Errorf("listing the pinned links: %w", err)
+			}
+			for _, l := range links {
+				if !slices.Contains(pinnedLinks, l.Name()) || l.IsDir() {
+					foreign = append(foreign, "links/"+l.Name())
+				}
+			}
+		case strings.HasPrefix(e.Name(), "layout-") && e.IsDir():
+		default:
+			foreign = append(foreign, e.Name())
+		}
+	}
+	if len(foreign) == 0 {
+		return links, nil
+	}
+	// One line, however many there are and whatever their names hold.
+	const shown = 3
+	found := ""
+	for i, name := range foreign[:min(len(foreign), shown)] {
+		if i > 0 {
+			found += ", "
+		}
+		found += strconv.Quote(name)
+	}
+	if len(foreign) > shown {
+		found += fmt.Sprintf(" and %d more", len(foreign)-shown)
+	}
+	return nil, fmt.Errorf("pin directory %s %w (%s): give -bpffs the agent's own directory "+
+		"(default /sys/fs/bpf/netcost)", dir, ErrNotOurs, found)
 }

@@ -3,6 +3,7 @@
 package bpf
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -277,6 +278,92 @@ func TestPinPathNotBPFFS(t *testing.T) {
 	_, err := Open(Config{PinPath: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), "not on a bpf filesystem") {
 		t.Errorf("Open with a pin directory on tmpfs: %v; want ErrNotBPFFS", err)
+	}
+}
+
+// TestUninstallRefusesForeignPins: a pin directory that holds what netcost
+// does not make, as the bpf filesystem's root holds other tools' pins, is
+// refused with ErrNotOurs and left as it was, netcost's own pins included;
+// without the foreign entry, Uninstall removes everything.
+func TestUninstallRefusesForeignPins(t *testing.T) {
+	cfg, _, base := pinSetup(t)
+	mustOpen(t, cfg).Close()
+	layouts, err := filepath.Glob(filepath.Join(cfg.PinPath, "layout-*", flowMapFlows0))
+	if err != nil || len(layouts) != 1 {
+		t.Fatalf("pinned layouts: %v, %v; want one", layouts, err)
+	}
+	pinMap := func(t *testing.T, path string) {
+		t.Helper()
+		m, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 4, MaxEntries: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		if err := m.Put(uint32(0), uint32(42)); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Pin(path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range []struct {
+		name   string
+		make   func(t *testing.T, path string)
+		isMap  bool
+		inLink bool
+	}{
+		{"tc", func(t *testing.T, path string) {
+			if err := os.Mkdir(path, 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}, false, false},
+		{"cilium_ipcache", pinMap, true, false},
+		{"layout-file", pinMap, true, false}, // a layout is a directory
+		{"other_prog", pinMap, true, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path, shown := filepath.Join(cfg.PinPath, tt.name), tt.name
+			if tt.inLink {
+				path, shown = filepath.Join(cfg.PinPath, "links", tt.name), "links/"+tt.name
+			}
+			tt.make(t, path)
+			err := Uninstall(cfg.PinPath)
+			if !errors.Is(err, ErrNotOurs) || !strings.Contains(err.Error(), `"`+shown+`"`) ||
+				!strings.Contains(err.Error(), "give -bpffs the agent's own directory") {
+				t.Errorf("Uninstall with %s in it: %v; want ErrNotOurs naming %q", cfg.PinPath, err, shown)
+			}
+			if tt.isMap {
+				m, err := ebpf.LoadPinnedMap(path, nil)
+				if err != nil {
+					t.Fatalf("the foreign map after Uninstall: %v", err)
+				}
+				var v uint32
+				if err := m.Lookup(uint32(0), &v); err != nil || v != 42 {
+					t.Errorf("the foreign map holds %d, %v; want 42", v, err)
+				}
+				m.Close()
+			} else if fi, err := os.Stat(path); err != nil || !fi.IsDir() {
+				t.Errorf("the foreign directory after Uninstall: %v; want it kept", err)
+			}
+			if _, err := os.Stat(layouts[0]); err != nil {
+				t.Errorf("netcost's pinned map after a refused Uninstall: %v; want it kept", err)
+			}
+			if got := attached(t, base); got != 2 {
+				t.Errorf("after a refused Uninstall, %d programs attached at the cgroup; want the 2 pinned ones", got)
+			}
+			if err := os.Remove(path); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	if err := Uninstall(cfg.PinPath); err != nil {
+		t.Fatalf("Uninstall without the foreign entries: %v", err)
+	}
+	if _, err := os.Stat(cfg.PinPath); !os.IsNotExist(err) {
+		t.Errorf("after Uninstall: %v; want nothing left", err)
+	}
+	if got := attached(t, base); got != 0 {
+		t.Errorf("after Uninstall, %d programs attached at the cgroup; want none", got)
 	}
 }
 

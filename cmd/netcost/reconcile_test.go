@@ -91,20 +91,11 @@ func writeExport(t *testing.T, e curtest.Export) string {
 // csvBytes is items as a gzip CSV data file with header's columns.
 func csvBytes(t *testing.T, items []curtest.Item, header []string) []byte {
 	t.Helper()
-	var b strings.Builder
-	w, err := curtest.NewCSVWriter(&b, nil, header...)
+	b, err := curtest.CSV(items, nil, header...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, it := range items {
-		if err := w.Write(it); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return []byte(b.String())
+	return b
 }
 
 // TestReconcileBadInput: each mistake is one line on stderr, exit 2,

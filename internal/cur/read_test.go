@@ -269,40 +269,22 @@ func TestBadLayout(t *testing.T) {
 
 func legacyCSV(t *testing.T, items []curtest.Item) []byte {
 	t.Helper()
-	var b strings.Builder
-	w, err := curtest.NewCSVWriter(&b, nil, curtest.LegacyHeader()...)
+	b, err := curtest.CSV(items, nil, curtest.LegacyHeader()...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, it := range items {
-		if err := w.Write(it); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return []byte(b.String())
+	return b
 }
 
 // csvOf is a CUR 2.0 gzip CSV of items; a test appends bad records to it
 // as another gzip member, which readers of gzip read on.
 func csvOf(t *testing.T, items []curtest.Item) []byte {
 	t.Helper()
-	var b strings.Builder
-	w, err := curtest.NewCSVWriter(&b, nil)
+	b, err := curtest.CSV(items, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, it := range items {
-		if err := w.Write(it); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return []byte(b.String())
+	return b
 }
 
 func gzipped(t *testing.T, s string) []byte {

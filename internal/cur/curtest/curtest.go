@@ -293,6 +293,22 @@ func (c *CSVWriter) Close() error {
 	return c.zw.Close()
 }
 
+// CSV is items as a gzip CSV data file, as NewCSVWriter writes one.
+func CSV(items []Item, omit []string, header ...string) ([]byte, error) {
+	var buf bytes.Buffer
+	w, err := NewCSVWriter(&buf, omit, header...)
+	if err != nil {
+		return nil, err
+	}
+	for _, it := range items {
+		if err := w.Write(it); err != nil {
+			return nil, err
+		}
+	}
+	err = w.Close()
+	return buf.Bytes(), err
+}
+
 // LegacyHeader returns the columns as a legacy Cost and Usage Report's CSV
 // names them (lineItem/UsageType), for the columns that have one.
 func LegacyHeader() []string {
@@ -396,17 +412,7 @@ func (f DataFile) bytes() ([]byte, error) {
 		err := w.Close()
 		return buf.Bytes(), err
 	case strings.HasSuffix(f.Path, ".csv.gz"):
-		w, err := NewCSVWriter(&buf, f.Omit)
-		if err != nil {
-			return nil, err
-		}
-		for _, it := range f.Items {
-			if err := w.Write(it); err != nil {
-				return nil, err
-			}
-		}
-		err = w.Close()
-		return buf.Bytes(), err
+		return CSV(f.Items, f.Omit)
 	}
 	return nil, fmt.Errorf("%s is neither .parquet nor .csv.gz: give its bytes in Raw", f.Path)
 }

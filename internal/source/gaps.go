@@ -31,7 +31,8 @@ type interval struct{ start, end time.Time }
 
 // nodeSpan is what a read saw of one node's windows.
 type nodeSpan struct {
-	first, last time.Time     // the start of its first window, the end of its last
+	name        string        // the node's, owned (not borrowed from a read buffer)
+	first, last time.Time     // Logs Insights: the start of its first window, the end of its last
 	window      time.Duration // its longest window
 	// windows are the windows its records cover, when the read saw them one by one (merged when they
 	// touch); counted, when Logs Insights counted them instead, is how long they cover in all.
@@ -52,12 +53,6 @@ func (n *nodeSpan) add(s, e time.Time) {
 	n.windows = append(n.windows, interval{s, e})
 	if d := e.Sub(s); d > n.window {
 		n.window = d
-	}
-	if n.first.IsZero() || s.Before(n.first) {
-		n.first = s
-	}
-	if e.After(n.last) {
-		n.last = e
 	}
 }
 
@@ -94,11 +89,11 @@ func (ns *nodeSpans) note(node string, s, e time.Time) {
 			if ns.byNode == nil {
 				ns.byNode = map[string]*nodeSpan{}
 			}
-			node = strings.Clone(node)
-			n = &nodeSpan{}
-			ns.byNode[node] = n
+			n = &nodeSpan{name: strings.Clone(node)}
+			ns.byNode[n.name] = n
 		}
-		ns.lastName, ns.lastNode = node, n
+		// n.name, not node: a borrowed node's bytes change once its read buffer is reused.
+		ns.lastName, ns.lastNode = n.name, n
 	}
 	ns.lastNode.add(s, e)
 }
@@ -106,22 +101,26 @@ func (ns *nodeSpans) note(node string, s, e time.Time) {
 // counted notes what Logs Insights counted of node: its windows of length window from first to last, which
 // cover covered in all.
 func (ns *nodeSpans) counted(node string, first, last time.Time, window, covered time.Duration) {
-	ns.merge(&nodeSpans{byNode: map[string]*nodeSpan{node: {first: first, last: last, window: window,
-		counted: covered}}})
+	ns.span(node).merge(&nodeSpan{first: first, last: last, window: window, counted: covered})
+}
+
+// span returns node's span, made if new; node must be owned.
+func (ns *nodeSpans) span(node string) *nodeSpan {
+	n := ns.byNode[node]
+	if n == nil {
+		if ns.byNode == nil {
+			ns.byNode = map[string]*nodeSpan{}
+		}
+		n = &nodeSpan{name: node}
+		ns.byNode[node] = n
+	}
+	return n
 }
 
 // merge adds what another reading worker saw.
 func (ns *nodeSpans) merge(o *nodeSpans) {
 	for name, on := range o.byNode {
-		n := ns.byNode[name]
-		if n == nil {
-			if ns.byNode == nil {
-				ns.byNode = map[string]*nodeSpan{}
-			}
-			n = &nodeSpan{}
-			ns.byNode[name] = n
-		}
-		n.merge(on)
+		ns.span(name).merge(on)
 	}
 }
 

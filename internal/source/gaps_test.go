@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/netcost/netcost/internal/awscfg"
 	"github.com/netcost/netcost/internal/flows"
@@ -132,5 +133,22 @@ func TestGapNotesBounded(t *testing.T) {
 	}
 	if want := "3 more nodes have no records for 1h in all"; notes[maxGapNotes] != want {
 		t.Errorf("last note %q; want %q", notes[maxGapNotes], want)
+	}
+}
+
+// TestNodeSpansBorrowedNames: note keeps no borrowed name. A record's node may point into a read buffer
+// that the next block overwrites; the shortcut for records in a row must compare with the name it owns.
+func TestNodeSpansBorrowedNames(t *testing.T) {
+	var ns nodeSpans
+	s, e := gapStart, gapStart.Add(time.Minute)
+	ns.note("node-a", s, e)
+	ns.note("node-x", s, e)
+	buf := []byte("node-a")
+	ns.note(unsafe.String(&buf[0], len(buf)), s, e) // node-a again after another, borrowed from buf
+	copy(buf, "node-b")                             // the buffer is reused for the next block
+	ns.note("node-b", s.Add(time.Hour), e.Add(time.Hour))
+	if a, b := ns.byNode["node-a"], ns.byNode["node-b"]; a == nil || b == nil || len(a.windows) != 1 ||
+		len(b.windows) != 1 {
+		t.Errorf("spans %v; want node-a's windows and node-b's, each its own", ns.byNode)
 	}
 }

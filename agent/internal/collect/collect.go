@@ -58,7 +58,10 @@ type Collector struct {
 
 	locals      map[netip.Addr]classify.Local
 	classifier  *classify.Classifier // the one locals were placed with
-	skipped     uint64               // bytes of protocols the schema has no name for
+	placedFor   netip.Addr           // the NodeIP they were placed with (its routes are the pods')
+	node        classify.Local       // placedFor's place
+	nodeOK      bool
+	skipped     uint64 // bytes of protocols the schema has no name for
 	skippedLogs int
 
 	// The window in hand, kept compact: one entry per flow as the counter
@@ -170,19 +173,19 @@ func (c *Collector) local(a netip.Addr) (classify.Local, bool) {
 	if c.Classifier == nil {
 		return classify.Local{}, false
 	}
-	if c.classifier != c.Classifier || c.locals == nil {
-		c.locals, c.classifier = map[netip.Addr]classify.Local{}, c.Classifier
+	if c.classifier != c.Classifier || c.locals == nil || c.placedFor != c.NodeIP {
+		c.locals, c.classifier, c.placedFor = map[netip.Addr]classify.Local{}, c.Classifier, c.NodeIP
+		c.node, c.nodeOK = c.Classifier.Local(c.NodeIP)
 	}
 	if l, ok := c.locals[a]; ok {
 		return l, l.Subnet().ID != ""
 	}
 	l, ok := c.Classifier.Local(a)
-	node, nodeOK := c.Classifier.Local(c.NodeIP)
 	switch {
-	case nodeOK && !ok && ipv6EgressV4.Contains(a):
-		l, ok = node, true
-	case nodeOK && ok && !c.ExternalSNAT && a.Is4() && c.NodeIP.Is4():
-		l = l.SNATTo(node)
+	case c.nodeOK && !ok && ipv6EgressV4.Contains(a):
+		l, ok = c.node, true
+	case c.nodeOK && ok && !c.ExternalSNAT && a.Is4() && c.NodeIP.Is4():
+		l = l.SNATTo(c.node)
 	}
 	if len(c.locals) < 1<<16 {
 		c.locals[a] = l

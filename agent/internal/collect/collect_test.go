@@ -351,4 +351,17 @@ func TestSNATToNode(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("records by node, local and remote:\n%v\nwant\n%v", got, want)
 	}
+
+	// The node's address learned after a window (as the agent learns it): the pods' places follow it.
+	c := &Collector{Region: "us-east-1", Node: "n1", Classifier: cl}
+	c.Add(d)
+	c.Flush(time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC), time.Minute, 0)
+	c.NodeIP = netip.MustParseAddr("10.0.2.5")
+	c.Add(d)
+	for _, r := range c.Flush(time.Date(2026, 12, 6, 9, 1, 0, 0, time.UTC), time.Minute, 0) {
+		k := "10.0.2.5 " + r.LocalIP + " " + r.RemoteIP
+		if g := fmt.Sprintf("%s %s %s %s", r.Category, r.LocalSubnet, r.LocalAZID, r.Via); g != want[k] {
+			t.Errorf("%s once the node's address is known: %s; want %s", k, g, want[k])
+		}
+	}
 }

@@ -75,9 +75,9 @@ func (c *Counter) ReadNames(ctx context.Context, fn func(*NameEvent)) error {
 	last := time.Now()
 	deadline := last // read what is there now
 	for {
-		// Ask again before each wait, at a quarter full: a wakeup the programs
-		// sent while the ring was read is one the poller may have dropped.
-		if err := r.wait(deadline, c.cfg.NamesRingBytes/4); err != nil {
+		// Ask again before each wait, at the programs' own threshold: a wakeup
+		// they sent while the ring was read is one the poller may have dropped.
+		if err := r.wait(deadline, namesWakeAt(c.cfg.NamesRingBytes)); err != nil {
 			if errors.Is(err, errRingClosed) {
 				return nil
 			}

@@ -25,6 +25,7 @@ import (
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -264,7 +265,7 @@ func (s *Server) ServiceAccount(namespace, name string) *rest.Config {
 	s.Namespace(namespace)
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace}}
 	if _, err := s.Client.CoreV1().ServiceAccounts(namespace).Create(ctx, sa, metav1.CreateOptions{}); err != nil &&
-		!isAlreadyExists(err) {
+		!apierrors.IsAlreadyExists(err) {
 		s.t.Fatalf("creating ServiceAccount %s/%s: %v", namespace, name, err)
 	}
 	hour := int64(3600)
@@ -281,7 +282,7 @@ func (s *Server) Namespace(name string) {
 	s.t.Helper()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
 	if _, err := s.Client.CoreV1().Namespaces().Create(context.Background(), ns, metav1.CreateOptions{}); err != nil &&
-		!isAlreadyExists(err) {
+		!apierrors.IsAlreadyExists(err) {
 		s.t.Fatalf("creating namespace %s: %v", name, err)
 	}
 }
@@ -299,11 +300,6 @@ func (s *Server) Kubeconfig(dir string, c *rest.Config) string {
 		s.t.Fatalf("writing %s: %v", path, err)
 	}
 	return path
-}
-
-func isAlreadyExists(err error) bool {
-	var st interface{ Status() metav1.Status }
-	return errors.As(err, &st) && st.Status().Reason == metav1.StatusReasonAlreadyExists
 }
 
 // process is a server the test started; its goroutine owns the OS thread

@@ -45,21 +45,3 @@ func TestApplyDryRun(t *testing.T) {
 		t.Errorf("a DaemonSet whose selector misses its template: ApplyDryRun = %v; want the API's refusal", err)
 	}
 }
-
-// TestChartApplyDryRun sends the chart's default rendering, and one with
-// IRSA and CloudWatch, through a real API server as a server-side apply
-// with dryRun=All, as TestApplyDryRun does for kustomize's output.
-func TestChartApplyDryRun(t *testing.T) {
-	s := kubetest.Start(t)
-	s.Namespace("netcost") // as helm install -n netcost --create-namespace does; the chart holds none
-	for _, vals := range []map[string]any{nil, {"sink": "cloudwatch", "cluster": "prod-east", "region": "us-east-2",
-		"iam": map[string]any{"mode": "irsa", "roleArn": "arn:aws:iam::111122223333:role/netcost-agent"}}} {
-		manifest, _, err := renderChart(t, vals)
-		if err != nil {
-			t.Fatalf("rendering the chart with %v: %v", vals, err)
-		}
-		if err := s.ApplyDryRun(t.Context(), []byte(manifest)); err != nil {
-			t.Errorf("the chart with %v, applied with dryRun=All:\n%v", vals, err)
-		}
-	}
-}

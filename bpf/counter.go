@@ -288,24 +288,19 @@ func (c *Counter) Close() error {
 // Drain returns what was counted since the last Drain. It switches the
 // programs to the other generation of maps, waits cfg.Grace, and reads and
 // empties the generation they left. A byte counted while Drain runs lands
-// in this Drain or the next, never in neither or both.
+// in this Drain or the next, never in neither or both. It holds a whole
+// drain at once (flowcount and the tests); the agent hands Swap's batches
+// straight on instead.
 func (c *Counter) Drain() (*Deltas, error) {
 	d := &Deltas{}
-	if err := c.DrainInto(d); err != nil {
+	resetDeltas(d)
+	if _, err := c.Swap(func(b *Deltas) { d.append(b) }); err != nil {
+		return nil, err
+	}
+	if err := c.Release(); err != nil {
 		return nil, err
 	}
 	return d, nil
-}
-
-// DrainInto is Drain into d, whose slices it reuses. What d held before is
-// gone. It holds a whole drain at once: the agent hands Swap's batches
-// straight on instead.
-func (c *Counter) DrainInto(d *Deltas) error {
-	resetDeltas(d)
-	if _, err := c.Swap(func(b *Deltas) { d.append(b) }); err != nil {
-		return err
-	}
-	return c.Release()
 }
 
 // append adds b's counts to d's.

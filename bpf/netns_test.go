@@ -374,11 +374,10 @@ func TestFullMapLosesNothing(t *testing.T) {
 	}
 
 	const flows, payload = 100000, 100
-	// The drains reuse one Deltas, as the agent does (DrainInto): each is
-	// tallied before the next.
+	// Each drain is tallied before the next.
 	var bytes, packets, flowRecords, overflowBytes uint64
 	drains := 0
-	var d Deltas
+	var d *Deltas
 	tally := func() {
 		drains++
 		b, p := sum(d.Flows, id, Egress, func(Flow) { flowRecords++ })
@@ -401,7 +400,8 @@ func TestFullMapLosesNothing(t *testing.T) {
 	if err := spray.Wait(); err != nil {
 		t.Fatalf("spray: %v", err)
 	}
-	if err := c.DrainInto(&d); err != nil {
+	d, err := c.Drain()
+	if err != nil {
 		t.Fatal(err)
 	}
 	tally()
@@ -418,21 +418,23 @@ func TestFullMapLosesNothing(t *testing.T) {
 			case <-stop:
 				return
 			case <-time.After(5 * time.Millisecond):
-				if err := c.DrainInto(&d); err != nil {
+				var err error
+				if d, err = c.Drain(); err != nil {
 					t.Error(err)
+					return
 				}
 				tally()
 			}
 		}
 	}()
 	spray, _ = netnstest.Start(t, n.nsA, cg, "NETCOST_BPF_HELPER", "udp-spray", addrB4, strconv.Itoa(flows), strconv.Itoa(payload))
-	err := spray.Wait()
+	err = spray.Wait()
 	close(stop)
 	<-done
 	if err != nil {
 		t.Fatalf("spray: %v", err)
 	}
-	if err := c.DrainInto(&d); err != nil {
+	if d, err = c.Drain(); err != nil {
 		t.Fatal(err)
 	}
 	tally()

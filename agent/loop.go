@@ -218,15 +218,15 @@ func (l *loop) recover(ctx context.Context) error {
 		c := m.Committed()
 		committed = bpf.Mark{Layout: c.Layout, Epoch: c.Epoch}
 	}
-	st := newDrainStats()
+	flows := 0
 	err := l.counter.Recover(committed, func(d *bpf.Deltas) {
-		st.add(d)
+		flows += len(d.Flows)
 		l.add(d)
 	}, func(m bpf.Mark) error {
 		l.drained()
 		l.a.log.Info("writing what the kernel counted before this agent and no window holds", "layout", m.Layout,
-			"epoch", m.Epoch, "flows", st.Flows)
-		st = newDrainStats()
+			"epoch", m.Epoch, "flows", flows)
+		flows = 0
 		return l.flush(ctx, m)
 	})
 	if err != nil {

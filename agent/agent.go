@@ -338,7 +338,7 @@ func (a *agent) run(ctx context.Context, stdout io.Writer) error {
 		ExternalSNAT: cfg.externalSNAT}
 	learnt := make(chan learnt, learning)
 	go a.learn(ctx, ranges, out == nil, stdout, learnt) // returns once it has sent, or soon after ctx ends
-	l := a.newLoop(counter, services, out, col, node.Identity{}, ranges)
+	l := a.newLoop(counter, services, out, col, ranges)
 	l.learnt, l.namer = learnt, n
 	if cfg.learnNames {
 		l.names = newLearner(counter, cfg.maxNames, col, a.metrics)

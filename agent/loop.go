@@ -57,9 +57,10 @@ type loop struct {
 }
 
 // newLoop takes the loop's parts as interfaces so that tests can pass fakes; agent.run wires the real ones.
-func (a *agent) newLoop(c counter, services translator, out sink.Sink, col *collect.Collector, id node.Identity,
+// The node's identity comes later, through adopt.
+func (a *agent) newLoop(c counter, services translator, out sink.Sink, col *collect.Collector,
 	ranges *ipranges.Ranges) *loop {
-	return &loop{a: a, counter: c, services: services, out: out, col: col, id: id, ranges: ranges}
+	return &loop{a: a, counter: c, services: services, out: out, col: col, ranges: ranges}
 }
 
 // run writes what an earlier agent left in the kernel once it has a sink, then a window at each window's end

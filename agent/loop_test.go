@@ -13,7 +13,6 @@ import (
 	"github.com/netcost/netcost/agent/internal/collect"
 	"github.com/netcost/netcost/agent/internal/conntrack"
 	"github.com/netcost/netcost/agent/internal/metrics"
-	"github.com/netcost/netcost/agent/internal/node"
 	"github.com/netcost/netcost/agent/internal/sink"
 	"github.com/netcost/netcost/bpf"
 	"github.com/netcost/netcost/internal/flows"
@@ -213,7 +212,7 @@ func runLoop(t *testing.T, c *fakeCounter, drainEvery time.Duration, opts ...fun
 	c.out = out
 	services := &fakeServices{}
 	col := &collect.Collector{Cluster: "c", Node: "n", Region: "unknown"}
-	l := a.newLoop(c, services, out, col, node.Identity{}, nil)
+	l := a.newLoop(c, services, out, col, nil)
 	for _, o := range opts {
 		o(l)
 	}

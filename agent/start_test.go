@@ -144,7 +144,7 @@ func learningLoop(t *testing.T, c *fakeCounter, window time.Duration, out *recor
 	if out != nil {
 		s = out
 	}
-	l := a.newLoop(tc, nil, s, &collect.Collector{Cluster: "c", Node: "n", Region: "unknown"}, node.Identity{}, nil)
+	l := a.newLoop(tc, nil, s, &collect.Collector{Cluster: "c", Node: "n", Region: "unknown"}, nil)
 	l.learnt, l.namer = ch, &namer{}
 	return l, ch, tc
 }

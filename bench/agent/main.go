@@ -70,10 +70,13 @@ func targets(to string, n int) ([]*net.UDPAddr, error) {
 		p, err := netip.ParsePrefix(f)
 		if err != nil {
 			a, aerr := netip.ParseAddr(f)
-			if aerr != nil || !a.Is4() {
-				return nil, fmt.Errorf("-to: %q is neither an IPv4 address nor a prefix", f)
+			if aerr != nil {
+				a = netip.Addr{}
 			}
 			p = netip.PrefixFrom(a, 32)
+		}
+		if !p.Addr().Is4() {
+			return nil, fmt.Errorf("-to: %q is neither an IPv4 address nor an IPv4 prefix", f)
 		}
 		ps = append(ps, p.Masked())
 	}

@@ -169,24 +169,33 @@ func Open(cfg Config) (_ *Counter, err error) {
 			c.Close()
 		}
 	}()
-	for _, a := range []struct {
-		prog   *ebpf.Program
-		attach ebpf.AttachType
-	}{{c.objs.CountEgress, ebpf.AttachCGroupInetEgress}, {c.objs.CountIngress, ebpf.AttachCGroupInetIngress}} {
+	for _, a := range c.attachments() {
 		l, err := link.AttachCgroup(link.CgroupOptions{Path: cfg.CgroupRoot, Attach: a.attach, Program: a.prog})
 		if err != nil {
 			return nil, fmt.Errorf("attaching %s at %s: %w", a.attach, cfg.CgroupRoot, err)
 		}
 		c.links = append(c.links, l)
 	}
-	if cfg.TCPHealth {
-		l, err := link.AttachCgroup(link.CgroupOptions{Path: cfg.CgroupRoot, Attach: ebpf.AttachCGroupSockOps, Program: c.objs.TcpHealth})
-		if err != nil {
-			return nil, fmt.Errorf("attaching the TCP health program at %s: %w", cfg.CgroupRoot, err)
-		}
-		c.links = append(c.links, l)
-	}
 	return c, nil
+}
+
+// attachment is a program and where it attaches at the cgroup root; name
+// is its pinned link's.
+type attachment struct {
+	name   string
+	prog   *ebpf.Program
+	attach ebpf.AttachType
+}
+
+// attachments are the programs cfg attaches: the counting ones, and the TCP
+// health one if asked for.
+func (c *Counter) attachments() []attachment {
+	atts := []attachment{{flowProgCountEgress, c.objs.CountEgress, ebpf.AttachCGroupInetEgress},
+		{flowProgCountIngress, c.objs.CountIngress, ebpf.AttachCGroupInetIngress}}
+	if c.cfg.TCPHealth {
+		atts = append(atts, attachment{flowProgTcpHealth, c.objs.TcpHealth, ebpf.AttachCGroupSockOps})
+	}
+	return atts
 }
 
 // flowSpec is the embedded collection with its maps sized and its

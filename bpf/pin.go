@@ -260,20 +260,12 @@ func (c *Counter) linkPinned() error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("creating the links directory: %w", err)
 	}
-	type attachment struct {
-		name   string
-		prog   *ebpf.Program
-		attach ebpf.AttachType
+	if !c.cfg.TCPHealth {
+		if err := unpinLink(filepath.Join(dir, flowProgTcpHealth)); err != nil {
+			return err
+		}
 	}
-	atts := []attachment{{flowProgCountEgress, c.objs.CountEgress, ebpf.AttachCGroupInetEgress},
-		{flowProgCountIngress, c.objs.CountIngress, ebpf.AttachCGroupInetIngress}}
-	health := filepath.Join(dir, flowProgTcpHealth)
-	if c.cfg.TCPHealth {
-		atts = append(atts, attachment{flowProgTcpHealth, c.objs.TcpHealth, ebpf.AttachCGroupSockOps})
-	} else if err := unpinLink(health); err != nil {
-		return err
-	}
-	for _, a := range atts {
+	for _, a := range c.attachments() {
 		path := filepath.Join(dir, a.name)
 		l, err := link.LoadPinnedLink(path, nil)
 		switch {

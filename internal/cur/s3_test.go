@@ -1,7 +1,6 @@
 package cur_test
 
 import (
-	"bytes"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -9,7 +8,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/netcost/netcost/internal/cur"
 	"github.com/netcost/netcost/internal/mototest"
@@ -43,23 +41,14 @@ func TestReadS3(t *testing.T) {
 	endpoint := mototest.Start(t)
 	rc := &rangeCounter{next: http.DefaultTransport}
 	cfg := motoConfig(endpoint, rc)
-	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
 	for _, ext := range []string{"snappy.parquet", "csv.gz"} {
 		t.Run(ext, func(t *testing.T) {
 			bucket := "cur-" + strings.ReplaceAll(ext, ".", "-")
-			if _, err := client.CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-				t.Fatal(err)
-			}
 			objs, err := fixture(ext).Objects(bucket, "cur")
 			if err != nil {
 				t.Fatal(err)
 			}
-			for key, b := range objs {
-				if _, err := client.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String(bucket),
-					Key: aws.String("cur/" + key), Body: bytes.NewReader(b)}); err != nil {
-					t.Fatal(err)
-				}
-			}
+			mototest.PutObjects(t, endpoint, bucket, "cur", objs)
 			rc.ranged.Store(0)
 			for _, loc := range []string{"s3://" + bucket + "/cur", "s3://" + bucket + "/cur/netcost-cur/"} {
 				l, err := cur.ParseLocation(loc)

@@ -28,7 +28,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-
+	"github.com/netcost/netcost/internal/awscfg"
 	"github.com/netcost/netcost/internal/cur"
 	"github.com/netcost/netcost/internal/cur/curtest"
 )
@@ -196,7 +196,13 @@ func read(loc string, byResource bool) error {
 		return err
 	}
 	start := time.Now()
-	b, err := cur.NewReader(aws.Config{}, nil).Read(context.Background(), l, cur.Options{Start: month, End: monthEnd, ByResource: byResource})
+	var cfg aws.Config
+	if strings.HasPrefix(loc, "s3://") { // the SDK's chain: AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL
+		if cfg, err = awscfg.Load(context.Background(), awscfg.Options{}); err != nil {
+			return err
+		}
+	}
+	b, err := cur.NewReader(cfg, nil).Read(context.Background(), l, cur.Options{Start: month, End: monthEnd, ByResource: byResource})
 	if err != nil {
 		return err
 	}

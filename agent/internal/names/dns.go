@@ -7,7 +7,6 @@ import (
 	"hash/maphash"
 	"net/netip"
 	"strings"
-	"time"
 	"unsafe"
 
 	"github.com/netcost/netcost/internal/flows"
@@ -52,21 +51,6 @@ type Query struct {
 	ID    uint16
 	Names [maxQuestions]uint64
 	N     int // names in Names
-}
-
-// Address is a name an answer gave an address, and for how long.
-type Address struct {
-	Addr netip.Addr
-	Name string // the name the pod asked, which led to Addr (through CNAMEs, if any)
-	TTL  time.Duration
-}
-
-// Answer is what a DNS response said of the names its question asked: the message ID, the question, and
-// the addresses it led to. Records about names outside the question's CNAME chain are left out.
-type Answer struct {
-	ID       uint16
-	Question string
-	Addrs    []Address
 }
 
 // splitTCP returns the DNS messages in a TCP segment's payload, each without its 2-byte length; the last
@@ -222,20 +206,6 @@ type answer struct {
 	}
 }
 
-// ParseAnswer reads a DNS response: the first question, and the A and AAAA records of the names it leads
-// to through CNAMEs. A response cut short (by the kernel's bound, or a hostile sender) gives the records
-// read before the cut; compression loops and malformed names end the parse there. Only the question's name is
-// validated and kept: the other names are compared to it and its chain.
-func ParseAnswer(msg []byte) (Answer, error) {
-	var a answer
-	err := parseAnswer(msg, &a)
-	out := Answer{ID: a.id, Question: string(a.question())}
-	for _, ad := range a.addrs[:a.n] {
-		out.Addrs = append(out.Addrs, Address{Addr: ad.addr, Name: out.Question, TTL: time.Duration(ad.ttl) * time.Second})
-	}
-	return out, err
-}
-
 // question is the answer's question as text, or nothing if no record may carry it.
 func (a *answer) question() []byte { return a.name[1 : 1+a.nameN] }
 
@@ -267,7 +237,10 @@ func (a *answer) saw(off int, hash uint64) {
 	}
 }
 
-// parseAnswer is ParseAnswer into a.
+// parseAnswer reads a DNS response into a: the first question, and the A and AAAA records of the names it
+// leads to through CNAMEs. A response cut short (by the kernel's bound, or a hostile sender) gives the records
+// read before the cut; compression loops and malformed names end the parse there. Only the question's name is
+// validated and kept: the other names are compared to it and its chain.
 func parseAnswer(msg []byte, a *answer) error {
 	a.id, a.key, a.nameN, a.n, a.nseen = 0, 0, 0, 0, 0
 	if len(msg) < 12 {

@@ -29,15 +29,9 @@ func FuzzParseDNS(f *testing.F) {
 			if q, _ := ParseQuery(m); q.N > maxQuestions {
 				t.Fatalf("%d questions from one query; want at most %d", q.N, maxQuestions)
 			}
-			a, _ := ParseAnswer(m)
-			if a.Question != "" {
-				checkName(t, a.Question)
-			}
-			for _, ad := range a.Addrs {
-				checkName(t, ad.Name)
-				if ad.Name != a.Question {
-					t.Fatalf("address %v named %q; want the question %q", ad.Addr, ad.Name, a.Question)
-				}
+			a, _ := parseTestAnswer(m)
+			if a.Question != "" || len(a.Addrs) > 0 {
+				checkName(t, a.Question) // the addresses are the question's: it must be a name
 			}
 			if len(a.Addrs) > maxAnswers {
 				t.Fatalf("%d addresses from one answer; want at most %d", len(a.Addrs), maxAnswers)
@@ -51,7 +45,7 @@ func FuzzParseClientHello(f *testing.F) {
 	f.Add(sniHello("a.example", []byte{0, 21, 0, 2, 0, 0}, nil))
 	f.Add([]byte{22, 3, 1, 0, 0})
 	f.Fuzz(func(t *testing.T, hello []byte) {
-		if name, err := ParseClientHello(hello); err == nil {
+		if name, err := parseClientHello(hello); err == nil {
 			checkName(t, name)
 		}
 	})

@@ -38,7 +38,7 @@ type oracleRecord struct {
 
 // FuzzParseAnswerOracle builds a response with dnsmessage (compressed, as servers send them) from the
 // fuzzer's bytes: a question, an RCODE and up to 20 A, AAAA and CNAME records, at most one CNAME a name (RFC
-// 1034 3.6.2). ParseAnswer must give exactly the addresses of the names the question leads to through at most
+// 1034 3.6.2). parseAnswer must give exactly the addresses of the names the question leads to through at most
 // 7 CNAMEs, in record order, each with the smallest TTL on its way; none, and no question, if the RCODE is
 // not success.
 func FuzzParseAnswerOracle(f *testing.F) {
@@ -74,12 +74,12 @@ func FuzzParseAnswerOracle(f *testing.F) {
 		}
 		msg := buildResponse(t, question, rcode, recs)
 
-		got, err := ParseAnswer(msg)
+		got, err := parseTestAnswer(msg)
 		if err != nil {
-			t.Fatalf("ParseAnswer of a well-formed response: %v", err)
+			t.Fatalf("parseAnswer of a well-formed response: %v", err)
 		}
 		q := asciiLower(question[:len(question)-1])
-		var want []Address
+		var want []testAddr
 		if rcode == dnsmessage.RCodeSuccess {
 			want = chainAddresses(q, recs)
 		} else {
@@ -96,7 +96,7 @@ func FuzzParseAnswerOracle(f *testing.F) {
 
 // chainAddresses is what a response with recs says of question: the addresses of the names it leads to
 // through at most 7 CNAMEs, in record order, each with the smallest TTL on its way.
-func chainAddresses(question string, recs []oracleRecord) []Address {
+func chainAddresses(question string, recs []oracleRecord) []testAddr {
 	ttlTo := map[string]uint32{question: ^uint32(0)}
 	for name, ttl := question, ^uint32(0); len(ttlTo) < 8; {
 		next := ""
@@ -111,11 +111,11 @@ func chainAddresses(question string, recs []oracleRecord) []Address {
 		ttlTo[next] = ttl
 		name = next
 	}
-	var out []Address
+	var out []testAddr
 	for _, r := range recs {
 		ttl, ok := ttlTo[asciiLower(r.owner[:len(r.owner)-1])]
 		if r.addr.IsValid() && ok {
-			out = append(out, Address{Addr: r.addr, Name: question, TTL: time.Duration(min(ttl, r.ttl)) * time.Second})
+			out = append(out, testAddr{Addr: r.addr, TTL: time.Duration(min(ttl, r.ttl)) * time.Second})
 		}
 	}
 	return out
@@ -150,15 +150,15 @@ func buildResponse(t *testing.T, question string, rcode dnsmessage.RCode, recs [
 	return msg
 }
 
-// FuzzParseAnswerSound takes any bytes. Wherever dnsmessage reads the whole message, ParseAnswer's question
-// must be its first, and each address ParseAnswer gives must be an A or AAAA record of the answer section,
+// FuzzParseAnswerSound takes any bytes. Wherever dnsmessage reads the whole message, parseAnswer's question
+// must be its first, and each address parseAnswer gives must be an A or AAAA record of the answer section,
 // owned by a name the question leads to through CNAMEs.
 func FuzzParseAnswerSound(f *testing.F) {
 	f.Add(dnsAnswer(f, 1, "api.stripe.com.", rr{name: "API.stripe.com.", target: "edge.example.", ttl: 60},
 		rr{name: "edge.example.", addr: "192.0.2.1", ttl: 60}, rr{name: "other.example.", addr: "192.0.2.2", ttl: 9}))
 	f.Add(dnsAnswer(f, 2, "a.example.", rr{name: "a.example.", addr: "2001:db8::1", ttl: 60}))
 	f.Fuzz(func(t *testing.T, msg []byte) {
-		got, _ := ParseAnswer(msg)
+		got, _ := parseTestAnswer(msg)
 		var p dnsmessage.Parser
 		h, err := p.Start(msg)
 		if err != nil {

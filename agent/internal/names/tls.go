@@ -50,16 +50,9 @@ func (r *reader) vector(n int) reader {
 
 var errBadSNI = errors.New("server_name is not a DNS name")
 
-// ParseClientHello returns the server_name (SNI) of a TLS ClientHello at the start of a TCP stream, lower
-// case and validated. hello may stop anywhere (the first segment of a ClientHello larger than one, or the
-// kernel's bound): the name is found if its extension lies in the bytes given.
-func ParseClientHello(hello []byte) (string, error) {
-	var buf [maxWire]byte
-	name, err := serverName(&buf, hello)
-	return string(name), err
-}
-
-// serverName is ParseClientHello's name, written in buf: no allocation.
+// serverName returns the server_name (SNI) of a TLS ClientHello at the start of a TCP stream, lower case
+// and validated, written in buf: no allocation. hello may stop anywhere (the first segment of a ClientHello
+// larger than one, or the kernel's bound): the name is found if its extension lies in the bytes given.
 func serverName(buf *[maxWire]byte, hello []byte) ([]byte, error) {
 	r := reader{b: hello}
 	// The record: handshake (22), a version of 3.x, and its length; the handshake may go on in later

@@ -61,12 +61,12 @@ func TestParseClientHello(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ParseClientHello(tt.hello)
+			got, err := parseClientHello(tt.hello)
 			if got != tt.want {
-				t.Errorf("ParseClientHello = %q (%v); want %q", got, err, tt.want)
+				t.Errorf("parseClientHello = %q (%v); want %q", got, err, tt.want)
 			}
 			if (err == nil) != (tt.want != "") {
-				t.Errorf("ParseClientHello error = %v with name %q", err, got)
+				t.Errorf("parseClientHello error = %v with name %q", err, got)
 			}
 		})
 	}

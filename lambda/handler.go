@@ -98,7 +98,7 @@ func parseConfig(getenv func(string) string) (config, error) {
 	}
 	if v := getenv("NETCOST_CUR"); v != "" {
 		if c.cur, err = cur.ParseLocation(v); err != nil {
-			return config{}, fmt.Errorf("NETCOST_CUR: %w", err)
+			return config{}, source.Rename(err, "NETCOST_CUR")
 		}
 		c.athena = cur.AthenaOptions{Workgroup: getenv("NETCOST_CUR_ATHENA_WORKGROUP"),
 			OutputLocation: getenv("NETCOST_CUR_ATHENA_OUTPUT")}

@@ -427,6 +427,7 @@ func TestParseConfig(t *testing.T) {
 		{"NETCOST_WINDOW", "yesterday", `NETCOST_WINDOW "yesterday": want a positive duration such as 90m, 24h or 7d`},
 		{"NETCOST_SOURCE", "s3:bucket", `NETCOST_SOURCE "s3:bucket": want file:PATH (a JSONL file or a directory of them), ` +
 			`cloudwatch[:LOGGROUP] or nfm[:MONITOR]`},
+		{"NETCOST_CUR", "ftp://x", `NETCOST_CUR "ftp://x": want file:PATH, s3://BUCKET/PREFIX or athena:DATABASE.TABLE`},
 	} {
 		if _, err := parseConfig(env(tt.name, tt.value)); err == nil || err.Error() != tt.want {
 			t.Errorf("%s=%q: %v; want %q", tt.name, tt.value, err, tt.want)

@@ -5,7 +5,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/netcost/netcost/internal/usage"
+	"github.com/netcost/netcost/internal/source"
 )
 
 // Kind says where a CUR is read from.
@@ -38,30 +38,32 @@ var athenaName = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
 const locationForms = "file:PATH, s3://BUCKET/PREFIX or athena:DATABASE.TABLE"
 
 // ParseLocation parses a --cur value: file:PATH, s3://BUCKET/PREFIX or
-// athena:DATABASE.TABLE. Errors name the value and the forms it may take.
+// athena:DATABASE.TABLE. Errors are source.ValueErrors that name the value
+// and the forms it may take, under --cur; source.Rename puts another name.
 func ParseLocation(s string) (Location, error) {
 	switch {
 	case strings.HasPrefix(s, "file:"):
 		p := strings.TrimPrefix(s, "file:")
 		if p == "" {
-			return Location{}, usage.Errorf("--cur %q: no path after file: (want %s)", s, locationForms)
+			return Location{}, &source.ValueError{Name: "--cur", Value: s, Msg: "no path after file: (want " + locationForms + ")"}
 		}
 		return Location{Kind: File, Path: p}, nil
 	case strings.HasPrefix(s, "s3://"):
 		bucket, prefix, _ := strings.Cut(strings.TrimPrefix(s, "s3://"), "/")
 		if bucket == "" || strings.ContainsAny(bucket, " \\") {
-			return Location{}, usage.Errorf("--cur %q: no bucket name after s3:// (want %s)", s, locationForms)
+			return Location{}, &source.ValueError{Name: "--cur", Value: s,
+				Msg: "no bucket name after s3:// (want " + locationForms + ")"}
 		}
 		return Location{Kind: S3, Bucket: bucket, Prefix: strings.Trim(prefix, "/")}, nil
 	case strings.HasPrefix(s, "athena:"):
 		db, table, ok := strings.Cut(strings.TrimPrefix(s, "athena:"), ".")
 		if !ok || !athenaName.MatchString(db) || !athenaName.MatchString(table) {
-			return Location{}, usage.Errorf("--cur %q: want athena:DATABASE.TABLE, two names of letters, digits "+
-				"and underscores (as in athena:cur_db.cur2)", s)
+			return Location{}, &source.ValueError{Name: "--cur", Value: s, Msg: "want athena:DATABASE.TABLE, " +
+				"two names of letters, digits and underscores (as in athena:cur_db.cur2)"}
 		}
 		return Location{Kind: Athena, Database: db, Table: table}, nil
 	}
-	return Location{}, usage.Errorf("--cur %q: want %s", s, locationForms)
+	return Location{}, &source.ValueError{Name: "--cur", Value: s, Msg: "want " + locationForms}
 }
 
 // String returns the location as the user wrote it (canonically).

@@ -103,6 +103,14 @@ func parseConfig(getenv func(string) string) (config, error) {
 		c.athena = cur.AthenaOptions{Workgroup: getenv("NETCOST_CUR_ATHENA_WORKGROUP"),
 			OutputLocation: getenv("NETCOST_CUR_ATHENA_OUTPUT")}
 	}
+	// The Athena settings would do nothing for a bill elsewhere, and say
+	// nothing about it.
+	for _, n := range []string{"NETCOST_CUR_ATHENA_WORKGROUP", "NETCOST_CUR_ATHENA_OUTPUT"} {
+		if getenv(n) != "" && c.cur.Kind != cur.Athena {
+			return config{}, fmt.Errorf("%s applies only to NETCOST_CUR=athena:DATABASE.TABLE (this is NETCOST_CUR=%q): "+
+				"unset it", n, getenv("NETCOST_CUR"))
+		}
+	}
 	if c.secretARN == "" {
 		return config{}, errors.New("SLACK_WEBHOOK_SECRET_ARN is not set: give the ARN of the secret holding the Slack webhook URL")
 	}

@@ -445,6 +445,9 @@ func TestParseConfig(t *testing.T) {
 		{"NETCOST_INTERNET_EGRESS_TB_MONTH", "-3"},
 		{"NETCOST_INTERNET_EGRESS_TB_MONTH", "lots"},
 		{"NETCOST_TGW_PEER_EXTERNAL", "maybe"},
+		{"NETCOST_CUR_ATHENA_WORKGROUP", "wg", "NETCOST_CUR", "file:/x"},
+		{"NETCOST_CUR_ATHENA_OUTPUT", "s3://r/", "NETCOST_CUR", "s3://b/p"},
+		{"NETCOST_CUR_ATHENA_OUTPUT", "s3://r/"},
 	} {
 		if _, err := parseConfig(env(kv...)); err == nil || !strings.Contains(err.Error(), kv[0]) {
 			t.Errorf("%s=%q: %v, want an error naming the variable", kv[0], kv[1], err)

@@ -78,11 +78,16 @@ type billFlags struct {
 func parseBillFlags(cCtx *cli.Context) (billFlags, error) {
 	var b billFlags
 	if cCtx.String("cur") == "" {
-		return b, nil
+		return b, athenaOnly(cCtx, "no --cur")
 	}
 	var err error
 	if b.cur, err = cur.ParseLocation(cCtx.String("cur")); err != nil {
 		return b, err
+	}
+	if b.cur.Kind != cur.Athena {
+		if err := athenaOnly(cCtx, "this is --cur "+cCtx.String("cur")); err != nil {
+			return b, err
+		}
 	}
 	b.athena = cur.AthenaOptions{Workgroup: cCtx.String("athena-workgroup"), OutputLocation: cCtx.String("athena-output")}
 	if b.cur.Kind != cur.File {
@@ -91,6 +96,25 @@ func parseBillFlags(cCtx *cli.Context) (billFlags, error) {
 		}
 	}
 	return b, nil
+}
+
+// athenaOnly fails when the command line gives an Athena flag, which only
+// a bill in Athena reads: it would do nothing, and say nothing about it.
+func athenaOnly(cCtx *cli.Context, why string) error {
+	var given []string
+	for _, n := range []string{"athena-workgroup", "athena-output"} {
+		if cCtx.IsSet(n) {
+			given = append(given, "--"+n)
+		}
+	}
+	if len(given) == 0 {
+		return nil
+	}
+	verb, them := "applies", "it"
+	if len(given) > 1 {
+		verb, them = "apply", "them"
+	}
+	return usage.Errorf("%s %s only to --cur athena:DATABASE.TABLE (%s): leave %s out", joinAnd(given), verb, why, them)
 }
 
 // read reads the bill over [start, end).

@@ -17,7 +17,6 @@ import (
 
 	"github.com/netcost/netcost/costmodel"
 	"github.com/netcost/netcost/internal/awscfg"
-	"github.com/netcost/netcost/internal/cur"
 	"github.com/netcost/netcost/internal/query"
 	"github.com/netcost/netcost/internal/source"
 	"github.com/netcost/netcost/internal/usage"
@@ -103,12 +102,13 @@ func readFlags() []cli.Flag {
 var sourceOnly = []struct {
 	flag  cli.Flag
 	kinds []string
+	bill  bool // a bill in S3 or Athena reads it too
 }{
-	{awsRegionFlag, awsKinds},
-	{awsProfileFlag, awsKinds},
-	{awsEndpointFlag, awsKinds},
-	{exactFlag, []string{"cloudwatch"}},
-	{monitorFlag, []string{"nfm"}},
+	{awsRegionFlag, awsKinds, true},
+	{awsProfileFlag, awsKinds, true},
+	{awsEndpointFlag, awsKinds, true},
+	{exactFlag, []string{"cloudwatch"}, false},
+	{monitorFlag, []string{"nfm"}, false},
 }
 
 // awsKinds are the sources that call AWS.
@@ -118,12 +118,13 @@ var awsKinds = []string{"cloudwatch", "nfm"}
 // not read, such as --region with a file source: it would do nothing, and
 // say nothing about it. The same settings from the environment
 // (AWS_REGION, AWS_PROFILE, ...) are not the user's words to this command
-// and pass: people keep them set for every tool.
-func checkSourceOnly(cCtx *cli.Context, src source.Spec, given map[string]bool) error {
+// and pass: people keep them set for every tool. billAWS says the bill
+// (--cur) is read from AWS, which reads the AWS flags whatever the source.
+func checkSourceOnly(cCtx *cli.Context, src source.Spec, given map[string]bool, billAWS bool) error {
 	var sources []string           // as the error says them, in the order of sourceOnly
 	names := map[string][]string{} // sources -> the flags given
 	for _, so := range sourceOnly {
-		if slices.Contains(so.kinds, src.Kind) ||
+		if slices.Contains(so.kinds, src.Kind) || so.bill && billAWS ||
 			!slices.ContainsFunc(so.flag.Names(), func(n string) bool { return given[n] }) {
 			continue
 		}
@@ -222,8 +223,9 @@ func givenFlags(cCtx *cli.Context) (map[string]bool, error) {
 
 var now = time.Now // tests pin the clock
 
-// commonOptions turns the shared flags into query options.
-func commonOptions(cCtx *cli.Context) (query.Options, error) {
+// commonOptions turns the shared flags into query options. billAWS says
+// the command reads a bill from AWS (billFlags.readsAWS).
+func commonOptions(cCtx *cli.Context, billAWS bool) (query.Options, error) {
 	src, err := source.Parse(cCtx.String("source"))
 	if err != nil {
 		return query.Options{}, source.Rename(err, "--source")
@@ -236,14 +238,7 @@ func commonOptions(cCtx *cli.Context) (query.Options, error) {
 	if err != nil {
 		return query.Options{}, err
 	}
-	if loc, err := cur.ParseLocation(cCtx.String("cur")); err == nil && loc.Kind != cur.File {
-		for _, f := range awsFlags() { // reconcile reads the bill from AWS with them
-			for _, n := range f.Names() {
-				delete(given, n)
-			}
-		}
-	}
-	if err := checkSourceOnly(cCtx, src, given); err != nil {
+	if err := checkSourceOnly(cCtx, src, given, billAWS); err != nil {
 		return query.Options{}, err
 	}
 	// Past checkSourceOnly, what a source does not read comes from the
@@ -354,18 +349,22 @@ func windowNote(start, end time.Time) string {
 }
 
 // readSetup parses what every command that reads records shares: the
-// output format, the source and window, and the deps with the price table.
-func readSetup(cCtx *cli.Context) (format string, opts query.Options, d deps, err error) {
+// output format, the bill's flags (none for a command without --cur), the
+// source and window, and the deps with the price table.
+func readSetup(cCtx *cli.Context) (format string, opts query.Options, bill billFlags, d deps, err error) {
 	if format, err = parseOutput(cCtx.String("output")); err != nil {
-		return "", query.Options{}, deps{}, err
+		return "", query.Options{}, billFlags{}, deps{}, err
 	}
-	if opts, err = commonOptions(cCtx); err != nil {
-		return "", query.Options{}, deps{}, err
+	if bill, err = parseBillFlags(cCtx); err != nil {
+		return "", query.Options{}, billFlags{}, deps{}, err
+	}
+	if opts, err = commonOptions(cCtx, bill.readsAWS()); err != nil {
+		return "", query.Options{}, billFlags{}, deps{}, err
 	}
 	if d, err = loadDeps(cCtx); err != nil {
-		return "", query.Options{}, deps{}, err
+		return "", query.Options{}, billFlags{}, deps{}, err
 	}
-	return format, opts, d, nil
+	return format, opts, bill, d, nil
 }
 
 // minSavingsFlag is recommend's and report's threshold; adviseOptions reads it.

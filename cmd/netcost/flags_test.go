@@ -240,3 +240,31 @@ func TestParseWindow(t *testing.T) {
 		}
 	}
 }
+
+// TestBillFlagsBeforeSourceOnly: top and recommend read --cur before the
+// source's flags: a bad --cur is the error, not the --region it would have
+// read; a bill in S3 takes the AWS flags with a file source, a bill in a
+// file does not.
+func TestBillFlagsBeforeSourceOnly(t *testing.T) {
+	src := "file:" + store
+	for _, cmd := range [][]string{{"top", "--category", "nat"}, {"recommend"}} {
+		for _, tt := range []struct {
+			flags []string
+			want  string // the whole of stderr
+		}{
+			{[]string{"--cur", "ftp://x", "--region", "eu-west-1"},
+				`--cur "ftp://x": want file:PATH, s3://BUCKET/PREFIX or athena:DATABASE.TABLE`},
+			{[]string{"--cur", "file:/x", "--region", "eu-west-1"}, "--region applies only to --source cloudwatch or " +
+				"--source nfm (this is --source " + src + "): leave it out"},
+			{[]string{"--cur", "s3://b/p", "--endpoint-url", "localhost:4566"}, "--endpoint-url"},
+		} {
+			args := append(append(append([]string{}, cmd...), "--source", src), tt.flags...)
+			code, out, errs := netcost(t, args...)
+			if code != 2 || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, tt.want) ||
+				tt.flags[1] == "s3://b/p" && strings.Contains(errs, "applies only to") {
+				t.Errorf("netcost %s: exit %d, stdout %q, stderr %q; want exit 2, no stdout, one line saying %q",
+					strings.Join(args, " "), code, out, errs, tt.want)
+			}
+		}
+	}
+}

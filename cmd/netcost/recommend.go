@@ -34,11 +34,11 @@ var recommendCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		format, qo, d, err := readSetup(cCtx)
+		format, qo, bill, d, err := readSetup(cCtx)
 		if err != nil {
 			return err
 		}
-		if err := egressTierFromBill(cCtx, qo.Window, &d); err != nil {
+		if err := egressTierFromBill(cCtx, bill, qo.Window, &d); err != nil {
 			return err
 		}
 		opts := recommendOptions{Options: qo, advise: advise, format: format}

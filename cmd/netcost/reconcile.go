@@ -51,11 +51,11 @@ var reconcileCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		format, qo, d, err := readSetup(cCtx)
+		format, qo, bill, d, err := readSetup(cCtx)
 		if err != nil {
 			return err
 		}
-		ro.ReconcileOptions.Options, ro.format = qo, format
+		ro.ReconcileOptions.Options, ro.billFlags, ro.format = qo, bill, format
 		return runReconcile(cCtx.Context, cCtx.App.Writer, d, ro)
 	},
 }
@@ -90,7 +90,7 @@ func parseBillFlags(cCtx *cli.Context) (billFlags, error) {
 		}
 	}
 	b.athena = cur.AthenaOptions{Workgroup: cCtx.String("athena-workgroup"), OutputLocation: cCtx.String("athena-output")}
-	if b.cur.Kind != cur.File {
+	if b.readsAWS() {
 		if b.aws, err = awsOptions(cCtx); err != nil {
 			return b, err
 		}
@@ -117,10 +117,13 @@ func athenaOnly(cCtx *cli.Context, why string) error {
 	return usage.Errorf("%s %s only to --cur athena:DATABASE.TABLE (%s): leave %s out", joinAnd(given), verb, why, them)
 }
 
+// readsAWS says the bill is read from AWS (S3 or Athena), with the AWS flags.
+func (b billFlags) readsAWS() bool { return b.cur.Kind == cur.S3 || b.cur.Kind == cur.Athena }
+
 // read reads the bill over [start, end).
 func (b billFlags) read(ctx context.Context, start, end time.Time, byResource bool) (*cur.Bill, error) {
 	var cfg aws.Config
-	if b.cur.Kind != cur.File {
+	if b.readsAWS() {
 		var err error
 		if cfg, err = awscfg.Load(ctx, b.aws); err != nil {
 			return nil, err
@@ -134,10 +137,9 @@ func (b billFlags) read(ctx context.Context, start, end time.Time, byResource bo
 // egressTierFromBill prices d's internet bytes at the egress tier that
 // the bill's internet-out volume of the window's month reaches, when top
 // or recommend is given --cur and no --internet-egress-tb-month.
-func egressTierFromBill(cCtx *cli.Context, w source.Window, d *deps) error {
-	b, err := parseBillFlags(cCtx)
-	if err != nil || b.cur.Kind == 0 || cCtx.IsSet(egressTBFlag.Name) {
-		return err
+func egressTierFromBill(cCtx *cli.Context, b billFlags, w source.Window, d *deps) error {
+	if b.cur.Kind == 0 || cCtx.IsSet(egressTBFlag.Name) {
+		return nil
 	}
 	bill, err := b.read(cCtx.Context, w.Start, w.End, false)
 	if err != nil {
@@ -151,16 +153,13 @@ func egressTierFromBill(cCtx *cli.Context, w source.Window, d *deps) error {
 	return nil
 }
 
-// reconcileFlags reads reconcile's own flags, before the shared ones.
+// reconcileFlags reads reconcile's own flags, before the shared ones
+// (readSetup parses --cur).
 func reconcileFlags(cCtx *cli.Context) (reconcileOptions, error) {
 	var ro reconcileOptions
 	if cCtx.String("cur") == "" {
 		return ro, usage.Errorf("reconcile needs the bill: --cur file:PATH, s3://BUCKET/PREFIX or athena:DATABASE.TABLE " +
 			"(a Cost and Usage Report 2.0 export; see docs/reconcile.md)")
-	}
-	var err error
-	if ro.billFlags, err = parseBillFlags(cCtx); err != nil {
-		return ro, err
 	}
 	switch by := cCtx.String("by"); by {
 	case "line":

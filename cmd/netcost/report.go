@@ -70,7 +70,7 @@ var reportCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		qo, err := commonOptions(cCtx)
+		qo, err := commonOptions(cCtx, false)
 		if err != nil {
 			return err
 		}

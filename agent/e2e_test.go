@@ -92,7 +92,7 @@ func TestEndToEnd(t *testing.T) {
 	vpc := testbed.NewVPC(ctx, t, moto, 1)
 	az1, az2, natID, vpceID, s3IP := vpc.AZ1, vpc.AZ2, vpc.NAT, vpc.S3VPCE, vpc.S3IP
 	rangesFile := filepath.Join(t.TempDir(), "ip-ranges.json")
-	vpc.WriteIPRanges(t, rangesFile)
+	vpc.WriteIPRanges(t, rangesFile, testbed.IPRanges{})
 	imds := vpc.IMDS(t)
 
 	// An internal ALB's interface in AZ2, which the router answers for.

@@ -21,12 +21,10 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/netcost/netcost/agent/internal/testbed"
-	"github.com/netcost/netcost/internal/mototest"
 )
 
 // helperEnv starts the demo binary as a traffic helper in a pod.
@@ -69,61 +67,24 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, &runner{ctx: ctx}, *agentBin, *cliBin, *traffic, os.Stdout))
-}
-
-// runner is testbed.T for a program: Fatalf unwinds to run, which then
-// undoes what Cleanup registered, last first.
-type runner struct {
-	ctx      context.Context
-	mu       sync.Mutex
-	cleanups []func()
-}
-
-type fatal struct{ msg string }
-
-func (r *runner) Helper()                           {}
-func (r *runner) Fatalf(format string, args ...any) { panic(fatal{fmt.Sprintf(format, args...)}) }
-func (r *runner) Errorf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "demo: "+format+"\n", args...)
-}
-func (r *runner) Cleanup(f func()) {
-	r.mu.Lock()
-	r.cleanups = append(r.cleanups, f)
-	r.mu.Unlock()
+	r := &testbed.Program{Name: "demo"}
+	os.Exit(r.Run(func() int { return run(ctx, r, *agentBin, *cliBin, *traffic, os.Stdout) }))
 }
 
 // check stops the demo if it was interrupted.
-func (r *runner) check() {
-	if r.ctx.Err() != nil {
+func check(ctx context.Context, r *testbed.Program) {
+	if ctx.Err() != nil {
 		r.Fatalf("interrupted")
 	}
 }
 
-func (r *runner) cleanup() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for i := len(r.cleanups) - 1; i >= 0; i-- {
-		r.cleanups[i]()
-	}
-	r.cleanups = nil
-}
-
 // run runs the demo and returns the exit status.
-func run(ctx context.Context, r *runner, agentBin, cliBin string, traffic time.Duration, out io.Writer) (code int) {
+func run(ctx context.Context, r *testbed.Program, agentBin, cliBin string, traffic time.Duration, out io.Writer) int {
 	say := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
-	defer func() {
-		r.cleanup()
+	// The first cleanup registered, the last to run.
+	r.Cleanup(func() {
 		say("\ndemo: removed everything it made (namespaces, veths, cgroups, moto_server, temporary files).")
-		if p := recover(); p != nil {
-			f, ok := p.(fatal)
-			if !ok {
-				panic(p)
-			}
-			fmt.Fprintln(os.Stderr, "demo:", f.msg)
-			code = 1
-		}
-	}()
+	})
 	say(`netcost demo: the real agent (eBPF) and CLI on a simulated cluster on this machine.
 Simulated: the AWS VPC (two AZs, NAT gateway, S3 gateway endpoint) lives in moto_server, a local AWS
 emulator; pods are network namespaces in kubelet-style cgroups; the Kubernetes API and instance metadata
@@ -139,26 +100,17 @@ receive, CloudWatch Logs publishing (to moto), the CLI, and the us-east-1 prices
 	r.Cleanup(func() { os.RemoveAll(tmp) })
 
 	say("\n[1/5] starting moto_server and creating the VPC")
-	port, err := mototest.FreePort()
-	if err != nil {
-		r.Fatalf("%v", err)
-	}
-	moto, err := mototest.Launch(port, nil)
-	if err != nil {
-		r.Fatalf("%v (is python3 -m moto.server installed?)", err)
-	}
-	r.Cleanup(func() { moto.Process.Kill(); moto.Wait() })
-	endpoint := fmt.Sprintf("http://127.0.0.1:%d", port)
+	endpoint := testbed.Moto(r)
 	say("      moto_server at %s", endpoint)
-	r.check()
+	check(ctx, r)
 	vpc := testbed.NewVPC(ctx, r, endpoint, 20) // 10.20/16: not the end-to-end test's
 	ranges := filepath.Join(tmp, "ip-ranges.json")
-	vpc.WriteIPRanges(r, ranges, public)
+	vpc.WriteIPRanges(r, ranges, testbed.IPRanges{Amazon: []string{public}})
 	imds := vpc.IMDS(r)
 	say("      %s: subnets in %s and %s, NAT gateway %s (in %s), S3 gateway endpoint %s", vpc.ID, vpc.AZ1, vpc.AZ2, vpc.NAT, vpc.AZ2, vpc.S3VPCE)
 
 	say("[2/5] creating the pods (network namespaces) and the Kubernetes API")
-	r.check()
+	check(ctx, r)
 	ip := func(host string) string { return vpc.Net + host }
 	pods := []*testbed.Pod{
 		{Key: "co", Name: "checkout-7d9f8b6c5-p7r4t", Workload: "checkout", Hash: "7d9f8b6c5", Node: "node-a", IP: ip("1.10"), GW: ip("1.1")},
@@ -177,7 +129,7 @@ receive, CloudWatch Logs publishing (to moto), the CLI, and the us-east-1 prices
 	}
 
 	say("[3/5] starting the agent: -sink cloudwatch to moto, %v windows", window)
-	r.check()
+	check(ctx, r)
 	agentLog := filepath.Join(tmp, "agent.log")
 	logf, err := os.Create(agentLog)
 	if err != nil {
@@ -219,7 +171,7 @@ receive, CloudWatch Logs publishing (to moto), the CLI, and the us-east-1 prices
 		logf.Close()
 	})
 	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(readFile(agentLog), `"msg":"naming"`); time.Sleep(100 * time.Millisecond) {
-		r.check()
+		check(ctx, r)
 		select {
 		case err := <-agentDone:
 			agentDone <- err
@@ -267,13 +219,13 @@ receive, CloudWatch Logs publishing (to moto), the CLI, and the us-east-1 prices
 		}
 		for i, cmd := range cmds {
 			if err := cmd.Wait(); err != nil {
-				r.check()
+				check(ctx, r)
 				r.Fatalf("%s -> %s: %v", byKey[flows[i].from].Name, flows[i].to, err)
 			}
 		}
 		select {
 		case <-ctx.Done():
-			r.check()
+			check(ctx, r)
 		case <-tick.C:
 		}
 	}
@@ -300,7 +252,7 @@ receive, CloudWatch Logs publishing (to moto), the CLI, and the us-east-1 prices
 	case <-time.After(30 * time.Second):
 		r.Fatalf("the agent did not stop within 30s of SIGTERM:\n%s", readFile(agentLog))
 	case <-ctx.Done():
-		r.check()
+		check(ctx, r)
 	}
 	end := time.Now()
 
@@ -316,13 +268,13 @@ receive, CloudWatch Logs publishing (to moto), the CLI, and the us-east-1 prices
 		{"recommend"},
 		{"report", "--dry-run", "--cluster", cluster},
 	} {
-		r.check()
+		check(ctx, r)
 		say("\n$ netcost %s %s", strings.Join(args, " "), strings.Join(aws, " "))
 		cmd := exec.CommandContext(ctx, cliBin, append(args, aws...)...)
 		cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
 		cmd.Stdout, cmd.Stderr = out, os.Stderr
 		if err := cmd.Run(); err != nil {
-			r.check()
+			check(ctx, r)
 			r.Fatalf("netcost %s: %v", args[0], err)
 		}
 	}

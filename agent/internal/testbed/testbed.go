@@ -140,16 +140,56 @@ func NewVPC(ctx context.Context, t T, endpoint string, n int) *VPC {
 // NodeIP is the address of the node the agent runs on, in subnet A.
 func (v *VPC) NodeIP() string { return v.Net + "1.2" }
 
-// WriteIPRanges writes an ip-ranges.json naming the VPC's S3 prefix S3,
-// and the addresses amazon (such as an AWS API's) AMAZON.
-func (v *VPC) WriteIPRanges(t T, path string, amazon ...string) {
+// IPRanges is what WriteIPRanges names besides the VPC's S3 prefix.
+type IPRanges struct {
+	Amazon []string // addresses (such as an AWS API's) named AMAZON, each as a /32
+	// Synthetic, if above zero, makes the file about the real one's size for benchmarks: S3's prefix is
+	// AMAZON too, CloudFront's 52.84.0.0/15 is CLOUDFRONT and AMAZON, and Synthetic /22s in 3.0.0.0/8 and
+	// 54.0.0.0/8 (at most 16,384 in each) are EC2 or AMAZON, spread over ten regions.
+	Synthetic int
+}
+
+// WriteIPRanges writes an ip-ranges.json naming the VPC's S3 prefix S3, and what r adds.
+func (v *VPC) WriteIPRanges(t T, path string, r IPRanges) {
 	t.Helper()
-	prefixes := fmt.Sprintf(`{"ip_prefix":%q,"region":"us-east-1","service":"S3"}`, v.S3Prefix)
-	for _, a := range amazon {
-		prefixes += fmt.Sprintf(`,{"ip_prefix":"%s/32","region":"us-east-1","service":"AMAZON"}`, a)
+	type prefix struct {
+		IPPrefix string `json:"ip_prefix"`
+		Region   string `json:"region"`
+		Service  string `json:"service"`
 	}
-	if err := os.WriteFile(path, []byte(`{"syncToken":"1","prefixes":[`+prefixes+`]}`), 0o644); err != nil {
-		t.Fatalf("%v", err)
+	ps := []prefix{{v.S3Prefix.String(), "us-east-1", "S3"}}
+	for _, a := range r.Amazon {
+		ps = append(ps, prefix{a + "/32", "us-east-1", "AMAZON"})
+	}
+	if r.Synthetic > 0 {
+		ps = append(ps, prefix{v.S3Prefix.String(), "us-east-1", "AMAZON"},
+			prefix{"52.84.0.0/15", "GLOBAL", "CLOUDFRONT"}, prefix{"52.84.0.0/15", "GLOBAL", "AMAZON"})
+	}
+	regions := []string{"us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-central-1",
+		"ap-southeast-1", "ap-northeast-1", "sa-east-1", "ca-central-1"}
+	half := (r.Synthetic + 1) / 2
+	if half > 1<<14 {
+		t.Fatalf("%d synthetic /22s: at most %d fit", r.Synthetic, 2<<14)
+	}
+	for i := range r.Synthetic {
+		first, k := 3, i
+		if i >= half {
+			first, k = 54, i-half
+		}
+		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(first), byte(k / 64), byte(k % 64 * 4), 0}), 22)
+		service := "EC2"
+		if i%3 == 0 {
+			service = "AMAZON"
+		}
+		ps = append(ps, prefix{p.String(), regions[i%len(regions)], service})
+	}
+	b, err := json.Marshal(map[string]any{"syncToken": "1", "createDate": "2026-12-01-00-00-00", "prefixes": ps,
+		"ipv6_prefixes": []any{}})
+	if err != nil {
+		t.Fatalf("encoding %s: %v", path, err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatalf("writing %s: %v", path, err)
 	}
 }
 

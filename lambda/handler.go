@@ -25,14 +25,17 @@ import (
 
 // config is the function's environment, parsed.
 type config struct {
-	source    source.Spec
-	exact     bool // cloudwatch: FilterLogEvents instead of Logs Insights
-	cluster   string
-	since     time.Duration // NETCOST_WINDOW: a window ending at the event's time; 0: the previous UTC day
-	limit     int
-	advise    costmodel.AdviseOptions
-	pricing   costmodel.Options // NETCOST_INTERNET_EGRESS_TB_MONTH, NETCOST_TGW_PEER_EXTERNAL
-	secretARN string
+	source  source.Spec
+	exact   bool // cloudwatch: FilterLogEvents instead of Logs Insights
+	cluster string
+	since   time.Duration // NETCOST_WINDOW: a window ending at the event's time; 0: the previous UTC day
+	limit   int
+	advise  costmodel.AdviseOptions
+	pricing costmodel.Options // NETCOST_INTERNET_EGRESS_TB_MONTH, NETCOST_TGW_PEER_EXTERNAL
+	// egressGiven says NETCOST_INTERNET_EGRESS_TB_MONTH is set (even to 0):
+	// it, not the bill's tier, prices internet bytes.
+	egressGiven bool
+	secretARN   string
 	// cur is the bill (NETCOST_CUR), whose coverage the report states;
 	// Kind 0 without one. athena runs its queries for athena: locations.
 	cur    cur.Location
@@ -89,7 +92,7 @@ func parseConfig(getenv func(string) string) (config, error) {
 		if err != nil || !(tb >= 0) || math.IsInf(tb, 1) {
 			return config{}, fmt.Errorf("NETCOST_INTERNET_EGRESS_TB_MONTH %q: want the account's monthly internet egress in TB, 0 or more", v)
 		}
-		c.pricing.InternetEgressTBMonth = tb
+		c.pricing.InternetEgressTBMonth, c.egressGiven = tb, true
 	}
 	if v := getenv("NETCOST_TGW_PEER_EXTERNAL"); v != "" {
 		if c.pricing.TGWPeerExternal, err = strconv.ParseBool(v); err != nil {
@@ -203,7 +206,7 @@ func (h *handler) coverage(ctx context.Context, at time.Time) string {
 			Athena: h.cfg.athena})
 	}
 	opts := query.ReconcileOptions{Options: query.Options{Source: h.cfg.source, Exact: h.cfg.exact, Window: w,
-		Logger: slog.Default()}}
+		Logger: slog.Default()}, EgressGiven: h.cfg.egressGiven}
 	res, err := query.Reconcile(ctx, h.model.Table(), h.model.Options(), read, opts)
 	if err != nil {
 		slog.WarnContext(ctx, "reconciling with the bill", "cur", h.cfg.cur.String(), "error", err)

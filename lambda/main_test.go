@@ -419,6 +419,13 @@ func TestParseConfig(t *testing.T) {
 	if err != nil || c.pricing != (costmodel.Options{InternetEgressTBMonth: 40.5, TGWPeerExternal: true}) {
 		t.Errorf("pricing options: %+v, %v", c.pricing, err)
 	}
+	// Set, even to 0, the variable and not the bill prices internet bytes.
+	if c, err := parseConfig(env("NETCOST_INTERNET_EGRESS_TB_MONTH", "0")); err != nil || !c.egressGiven {
+		t.Errorf("NETCOST_INTERNET_EGRESS_TB_MONTH=0: given %v, %v; want given", c.egressGiven, err)
+	}
+	if c, err := parseConfig(env()); err != nil || c.egressGiven {
+		t.Errorf("no NETCOST_INTERNET_EGRESS_TB_MONTH: given %v, %v; want not", c.egressGiven, err)
+	}
 	if c, err := parseConfig(env("NETCOST_SOURCE", "nfm", "NETCOST_MONITOR", "eks-prod")); err != nil || c.source.String() != "nfm:eks-prod" {
 		t.Errorf("nfm with a monitor: %v, %v", c.source, err)
 	}

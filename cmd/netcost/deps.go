@@ -32,10 +32,13 @@ func newDeps(cCtx *cli.Context) deps {
 
 // loadDeps returns the deps of a command that prices records: newDeps's,
 // with the cost model of --prices, --internet-egress-tb-month and
-// --tgw-peer-external (loadModel).
+// --tgw-peer-external (loadPricing).
 func loadDeps(cCtx *cli.Context) (deps, error) {
 	d := newDeps(cCtx)
-	m, err := loadModel(cCtx)
-	d.model = m
-	return d, err
+	t, o, err := loadPricing(cCtx)
+	if err != nil {
+		return d, err
+	}
+	d.model = costmodel.NewWithOptions(t, o)
+	return d, nil
 }

@@ -314,27 +314,26 @@ func parseOutput(s string) (string, error) {
 	return "", usage.Errorf("-o %q: want %s", s, orList(outputFormats))
 }
 
-// loadModel returns the cost model with the --prices overrides applied,
-// pricing as --internet-egress-tb-month and --tgw-peer-external say.
-func loadModel(cCtx *cli.Context) (*costmodel.Model, error) {
+// loadPricing returns the price table with the --prices overrides applied,
+// and the options of --internet-egress-tb-month and --tgw-peer-external.
+func loadPricing(cCtx *cli.Context) (*costmodel.Table, costmodel.Options, error) {
 	tb := cCtx.Float64(egressTBFlag.Name)
 	if !(tb >= 0) || math.IsInf(tb, 1) {
-		return nil, usage.Errorf("--internet-egress-tb-month %v: want the account's monthly internet egress in TB, "+
+		return nil, costmodel.Options{}, usage.Errorf("--internet-egress-tb-month %v: want the account's monthly internet egress in TB, "+
 			"0 or more", tb)
 	}
 	t := costmodel.DefaultTable()
 	if path := cCtx.String("prices"); path != "" {
 		f, err := os.Open(path)
 		if err != nil {
-			return nil, usage.Errorf("--prices: %v", err)
+			return nil, costmodel.Options{}, usage.Errorf("--prices: %v", err)
 		}
 		defer f.Close()
 		if err := t.ApplyOverride(f, path); err != nil {
-			return nil, usage.Errorf("%v", err)
+			return nil, costmodel.Options{}, usage.Errorf("%v", err)
 		}
 	}
-	return costmodel.NewWithOptions(t, costmodel.Options{InternetEgressTBMonth: tb,
-		TGWPeerExternal: cCtx.Bool(tgwPeerFlag.Name)}), nil
+	return t, costmodel.Options{InternetEgressTBMonth: tb, TGWPeerExternal: cCtx.Bool(tgwPeerFlag.Name)}, nil
 }
 
 // windowNote is the line under a table that says the window the figures
@@ -350,8 +349,10 @@ func windowNote(start, end time.Time) string {
 
 // readSetup parses what every command that reads records shares: the
 // output format, the bill's flags (none for a command without --cur), the
-// source and window, and the deps with the price table.
-func readSetup(cCtx *cli.Context) (format string, opts query.Options, bill billFlags, d deps, err error) {
+// source and window, and the deps with the price table. With billTier, the
+// model prices internet bytes at the bill's tier (billFlags.egressTier).
+func readSetup(cCtx *cli.Context, billTier bool) (format string, opts query.Options, bill billFlags, d deps,
+	err error) {
 	if format, err = parseOutput(cCtx.String("output")); err != nil {
 		return "", query.Options{}, billFlags{}, deps{}, err
 	}
@@ -361,9 +362,17 @@ func readSetup(cCtx *cli.Context) (format string, opts query.Options, bill billF
 	if opts, err = commonOptions(cCtx, bill.readsAWS()); err != nil {
 		return "", query.Options{}, billFlags{}, deps{}, err
 	}
-	if d, err = loadDeps(cCtx); err != nil {
+	t, o, err := loadPricing(cCtx)
+	if err != nil {
 		return "", query.Options{}, billFlags{}, deps{}, err
 	}
+	if billTier {
+		if o.InternetEgressTBMonth, err = bill.egressTier(cCtx, t, opts, o.InternetEgressTBMonth); err != nil {
+			return "", query.Options{}, billFlags{}, deps{}, err
+		}
+	}
+	d = newDeps(cCtx)
+	d.model = costmodel.NewWithOptions(t, o)
 	return format, opts, bill, d, nil
 }
 

@@ -34,11 +34,8 @@ var recommendCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		format, qo, bill, d, err := readSetup(cCtx)
+		format, qo, _, d, err := readSetup(cCtx, true)
 		if err != nil {
-			return err
-		}
-		if err := egressTierFromBill(cCtx, bill, qo.Window, &d); err != nil {
 			return err
 		}
 		opts := recommendOptions{Options: qo, advise: advise, format: format}

@@ -15,7 +15,6 @@ import (
 	"github.com/netcost/netcost/internal/awscfg"
 	"github.com/netcost/netcost/internal/cur"
 	"github.com/netcost/netcost/internal/query"
-	"github.com/netcost/netcost/internal/source"
 	"github.com/netcost/netcost/internal/usage"
 )
 
@@ -51,11 +50,12 @@ var reconcileCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		format, qo, bill, d, err := readSetup(cCtx)
+		format, qo, bill, d, err := readSetup(cCtx, false) // Reconcile prices at the bill's tier itself
 		if err != nil {
 			return err
 		}
 		ro.ReconcileOptions.Options, ro.billFlags, ro.format = qo, bill, format
+		ro.EgressGiven = cCtx.IsSet(egressTBFlag.Name)
 		return runReconcile(cCtx.Context, cCtx.App.Writer, d, ro)
 	},
 }
@@ -134,23 +134,25 @@ func (b billFlags) read(ctx context.Context, start, end time.Time, byResource bo
 		Athena: b.athena})
 }
 
-// egressTierFromBill prices d's internet bytes at the egress tier that
-// the bill's internet-out volume of the window's month reaches, when top
-// or recommend is given --cur and no --internet-egress-tb-month.
-func egressTierFromBill(cCtx *cli.Context, b billFlags, w source.Window, d *deps) error {
+// egressTier is the egress tier (TB a month) that prices internet bytes:
+// tb, from --internet-egress-tb-month, unless --cur is given and that flag
+// is not; then the tier that the bill reaches in the billing period of the
+// records' window (query.Extent), as reconcile prices them.
+func (b billFlags) egressTier(cCtx *cli.Context, t *costmodel.Table, qo query.Options, tb float64) (float64, error) {
 	if b.cur.Kind == 0 || cCtx.IsSet(egressTBFlag.Name) {
-		return nil
+		return tb, nil
+	}
+	w, err := query.Extent(cCtx.Context, costmodel.NewWithOptions(t, costmodel.Options{}), qo)
+	if err != nil || w.Start.IsZero() || w.End.IsZero() { // no records: no internet bytes to price
+		return tb, err
 	}
 	bill, err := b.read(cCtx.Context, w.Start, w.End, false)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	gb, period := bill.EgressGB("")
-	o := d.model.Options()
-	o.InternetEgressTBMonth = gb / 1024
-	d.model = costmodel.NewWithOptions(d.model.Table(), o)
-	slog.Info("internet egress tier from the bill", "billing_period", period, "internet_out_tb", o.InternetEgressTBMonth)
-	return nil
+	tb, period := query.BillEgressTier(bill)
+	slog.Info("internet egress tier from the bill", "billing_period", period, "internet_out_tb", tb)
+	return tb, nil
 }
 
 // reconcileFlags reads reconcile's own flags, before the shared ones

@@ -243,9 +243,51 @@ func TestEgressTierFromBill(t *testing.T) {
 			t.Errorf("top -c nat %v: $%v, want $%v", c.args, got, c.want)
 		}
 	}
+	// Reconcile takes a given tier the same way, even 0 (the first tier).
+	for _, c := range []struct {
+		args []string
+		want float64
+	}{
+		{nil, 20},
+		{[]string{"--internet-egress-tb-month", "0"}, 0},
+	} {
+		var res query.ReconcileResult
+		out := mustRun(t, append([]string{"reconcile", "--cur", cur, "-o", "json", "--source", "file:" + store,
+			"--start", "2026-11-20", "--end", "2026-11-21"}, c.args...)...)
+		if err := json.Unmarshal([]byte(out), &res); err != nil {
+			t.Fatal(err)
+		}
+		if res.EgressTBMonth < c.want || res.EgressTBMonth > c.want+0.01 {
+			t.Errorf("reconcile %v: priced at %v TB a month, want %v", c.args, res.EgressTBMonth, c.want)
+		}
+	}
 	code, _, errs := netcost(t, "recommend", "--source", "file:"+store, "--cur", "file:/nowhere")
 	if code != 2 || !strings.Contains(errs, "/nowhere: no such file or directory") {
 		t.Errorf("recommend with a --cur that is not there: exit %d, %q; want 2 and the path", code, errs)
+	}
+}
+
+// TestEgressTierOfRecordsExtent: with no window, top takes the tier of
+// the billing period of the records' extent (November), as reconcile
+// does, not the bill's longest period (October, 20 TB out).
+func TestEgressTierOfRecordsExtent(t *testing.T) {
+	items := curtest.DayItems()
+	big := items[6] // the NAT's internet out
+	big.Start, big.End, big.Amount, big.Cost = curtest.DayStart.AddDate(0, -1, -15),
+		curtest.DayStart.AddDate(0, -1, -14), 20*1024, 20*1024*0.09
+	cur := writeExport(t, curtest.Export{Name: "x", Files: []curtest.DataFile{
+		{Period: "2026-10", Path: "x-00001.snappy.parquet", Items: []curtest.Item{big}},
+		{Period: "2026-11", Path: "x-00001.snappy.parquet", Items: items}}})
+	store := insightstest.WriteStore(t, curtest.DayRecords())
+	var res struct {
+		Total float64 `json:"total_cost_usd"`
+	}
+	out := mustRun(t, "top", "-c", "nat", "-o", "json", "--source", "file:"+store, "--cur", cur)
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	if !near(res.Total, 0.58) {
+		t.Errorf("top -c nat --cur with no window: $%v, want $0.58 (the first tier, November's)", res.Total)
 	}
 }
 

@@ -47,11 +47,8 @@ var topCommand = &cli.Command{
 		if cCtx.Int("limit") < 0 {
 			return usage.Errorf("--limit %d: want 0 (all) or more", cCtx.Int("limit"))
 		}
-		format, qo, bill, d, err := readSetup(cCtx)
+		format, qo, _, d, err := readSetup(cCtx, true)
 		if err != nil {
-			return err
-		}
-		if err := egressTierFromBill(cCtx, bill, qo.Window, &d); err != nil {
 			return err
 		}
 		opts := topOptions{TopOptions: query.TopOptions{Options: qo, Category: cat, GroupBy: g, Limit: cCtx.Int("limit")},

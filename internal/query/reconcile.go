@@ -22,6 +22,9 @@ type ReconcileOptions struct {
 	// ByResource compares per resource as well: per NAT gateway (the
 	// records' via) and per instance (their node_instance_id).
 	ByResource bool
+	// EgressGiven says the costmodel.Options' InternetEgressTBMonth was
+	// given (even as 0); else the bill's own tier prices (BillEgressTier).
+	EgressGiven bool
 }
 
 // BillReader reads the bill over a window: a cur.Reader over a location.
@@ -90,8 +93,7 @@ type ReconcileResult struct {
 // source: per region and line of the bill, what it billed and what the
 // records account for, in the bill's units, priced by costmodel at the
 // egress tier the bill's own internet-out volume reaches (unless
-// mo.InternetEgressTBMonth gives one). An open window is the records' own
-// extent, widened to whole hours.
+// opts.EgressGiven). An open window is the records' own extent (Extent).
 func Reconcile(ctx context.Context, t *costmodel.Table, mo costmodel.Options, read BillReader,
 	opts ReconcileOptions) (*ReconcileResult, error) {
 	m := costmodel.NewWithOptions(t, mo)
@@ -117,13 +119,8 @@ func Reconcile(ctx context.Context, t *costmodel.Table, mo costmodel.Options, re
 	for _, x := range ms[1:] {
 		ms[0].merge(x)
 	}
-	start, end := opts.Window.Start, opts.Window.End
-	if start.IsZero() {
-		start = sp.Start.Truncate(time.Hour)
-	}
-	if end.IsZero() {
-		end = sp.End.Add(time.Hour - 1).Truncate(time.Hour)
-	}
+	w := extent(opts.Window, sp)
+	start, end := w.Start, w.End
 	if start.IsZero() || end.IsZero() {
 		return nil, usage.Errorf("no records in %s to set beside the bill: give a window with --start and --end",
 			opts.Source)
@@ -132,16 +129,15 @@ func Reconcile(ctx context.Context, t *costmodel.Table, mo costmodel.Options, re
 	if err != nil {
 		return nil, err
 	}
-	if mo.InternetEgressTBMonth == 0 {
-		gb, _ := bill.EgressGB("")
-		mo.InternetEgressTBMonth = gb / 1024
+	tb, period := BillEgressTier(bill)
+	if !opts.EgressGiven {
+		mo.InternetEgressTBMonth = tb
 	}
 	priced := costmodel.NewWithOptions(t, mo)
 	res := &ReconcileResult{Start: start, End: end, Source: spanSource(sp, opts.Options), CUR: bill.Location,
 		CreditsUSD: round6(bill.CreditsUSD), Apart: bill.Apart, EgressTBMonth: round6(mo.InternetEgressTBMonth),
-		LineItems: bill.LineItems, Prorated: bill.Prorated, Records: sp.Matched, Skipped: sp.Stats.Skipped,
+		EgressPeriod: period, LineItems: bill.LineItems, Prorated: bill.Prorated, Records: sp.Matched, Skipped: sp.Stats.Skipped,
 		Notes: sp.Notes}
-	_, res.EgressPeriod = bill.EgressGB("")
 	measured, err := ms[0].rows(priced, end.Sub(start).Hours())
 	if err != nil {
 		return nil, usage.Wrap(err)
@@ -156,6 +152,47 @@ func Reconcile(ctx context.Context, t *costmodel.Table, mo costmodel.Options, re
 	res.Verdict = verdict(res)
 	res.Notes = append(res.Notes, reconcileNotes(res, ms[0])...)
 	return res, nil
+}
+
+// BillEgressTier is the egress tier a bill reaches, for pricing internet
+// bytes: its internet-out volume in TB of 2^40 bytes in the billing period
+// that the window it was read over overlaps most, and that period.
+func BillEgressTier(bill *cur.Bill) (tb float64, period string) {
+	gb, period := bill.EgressGB("")
+	return gb / 1024, period
+}
+
+// Extent is the window that opts's records cover: opts.Window where it
+// is given, else the records' own extent widened to whole hours; zero
+// bounds where there are no records. m reads the records and prices none.
+func Extent(ctx context.Context, m *costmodel.Model, opts Options) (source.Window, error) {
+	if !opts.Window.Start.IsZero() && !opts.Window.End.IsZero() {
+		return opts.Window, nil
+	}
+	b := NewBatch(m, opts)
+	var sp source.Span
+	b.add(opts.Window, nil, func(int) source.RecordFunc {
+		return func(int, *flows.Record, int64) error { return nil }
+	}, func(s source.Span) error {
+		sp = s
+		return nil
+	})
+	if err := b.Run(ctx); err != nil {
+		return source.Window{}, err
+	}
+	return extent(opts.Window, sp), nil
+}
+
+// extent fills the open bounds of w with those of the records' span sp,
+// widened to whole hours, as the bill's line items are.
+func extent(w source.Window, sp source.Span) source.Window {
+	if w.Start.IsZero() {
+		w.Start = sp.Start.Truncate(time.Hour)
+	}
+	if w.End.IsZero() {
+		w.End = sp.End.Add(time.Hour - 1).Truncate(time.Hour)
+	}
+	return w
 }
 
 // mkey is a measured row: a region and, by resource, the resource.
